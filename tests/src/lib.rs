@@ -1,0 +1,1 @@
+//! Shared helpers for the zdk-trace integration tests (cases live in `tests/tests/`).

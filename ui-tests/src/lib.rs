@@ -1,0 +1,1 @@
+//! Compile-time (trybuild) tests of the zdk-trace macros: `tests/ui.rs`.

@@ -1,0 +1,101 @@
+//! The resolved configuration: what the pipeline is built from, after every layer
+//! (code < file < environment) has been merged and validated.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::sampling::{Sampler, TailSampling};
+
+/// Default for [`BatchSettings::max_queue_size`] (`OTEL_BSP_MAX_QUEUE_SIZE`).
+pub(crate) const MAX_QUEUE_SIZE_DEFAULT: usize = 2048;
+/// Default for [`BatchSettings::max_export_batch_size`] (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`).
+pub(crate) const MAX_EXPORT_BATCH_SIZE_DEFAULT: usize = 512;
+/// Default for [`BatchSettings::scheduled_delay`] (`OTEL_BSP_SCHEDULE_DELAY`).
+pub(crate) const SCHEDULED_DELAY_DEFAULT: Duration = Duration::from_secs(5);
+/// Default for [`BatchSettings::export_timeout`] (`OTEL_BSP_EXPORT_TIMEOUT`).
+pub(crate) const EXPORT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
+/// Default OTLP timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`).
+pub(crate) const OTLP_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
+/// Default service name when none is configured anywhere (as the OTel spec says).
+pub(crate) const SERVICE_NAME_DEFAULT: &str = "unknown_service";
+
+/// Everything the pipeline needs, fully resolved. Built by `config::resolve`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Settings {
+    /// `false` when `telemetry.enabled = false`, `telemetry.tracing.enabled = false`
+    /// or `OTEL_SDK_DISABLED=true`: spans cost one atomic load and nothing is exported.
+    pub(crate) enabled: bool,
+    pub(crate) service_name: String,
+    pub(crate) service_version: Option<String>,
+    /// Extra resource attributes, in order: code/file first, then `OTEL_RESOURCE_ATTRIBUTES`
+    /// (later entries win on duplicate keys).
+    pub(crate) resource_attributes: Vec<(String, String)>,
+    pub(crate) sampler: Sampler,
+    pub(crate) tail: TailSampling,
+    pub(crate) batch: BatchSettings,
+    /// Exporters built from configuration (not counting exporters handed to the builder in code).
+    /// Empty here means "the default": OTLP when an endpoint is configured, else the console.
+    pub(crate) exporters: Vec<ExporterSettings>,
+}
+
+/// Queue and batching limits of the export pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BatchSettings {
+    pub(crate) max_queue_size: usize,
+    pub(crate) max_export_batch_size: usize,
+    pub(crate) scheduled_delay: Duration,
+    pub(crate) export_timeout: Duration,
+}
+
+impl Default for BatchSettings {
+    fn default() -> Self {
+        BatchSettings {
+            max_queue_size: MAX_QUEUE_SIZE_DEFAULT,
+            max_export_batch_size: MAX_EXPORT_BATCH_SIZE_DEFAULT,
+            scheduled_delay: SCHEDULED_DELAY_DEFAULT,
+            export_timeout: EXPORT_TIMEOUT_DEFAULT,
+        }
+    }
+}
+
+/// One configured exporter.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ExporterSettings {
+    /// Human-readable trace trees on stdout.
+    Stdout,
+    /// One span per line, OTLP/JSON shape.
+    File { path: PathBuf },
+    /// OTLP over gRPC or HTTP/protobuf.
+    Otlp(OtlpSettings),
+}
+
+/// OTLP transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OtlpProtocol {
+    Grpc,
+    HttpProtobuf,
+}
+
+/// OTLP exporter settings.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct OtlpSettings {
+    /// For gRPC, the base endpoint (`http://host:4317`); for HTTP the full traces URL
+    /// (`http://host:4318/v1/traces`), already derived from `OTEL_EXPORTER_OTLP_ENDPOINT` by
+    /// appending `/v1/traces`, or taken as-is from `..._TRACES_ENDPOINT`.
+    pub(crate) endpoint: String,
+    pub(crate) protocol: OtlpProtocol,
+    /// Header values with `${VAR}` already expanded; values are secrets.
+    pub(crate) headers: Vec<(String, Secret)>,
+    pub(crate) timeout: Duration,
+    pub(crate) gzip: bool,
+}
+
+/// A value that must never be printed: its `Debug` shows `"***"`.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Secret(pub(crate) String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}

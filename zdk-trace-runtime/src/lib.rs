@@ -1,0 +1,8 @@
+//! zdk-trace runtime (manual written at the end of the runtime issue).
+#![warn(missing_docs, unreachable_pub)]
+
+mod config;
+mod export;
+mod sampling;
+
+pub use sampling::{Sampler, TailSampling};
