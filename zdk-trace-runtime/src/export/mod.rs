@@ -15,6 +15,8 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Object-safe view of [`SpanExporter`] (whose `export` returns `impl Future`, so it cannot be
 /// a trait object), so the pipeline can hold several exporters of different types.
 pub(crate) trait DynExporter: Send + Sync + std::fmt::Debug {
+    /// The exporter's type name, for warnings.
+    fn name(&self) -> &'static str;
     fn export(&self, batch: Vec<SpanData>) -> BoxFuture<'_, OTelSdkResult>;
     fn force_flush(&self) -> OTelSdkResult;
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult;
@@ -22,6 +24,9 @@ pub(crate) trait DynExporter: Send + Sync + std::fmt::Debug {
 }
 
 impl<E: SpanExporter + 'static> DynExporter for E {
+    fn name(&self) -> &'static str {
+        std::any::type_name::<E>()
+    }
     fn export(&self, batch: Vec<SpanData>) -> BoxFuture<'_, OTelSdkResult> {
         Box::pin(SpanExporter::export(self, batch))
     }
@@ -35,3 +40,5 @@ impl<E: SpanExporter + 'static> DynExporter for E {
         SpanExporter::set_resource(self, resource)
     }
 }
+mod stub_tmp;
+pub(crate) use stub_tmp::*;

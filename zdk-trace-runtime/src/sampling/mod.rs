@@ -9,7 +9,11 @@
 
 
 
+mod tail;
+
 use std::time::Duration;
+
+pub(crate) use tail::{TailOutcome, TailSampler};
 
 
 

@@ -1,0 +1,104 @@
+//! Installing a pipeline with an in-memory exporter, one test at a time, and finding spans in
+//! what it exported.
+
+use std::sync::{Mutex, MutexGuard};
+
+use opentelemetry::trace::SpanId;
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
+use zdk_trace_runtime::{Telemetry, TelemetryBuilder};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// The pipeline is process-wide: tests that install one hold this lock.
+pub fn serial() -> MutexGuard<'static, ()> {
+    match SERIAL.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// A test's pipeline: the installed telemetry and the exporter it writes to.
+#[derive(Debug)]
+pub struct Harness {
+    /// The installed pipeline.
+    pub telemetry: Telemetry,
+    /// Where spans go.
+    pub exporter: InMemorySpanExporter,
+    _serial: MutexGuard<'static, ()>,
+}
+
+impl Harness {
+    /// Installs a pipeline that exports to memory, ignoring the process environment and any
+    /// config file; `configure` adds to the builder.
+    pub fn install(configure: impl FnOnce(TelemetryBuilder) -> TelemetryBuilder) -> Harness {
+        let serial = serial();
+        let exporter = InMemorySpanExporter::default();
+        let builder = Telemetry::builder()
+            .ignore_env()
+            .config(zdk_trace_runtime::Config::default())
+            .service_name("test")
+            .span_exporter(exporter.clone());
+        let telemetry = match configure(builder).install() {
+            Ok(t) => t,
+            Err(e) => panic!("install failed: {e}"),
+        };
+        Harness {
+            telemetry,
+            exporter,
+            _serial: serial,
+        }
+    }
+
+    /// Flushes and returns every span exported so far.
+    pub fn spans(&self) -> Vec<SpanData> {
+        if let Err(e) = self.telemetry.force_flush() {
+            panic!("flush failed: {e}");
+        }
+        self.exporter.get_finished_spans().unwrap_or_default()
+    }
+}
+
+/// The one span named `name` (panics if there is not exactly one).
+pub fn one<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
+    let found: Vec<&SpanData> = spans.iter().filter(|s| s.name == name).collect();
+    assert_eq!(found.len(), 1, "expected one span named {name:?}, got {}: {:#?}", found.len(),
+        spans.iter().map(|s| s.name.to_string()).collect::<Vec<_>>());
+    found[0]
+}
+
+/// Every span named `name`.
+pub fn all<'a>(spans: &'a [SpanData], name: &str) -> Vec<&'a SpanData> {
+    spans.iter().filter(|s| s.name == name).collect()
+}
+
+/// Asserts `child` is a direct child of `parent` in the same trace.
+pub fn assert_child_of(child: &SpanData, parent: &SpanData) {
+    assert_eq!(
+        child.span_context.trace_id(),
+        parent.span_context.trace_id(),
+        "{} and {} are in different traces",
+        child.name,
+        parent.name
+    );
+    assert_eq!(
+        child.parent_span_id,
+        parent.span_context.span_id(),
+        "{} is not a child of {}",
+        child.name,
+        parent.name
+    );
+}
+
+/// Asserts the span starts a trace.
+pub fn assert_root(span: &SpanData) {
+    assert_eq!(span.parent_span_id, SpanId::INVALID, "{} has a parent", span.name);
+}
+
+/// The value of attribute `key`, if set.
+pub fn attr(span: &SpanData, key: &str) -> Option<opentelemetry::Value> {
+    span.attributes
+        .iter()
+        .rev()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| kv.value.clone())
+}

@@ -1,0 +1,296 @@
+//! Trace context: which span is current on this thread, how it is carried into tasks and
+//! threads, and how it converts to and from OpenTelemetry's `Context` and W3C headers.
+
+pub mod propagation;
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+
+use crate::span::local::with_local;
+
+/// One entry of the thread's current-span stack: just what a child needs from its parent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Frame {
+    pub(crate) trace_id: u128,
+    pub(crate) span_id: u64,
+    /// The head sampling decision of the trace.
+    pub(crate) sampled: bool,
+    /// The span lives in another process (or another OpenTelemetry tracer).
+    pub(crate) remote: bool,
+    /// W3C `tracestate` carried from a remote parent, shared by every span of the trace.
+    pub(crate) trace_state: Option<Arc<str>>,
+}
+
+impl Frame {
+    pub(crate) fn to_span_context(&self) -> SpanContext {
+        let flags = if self.sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
+        let state = self
+            .trace_state
+            .as_deref()
+            .and_then(|s| s.parse::<TraceState>().ok())
+            .unwrap_or_default();
+        SpanContext::new(
+            TraceId::from(self.trace_id),
+            SpanId::from(self.span_id),
+            flags,
+            self.remote,
+            state,
+        )
+    }
+
+    pub(crate) fn from_span_context(cx: &SpanContext, remote: bool) -> Option<Frame> {
+        if !cx.is_valid() {
+            return None;
+        }
+        let header = cx.trace_state().header();
+        Some(Frame {
+            trace_id: u128::from_be_bytes(cx.trace_id().to_bytes()),
+            span_id: u64::from_be_bytes(cx.span_id().to_bytes()),
+            sampled: cx.is_sampled(),
+            remote,
+            trace_state: (!header.is_empty()).then(|| Arc::from(header)),
+        })
+    }
+}
+
+/// Pushes `frame` as the current span of this thread.
+#[inline]
+pub(crate) fn push_frame(frame: Frame) {
+    with_local(|local| local.stack.push(frame));
+}
+
+/// Pops the frame of `span_id` (normally the top; searched if guards were dropped out of order).
+#[inline]
+pub(crate) fn pop_frame(span_id: u64) {
+    with_local(|local| {
+        let stack = &mut local.stack;
+        if stack.last().is_some_and(|f| f.span_id == span_id) {
+            stack.pop();
+        } else if let Some(pos) = stack.iter().rposition(|f| f.span_id == span_id) {
+            stack.remove(pos);
+        }
+    });
+}
+
+/// The current frame of this thread, if any, else the span of the current OpenTelemetry
+/// `Context` (so our spans nest under spans of other OpenTelemetry-instrumented crates).
+pub(crate) fn current_frame() -> Option<Frame> {
+    with_local(|local| local.stack.last().cloned())
+        .flatten()
+        .or_else(otel_current_frame)
+}
+
+/// The active span of OpenTelemetry's current `Context`, as a parent frame.
+pub(crate) fn otel_current_frame() -> Option<Frame> {
+    opentelemetry::Context::map_current(|cx| {
+        if !cx.has_active_span() {
+            return None;
+        }
+        let span = cx.span();
+        let sc = span.span_context();
+        Frame::from_span_context(sc, sc.is_remote())
+    })
+}
+
+/// The trace context current on this thread: a value that can be moved to another task or
+/// thread and attached there, so spans started there become children of the span that was
+/// current here.
+///
+/// # Examples
+///
+/// ```
+/// use zdk_trace_runtime::{Span, TraceContext};
+///
+/// let span = Span::start("parent").entered();
+/// let cx = TraceContext::current();
+/// std::thread::spawn(move || {
+///     let _guard = cx.attach();
+///     let _child = Span::start("child").entered(); // a child of "parent"
+/// })
+/// .join()
+/// .unwrap();
+/// drop(span);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct TraceContext {
+    pub(crate) frame: Option<Frame>,
+    /// An OpenTelemetry context holding the baggage, when there is any.
+    pub(crate) baggage: Option<opentelemetry::Context>,
+}
+
+impl TraceContext {
+    /// The context current on this thread (empty when no span is current).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cx = zdk_trace_runtime::TraceContext::current();
+    /// assert!(cx.span_context().is_none()); // nothing is current here
+    /// ```
+    pub fn current() -> TraceContext {
+        TraceContext {
+            frame: current_frame(),
+            baggage: None,
+        }
+    }
+
+    /// A context whose parent is `span_context` (from another process or tracer).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    /// let sc = SpanContext::new(TraceId::from(1u128), SpanId::from(2u64), TraceFlags::SAMPLED, true, TraceState::default());
+    /// let cx = zdk_trace_runtime::TraceContext::from_span_context(&sc);
+    /// assert_eq!(cx.span_context().unwrap().trace_id(), TraceId::from(1u128));
+    /// ```
+    pub fn from_span_context(span_context: &SpanContext) -> TraceContext {
+        TraceContext {
+            frame: Frame::from_span_context(span_context, span_context.is_remote()),
+            baggage: None,
+        }
+    }
+
+    /// A context from an OpenTelemetry `Context`: its active span becomes the parent and its
+    /// baggage is carried along.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cx = zdk_trace_runtime::TraceContext::from_otel(&opentelemetry::Context::new());
+    /// assert!(cx.span_context().is_none());
+    /// ```
+    pub fn from_otel(cx: &opentelemetry::Context) -> TraceContext {
+        use opentelemetry::baggage::BaggageExt;
+
+        let frame = if cx.has_active_span() {
+            let span = cx.span();
+            let sc = span.span_context();
+            Frame::from_span_context(sc, sc.is_remote())
+        } else {
+            None
+        };
+        TraceContext {
+            frame,
+            baggage: (cx.baggage().len() > 0).then(|| cx.clone()),
+        }
+    }
+
+    /// This context as an OpenTelemetry `Context` (its span as a non-recording parent, plus the
+    /// baggage), so spans of other OpenTelemetry tracers can be started under ours.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use opentelemetry::trace::TraceContextExt;
+    /// use zdk_trace_runtime::{Span, TraceContext};
+    /// let _span = Span::start("ours").entered();
+    /// let otel_cx = TraceContext::current().to_otel();
+    /// // With a pipeline installed, `otel_cx.span().span_context()` is "ours".
+    /// # let _ = otel_cx.has_active_span();
+    /// ```
+    pub fn to_otel(&self) -> opentelemetry::Context {
+        use opentelemetry::baggage::BaggageExt;
+        let cx = match &self.baggage {
+            Some(cx) => cx.clone(),
+            None => opentelemetry::Context::current(),
+        };
+        match &self.frame {
+            Some(frame) => cx.with_remote_span_context(frame.to_span_context()),
+            None => cx,
+        }
+    }
+
+    /// The span context of the parent this context carries.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(zdk_trace_runtime::TraceContext::default().span_context().is_none());
+    /// ```
+    pub fn span_context(&self) -> Option<SpanContext> {
+        self.frame.as_ref().map(Frame::to_span_context)
+    }
+
+    /// The baggage carried with this context (from `extract` or `from_otel`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(zdk_trace_runtime::TraceContext::default().baggage().is_none());
+    /// ```
+    pub fn baggage(&self) -> Option<&opentelemetry::baggage::Baggage> {
+        use opentelemetry::baggage::BaggageExt;
+        self.baggage.as_ref().map(|cx| cx.baggage())
+    }
+
+    /// Makes this context current on this thread until the guard drops: spans started meanwhile
+    /// are its children. Baggage, if any, is attached to OpenTelemetry's current `Context` too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cx = zdk_trace_runtime::TraceContext::current();
+    /// let _guard = cx.attach();
+    /// ```
+    pub fn attach(&self) -> ContextGuard {
+        let otel = self.baggage.as_ref().map(|_| self.to_otel().attach());
+        let span_id = self.frame.as_ref().map(|frame| {
+            push_frame(frame.clone());
+            frame.span_id
+        });
+        ContextGuard {
+            span_id,
+            _otel: otel,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Runs `f` with this context attached.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cx = zdk_trace_runtime::TraceContext::current();
+    /// let n = cx.in_scope(|| 41 + 1);
+    /// assert_eq!(n, 42);
+    /// ```
+    pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _guard = self.attach();
+        f()
+    }
+}
+
+/// Keeps a [`TraceContext`] current until dropped. Not `Send`: the current span is per thread.
+#[derive(Debug)]
+#[must_use = "the context is detached as soon as the guard is dropped"]
+pub struct ContextGuard {
+    span_id: Option<u64>,
+    _otel: Option<opentelemetry::ContextGuard>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for ContextGuard {
+    fn drop(&mut self) {
+        if let Some(id) = self.span_id {
+            pop_frame(id);
+        }
+    }
+}
+
+/// The span context of the span current on this thread, if any.
+///
+/// # Examples
+///
+/// ```
+/// assert!(zdk_trace_runtime::current_span_context().is_none());
+/// ```
+pub fn current_span_context() -> Option<SpanContext> {
+    current_frame().map(|f| f.to_span_context())
+}

@@ -1,0 +1,280 @@
+//! Futures and streams that carry a span (or a trace context) across every poll, and helpers
+//! that keep the parent when work moves to another task or thread.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use pin_project::{pin_project, pinned_drop};
+
+use crate::context::{pop_frame, push_frame, TraceContext};
+use crate::span::Span;
+
+/// A future or stream that runs inside `span`: the span is current during every poll, ends
+/// when the future completes or the stream ends, and is marked `cancelled = true` (then ended)
+/// if it is dropped before that.
+///
+/// # Examples
+///
+/// ```
+/// use zdk_trace_runtime::{FutureExt, Span};
+///
+/// # async fn call_model() -> u32 { 42 }
+/// # async fn run() {
+/// let answer = call_model().instrument(Span::start("chat gpt-4o")).await;
+/// # let _ = answer;
+/// # }
+/// ```
+#[pin_project(PinnedDrop)]
+#[derive(Debug)]
+#[must_use = "futures and streams do nothing unless polled"]
+pub struct Instrumented<T> {
+    #[pin]
+    inner: T,
+    span: Span,
+}
+
+impl<T> Instrumented<T> {
+    /// The span.
+    pub fn span(&self) -> &Span {
+        &self.span
+    }
+
+    /// The span, to set attributes as results come in.
+    pub fn span_mut(&mut self) -> &mut Span {
+        &mut self.span
+    }
+
+    /// The span, through a pin (for use inside another future's `poll`).
+    pub fn span_pin_mut(self: Pin<&mut Self>) -> &mut Span {
+        self.project().span
+    }
+
+    /// The wrapped future or stream.
+    pub fn inner(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<F: Future> Future for Instrumented<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let poll = {
+            let _guard = this.span.enter();
+            this.inner.poll(cx)
+        };
+        if poll.is_ready() {
+            this.span.end();
+        }
+        poll
+    }
+}
+
+impl<S: Stream> Stream for Instrumented<S> {
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let this = self.project();
+        let poll = {
+            let _guard = this.span.enter();
+            this.inner.poll_next(cx)
+        };
+        if let Poll::Ready(None) = poll {
+            this.span.end();
+        }
+        poll
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+#[pinned_drop]
+impl<T> PinnedDrop for Instrumented<T> {
+    fn drop(self: Pin<&mut Self>) {
+        let this = self.project();
+        if !this.span.is_ended() {
+            this.span.mark_cancelled();
+        }
+        // The span ends when the field drops, right after this.
+    }
+}
+
+/// A future or stream that runs with a captured [`TraceContext`] current on every poll,
+/// without a span of its own. Made by [`FutureExt::in_current_span`] and
+/// [`FutureExt::with_context`].
+///
+/// # Examples
+///
+/// ```
+/// use zdk_trace_runtime::FutureExt;
+/// # async fn run() {
+/// let task = async { /* spans here are children of the current span */ }.in_current_span();
+/// tokio::spawn(task);
+/// # }
+/// ```
+#[pin_project]
+#[derive(Debug)]
+#[must_use = "futures and streams do nothing unless polled"]
+pub struct WithContext<T> {
+    #[pin]
+    inner: T,
+    context: TraceContext,
+}
+
+impl<T> WithContext<T> {
+    fn enter(context: &TraceContext) -> Option<u64> {
+        context.frame.as_ref().map(|frame| {
+            push_frame(frame.clone());
+            frame.span_id
+        })
+    }
+}
+
+impl<F: Future> Future for WithContext<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let entered = Self::enter(this.context);
+        let poll = this.inner.poll(cx);
+        if let Some(id) = entered {
+            pop_frame(id);
+        }
+        poll
+    }
+}
+
+impl<S: Stream> Stream for WithContext<S> {
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let this = self.project();
+        let entered = Self::enter(this.context);
+        let poll = this.inner.poll_next(cx);
+        if let Some(id) = entered {
+            pop_frame(id);
+        }
+        poll
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+/// Tracing for any future.
+///
+/// # Examples
+///
+/// ```
+/// use zdk_trace_runtime::{FutureExt, Span, SpanKind};
+/// # async fn fetch() {}
+/// # async fn run() {
+/// fetch().instrument(Span::start_with_kind("GET /weather", SpanKind::Client)).await;
+/// # }
+/// ```
+pub trait FutureExt: Future + Sized {
+    /// Runs this future inside `span` (see [`Instrumented`]).
+    fn instrument(self, span: Span) -> Instrumented<Self> {
+        Instrumented { inner: self, span }
+    }
+
+    /// Runs this future with the span current *now* as its parent context, wherever it is
+    /// polled later (another task, another thread).
+    fn in_current_span(self) -> WithContext<Self> {
+        self.with_context(TraceContext::current())
+    }
+
+    /// Runs this future with `context` current.
+    fn with_context(self, context: TraceContext) -> WithContext<Self> {
+        WithContext {
+            inner: self,
+            context,
+        }
+    }
+}
+
+impl<F: Future> FutureExt for F {}
+
+/// Tracing for any stream.
+///
+/// # Examples
+///
+/// ```
+/// use zdk_trace_runtime::{Span, StreamExt};
+/// # fn tokens() -> impl futures_core::Stream<Item = String> { futures_util_stub::empty() }
+/// # mod futures_util_stub {
+/// #     pub fn empty() -> Empty { Empty }
+/// #     pub struct Empty;
+/// #     impl futures_core::Stream for Empty { type Item = String;
+/// #         fn poll_next(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<Option<String>> { std::task::Poll::Ready(None) } }
+/// # }
+/// let traced = tokens().instrument_stream(Span::start("chat gpt-4o"));
+/// # drop(traced);
+/// ```
+pub trait StreamExt: Stream + Sized {
+    /// Runs this stream inside `span`: current during every `poll_next`, ended when the
+    /// stream ends, marked cancelled if dropped early.
+    fn instrument_stream(self, span: Span) -> Instrumented<Self> {
+        Instrumented { inner: self, span }
+    }
+
+    /// Runs this stream with the span current now as its parent context.
+    fn stream_in_current_span(self) -> WithContext<Self> {
+        WithContext {
+            inner: self,
+            context: TraceContext::current(),
+        }
+    }
+}
+
+impl<S: Stream> StreamExt for S {}
+
+/// `tokio::spawn`, keeping the current span as the parent of the task's spans.
+///
+/// Must be called from within a tokio runtime, as `tokio::spawn`.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let _span = zdk_trace_runtime::Span::start("parallel").entered();
+/// let handle = zdk_trace_runtime::spawn(async {
+///     let _child = zdk_trace_runtime::Span::start("branch"); // child of "parallel"
+/// });
+/// handle.await.unwrap();
+/// # }
+/// ```
+pub fn spawn<F>(future: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tokio::spawn(future.in_current_span())
+}
+
+/// `std::thread::spawn`, keeping the current span as the parent of the thread's spans.
+///
+/// # Examples
+///
+/// ```
+/// let _span = zdk_trace_runtime::Span::start("batch").entered();
+/// let handle = zdk_trace_runtime::spawn_thread(|| {
+///     let _child = zdk_trace_runtime::Span::start("worker"); // child of "batch"
+/// });
+/// handle.join().unwrap();
+/// ```
+pub fn spawn_thread<F, T>(f: F) -> std::thread::JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let context = TraceContext::current();
+    std::thread::spawn(move || context.in_scope(f))
+}

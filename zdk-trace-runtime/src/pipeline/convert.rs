@@ -1,0 +1,47 @@
+//! RawSpan → `SpanData`, on the collector thread.
+
+use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+
+use crate::span::clock;
+use crate::span::{RawSpan, FLAG_PARENT_REMOTE};
+
+pub(crate) fn to_span_data(raw: RawSpan, scope: &InstrumentationScope) -> SpanData {
+    let trace_state = raw
+        .trace_state
+        .as_deref()
+        .and_then(|s| s.parse::<TraceState>().ok())
+        .unwrap_or_default();
+    // Every exported span is sampled, whether the head sampler or a tail rule kept it.
+    let span_context = SpanContext::new(
+        TraceId::from(raw.trace_id),
+        SpanId::from(raw.span_id),
+        TraceFlags::SAMPLED,
+        false,
+        trace_state,
+    );
+    let mut events = SpanEvents::default();
+    events.events = raw.events;
+    let mut links = SpanLinks::default();
+    links.links = raw.links;
+    SpanData {
+        span_context,
+        parent_span_id: if raw.parent_id == 0 {
+            SpanId::INVALID
+        } else {
+            SpanId::from(raw.parent_id)
+        },
+        parent_span_is_remote: raw.flags & FLAG_PARENT_REMOTE != 0,
+        span_kind: raw.kind,
+        name: raw.name,
+        start_time: clock::to_system_time(raw.start),
+        end_time: clock::to_system_time(raw.end.max(raw.start)),
+        attributes: raw.attributes.into_vec(),
+        dropped_attributes_count: u32::from(raw.dropped),
+        events,
+        links,
+        status: raw.status,
+        instrumentation_scope: scope.clone(),
+    }
+}

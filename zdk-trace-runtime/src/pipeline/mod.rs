@@ -1,0 +1,503 @@
+//! The export pipeline: a collector thread that drains every application thread's ring,
+//! applies tail sampling and batches; an exporter thread that runs the exporters on its own
+//! single-threaded tokio runtime. Both are bounded: when the exporter is behind, spans are
+//! dropped and counted, and the application is never blocked.
+
+mod convert;
+mod hot;
+pub(crate) mod stats;
+
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle, Thread};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use once_cell::sync::Lazy;
+use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::trace::SpanData;
+
+pub(crate) use hot::hot;
+use stats::{add, COUNTERS};
+
+use crate::config::BatchSettings;
+use crate::export::DynExporter;
+use crate::sampling::{TailOutcome, TailSampler, TailSampling};
+use crate::span::local::{RingConsumer, NEW_RINGS};
+use crate::span::RawSpan;
+
+/// The collector thread, for producers to wake when their ring fills up.
+static COLLECTOR: Lazy<ArcSwapOption<Thread>> = Lazy::new(ArcSwapOption::empty);
+static WAKE_REQUESTED: AtomicBool = AtomicBool::new(false);
+/// Rings of every thread that ever recorded, between two pipelines.
+static IDLE_RINGS: Lazy<Mutex<Vec<RingConsumer>>> = Lazy::new(|| Mutex::new(Vec::new()));
+
+/// Longest sleep of an idle collector; it is woken early by full rings and by control messages.
+const MAX_IDLE_SLEEP: Duration = Duration::from_millis(50);
+
+/// Wakes the collector (once until it runs again).
+#[inline]
+pub(crate) fn wake_collector() {
+    if !WAKE_REQUESTED.swap(true, Ordering::AcqRel) {
+        if let Some(thread) = COLLECTOR.load().as_ref() {
+            thread.unpark();
+        }
+    }
+}
+
+pub(crate) fn count_dropped_shutdown(n: u64) {
+    add(&COUNTERS.dropped_shutdown, n);
+}
+
+/// A control request to the collector; the reply says whether the exporters succeeded.
+#[derive(Debug)]
+enum Control {
+    Flush(Sender<Result<(), String>>),
+    Shutdown(Sender<Result<(), String>>, Duration),
+}
+
+enum ExportMsg {
+    Batch(Vec<SpanData>),
+    Flush(Sender<Result<(), String>>),
+    Shutdown(Sender<Result<(), String>>, Duration),
+}
+
+/// A running pipeline: its two threads and how to reach them.
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    control: Sender<Control>,
+    collector: Mutex<Option<JoinHandle<()>>>,
+    exporter: Mutex<Option<JoinHandle<()>>>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// What a pipeline is built from.
+pub(crate) struct PipelineParts {
+    pub(crate) batch: BatchSettings,
+    pub(crate) tail: TailSampling,
+    pub(crate) exporters: Vec<Box<dyn DynExporter>>,
+    pub(crate) scope: InstrumentationScope,
+}
+
+impl Pipeline {
+    /// Starts the threads. Fails only if the OS refuses a thread or the tokio runtime.
+    pub(crate) fn start(parts: PipelineParts) -> std::io::Result<Pipeline> {
+        let PipelineParts {
+            batch,
+            tail,
+            exporters,
+            scope,
+        } = parts;
+        let queued = Arc::new(AtomicUsize::new(0));
+        let (control_tx, control_rx) = unbounded();
+        // Batches in the channel are bounded by `queued` (at most max_queue_size spans), so
+        // this capacity is never what limits; it only has to exist.
+        let (export_tx, export_rx) = bounded(batch.max_queue_size.max(2));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name("zdk-trace-export")
+            .build()?;
+        let exporter_queued = queued.clone();
+        let export_timeout = batch.export_timeout;
+        let exporter = thread::Builder::new()
+            .name("zdk-trace-export".into())
+            .spawn(move || {
+                run_exporter(runtime, exporters, export_rx, exporter_queued, export_timeout)
+            })?;
+        let collector = Collector {
+            rings: Vec::new(),
+            tail: tail
+                .is_active()
+                .then(|| TailSampler::new(tail, batch.max_queue_size.saturating_mul(4))),
+            batch: Vec::with_capacity(batch.max_export_batch_size),
+            batch_started: None,
+            kept: Vec::new(),
+            settings: batch,
+            export: export_tx,
+            queued: queued.clone(),
+            scope,
+        };
+        let collector = thread::Builder::new()
+            .name("zdk-trace-collect".into())
+            .spawn(move || {
+                COLLECTOR.store(Some(Arc::new(thread::current())));
+                collector.run(control_rx);
+                COLLECTOR.store(None);
+            })?;
+        Ok(Pipeline {
+            control: control_tx,
+            collector: Mutex::new(Some(collector)),
+            exporter: Mutex::new(Some(exporter)),
+            queued,
+        })
+    }
+
+    /// Spans accepted but not yet exported.
+    pub(crate) fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    fn request(&self, make: impl FnOnce(Sender<Result<(), String>>) -> Control, timeout: Duration) -> Result<(), PipelineError> {
+        let (tx, rx) = bounded(1);
+        self.control
+            .send(make(tx))
+            .map_err(|_| PipelineError::Stopped)?;
+        if let Some(thread) = COLLECTOR.load().as_ref() {
+            thread.unpark();
+        }
+        match rx.recv_timeout(timeout) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(PipelineError::Exporter(message)),
+            Err(RecvTimeoutError::Timeout) => Err(PipelineError::Timeout(timeout)),
+            Err(RecvTimeoutError::Disconnected) => Err(PipelineError::Stopped),
+        }
+    }
+
+    /// Exports everything recorded so far and waits (at most `timeout`).
+    pub(crate) fn force_flush(&self, timeout: Duration) -> Result<(), PipelineError> {
+        self.request(Control::Flush, timeout)
+    }
+
+    /// Exports everything, shuts the exporters down and stops the threads.
+    pub(crate) fn shutdown(&self, timeout: Duration) -> Result<(), PipelineError> {
+        let deadline = Instant::now() + timeout;
+        let result = self.request(|tx| Control::Shutdown(tx, timeout), timeout);
+        if result.is_ok() {
+            // The threads are finishing; join them unless the deadline has passed.
+            for handle in [&self.collector, &self.exporter] {
+                let handle = match handle.lock() {
+                    Ok(mut guard) => guard.take(),
+                    Err(poisoned) => poisoned.into_inner().take(),
+                };
+                if let Some(handle) = handle {
+                    while !handle.is_finished() && Instant::now() < deadline {
+                        thread::sleep(Duration::from_millis(1));
+                    }
+                    if handle.is_finished() {
+                        let _ = handle.join();
+                    }
+                }
+            }
+        }
+        result
+    }
+}
+
+/// Why a flush or shutdown did not complete.
+#[derive(Debug)]
+pub(crate) enum PipelineError {
+    Timeout(Duration),
+    Exporter(String),
+    Stopped,
+}
+
+struct Collector {
+    rings: Vec<RingConsumer>,
+    tail: Option<TailSampler>,
+    batch: Vec<SpanData>,
+    batch_started: Option<Instant>,
+    /// Scratch buffer for the tail sampler's output.
+    kept: Vec<RawSpan>,
+    settings: BatchSettings,
+    export: Sender<ExportMsg>,
+    queued: Arc<AtomicUsize>,
+    scope: InstrumentationScope,
+}
+
+impl Collector {
+    fn run(mut self, control: Receiver<Control>) {
+        // Leftovers of a previous pipeline were recorded for it; they are not ours to export.
+        let leftovers = take_idle_rings();
+        let mut dropped = 0u64;
+        for mut ring in leftovers {
+            while ring.pop().is_ok() {
+                dropped += 1;
+            }
+            if !ring.is_abandoned() {
+                self.rings.push(ring);
+            }
+        }
+        count_dropped_shutdown(dropped);
+
+        let mut idle_sleep = Duration::from_millis(1);
+        loop {
+            WAKE_REQUESTED.store(false, Ordering::Release);
+            let drained = self.drain();
+            self.maybe_send(false);
+            match control.try_recv() {
+                Ok(Control::Flush(reply)) => {
+                    self.drain();
+                    if let Some(tail) = &mut self.tail {
+                        let mut outcome = TailOutcome::default();
+                        tail.flush(Instant::now(), &mut self.kept, &mut outcome);
+                        self.count_tail(&outcome);
+                        self.push_kept();
+                    }
+                    self.maybe_send(true);
+                    let _ = self.export.send(ExportMsg::Flush(reply));
+                    continue;
+                }
+                Ok(Control::Shutdown(reply, timeout)) => {
+                    self.drain();
+                    if let Some(tail) = &mut self.tail {
+                        let mut outcome = TailOutcome::default();
+                        tail.drain(Instant::now(), &mut self.kept, &mut outcome);
+                        self.count_tail(&outcome);
+                        self.push_kept();
+                    }
+                    self.maybe_send(true);
+                    let _ = self.export.send(ExportMsg::Shutdown(reply, timeout));
+                    break;
+                }
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => {}
+            }
+            if drained > 0 {
+                idle_sleep = Duration::from_millis(1);
+                continue;
+            }
+            let until_batch_due = self
+                .batch_started
+                .map(|t| self.settings.scheduled_delay.saturating_sub(t.elapsed()))
+                .unwrap_or(MAX_IDLE_SLEEP);
+            thread::park_timeout(idle_sleep.min(until_batch_due).max(Duration::from_micros(100)));
+            idle_sleep = (idle_sleep * 2).min(MAX_IDLE_SLEEP);
+        }
+        // Hand the rings back, for the next pipeline.
+        let rings = std::mem::take(&mut self.rings);
+        match IDLE_RINGS.lock() {
+            Ok(mut idle) => idle.extend(rings),
+            Err(poisoned) => poisoned.into_inner().extend(rings),
+        }
+    }
+
+    /// Pops every span from every ring. Returns how many.
+    fn drain(&mut self) -> usize {
+        while let Ok(ring) = NEW_RINGS.1.try_recv() {
+            self.rings.push(ring);
+        }
+        let mut total = 0;
+        let mut rings = std::mem::take(&mut self.rings);
+        rings.retain_mut(|ring| {
+            loop {
+                let chunk = match ring.read_chunk(ring.slots()) {
+                    Ok(chunk) if !chunk.is_empty() => chunk,
+                    _ => break,
+                };
+                for span in chunk {
+                    total += 1;
+                    self.accept(span);
+                }
+            }
+            // A thread that exited leaves its ring abandoned; once empty it is gone.
+            !(ring.is_abandoned() && ring.is_empty())
+        });
+        self.rings = rings;
+        if self.tail.is_some() {
+            self.push_kept();
+        }
+        total
+    }
+
+    fn accept(&mut self, span: RawSpan) {
+        match &mut self.tail {
+            Some(tail) => {
+                let mut outcome = TailOutcome::default();
+                tail.accept(span, Instant::now(), &mut self.kept, &mut outcome);
+                self.count_tail(&outcome);
+                if outcome.evicted_spans > 0 {
+                    self.push_kept();
+                }
+            }
+            None => self.enqueue(span),
+        }
+    }
+
+    fn count_tail(&self, outcome: &TailOutcome) {
+        add(&COUNTERS.sampled_out_tail, outcome.dropped_spans);
+        add(&COUNTERS.kept_for_error, outcome.kept_for_error);
+        add(&COUNTERS.kept_for_slowness, outcome.kept_for_slowness);
+    }
+
+    fn push_kept(&mut self) {
+        let kept = std::mem::take(&mut self.kept);
+        for span in kept {
+            self.enqueue(span);
+        }
+    }
+
+    /// Adds a span to the current batch, or drops it if the queue is full.
+    fn enqueue(&mut self, span: RawSpan) {
+        let held = self.tail.as_ref().map_or(0, TailSampler::pending_spans);
+        if self.queued.load(Ordering::Relaxed) + held >= self.settings.max_queue_size {
+            add(&COUNTERS.dropped_queue_full, 1);
+            return;
+        }
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        self.batch.push(convert::to_span_data(span, &self.scope));
+        if self.batch_started.is_none() {
+            self.batch_started = Some(Instant::now());
+        }
+        if self.batch.len() >= self.settings.max_export_batch_size {
+            self.send_batch();
+        }
+    }
+
+    /// Sends the batch when it is due (or now, if `force`).
+    fn maybe_send(&mut self, force: bool) {
+        let due = self
+            .batch_started
+            .is_some_and(|t| t.elapsed() >= self.settings.scheduled_delay);
+        if !self.batch.is_empty() && (force || due) {
+            self.send_batch();
+        }
+    }
+
+    fn send_batch(&mut self) {
+        let batch = std::mem::replace(
+            &mut self.batch,
+            Vec::with_capacity(self.settings.max_export_batch_size),
+        );
+        self.batch_started = None;
+        let n = batch.len();
+        if let Err(err) = self.export.try_send(ExportMsg::Batch(batch)) {
+            // The exporter thread is gone or its channel is full: these spans are lost.
+            self.queued.fetch_sub(n, Ordering::Relaxed);
+            let counter = if err.is_full() {
+                &COUNTERS.dropped_queue_full
+            } else {
+                &COUNTERS.dropped_shutdown
+            };
+            add(counter, n as u64);
+        }
+    }
+}
+
+fn take_idle_rings() -> Vec<RingConsumer> {
+    match IDLE_RINGS.lock() {
+        Ok(mut idle) => std::mem::take(&mut *idle),
+        Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+    }
+}
+
+fn run_exporter(
+    runtime: tokio::runtime::Runtime,
+    exporters: Vec<Box<dyn DynExporter>>,
+    rx: Receiver<ExportMsg>,
+    queued: Arc<AtomicUsize>,
+    timeout: Duration,
+) {
+    while let Ok(msg) = rx.recv() {
+        match msg {
+            ExportMsg::Batch(batch) => {
+                let n = batch.len();
+                let ok = export_batch(&runtime, &exporters, batch, timeout);
+                queued.fetch_sub(n, Ordering::Relaxed);
+                add(&COUNTERS.batches, 1);
+                if ok {
+                    add(&COUNTERS.exported, n as u64);
+                } else {
+                    add(&COUNTERS.dropped_export_failed, n as u64);
+                }
+            }
+            ExportMsg::Flush(reply) => {
+                let result = each_exporter(&exporters, |e| e.force_flush());
+                let _ = reply.send(result);
+            }
+            ExportMsg::Shutdown(reply, timeout) => {
+                let result = each_exporter(&exporters, |e| e.shutdown_with_timeout(timeout));
+                let _ = reply.send(result);
+                return;
+            }
+        }
+    }
+}
+
+/// Calls `f` on every exporter, catching panics; joins the errors.
+fn each_exporter(
+    exporters: &[Box<dyn DynExporter>],
+    f: impl Fn(&dyn DynExporter) -> opentelemetry_sdk::error::OTelSdkResult,
+) -> Result<(), String> {
+    let mut errors = Vec::new();
+    for exporter in exporters {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| f(exporter.as_ref()))) {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => errors.push(format!("{}: {err}", exporter.name())),
+            Err(_) => {
+                add(&COUNTERS.export_panics, 1);
+                errors.push(format!("{} panicked", exporter.name()));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
+    }
+}
+
+/// Exports one batch to every exporter. `true` if all accepted it.
+fn export_batch(
+    runtime: &tokio::runtime::Runtime,
+    exporters: &[Box<dyn DynExporter>],
+    batch: Vec<SpanData>,
+    timeout: Duration,
+) -> bool {
+    let mut all_ok = true;
+    let last = exporters.len().saturating_sub(1);
+    let mut batch = Some(batch);
+    for (i, exporter) in exporters.iter().enumerate() {
+        let spans = if i == last {
+            batch.take().unwrap_or_default()
+        } else {
+            batch.clone().unwrap_or_default()
+        };
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            runtime.block_on(async { tokio::time::timeout(timeout, exporter.export(spans)).await })
+        }));
+        match outcome {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(err))) => {
+                all_ok = false;
+                add(&COUNTERS.export_errors, 1);
+                warn_once(&format!("export to {} failed: {err}", exporter.name()));
+            }
+            Ok(Err(_elapsed)) => {
+                all_ok = false;
+                add(&COUNTERS.export_errors, 1);
+                add(&COUNTERS.export_timeouts, 1);
+                warn_once(&format!(
+                    "export to {} timed out: no answer within {timeout:?}; check the collector, or raise the export timeout",
+                    exporter.name()
+                ));
+            }
+            Err(_panic) => {
+                all_ok = false;
+                add(&COUNTERS.export_errors, 1);
+                add(&COUNTERS.export_panics, 1);
+                warn_once(&format!(
+                    "exporter {} panicked: the batch was dropped and the pipeline goes on",
+                    exporter.name()
+                ));
+            }
+        }
+    }
+    all_ok
+}
+
+/// Prints a pipeline warning to stderr once per process per distinct message kind.
+pub(crate) fn warn_once(message: &str) {
+    static WARNED: Lazy<Mutex<std::collections::HashSet<String>>> =
+        Lazy::new(|| Mutex::new(std::collections::HashSet::new()));
+    // Key on the text before the first ':' so repeated failures of one exporter warn once.
+    let key = message.split(':').next().unwrap_or(message).to_owned();
+    let first = match WARNED.lock() {
+        Ok(mut set) => set.insert(key),
+        Err(_) => false,
+    };
+    if first {
+        eprintln!("zdk-trace: {message} (further warnings like this are counted in stats())");
+    }
+}

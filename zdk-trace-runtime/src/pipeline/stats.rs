@@ -1,0 +1,166 @@
+//! Counters of what the pipeline did, and the [`Stats`] snapshot users read.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::span::local::THREAD_COUNTERS;
+
+/// Process-wide counters of the pipeline threads (cumulative; `Stats` subtracts a baseline).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) sampled_out_tail: AtomicU64,
+    pub(crate) kept_for_error: AtomicU64,
+    pub(crate) kept_for_slowness: AtomicU64,
+    pub(crate) exported: AtomicU64,
+    pub(crate) dropped_queue_full: AtomicU64,
+    pub(crate) dropped_export_failed: AtomicU64,
+    pub(crate) dropped_shutdown: AtomicU64,
+    pub(crate) export_errors: AtomicU64,
+    pub(crate) export_panics: AtomicU64,
+    pub(crate) export_timeouts: AtomicU64,
+    pub(crate) batches: AtomicU64,
+    pub(crate) malformed_traceparent: AtomicU64,
+}
+
+pub(crate) static COUNTERS: Counters = Counters {
+    sampled_out_tail: AtomicU64::new(0),
+    kept_for_error: AtomicU64::new(0),
+    kept_for_slowness: AtomicU64::new(0),
+    exported: AtomicU64::new(0),
+    dropped_queue_full: AtomicU64::new(0),
+    dropped_export_failed: AtomicU64::new(0),
+    dropped_shutdown: AtomicU64::new(0),
+    export_errors: AtomicU64::new(0),
+    export_panics: AtomicU64::new(0),
+    export_timeouts: AtomicU64::new(0),
+    batches: AtomicU64::new(0),
+    malformed_traceparent: AtomicU64::new(0),
+};
+
+pub(crate) fn add(counter: &AtomicU64, n: u64) {
+    if n > 0 {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// What the pipeline has done since it was installed.
+///
+/// `spans_started = spans_recorded + spans_sampled_out (head) + spans still open`, and every
+/// recorded span ends up exported, sampled out by a tail rule, dropped (by reason), or still
+/// queued.
+///
+/// # Examples
+///
+/// ```
+/// # use opentelemetry_sdk::trace::InMemorySpanExporter;
+/// # use zdk_trace_runtime::Telemetry;
+/// # let telemetry = Telemetry::builder().span_exporter(InMemorySpanExporter::default()).install().unwrap();
+/// let stats = telemetry.stats();
+/// assert_eq!(stats.dropped_queue_full, 0);
+/// # telemetry.shutdown().unwrap();
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Spans started (sampled or not).
+    pub spans_started: u64,
+    /// Spans recorded on the application threads and handed to the pipeline.
+    pub spans_recorded: u64,
+    /// Spans dropped by sampling: head sampling (never recorded) plus tail decisions.
+    pub spans_sampled_out: u64,
+    /// Spans every exporter accepted.
+    pub spans_exported: u64,
+    /// Spans dropped because the queue was full (the exporter was behind).
+    pub dropped_queue_full: u64,
+    /// Spans dropped because an exporter failed, timed out or panicked.
+    pub dropped_export_failed: u64,
+    /// Spans that ended after shutdown began, or could not be exported before its deadline.
+    pub dropped_shutdown: u64,
+    /// Failed export calls (one per exporter per batch).
+    pub export_errors: u64,
+    /// Export calls that panicked (caught; the pipeline went on).
+    pub export_panics: u64,
+    /// Export calls that exceeded the export timeout.
+    pub export_timeouts: u64,
+    /// Batches exported.
+    pub batches_exported: u64,
+    /// Traces a tail rule kept only because they had an error.
+    pub traces_kept_for_error: u64,
+    /// Traces a tail rule kept only because they were slow.
+    pub traces_kept_for_slowness: u64,
+    /// Incoming `traceparent` headers that were malformed (and ignored).
+    pub malformed_traceparent: u64,
+}
+
+impl Stats {
+    /// All spans dropped, whatever the reason (sampling excluded).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(zdk_trace_runtime::Stats::default().dropped(), 0);
+    /// ```
+    pub fn dropped(&self) -> u64 {
+        self.dropped_queue_full + self.dropped_export_failed + self.dropped_shutdown
+    }
+
+    /// Reads every counter now (cumulative since the process started).
+    pub(crate) fn read_cumulative() -> Stats {
+        let c = &COUNTERS;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let mut stats = Stats {
+            spans_sampled_out: get(&c.sampled_out_tail),
+            spans_exported: get(&c.exported),
+            dropped_queue_full: get(&c.dropped_queue_full),
+            dropped_export_failed: get(&c.dropped_export_failed),
+            dropped_shutdown: get(&c.dropped_shutdown),
+            export_errors: get(&c.export_errors),
+            export_panics: get(&c.export_panics),
+            export_timeouts: get(&c.export_timeouts),
+            batches_exported: get(&c.batches),
+            traces_kept_for_error: get(&c.kept_for_error),
+            traces_kept_for_slowness: get(&c.kept_for_slowness),
+            malformed_traceparent: get(&c.malformed_traceparent),
+            ..Stats::default()
+        };
+        let threads = match THREAD_COUNTERS.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for t in threads.iter() {
+            stats.spans_started += get(&t.started);
+            stats.spans_recorded += get(&t.recorded);
+            stats.spans_sampled_out += get(&t.sampled_out);
+            stats.dropped_queue_full += get(&t.dropped_queue_full);
+            stats.dropped_shutdown += get(&t.dropped_shutdown);
+        }
+        stats
+    }
+
+    /// `self - base`, field by field.
+    pub(crate) fn since(&self, base: &Stats) -> Stats {
+        Stats {
+            spans_started: self.spans_started.saturating_sub(base.spans_started),
+            spans_recorded: self.spans_recorded.saturating_sub(base.spans_recorded),
+            spans_sampled_out: self.spans_sampled_out.saturating_sub(base.spans_sampled_out),
+            spans_exported: self.spans_exported.saturating_sub(base.spans_exported),
+            dropped_queue_full: self.dropped_queue_full.saturating_sub(base.dropped_queue_full),
+            dropped_export_failed: self
+                .dropped_export_failed
+                .saturating_sub(base.dropped_export_failed),
+            dropped_shutdown: self.dropped_shutdown.saturating_sub(base.dropped_shutdown),
+            export_errors: self.export_errors.saturating_sub(base.export_errors),
+            export_panics: self.export_panics.saturating_sub(base.export_panics),
+            export_timeouts: self.export_timeouts.saturating_sub(base.export_timeouts),
+            batches_exported: self.batches_exported.saturating_sub(base.batches_exported),
+            traces_kept_for_error: self
+                .traces_kept_for_error
+                .saturating_sub(base.traces_kept_for_error),
+            traces_kept_for_slowness: self
+                .traces_kept_for_slowness
+                .saturating_sub(base.traces_kept_for_slowness),
+            malformed_traceparent: self
+                .malformed_traceparent
+                .saturating_sub(base.malformed_traceparent),
+        }
+    }
+}

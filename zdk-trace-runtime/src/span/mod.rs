@@ -1,0 +1,726 @@
+//! Span recording: the [`Span`] handle, its guards, and the raw record the hot path produces.
+//!
+//! A span is a value on the caller's stack (or inside the future it instruments), never a heap
+//! object: starting one reads the parent from a thread-local stack, draws an id from a
+//! thread-local generator and reads the TSC; attributes go into inline storage (four before it
+//! spills); ending it pushes the record into the thread's ring. Conversion to `SpanData`,
+//! sampling by outcome, batching and export happen on the pipeline's threads.
+
+pub(crate) mod clock;
+pub(crate) mod local;
+
+use std::borrow::Cow;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use opentelemetry::trace::{Event, Link, SpanContext, SpanKind, Status};
+use opentelemetry::KeyValue;
+use smallvec::SmallVec;
+
+use crate::context::{pop_frame, push_frame, Frame, TraceContext};
+use crate::pipeline::hot;
+use crate::span::local::{bump, with_local};
+
+/// Attributes a span keeps; later ones are counted as dropped.
+pub(crate) const MAX_ATTRIBUTES: usize = 128;
+/// Events a span keeps; later ones are counted as dropped.
+pub(crate) const MAX_EVENTS: usize = 128;
+/// Links a span keeps; later ones are counted as dropped.
+pub(crate) const MAX_LINKS: usize = 128;
+
+pub(crate) const FLAG_SAMPLED: u8 = 1;
+pub(crate) const FLAG_LOCAL_ROOT: u8 = 2;
+pub(crate) const FLAG_PARENT_REMOTE: u8 = 4;
+pub(crate) const FLAG_ERROR: u8 = 8;
+pub(crate) const FLAG_CANCELLED: u8 = 16;
+
+/// A finished (or running) span as the hot path records it: typed values, raw timestamps.
+#[derive(Debug)]
+pub(crate) struct RawSpan {
+    pub(crate) trace_id: u128,
+    pub(crate) span_id: u64,
+    pub(crate) parent_id: u64,
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) kind: SpanKind,
+    pub(crate) flags: u8,
+    pub(crate) dropped: u16,
+    pub(crate) status: Status,
+    pub(crate) attributes: SmallVec<[KeyValue; 4]>,
+    pub(crate) events: Vec<Event>,
+    pub(crate) links: Vec<Link>,
+    pub(crate) trace_state: Option<Arc<str>>,
+}
+
+impl RawSpan {
+    fn frame(&self) -> Frame {
+        Frame {
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            sampled: self.flags & FLAG_SAMPLED != 0,
+            remote: false,
+            trace_state: self.trace_state.clone(),
+        }
+    }
+}
+
+#[derive(Debug)]
+enum State {
+    /// No pipeline, or recording is off: nothing is recorded or propagated.
+    Disabled,
+    /// Dropped by the head sampler: carries ids so children and `traceparent` stay consistent.
+    Unsampled {
+        trace_id: u128,
+        span_id: u64,
+        trace_state: Option<Arc<str>>,
+    },
+    Recording(RawSpan),
+    Ended,
+}
+
+/// Where a new span takes its parent from.
+#[derive(Debug, Clone)]
+enum Parent {
+    /// The span current on this thread, else OpenTelemetry's current span, else a new trace.
+    Current,
+    /// Always a new trace.
+    Root,
+    /// This context's span (or a new trace if the context is empty).
+    Explicit(Option<Frame>),
+}
+
+/// A span: started when created, ended when dropped (or by [`Span::end`]).
+///
+/// A span is only *current* (the parent of spans started meanwhile) while it is entered:
+/// with [`Span::entered`] for sync code, or for the whole life of a future or stream with
+/// [`FutureExt::instrument`](crate::FutureExt::instrument).
+///
+/// # Examples
+///
+/// ```
+/// use opentelemetry::KeyValue;
+/// use zdk_trace_runtime::{Span, SpanKind};
+///
+/// let mut span = Span::builder("fetch weather").kind(SpanKind::Client).start();
+/// span.set_attribute(KeyValue::new("city", "Lisbon"));
+/// span.set_attribute(KeyValue::new("attempt", 1_i64));
+/// let _entered = span.entered(); // current until the end of the scope, then ends
+/// ```
+#[derive(Debug)]
+#[must_use = "a span ends as soon as it is dropped"]
+pub struct Span {
+    state: State,
+}
+
+impl Span {
+    /// Starts an internal span named `name`, a child of the current span.
+    ///
+    /// A `&'static str` name costs nothing; a `String` is moved in.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let span = zdk_trace_runtime::Span::start("load session");
+    /// drop(span); // ends it
+    /// ```
+    #[inline]
+    pub fn start(name: impl Into<Cow<'static, str>>) -> Span {
+        begin(name.into(), SpanKind::Internal, Parent::Current, 0)
+    }
+
+    /// Starts a span of `kind` named `name`, a child of the current span.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::{Span, SpanKind};
+    /// let span = Span::start_with_kind("chat gpt-4o", SpanKind::Client);
+    /// # drop(span);
+    /// ```
+    #[inline]
+    pub fn start_with_kind(name: impl Into<Cow<'static, str>>, kind: SpanKind) -> Span {
+        begin(name.into(), kind, Parent::Current, 0)
+    }
+
+    /// A builder for a span with a kind, an explicit parent, attributes or links.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::{Span, SpanKind};
+    /// let span = Span::builder("runner.run").kind(SpanKind::Server).root().start();
+    /// # drop(span);
+    /// ```
+    pub fn builder(name: impl Into<Cow<'static, str>>) -> SpanBuilder {
+        SpanBuilder {
+            name: name.into(),
+            kind: SpanKind::Internal,
+            parent: Parent::Current,
+            attributes: Vec::new(),
+            links: Vec::new(),
+        }
+    }
+
+    /// A span that records nothing (what every span is while no pipeline is installed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let span = zdk_trace_runtime::Span::disabled();
+    /// assert!(!span.is_recording());
+    /// ```
+    #[inline]
+    pub const fn disabled() -> Span {
+        Span {
+            state: State::Disabled,
+        }
+    }
+
+    /// Whether this span records attributes and events. Compute expensive attribute values
+    /// only when this is `true`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut span = zdk_trace_runtime::Span::start("step");
+    /// if span.is_recording() {
+    ///     span.set_attribute(opentelemetry::KeyValue::new("items", 3_i64));
+    /// }
+    /// ```
+    #[inline]
+    pub fn is_recording(&self) -> bool {
+        matches!(self.state, State::Recording(_))
+    }
+
+    /// The span's context (ids, sampled flag), or `None` for a disabled or ended span.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let span = zdk_trace_runtime::Span::disabled();
+    /// assert!(span.span_context().is_none());
+    /// ```
+    pub fn span_context(&self) -> Option<SpanContext> {
+        self.frame().map(|f| f.to_span_context())
+    }
+
+    /// This span as a [`TraceContext`], to parent spans on other tasks, threads or tracers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let span = zdk_trace_runtime::Span::start("parent");
+    /// let cx = span.context();
+    /// # drop(cx);
+    /// ```
+    pub fn context(&self) -> TraceContext {
+        TraceContext {
+            frame: self.frame(),
+            baggage: None,
+        }
+    }
+
+    pub(crate) fn frame(&self) -> Option<Frame> {
+        match &self.state {
+            State::Recording(raw) => Some(raw.frame()),
+            State::Unsampled {
+                trace_id,
+                span_id,
+                trace_state,
+            } => Some(Frame {
+                trace_id: *trace_id,
+                span_id: *span_id,
+                sampled: false,
+                remote: false,
+                trace_state: trace_state.clone(),
+            }),
+            State::Disabled | State::Ended => None,
+        }
+    }
+
+    /// Sets an attribute (typed: string, integer, float, bool, or an array of one of these).
+    /// Setting a key twice keeps both; backends show the last.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use opentelemetry::{KeyValue, Value, Array};
+    /// let mut span = zdk_trace_runtime::Span::start("llm");
+    /// span.set_attribute(KeyValue::new("gen_ai.request.model", "gpt-4o"));
+    /// span.set_attribute(KeyValue::new("gen_ai.request.temperature", 0.2));
+    /// span.set_attribute(KeyValue::new("gen_ai.response.finish_reasons",
+    ///     Value::Array(Array::String(vec!["stop".into()]))));
+    /// ```
+    #[inline]
+    pub fn set_attribute(&mut self, attribute: KeyValue) {
+        if let State::Recording(raw) = &mut self.state {
+            if raw.attributes.len() < MAX_ATTRIBUTES {
+                raw.attributes.push(attribute);
+            } else {
+                raw.dropped = raw.dropped.saturating_add(1);
+            }
+        }
+    }
+
+    /// Sets several attributes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use opentelemetry::KeyValue;
+    /// let mut span = zdk_trace_runtime::Span::start("tool");
+    /// span.set_attributes([KeyValue::new("a", 1_i64), KeyValue::new("b", true)]);
+    /// ```
+    pub fn set_attributes(&mut self, attributes: impl IntoIterator<Item = KeyValue>) {
+        if self.is_recording() {
+            for attribute in attributes {
+                self.set_attribute(attribute);
+            }
+        }
+    }
+
+    /// Adds an event, timestamped now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use opentelemetry::KeyValue;
+    /// let mut span = zdk_trace_runtime::Span::start("loop");
+    /// span.add_event("iteration", vec![KeyValue::new("index", 0_i64)]);
+    /// ```
+    pub fn add_event(&mut self, name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
+        if let State::Recording(raw) = &mut self.state {
+            if raw.events.len() < MAX_EVENTS {
+                let time = clock::to_system_time(clock::now_raw());
+                raw.events.push(Event::new(name, time, attributes, 0));
+            } else {
+                raw.dropped = raw.dropped.saturating_add(1);
+            }
+        }
+    }
+
+    /// Links this span to another span (of this or another trace).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let first = zdk_trace_runtime::Span::start("first");
+    /// let mut second = zdk_trace_runtime::Span::start("second");
+    /// if let Some(cx) = first.span_context() {
+    ///     second.add_link(cx, vec![]);
+    /// }
+    /// ```
+    pub fn add_link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>) {
+        if let State::Recording(raw) = &mut self.state {
+            if raw.links.len() < MAX_LINKS {
+                raw.links.push(Link::new(span_context, attributes, 0));
+            } else {
+                raw.dropped = raw.dropped.saturating_add(1);
+            }
+        }
+    }
+
+    /// Sets the status. An error marks the whole trace for tail sampling's `keep_errors`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::{Span, Status};
+    /// let mut span = Span::start("tool");
+    /// span.set_status(Status::error("upstream returned 503"));
+    /// ```
+    pub fn set_status(&mut self, status: Status) {
+        if let State::Recording(raw) = &mut self.state {
+            if matches!(status, Status::Error { .. }) {
+                raw.flags |= FLAG_ERROR;
+            }
+            raw.status = status;
+        }
+    }
+
+    /// Records an error: status error with `message`, `error.type = error_type`, and an
+    /// `exception` event with the message (cut to 1024 bytes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut span = zdk_trace_runtime::Span::start("tool");
+    /// span.record_error("timeout", "tool did not answer within 30s");
+    /// ```
+    pub fn record_error(&mut self, error_type: impl Into<Cow<'static, str>>, message: &str) {
+        if !self.is_recording() {
+            return;
+        }
+        let message = truncate(message, 1024);
+        let error_type = error_type.into();
+        self.set_attribute(KeyValue::new("error.type", error_type.clone()));
+        self.add_event(
+            "exception",
+            vec![
+                KeyValue::new("exception.type", error_type),
+                KeyValue::new("exception.message", message.clone()),
+            ],
+        );
+        self.set_status(Status::error(message));
+    }
+
+    /// Renames the span.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut span = zdk_trace_runtime::Span::start("chat");
+    /// span.update_name(format!("chat {}", "gpt-4o"));
+    /// ```
+    pub fn update_name(&mut self, name: impl Into<Cow<'static, str>>) {
+        if let State::Recording(raw) = &mut self.state {
+            raw.name = name.into();
+        }
+    }
+
+    /// Marks the span as cancelled (`cancelled = true`): the future or stream it measured was
+    /// dropped before it finished.
+    pub(crate) fn mark_cancelled(&mut self) {
+        if let State::Recording(raw) = &mut self.state {
+            if raw.flags & FLAG_CANCELLED == 0 {
+                raw.flags |= FLAG_CANCELLED;
+                raw.attributes.push(KeyValue::new("cancelled", true));
+            }
+        }
+    }
+
+    /// Whether the span has ended (or never recorded).
+    pub(crate) fn is_ended(&self) -> bool {
+        matches!(self.state, State::Ended | State::Disabled)
+    }
+
+    /// Makes this span current until the guard drops (the span itself stays open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let span = zdk_trace_runtime::Span::start("parent");
+    /// {
+    ///     let _guard = span.enter();
+    ///     let _child = zdk_trace_runtime::Span::start("child"); // child of "parent"
+    /// }
+    /// ```
+    #[inline]
+    pub fn enter(&self) -> EnterGuard<'_> {
+        let span_id = self.frame().map(|frame| {
+            let id = frame.span_id;
+            push_frame(frame);
+            id
+        });
+        EnterGuard {
+            span_id,
+            _span: PhantomData,
+        }
+    }
+
+    /// Enters the span and returns a guard that owns it: the span is current until the guard
+    /// drops, and then ends. The usual way to trace a block of sync code.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// fn handle() {
+    ///     let _span = zdk_trace_runtime::Span::start("handle").entered();
+    ///     // ... spans started here are children of "handle"
+    /// }
+    /// handle();
+    /// ```
+    #[inline]
+    pub fn entered(self) -> EnteredSpan {
+        let span_id = self.frame().map(|frame| {
+            let id = frame.span_id;
+            push_frame(frame);
+            id
+        });
+        EnteredSpan {
+            span: self,
+            span_id,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Runs `f` with this span current.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let span = zdk_trace_runtime::Span::start("compute");
+    /// let n = span.in_scope(|| 6 * 7);
+    /// assert_eq!(n, 42);
+    /// ```
+    pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _guard = self.enter();
+        f()
+    }
+
+    /// Ends the span now (dropping it does the same). Later calls do nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut span = zdk_trace_runtime::Span::start("step");
+    /// span.end();
+    /// span.end(); // no effect
+    /// ```
+    #[inline]
+    pub fn end(&mut self) {
+        if let State::Recording(raw) = &mut self.state {
+            raw.end = clock::now_raw();
+        } else {
+            self.state = State::Ended;
+            return;
+        }
+        if let State::Recording(raw) = std::mem::replace(&mut self.state, State::Ended) {
+            finish(raw);
+        }
+    }
+}
+
+impl Drop for Span {
+    #[inline]
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+/// Hands a finished span to this thread's ring, or counts why it cannot be.
+#[inline]
+fn finish(raw: RawSpan) {
+    if !hot().enabled() {
+        crate::pipeline::count_dropped_shutdown(1);
+        return;
+    }
+    if with_local(|local| local.push(raw)).is_none() {
+        // The thread is being torn down and its ring is gone.
+        crate::pipeline::count_dropped_shutdown(1);
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// The hot-path start of every span.
+#[inline]
+fn begin(name: Cow<'static, str>, kind: SpanKind, parent: Parent, extra_flags: u8) -> Span {
+    let hot = hot();
+    if !hot.enabled() {
+        return Span::disabled();
+    }
+    with_local(|local| {
+        let parent = match parent {
+            Parent::Current => match local.stack.last() {
+                Some(frame) => Some(frame.clone()),
+                None => crate::context::otel_current_frame(),
+            },
+            Parent::Root => None,
+            Parent::Explicit(frame) => frame,
+        };
+        let (trace_id, parent_id, sampled, mut flags, trace_state) = match parent {
+            Some(p) if p.remote => {
+                let sampled = hot.sample_remote_child(p.trace_id, p.sampled);
+                (
+                    p.trace_id,
+                    p.span_id,
+                    sampled,
+                    FLAG_LOCAL_ROOT | FLAG_PARENT_REMOTE,
+                    p.trace_state,
+                )
+            }
+            // A local parent's decision is always followed: never half a trace.
+            Some(p) => (p.trace_id, p.span_id, p.sampled, 0, p.trace_state),
+            None => {
+                let trace_id = local.next_trace_id();
+                (trace_id, 0, hot.sample_root(trace_id), FLAG_LOCAL_ROOT, None)
+            }
+        };
+        let span_id = local.next_u64();
+        let record_unsampled = hot.record_unsampled();
+        let counters = local.counters();
+        bump(&counters.started);
+        if !sampled && !record_unsampled {
+            bump(&counters.sampled_out);
+            return Span {
+                state: State::Unsampled {
+                    trace_id,
+                    span_id,
+                    trace_state,
+                },
+            };
+        }
+        if sampled {
+            flags |= FLAG_SAMPLED;
+        }
+        Span {
+            state: State::Recording(RawSpan {
+                trace_id,
+                span_id,
+                parent_id,
+                start: clock::now_raw(),
+                end: 0,
+                name,
+                kind,
+                flags: flags | extra_flags,
+                dropped: 0,
+                status: Status::Unset,
+                attributes: SmallVec::new(),
+                events: Vec::new(),
+                links: Vec::new(),
+                trace_state,
+            }),
+        }
+    })
+    .unwrap_or(Span::disabled())
+}
+
+/// Builds a span with options the one-call constructors do not take.
+///
+/// # Examples
+///
+/// ```
+/// use opentelemetry::KeyValue;
+/// use zdk_trace_runtime::{Span, SpanKind, TraceContext};
+///
+/// let parent = TraceContext::current();
+/// let span = Span::builder("execute_tool get_weather")
+///     .kind(SpanKind::Internal)
+///     .parent(&parent)
+///     .attribute(KeyValue::new("gen_ai.tool.name", "get_weather"))
+///     .start();
+/// # drop(span);
+/// ```
+#[derive(Debug)]
+#[must_use = "call `start()` to start the span"]
+pub struct SpanBuilder {
+    name: Cow<'static, str>,
+    kind: SpanKind,
+    parent: Parent,
+    attributes: Vec<KeyValue>,
+    links: Vec<Link>,
+}
+
+impl SpanBuilder {
+    /// Sets the span kind (internal by default).
+    pub fn kind(mut self, kind: SpanKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Uses this context's span as parent instead of the current span; an empty context
+    /// starts a new trace.
+    pub fn parent(mut self, parent: &TraceContext) -> Self {
+        self.parent = Parent::Explicit(parent.frame.clone());
+        self
+    }
+
+    /// Starts a new trace, whatever is current.
+    pub fn root(mut self) -> Self {
+        self.parent = Parent::Root;
+        self
+    }
+
+    /// Adds an attribute.
+    pub fn attribute(mut self, attribute: KeyValue) -> Self {
+        self.attributes.push(attribute);
+        self
+    }
+
+    /// Adds a link to another span.
+    pub fn link(mut self, span_context: SpanContext, attributes: Vec<KeyValue>) -> Self {
+        self.links.push(Link::new(span_context, attributes, 0));
+        self
+    }
+
+    /// Starts the span.
+    pub fn start(self) -> Span {
+        let mut span = begin(self.name, self.kind, self.parent, 0);
+        if span.is_recording() {
+            span.set_attributes(self.attributes);
+            for link in self.links {
+                span.add_link(link.span_context, link.attributes);
+            }
+        }
+        span
+    }
+}
+
+/// Keeps a span current until dropped; returned by [`Span::enter`]. Not `Send`.
+#[derive(Debug)]
+#[must_use = "the span stops being current as soon as the guard is dropped"]
+pub struct EnterGuard<'a> {
+    span_id: Option<u64>,
+    _span: PhantomData<(&'a Span, *const ())>,
+}
+
+impl Drop for EnterGuard<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(id) = self.span_id {
+            pop_frame(id);
+        }
+    }
+}
+
+/// A span that is current until dropped, and then ends; returned by [`Span::entered`].
+/// Dereferences to the [`Span`], so attributes can still be set. Not `Send`.
+#[derive(Debug)]
+#[must_use = "the span ends as soon as the guard is dropped"]
+pub struct EnteredSpan {
+    span: Span,
+    span_id: Option<u64>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl EnteredSpan {
+    /// Stops making the span current and returns it (still open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let entered = zdk_trace_runtime::Span::start("step").entered();
+    /// let span = entered.exit();
+    /// # drop(span);
+    /// ```
+    pub fn exit(mut self) -> Span {
+        if let Some(id) = self.span_id.take() {
+            pop_frame(id);
+        }
+        std::mem::replace(&mut self.span, Span::disabled())
+    }
+}
+
+impl std::ops::Deref for EnteredSpan {
+    type Target = Span;
+    fn deref(&self) -> &Span {
+        &self.span
+    }
+}
+
+impl std::ops::DerefMut for EnteredSpan {
+    fn deref_mut(&mut self) -> &mut Span {
+        &mut self.span
+    }
+}
+
+impl Drop for EnteredSpan {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(id) = self.span_id {
+            pop_frame(id);
+        }
+        self.span.end();
+    }
+}

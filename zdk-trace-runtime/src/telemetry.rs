@@ -1,0 +1,506 @@
+//! [`Telemetry`]: install the pipeline once at start-up, flush and shut it down at exit.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use once_cell::sync::Lazy;
+use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::trace::SpanExporter;
+
+use crate::config::{self, Config, ConfigError, ExporterSettings, Settings};
+use crate::export::{self, DynExporter};
+use crate::pipeline::stats::Stats;
+use crate::pipeline::{hot, Pipeline, PipelineError, PipelineParts};
+use crate::sampling::{Sampler, TailSampling};
+use crate::span::clock;
+
+/// How long [`Telemetry::force_flush`] and [`Telemetry::shutdown`] wait by default.
+pub const FLUSH_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
+/// How long dropping a [`Telemetry`] without `shutdown()` waits for the export to finish.
+pub const DROP_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
+
+/// The installed pipeline, if any.
+static INSTALLED: Lazy<Mutex<Option<Arc<Inner>>>> = Lazy::new(|| Mutex::new(None));
+
+#[derive(Debug)]
+struct Inner {
+    /// `None` when configuration disabled tracing.
+    pipeline: Option<Pipeline>,
+    baseline: Stats,
+    stopped: AtomicBool,
+    final_stats: Mutex<Option<Stats>>,
+}
+
+impl Inner {
+    fn stats(&self) -> Stats {
+        if let Ok(guard) = self.final_stats.lock() {
+            if let Some(stats) = *guard {
+                return stats;
+            }
+        }
+        Stats::read_cumulative().since(&self.baseline)
+    }
+
+    fn shutdown(self: &Arc<Self>, timeout: Duration) -> Result<(), ShutdownError> {
+        if self.stopped.swap(true, Ordering::AcqRel) {
+            return Err(ShutdownError::AlreadyShutdown);
+        }
+        {
+            let mut installed = lock(&INSTALLED);
+            if installed.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, self)) {
+                hot().set_enabled(false);
+                *installed = None;
+            }
+        }
+        let result = match &self.pipeline {
+            Some(pipeline) => {
+                let result = pipeline.shutdown(timeout);
+                if result.is_err() {
+                    // Whatever is still queued will not be exported.
+                    crate::pipeline::count_dropped_shutdown(pipeline.queued() as u64);
+                }
+                result.map_err(ShutdownError::from)
+            }
+            None => Ok(()),
+        };
+        if let Ok(mut final_stats) = self.final_stats.lock() {
+            *final_stats = Some(Stats::read_cumulative().since(&self.baseline));
+        }
+        result
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// The installed tracing pipeline. Dropping it shuts the pipeline down (waiting at most
+/// [`DROP_TIMEOUT_DEFAULT`] for the export), so keep it alive for the life of the application.
+///
+/// # Examples
+///
+/// ```
+/// use opentelemetry_sdk::trace::InMemorySpanExporter;
+/// use zdk_trace_runtime::{Config, Span, Telemetry};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let exporter = InMemorySpanExporter::default();
+/// let telemetry = Telemetry::builder()
+///     .config(Config::from_toml_str(r#"[telemetry.tracing.sampling]
+/// strategy = "always_on""#)?)
+///     .service_name("demo")
+///     .span_exporter(exporter.clone())
+///     .install()?;
+/// {
+///     let _span = Span::start("work").entered();
+/// }
+/// telemetry.force_flush()?;
+/// assert_eq!(exporter.get_finished_spans()?.len(), 1);
+/// telemetry.shutdown()?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Telemetry {
+    inner: Arc<Inner>,
+}
+
+impl Telemetry {
+    /// A builder: configure in code, from `zdk-trace.toml` and from `OTEL_*` variables.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = zdk_trace_runtime::Telemetry::builder().service_name("my-agent");
+    /// # drop(builder);
+    /// ```
+    pub fn builder() -> TelemetryBuilder {
+        TelemetryBuilder {
+            code: Config::default(),
+            file: None,
+            env: EnvSource::Process,
+            exporters: Vec::new(),
+        }
+    }
+
+    /// Exports everything recorded so far, on every thread, and waits for the exporters
+    /// (at most [`FLUSH_TIMEOUT_DEFAULT`]).
+    ///
+    /// # Errors
+    ///
+    /// [`FlushError`] if an exporter failed or the wait timed out.
+    pub fn force_flush(&self) -> Result<(), FlushError> {
+        self.force_flush_with_timeout(FLUSH_TIMEOUT_DEFAULT)
+    }
+
+    /// [`force_flush`](Self::force_flush) with a deadline.
+    ///
+    /// # Errors
+    ///
+    /// [`FlushError`] if an exporter failed, the wait timed out, or the pipeline is shut down.
+    pub fn force_flush_with_timeout(&self, timeout: Duration) -> Result<(), FlushError> {
+        if self.inner.stopped.load(Ordering::Acquire) {
+            return Err(FlushError::AlreadyShutdown);
+        }
+        match &self.inner.pipeline {
+            Some(pipeline) => pipeline.force_flush(timeout).map_err(FlushError::from),
+            None => Ok(()),
+        }
+    }
+
+    /// Exports everything recorded, shuts the exporters down and stops the pipeline threads
+    /// (waiting at most [`FLUSH_TIMEOUT_DEFAULT`]). Spans ending afterwards are counted as
+    /// `dropped_shutdown`.
+    ///
+    /// # Errors
+    ///
+    /// [`ShutdownError`] if an exporter failed, the wait timed out, or it was already shut down.
+    pub fn shutdown(&self) -> Result<(), ShutdownError> {
+        self.shutdown_with_timeout(FLUSH_TIMEOUT_DEFAULT)
+    }
+
+    /// [`shutdown`](Self::shutdown) with a deadline.
+    ///
+    /// # Errors
+    ///
+    /// As [`shutdown`](Self::shutdown).
+    pub fn shutdown_with_timeout(&self, timeout: Duration) -> Result<(), ShutdownError> {
+        self.inner.shutdown(timeout)
+    }
+
+    /// Counters of what the pipeline did since it was installed.
+    pub fn stats(&self) -> Stats {
+        self.inner.stats()
+    }
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if !self.inner.stopped.load(Ordering::Acquire) {
+            let _ = self.inner.shutdown(DROP_TIMEOUT_DEFAULT);
+        }
+    }
+}
+
+#[derive(Debug)]
+enum EnvSource {
+    Process,
+    Vars(Vec<(String, String)>),
+    Ignore,
+}
+
+impl EnvSource {
+    fn config(&self) -> Result<Config, ConfigError> {
+        match self {
+            EnvSource::Process => Config::from_env(),
+            EnvSource::Vars(vars) => Config::from_env_vars(vars.iter().cloned()),
+            EnvSource::Ignore => Ok(Config::default()),
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Option<String> {
+        match self {
+            EnvSource::Process | EnvSource::Ignore => std::env::var(name).ok(),
+            EnvSource::Vars(vars) => vars
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone()),
+        }
+    }
+}
+
+/// Configures and installs the pipeline. Precedence: values set here in code are overridden
+/// by the configuration file, which is overridden by `OTEL_*` environment variables.
+///
+/// # Examples
+///
+/// ```
+/// use zdk_trace_runtime::{Sampler, TailSampling, Telemetry};
+/// use std::time::Duration;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let telemetry = Telemetry::builder()
+///     .service_name("support-agent")
+///     .sampler(Sampler::TraceIdRatio(0.1))
+///     .tail_sampling(TailSampling::default().keep_errors(true).keep_slower_than(Duration::from_secs(5)))
+///     .span_exporter(opentelemetry_sdk::trace::InMemorySpanExporter::default())
+///     .install()?;
+/// # telemetry.shutdown()?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+#[must_use = "call `install()` to start the pipeline"]
+pub struct TelemetryBuilder {
+    code: Config,
+    file: Option<Config>,
+    env: EnvSource,
+    exporters: Vec<Box<dyn DynExporter>>,
+}
+
+impl TelemetryBuilder {
+    /// Uses this configuration (typically from [`Config::from_file`] or
+    /// [`Config::from_toml_str`]) instead of discovering `zdk-trace.toml`.
+    pub fn config(mut self, config: Config) -> Self {
+        self.file = Some(config);
+        self
+    }
+
+    /// `service.name` (overridden by the file and by `OTEL_SERVICE_NAME`).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.code = self.code.with_service_name(name);
+        self
+    }
+
+    /// `service.version`.
+    pub fn service_version(mut self, version: impl Into<String>) -> Self {
+        self.code = self.code.with_service_version(version);
+        self
+    }
+
+    /// An extra resource attribute.
+    pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.code = self.code.with_resource_attribute(key, value);
+        self
+    }
+
+    /// The head sampler (`always_on` by default).
+    pub fn sampler(mut self, sampler: Sampler) -> Self {
+        self.code = self.code.with_sampler(sampler);
+        self
+    }
+
+    /// Tail-sampling rules (none by default).
+    pub fn tail_sampling(mut self, tail: TailSampling) -> Self {
+        self.code = self.code.with_tail_sampling(tail);
+        self
+    }
+
+    /// Most spans waiting for export; more are dropped and counted (default 2048).
+    pub fn max_queue_size(mut self, size: usize) -> Self {
+        self.code = self.code.with_max_queue_size(size);
+        self
+    }
+
+    /// Most spans per export call (default 512).
+    pub fn max_export_batch_size(mut self, size: usize) -> Self {
+        self.code = self.code.with_max_export_batch_size(size);
+        self
+    }
+
+    /// Longest wait before a partial batch is exported (default 5 s).
+    pub fn scheduled_delay(mut self, delay: Duration) -> Self {
+        self.code = self.code.with_scheduled_delay(delay);
+        self
+    }
+
+    /// Longest an export call may take (default 30 s).
+    pub fn export_timeout(mut self, timeout: Duration) -> Self {
+        self.code = self.code.with_export_timeout(timeout);
+        self
+    }
+
+    /// Adds an exporter: any `opentelemetry_sdk` `SpanExporter` (tests use
+    /// `InMemorySpanExporter`). Exporters added here replace the default console exporter.
+    pub fn span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
+        self.exporters.push(Box::new(exporter));
+        self
+    }
+
+    /// Adds the console exporter (trace trees on stdout).
+    pub fn console(mut self) -> Self {
+        self.code = self.code.with_stdout_exporter();
+        self
+    }
+
+    /// Adds a JSON-lines file exporter writing to `path`.
+    pub fn jsonl_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.code = self.code.with_file_exporter(path.into());
+        self
+    }
+
+    /// Reads `OTEL_*` variables from `vars` instead of the process environment (for tests).
+    pub fn env_vars<K: Into<String>, V: Into<String>>(
+        mut self,
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.env = EnvSource::Vars(vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect());
+        self
+    }
+
+    /// Ignores `OTEL_*` variables.
+    pub fn ignore_env(mut self) -> Self {
+        self.env = EnvSource::Ignore;
+        self
+    }
+
+    /// Resolves the configuration without installing anything.
+    fn settings(&self) -> Result<Settings, InstallError> {
+        let discovered;
+        let file = match &self.file {
+            Some(file) => Some(file),
+            None => {
+                discovered = Config::discover()?;
+                discovered.as_ref()
+            }
+        };
+        let env = self.env.config()?;
+        let mut layers = vec![&self.code];
+        layers.extend(file);
+        layers.push(&env);
+        Ok(config::resolve(&layers, &|name| self.env.lookup(name))?)
+    }
+
+    /// Builds the exporters and starts the pipeline, replacing (after flushing it) any
+    /// pipeline installed before.
+    ///
+    /// # Errors
+    ///
+    /// [`InstallError`] naming the bad configuration value or the exporter that could not be
+    /// built.
+    pub fn install(self) -> Result<Telemetry, InstallError> {
+        let settings = self.settings()?;
+        let resource = config::build_resource(&settings);
+        let mut exporters = self.exporters;
+        let mut configured = settings.exporters.clone();
+        if configured.is_empty() && exporters.is_empty() {
+            configured.push(ExporterSettings::Stdout);
+        }
+        for spec in &configured {
+            exporters.push(match spec {
+                ExporterSettings::Stdout => Box::new(export::ConsoleExporter::new()),
+                ExporterSettings::File { path } => Box::new(
+                    export::JsonLinesExporter::create(path).map_err(|source| {
+                        InstallError::File {
+                            path: path.clone(),
+                            source,
+                        }
+                    })?,
+                ),
+                ExporterSettings::Otlp(otlp) => Box::new(
+                    export::build_otlp_exporter(otlp)
+                        .map_err(|e| InstallError::Exporter(e.to_string()))?,
+                ),
+            });
+        }
+        for exporter in &mut exporters {
+            exporter.set_resource(&resource);
+        }
+
+        // Only one pipeline at a time: flush and stop the previous one first.
+        let previous = lock(&INSTALLED).take();
+        if let Some(previous) = previous {
+            let _ = previous.shutdown(FLUSH_TIMEOUT_DEFAULT);
+        }
+
+        clock::init();
+        let pipeline = if settings.enabled {
+            Some(
+                Pipeline::start(PipelineParts {
+                    batch: settings.batch,
+                    tail: settings.tail.clone(),
+                    exporters,
+                    scope: InstrumentationScope::builder("zdk-trace")
+                        .with_version(env!("CARGO_PKG_VERSION"))
+                        .build(),
+                })
+                .map_err(InstallError::Thread)?,
+            )
+        } else {
+            None
+        };
+        let inner = Arc::new(Inner {
+            baseline: Stats::read_cumulative(),
+            pipeline,
+            stopped: AtomicBool::new(false),
+            final_stats: Mutex::new(None),
+        });
+        {
+            let mut installed = lock(&INSTALLED);
+            hot().configure(&settings.sampler, &settings.tail);
+            hot().set_enabled(settings.enabled);
+            *installed = Some(inner.clone());
+        }
+        Ok(Telemetry { inner })
+    }
+}
+
+/// Why [`TelemetryBuilder::install`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InstallError {
+    /// A configuration value is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The JSON-lines file could not be opened.
+    #[error("cannot open trace file `{}`: {source}; check the directory exists and is writable", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An exporter could not be built.
+    #[error("cannot build exporter: {0}")]
+    Exporter(String),
+    /// The pipeline threads could not be started.
+    #[error("cannot start the zdk-trace pipeline threads: {0}")]
+    Thread(#[source] std::io::Error),
+}
+
+/// Why [`Telemetry::force_flush`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlushError {
+    /// The exporters did not finish in time; spans may still be exported later.
+    #[error("flush timed out after {0:?}; the exporter is slow or the collector unreachable")]
+    Timeout(Duration),
+    /// An exporter reported an error.
+    #[error("an exporter failed to flush: {0}")]
+    Exporter(String),
+    /// The pipeline is already shut down.
+    #[error("the pipeline is shut down; install a new one to record again")]
+    AlreadyShutdown,
+}
+
+/// Why [`Telemetry::shutdown`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShutdownError {
+    /// The exporters did not finish in time; what was still queued is counted as dropped.
+    #[error("shutdown timed out after {0:?}; unexported spans are counted in stats().dropped_shutdown")]
+    Timeout(Duration),
+    /// An exporter reported an error while shutting down.
+    #[error("an exporter failed to shut down: {0}")]
+    Exporter(String),
+    /// `shutdown` was already called.
+    #[error("the pipeline was already shut down")]
+    AlreadyShutdown,
+}
+
+impl From<PipelineError> for FlushError {
+    fn from(e: PipelineError) -> Self {
+        match e {
+            PipelineError::Timeout(t) => FlushError::Timeout(t),
+            PipelineError::Exporter(m) => FlushError::Exporter(m),
+            PipelineError::Stopped => FlushError::AlreadyShutdown,
+        }
+    }
+}
+
+impl From<PipelineError> for ShutdownError {
+    fn from(e: PipelineError) -> Self {
+        match e {
+            PipelineError::Timeout(t) => ShutdownError::Timeout(t),
+            PipelineError::Exporter(m) => ShutdownError::Exporter(m),
+            PipelineError::Stopped => ShutdownError::AlreadyShutdown,
+        }
+    }
+}
