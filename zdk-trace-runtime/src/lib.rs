@@ -5,4 +5,5 @@ mod config;
 mod export;
 mod sampling;
 
+pub use export::{ConsoleExporter, JsonLinesExporter};
 pub use sampling::{Sampler, TailSampling};
