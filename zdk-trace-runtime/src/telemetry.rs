@@ -367,6 +367,9 @@ impl TelemetryBuilder {
     pub fn install(self) -> Result<Telemetry, InstallError> {
         let settings = self.settings()?;
         let resource = config::build_resource(&settings);
+        let runtime = crate::pipeline::export_runtime().map_err(InstallError::Thread)?;
+        // gRPC clients start a background task on the runtime current when they are built.
+        let runtime_guard = runtime.enter();
         let mut exporters = self.exporters;
         let mut configured = settings.exporters.clone();
         if configured.is_empty() && exporters.is_empty() {
@@ -374,7 +377,7 @@ impl TelemetryBuilder {
         }
         for spec in &configured {
             exporters.push(match spec {
-                ExporterSettings::Stdout => Box::new(export::ConsoleExporter::new()),
+                ExporterSettings::Stdout => Box::new(export::ConsoleExporter::new()) as Box<dyn DynExporter>,
                 ExporterSettings::File { path } => Box::new(
                     export::JsonLinesExporter::create(path).map_err(|source| {
                         InstallError::File {
@@ -392,6 +395,7 @@ impl TelemetryBuilder {
         for exporter in &mut exporters {
             exporter.set_resource(&resource);
         }
+        drop(runtime_guard);
 
         // Only one pipeline at a time: flush and stop the previous one first.
         let previous = lock(&INSTALLED).take();
@@ -409,6 +413,7 @@ impl TelemetryBuilder {
                     scope: InstrumentationScope::builder("zdk-trace")
                         .with_version(env!("CARGO_PKG_VERSION"))
                         .build(),
+                    runtime,
                 })
                 .map_err(InstallError::Thread)?,
             )

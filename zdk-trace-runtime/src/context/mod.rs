@@ -168,7 +168,6 @@ impl TraceContext {
     /// ```
     pub fn from_otel(cx: &opentelemetry::Context) -> TraceContext {
         use opentelemetry::baggage::BaggageExt;
-
         let frame = if cx.has_active_span() {
             let span = cx.span();
             let sc = span.span_context();

@@ -79,6 +79,16 @@ pub(crate) struct PipelineParts {
     pub(crate) tail: TailSampling,
     pub(crate) exporters: Vec<Box<dyn DynExporter>>,
     pub(crate) scope: InstrumentationScope,
+    /// The runtime the exporters were built in (gRPC clients bind to it); exports run on it.
+    pub(crate) runtime: tokio::runtime::Runtime,
+}
+
+/// The single-threaded runtime exports run on.
+pub(crate) fn export_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .thread_name("zdk-trace-export")
+        .build()
 }
 
 impl Pipeline {
@@ -89,16 +99,13 @@ impl Pipeline {
             tail,
             exporters,
             scope,
+            runtime,
         } = parts;
         let queued = Arc::new(AtomicUsize::new(0));
         let (control_tx, control_rx) = unbounded();
         // Batches in the channel are bounded by `queued` (at most max_queue_size spans), so
         // this capacity is never what limits; it only has to exist.
         let (export_tx, export_rx) = bounded(batch.max_queue_size.max(2));
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .thread_name("zdk-trace-export")
-            .build()?;
         let exporter_queued = queued.clone();
         let export_timeout = batch.export_timeout;
         let exporter = thread::Builder::new()
