@@ -102,3 +102,35 @@ pub fn attr(span: &SpanData, key: &str) -> Option<opentelemetry::Value> {
         .find(|kv| kv.key.as_str() == key)
         .map(|kv| kv.value.clone())
 }
+
+/// An exporter that keeps every span it receives, also after shutdown (the SDK's
+/// `InMemorySpanExporter` forgets them on shutdown, which shutdown tests must not).
+#[derive(Debug, Clone, Default)]
+pub struct Recorder {
+    spans: std::sync::Arc<Mutex<Vec<SpanData>>>,
+}
+
+impl Recorder {
+    /// Every span received so far.
+    pub fn spans(&self) -> Vec<SpanData> {
+        match self.spans.lock() {
+            Ok(spans) => spans.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The names of every span received so far.
+    pub fn names(&self) -> Vec<String> {
+        self.spans().iter().map(|s| s.name.to_string()).collect()
+    }
+}
+
+impl opentelemetry_sdk::trace::SpanExporter for Recorder {
+    async fn export(&self, batch: Vec<SpanData>) -> opentelemetry_sdk::error::OTelSdkResult {
+        match self.spans.lock() {
+            Ok(mut spans) => spans.extend(batch),
+            Err(poisoned) => poisoned.into_inner().extend(batch),
+        }
+        Ok(())
+    }
+}

@@ -195,7 +195,6 @@ impl TraceContext {
     /// # let _ = otel_cx.has_active_span();
     /// ```
     pub fn to_otel(&self) -> opentelemetry::Context {
-        use opentelemetry::baggage::BaggageExt;
         let cx = match &self.baggage {
             Some(cx) => cx.clone(),
             None => opentelemetry::Context::current(),

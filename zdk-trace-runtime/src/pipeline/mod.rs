@@ -34,6 +34,23 @@ static WAKE_REQUESTED: AtomicBool = AtomicBool::new(false);
 /// Rings of every thread that ever recorded, between two pipelines.
 static IDLE_RINGS: Lazy<Mutex<Vec<RingConsumer>>> = Lazy::new(|| Mutex::new(Vec::new()));
 
+/// Spans that did not fit in their thread's ring: a shared lock-free lane to the collector,
+/// used only when a burst outruns it. Bounded by `OVERFLOW_CAP` (the queue size).
+static OVERFLOW: Lazy<(Sender<RawSpan>, Receiver<RawSpan>)> = Lazy::new(unbounded);
+static OVERFLOW_LEN: AtomicUsize = AtomicUsize::new(0);
+static OVERFLOW_CAP: AtomicUsize = AtomicUsize::new(0);
+
+/// Sends a span down the overflow lane; `false` (span dropped) when the lane is full.
+pub(crate) fn push_overflow(span: RawSpan) -> bool {
+    let accepted = OVERFLOW_LEN.fetch_add(1, Ordering::AcqRel) < OVERFLOW_CAP.load(Ordering::Relaxed)
+        && OVERFLOW.0.send(span).is_ok();
+    if !accepted {
+        OVERFLOW_LEN.fetch_sub(1, Ordering::AcqRel);
+    }
+    wake_collector();
+    accepted
+}
+
 /// Longest sleep of an idle collector; it is woken early by full rings and by control messages.
 const MAX_IDLE_SLEEP: Duration = Duration::from_millis(50);
 
@@ -113,14 +130,31 @@ impl Pipeline {
             .spawn(move || {
                 run_exporter(runtime, exporters, export_rx, exporter_queued, export_timeout)
             })?;
+        // Leftovers of a previous pipeline were recorded for it; they are not ours to export.
+        // Drained here, before this pipeline is enabled, so no span of ours is among them.
+        let mut rings = take_idle_rings();
+        let mut leftovers = 0u64;
+        for ring in &mut rings {
+            while ring.pop().is_ok() {
+                leftovers += 1;
+            }
+        }
+        rings.retain(|ring| !ring.is_abandoned());
+        while OVERFLOW.1.try_recv().is_ok() {
+            OVERFLOW_LEN.fetch_sub(1, Ordering::AcqRel);
+            leftovers += 1;
+        }
+        count_dropped_shutdown(leftovers);
+        OVERFLOW_CAP.store(batch.max_queue_size, Ordering::Relaxed);
         let collector = Collector {
-            rings: Vec::new(),
+            rings,
             tail: tail
                 .is_active()
                 .then(|| TailSampler::new(tail, batch.max_queue_size.saturating_mul(4))),
             batch: Vec::with_capacity(batch.max_export_batch_size),
             batch_started: None,
             kept: Vec::new(),
+            scratch: Vec::new(),
             settings: batch,
             export: export_tx,
             queued: queued.clone(),
@@ -207,6 +241,8 @@ struct Collector {
     batch_started: Option<Instant>,
     /// Scratch buffer for the tail sampler's output.
     kept: Vec<RawSpan>,
+    /// Scratch buffer for spans read from the rings.
+    scratch: Vec<RawSpan>,
     settings: BatchSettings,
     export: Sender<ExportMsg>,
     queued: Arc<AtomicUsize>,
@@ -215,19 +251,6 @@ struct Collector {
 
 impl Collector {
     fn run(mut self, control: Receiver<Control>) {
-        // Leftovers of a previous pipeline were recorded for it; they are not ours to export.
-        let leftovers = take_idle_rings();
-        let mut dropped = 0u64;
-        for mut ring in leftovers {
-            while ring.pop().is_ok() {
-                dropped += 1;
-            }
-            if !ring.is_abandoned() {
-                self.rings.push(ring);
-            }
-        }
-        count_dropped_shutdown(dropped);
-
         let mut idle_sleep = Duration::from_millis(1);
         loop {
             WAKE_REQUESTED.store(false, Ordering::Release);
@@ -285,23 +308,27 @@ impl Collector {
         while let Ok(ring) = NEW_RINGS.1.try_recv() {
             self.rings.push(ring);
         }
-        let mut total = 0;
-        let mut rings = std::mem::take(&mut self.rings);
-        rings.retain_mut(|ring| {
-            loop {
-                let chunk = match ring.read_chunk(ring.slots()) {
-                    Ok(chunk) if !chunk.is_empty() => chunk,
-                    _ => break,
-                };
-                for span in chunk {
-                    total += 1;
-                    self.accept(span);
-                }
+        let mut from_rings = std::mem::take(&mut self.scratch);
+        self.rings.retain_mut(|ring| {
+            if let Ok(chunk) = ring.read_chunk(ring.slots()) {
+                from_rings.extend(chunk);
             }
             // A thread that exited leaves its ring abandoned; once empty it is gone.
             !(ring.is_abandoned() && ring.is_empty())
         });
-        self.rings = rings;
+        // Overflowed spans were sent before any ring span seen above that follows them on the
+        // same thread, so taking them first keeps a trace's children ahead of its root.
+        let mut total = 0;
+        while let Ok(span) = OVERFLOW.1.try_recv() {
+            OVERFLOW_LEN.fetch_sub(1, Ordering::AcqRel);
+            total += 1;
+            self.accept(span);
+        }
+        total += from_rings.len();
+        for span in from_rings.drain(..) {
+            self.accept(span);
+        }
+        self.scratch = from_rings;
         if self.tail.is_some() {
             self.push_kept();
         }

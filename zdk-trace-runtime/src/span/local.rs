@@ -126,10 +126,15 @@ impl Local {
                 let counters = self.counters();
                 bump(&counters.recorded);
             }
-            Err(rtrb::PushError::Full(_span)) => {
-                crate::pipeline::wake_collector();
+            Err(rtrb::PushError::Full(span)) => {
+                // A burst outran the collector: take the overflow lane, bounded by the queue.
+                let accepted = crate::pipeline::push_overflow(span);
                 let counters = self.counters();
-                bump(&counters.dropped_queue_full);
+                if accepted {
+                    bump(&counters.recorded);
+                } else {
+                    bump(&counters.dropped_queue_full);
+                }
             }
         }
     }

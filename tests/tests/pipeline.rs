@@ -1,0 +1,243 @@
+//! The pipeline: queue overflow with exact drop counts, flush and shutdown deliver everything
+//! (other threads' buffers included), a failing or panicking exporter never takes the app down.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use zdk_trace_runtime::{Span, Telemetry};
+use zdk_trace_tests::harness::{serial, Harness, Recorder};
+
+/// An exporter that blocks every export until the gate opens, then records the spans.
+#[derive(Debug, Clone, Default)]
+struct GatedExporter {
+    gate: Arc<(Mutex<bool>, Condvar)>,
+    exported: Arc<Mutex<Vec<SpanData>>>,
+}
+
+impl GatedExporter {
+    fn open(&self) {
+        let (lock, cvar) = &*self.gate;
+        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        cvar.notify_all();
+    }
+}
+
+impl SpanExporter for GatedExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let (lock, cvar) = &*self.gate;
+        let mut open = lock.lock().unwrap_or_else(|p| p.into_inner());
+        while !*open {
+            open = cvar.wait(open).unwrap_or_else(|p| p.into_inner());
+        }
+        self.exported
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(batch);
+        Ok(())
+    }
+}
+
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..2000 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn queue_overflow_drops_exactly_what_does_not_fit() {
+    let _serial = serial();
+    let exporter = GatedExporter::default();
+    let telemetry = Telemetry::builder()
+        .ignore_env()
+        .config(zdk_trace_runtime::Config::default())
+        .max_queue_size(100)
+        .max_export_batch_size(10)
+        .scheduled_delay(Duration::from_millis(10))
+        .span_exporter(exporter.clone())
+        .install()
+        .expect("install");
+    for i in 0..300 {
+        let _span = Span::start(format!("span {i}"));
+    }
+    // The exporter is stuck on its first batch: the queue holds 100 spans, the rest are dropped.
+    wait_until("300 spans accounted for", || {
+        telemetry.stats().dropped_queue_full == 200
+    });
+    exporter.open();
+    telemetry.force_flush().expect("flush");
+    let stats = telemetry.stats();
+    assert_eq!(stats.spans_recorded, 300);
+    assert_eq!(stats.dropped_queue_full, 200);
+    assert_eq!(stats.spans_exported, 100);
+    assert_eq!(exporter.exported.lock().unwrap_or_else(|p| p.into_inner()).len(), 100);
+    telemetry.shutdown().expect("shutdown");
+}
+
+#[test]
+fn the_application_is_never_blocked_by_a_stuck_exporter() {
+    let _serial = serial();
+    let exporter = GatedExporter::default();
+    let telemetry = Telemetry::builder()
+        .ignore_env()
+        .config(zdk_trace_runtime::Config::default())
+        .max_queue_size(64)
+        .max_export_batch_size(8)
+        .span_exporter(exporter.clone())
+        .install()
+        .expect("install");
+    // Far more spans than every buffer together can hold: if anything blocked, this would hang.
+    for _ in 0..100_000 {
+        let _span = Span::start("busy");
+    }
+    // Exactly what fits in the queue (64) is kept; the rest is dropped, in the thread's ring
+    // or in the collector, and counted.
+    wait_until("all spans accounted for", || {
+        telemetry.stats().dropped_queue_full == 100_000 - 64
+    });
+    exporter.open();
+    telemetry.force_flush().expect("flush");
+    let s = telemetry.stats();
+    assert_eq!(s.spans_started, 100_000);
+    assert_eq!(s.spans_exported, 64);
+    assert_eq!(s.dropped_queue_full, 100_000 - 64);
+    telemetry.shutdown().expect("shutdown");
+}
+
+#[test]
+fn shutdown_delivers_spans_from_every_thread() {
+    let _serial = serial();
+    let exporter = Recorder::default();
+    let telemetry = Telemetry::builder()
+        .ignore_env()
+        .config(zdk_trace_runtime::Config::default())
+        // Long enough that nothing is exported before shutdown unless shutdown does it.
+        .scheduled_delay(Duration::from_secs(3600))
+        .span_exporter(exporter.clone())
+        .install()
+        .expect("install");
+    // Threads that exited...
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            std::thread::spawn(move || {
+                for i in 0..250 {
+                    let _s = Span::start(format!("exited {t}/{i}"));
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("thread");
+    }
+    // ...and threads still alive, idle, with spans recorded.
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    let alive = std::thread::spawn(move || {
+        for i in 0..100 {
+            let _s = Span::start(format!("alive {i}"));
+        }
+        let _ = ready_tx.send(());
+        let _ = done_rx.recv();
+    });
+    ready_rx.recv().expect("alive thread ready");
+    for i in 0..10 {
+        let _s = Span::start(format!("main {i}"));
+    }
+    telemetry.shutdown().expect("shutdown");
+    let spans = exporter.spans();
+    assert_eq!(spans.len(), 1000 + 100 + 10);
+    let stats = telemetry.stats();
+    assert_eq!(stats.spans_exported, 1110);
+    assert_eq!(stats.dropped(), 0);
+    let _ = done_tx.send(());
+    alive.join().expect("alive thread");
+    // After shutdown nothing is recorded, and a second shutdown says so.
+    assert!(!Span::start("late").is_recording());
+    assert!(telemetry.shutdown().is_err());
+}
+
+#[test]
+fn dropping_the_handle_flushes() {
+    let _serial = serial();
+    let exporter = Recorder::default();
+    {
+        let _telemetry = Telemetry::builder()
+            .ignore_env()
+            .config(zdk_trace_runtime::Config::default())
+            .scheduled_delay(Duration::from_secs(3600))
+            .span_exporter(exporter.clone())
+            .install()
+            .expect("install");
+        let _s = Span::start("before drop");
+    }
+    assert_eq!(exporter.spans().len(), 1);
+}
+
+#[test]
+fn installing_again_replaces_the_pipeline_after_flushing_it() {
+    let _serial = serial();
+    let first = Recorder::default();
+    let second = Recorder::default();
+    let install = |e: &Recorder| {
+        Telemetry::builder()
+            .ignore_env()
+            .config(zdk_trace_runtime::Config::default())
+            .scheduled_delay(Duration::from_secs(3600))
+            .span_exporter(e.clone())
+            .install()
+            .expect("install")
+    };
+    let t1 = install(&first);
+    drop(Span::start("one"));
+    let t2 = install(&second);
+    drop(Span::start("two"));
+    t2.shutdown().expect("shutdown");
+    let names = |e: &Recorder| e.names();
+    assert_eq!(names(&first), ["one"]);
+    assert_eq!(names(&second), ["two"]);
+    assert!(t1.shutdown().is_err(), "the replaced pipeline is already shut down");
+}
+
+/// Panics on its first export, fails its second, then works.
+#[derive(Debug, Clone, Default)]
+struct FlakyExporter {
+    calls: Arc<AtomicUsize>,
+    exported: Arc<Mutex<Vec<String>>>,
+}
+
+impl SpanExporter for FlakyExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        match self.calls.fetch_add(1, Ordering::SeqCst) {
+            0 => panic!("exporter bug"),
+            1 => Err(OTelSdkError::InternalFailure("collector said no".into())),
+            _ => {
+                let mut out = self.exported.lock().unwrap_or_else(|p| p.into_inner());
+                out.extend(batch.into_iter().map(|s| s.name.to_string()));
+                Ok(())
+            }
+        }
+    }
+}
+
+#[test]
+fn a_panicking_or_failing_exporter_is_counted_and_the_pipeline_goes_on() {
+    let exporter = FlakyExporter::default();
+    let h = Harness::install(|b| b.span_exporter(exporter.clone()));
+    for name in ["panics", "fails", "works"] {
+        drop(Span::start(name));
+        h.telemetry.force_flush().expect("flush");
+    }
+    let stats = h.telemetry.stats();
+    assert_eq!(stats.export_panics, 1);
+    assert_eq!(stats.export_errors, 2);
+    assert_eq!(stats.dropped_export_failed, 2);
+    assert_eq!(*exporter.exported.lock().unwrap_or_else(|p| p.into_inner()), ["works"]);
+    // The in-memory exporter installed next to it got all three.
+    assert_eq!(h.spans().len(), 3);
+}

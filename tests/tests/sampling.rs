@@ -1,0 +1,151 @@
+//! Head samplers and tail rules, judged on what is exported.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use zdk_trace_runtime::{Sampler, Span, Status, TailSampling, TraceContext};
+use zdk_trace_tests::harness::Harness;
+
+const TRACES: usize = 20_000;
+
+/// Each trace: a root with one child.
+fn make_traces(n: usize, name: &str) {
+    for _ in 0..n {
+        let _root = Span::start(name.to_owned()).entered();
+        let _child = Span::start("child");
+    }
+}
+
+/// Groups exported spans by trace id and checks no trace is exported in part.
+fn whole_traces(spans: &[opentelemetry_sdk::trace::SpanData], per_trace: usize) -> usize {
+    let mut by_trace: HashMap<TraceId, usize> = HashMap::new();
+    for s in spans {
+        *by_trace.entry(s.span_context.trace_id()).or_default() += 1;
+    }
+    for (id, n) in &by_trace {
+        assert_eq!(*n, per_trace, "trace {id} exported in part");
+    }
+    by_trace.len()
+}
+
+#[test]
+fn always_on_keeps_everything_and_always_off_nothing() {
+    let h = Harness::install(|b| b.sampler(Sampler::AlwaysOn));
+    make_traces(100, "root");
+    assert_eq!(whole_traces(&h.spans(), 2), 100);
+    drop(h);
+
+    let h = Harness::install(|b| b.sampler(Sampler::AlwaysOff));
+    make_traces(100, "root");
+    assert!(h.spans().is_empty());
+    let stats = h.telemetry.stats();
+    assert_eq!(stats.spans_started, 200);
+    assert_eq!(stats.spans_sampled_out, 200);
+    assert_eq!(stats.spans_recorded, 0);
+}
+
+#[test]
+fn ratio_keeps_about_ten_percent_of_whole_traces() {
+    let h = Harness::install(|b| b.sampler(Sampler::TraceIdRatio(0.1)).max_queue_size(100_000));
+    make_traces(TRACES, "root");
+    let kept = whole_traces(&h.spans(), 2);
+    // Binomial(20000, 0.1): mean 2000, sd 42; ±5 sd.
+    assert!((1790..=2210).contains(&kept), "kept {kept} of {TRACES}");
+    let stats = h.telemetry.stats();
+    assert_eq!(stats.spans_sampled_out as usize, 2 * (TRACES - kept));
+    assert_eq!(stats.spans_exported as usize, 2 * kept);
+}
+
+fn remote_parent(sampled: bool) -> TraceContext {
+    let flags = if sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
+    TraceContext::from_span_context(&SpanContext::new(
+        TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736_u128),
+        SpanId::from(0x00f0_67aa_0ba9_02b7_u64),
+        flags,
+        true,
+        TraceState::default(),
+    ))
+}
+
+#[test]
+fn parent_based_follows_the_remote_decision_and_else_its_root_sampler() {
+    let h = Harness::install(|b| b.sampler(Sampler::parent_based(Sampler::AlwaysOff)));
+    remote_parent(true).in_scope(|| drop(Span::start("sampled by caller")));
+    remote_parent(false).in_scope(|| drop(Span::start("dropped by caller")));
+    drop(Span::start("local root"));
+    let names: Vec<String> = h.spans().iter().map(|s| s.name.to_string()).collect();
+    assert_eq!(names, ["sampled by caller"]);
+    let spans = h.spans();
+    assert!(spans[0].parent_span_is_remote);
+    assert_eq!(spans[0].parent_span_id, SpanId::from(0x00f0_67aa_0ba9_02b7_u64));
+    drop(h);
+
+    // Without parent_based, a remote "not sampled" does not stop an always_on service.
+    let h = Harness::install(|b| b.sampler(Sampler::AlwaysOn));
+    remote_parent(false).in_scope(|| drop(Span::start("kept anyway")));
+    assert_eq!(h.spans().len(), 1);
+}
+
+#[test]
+fn tail_rules_keep_every_error_and_every_slow_trace_on_top_of_ten_percent() {
+    let h = Harness::install(|b| {
+        b.sampler(Sampler::TraceIdRatio(0.1))
+            .tail_sampling(
+                TailSampling::default()
+                    .keep_errors(true)
+                    .keep_slower_than(Duration::from_millis(30)),
+            )
+            .max_queue_size(100_000)
+    });
+    let mut error_traces = Vec::new();
+    let mut slow_traces = Vec::new();
+    for i in 0..TRACES {
+        let root = Span::start("request").entered();
+        let trace_id = root.span_context().map(|c| c.trace_id());
+        {
+            let mut child = Span::start("child");
+            if i % 100 == 0 {
+                child.set_status(Status::error("boom"));
+                error_traces.extend(trace_id);
+            }
+        }
+        if i % 2000 == 1001 {
+            std::thread::sleep(Duration::from_millis(35));
+            slow_traces.extend(trace_id);
+        }
+        drop(root);
+    }
+    let spans = h.spans();
+    let kept = whole_traces(&spans, 2);
+    let exported: std::collections::HashSet<TraceId> =
+        spans.iter().map(|s| s.span_context.trace_id()).collect();
+    for id in error_traces.iter().chain(&slow_traces) {
+        assert!(exported.contains(id), "trace {id} with an error or slow root was dropped");
+    }
+    // 200 error traces + 10 slow (some overlap with the 10%) + ~10% of the rest.
+    let extra = error_traces.len() + slow_traces.len();
+    assert!((1790..=2210 + extra).contains(&kept), "kept {kept}");
+    assert!(kept >= 1790 + extra * 8 / 10, "kept {kept}");
+    let stats = h.telemetry.stats();
+    assert!(stats.traces_kept_for_error >= 150, "{stats:?}");
+    assert!(stats.traces_kept_for_slowness >= 5, "{stats:?}");
+    // Every span was recorded (tail rules must see them all); those not kept were sampled out.
+    assert_eq!(stats.spans_recorded as usize, 2 * TRACES);
+    assert_eq!(stats.spans_exported + stats.spans_sampled_out, 2 * TRACES as u64);
+}
+
+#[test]
+fn rate_limit_caps_traces_per_root_name() {
+    let h = Harness::install(|b| {
+        b.tail_sampling(TailSampling::default().max_traces_per_second(5.0))
+    });
+    make_traces(200, "chatty");
+    make_traces(3, "quiet");
+    let spans = h.spans();
+    whole_traces(&spans, 2);
+    let roots = |name: &str| spans.iter().filter(|s| s.name == name).count();
+    // A burst of 5, plus what refills while the loop runs (well under a second).
+    assert!((5..=8).contains(&roots("chatty")), "chatty kept {}", roots("chatty"));
+    assert_eq!(roots("quiet"), 3);
+}
