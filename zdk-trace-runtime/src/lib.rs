@@ -5,4 +5,5 @@ mod config;
 mod export;
 mod sampling;
 
+pub use config::{Config, ConfigError, Protocol};
 pub use sampling::{Sampler, TailSampling};
