@@ -23,4 +23,4 @@ pub use telemetry::{
     FlushError, InstallError, ShutdownError, Telemetry, TelemetryBuilder, DROP_TIMEOUT_DEFAULT,
     FLUSH_TIMEOUT_DEFAULT,
 };
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, Protocol};

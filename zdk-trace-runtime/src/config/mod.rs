@@ -1,4 +1,21 @@
 //! Configuration: code, `zdk-trace.toml` and `OTEL_*` variables.
+//!
+//! Each source gives one [`Config`] layer in which every setting is optional; [`resolve()`]
+//! merges the layers (code < file < environment) into the [`Settings`] the pipeline is built
+//! from, and [`build_resource()`] turns those into the OpenTelemetry resource.
+
+mod endpoint;
+mod env;
+mod error;
+mod expand;
+mod file;
+mod layer;
+mod resolve;
+mod resource;
 mod settings;
-#[allow(unused_imports)]
+
+pub use error::ConfigError;
+pub use layer::{Config, Protocol};
+pub(crate) use resolve::resolve;
+pub(crate) use resource::build_resource;
 pub(crate) use settings::*;

@@ -7,8 +7,7 @@ mod otlp;
 
 pub use console::ConsoleExporter;
 pub use file::JsonLinesExporter;
-#[allow(unused_imports)] // used by the pipeline, written on another branch
-pub(crate) use otlp::{build_otlp_exporter, ExporterBuildError};
+pub(crate) use otlp::build_otlp_exporter;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -70,8 +70,6 @@ pub(crate) enum ExporterBuildError {
 ///
 /// [`ExporterBuildError`] naming the bad endpoint or header, or [`ExporterBuildError::NoRuntime`]
 /// for gRPC outside a tokio runtime.
-// Used by the pipeline, which is being written on another branch; remove on integration.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn build_otlp_exporter(s: &OtlpSettings) -> Result<SpanExporter, ExporterBuildError> {
     let protocol = protocol_name(s.protocol);
     validate_endpoint(s.protocol, &s.endpoint)?;

@@ -29,23 +29,6 @@ pub(crate) fn hot() -> &'static Hot {
     &HOT
 }
 
-fn bound_of(sampler: &Sampler) -> u64 {
-    match sampler {
-        Sampler::AlwaysOn => u64::MAX,
-        Sampler::AlwaysOff => 0,
-        Sampler::TraceIdRatio(ratio) => {
-            if ratio.is_nan() || *ratio <= 0.0 {
-                0
-            } else if *ratio >= 1.0 {
-                u64::MAX
-            } else {
-                (*ratio * (1u64 << 63) as f64) as u64
-            }
-        }
-        Sampler::ParentBased(root) => bound_of(root),
-    }
-}
-
 impl Hot {
     #[inline]
     pub(crate) fn enabled(&self) -> bool {
@@ -57,7 +40,7 @@ impl Hot {
         self.record_unsampled.load(Ordering::Relaxed)
     }
 
-    /// Head decision for a trace that starts here. Agrees with `Sampler::should_sample`.
+    /// Head decision for a trace that starts here (see `Sampler::root_bound`).
     #[inline]
     pub(crate) fn sample_root(&self, trace_id: u128) -> bool {
         ((trace_id as u64) >> 1) < self.root_bound.load(Ordering::Relaxed)
@@ -74,7 +57,7 @@ impl Hot {
     }
 
     pub(crate) fn configure(&self, sampler: &Sampler, tail: &TailSampling) {
-        self.root_bound.store(bound_of(sampler), Ordering::Relaxed);
+        self.root_bound.store(sampler.root_bound(), Ordering::Relaxed);
         self.follow_remote
             .store(matches!(sampler, Sampler::ParentBased(_)), Ordering::Relaxed);
         self.record_unsampled
@@ -91,26 +74,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fast_path_agrees_with_sampler() {
+    fn ratio_keeps_the_expected_share_of_ids() {
         let hot = Hot {
             enabled: AtomicBool::new(true),
             record_unsampled: AtomicBool::new(false),
             follow_remote: AtomicBool::new(false),
             root_bound: AtomicU64::new(0),
         };
-        for sampler in [
-            Sampler::AlwaysOn,
-            Sampler::AlwaysOff,
-            Sampler::TraceIdRatio(0.25),
-            Sampler::TraceIdRatio(0.9),
-            Sampler::parent_based(Sampler::TraceIdRatio(0.5)),
+        for (sampler, expected) in [
+            (Sampler::AlwaysOn, 1.0),
+            (Sampler::AlwaysOff, 0.0),
+            (Sampler::TraceIdRatio(0.25), 0.25),
+            (Sampler::parent_based(Sampler::TraceIdRatio(0.5)), 0.5),
         ] {
             hot.configure(&sampler, &TailSampling::default());
             let mut x: u128 = 0x1234_5678_9abc_def0_0fed_cba9_8765_4321;
-            for _ in 0..10_000 {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                assert_eq!(hot.sample_root(x), sampler.should_sample(x, None), "{sampler:?}");
+            let mut kept = 0;
+            for _ in 0..100_000 {
+                x = x
+                    .wrapping_mul(0x2360_ed05_1fc6_5da4_4385_df64_9fcc_f645)
+                    .wrapping_add(0x5851_f42d_4c95_7f2d_1405_7b7e_f767_814f);
+                kept += usize::from(hot.sample_root(x));
             }
+            let share = kept as f64 / 100_000.0;
+            assert!((share - expected).abs() < 0.01, "{sampler:?}: {share}");
         }
+        hot.configure(&Sampler::parent_based(Sampler::AlwaysOff), &TailSampling::default());
+        assert!(hot.sample_remote_child(1, true));
+        assert!(!hot.sample_remote_child(1, false));
     }
 }

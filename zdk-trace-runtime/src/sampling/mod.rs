@@ -58,35 +58,19 @@ impl Sampler {
         Sampler::ParentBased(Box::new(root))
     }
 
-    /// The head decision for a span whose parent (if any) was `parent_sampled`.
-    ///
-    /// Only `ParentBased` looks at the parent; the others decide for the trace id alone,
-    /// which is what the OpenTelemetry specification prescribes.
-    pub(crate) fn should_sample(&self, trace_id: u128, parent_sampled: Option<bool>) -> bool {
+    /// The bound of the trace-id ratio test for traces that start here: a trace is kept when
+    /// the low 63 bits of its id (`(id as u64) >> 1`) are below it. This is the rule of the
+    /// OpenTelemetry SDKs, so services sampling the same trace id agree. `u64::MAX` keeps all.
+    pub(crate) fn root_bound(&self) -> u64 {
         match self {
-            Sampler::AlwaysOn => true,
-            Sampler::AlwaysOff => false,
-            Sampler::TraceIdRatio(ratio) => ratio_keeps(*ratio, trace_id),
-            Sampler::ParentBased(root) => match parent_sampled {
-                Some(sampled) => sampled,
-                None => root.should_sample(trace_id, None),
-            },
+            Sampler::AlwaysOn => u64::MAX,
+            Sampler::AlwaysOff => 0,
+            Sampler::TraceIdRatio(ratio) if ratio.is_nan() || *ratio <= 0.0 => 0,
+            Sampler::TraceIdRatio(ratio) if *ratio >= 1.0 => u64::MAX,
+            Sampler::TraceIdRatio(ratio) => (*ratio * (1u64 << 63) as f64) as u64,
+            Sampler::ParentBased(root) => root.root_bound(),
         }
     }
-}
-
-/// The trace-id ratio test of the OpenTelemetry SDKs: the low 63 bits of the random part of the
-/// trace id compared with `ratio * 2^63`, so it agrees with other services using the same rule.
-fn ratio_keeps(ratio: f64, trace_id: u128) -> bool {
-    if ratio.is_nan() || ratio <= 0.0 {
-        return false;
-    }
-    if ratio >= 1.0 {
-        return true;
-    }
-    let bound = (ratio * (1u64 << 63) as f64) as u64;
-    let random = (trace_id as u64) >> 1;
-    random < bound
 }
 
 /// Rules applied per whole trace when its local root ends. Any rule on means every span is
@@ -180,19 +164,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ratio_edges() {
-        assert!(!ratio_keeps(0.0, u128::MAX));
-        assert!(ratio_keeps(1.0, u128::MAX));
-        assert!(!ratio_keeps(f64::NAN, 0));
-        assert!(ratio_keeps(0.5, 0));
-        assert!(!ratio_keeps(0.5, u64::MAX as u128));
-    }
-
-    #[test]
-    fn parent_based_follows_parent() {
-        let s = Sampler::parent_based(Sampler::AlwaysOff);
-        assert!(s.should_sample(1, Some(true)));
-        assert!(!s.should_sample(1, Some(false)));
-        assert!(!s.should_sample(1, None));
+    fn root_bounds() {
+        assert_eq!(Sampler::AlwaysOff.root_bound(), 0);
+        assert_eq!(Sampler::TraceIdRatio(f64::NAN).root_bound(), 0);
+        assert_eq!(Sampler::TraceIdRatio(1.5).root_bound(), u64::MAX);
+        assert_eq!(Sampler::TraceIdRatio(0.5).root_bound(), 1 << 62);
+        assert_eq!(Sampler::parent_based(Sampler::AlwaysOn).root_bound(), u64::MAX);
     }
 }

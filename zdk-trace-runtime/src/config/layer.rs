@@ -1,0 +1,916 @@
+//! [`Config`]: one layer of configuration (code, a `zdk-trace.toml` file, or `OTEL_*`
+//! variables) in which every setting is optional.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::env::ZDK_TRACE_CONFIG;
+use super::error::ConfigError;
+use super::settings::{OtlpProtocol, Secret};
+use super::{env, file};
+use crate::sampling::{Sampler, TailSampling};
+
+/// The file [`Config::discover`] looks for in the working directory.
+pub(crate) const CONFIG_FILE_DEFAULT: &str = "zdk-trace.toml";
+
+/// One layer of configuration in which every setting is optional (unset = "let another layer or
+/// the default decide").
+///
+/// Layers come from code (the `with_*` setters), from a `zdk-trace.toml` file
+/// ([`Config::from_toml_str`], [`Config::from_file`], [`Config::discover`]) and from the
+/// standard `OTEL_*` variables ([`Config::from_env`]). They are merged with code lowest, then
+/// the file, then the environment: a setting made in a later layer replaces the earlier one.
+/// Resource attributes and OTLP headers are merged key by key.
+///
+/// `Debug` never shows OTLP header values; they often hold API keys.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use zdk_trace_runtime::{Config, Sampler};
+///
+/// let code = Config::default()
+///     .with_service_name("my-agent")
+///     .with_sampler(Sampler::TraceIdRatio(0.25))
+///     .with_scheduled_delay(Duration::from_secs(1));
+///
+/// let file = Config::from_toml_str(
+///     r#"
+///     [telemetry]
+///     service_name = "from-file"
+///     "#,
+/// )?;
+/// # let _ = (code, file);
+/// # Ok::<(), zdk_trace_runtime::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Config {
+    /// `telemetry.enabled`, `OTEL_SDK_DISABLED`, [`Config::with_enabled`].
+    pub(crate) enabled: Option<Set<bool>>,
+    /// `telemetry.tracing.enabled`.
+    pub(crate) tracing_enabled: Option<Set<bool>>,
+    pub(crate) service_name: Option<Set<String>>,
+    pub(crate) service_version: Option<Set<String>>,
+    /// In the order given. A `service.name` here is this layer's service name when the layer
+    /// sets none otherwise (the OTel rule for `OTEL_RESOURCE_ATTRIBUTES`).
+    pub(crate) resource: Vec<Set<(String, String)>>,
+    pub(crate) sampling: SamplingLayer,
+    pub(crate) batch: BatchLayer,
+    pub(crate) otlp: OtlpLayer,
+    /// `[[telemetry.tracing.exporters]]`; a later layer's list replaces an earlier one whole.
+    pub(crate) exporters: Option<Set<Vec<ExporterChoice>>>,
+}
+
+/// Head and tail sampling settings of one layer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct SamplingLayer {
+    pub(crate) strategy: Option<Set<Strategy>>,
+    /// Kept apart from the strategy so that one layer can set the strategy and another the
+    /// ratio (`OTEL_TRACES_SAMPLER_ARG` alone, or a file's `probability` over a code sampler).
+    pub(crate) probability: Option<Set<f64>>,
+    pub(crate) keep_errors: Option<Set<bool>>,
+    pub(crate) slow_threshold: Option<Set<Duration>>,
+    pub(crate) max_traces_per_second: Option<Set<f64>>,
+}
+
+/// Batch span processor settings of one layer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct BatchLayer {
+    pub(crate) max_queue_size: Option<Set<usize>>,
+    pub(crate) max_export_batch_size: Option<Set<usize>>,
+    pub(crate) scheduled_delay: Option<Set<Duration>>,
+    pub(crate) export_timeout: Option<Set<Duration>>,
+}
+
+/// OTLP exporter settings of one layer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct OtlpLayer {
+    pub(crate) endpoint: Option<Set<Endpoint>>,
+    pub(crate) protocol: Option<Set<OtlpProtocol>>,
+    /// Header values are secrets; values from a file may contain `${VAR}`, expanded when the
+    /// layers are resolved.
+    pub(crate) headers: Vec<Set<(String, Secret)>>,
+    pub(crate) timeout: Option<Set<Duration>>,
+    pub(crate) gzip: Option<Set<bool>>,
+}
+
+/// An OTLP endpoint and the rule that turns it into the URL the exporter uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    /// From code or a file: for HTTP, a URL without a path gets `/v1/traces`; else as-is.
+    Url(String),
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: for HTTP, `/v1/traces` is always appended.
+    Base(String),
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`: used as-is.
+    Traces(String),
+}
+
+impl Endpoint {
+    pub(crate) fn url(&self) -> &str {
+        match self {
+            Endpoint::Url(url) | Endpoint::Base(url) | Endpoint::Traces(url) => url,
+        }
+    }
+}
+
+/// A head sampling strategy whose ratio (if it needs one) may come from another layer.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Strategy {
+    AlwaysOn,
+    AlwaysOff,
+    TraceIdRatio,
+    ParentBased(Root),
+    /// A sampler set in code that the other forms cannot express (nested `ParentBased`).
+    Exact(Sampler),
+}
+
+/// The root sampler of a parent-based strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Root {
+    AlwaysOn,
+    AlwaysOff,
+    TraceIdRatio,
+    /// The file's `parent_based`: the probability when one is set, else always on.
+    RatioOrAlwaysOn,
+}
+
+/// One configured exporter, before the OTLP settings of all layers are merged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ExporterChoice {
+    Stdout,
+    File(PathBuf),
+    Otlp,
+}
+
+/// Where a value was set, so that errors found when layers are merged (a batch larger than the
+/// queue set elsewhere, a `${VAR}` that is not set) can point at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// A `Config::with_*` setter.
+    Code { setter: &'static str },
+    /// A key in a TOML document.
+    File {
+        source_name: String,
+        line: usize,
+        key: String,
+    },
+    /// An environment variable (its value is not kept: it may be a secret).
+    Env { var: &'static str },
+}
+
+impl Origin {
+    /// "`key` at file:line", "`VAR`", "`Config::with_x`": where to go to change the value.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Origin::Code { setter } => format!("`Config::{setter}`"),
+            Origin::File {
+                source_name,
+                line,
+                key,
+            } => format!("`{key}` at {source_name}:{line}"),
+            Origin::Env { var } => format!("`{var}`"),
+        }
+    }
+
+    /// The error for `value`, set here, not being `expected`.
+    pub(crate) fn invalid(&self, value: String, expected: String) -> ConfigError {
+        match self {
+            Origin::Code { setter } => ConfigError::Invalid {
+                source_name: "<code>".to_owned(),
+                line: None,
+                key: format!("Config::{setter}"),
+                value,
+                expected,
+            },
+            Origin::File {
+                source_name,
+                line,
+                key,
+            } => ConfigError::Invalid {
+                source_name: source_name.clone(),
+                line: Some(*line),
+                key: key.clone(),
+                value,
+                expected,
+            },
+            Origin::Env { var } => ConfigError::Env {
+                var: (*var).to_owned(),
+                value,
+                expected,
+            },
+        }
+    }
+}
+
+/// A value set in one layer, and where.
+#[derive(Clone, PartialEq)]
+pub(crate) struct Set<T> {
+    pub(crate) value: T,
+    pub(crate) origin: Origin,
+}
+
+impl<T> Set<T> {
+    pub(crate) fn new(value: T, origin: Origin) -> Self {
+        Set { value, origin }
+    }
+
+    fn code(setter: &'static str, value: T) -> Option<Self> {
+        Some(Set::new(value, Origin::Code { setter }))
+    }
+}
+
+/// Only the value: `Config`'s `Debug` stays readable, and origins add nothing to it.
+impl<T: fmt::Debug> fmt::Debug for Set<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.value.fmt(f)
+    }
+}
+
+/// The OTLP transport.
+///
+/// In a file: `protocol = "grpc"` or `"http/protobuf"`; in the environment:
+/// `OTEL_EXPORTER_OTLP_PROTOCOL` (or `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`). The default is
+/// `http/protobuf`, as the OpenTelemetry specification recommends.
+///
+/// # Examples
+///
+/// ```
+/// use zdk_trace_runtime::{Config, Protocol};
+///
+/// let layer = Config::default()
+///     .with_otlp_protocol(Protocol::Grpc)
+///     .with_otlp_endpoint("http://collector:4317");
+/// # let _ = layer;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// OTLP over gRPC (default port 4317).
+    Grpc,
+    /// OTLP over HTTP with protobuf bodies (default port 4318, path `/v1/traces`).
+    HttpProtobuf,
+}
+
+impl From<Protocol> for OtlpProtocol {
+    fn from(protocol: Protocol) -> Self {
+        match protocol {
+            Protocol::Grpc => OtlpProtocol::Grpc,
+            Protocol::HttpProtobuf => OtlpProtocol::HttpProtobuf,
+        }
+    }
+}
+
+impl Config {
+    /// Parses a `zdk-trace.toml` document. Errors name the source as `<string>`.
+    ///
+    /// Unknown keys, wrong types and values out of range are errors naming the key, its line,
+    /// the value given and the values accepted. OTLP header values may contain `${VAR}`; it is
+    /// replaced with the environment variable when the layers are merged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::Config;
+    ///
+    /// let layer = Config::from_toml_str(
+    ///     r#"
+    ///     [telemetry]
+    ///     service_name = "my-agent"
+    ///
+    ///     [telemetry.tracing.sampling]
+    ///     strategy = "parent_based"
+    ///     probability = 0.1
+    ///
+    ///     [[telemetry.tracing.exporters]]
+    ///     type = "stdout"
+    ///     "#,
+    /// )?;
+    /// # let _ = layer;
+    /// # Ok::<(), zdk_trace_runtime::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Syntax`], [`ConfigError::UnknownKey`], [`ConfigError::Invalid`] or
+    /// [`ConfigError::Missing`] when the document does not follow the schema.
+    pub fn from_toml_str(toml: &str) -> Result<Config, ConfigError> {
+        file::parse(toml, "<string>")
+    }
+
+    /// Reads and parses a `zdk-trace.toml` file. Errors name the path.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::{Config, ConfigError};
+    ///
+    /// let err = Config::from_file("/no/such/zdk-trace.toml").unwrap_err();
+    /// assert!(matches!(err, ConfigError::Io { .. }));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Io`] when the file cannot be read, else as [`Config::from_toml_str`].
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        read_file(path.as_ref(), None)
+    }
+
+    /// Reads the standard `OTEL_*` variables of this process.
+    ///
+    /// Read: `OTEL_SDK_DISABLED`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
+    /// `OTEL_EXPORTER_OTLP_{,TRACES_}{ENDPOINT,PROTOCOL,HEADERS,TIMEOUT,COMPRESSION}`,
+    /// `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` and
+    /// `OTEL_BSP_{SCHEDULE_DELAY,EXPORT_TIMEOUT,MAX_QUEUE_SIZE,MAX_EXPORT_BATCH_SIZE}`.
+    /// Empty variables count as unset. See [`Config::from_env_vars`] for the rules.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::from_env()?;
+    /// # let _ = layer;
+    /// # Ok::<(), zdk_trace_runtime::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Env`] naming the first variable whose value is not accepted (or not
+    /// UTF-8). A bad value is never skipped silently.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let mut vars = Vec::new();
+        for &var in env::ALL_VARS {
+            if let Some(value) = std::env::var_os(var) {
+                match value.into_string() {
+                    Ok(value) => vars.push((var, value)),
+                    Err(value) => {
+                        return Err(ConfigError::Env {
+                            var: var.to_owned(),
+                            value: value.to_string_lossy().into_owned(),
+                            expected: "valid UTF-8".to_owned(),
+                        })
+                    }
+                }
+            }
+        }
+        Config::from_env_vars(vars)
+    }
+
+    /// Reads the standard `OTEL_*` variables from `vars` instead of the process environment
+    /// (for tests, or an environment kept elsewhere). Other names are ignored.
+    ///
+    /// - `OTEL_SDK_DISABLED=true` turns everything off (`false` changes nothing).
+    /// - `OTEL_SERVICE_NAME` is the service name; `service.name` in `OTEL_RESOURCE_ATTRIBUTES`
+    ///   (`k=v,k2=v2`, percent-encoded) is used only when it is absent.
+    /// - `OTEL_EXPORTER_OTLP_ENDPOINT` is a base URL: for `http/protobuf`, `/v1/traces` is
+    ///   appended. `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is used as-is and wins.
+    /// - `…_PROTOCOL`: `grpc` or `http/protobuf` (`http/json` is not supported). `…_HEADERS`:
+    ///   `k=v,k2=v2`, percent-encoded. `…_TIMEOUT`: milliseconds. `…_COMPRESSION`: `gzip` or
+    ///   `none`. The `OTEL_EXPORTER_OTLP_TRACES_*` form of each wins over the generic one.
+    /// - `OTEL_TRACES_SAMPLER`: `always_on`, `always_off`, `traceidratio`,
+    ///   `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio`;
+    ///   `OTEL_TRACES_SAMPLER_ARG`: the ratio, `0..=1` (1 when unset).
+    /// - `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_EXPORT_TIMEOUT` (milliseconds),
+    ///   `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`.
+    ///
+    /// Empty values count as unset.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::{Config, ConfigError};
+    ///
+    /// let layer = Config::from_env_vars([
+    ///     ("OTEL_SERVICE_NAME", "my-agent"),
+    ///     ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+    ///     ("OTEL_TRACES_SAMPLER_ARG", "0.1"),
+    /// ])?;
+    /// # let _ = layer;
+    ///
+    /// let err = Config::from_env_vars([("OTEL_BSP_MAX_QUEUE_SIZE", "lots")]).unwrap_err();
+    /// assert!(matches!(err, ConfigError::Env { ref var, .. } if var == "OTEL_BSP_MAX_QUEUE_SIZE"));
+    /// # Ok::<(), ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Env`] naming the first variable whose value is not accepted.
+    pub fn from_env_vars<I, K, V>(vars: I) -> Result<Config, ConfigError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        env::parse(vars)
+    }
+
+    /// Finds the configuration file: the one named by `ZDK_TRACE_CONFIG` if that is set, else
+    /// `./zdk-trace.toml` if it exists, else none (`Ok(None)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::Config;
+    ///
+    /// let file_layer: Option<Config> = Config::discover()?;
+    /// # let _ = file_layer;
+    /// # Ok::<(), zdk_trace_runtime::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Io`] when `ZDK_TRACE_CONFIG` names a file that cannot be read (or
+    /// `./zdk-trace.toml` exists but cannot be read); else as [`Config::from_toml_str`].
+    pub fn discover() -> Result<Option<Config>, ConfigError> {
+        discover_in(std::env::var_os(ZDK_TRACE_CONFIG), Path::new("."))
+    }
+
+    /// Sets the service name (`service.name`).
+    ///
+    /// File: `telemetry.service_name`; environment: `OTEL_SERVICE_NAME`. Default:
+    /// `unknown_service`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_service_name("my-agent");
+    /// # let _ = layer;
+    /// ```
+    pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Set::code("with_service_name", name.into());
+        self
+    }
+
+    /// Sets the service version (`service.version`).
+    ///
+    /// File: `telemetry.service_version`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_service_version("1.2.3");
+    /// # let _ = layer;
+    /// ```
+    pub fn with_service_version(mut self, version: impl Into<String>) -> Self {
+        self.service_version = Set::code("with_service_version", version.into());
+        self
+    }
+
+    /// Adds a resource attribute, replacing one with the same key in this layer.
+    ///
+    /// File: `[telemetry.resource]`; environment: `OTEL_RESOURCE_ATTRIBUTES`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default()
+    ///     .with_resource_attribute("deployment.environment", "prod");
+    /// # let _ = layer;
+    /// ```
+    pub fn with_resource_attribute(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        let key = key.into();
+        self.resource.retain(|set| set.value.0 != key);
+        self.resource.push(Set::new(
+            (key, value.into()),
+            Origin::Code {
+                setter: "with_resource_attribute",
+            },
+        ));
+        self
+    }
+
+    /// Turns tracing on or off. Off, spans cost one atomic load and nothing is exported.
+    ///
+    /// File: `telemetry.enabled` (and `telemetry.tracing.enabled`); environment:
+    /// `OTEL_SDK_DISABLED=true`. Default: on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_enabled(false);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_enabled(mut self, enabled: bool) -> Self {
+        self.enabled = Set::code("with_enabled", enabled);
+        self
+    }
+
+    /// Sets the head sampler.
+    ///
+    /// File: `telemetry.tracing.sampling.strategy` and `probability`; environment:
+    /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`. A ratio set by a later layer
+    /// (e.g. `OTEL_TRACES_SAMPLER_ARG` alone) replaces this sampler's ratio. Default:
+    /// [`Sampler::AlwaysOn`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::{Config, Sampler};
+    ///
+    /// let layer = Config::default().with_sampler(Sampler::parent_based(Sampler::TraceIdRatio(0.1)));
+    /// # let _ = layer;
+    /// ```
+    pub fn with_sampler(mut self, sampler: Sampler) -> Self {
+        const SETTER: &str = "with_sampler";
+        let (strategy, probability) = match &sampler {
+            Sampler::AlwaysOn => (Strategy::AlwaysOn, None),
+            Sampler::AlwaysOff => (Strategy::AlwaysOff, None),
+            Sampler::TraceIdRatio(p) => (Strategy::TraceIdRatio, Some(*p)),
+            Sampler::ParentBased(root) => match **root {
+                Sampler::AlwaysOn => (Strategy::ParentBased(Root::AlwaysOn), None),
+                Sampler::AlwaysOff => (Strategy::ParentBased(Root::AlwaysOff), None),
+                Sampler::TraceIdRatio(p) => (Strategy::ParentBased(Root::TraceIdRatio), Some(p)),
+                Sampler::ParentBased(_) => (Strategy::Exact(sampler.clone()), None),
+            },
+        };
+        self.sampling.strategy = Set::code(SETTER, strategy);
+        self.sampling.probability = probability.and_then(|p| Set::code(SETTER, p));
+        self
+    }
+
+    /// Sets the tail sampling rules (all three of them).
+    ///
+    /// File: `telemetry.tracing.sampling.always_sample_errors`, `always_sample_slow_seconds`
+    /// and `max_traces_per_second`. Default: no tail rule.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::{Config, TailSampling};
+    ///
+    /// let layer = Config::default().with_tail_sampling(TailSampling::default().keep_errors(true));
+    /// # let _ = layer;
+    /// ```
+    pub fn with_tail_sampling(mut self, tail: TailSampling) -> Self {
+        const SETTER: &str = "with_tail_sampling";
+        self.sampling.keep_errors = Set::code(SETTER, tail.keep_errors);
+        self.sampling.slow_threshold = tail.slow_threshold.and_then(|d| Set::code(SETTER, d));
+        self.sampling.max_traces_per_second = tail
+            .max_traces_per_second
+            .and_then(|n| Set::code(SETTER, n));
+        self
+    }
+
+    /// Sets how many finished spans may wait for export; more are dropped (and counted).
+    ///
+    /// File: `telemetry.tracing.otlp.batch.max_queue_size`; environment:
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`. Default: 2048. Must be positive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_max_queue_size(8192);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_max_queue_size(mut self, size: usize) -> Self {
+        self.batch.max_queue_size = Set::code("with_max_queue_size", size);
+        self
+    }
+
+    /// Sets the largest batch handed to an exporter at once.
+    ///
+    /// File: `telemetry.tracing.otlp.batch.max_export_batch_size`; environment:
+    /// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`. Default: 512 (or the queue size if smaller). Must be
+    /// positive and at most the queue size.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_max_export_batch_size(256);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_max_export_batch_size(mut self, size: usize) -> Self {
+        self.batch.max_export_batch_size = Set::code("with_max_export_batch_size", size);
+        self
+    }
+
+    /// Sets the longest time a finished span waits before its batch is exported.
+    ///
+    /// File: `telemetry.tracing.otlp.batch.scheduled_delay_seconds`; environment:
+    /// `OTEL_BSP_SCHEDULE_DELAY` (milliseconds). Default: 5 s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let layer = zdk_trace_runtime::Config::default().with_scheduled_delay(Duration::from_secs(1));
+    /// # let _ = layer;
+    /// ```
+    pub fn with_scheduled_delay(mut self, delay: Duration) -> Self {
+        self.batch.scheduled_delay = Set::code("with_scheduled_delay", delay);
+        self
+    }
+
+    /// Sets how long one export may take before it is abandoned.
+    ///
+    /// File: `telemetry.tracing.otlp.batch.export_timeout_seconds`; environment:
+    /// `OTEL_BSP_EXPORT_TIMEOUT` (milliseconds). Default: 30 s. Must be positive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let layer = zdk_trace_runtime::Config::default().with_export_timeout(Duration::from_secs(10));
+    /// # let _ = layer;
+    /// ```
+    pub fn with_export_timeout(mut self, timeout: Duration) -> Self {
+        self.batch.export_timeout = Set::code("with_export_timeout", timeout);
+        self
+    }
+
+    /// Sets the OTLP endpoint. For `http/protobuf`, a URL without a path gets `/v1/traces`.
+    ///
+    /// Setting an endpoint anywhere turns the OTLP exporter on when no exporter is listed.
+    /// File: `telemetry.tracing.otlp.endpoint`; environment: `OTEL_EXPORTER_OTLP_ENDPOINT`,
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`. Default: `http://localhost:4318/v1/traces`
+    /// (`http://localhost:4317` for gRPC).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_otlp_endpoint("http://collector:4318");
+    /// # let _ = layer;
+    /// ```
+    pub fn with_otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.otlp.endpoint = Set::code("with_otlp_endpoint", Endpoint::Url(endpoint.into()));
+        self
+    }
+
+    /// Sets the OTLP transport.
+    ///
+    /// File: `telemetry.tracing.otlp.protocol`; environment: `OTEL_EXPORTER_OTLP_PROTOCOL`,
+    /// `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`. Default: [`Protocol::HttpProtobuf`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::{Config, Protocol};
+    /// let layer = Config::default().with_otlp_protocol(Protocol::Grpc);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_otlp_protocol(mut self, protocol: Protocol) -> Self {
+        self.otlp.protocol = Set::code("with_otlp_protocol", protocol.into());
+        self
+    }
+
+    /// Adds an OTLP header (e.g. an API key), replacing one with the same name in this layer.
+    /// The value is a secret: no `Debug` output or error shows it. It is sent as given
+    /// (`${VAR}` is expanded only in files).
+    ///
+    /// File: `[telemetry.tracing.otlp.headers]`; environment: `OTEL_EXPORTER_OTLP_HEADERS`,
+    /// `OTEL_EXPORTER_OTLP_TRACES_HEADERS`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_otlp_header("x-api-key", "s3cr3t");
+    /// assert!(!format!("{layer:?}").contains("s3cr3t"));
+    /// ```
+    pub fn with_otlp_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let name = name.into();
+        self.otlp
+            .headers
+            .retain(|set| !set.value.0.eq_ignore_ascii_case(&name));
+        self.otlp.headers.push(Set::new(
+            (name, Secret(value.into())),
+            Origin::Code {
+                setter: "with_otlp_header",
+            },
+        ));
+        self
+    }
+
+    /// Sets how long one OTLP request may take.
+    ///
+    /// File: `telemetry.tracing.otlp.timeout_seconds`; environment:
+    /// `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` (milliseconds).
+    /// Default: 10 s. Must be positive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let layer = zdk_trace_runtime::Config::default().with_otlp_timeout(Duration::from_secs(3));
+    /// # let _ = layer;
+    /// ```
+    pub fn with_otlp_timeout(mut self, timeout: Duration) -> Self {
+        self.otlp.timeout = Set::code("with_otlp_timeout", timeout);
+        self
+    }
+
+    /// Turns gzip compression of OTLP requests on (`true`) or off.
+    ///
+    /// File: `telemetry.tracing.otlp.compression = "gzip"` or `"none"`; environment:
+    /// `OTEL_EXPORTER_OTLP_COMPRESSION`, `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION`. Default: off.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_otlp_compression(true);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_otlp_compression(mut self, gzip: bool) -> Self {
+        self.otlp.gzip = Set::code("with_otlp_compression", gzip);
+        self
+    }
+
+    /// Adds the stdout exporter (human-readable trace trees).
+    ///
+    /// The exporters of the last layer that lists any are used; with none listed anywhere,
+    /// OTLP is used when an endpoint is set, else stdout. File:
+    /// `[[telemetry.tracing.exporters]] type = "stdout"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_stdout_exporter();
+    /// # let _ = layer;
+    /// ```
+    pub fn with_stdout_exporter(self) -> Self {
+        self.with_exporter("with_stdout_exporter", ExporterChoice::Stdout)
+    }
+
+    /// Adds the file exporter: one span per line, OTLP/JSON shape, appended to `path`
+    /// (relative paths are relative to the working directory).
+    ///
+    /// File: `[[telemetry.tracing.exporters]] type = "file"`, `path = "traces.jsonl"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_file_exporter("traces.jsonl");
+    /// # let _ = layer;
+    /// ```
+    pub fn with_file_exporter(self, path: impl Into<PathBuf>) -> Self {
+        self.with_exporter("with_file_exporter", ExporterChoice::File(path.into()))
+    }
+
+    /// Adds the OTLP exporter, configured by the OTLP settings of all layers.
+    ///
+    /// File: `[[telemetry.tracing.exporters]] type = "otlp"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_otlp_exporter();
+    /// # let _ = layer;
+    /// ```
+    pub fn with_otlp_exporter(self) -> Self {
+        self.with_exporter("with_otlp_exporter", ExporterChoice::Otlp)
+    }
+
+    fn with_exporter(mut self, setter: &'static str, exporter: ExporterChoice) -> Self {
+        match &mut self.exporters {
+            Some(list) => list.value.push(exporter),
+            None => self.exporters = Set::code(setter, vec![exporter]),
+        }
+        self
+    }
+}
+
+/// Reads `path`; `named_by` is the variable that named it, for the error.
+fn read_file(path: &Path, named_by: Option<&str>) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        path: path.to_path_buf(),
+        named_by: named_by.map(str::to_owned),
+        source,
+    })?;
+    file::parse(&text, &path.display().to_string())
+}
+
+/// [`Config::discover`] with its inputs explicit, for tests.
+fn discover_in(
+    named: Option<std::ffi::OsString>,
+    dir: &Path,
+) -> Result<Option<Config>, ConfigError> {
+    if let Some(named) = named.filter(|p| !p.is_empty()) {
+        return read_file(Path::new(&named), Some(ZDK_TRACE_CONFIG)).map(Some);
+    }
+    let default = dir.join(CONFIG_FILE_DEFAULT);
+    if default.is_file() {
+        return read_file(&default, None).map(Some);
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+// Tests panic on failure by design.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("zdk-trace-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn discover_prefers_the_named_file() {
+        let dir = temp_dir("discover-named");
+        std::fs::write(
+            dir.join(CONFIG_FILE_DEFAULT),
+            "[telemetry]\nservice_name = \"cwd\"\n",
+        )
+        .unwrap();
+        let named = dir.join("other.toml");
+        std::fs::write(&named, "[telemetry]\nservice_name = \"named\"\n").unwrap();
+
+        let found = discover_in(Some(named.into_os_string()), &dir)
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.service_name.unwrap().value, "named");
+
+        let found = discover_in(None, &dir).unwrap().unwrap();
+        assert_eq!(found.service_name.unwrap().value, "cwd");
+
+        // An empty variable counts as unset.
+        let found = discover_in(Some("".into()), &dir).unwrap().unwrap();
+        assert_eq!(found.service_name.unwrap().value, "cwd");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn discover_without_file_is_none() {
+        let dir = temp_dir("discover-none");
+        assert!(discover_in(None, &dir).unwrap().is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn discover_named_missing_file_is_an_error() {
+        let dir = temp_dir("discover-missing");
+        let missing = dir.join("missing.toml");
+        let err = discover_in(Some(missing.clone().into_os_string()), &dir).unwrap_err();
+        match &err {
+            ConfigError::Io { path, named_by, .. } => {
+                assert_eq!(path, &missing);
+                assert_eq!(named_by.as_deref(), Some(ZDK_TRACE_CONFIG));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(err.to_string().contains("ZDK_TRACE_CONFIG"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn from_file_errors_name_the_path() {
+        let dir = temp_dir("from-file");
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, "[telemetry]\n\nenabled = \"yes\"\n").unwrap();
+        let err = Config::from_file(&path).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains(&format!("{}:3", path.display())), "{msg}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn with_sampler_splits_strategy_and_ratio() {
+        let c = Config::default().with_sampler(Sampler::parent_based(Sampler::TraceIdRatio(0.3)));
+        assert_eq!(
+            c.sampling.strategy.unwrap().value,
+            Strategy::ParentBased(Root::TraceIdRatio)
+        );
+        assert_eq!(c.sampling.probability.unwrap().value, 0.3);
+
+        let nested = Sampler::parent_based(Sampler::parent_based(Sampler::AlwaysOff));
+        let c = Config::default().with_sampler(nested.clone());
+        assert_eq!(c.sampling.strategy.unwrap().value, Strategy::Exact(nested));
+        assert!(c.sampling.probability.is_none());
+    }
+
+    #[test]
+    fn setters_replace_same_key_and_append_exporters() {
+        let c = Config::default()
+            .with_resource_attribute("a", "1")
+            .with_resource_attribute("a", "2")
+            .with_otlp_header("X-Key", "1")
+            .with_otlp_header("x-key", "2")
+            .with_stdout_exporter()
+            .with_file_exporter("t.jsonl");
+        assert_eq!(c.resource.len(), 1);
+        assert_eq!(c.resource[0].value.1, "2");
+        assert_eq!(c.otlp.headers.len(), 1);
+        assert_eq!(c.otlp.headers[0].value.1 .0, "2");
+        assert_eq!(
+            c.exporters.unwrap().value,
+            vec![
+                ExporterChoice::Stdout,
+                ExporterChoice::File("t.jsonl".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn debug_hides_header_values() {
+        let c = Config::default().with_otlp_header("x-api-key", "very-secret-value");
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("very-secret-value"), "{debug}");
+        assert!(debug.contains("x-api-key"), "{debug}");
+    }
+}

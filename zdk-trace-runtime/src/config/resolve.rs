@@ -1,0 +1,729 @@
+//! Merging layers (code < file < environment) into the [`Settings`] the pipeline is built from.
+
+use std::time::Duration;
+
+use super::endpoint::{is_valid_url, traces_url, EXPECTED_URL};
+use super::error::ConfigError;
+use super::expand::{expand, ExpandError};
+use super::file::{EXPECTED_POSITIVE_INT, EXPECTED_PROBABILITY, EXPECTED_RATE};
+use super::layer::{Config, ExporterChoice, Origin, Root, Set, Strategy};
+use super::settings::{
+    BatchSettings, ExporterSettings, OtlpProtocol, OtlpSettings, Secret, Settings,
+    EXPORT_TIMEOUT_DEFAULT, MAX_EXPORT_BATCH_SIZE_DEFAULT, MAX_QUEUE_SIZE_DEFAULT,
+    OTLP_TIMEOUT_DEFAULT, SCHEDULED_DELAY_DEFAULT, SERVICE_NAME_DEFAULT,
+};
+use crate::sampling::{Sampler, TailSampling};
+
+/// The OTLP protocol when no layer sets one (the OpenTelemetry specification's default).
+pub(crate) const OTLP_PROTOCOL_DEFAULT: OtlpProtocol = OtlpProtocol::HttpProtobuf;
+/// The ratio of `traceidratio` samplers when no layer sets one (as `OTEL_TRACES_SAMPLER_ARG`).
+const PROBABILITY_DEFAULT: f64 = 1.0;
+
+/// Merges `layers`, lowest precedence first (code, then file, then environment): a value set in
+/// a later layer replaces the earlier one; resource attributes and OTLP headers merge by key.
+/// `${VAR}` in a file's header values is looked up with `env_for_expansion`.
+///
+/// Values that only make sense together (a batch no larger than the queue, a probability for
+/// the `probability` strategy) are checked here, where every layer is known; values set in code
+/// are checked here too.
+pub(crate) fn resolve(
+    layers: &[&Config],
+    env_for_expansion: &dyn Fn(&str) -> Option<String>,
+) -> Result<Settings, ConfigError> {
+    let enabled = last(layers, |c| &c.enabled).is_none_or(|s| s.value)
+        && last(layers, |c| &c.tracing_enabled).is_none_or(|s| s.value);
+
+    let mut service_name = None;
+    for layer in layers {
+        // A layer's `service.name` resource attribute names the service only when that layer
+        // has no service name of its own (the OTel rule for `OTEL_RESOURCE_ATTRIBUTES`).
+        let from_resource = layer
+            .resource
+            .iter()
+            .rev()
+            .find(|set| set.value.0 == SERVICE_NAME_KEY)
+            .map(|set| &set.value.1);
+        if let Some(name) = layer
+            .service_name
+            .as_ref()
+            .map(|s| &s.value)
+            .or(from_resource)
+        {
+            service_name = Some(name.clone());
+        }
+    }
+
+    let mut resource_attributes: Vec<(String, String)> = Vec::new();
+    for set in layers.iter().flat_map(|layer| &layer.resource) {
+        let (key, value) = &set.value;
+        if key != SERVICE_NAME_KEY {
+            resource_attributes.retain(|(k, _)| k != key);
+            resource_attributes.push((key.clone(), value.clone()));
+        }
+    }
+
+    let exporters = match last(layers, |c| &c.exporters) {
+        Some(list) => list
+            .value
+            .iter()
+            .map(|choice| match choice {
+                ExporterChoice::Stdout => Ok(ExporterSettings::Stdout),
+                ExporterChoice::File(path) => Ok(ExporterSettings::File { path: path.clone() }),
+                ExporterChoice::Otlp => otlp(layers, env_for_expansion).map(ExporterSettings::Otlp),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None if last(layers, |c| &c.otlp.endpoint).is_some() => {
+            vec![ExporterSettings::Otlp(otlp(layers, env_for_expansion)?)]
+        }
+        // The pipeline's default (the console).
+        None => Vec::new(),
+    };
+
+    Ok(Settings {
+        enabled,
+        service_name: service_name.unwrap_or_else(|| SERVICE_NAME_DEFAULT.to_owned()),
+        service_version: last(layers, |c| &c.service_version).map(|s| s.value.clone()),
+        resource_attributes,
+        sampler: sampler(layers)?,
+        tail: tail(layers)?,
+        batch: batch(layers)?,
+        exporters,
+    })
+}
+
+const SERVICE_NAME_KEY: &str = "service.name";
+
+/// The value set by the last layer that sets it.
+fn last<'a, T>(
+    layers: &[&'a Config],
+    field: impl Fn(&'a Config) -> &'a Option<Set<T>>,
+) -> Option<&'a Set<T>> {
+    layers.iter().rev().find_map(|layer| field(layer).as_ref())
+}
+
+fn sampler(layers: &[&Config]) -> Result<Sampler, ConfigError> {
+    let probability = last(layers, |c| &c.sampling.probability);
+    if let Some(p) = probability {
+        // Code ratios are not checked when set (`Sampler` clamps them); file and env ones are.
+        if !(0.0..=1.0).contains(&p.value) && !matches!(p.origin, Origin::Code { .. }) {
+            return Err(p
+                .origin
+                .invalid(p.value.to_string(), EXPECTED_PROBABILITY.to_owned()));
+        }
+    }
+    let ratio = probability.map(|p| p.value);
+    let Some(strategy) = last(layers, |c| &c.sampling.strategy) else {
+        // A probability with no strategy anywhere means sampling by that probability.
+        return Ok(ratio.map_or_else(Sampler::default, Sampler::TraceIdRatio));
+    };
+    let required_ratio = || match (ratio, &strategy.origin) {
+        (Some(p), _) => Ok(p),
+        // A file that says `strategy = "probability"` must say which.
+        (
+            None,
+            Origin::File {
+                source_name, line, ..
+            },
+        ) => Err(ConfigError::Missing {
+            source_name: source_name.clone(),
+            line: Some(*line),
+            key: "telemetry.tracing.sampling.probability".to_owned(),
+            expected: format!(
+                "`probability = …`, {EXPECTED_PROBABILITY} (`strategy = \"probability\"` needs it)"
+            ),
+        }),
+        // `OTEL_TRACES_SAMPLER=traceidratio` without `OTEL_TRACES_SAMPLER_ARG` means 1.
+        (None, _) => Ok(PROBABILITY_DEFAULT),
+    };
+    Ok(match &strategy.value {
+        Strategy::AlwaysOn => Sampler::AlwaysOn,
+        Strategy::AlwaysOff => Sampler::AlwaysOff,
+        Strategy::TraceIdRatio => Sampler::TraceIdRatio(required_ratio()?),
+        Strategy::ParentBased(root) => Sampler::parent_based(match root {
+            Root::AlwaysOn => Sampler::AlwaysOn,
+            Root::AlwaysOff => Sampler::AlwaysOff,
+            Root::TraceIdRatio => Sampler::TraceIdRatio(ratio.unwrap_or(PROBABILITY_DEFAULT)),
+            Root::RatioOrAlwaysOn => ratio.map_or(Sampler::AlwaysOn, Sampler::TraceIdRatio),
+        }),
+        Strategy::Exact(sampler) => sampler.clone(),
+    })
+}
+
+fn tail(layers: &[&Config]) -> Result<TailSampling, ConfigError> {
+    let mut tail = TailSampling::default();
+    if let Some(keep) = last(layers, |c| &c.sampling.keep_errors) {
+        tail = tail.keep_errors(keep.value);
+    }
+    if let Some(slow) = last(layers, |c| &c.sampling.slow_threshold) {
+        tail = tail.keep_slower_than(slow.value);
+    }
+    if let Some(rate) = last(layers, |c| &c.sampling.max_traces_per_second) {
+        if !(rate.value > 0.0 && rate.value.is_finite()) {
+            return Err(rate
+                .origin
+                .invalid(rate.value.to_string(), EXPECTED_RATE.to_owned()));
+        }
+        tail = tail.max_traces_per_second(rate.value);
+    }
+    Ok(tail)
+}
+
+fn batch(layers: &[&Config]) -> Result<BatchSettings, ConfigError> {
+    let queue = last(layers, |c| &c.batch.max_queue_size);
+    let batch = last(layers, |c| &c.batch.max_export_batch_size);
+    for size in queue.iter().chain(batch.iter()) {
+        if size.value == 0 {
+            return Err(size
+                .origin
+                .invalid("0".to_owned(), EXPECTED_POSITIVE_INT.to_owned()));
+        }
+    }
+    let max_queue_size = queue.map_or(MAX_QUEUE_SIZE_DEFAULT, |q| q.value);
+    let max_export_batch_size = match batch {
+        Some(b) if b.value > max_queue_size => {
+            let queue_from = queue.map_or("the default".to_owned(), |q| q.origin.describe());
+            return Err(b.origin.invalid(
+                b.value.to_string(),
+                format!(
+                    "a positive integer no larger than the queue size, {max_queue_size} \
+                     (set by {queue_from})"
+                ),
+            ));
+        }
+        Some(b) => b.value,
+        // A small queue (set alone) lowers the default batch instead of being an error.
+        None => MAX_EXPORT_BATCH_SIZE_DEFAULT.min(max_queue_size),
+    };
+    let export_timeout = positive(last(layers, |c| &c.batch.export_timeout))?;
+    Ok(BatchSettings {
+        max_queue_size,
+        max_export_batch_size,
+        scheduled_delay: last(layers, |c| &c.batch.scheduled_delay)
+            .map_or(SCHEDULED_DELAY_DEFAULT, |d| d.value),
+        export_timeout: export_timeout.unwrap_or(EXPORT_TIMEOUT_DEFAULT),
+    })
+}
+
+/// A timeout, which must not be zero (file and env values are checked when read; code ones
+/// here).
+fn positive(timeout: Option<&Set<Duration>>) -> Result<Option<Duration>, ConfigError> {
+    match timeout {
+        Some(t) if t.value.is_zero() => Err(t
+            .origin
+            .invalid(format!("{:?}", t.value), "a positive duration".to_owned())),
+        Some(t) => Ok(Some(t.value)),
+        None => Ok(None),
+    }
+}
+
+fn otlp(
+    layers: &[&Config],
+    env_for_expansion: &dyn Fn(&str) -> Option<String>,
+) -> Result<OtlpSettings, ConfigError> {
+    let protocol = last(layers, |c| &c.otlp.protocol).map_or(OTLP_PROTOCOL_DEFAULT, |p| p.value);
+    let endpoint = last(layers, |c| &c.otlp.endpoint);
+    if let Some(endpoint) = endpoint {
+        if !is_valid_url(endpoint.value.url()) {
+            return Err(endpoint.origin.invalid(
+                format!("{:?}", endpoint.value.url()),
+                EXPECTED_URL.to_owned(),
+            ));
+        }
+    }
+
+    let mut headers: Vec<(String, Secret)> = Vec::new();
+    for set in layers.iter().flat_map(|layer| &layer.otlp.headers) {
+        let (name, Secret(value)) = &set.value;
+        let value = match &set.origin {
+            // Only files hold `${VAR}` templates; code and env values are sent as given.
+            Origin::File {
+                source_name,
+                line,
+                key,
+            } => expand(value, env_for_expansion).map_err(|err| match err {
+                ExpandError::Missing(var) => ConfigError::MissingEnvVar {
+                    var,
+                    key: key.clone(),
+                    source_name: source_name.clone(),
+                    line: Some(*line),
+                },
+                // Syntax was checked when the file was read.
+                ExpandError::Unterminated | ExpandError::BadName(_) => set
+                    .origin
+                    .invalid("\"***\"".to_owned(), ExpandError::EXPECTED.to_owned()),
+            })?,
+            Origin::Code { .. } | Origin::Env { .. } => value.clone(),
+        };
+        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        headers.push((name.clone(), Secret(value)));
+    }
+
+    Ok(OtlpSettings {
+        endpoint: traces_url(endpoint.map(|e| &e.value), protocol),
+        protocol,
+        headers,
+        timeout: positive(last(layers, |c| &c.otlp.timeout))?.unwrap_or(OTLP_TIMEOUT_DEFAULT),
+        gzip: last(layers, |c| &c.otlp.gzip).is_some_and(|g| g.value),
+    })
+}
+
+#[cfg(test)]
+// Tests panic on failure by design.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::config::env::{
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_EXPORTER_OTLP_ENDPOINT,
+        OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_SDK_DISABLED,
+        OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG,
+    };
+    use crate::config::Protocol;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn toml(s: &str) -> Config {
+        Config::from_toml_str(s).unwrap()
+    }
+
+    fn env(vars: &[(&str, &str)]) -> Config {
+        Config::from_env_vars(vars.iter().copied()).unwrap()
+    }
+
+    fn settings(layers: &[&Config]) -> Settings {
+        resolve(layers, &no_env).unwrap()
+    }
+
+    #[test]
+    fn defaults() {
+        let s = settings(&[]);
+        assert!(s.enabled);
+        assert_eq!(s.service_name, SERVICE_NAME_DEFAULT);
+        assert_eq!(s.service_version, None);
+        assert_eq!(s.sampler, Sampler::AlwaysOn);
+        assert_eq!(s.tail, TailSampling::default());
+        assert_eq!(s.batch, BatchSettings::default());
+        assert!(s.exporters.is_empty());
+    }
+
+    #[test]
+    fn service_name_precedence() {
+        let code = Config::default().with_service_name("a");
+        let file = toml("[telemetry]\nservice_name = \"b\"\n");
+        let environment = env(&[(OTEL_SERVICE_NAME, "c")]);
+        assert_eq!(settings(&[&code, &file, &environment]).service_name, "c");
+        assert_eq!(settings(&[&code, &file]).service_name, "b");
+        assert_eq!(settings(&[&code]).service_name, "a");
+        assert_eq!(
+            settings(&[&code, &Config::default(), &environment]).service_name,
+            "c"
+        );
+    }
+
+    #[test]
+    fn service_name_from_resource_attributes() {
+        let file = toml("[telemetry]\nservice_name = \"b\"\n");
+        let from_attrs = env(&[("OTEL_RESOURCE_ATTRIBUTES", "service.name=c,team=x")]);
+        let s = settings(&[&file, &from_attrs]);
+        assert_eq!(s.service_name, "c");
+        assert_eq!(s.resource_attributes, [("team".to_owned(), "x".to_owned())]);
+
+        // OTEL_SERVICE_NAME wins over service.name in OTEL_RESOURCE_ATTRIBUTES.
+        let both = env(&[
+            ("OTEL_RESOURCE_ATTRIBUTES", "service.name=c"),
+            (OTEL_SERVICE_NAME, "d"),
+        ]);
+        assert_eq!(settings(&[&file, &both]).service_name, "d");
+    }
+
+    #[test]
+    fn sampler_precedence() {
+        let code = Config::default().with_sampler(Sampler::AlwaysOff);
+        let file =
+            toml("[telemetry.tracing.sampling]\nstrategy = \"probability\"\nprobability = 0.5\n");
+        let environment = env(&[(OTEL_TRACES_SAMPLER, "parentbased_always_on")]);
+        assert_eq!(
+            settings(&[&code, &file, &environment]).sampler,
+            Sampler::parent_based(Sampler::AlwaysOn)
+        );
+        assert_eq!(
+            settings(&[&code, &file]).sampler,
+            Sampler::TraceIdRatio(0.5)
+        );
+        assert_eq!(settings(&[&code]).sampler, Sampler::AlwaysOff);
+    }
+
+    #[test]
+    fn sampler_ratio_from_a_later_layer() {
+        let code =
+            Config::default().with_sampler(Sampler::parent_based(Sampler::TraceIdRatio(0.5)));
+        let arg = env(&[(OTEL_TRACES_SAMPLER_ARG, "0.25")]);
+        assert_eq!(
+            settings(&[&code, &arg]).sampler,
+            Sampler::parent_based(Sampler::TraceIdRatio(0.25))
+        );
+        let file = toml("[telemetry.tracing.sampling]\nprobability = 0.1\n");
+        assert_eq!(
+            settings(&[&code, &file]).sampler,
+            Sampler::parent_based(Sampler::TraceIdRatio(0.1))
+        );
+        // A probability alone means sampling by it.
+        assert_eq!(settings(&[&file]).sampler, Sampler::TraceIdRatio(0.1));
+    }
+
+    #[test]
+    fn file_parent_based_root() {
+        let with_p =
+            toml("[telemetry.tracing.sampling]\nstrategy = \"parent_based\"\nprobability = 0.1\n");
+        assert_eq!(
+            settings(&[&with_p]).sampler,
+            Sampler::parent_based(Sampler::TraceIdRatio(0.1))
+        );
+        let without = toml("[telemetry.tracing.sampling]\nstrategy = \"parent_based\"\n");
+        assert_eq!(
+            settings(&[&without]).sampler,
+            Sampler::parent_based(Sampler::AlwaysOn)
+        );
+    }
+
+    #[test]
+    fn env_sampler_names() {
+        let cases = [
+            ("always_on", Sampler::AlwaysOn),
+            ("always_off", Sampler::AlwaysOff),
+            ("traceidratio", Sampler::TraceIdRatio(1.0)),
+            (
+                "parentbased_always_on",
+                Sampler::parent_based(Sampler::AlwaysOn),
+            ),
+            (
+                "parentbased_always_off",
+                Sampler::parent_based(Sampler::AlwaysOff),
+            ),
+            (
+                "parentbased_traceidratio",
+                Sampler::parent_based(Sampler::TraceIdRatio(1.0)),
+            ),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(
+                settings(&[&env(&[(OTEL_TRACES_SAMPLER, name)])]).sampler,
+                expected,
+                "{name}"
+            );
+        }
+        let with_arg = env(&[
+            (OTEL_TRACES_SAMPLER, "traceidratio"),
+            (OTEL_TRACES_SAMPLER_ARG, "0.3"),
+        ]);
+        assert_eq!(settings(&[&with_arg]).sampler, Sampler::TraceIdRatio(0.3));
+    }
+
+    #[test]
+    fn probability_strategy_in_a_file_needs_a_probability() {
+        let file = toml("[telemetry.tracing.sampling]\nstrategy = \"probability\"\n");
+        let err = resolve(&[&file], &no_env).unwrap_err();
+        match &err {
+            ConfigError::Missing { key, line, .. } => {
+                assert_eq!(key, "telemetry.tracing.sampling.probability");
+                assert_eq!(*line, Some(2));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // ... which another layer may give.
+        let arg = env(&[(OTEL_TRACES_SAMPLER_ARG, "0.2")]);
+        assert_eq!(settings(&[&file, &arg]).sampler, Sampler::TraceIdRatio(0.2));
+    }
+
+    #[test]
+    fn tail_mapping() {
+        let file = toml(
+            "[telemetry.tracing.sampling]\nalways_sample_errors = true\n\
+             always_sample_slow_seconds = 2.5\nmax_traces_per_second = 100\n",
+        );
+        let tail = settings(&[&file]).tail;
+        assert!(tail.keep_errors);
+        assert_eq!(tail.slow_threshold, Some(Duration::from_millis(2500)));
+        assert_eq!(tail.max_traces_per_second, Some(100.0));
+
+        let code = Config::default().with_tail_sampling(TailSampling::default().keep_errors(false));
+        assert!(settings(&[&code, &file]).tail.keep_errors);
+        assert!(!settings(&[&file, &code]).tail.keep_errors);
+    }
+
+    #[test]
+    fn bad_rate_from_code() {
+        let code = Config::default()
+            .with_tail_sampling(TailSampling::default().max_traces_per_second(-1.0));
+        let err = resolve(&[&code], &no_env).unwrap_err();
+        assert!(
+            err.to_string().contains("Config::with_tail_sampling"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn batch_precedence() {
+        let code = Config::default()
+            .with_max_queue_size(100)
+            .with_max_export_batch_size(10)
+            .with_scheduled_delay(Duration::from_millis(1))
+            .with_export_timeout(Duration::from_millis(2));
+        let file = toml(
+            "[telemetry.tracing.otlp.batch]\nmax_queue_size = 200\nmax_export_batch_size = 20\n\
+             scheduled_delay_seconds = 3\n",
+        );
+        let environment = env(&[
+            (OTEL_BSP_MAX_QUEUE_SIZE, "300"),
+            ("OTEL_BSP_EXPORT_TIMEOUT", "4000"),
+        ]);
+
+        let b = settings(&[&code, &file, &environment]).batch;
+        assert_eq!(b.max_queue_size, 300);
+        assert_eq!(b.max_export_batch_size, 20);
+        assert_eq!(b.scheduled_delay, Duration::from_secs(3));
+        assert_eq!(b.export_timeout, Duration::from_secs(4));
+
+        let b = settings(&[&code, &file]).batch;
+        assert_eq!(b.max_queue_size, 200);
+        assert_eq!(b.export_timeout, Duration::from_millis(2));
+
+        let b = settings(&[&code]).batch;
+        assert_eq!((b.max_queue_size, b.max_export_batch_size), (100, 10));
+        assert_eq!(b.scheduled_delay, Duration::from_millis(1));
+    }
+
+    #[test]
+    fn small_queue_lowers_the_default_batch() {
+        let b = settings(&[&env(&[(OTEL_BSP_MAX_QUEUE_SIZE, "100")])]).batch;
+        assert_eq!((b.max_queue_size, b.max_export_batch_size), (100, 100));
+    }
+
+    #[test]
+    fn batch_larger_than_queue_across_layers() {
+        let file = toml("[telemetry.tracing.otlp.batch]\nmax_queue_size = 100\n");
+        let environment = env(&[(OTEL_BSP_MAX_EXPORT_BATCH_SIZE, "500")]);
+        let err = resolve(&[&file, &environment], &no_env).unwrap_err();
+        match &err {
+            ConfigError::Env {
+                var,
+                value,
+                expected,
+                ..
+            } => {
+                assert_eq!(var, OTEL_BSP_MAX_EXPORT_BATCH_SIZE);
+                assert_eq!(value, "500");
+                assert!(expected.contains("100"), "{expected}");
+                assert!(
+                    expected
+                        .contains("`telemetry.tracing.otlp.batch.max_queue_size` at <string>:2"),
+                    "{expected}"
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn zero_sizes_from_code() {
+        let err = resolve(&[&Config::default().with_max_queue_size(0)], &no_env).unwrap_err();
+        match err {
+            ConfigError::Invalid { key, line, .. } => {
+                assert_eq!(key, "Config::with_max_queue_size");
+                assert_eq!(line, None);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let zero_timeout = Config::default().with_export_timeout(Duration::ZERO);
+        assert!(resolve(&[&zero_timeout], &no_env).is_err());
+    }
+
+    #[test]
+    fn endpoint_precedence_and_default_exporters() {
+        let code = Config::default().with_otlp_endpoint("http://code:4318");
+        let file = toml("[telemetry.tracing.otlp]\nendpoint = \"http://file:4318\"\n");
+        let environment = env(&[(OTEL_EXPORTER_OTLP_ENDPOINT, "http://env:4318/")]);
+        let url = |layers: &[&Config]| match &settings(layers).exporters[..] {
+            [ExporterSettings::Otlp(otlp)] => otlp.endpoint.clone(),
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(
+            url(&[&code, &file, &environment]),
+            "http://env:4318/v1/traces"
+        );
+        assert_eq!(url(&[&code, &file]), "http://file:4318/v1/traces");
+        assert_eq!(url(&[&code]), "http://code:4318/v1/traces");
+        let traces = env(&[
+            (OTEL_EXPORTER_OTLP_ENDPOINT, "http://env:4318"),
+            (
+                OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+                "http://traces:9999/custom",
+            ),
+        ]);
+        assert_eq!(url(&[&code, &traces]), "http://traces:9999/custom");
+    }
+
+    #[test]
+    fn no_endpoint_no_exporters() {
+        let file = toml("[telemetry.tracing.otlp]\nprotocol = \"grpc\"\n");
+        assert!(settings(&[&file]).exporters.is_empty());
+    }
+
+    #[test]
+    fn protocol_changes_the_url() {
+        let file = toml("[telemetry.tracing.otlp]\nendpoint = \"http://c:4317\"\n");
+        let grpc = env(&[(OTEL_EXPORTER_OTLP_PROTOCOL, "grpc")]);
+        match &settings(&[&file, &grpc]).exporters[..] {
+            [ExporterSettings::Otlp(otlp)] => {
+                assert_eq!(otlp.endpoint, "http://c:4317");
+                assert_eq!(otlp.protocol, OtlpProtocol::Grpc);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let code = Config::default()
+            .with_otlp_protocol(Protocol::Grpc)
+            .with_otlp_exporter();
+        match &settings(&[&code]).exporters[..] {
+            [ExporterSettings::Otlp(otlp)] => assert_eq!(otlp.endpoint, "http://localhost:4317"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn explicit_exporters_replace_earlier_lists() {
+        let code = Config::default().with_stdout_exporter();
+        let file = toml(
+            "[[telemetry.tracing.exporters]]\ntype = \"file\"\npath = \"t.jsonl\"\n\
+             [[telemetry.tracing.exporters]]\ntype = \"otlp\"\n",
+        );
+        let s = settings(&[&code, &file]);
+        assert_eq!(s.exporters.len(), 2);
+        assert_eq!(
+            s.exporters[0],
+            ExporterSettings::File {
+                path: PathBuf::from("t.jsonl")
+            }
+        );
+        match &s.exporters[1] {
+            ExporterSettings::Otlp(otlp) => {
+                assert_eq!(otlp.endpoint, "http://localhost:4318/v1/traces");
+                assert_eq!(otlp.protocol, OTLP_PROTOCOL_DEFAULT);
+                assert_eq!(otlp.timeout, OTLP_TIMEOUT_DEFAULT);
+                assert!(!otlp.gzip);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(settings(&[&code]).exporters, [ExporterSettings::Stdout]);
+    }
+
+    #[test]
+    fn enabled_combines_both_switches() {
+        let off = toml("[telemetry.tracing]\nenabled = false\n");
+        assert!(!settings(&[&off]).enabled);
+        let on = toml("[telemetry]\nenabled = true\n");
+        assert!(!settings(&[&on, &off]).enabled);
+        let code_off = Config::default().with_enabled(false);
+        assert!(!settings(&[&code_off]).enabled);
+        assert!(settings(&[&code_off, &on]).enabled);
+        let disabled = env(&[(OTEL_SDK_DISABLED, "true")]);
+        assert!(!settings(&[&on, &disabled]).enabled);
+    }
+
+    #[test]
+    fn headers_expand_and_merge() {
+        let code = Config::default()
+            .with_otlp_header("x-code", "${NOT_EXPANDED}")
+            .with_otlp_header("x-api-key", "from-code")
+            .with_otlp_exporter();
+        let file =
+            toml("[telemetry.tracing.otlp.headers]\n\"x-api-key\" = \"Bearer ${API_KEY}\"\n");
+        let lookup = |name: &str| (name == "API_KEY").then(|| "s3cr3t".to_owned());
+        let s = resolve(&[&code, &file], &lookup).unwrap();
+        let ExporterSettings::Otlp(otlp) = &s.exporters[0] else {
+            panic!("not otlp: {:?}", s.exporters);
+        };
+        assert_eq!(
+            otlp.headers,
+            [
+                ("x-code".to_owned(), Secret("${NOT_EXPANDED}".to_owned())),
+                ("x-api-key".to_owned(), Secret("Bearer s3cr3t".to_owned())),
+            ]
+        );
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+        assert!(!debug.contains("from-code"), "{debug}");
+    }
+
+    #[test]
+    fn missing_header_variable() {
+        let file = toml(
+            "[telemetry.tracing.otlp]\nendpoint = \"http://c:4318\"\n\
+             [telemetry.tracing.otlp.headers]\n\"x-api-key\" = \"${API_KEY}\"\n",
+        );
+        let err = resolve(&[&file], &no_env).unwrap_err();
+        match &err {
+            ConfigError::MissingEnvVar { var, key, line, .. } => {
+                assert_eq!(var, "API_KEY");
+                assert_eq!(key, "telemetry.tracing.otlp.headers.x-api-key");
+                assert_eq!(*line, Some(4));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let msg = err.to_string();
+        assert!(
+            msg.contains("API_KEY") && msg.contains("x-api-key"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn resource_attributes_merge_by_key() {
+        let code = Config::default()
+            .with_resource_attribute("a", "code")
+            .with_resource_attribute("b", "code");
+        let file = toml("[telemetry.resource]\na = \"file\"\n");
+        let environment = env(&[("OTEL_RESOURCE_ATTRIBUTES", "c=env,b=env")]);
+        let s = settings(&[&code, &file, &environment]);
+        let pairs: Vec<(&str, &str)> = s
+            .resource_attributes
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(pairs, [("a", "file"), ("c", "env"), ("b", "env")]);
+    }
+
+    #[test]
+    fn bad_code_endpoint() {
+        let code = Config::default().with_otlp_endpoint("localhost:4317");
+        let err = resolve(&[&code], &no_env).unwrap_err();
+        assert!(
+            err.to_string().contains("Config::with_otlp_endpoint"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn otlp_settings_from_every_source() {
+        let file = toml(
+            "[telemetry.tracing.otlp]\nendpoint = \"http://c:4317\"\nprotocol = \"grpc\"\n\
+             timeout_seconds = 2.5\ncompression = \"gzip\"\n",
+        );
+        let ExporterSettings::Otlp(otlp) = &settings(&[&file]).exporters[0] else {
+            panic!("not otlp");
+        };
+        assert_eq!(otlp.timeout, Duration::from_millis(2500));
+        assert!(otlp.gzip);
+        let environment = env(&[
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "500"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
+        ]);
+        let ExporterSettings::Otlp(otlp) = &settings(&[&file, &environment]).exporters[0] else {
+            panic!("not otlp");
+        };
+        assert_eq!(otlp.timeout, Duration::from_millis(500));
+        assert!(!otlp.gzip);
+    }
+}
