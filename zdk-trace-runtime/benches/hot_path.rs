@@ -1,1 +1,170 @@
-fn main(){}
+//! Hot-path cost on the calling thread, zdk-trace against `opentelemetry_sdk` used directly,
+//! in the same run. Both export to a sink that counts what it receives, through their batching
+//! pipelines, so neither measures a no-op.
+//!
+//! `cargo bench -p zdk-trace-runtime --bench hot_path` (full) or `-- --test` (smoke run).
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use opentelemetry::trace::{FutureExt as _, Span as _, TraceContextExt, Tracer, TracerProvider};
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter};
+use zdk_trace_runtime::{Config, FutureExt, Sampler, Span, Telemetry};
+
+/// Counts spans; the cheapest honest exporter.
+#[derive(Debug, Clone, Default)]
+struct CountingSink(Arc<AtomicU64>);
+
+impl SpanExporter for CountingSink {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.0.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+fn zdk(sampler: Sampler, sink: &CountingSink) -> Telemetry {
+    Telemetry::builder()
+        .ignore_env()
+        .config(Config::default())
+        .sampler(sampler)
+        .max_queue_size(1 << 20)
+        .max_export_batch_size(4096)
+        .scheduled_delay(Duration::from_millis(100))
+        .span_exporter(sink.clone())
+        .install()
+        .unwrap_or_else(|e| panic!("install: {e}"))
+}
+
+fn sdk(sampler: opentelemetry_sdk::trace::Sampler, sink: &CountingSink) -> SdkTracerProvider {
+    let processor = BatchSpanProcessor::builder(sink.clone())
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_max_queue_size(1 << 20)
+                .with_max_export_batch_size(4096)
+                .with_scheduled_delay(Duration::from_millis(100))
+                .build(),
+        )
+        .build();
+    SdkTracerProvider::builder()
+        .with_sampler(sampler)
+        .with_span_processor(processor)
+        .build()
+}
+
+#[inline(never)]
+fn zdk_span_2_attrs() {
+    let mut span = Span::start("llm.call");
+    if span.is_recording() {
+        span.set_attribute(KeyValue::new("gen_ai.request.model", "gpt-4o"));
+        span.set_attribute(KeyValue::new("gen_ai.usage.input_tokens", 128_i64));
+    }
+}
+
+#[inline(never)]
+fn sdk_span_2_attrs(tracer: &opentelemetry_sdk::trace::Tracer) {
+    let mut span = tracer.start("llm.call");
+    if span.is_recording() {
+        span.set_attribute(KeyValue::new("gen_ai.request.model", "gpt-4o"));
+        span.set_attribute(KeyValue::new("gen_ai.usage.input_tokens", 128_i64));
+    }
+    span.end();
+}
+
+#[inline(never)]
+async fn work() -> u64 {
+    black_box(7)
+}
+
+fn sync_spans(c: &mut Criterion) {
+    let mut g = c.benchmark_group("sync span, 2 attributes");
+    let sink = CountingSink::default();
+
+    let telemetry = zdk(Sampler::AlwaysOn, &sink);
+    g.bench_function("zdk sampled root", |b| b.iter(zdk_span_2_attrs));
+    {
+        let _root = Span::start("root").entered();
+        g.bench_function("zdk sampled child", |b| b.iter(zdk_span_2_attrs));
+    }
+    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+
+    let telemetry = zdk(Sampler::AlwaysOff, &sink);
+    g.bench_function("zdk sampled out", |b| b.iter(zdk_span_2_attrs));
+    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    g.bench_function("zdk disabled (no pipeline)", |b| b.iter(zdk_span_2_attrs));
+
+    let provider = sdk(opentelemetry_sdk::trace::Sampler::AlwaysOn, &sink);
+    let tracer = provider.tracer("bench");
+    g.bench_function("otel sdk sampled root", |b| b.iter(|| sdk_span_2_attrs(&tracer)));
+    {
+        let root = tracer.start("root");
+        let _cx = opentelemetry::Context::current_with_span(root).attach();
+        g.bench_function("otel sdk sampled child", |b| b.iter(|| sdk_span_2_attrs(&tracer)));
+    }
+    let _ = provider.shutdown();
+    let provider = sdk(opentelemetry_sdk::trace::Sampler::AlwaysOff, &sink);
+    let tracer = provider.tracer("bench");
+    g.bench_function("otel sdk sampled out", |b| b.iter(|| sdk_span_2_attrs(&tracer)));
+    let _ = provider.shutdown();
+    g.finish();
+    assert!(sink.0.load(Ordering::Relaxed) > 0, "the sink received nothing");
+}
+
+/// Times `iters` awaits of `make()` inside one `block_on`, so runtime entry is not measured.
+fn time_async<F, Fut>(rt: &tokio::runtime::Runtime, iters: u64, make: F) -> Duration
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = u64>,
+{
+    rt.block_on(async {
+        let start = Instant::now();
+        for _ in 0..iters {
+            black_box(make().await);
+        }
+        start.elapsed()
+    })
+}
+
+fn async_fns(c: &mut Criterion) {
+    let mut g = c.benchmark_group("async fn");
+    let sink = CountingSink::default();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    g.bench_function("bare", |b| b.iter_custom(|n| time_async(&rt, n, work)));
+
+    let telemetry = zdk(Sampler::AlwaysOn, &sink);
+    g.bench_function("zdk instrumented", |b| {
+        b.iter_custom(|n| time_async(&rt, n, || work().instrument(Span::start("agent.step"))))
+    });
+    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+
+    let provider = sdk(opentelemetry_sdk::trace::Sampler::AlwaysOn, &sink);
+    let tracer = provider.tracer("bench");
+    g.bench_function("otel sdk with_context", |b| {
+        b.iter_custom(|n| {
+            time_async(&rt, n, || {
+                let span = tracer.start("agent.step");
+                work().with_context(opentelemetry::Context::current_with_span(span))
+            })
+        })
+    });
+    let _ = provider.shutdown();
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(50);
+    targets = sync_spans, async_fns
+}
+criterion_main!(benches);

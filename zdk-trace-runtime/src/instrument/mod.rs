@@ -106,7 +106,7 @@ impl<T> PinnedDrop for Instrumented<T> {
 
 /// A future or stream that runs with a captured [`TraceContext`] current on every poll,
 /// without a span of its own. Made by [`FutureExt::in_current_span`] and
-/// [`FutureExt::with_context`].
+/// [`FutureExt::in_trace_context`].
 ///
 /// # Examples
 ///
@@ -187,11 +187,12 @@ pub trait FutureExt: Future + Sized {
     /// Runs this future with the span current *now* as its parent context, wherever it is
     /// polled later (another task, another thread).
     fn in_current_span(self) -> WithContext<Self> {
-        self.with_context(TraceContext::current())
+        self.in_trace_context(TraceContext::current())
     }
 
     /// Runs this future with `context` current.
-    fn with_context(self, context: TraceContext) -> WithContext<Self> {
+    /// (Named so it does not clash with `opentelemetry::context::FutureExt::with_context`.)
+    fn in_trace_context(self, context: TraceContext) -> WithContext<Self> {
         WithContext {
             inner: self,
             context,
