@@ -17,8 +17,13 @@ pub(crate) struct Frame {
     pub(crate) span_id: u64,
     /// The head sampling decision of the trace.
     pub(crate) sampled: bool,
-    /// The span lives in another process (or another OpenTelemetry tracer).
+    /// The span lives in another process (its context was propagated to us).
     pub(crate) remote: bool,
+    /// The span was not recorded by this pipeline: it came from another process, another
+    /// OpenTelemetry tracer (OpenTelemetry's current `Context`, `from_otel`), or a bare
+    /// `SpanContext`. A child of such a span is a local root, unless a span of ours in the same
+    /// trace is open below it on this thread.
+    pub(crate) foreign: bool,
     /// W3C `tracestate` carried from a remote parent, shared by every span of the trace.
     pub(crate) trace_state: Option<Arc<str>>,
 }
@@ -54,15 +59,45 @@ impl Frame {
             span_id: u64::from_be_bytes(cx.span_id().to_bytes()),
             sampled: cx.is_sampled(),
             remote,
+            foreign: true,
             trace_state: (!header.is_empty()).then(|| Arc::from(header)),
         })
     }
 }
 
+/// An entry of the thread's current-span stack: the frame, and which OpenTelemetry span was
+/// active when it was pushed.
+#[derive(Debug)]
+pub(crate) struct Entered {
+    pub(crate) frame: Frame,
+    /// Span id of OpenTelemetry's active span when the frame was pushed (0 if none). If the
+    /// active span differs later, an OpenTelemetry `Context` was attached after this frame
+    /// (another tracer's span is inside ours), so that span is the innermost parent.
+    otel_span_id: u64,
+}
+
+/// The span id of OpenTelemetry's active span on this thread, 0 if none.
+#[inline]
+fn otel_active_span_id() -> u64 {
+    opentelemetry::Context::map_current(|cx| {
+        if cx.has_active_span() {
+            u64::from_be_bytes(cx.span().span_context().span_id().to_bytes())
+        } else {
+            0
+        }
+    })
+}
+
 /// Pushes `frame` as the current span of this thread.
 #[inline]
 pub(crate) fn push_frame(frame: Frame) {
-    with_local(|local| local.stack.push(frame));
+    let otel_span_id = otel_active_span_id();
+    with_local(|local| {
+        local.stack.push(Entered {
+            frame,
+            otel_span_id,
+        })
+    });
 }
 
 /// Pops the frame of `span_id` (normally the top; searched if guards were dropped out of order).
@@ -70,9 +105,9 @@ pub(crate) fn push_frame(frame: Frame) {
 pub(crate) fn pop_frame(span_id: u64) {
     with_local(|local| {
         let stack = &mut local.stack;
-        if stack.last().is_some_and(|f| f.span_id == span_id) {
+        if stack.last().is_some_and(|e| e.frame.span_id == span_id) {
             stack.pop();
-        } else if let Some(pos) = stack.iter().rposition(|f| f.span_id == span_id) {
+        } else if let Some(pos) = stack.iter().rposition(|e| e.frame.span_id == span_id) {
             stack.remove(pos);
         }
     });
@@ -81,9 +116,23 @@ pub(crate) fn pop_frame(span_id: u64) {
 /// The current frame of this thread, if any, else the span of the current OpenTelemetry
 /// `Context` (so our spans nest under spans of other OpenTelemetry-instrumented crates).
 pub(crate) fn current_frame() -> Option<Frame> {
-    with_local(|local| local.stack.last().cloned())
-        .flatten()
-        .or_else(otel_current_frame)
+    with_local(|local| innermost_frame(&local.stack)).unwrap_or_else(otel_current_frame)
+}
+
+/// The innermost current span: the top of `stack`, unless an OpenTelemetry `Context` whose
+/// active span is another one was attached after that frame was pushed (ours → theirs → ours:
+/// the last "ours" is a child of "theirs"); with an empty stack, OpenTelemetry's active span.
+#[inline]
+pub(crate) fn innermost_frame(stack: &[Entered]) -> Option<Frame> {
+    let Some(top) = stack.last() else {
+        return otel_current_frame();
+    };
+    let otel_span_id = otel_active_span_id();
+    if otel_span_id == top.otel_span_id || otel_span_id == top.frame.span_id {
+        return Some(top.frame.clone());
+    }
+    // An invalid span context (or one detached out of order) leaves ours current.
+    otel_current_frame().or_else(|| Some(top.frame.clone()))
 }
 
 /// The active span of OpenTelemetry's current `Context`, as a parent frame.

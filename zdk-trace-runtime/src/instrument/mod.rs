@@ -2,6 +2,7 @@
 //! that keep the parent when work moves to another task or thread.
 
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -30,9 +31,19 @@ use crate::span::Span;
 #[derive(Debug)]
 #[must_use = "futures and streams do nothing unless polled"]
 pub struct Instrumented<T> {
+    // `ManuallyDrop` so that `PinnedDrop` can drop the inner future or stream while the span is
+    // entered: whatever its drop does (guards ending, cleanup spans) happens inside the span.
     #[pin]
-    inner: T,
+    inner: ManuallyDrop<T>,
     span: Span,
+}
+
+/// The inner value of a pinned `ManuallyDrop` field, pinned.
+fn pin_inner<T>(inner: Pin<&mut ManuallyDrop<T>>) -> Pin<&mut T> {
+    // SAFETY: `ManuallyDrop<T>` is a transparent wrapper, so pinning it pins the `T` inside;
+    // the `T` is never moved out, and it is only dropped (in place) by `PinnedDrop`, after
+    // which no poll can happen.
+    unsafe { inner.map_unchecked_mut(|inner| &mut **inner) }
 }
 
 impl<T> Instrumented<T> {
@@ -64,7 +75,7 @@ impl<F: Future> Future for Instrumented<F> {
         let this = self.project();
         let poll = {
             let _guard = this.span.enter();
-            this.inner.poll(cx)
+            pin_inner(this.inner).poll(cx)
         };
         if poll.is_ready() {
             this.span.end();
@@ -80,7 +91,7 @@ impl<S: Stream> Stream for Instrumented<S> {
         let this = self.project();
         let poll = {
             let _guard = this.span.enter();
-            this.inner.poll_next(cx)
+            pin_inner(this.inner).poll_next(cx)
         };
         if let Poll::Ready(None) = poll {
             this.span.end();
@@ -99,6 +110,12 @@ impl<T> PinnedDrop for Instrumented<T> {
         let this = self.project();
         if !this.span.is_ended() {
             this.span.mark_cancelled();
+        }
+        {
+            let _guard = this.span.enter();
+            // SAFETY: `PinnedDrop::drop` runs once, so the inner value is dropped exactly once;
+            // it is dropped in place (not moved), as its pin requires, and never used again.
+            unsafe { ManuallyDrop::drop(this.inner.get_unchecked_mut()) }
         }
         // The span ends when the field drops, right after this.
     }
@@ -181,7 +198,10 @@ impl<S: Stream> Stream for WithContext<S> {
 pub trait FutureExt: Future + Sized {
     /// Runs this future inside `span` (see [`Instrumented`]).
     fn instrument(self, span: Span) -> Instrumented<Self> {
-        Instrumented { inner: self, span }
+        Instrumented {
+            inner: ManuallyDrop::new(self),
+            span,
+        }
     }
 
     /// Runs this future with the span current *now* as its parent context, wherever it is
@@ -222,7 +242,10 @@ pub trait StreamExt: Stream + Sized {
     /// Runs this stream inside `span`: current during every `poll_next`, ended when the
     /// stream ends, marked cancelled if dropped early.
     fn instrument_stream(self, span: Span) -> Instrumented<Self> {
-        Instrumented { inner: self, span }
+        Instrumented {
+            inner: ManuallyDrop::new(self),
+            span,
+        }
     }
 
     /// Runs this stream with the span current now as its parent context.

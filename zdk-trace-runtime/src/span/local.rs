@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use once_cell::sync::Lazy;
 
-use crate::context::Frame;
+use crate::context::Entered;
 use crate::span::RawSpan;
 
 /// Spans a thread's ring holds before the collector must drain it.
@@ -51,7 +51,7 @@ pub(crate) static NEW_RINGS: Lazy<(
 )> = Lazy::new(crossbeam_channel::unbounded);
 
 pub(crate) struct Local {
-    pub(crate) stack: Vec<Frame>,
+    pub(crate) stack: Vec<Entered>,
     rng: u64,
     ring: Option<rtrb::Producer<RawSpan>>,
     counters: Option<Arc<ThreadCounters>>,

@@ -60,6 +60,7 @@ impl RawSpan {
             span_id: self.span_id,
             sampled: self.flags & FLAG_SAMPLED != 0,
             remote: false,
+            foreign: false,
             trace_state: self.trace_state.clone(),
         }
     }
@@ -233,6 +234,7 @@ impl Span {
                 span_id: *span_id,
                 sampled: false,
                 remote: false,
+                foreign: false,
                 trace_state: trace_state.clone(),
             }),
             State::Disabled | State::Ended => None,
@@ -522,10 +524,7 @@ fn begin(name: Cow<'static, str>, kind: SpanKind, parent: Parent, extra_flags: u
     }
     with_local(|local| {
         let parent = match parent {
-            Parent::Current => match local.stack.last() {
-                Some(frame) => Some(frame.clone()),
-                None => crate::context::otel_current_frame(),
-            },
+            Parent::Current => crate::context::innermost_frame(&local.stack),
             Parent::Root => None,
             Parent::Explicit(frame) => frame,
         };
@@ -541,7 +540,18 @@ fn begin(name: Cow<'static, str>, kind: SpanKind, parent: Parent, extra_flags: u
                 )
             }
             // A local parent's decision is always followed: never half a trace.
-            Some(p) => (p.trace_id, p.span_id, p.sampled, 0, p.trace_state),
+            Some(p) => {
+                // Under another tracer's span (in this process) this span is where the trace
+                // enters our pipeline, so tail sampling judges the trace when it ends; but not
+                // when that span is itself inside one of ours (ours → theirs → ours).
+                let enters_here = p.foreign
+                    && !local
+                        .stack
+                        .iter()
+                        .any(|e| !e.frame.foreign && e.frame.trace_id == p.trace_id);
+                let flags = if enters_here { FLAG_LOCAL_ROOT } else { 0 };
+                (p.trace_id, p.span_id, p.sampled, flags, p.trace_state)
+            }
             None => {
                 let trace_id = local.next_trace_id();
                 (trace_id, 0, hot.sample_root(trace_id), FLAG_LOCAL_ROOT, None)
