@@ -1,4 +1,298 @@
-//! zdk-trace runtime (manual written at the end of the runtime issue).
+//! Fast OpenTelemetry tracing for AI-agent applications.
+//!
+//! zdk-trace records the spans of an agent (agent invocations, model calls, tool calls, the
+//! tasks and threads they fan out to) as standard OpenTelemetry spans, and exports them to the
+//! console, a JSON-lines file, an OTLP backend or any `opentelemetry_sdk`
+//! [`SpanExporter`](opentelemetry_sdk::trace::SpanExporter). Recording is built for the hot
+//! path: a span lives on the caller's stack and, when it ends, is pushed into a per-thread ring
+//! that a background collector drains. Starting or ending a span never blocks the application
+//! and, after a thread's first span, takes no lock; when the exporter falls behind, spans are
+//! dropped and counted, never waited for.
+//!
+//! This crate is the only one an application depends on. The attribute macros of
+//! `zdk-trace-macros` (`#[agent_span]`, `#[llm_call]`, `#[tool_call]`, …) will be re-exported
+//! from here once they exist; until then, spans are written by hand with the API below.
+//!
+//! # Quick start
+//!
+//! Install the pipeline once, at start-up, and keep the [`Telemetry`] handle until exit. With
+//! no exporter and no OTLP endpoint configured, finished traces print as trees on stdout
+//! ([`ConsoleExporter`]); this example collects them in memory instead.
+//!
+//! ```
+//! use opentelemetry_sdk::trace::InMemorySpanExporter;
+//! use zdk_trace_runtime::{FutureExt, KeyValue, Span, SpanKind, Telemetry};
+//!
+//! # async fn call_model(_prompt: &str) -> String { String::from("sunny") }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let exporter = InMemorySpanExporter::default();
+//! let telemetry = Telemetry::builder()
+//!     .service_name("support-agent")
+//!     .span_exporter(exporter.clone()) // instead of the console
+//!     .install()?;
+//!
+//! let answer = async {
+//!     let mut chat = Span::start_with_kind("chat gpt-4o", SpanKind::Client);
+//!     chat.set_attribute(KeyValue::new("gen_ai.operation.name", "chat"));
+//!     chat.set_attribute(KeyValue::new("gen_ai.request.model", "gpt-4o"));
+//!     call_model("weather in Lisbon?").instrument(chat).await
+//! }
+//! .instrument(Span::start("invoke_agent support"))
+//! .await;
+//!
+//! telemetry.force_flush()?; // exports everything recorded so far, and waits
+//! let spans = exporter.get_finished_spans()?;
+//! assert_eq!(spans.len(), 2);
+//! assert_eq!(spans[0].name, "chat gpt-4o");
+//! assert_eq!(spans[0].parent_span_id, spans[1].span_context.span_id());
+//! # assert_eq!(answer, "sunny");
+//!
+//! telemetry.shutdown()?; // at exit: flushes, then stops the pipeline
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Spans
+//!
+//! A [`Span`] starts when it is created and ends when it is dropped (or at [`Span::end`]). A
+//! new span's parent is the span *current* on the thread; a span is only current while it is
+//! entered:
+//!
+//! - [`Span::entered`] makes it current until the returned [`EnteredSpan`] drops, then ends it:
+//!   the usual way to trace a block of sync code;
+//! - [`Span::enter`] makes it current until the [`EnterGuard`] drops, leaving it open;
+//! - [`Span::in_scope`] runs a closure with it current.
+//!
+//! [`Span::start`] makes an internal span, [`Span::start_with_kind`] takes a [`SpanKind`]
+//! (`Client` for a model or HTTP call, `Server` for a request), and [`Span::builder`] also sets
+//! an explicit parent ([`SpanBuilder::parent`]), a new trace ([`SpanBuilder::root`]),
+//! attributes and links. While it runs, a span takes attributes ([`Span::set_attribute`], typed
+//! [`KeyValue`]s), events, links, a [`Status`] and errors: [`Span::record_error`] sets status
+//! error, `error.type` and an `exception` event, and marks the trace for tail sampling's
+//! `keep_errors`. Names are `Cow<'static, str>`: a literal costs nothing. Compute expensive
+//! attribute values only when [`Span::is_recording`] is true.
+//!
+//! ```
+//! use zdk_trace_runtime::{KeyValue, Span};
+//!
+//! fn get_weather(city: &str) -> Result<String, String> {
+//!     let mut span = Span::start("execute_tool get_weather").entered();
+//!     span.set_attribute(KeyValue::new("gen_ai.tool.name", "get_weather"));
+//!     if city.is_empty() {
+//!         span.record_error("invalid_argument", "no city given");
+//!         return Err("no city given".to_owned());
+//!     }
+//!     Ok("sunny".to_owned())
+//! } // the span ends here
+//! # let _ = get_weather("");
+//! ```
+//!
+//! Until a pipeline is installed (and after it is shut down, or when configuration disables
+//! tracing) every span is [`Span::disabled`]: starting one costs an atomic load.
+//!
+//! # Async code, tasks and threads
+//!
+//! An [`EnteredSpan`] is not `Send` and must not be held across an `.await` in a task: the
+//! span would stay current on the thread while other tasks run there. Attach spans to futures
+//! instead:
+//!
+//! - [`FutureExt::instrument`] makes the span current during every poll and ends it when the
+//!   future completes; if the future is dropped first, the span gets `cancelled = true`;
+//! - [`StreamExt::instrument_stream`] does the same for a stream, ending the span at its end;
+//! - [`FutureExt::in_current_span`] (and [`StreamExt::stream_in_current_span`]) carry the
+//!   *current* span into a future polled elsewhere, without a span of their own;
+//! - [`spawn`] (`tokio::spawn`) and [`spawn_thread`] (`std::thread::spawn`) keep the current span
+//!   as the parent of the spans of the new task or thread;
+//! - [`TraceContext::current`] captures the current span as a value to move anywhere and
+//!   [`attach`](TraceContext::attach) there.
+//!
+//! ```
+//! use zdk_trace_runtime::{FutureExt, Span};
+//!
+//! # async fn fetch(_: &str) {}
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! async {
+//!     // Both tool calls are children of "invoke_agent", each on its own task.
+//!     let weather = fetch("weather").instrument(Span::start("execute_tool weather"));
+//!     let flights = fetch("flights").instrument(Span::start("execute_tool flights"));
+//!     let (a, b) = (zdk_trace_runtime::spawn(weather), zdk_trace_runtime::spawn(flights));
+//!     let _ = (a.await, b.await);
+//! }
+//! .instrument(Span::start("invoke_agent"))
+//! .await;
+//! # }
+//! ```
+//!
+//! # Context propagation
+//!
+//! [`propagation::inject`] writes the current span as W3C `traceparent` (plus `tracestate` and
+//! baggage) into any header map implementing OpenTelemetry's `Injector`;
+//! [`propagation::extract`] reads them back into a [`TraceContext`], to use as the parent of
+//! the span that handles the request. A missing or malformed `traceparent` starts a new trace
+//! (malformed ones are counted in [`Stats::malformed_traceparent`]); it never panics. Spans
+//! also nest under the span of OpenTelemetry's current `Context`, so they mix with other
+//! OpenTelemetry-instrumented crates ([`TraceContext::from_otel`], [`TraceContext::to_otel`]).
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use opentelemetry_sdk::trace::InMemorySpanExporter;
+//! use zdk_trace_runtime::{propagation, Span, SpanKind, Telemetry};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let telemetry = Telemetry::builder().span_exporter(InMemorySpanExporter::default()).install()?;
+//! // An incoming request from a traced caller.
+//! let mut incoming = HashMap::new();
+//! incoming.insert(
+//!     "traceparent".to_string(),
+//!     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_string(),
+//! );
+//! let parent = propagation::extract(&incoming);
+//! let _request = Span::builder("POST /chat")
+//!     .kind(SpanKind::Server)
+//!     .parent(&parent)
+//!     .start()
+//!     .entered();
+//!
+//! // An outgoing call continues the same trace.
+//! let mut outgoing = HashMap::new();
+//! propagation::inject(&mut outgoing);
+//! assert!(outgoing["traceparent"].starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
+//! # drop(_request);
+//! # telemetry.shutdown()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Configuration
+//!
+//! [`Telemetry::builder`] merges three layers; a setting in a later layer replaces the earlier
+//! one (resource attributes and OTLP headers merge key by key):
+//!
+//! 1. code: the [`TelemetryBuilder`] setters (or a [`Config`] built with its `with_*` setters);
+//! 2. a `zdk-trace.toml` file: the one named by `ZDK_TRACE_CONFIG`, else `./zdk-trace.toml`
+//!    when it exists, or the [`Config`] given to [`TelemetryBuilder::config`] instead;
+//! 3. the standard `OTEL_*` variables ([`Config::from_env`] lists them), unless
+//!    [`TelemetryBuilder::ignore_env`] is called.
+//!
+//! Every value is checked: an unknown key, a wrong type or a bad variable is an
+//! [`InstallError`] naming the key (with its line) or the variable, the value and what is
+//! accepted, never silently skipped. In a file, OTLP header values may use `${VAR}` to read a
+//! secret from the environment.
+//!
+//! ```
+//! use zdk_trace_runtime::Config;
+//!
+//! let file = Config::from_toml_str(r#"
+//!     [telemetry]
+//!     service_name = "support-agent"
+//!
+//!     [telemetry.tracing.otlp]
+//!     endpoint = "http://collector:4318"
+//!     protocol = "http/protobuf"
+//!
+//!     [telemetry.tracing.otlp.headers]
+//!     authorization = "Bearer ${OTLP_TOKEN}"
+//!
+//!     [telemetry.tracing.sampling]
+//!     strategy = "parent_based"
+//!     probability = 0.1
+//!     always_sample_errors = true
+//! "#)?;
+//! # let _ = file;
+//! # Ok::<(), zdk_trace_runtime::ConfigError>(())
+//! ```
+//!
+//! The exporters are the ones listed by the last layer that lists any
+//! (`[[telemetry.tracing.exporters]]`, [`TelemetryBuilder::console`],
+//! [`TelemetryBuilder::jsonl_file`]) plus those given to [`TelemetryBuilder::span_exporter`].
+//! With none listed, an OTLP endpoint set anywhere (e.g. `OTEL_EXPORTER_OTLP_ENDPOINT`) selects
+//! the OTLP exporter; with no endpoint either, the console. `OTEL_SDK_DISABLED=true` (or
+//! `telemetry.enabled = false`) turns tracing off: spans then cost an atomic load.
+//!
+//! # Sampling
+//!
+//! *Head* sampling ([`Sampler`]) decides when a trace starts: `AlwaysOn` (the default),
+//! `AlwaysOff`, `TraceIdRatio` (by trace id, the OpenTelemetry rule, so services agree) and
+//! `ParentBased` (follow the caller's `traceparent` flag). A local parent's decision is always
+//! followed, so a trace is never half recorded. A span dropped by the head sampler records
+//! nothing, but keeps its ids so that `traceparent` stays consistent.
+//!
+//! *Tail* sampling ([`TailSampling`]) decides per trace, when its local root ends: keep every
+//! trace with an error, every trace slower than a threshold, and rate-limit the rest per root
+//! span name. It is not free: to judge traces by their outcome, `keep_errors` and
+//! `keep_slower_than` make every span of every trace recorded on the application thread, even
+//! those the head sampler drops (the saving is in export only), and every tail rule holds a
+//! trace's spans on the collector until its root ends (at most four times the queue size;
+//! beyond that the oldest trace is decided without its root).
+//!
+//! ```
+//! use std::time::Duration;
+//! use opentelemetry_sdk::trace::InMemorySpanExporter;
+//! use zdk_trace_runtime::{Sampler, TailSampling, Telemetry};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Keep 10% of traces, plus every trace with an error or slower than 5 s.
+//! let telemetry = Telemetry::builder()
+//!     .sampler(Sampler::parent_based(Sampler::TraceIdRatio(0.1)))
+//!     .tail_sampling(
+//!         TailSampling::default()
+//!             .keep_errors(true)
+//!             .keep_slower_than(Duration::from_secs(5)),
+//!     )
+//! #   .span_exporter(InMemorySpanExporter::default())
+//!     .install()?;
+//! # telemetry.shutdown()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Pipeline and stats
+//!
+//! Each application thread pushes finished spans into its own ring; a collector thread drains
+//! the rings, applies tail sampling and forms batches (up to `max_export_batch_size` spans, or
+//! whatever is there after `scheduled_delay`); an exporter thread runs the exporters on its own
+//! single-threaded tokio runtime, each call bounded by `export_timeout`. At most
+//! `max_queue_size` spans wait for export: past that, spans are dropped and counted, and the
+//! application is never blocked. Exporter errors, timeouts and panics are caught, counted and
+//! warned about once on stderr.
+//!
+//! [`Telemetry::force_flush`] exports everything recorded so far, on every thread, and waits
+//! for it. [`Telemetry::shutdown`] does the same, shuts the exporters down and stops the
+//! threads; spans that end afterwards are counted as `dropped_shutdown`. Dropping the
+//! [`Telemetry`] handle without calling `shutdown` shuts down too, waiting at most
+//! [`DROP_TIMEOUT_DEFAULT`]. Installing a new pipeline flushes and replaces the previous one.
+//! [`Telemetry::stats`] tells what happened:
+//!
+//! ```
+//! use opentelemetry_sdk::trace::InMemorySpanExporter;
+//! use zdk_trace_runtime::{Span, Telemetry};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let telemetry = Telemetry::builder()
+//!     .span_exporter(InMemorySpanExporter::default())
+//!     .install()?;
+//! drop(Span::start("step"));
+//! telemetry.shutdown()?;
+//!
+//! let stats = telemetry.stats();
+//! assert_eq!((stats.spans_started, stats.spans_exported, stats.dropped()), (1, 1, 0));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Exporters
+//!
+//! - [`ConsoleExporter`]: one indented tree per trace on stdout, with durations, errors,
+//!   events and attributes; coloured on a terminal unless `NO_COLOR` is set. The default when
+//!   nothing else is configured; [`TelemetryBuilder::console`] or `type = "stdout"` adds it.
+//! - [`JsonLinesExporter`]: one OTLP/JSON span per line, appended to a file;
+//!   [`TelemetryBuilder::jsonl_file`] or `type = "file"`.
+//! - OTLP over gRPC or HTTP/protobuf, built from the configuration (`endpoint`, `protocol`,
+//!   `headers`, `timeout_seconds`, `compression`, or the `OTEL_EXPORTER_OTLP_*` variables).
+//! - Any `opentelemetry_sdk` `SpanExporter`, with [`TelemetryBuilder::span_exporter`]
+//!   (`InMemorySpanExporter` in tests).
 #![warn(missing_docs, unreachable_pub)]
 
 mod config;
