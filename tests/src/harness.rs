@@ -61,8 +61,13 @@ impl Harness {
 /// The one span named `name` (panics if there is not exactly one).
 pub fn one<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
     let found: Vec<&SpanData> = spans.iter().filter(|s| s.name == name).collect();
-    assert_eq!(found.len(), 1, "expected one span named {name:?}, got {}: {:#?}", found.len(),
-        spans.iter().map(|s| s.name.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one span named {name:?}, got {}: {:#?}",
+        found.len(),
+        spans.iter().map(|s| s.name.to_string()).collect::<Vec<_>>()
+    );
     found[0]
 }
 
@@ -91,7 +96,12 @@ pub fn assert_child_of(child: &SpanData, parent: &SpanData) {
 
 /// Asserts the span starts a trace.
 pub fn assert_root(span: &SpanData) {
-    assert_eq!(span.parent_span_id, SpanId::INVALID, "{} has a parent", span.name);
+    assert_eq!(
+        span.parent_span_id,
+        SpanId::INVALID,
+        "{} has a parent",
+        span.name
+    );
 }
 
 /// The value of attribute `key`, if set.

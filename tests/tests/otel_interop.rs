@@ -42,7 +42,7 @@ impl Theirs {
 
 #[test]
 fn their_spans_nest_under_ours_via_to_otel() {
-    let h = Harness::install(|b| b);
+    let h = Harness::install(|b| b.inherit_otel_context(true));
     let theirs = Theirs::new();
     {
         let _agent = Span::start("agent").entered();
@@ -66,7 +66,7 @@ fn their_spans_nest_under_ours_via_to_otel() {
 
 #[test]
 fn our_spans_nest_under_theirs_when_their_context_is_attached() {
-    let h = Harness::install(|b| b);
+    let h = Harness::install(|b| b.inherit_otel_context(true));
     let theirs = Theirs::new();
     {
         let their_root = theirs.tracer.start("their server span");
@@ -96,7 +96,7 @@ fn our_spans_nest_under_theirs_when_their_context_is_attached() {
 /// innermost context wins, whichever tracer it belongs to.
 #[test]
 fn ours_theirs_ours_sandwich_keeps_the_innermost_parent() {
-    let h = Harness::install(|b| b);
+    let h = Harness::install(|b| b.inherit_otel_context(true));
     let theirs = Theirs::new();
     {
         let _outer = Span::start("our outer").entered();
@@ -131,7 +131,7 @@ fn ours_theirs_ours_sandwich_keeps_the_innermost_parent() {
 
 #[test]
 fn from_otel_takes_their_span_as_parent_and_their_baggage() {
-    let h = Harness::install(|b| b);
+    let h = Harness::install(|b| b.inherit_otel_context(true));
     let theirs = Theirs::new();
     let their_span = theirs.tracer.start("their job");
     let otel_cx = Context::new()
@@ -181,7 +181,7 @@ fn from_otel_takes_their_span_as_parent_and_their_baggage() {
 
 #[tokio::test]
 async fn their_spans_inside_an_instrumented_future_nest_under_it() {
-    let h = Harness::install(|b| b);
+    let h = Harness::install(|b| b.inherit_otel_context(true));
     let theirs = Theirs::new();
     async {
         tokio::task::yield_now().await;
@@ -206,7 +206,10 @@ fn our_span_under_theirs_is_a_local_root_for_tail_sampling() {
     use opentelemetry_sdk::trace::Sampler as SdkSampler;
     use zdk_trace_runtime::{Status, TailSampling};
 
-    let h = Harness::install(|b| b.tail_sampling(TailSampling::default().keep_errors(true)));
+    let h = Harness::install(|b| {
+        b.inherit_otel_context(true)
+            .tail_sampling(TailSampling::default().keep_errors(true))
+    });
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder()
         .with_sampler(SdkSampler::AlwaysOff)
@@ -243,7 +246,8 @@ fn sandwiched_span_is_not_a_local_root_for_tail_sampling() {
     use zdk_trace_runtime::{Sampler, Status, TailSampling};
 
     let h = Harness::install(|b| {
-        b.sampler(Sampler::AlwaysOff)
+        b.inherit_otel_context(true)
+            .sampler(Sampler::AlwaysOff)
             .tail_sampling(TailSampling::default().keep_errors(true))
     });
     let theirs = Theirs::new();
@@ -280,4 +284,23 @@ fn sandwiched_span_is_not_a_local_root_for_tail_sampling() {
     // Their sampler followed our (unsampled) head decision.
     assert!(theirs.spans().is_empty());
     assert_eq!(h.telemetry.stats().traces_kept_for_error, 1);
+}
+
+#[test]
+fn without_inherit_otel_context_their_context_is_ignored_unless_converted() {
+    let h = Harness::install(|b| b);
+    let theirs = Theirs::new();
+    let their_span = theirs.tracer.start("theirs");
+    let cx = opentelemetry::Context::current_with_span(their_span);
+    {
+        let _attached = cx.clone().attach();
+        drop(Span::start("implicit"));
+        // Explicit conversion works whatever the setting.
+        let _ours = TraceContext::from_otel(&cx).attach();
+        drop(Span::start("explicit"));
+    }
+    let spans = h.spans();
+    assert_root(one(&spans, "implicit"));
+    let their_id = cx.span().span_context().span_id();
+    assert_eq!(one(&spans, "explicit").parent_span_id, their_id);
 }

@@ -76,7 +76,14 @@ fn queue_overflow_drops_exactly_what_does_not_fit() {
     assert_eq!(stats.spans_recorded, 300);
     assert_eq!(stats.dropped_queue_full, 200);
     assert_eq!(stats.spans_exported, 100);
-    assert_eq!(exporter.exported.lock().unwrap_or_else(|p| p.into_inner()).len(), 100);
+    assert_eq!(
+        exporter
+            .exported
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len(),
+        100
+    );
     telemetry.shutdown().expect("shutdown");
 }
 
@@ -201,7 +208,10 @@ fn installing_again_replaces_the_pipeline_after_flushing_it() {
     let names = |e: &Recorder| e.names();
     assert_eq!(names(&first), ["one"]);
     assert_eq!(names(&second), ["two"]);
-    assert!(t1.shutdown().is_err(), "the replaced pipeline is already shut down");
+    assert!(
+        t1.shutdown().is_err(),
+        "the replaced pipeline is already shut down"
+    );
 }
 
 /// Panics on its first export, fails its second, then works.
@@ -237,7 +247,10 @@ fn a_panicking_or_failing_exporter_is_counted_and_the_pipeline_goes_on() {
     assert_eq!(stats.export_panics, 1);
     assert_eq!(stats.export_errors, 2);
     assert_eq!(stats.dropped_export_failed, 2);
-    assert_eq!(*exporter.exported.lock().unwrap_or_else(|p| p.into_inner()), ["works"]);
+    assert_eq!(
+        *exporter.exported.lock().unwrap_or_else(|p| p.into_inner()),
+        ["works"]
+    );
     // The in-memory exporter installed next to it got all three.
     assert_eq!(h.spans().len(), 3);
 }

@@ -47,7 +47,10 @@ fn always_on_keeps_everything_and_always_off_nothing() {
 
 #[test]
 fn ratio_keeps_about_ten_percent_of_whole_traces() {
-    let h = Harness::install(|b| b.sampler(Sampler::TraceIdRatio(0.1)).max_queue_size(100_000));
+    let h = Harness::install(|b| {
+        b.sampler(Sampler::TraceIdRatio(0.1))
+            .max_queue_size(100_000)
+    });
     make_traces(TRACES, "root");
     let kept = whole_traces(&h.spans(), 2);
     // Binomial(20000, 0.1): mean 2000, sd 42; ±5 sd.
@@ -58,7 +61,11 @@ fn ratio_keeps_about_ten_percent_of_whole_traces() {
 }
 
 fn remote_parent(sampled: bool) -> TraceContext {
-    let flags = if sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
+    let flags = if sampled {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
     TraceContext::from_span_context(&SpanContext::new(
         TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736_u128),
         SpanId::from(0x00f0_67aa_0ba9_02b7_u64),
@@ -78,7 +85,10 @@ fn parent_based_follows_the_remote_decision_and_else_its_root_sampler() {
     assert_eq!(names, ["sampled by caller"]);
     let spans = h.spans();
     assert!(spans[0].parent_span_is_remote);
-    assert_eq!(spans[0].parent_span_id, SpanId::from(0x00f0_67aa_0ba9_02b7_u64));
+    assert_eq!(
+        spans[0].parent_span_id,
+        SpanId::from(0x00f0_67aa_0ba9_02b7_u64)
+    );
     drop(h);
 
     // Without parent_based, a remote "not sampled" does not stop an always_on service.
@@ -121,7 +131,10 @@ fn tail_rules_keep_every_error_and_every_slow_trace_on_top_of_ten_percent() {
     let exported: std::collections::HashSet<TraceId> =
         spans.iter().map(|s| s.span_context.trace_id()).collect();
     for id in error_traces.iter().chain(&slow_traces) {
-        assert!(exported.contains(id), "trace {id} with an error or slow root was dropped");
+        assert!(
+            exported.contains(id),
+            "trace {id} with an error or slow root was dropped"
+        );
     }
     // 200 error traces + 10 slow (some overlap with the 10%) + ~10% of the rest.
     let extra = error_traces.len() + slow_traces.len();
@@ -132,20 +145,26 @@ fn tail_rules_keep_every_error_and_every_slow_trace_on_top_of_ten_percent() {
     assert!(stats.traces_kept_for_slowness >= 5, "{stats:?}");
     // Every span was recorded (tail rules must see them all); those not kept were sampled out.
     assert_eq!(stats.spans_recorded as usize, 2 * TRACES);
-    assert_eq!(stats.spans_exported + stats.spans_sampled_out, 2 * TRACES as u64);
+    assert_eq!(
+        stats.spans_exported + stats.spans_sampled_out,
+        2 * TRACES as u64
+    );
 }
 
 #[test]
 fn rate_limit_caps_traces_per_root_name() {
-    let h = Harness::install(|b| {
-        b.tail_sampling(TailSampling::default().max_traces_per_second(5.0))
-    });
+    let h =
+        Harness::install(|b| b.tail_sampling(TailSampling::default().max_traces_per_second(5.0)));
     make_traces(200, "chatty");
     make_traces(3, "quiet");
     let spans = h.spans();
     whole_traces(&spans, 2);
     let roots = |name: &str| spans.iter().filter(|s| s.name == name).count();
     // A burst of 5, plus what refills while the loop runs (well under a second).
-    assert!((5..=8).contains(&roots("chatty")), "chatty kept {}", roots("chatty"));
+    assert!(
+        (5..=8).contains(&roots("chatty")),
+        "chatty kept {}",
+        roots("chatty")
+    );
     assert_eq!(roots("quiet"), 3);
 }

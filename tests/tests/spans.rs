@@ -9,7 +9,10 @@ use zdk_trace_tests::harness::{assert_child_of, assert_root, attr, one, Harness}
 fn nested_sync_spans_have_right_parents_and_attributes() {
     let h = Harness::install(|b| b);
     {
-        let mut root = Span::builder("runner.run").kind(SpanKind::Server).start().entered();
+        let mut root = Span::builder("runner.run")
+            .kind(SpanKind::Server)
+            .start()
+            .entered();
         root.set_attribute(KeyValue::new("session.id", "s-1"));
         {
             let mut child = Span::start("session.get_or_create").entered();
@@ -18,7 +21,13 @@ fn nested_sync_spans_have_right_parents_and_attributes() {
             child.set_attribute(KeyValue::new("hit", true));
             child.set_attribute(KeyValue::new(
                 "tags",
-                Value::Array(vec!["a", "b"].into_iter().map(Into::into).collect::<Vec<opentelemetry::StringValue>>().into()),
+                Value::Array(
+                    vec!["a", "b"]
+                        .into_iter()
+                        .map(Into::into)
+                        .collect::<Vec<opentelemetry::StringValue>>()
+                        .into(),
+                ),
             ));
             let _grandchild = Span::start(format!("dynamic {}", 7)).entered();
         }

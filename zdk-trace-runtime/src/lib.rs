@@ -304,9 +304,10 @@ mod sampling;
 mod span;
 mod telemetry;
 
+pub use config::{Config, ConfigError, Protocol};
 pub use context::propagation;
-pub use export::{ConsoleExporter, JsonLinesExporter};
 pub use context::{current_span_context, ContextGuard, TraceContext};
+pub use export::{ConsoleExporter, JsonLinesExporter};
 pub use instrument::{spawn, spawn_thread, FutureExt, Instrumented, StreamExt, WithContext};
 pub use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId};
 pub use opentelemetry::{KeyValue, Value};
@@ -317,4 +318,3 @@ pub use telemetry::{
     FlushError, InstallError, ShutdownError, Telemetry, TelemetryBuilder, DROP_TIMEOUT_DEFAULT,
     FLUSH_TIMEOUT_DEFAULT,
 };
-pub use config::{Config, ConfigError, Protocol};

@@ -38,7 +38,8 @@ pub enum TraceparentError {
 }
 
 fn is_lower_hex(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Parses a `traceparent` value into a remote span context (without `tracestate`).
@@ -67,7 +68,10 @@ pub fn parse_traceparent(value: &str) -> Result<SpanContext, TraceparentError> {
     if version.len() != 2 || trace_id.len() != 32 || span_id.len() != 16 || flags.len() != 2 {
         return Err(TraceparentError::Format(value.to_owned()));
     }
-    if ![version, trace_id, span_id, flags].iter().all(|p| is_lower_hex(p)) {
+    if ![version, trace_id, span_id, flags]
+        .iter()
+        .all(|p| is_lower_hex(p))
+    {
         return Err(TraceparentError::NotHex(value.to_owned()));
     }
     if version == "ff" {
@@ -129,7 +133,7 @@ pub fn inject(injector: &mut dyn Injector) {
     let mut cx = TraceContext::current();
     if cx.baggage.is_none() {
         let current = opentelemetry::Context::current();
-        if current.baggage().len() > 0 {
+        if !current.baggage().is_empty() {
             cx.baggage = Some(current);
         }
     }
@@ -201,8 +205,9 @@ pub fn extract(extractor: &dyn Extractor) -> TraceContext {
             }
         },
     };
-    let cx = BaggagePropagator::new().extract_with_context(&opentelemetry::Context::new(), extractor);
-    let has_baggage = cx.baggage().len() > 0;
+    let cx =
+        BaggagePropagator::new().extract_with_context(&opentelemetry::Context::new(), extractor);
+    let has_baggage = !cx.baggage().is_empty();
     TraceContext {
         frame,
         baggage: has_baggage.then_some(cx),

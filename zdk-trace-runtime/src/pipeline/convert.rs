@@ -7,10 +7,11 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use crate::span::clock;
 use crate::span::{RawSpan, FLAG_PARENT_REMOTE};
 
-pub(crate) fn to_span_data(raw: RawSpan, scope: &InstrumentationScope) -> SpanData {
+pub(crate) fn to_span_data(mut raw: RawSpan, scope: &InstrumentationScope) -> SpanData {
+    let status = raw.status();
     let trace_state = raw
-        .trace_state
-        .as_deref()
+        .trace_state()
+        .map(|s| &**s)
         .and_then(|s| s.parse::<TraceState>().ok())
         .unwrap_or_default();
     // Every exported span is sampled, whether the head sampler or a tail rule kept it.
@@ -22,9 +23,11 @@ pub(crate) fn to_span_data(raw: RawSpan, scope: &InstrumentationScope) -> SpanDa
         trace_state,
     );
     let mut events = SpanEvents::default();
-    events.events = raw.events;
     let mut links = SpanLinks::default();
-    links.links = raw.links;
+    if let Some(extras) = raw.extras {
+        events.events = extras.events;
+        links.links = extras.links;
+    }
     SpanData {
         span_context,
         parent_span_id: if raw.parent_id == 0 {
@@ -41,7 +44,7 @@ pub(crate) fn to_span_data(raw: RawSpan, scope: &InstrumentationScope) -> SpanDa
         dropped_attributes_count: u32::from(raw.dropped),
         events,
         links,
-        status: raw.status,
+        status,
         instrumentation_scope: scope.clone(),
     }
 }

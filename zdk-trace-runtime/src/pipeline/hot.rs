@@ -13,6 +13,8 @@ pub(crate) struct Hot {
     record_unsampled: AtomicBool,
     /// Remote parents' sampled flag is followed (`ParentBased`).
     follow_remote: AtomicBool,
+    /// New spans look at OpenTelemetry's current `Context` for a parent (opt-in).
+    inherit_otel: AtomicBool,
     /// Root traces are kept when `(trace_id as u64) >> 1 < root_bound`; `u64::MAX` keeps all.
     root_bound: AtomicU64,
 }
@@ -21,6 +23,7 @@ static HOT: Hot = Hot {
     enabled: AtomicBool::new(false),
     record_unsampled: AtomicBool::new(false),
     follow_remote: AtomicBool::new(false),
+    inherit_otel: AtomicBool::new(false),
     root_bound: AtomicU64::new(u64::MAX),
 };
 
@@ -33,6 +36,15 @@ impl Hot {
     #[inline]
     pub(crate) fn enabled(&self) -> bool {
         self.enabled.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    pub(crate) fn inherit_otel(&self) -> bool {
+        self.inherit_otel.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_inherit_otel(&self, on: bool) {
+        self.inherit_otel.store(on, Ordering::Relaxed);
     }
 
     #[inline]
@@ -57,9 +69,12 @@ impl Hot {
     }
 
     pub(crate) fn configure(&self, sampler: &Sampler, tail: &TailSampling) {
-        self.root_bound.store(sampler.root_bound(), Ordering::Relaxed);
-        self.follow_remote
-            .store(matches!(sampler, Sampler::ParentBased(_)), Ordering::Relaxed);
+        self.root_bound
+            .store(sampler.root_bound(), Ordering::Relaxed);
+        self.follow_remote.store(
+            matches!(sampler, Sampler::ParentBased(_)),
+            Ordering::Relaxed,
+        );
         self.record_unsampled
             .store(tail.records_unsampled(), Ordering::Relaxed);
     }
@@ -79,6 +94,7 @@ mod tests {
             enabled: AtomicBool::new(true),
             record_unsampled: AtomicBool::new(false),
             follow_remote: AtomicBool::new(false),
+            inherit_otel: AtomicBool::new(false),
             root_bound: AtomicU64::new(0),
         };
         for (sampler, expected) in [
@@ -99,7 +115,10 @@ mod tests {
             let share = kept as f64 / 100_000.0;
             assert!((share - expected).abs() < 0.01, "{sampler:?}: {share}");
         }
-        hot.configure(&Sampler::parent_based(Sampler::AlwaysOff), &TailSampling::default());
+        hot.configure(
+            &Sampler::parent_based(Sampler::AlwaysOff),
+            &TailSampling::default(),
+        );
         assert!(hot.sample_remote_child(1, true));
         assert!(!hot.sample_remote_child(1, false));
     }

@@ -42,7 +42,8 @@ static OVERFLOW_CAP: AtomicUsize = AtomicUsize::new(0);
 
 /// Sends a span down the overflow lane; `false` (span dropped) when the lane is full.
 pub(crate) fn push_overflow(span: RawSpan) -> bool {
-    let accepted = OVERFLOW_LEN.fetch_add(1, Ordering::AcqRel) < OVERFLOW_CAP.load(Ordering::Relaxed)
+    let accepted = OVERFLOW_LEN.fetch_add(1, Ordering::AcqRel)
+        < OVERFLOW_CAP.load(Ordering::Relaxed)
         && OVERFLOW.0.send(span).is_ok();
     if !accepted {
         OVERFLOW_LEN.fetch_sub(1, Ordering::AcqRel);
@@ -57,7 +58,8 @@ const MAX_IDLE_SLEEP: Duration = Duration::from_millis(50);
 /// Wakes the collector (once until it runs again).
 #[inline]
 pub(crate) fn wake_collector() {
-    if !WAKE_REQUESTED.swap(true, Ordering::AcqRel) {
+    // Load first: while a wake is pending, callers pay a shared read, not a locked swap.
+    if !WAKE_REQUESTED.load(Ordering::Relaxed) && !WAKE_REQUESTED.swap(true, Ordering::AcqRel) {
         if let Some(thread) = COLLECTOR.load().as_ref() {
             thread.unpark();
         }
@@ -120,15 +122,21 @@ impl Pipeline {
         } = parts;
         let queued = Arc::new(AtomicUsize::new(0));
         let (control_tx, control_rx) = unbounded();
-        // Batches in the channel are bounded by `queued` (at most max_queue_size spans), so
-        // this capacity is never what limits; it only has to exist.
-        let (export_tx, export_rx) = bounded(batch.max_queue_size.max(2));
+        // Unbounded as a channel, bounded in spans: `queued` never lets more than
+        // max_queue_size spans into it, so it needs no preallocated slots.
+        let (export_tx, export_rx) = unbounded();
         let exporter_queued = queued.clone();
         let export_timeout = batch.export_timeout;
         let exporter = thread::Builder::new()
             .name("zdk-trace-export".into())
             .spawn(move || {
-                run_exporter(runtime, exporters, export_rx, exporter_queued, export_timeout)
+                run_exporter(
+                    runtime,
+                    exporters,
+                    export_rx,
+                    exporter_queued,
+                    export_timeout,
+                )
             })?;
         // Leftovers of a previous pipeline were recorded for it; they are not ours to export.
         // Drained here, before this pipeline is enabled, so no span of ours is among them.
@@ -180,7 +188,11 @@ impl Pipeline {
         self.queued.load(Ordering::Relaxed)
     }
 
-    fn request(&self, make: impl FnOnce(Sender<Result<(), String>>) -> Control, timeout: Duration) -> Result<(), PipelineError> {
+    fn request(
+        &self,
+        make: impl FnOnce(Sender<Result<(), String>>) -> Control,
+        timeout: Duration,
+    ) -> Result<(), PipelineError> {
         let (tx, rx) = bounded(1);
         self.control
             .send(make(tx))
@@ -292,7 +304,11 @@ impl Collector {
                 .batch_started
                 .map(|t| self.settings.scheduled_delay.saturating_sub(t.elapsed()))
                 .unwrap_or(MAX_IDLE_SLEEP);
-            thread::park_timeout(idle_sleep.min(until_batch_due).max(Duration::from_micros(100)));
+            thread::park_timeout(
+                idle_sleep
+                    .min(until_batch_due)
+                    .max(Duration::from_micros(100)),
+            );
             idle_sleep = (idle_sleep * 2).min(MAX_IDLE_SLEEP);
         }
         // Hand the rings back, for the next pipeline.

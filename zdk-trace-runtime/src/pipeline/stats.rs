@@ -141,9 +141,13 @@ impl Stats {
         Stats {
             spans_started: self.spans_started.saturating_sub(base.spans_started),
             spans_recorded: self.spans_recorded.saturating_sub(base.spans_recorded),
-            spans_sampled_out: self.spans_sampled_out.saturating_sub(base.spans_sampled_out),
+            spans_sampled_out: self
+                .spans_sampled_out
+                .saturating_sub(base.spans_sampled_out),
             spans_exported: self.spans_exported.saturating_sub(base.spans_exported),
-            dropped_queue_full: self.dropped_queue_full.saturating_sub(base.dropped_queue_full),
+            dropped_queue_full: self
+                .dropped_queue_full
+                .saturating_sub(base.dropped_queue_full),
             dropped_export_failed: self
                 .dropped_export_failed
                 .saturating_sub(base.dropped_export_failed),

@@ -7,15 +7,11 @@
 //! or dropped. With tail rules on, a trace dropped by the head sampler costs as much on the
 //! calling thread as a kept one; the saving is in export (bytes, backend storage) only.
 
-
-
 mod tail;
 
 use std::time::Duration;
 
 pub(crate) use tail::{TailOutcome, TailSampler};
-
-
 
 /// How a new trace is chosen for recording when it starts (head sampling).
 ///
@@ -169,6 +165,9 @@ mod tests {
         assert_eq!(Sampler::TraceIdRatio(f64::NAN).root_bound(), 0);
         assert_eq!(Sampler::TraceIdRatio(1.5).root_bound(), u64::MAX);
         assert_eq!(Sampler::TraceIdRatio(0.5).root_bound(), 1 << 62);
-        assert_eq!(Sampler::parent_based(Sampler::AlwaysOn).root_bound(), u64::MAX);
+        assert_eq!(
+            Sampler::parent_based(Sampler::AlwaysOn).root_bound(),
+            u64::MAX
+        );
     }
 }

@@ -149,6 +149,8 @@ impl TailSampler {
         }
     }
 
+    // The `Cow` (not `&str`) is cloned into the map: free for the usual `&'static str` names.
+    #[allow(clippy::ptr_arg)]
     fn take_token(&mut self, name: &Cow<'static, str>, rate: f64, now: Instant) -> bool {
         let burst = rate.max(1.0);
         let bucket = self.buckets.entry(name.clone()).or_insert(Bucket {
@@ -208,7 +210,12 @@ impl TailSampler {
 
     /// On `force_flush`: traces the head sampler kept are certain to be kept (unless a rate
     /// limit still has to judge them by their root), so they are released now.
-    pub(crate) fn flush(&mut self, now: Instant, out: &mut Vec<RawSpan>, outcome: &mut TailOutcome) {
+    pub(crate) fn flush(
+        &mut self,
+        now: Instant,
+        out: &mut Vec<RawSpan>,
+        outcome: &mut TailOutcome,
+    ) {
         if self.rules.max_traces_per_second.is_some() {
             return;
         }
@@ -227,7 +234,12 @@ impl TailSampler {
     }
 
     /// On shutdown: every trace still waiting is decided now.
-    pub(crate) fn drain(&mut self, now: Instant, out: &mut Vec<RawSpan>, outcome: &mut TailOutcome) {
+    pub(crate) fn drain(
+        &mut self,
+        now: Instant,
+        out: &mut Vec<RawSpan>,
+        outcome: &mut TailOutcome,
+    ) {
         let all: Vec<(u128, Pending)> = self.pending.drain().collect();
         self.pending_spans = 0;
         for (id, pending) in all {

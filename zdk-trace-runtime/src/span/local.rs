@@ -33,7 +33,10 @@ pub(crate) struct ThreadCounters {
 #[inline]
 pub(crate) fn bump(counter: &AtomicU64) {
     // Single writer: a relaxed load and store is enough and avoids a locked `xadd`.
-    counter.store(counter.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    counter.store(
+        counter.load(Ordering::Relaxed).wrapping_add(1),
+        Ordering::Relaxed,
+    );
 }
 
 /// Every thread's counters, for `stats()`. Locked once per thread (on its first span) and by
@@ -97,47 +100,80 @@ impl Local {
 
     #[inline]
     pub(crate) fn counters(&mut self) -> &ThreadCounters {
-        self.counters.get_or_insert_with(|| {
-            let counters = Arc::new(ThreadCounters::default());
-            if let Ok(mut all) = THREAD_COUNTERS.lock() {
-                all.push(counters.clone());
-            }
-            counters
-        })
+        if self.counters.is_none() {
+            self.counters = Some(register_counters());
+        }
+        match &self.counters {
+            Some(counters) => counters,
+            None => &NO_COUNTERS,
+        }
     }
 
-    /// Hands a finished span to the collector. Returns `false` (and counts it) when the ring
-    /// is full because the collector is behind.
+    /// Moves a finished span into this thread's ring (one copy, straight into the slot), or
+    /// down the overflow lane when the ring is full, or counts it as dropped.
+    ///
+    /// # Safety
+    ///
+    /// `raw` must point at a valid record the caller gives up: it is moved out here and must
+    /// not be used or dropped afterwards.
     #[inline]
-    pub(crate) fn push(&mut self, span: RawSpan) {
+    pub(crate) unsafe fn push(&mut self, raw: *mut RawSpan) {
         let ring = self.ring.get_or_insert_with(|| {
             let (producer, consumer) = rtrb::RingBuffer::new(RING_CAPACITY);
             // The receiver lives in a static, so this cannot fail.
             let _ = NEW_RINGS.0.send(consumer);
             producer
         });
-        match ring.push(span) {
-            Ok(()) => {
-                // `slots()` is free while the cached head says there is room; once the ring is
-                // half full, wake the collector (rare: once per half ring).
+        let accepted = match ring.write_chunk_uninit(1) {
+            Ok(mut chunk) => {
+                let (slot, _) = chunk.as_mut_slices();
+                if let Some(slot) = slot.first_mut() {
+                    // SAFETY: the caller hands `raw` over; it is read exactly once.
+                    slot.write(unsafe { std::ptr::read(raw) });
+                    // SAFETY: the one slot of the chunk was just initialised.
+                    unsafe { chunk.commit_all() };
+                } else {
+                    // A chunk of one always has its slot in the first slice; never reached.
+                    // SAFETY: not moved out; dropped exactly once.
+                    unsafe { std::ptr::drop_in_place(raw) };
+                }
+                // Once the ring is half full, wake the collector (rare: once per half ring;
+                // `slots()` is only read when the cached count says the ring is filling).
                 if ring.cached_slots() < RING_CAPACITY / 2 && ring.slots() < RING_CAPACITY / 2 {
                     crate::pipeline::wake_collector();
                 }
-                let counters = self.counters();
-                bump(&counters.recorded);
+                true
             }
-            Err(rtrb::PushError::Full(span)) => {
-                // A burst outran the collector: take the overflow lane, bounded by the queue.
-                let accepted = crate::pipeline::push_overflow(span);
-                let counters = self.counters();
-                if accepted {
-                    bump(&counters.recorded);
-                } else {
-                    bump(&counters.dropped_queue_full);
-                }
-            }
+            // A burst outran the collector: take the overflow lane, bounded by the queue.
+            // SAFETY: the caller hands `raw` over; it is read exactly once.
+            Err(_) => crate::pipeline::push_overflow(unsafe { std::ptr::read(raw) }),
+        };
+        let counters = self.counters();
+        if accepted {
+            bump(&counters.recorded);
+        } else {
+            bump(&counters.dropped_queue_full);
         }
     }
+}
+
+/// Never used: `counters()` always sets them first (a static, so no `unwrap` is needed).
+static NO_COUNTERS: ThreadCounters = ThreadCounters {
+    started: AtomicU64::new(0),
+    sampled_out: AtomicU64::new(0),
+    recorded: AtomicU64::new(0),
+    dropped_queue_full: AtomicU64::new(0),
+    dropped_shutdown: AtomicU64::new(0),
+};
+
+/// A thread's counters, registered for `stats()` (once per thread).
+#[cold]
+fn register_counters() -> Arc<ThreadCounters> {
+    let counters = Arc::new(ThreadCounters::default());
+    if let Ok(mut all) = THREAD_COUNTERS.lock() {
+        all.push(counters.clone());
+    }
+    counters
 }
 
 /// Seeds a thread's generator from std's per-process random keys, the thread id and the time,

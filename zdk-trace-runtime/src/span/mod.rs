@@ -11,6 +11,7 @@ pub(crate) mod local;
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use opentelemetry::trace::{Event, Link, SpanContext, SpanKind, Status};
@@ -19,7 +20,7 @@ use smallvec::SmallVec;
 
 use crate::context::{pop_frame, push_frame, Frame, TraceContext};
 use crate::pipeline::hot;
-use crate::span::local::{bump, with_local};
+use crate::span::local::{bump, with_local, Local};
 
 /// Attributes a span keeps; later ones are counted as dropped.
 pub(crate) const MAX_ATTRIBUTES: usize = 128;
@@ -33,8 +34,15 @@ pub(crate) const FLAG_LOCAL_ROOT: u8 = 2;
 pub(crate) const FLAG_PARENT_REMOTE: u8 = 4;
 pub(crate) const FLAG_ERROR: u8 = 8;
 pub(crate) const FLAG_CANCELLED: u8 = 16;
+pub(crate) const FLAG_STATUS_OK: u8 = 32;
 
 /// A finished (or running) span as the hot path records it: typed values, raw timestamps.
+///
+/// Fixed size, no heap for a span with up to four attributes: what most spans carry lives
+/// inline, the rare parts (events, links, an error description, `tracestate`) in [`Extras`].
+// Aligned to cache lines so that a ring slot never shares a line with its neighbour: the
+// collector reading one slot must not steal the line the application thread is writing.
+#[repr(align(64))]
 #[derive(Debug)]
 pub(crate) struct RawSpan {
     pub(crate) trace_id: u128,
@@ -46,10 +54,17 @@ pub(crate) struct RawSpan {
     pub(crate) kind: SpanKind,
     pub(crate) flags: u8,
     pub(crate) dropped: u16,
-    pub(crate) status: Status,
     pub(crate) attributes: SmallVec<[KeyValue; 4]>,
+    pub(crate) extras: Option<Box<Extras>>,
+}
+
+/// The parts of a span most spans do not have, allocated on first use.
+#[derive(Debug, Default)]
+pub(crate) struct Extras {
     pub(crate) events: Vec<Event>,
     pub(crate) links: Vec<Link>,
+    /// Set only for an error status (the description); `Ok` and `Unset` are flags.
+    pub(crate) error_description: Option<Cow<'static, str>>,
     pub(crate) trace_state: Option<Arc<str>>,
 }
 
@@ -61,11 +76,37 @@ impl RawSpan {
             sampled: self.flags & FLAG_SAMPLED != 0,
             remote: false,
             foreign: false,
-            trace_state: self.trace_state.clone(),
+            trace_state: self.trace_state().cloned(),
+        }
+    }
+
+    pub(crate) fn trace_state(&self) -> Option<&Arc<str>> {
+        self.extras.as_ref().and_then(|e| e.trace_state.as_ref())
+    }
+
+    fn extras(&mut self) -> &mut Extras {
+        self.extras.get_or_insert_with(Box::default)
+    }
+
+    /// The status, rebuilt from the flags and the error description.
+    pub(crate) fn status(&mut self) -> Status {
+        if self.flags & FLAG_ERROR != 0 {
+            let description = self
+                .extras
+                .as_mut()
+                .and_then(|e| e.error_description.take())
+                .unwrap_or_default();
+            Status::Error { description }
+        } else if self.flags & FLAG_STATUS_OK != 0 {
+            Status::Ok
+        } else {
+            Status::Unset
         }
     }
 }
 
+// `Recording` is large on purpose: the record lives inline so a span never allocates.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum State {
     /// No pipeline, or recording is off: nothing is recorded or propagated.
@@ -111,7 +152,9 @@ enum Parent {
 #[derive(Debug)]
 #[must_use = "a span ends as soon as it is dropped"]
 pub struct Span {
-    state: State,
+    /// Dropped by hand in `end` (called from `Drop`), so that dropping an ended or disabled
+    /// span inlines to a branch instead of calling the record's drop glue.
+    state: ManuallyDrop<State>,
 }
 
 impl Span {
@@ -127,7 +170,10 @@ impl Span {
     /// ```
     #[inline]
     pub fn start(name: impl Into<Cow<'static, str>>) -> Span {
-        begin(name.into(), SpanKind::Internal, Parent::Current, 0)
+        if !hot().enabled() {
+            return Span::disabled();
+        }
+        begin(name.into(), SpanKind::Internal, &Parent::Current)
     }
 
     /// Starts a span of `kind` named `name`, a child of the current span.
@@ -141,7 +187,10 @@ impl Span {
     /// ```
     #[inline]
     pub fn start_with_kind(name: impl Into<Cow<'static, str>>, kind: SpanKind) -> Span {
-        begin(name.into(), kind, Parent::Current, 0)
+        if !hot().enabled() {
+            return Span::disabled();
+        }
+        begin(name.into(), kind, &Parent::Current)
     }
 
     /// A builder for a span with a kind, an explicit parent, attributes or links.
@@ -174,7 +223,7 @@ impl Span {
     #[inline]
     pub const fn disabled() -> Span {
         Span {
-            state: State::Disabled,
+            state: ManuallyDrop::new(State::Disabled),
         }
     }
 
@@ -191,7 +240,7 @@ impl Span {
     /// ```
     #[inline]
     pub fn is_recording(&self) -> bool {
-        matches!(self.state, State::Recording(_))
+        matches!(*self.state, State::Recording(_))
     }
 
     /// The span's context (ids, sampled flag), or `None` for a disabled or ended span.
@@ -223,7 +272,7 @@ impl Span {
     }
 
     pub(crate) fn frame(&self) -> Option<Frame> {
-        match &self.state {
+        match &*self.state {
             State::Recording(raw) => Some(raw.frame()),
             State::Unsampled {
                 trace_id,
@@ -256,7 +305,7 @@ impl Span {
     /// ```
     #[inline]
     pub fn set_attribute(&mut self, attribute: KeyValue) {
-        if let State::Recording(raw) = &mut self.state {
+        if let State::Recording(raw) = &mut *self.state {
             if raw.attributes.len() < MAX_ATTRIBUTES {
                 raw.attributes.push(attribute);
             } else {
@@ -292,10 +341,12 @@ impl Span {
     /// span.add_event("iteration", vec![KeyValue::new("index", 0_i64)]);
     /// ```
     pub fn add_event(&mut self, name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
-        if let State::Recording(raw) = &mut self.state {
-            if raw.events.len() < MAX_EVENTS {
+        if let State::Recording(raw) = &mut *self.state {
+            if raw.extras.as_ref().map_or(0, |e| e.events.len()) < MAX_EVENTS {
                 let time = clock::to_system_time(clock::now_raw());
-                raw.events.push(Event::new(name, time, attributes, 0));
+                raw.extras()
+                    .events
+                    .push(Event::new(name, time, attributes, 0));
             } else {
                 raw.dropped = raw.dropped.saturating_add(1);
             }
@@ -314,9 +365,11 @@ impl Span {
     /// }
     /// ```
     pub fn add_link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>) {
-        if let State::Recording(raw) = &mut self.state {
-            if raw.links.len() < MAX_LINKS {
-                raw.links.push(Link::new(span_context, attributes, 0));
+        if let State::Recording(raw) = &mut *self.state {
+            if raw.extras.as_ref().map_or(0, |e| e.links.len()) < MAX_LINKS {
+                raw.extras()
+                    .links
+                    .push(Link::new(span_context, attributes, 0));
             } else {
                 raw.dropped = raw.dropped.saturating_add(1);
             }
@@ -333,11 +386,16 @@ impl Span {
     /// span.set_status(Status::error("upstream returned 503"));
     /// ```
     pub fn set_status(&mut self, status: Status) {
-        if let State::Recording(raw) = &mut self.state {
-            if matches!(status, Status::Error { .. }) {
-                raw.flags |= FLAG_ERROR;
+        if let State::Recording(raw) = &mut *self.state {
+            raw.flags &= !(FLAG_ERROR | FLAG_STATUS_OK);
+            match status {
+                Status::Unset => {}
+                Status::Ok => raw.flags |= FLAG_STATUS_OK,
+                Status::Error { description } => {
+                    raw.flags |= FLAG_ERROR;
+                    raw.extras().error_description = Some(description);
+                }
             }
-            raw.status = status;
         }
     }
 
@@ -376,7 +434,7 @@ impl Span {
     /// span.update_name(format!("chat {}", "gpt-4o"));
     /// ```
     pub fn update_name(&mut self, name: impl Into<Cow<'static, str>>) {
-        if let State::Recording(raw) = &mut self.state {
+        if let State::Recording(raw) = &mut *self.state {
             raw.name = name.into();
         }
     }
@@ -384,7 +442,7 @@ impl Span {
     /// Marks the span as cancelled (`cancelled = true`): the future or stream it measured was
     /// dropped before it finished.
     pub(crate) fn mark_cancelled(&mut self) {
-        if let State::Recording(raw) = &mut self.state {
+        if let State::Recording(raw) = &mut *self.state {
             if raw.flags & FLAG_CANCELLED == 0 {
                 raw.flags |= FLAG_CANCELLED;
                 raw.attributes.push(KeyValue::new("cancelled", true));
@@ -394,7 +452,7 @@ impl Span {
 
     /// Whether the span has ended (or never recorded).
     pub(crate) fn is_ended(&self) -> bool {
-        matches!(self.state, State::Ended | State::Disabled)
+        matches!(*self.state, State::Ended | State::Disabled)
     }
 
     /// Makes this span current until the guard drops (the span itself stays open).
@@ -472,14 +530,32 @@ impl Span {
     /// ```
     #[inline]
     pub fn end(&mut self) {
-        if let State::Recording(raw) = &mut self.state {
-            raw.end = clock::now_raw();
-        } else {
-            self.state = State::Ended;
-            return;
+        match &mut *self.state {
+            State::Recording(_) => self.end_recording(),
+            State::Ended | State::Disabled => {}
+            State::Unsampled { trace_state, .. } => {
+                let trace_state = trace_state.take();
+                // SAFETY: the only resource of the old state was just taken out, so
+                // overwriting it without dropping leaks nothing.
+                unsafe { std::ptr::write(&mut *self.state, State::Ended) };
+                drop(trace_state);
+            }
         }
-        if let State::Recording(raw) = std::mem::replace(&mut self.state, State::Ended) {
-            finish(raw);
+    }
+
+    #[inline(never)]
+    fn end_recording(&mut self) {
+        if let State::Recording(raw) = &mut *self.state {
+            raw.end = clock::now_raw();
+            let raw: *mut RawSpan = raw;
+            // SAFETY: `raw` points at the record inside `self.state`. `finish` moves it out
+            // exactly once (into the thread's ring, or by dropping it), and the state is
+            // overwritten right after without running the record's destructor again.
+            // Nothing between the two can unwind.
+            unsafe {
+                finish(raw);
+                std::ptr::write(&mut *self.state, State::Ended);
+            }
         }
     }
 }
@@ -492,16 +568,23 @@ impl Drop for Span {
 }
 
 /// Hands a finished span to this thread's ring, or counts why it cannot be.
+///
+/// # Safety
+///
+/// `raw` must point at a valid record that the caller gives up: it is moved out (or dropped)
+/// here, and must not be used or dropped afterwards.
 #[inline]
-fn finish(raw: RawSpan) {
-    if !hot().enabled() {
-        crate::pipeline::count_dropped_shutdown(1);
-        return;
+unsafe fn finish(raw: *mut RawSpan) {
+    if hot().enabled() {
+        // SAFETY: the caller hands over `raw`; `push` moves it out exactly once.
+        if with_local(|local| unsafe { local.push(raw) }).is_some() {
+            return;
+        }
     }
-    if with_local(|local| local.push(raw)).is_none() {
-        // The thread is being torn down and its ring is gone.
-        crate::pipeline::count_dropped_shutdown(1);
-    }
+    // No pipeline any more, or the thread is being torn down and its ring is gone.
+    crate::pipeline::count_dropped_shutdown(1);
+    // SAFETY: not moved out above; dropped exactly once here.
+    unsafe { std::ptr::drop_in_place(raw) };
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -515,85 +598,117 @@ fn truncate(s: &str, max: usize) -> String {
     format!("{}…", &s[..end])
 }
 
-/// The hot-path start of every span.
-#[inline]
-fn begin(name: Cow<'static, str>, kind: SpanKind, parent: Parent, extra_flags: u8) -> Span {
-    let hot = hot();
-    if !hot.enabled() {
+/// What `begin` decides on the thread-local state, before building the span: kept small so
+/// the large record is written once, in place.
+struct Start {
+    trace_id: u128,
+    span_id: u64,
+    parent_id: u64,
+    flags: u8,
+    record: bool,
+    trace_state: Option<Arc<str>>,
+}
+
+/// The start of every span once the pipeline is known to be enabled. Out of line, so the
+/// disabled check inlines into the caller and costs a load and a branch.
+#[inline(never)]
+fn begin(name: Cow<'static, str>, kind: SpanKind, parent: &Parent) -> Span {
+    let Some(start) = with_local(|local| decide(local, parent)) else {
         return Span::disabled();
-    }
-    with_local(|local| {
-        let parent = match parent {
-            Parent::Current => crate::context::innermost_frame(&local.stack),
-            Parent::Root => None,
-            Parent::Explicit(frame) => frame,
-        };
-        let (trace_id, parent_id, sampled, mut flags, trace_state) = match parent {
-            Some(p) if p.remote => {
-                let sampled = hot.sample_remote_child(p.trace_id, p.sampled);
-                (
-                    p.trace_id,
-                    p.span_id,
-                    sampled,
-                    FLAG_LOCAL_ROOT | FLAG_PARENT_REMOTE,
-                    p.trace_state,
-                )
-            }
-            // A local parent's decision is always followed: never half a trace.
-            Some(p) => {
-                // Under another tracer's span (in this process) this span is where the trace
-                // enters our pipeline, so tail sampling judges the trace when it ends; but not
-                // when that span is itself inside one of ours (ours → theirs → ours).
-                let enters_here = p.foreign
-                    && !local
-                        .stack
-                        .iter()
-                        .any(|e| !e.frame.foreign && e.frame.trace_id == p.trace_id);
-                let flags = if enters_here { FLAG_LOCAL_ROOT } else { 0 };
-                (p.trace_id, p.span_id, p.sampled, flags, p.trace_state)
-            }
-            None => {
-                let trace_id = local.next_trace_id();
-                (trace_id, 0, hot.sample_root(trace_id), FLAG_LOCAL_ROOT, None)
-            }
-        };
-        let span_id = local.next_u64();
-        let record_unsampled = hot.record_unsampled();
-        let counters = local.counters();
-        bump(&counters.started);
-        if !sampled && !record_unsampled {
-            bump(&counters.sampled_out);
-            return Span {
-                state: State::Unsampled {
-                    trace_id,
-                    span_id,
-                    trace_state,
-                },
-            };
-        }
-        if sampled {
-            flags |= FLAG_SAMPLED;
-        }
-        Span {
-            state: State::Recording(RawSpan {
-                trace_id,
-                span_id,
-                parent_id,
-                start: clock::now_raw(),
-                end: 0,
-                name,
-                kind,
-                flags: flags | extra_flags,
-                dropped: 0,
-                status: Status::Unset,
-                attributes: SmallVec::new(),
-                events: Vec::new(),
-                links: Vec::new(),
-                trace_state,
+    };
+    if !start.record {
+        return Span {
+            state: ManuallyDrop::new(State::Unsampled {
+                trace_id: start.trace_id,
+                span_id: start.span_id,
+                trace_state: start.trace_state,
             }),
+        };
+    }
+    Span {
+        state: ManuallyDrop::new(State::Recording(RawSpan {
+            trace_id: start.trace_id,
+            span_id: start.span_id,
+            parent_id: start.parent_id,
+            start: clock::now_raw(),
+            end: 0,
+            name,
+            kind,
+            flags: start.flags,
+            dropped: 0,
+            attributes: SmallVec::new(),
+            extras: start.trace_state.map(|trace_state| {
+                Box::new(Extras {
+                    trace_state: Some(trace_state),
+                    ..Extras::default()
+                })
+            }),
+        })),
+    }
+}
+
+/// Parent, ids and sampling decision of a new span.
+#[inline]
+fn decide(local: &mut Local, parent: &Parent) -> Start {
+    let hot = hot();
+    let parent = match parent {
+        Parent::Current => crate::context::innermost_frame(&local.stack),
+        Parent::Root => None,
+        Parent::Explicit(frame) => frame.clone(),
+    };
+    let (trace_id, parent_id, sampled, mut flags, trace_state) = match parent {
+        Some(p) if p.remote => {
+            let sampled = hot.sample_remote_child(p.trace_id, p.sampled);
+            (
+                p.trace_id,
+                p.span_id,
+                sampled,
+                FLAG_LOCAL_ROOT | FLAG_PARENT_REMOTE,
+                p.trace_state,
+            )
         }
-    })
-    .unwrap_or(Span::disabled())
+        // A local parent's decision is always followed: never half a trace.
+        Some(p) => {
+            // Under another tracer's span (in this process) this span is where the trace
+            // enters our pipeline, so tail sampling judges the trace when it ends; but not
+            // when that span is itself inside one of ours (ours → theirs → ours).
+            let enters_here = p.foreign
+                && !local
+                    .stack
+                    .iter()
+                    .any(|e| !e.frame.foreign && e.frame.trace_id == p.trace_id);
+            let flags = if enters_here { FLAG_LOCAL_ROOT } else { 0 };
+            (p.trace_id, p.span_id, p.sampled, flags, p.trace_state)
+        }
+        None => {
+            let trace_id = local.next_trace_id();
+            (
+                trace_id,
+                0,
+                hot.sample_root(trace_id),
+                FLAG_LOCAL_ROOT,
+                None,
+            )
+        }
+    };
+    let span_id = local.next_u64();
+    let record = sampled || hot.record_unsampled();
+    let counters = local.counters();
+    bump(&counters.started);
+    if !record {
+        bump(&counters.sampled_out);
+    }
+    if sampled {
+        flags |= FLAG_SAMPLED;
+    }
+    Start {
+        trace_id,
+        span_id,
+        parent_id,
+        flags,
+        record,
+        trace_state,
+    }
 }
 
 /// Builds a span with options the one-call constructors do not take.
@@ -656,7 +771,10 @@ impl SpanBuilder {
 
     /// Starts the span.
     pub fn start(self) -> Span {
-        let mut span = begin(self.name, self.kind, self.parent, 0);
+        if !hot().enabled() {
+            return Span::disabled();
+        }
+        let mut span = begin(self.name, self.kind, &self.parent);
         if span.is_recording() {
             span.set_attributes(self.attributes);
             for link in self.links {
