@@ -1,0 +1,219 @@
+//! The installed pipeline, configured the way users configure it (file + environment), sending
+//! real OTLP to real receivers on 127.0.0.1; and the configuration precedence as it reaches
+//! the wire.
+
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+use zdk_trace_runtime::{Config, Span, SpanKind, Status, Telemetry};
+use zdk_trace_tests::harness::serial;
+use zdk_trace_tests::{attr_i64, attr_str, hex, GrpcReceiver, HttpReceiver, ReceivedSpan};
+
+/// A root with a client child that fails, as an agent would record a failing tool call.
+fn record_trace() {
+    let _root = Span::builder("invoke_agent support")
+        .kind(SpanKind::Server)
+        .start()
+        .entered();
+    let mut tool = Span::start_with_kind("execute_tool get_weather", SpanKind::Client);
+    tool.set_attribute(KeyValue::new("gen_ai.tool.name", "get_weather"));
+    tool.set_attribute(KeyValue::new("gen_ai.usage.input_tokens", 42_i64));
+    tool.record_error("TimeoutError", "weather API did not answer");
+}
+
+fn by_name<'a>(spans: &'a [ReceivedSpan], name: &str) -> &'a ReceivedSpan {
+    spans
+        .iter()
+        .find(|s| s.span.name == name)
+        .unwrap_or_else(|| panic!("no span named {name}"))
+}
+
+fn assert_trace_on_the_wire(spans: &[ReceivedSpan], service: &str) {
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+    let root = by_name(spans, "invoke_agent support");
+    let tool = by_name(spans, "execute_tool get_weather");
+    assert_eq!(tool.span.trace_id, root.span.trace_id);
+    assert_eq!(hex(&tool.span.parent_span_id), hex(&root.span.span_id));
+    assert!(root.span.parent_span_id.is_empty());
+    assert_eq!(root.span.kind, 2, "SPAN_KIND_SERVER");
+    assert_eq!(tool.span.kind, 3, "SPAN_KIND_CLIENT");
+    assert_eq!(attr_str(&tool.span, "gen_ai.tool.name"), Some("get_weather"));
+    assert_eq!(attr_i64(&tool.span, "gen_ai.usage.input_tokens"), Some(42));
+    assert_eq!(attr_str(&tool.span, "error.type"), Some("TimeoutError"));
+    let status = tool.span.status.clone().unwrap_or_default();
+    assert_eq!(status.code, 2, "STATUS_CODE_ERROR");
+    assert_eq!(status.message, "weather API did not answer");
+    assert_eq!(tool.span.events[0].name, "exception");
+    assert!(tool.span.end_time_unix_nano >= tool.span.start_time_unix_nano);
+    assert!(root.span.end_time_unix_nano >= tool.span.end_time_unix_nano);
+    assert_eq!(attr_str(&root.resource, "service.name"), Some(service));
+    assert_eq!(attr_str(&root.resource, "telemetry.sdk.name"), Some("zdk-trace"));
+    assert_eq!(attr_str(&root.resource, "telemetry.sdk.language"), Some("rust"));
+    let scope = root.scope.clone().unwrap_or_default();
+    assert_eq!(scope.name, "zdk-trace");
+}
+
+#[test]
+fn grpc_from_a_config_file_with_gzip_and_secret_headers() {
+    let _serial = serial();
+    let receiver = GrpcReceiver::start();
+    let file = Config::from_toml_str(&format!(
+        r#"
+[telemetry]
+service_name = "from-file"
+[telemetry.tracing.otlp]
+endpoint = "{}"
+protocol = "grpc"
+compression = "gzip"
+[telemetry.tracing.otlp.headers]
+"x-api-key" = "${{TEST_API_KEY}}"
+"#,
+        receiver.endpoint()
+    ))
+    .expect("valid config");
+    let telemetry = Telemetry::builder()
+        .service_name("from-code")
+        .config(file)
+        .env_vars([("TEST_API_KEY", "s3cr3t")])
+        .install()
+        .expect("install");
+    record_trace();
+    telemetry.shutdown().expect("shutdown");
+    let requests = receiver.wait_for_requests(1, Duration::from_secs(10));
+    assert_eq!(requests[0].header("x-api-key"), Some("s3cr3t"));
+    assert_eq!(requests[0].header("grpc-encoding"), Some("gzip"));
+    assert_trace_on_the_wire(&receiver.spans(), "from-file");
+    assert_eq!(telemetry.stats().spans_exported, 2);
+}
+
+#[test]
+fn http_protobuf_from_environment_variables_overriding_the_file() {
+    let _serial = serial();
+    let receiver = HttpReceiver::start();
+    let file = Config::from_toml_str(
+        r#"
+[telemetry]
+service_name = "from-file"
+[telemetry.tracing.otlp]
+endpoint = "http://127.0.0.1:9"
+protocol = "grpc"
+"#,
+    )
+    .expect("valid config");
+    let telemetry = Telemetry::builder()
+        .config(file)
+        .env_vars([
+            ("OTEL_SERVICE_NAME", "from-env".to_string()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_string()),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20abc".to_string()),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip".to_string()),
+            ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test".to_string()),
+        ])
+        .install()
+        .expect("install");
+    record_trace();
+    telemetry.shutdown().expect("shutdown");
+    let requests = receiver.wait_for_requests(1, Duration::from_secs(10));
+    assert_eq!(requests[0].path, "/v1/traces");
+    assert_eq!(requests[0].header("content-type"), Some("application/x-protobuf"));
+    assert_eq!(requests[0].header("content-encoding"), Some("gzip"));
+    assert_eq!(requests[0].header("authorization"), Some("Bearer abc"));
+    let spans = receiver.spans();
+    assert_trace_on_the_wire(&spans, "from-env");
+    assert_eq!(attr_str(&spans[0].resource, "deployment.environment"), Some("test"));
+}
+
+#[test]
+fn an_unreachable_collector_costs_the_application_nothing_and_is_counted() {
+    let _serial = serial();
+    // Port 9 (discard) is closed on loopback: every export fails fast.
+    let telemetry = Telemetry::builder()
+        .config(Config::default())
+        .env_vars([
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "500"),
+        ])
+        .install()
+        .expect("install");
+    let start = std::time::Instant::now();
+    for _ in 0..1000 {
+        record_trace();
+    }
+    // Recording never waits for the network.
+    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    let _ = telemetry.force_flush();
+    let stats = telemetry.stats();
+    assert_eq!(stats.spans_recorded, 2000);
+    assert!(stats.export_errors >= 1, "{stats:?}");
+    assert_eq!(stats.spans_exported, 0);
+    assert_eq!(stats.dropped_export_failed, 2000, "{stats:?}");
+    let _ = telemetry.shutdown();
+}
+
+#[test]
+fn otel_sdk_disabled_turns_everything_off() {
+    let _serial = serial();
+    let receiver = GrpcReceiver::start();
+    let telemetry = Telemetry::builder()
+        .config(Config::default())
+        .env_vars([
+            ("OTEL_SDK_DISABLED", "true".to_string()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".to_string()),
+        ])
+        .install()
+        .expect("install");
+    let mut span = Span::start("not recorded");
+    assert!(!span.is_recording());
+    span.set_status(Status::Ok);
+    drop(span);
+    telemetry.shutdown().expect("shutdown");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(receiver.requests().is_empty());
+    assert_eq!(telemetry.stats().spans_started, 0);
+}
+
+#[test]
+fn jsonl_file_exporter_from_the_builder() {
+    let _serial = serial();
+    let dir = std::env::temp_dir().join(format!("zdk-trace-jsonl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("traces.jsonl");
+    let _ = std::fs::remove_file(&path);
+    let telemetry = Telemetry::builder()
+        .ignore_env()
+        .config(Config::default())
+        .service_name("jsonl")
+        .jsonl_file(&path)
+        .install()
+        .expect("install");
+    record_trace();
+    telemetry.shutdown().expect("shutdown");
+    let text = std::fs::read_to_string(&path).expect("file written");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let span = |v: &serde_json::Value| v["resourceSpans"][0]["scopeSpans"][0]["spans"][0].clone();
+    let names: Vec<String> = lines
+        .iter()
+        .map(|l| span(l)["name"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(names.contains(&"execute_tool get_weather".to_owned()), "{names:?}");
+    let tool = lines
+        .iter()
+        .map(span)
+        .find(|s| s["name"] == "execute_tool get_weather")
+        .expect("tool span");
+    let root = lines
+        .iter()
+        .map(span)
+        .find(|s| s["name"] == "invoke_agent support")
+        .expect("root span");
+    assert_eq!(tool["parentSpanId"], root["spanId"]);
+    assert_eq!(tool["traceId"].as_str().map(str::len), Some(32));
+    let _ = std::fs::remove_dir_all(&dir);
+}
