@@ -37,7 +37,10 @@ fn assert_trace_on_the_wire(spans: &[ReceivedSpan], service: &str) {
     assert!(root.span.parent_span_id.is_empty());
     assert_eq!(root.span.kind, 2, "SPAN_KIND_SERVER");
     assert_eq!(tool.span.kind, 3, "SPAN_KIND_CLIENT");
-    assert_eq!(attr_str(&tool.span, "gen_ai.tool.name"), Some("get_weather"));
+    assert_eq!(
+        attr_str(&tool.span, "gen_ai.tool.name"),
+        Some("get_weather")
+    );
     assert_eq!(attr_i64(&tool.span, "gen_ai.usage.input_tokens"), Some(42));
     assert_eq!(attr_str(&tool.span, "error.type"), Some("TimeoutError"));
     let status = tool.span.status.clone().unwrap_or_default();
@@ -47,8 +50,14 @@ fn assert_trace_on_the_wire(spans: &[ReceivedSpan], service: &str) {
     assert!(tool.span.end_time_unix_nano >= tool.span.start_time_unix_nano);
     assert!(root.span.end_time_unix_nano >= tool.span.end_time_unix_nano);
     assert_eq!(attr_str(&root.resource, "service.name"), Some(service));
-    assert_eq!(attr_str(&root.resource, "telemetry.sdk.name"), Some("zdk-trace"));
-    assert_eq!(attr_str(&root.resource, "telemetry.sdk.language"), Some("rust"));
+    assert_eq!(
+        attr_str(&root.resource, "telemetry.sdk.name"),
+        Some("zdk-trace")
+    );
+    assert_eq!(
+        attr_str(&root.resource, "telemetry.sdk.language"),
+        Some("rust")
+    );
     let scope = root.scope.clone().unwrap_or_default();
     assert_eq!(scope.name, "zdk-trace");
 }
@@ -106,9 +115,15 @@ protocol = "grpc"
             ("OTEL_SERVICE_NAME", "from-env".to_string()),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint()),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_string()),
-            ("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20abc".to_string()),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "authorization=Bearer%20abc".to_string(),
+            ),
             ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip".to_string()),
-            ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test".to_string()),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "deployment.environment=test".to_string(),
+            ),
         ])
         .install()
         .expect("install");
@@ -116,12 +131,18 @@ protocol = "grpc"
     telemetry.shutdown().expect("shutdown");
     let requests = receiver.wait_for_requests(1, Duration::from_secs(10));
     assert_eq!(requests[0].path, "/v1/traces");
-    assert_eq!(requests[0].header("content-type"), Some("application/x-protobuf"));
+    assert_eq!(
+        requests[0].header("content-type"),
+        Some("application/x-protobuf")
+    );
     assert_eq!(requests[0].header("content-encoding"), Some("gzip"));
     assert_eq!(requests[0].header("authorization"), Some("Bearer abc"));
     let spans = receiver.spans();
     assert_trace_on_the_wire(&spans, "from-env");
-    assert_eq!(attr_str(&spans[0].resource, "deployment.environment"), Some("test"));
+    assert_eq!(
+        attr_str(&spans[0].resource, "deployment.environment"),
+        Some("test")
+    );
 }
 
 #[test]
@@ -142,7 +163,11 @@ fn an_unreachable_collector_costs_the_application_nothing_and_is_counted() {
         record_trace();
     }
     // Recording never waits for the network.
-    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
     let _ = telemetry.force_flush();
     let stats = telemetry.stats();
     assert_eq!(stats.spans_recorded, 2000);
@@ -202,7 +227,10 @@ fn jsonl_file_exporter_from_the_builder() {
         .iter()
         .map(|l| span(l)["name"].as_str().unwrap_or_default().to_owned())
         .collect();
-    assert!(names.contains(&"execute_tool get_weather".to_owned()), "{names:?}");
+    assert!(
+        names.contains(&"execute_tool get_weather".to_owned()),
+        "{names:?}"
+    );
     let tool = lines
         .iter()
         .map(span)

@@ -131,9 +131,10 @@
 //! baggage) into any header map implementing OpenTelemetry's `Injector`;
 //! [`propagation::extract`] reads them back into a [`TraceContext`], to use as the parent of
 //! the span that handles the request. A missing or malformed `traceparent` starts a new trace
-//! (malformed ones are counted in [`Stats::malformed_traceparent`]); it never panics. Spans
-//! also nest under the span of OpenTelemetry's current `Context`, so they mix with other
-//! OpenTelemetry-instrumented crates ([`TraceContext::from_otel`], [`TraceContext::to_otel`]).
+//! (malformed ones are counted in [`Stats::malformed_traceparent`]); it never panics. To mix
+//! with other OpenTelemetry-instrumented crates, convert with [`TraceContext::from_otel`] and
+//! [`TraceContext::to_otel`], or let new spans nest under the span of OpenTelemetry's current
+//! `Context` with [`TelemetryBuilder::inherit_otel_context`] (opt-in: ~15 ns per span).
 //!
 //! ```
 //! use std::collections::HashMap;
