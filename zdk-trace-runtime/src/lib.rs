@@ -299,8 +299,12 @@
 mod config;
 mod context;
 mod export;
+pub mod genai;
 mod instrument;
 mod pipeline;
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod sampling;
 mod span;
 mod telemetry;
@@ -315,6 +319,7 @@ pub use opentelemetry::{KeyValue, Value};
 pub use pipeline::stats::Stats;
 pub use sampling::{Sampler, TailSampling};
 pub use span::{EnterGuard, EnteredSpan, Span, SpanBuilder};
+// MACROS_REEXPORT
 pub use telemetry::{
     FlushError, InstallError, ShutdownError, Telemetry, TelemetryBuilder, DROP_TIMEOUT_DEFAULT,
     FLUSH_TIMEOUT_DEFAULT,

@@ -72,12 +72,26 @@ impl<F: Future> Future for Instrumented<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.poll_then(cx, |_, _| {})
+    }
+}
+
+impl<F: Future> Instrumented<F> {
+    /// Polls like [`Future::poll`], and when the future completes calls `on_ready` with the
+    /// span and the output *before* the span ends (the macros record `Err` results and token
+    /// usage this way, through `__private::InstrumentedWith`).
+    pub(crate) fn poll_then(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        on_ready: impl FnOnce(&mut Span, &F::Output),
+    ) -> Poll<F::Output> {
         let this = self.project();
         let poll = {
             let _guard = this.span.enter();
             pin_inner(this.inner).poll(cx)
         };
-        if poll.is_ready() {
+        if let Poll::Ready(output) = &poll {
+            on_ready(this.span, output);
             this.span.end();
         }
         poll
