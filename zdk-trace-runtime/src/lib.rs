@@ -296,15 +296,15 @@
 //!   (`InMemorySpanExporter` in tests).
 #![warn(missing_docs, unreachable_pub)]
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod config;
 mod context;
 mod export;
 pub mod genai;
 mod instrument;
 mod pipeline;
-#[doc(hidden)]
-#[path = "private.rs"]
-pub mod __private;
 mod sampling;
 mod span;
 mod telemetry;
@@ -319,8 +319,8 @@ pub use opentelemetry::{KeyValue, Value};
 pub use pipeline::stats::Stats;
 pub use sampling::{Sampler, TailSampling};
 pub use span::{EnterGuard, EnteredSpan, Span, SpanBuilder};
-// MACROS_REEXPORT
 pub use telemetry::{
     FlushError, InstallError, ShutdownError, Telemetry, TelemetryBuilder, DROP_TIMEOUT_DEFAULT,
     FLUSH_TIMEOUT_DEFAULT,
 };
+pub use zdk_trace_macros::{agent_span, llm_call, span, tool_call, workflow};

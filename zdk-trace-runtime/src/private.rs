@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 
 use pin_project::pin_project;
 
-pub use crate::genai::LlmOutput;
+pub use crate::genai::{self, LlmOutput};
 pub use crate::instrument::{FutureExt, Instrumented};
 pub use crate::span::{EnteredSpan, Span};
 pub use opentelemetry::trace::SpanKind;
@@ -70,6 +70,16 @@ where
 #[inline]
 pub fn display<T: Display + ?Sized>(value: &T) -> String {
     value.to_string()
+}
+
+/// `prefix` followed by `rest`: the name of an `#[llm_call]` span whose model is an
+/// expression (`"chat "` + model).
+#[inline]
+pub fn join_name(prefix: &'static str, rest: &str) -> String {
+    let mut name = String::with_capacity(prefix.len() + rest.len());
+    name.push_str(prefix);
+    name.push_str(rest);
+    name
 }
 
 /// Records `Err(e)` on `span` (for `err`): status error, `error.type` = the short type name of
@@ -135,7 +145,10 @@ mod tests {
     #[test]
     fn short_names() {
         assert_eq!(short_name("my_app::errors::ToolError"), "ToolError");
-        assert_eq!(short_name("my_app::Wrapped<alloc::string::String>"), "Wrapped");
+        assert_eq!(
+            short_name("my_app::Wrapped<alloc::string::String>"),
+            "Wrapped"
+        );
         assert_eq!(short_name("std::io::error::Error"), "Error");
         assert_eq!(short_name("Plain"), "Plain");
     }
