@@ -98,6 +98,11 @@ impl TokenUsage {
 ///     Ok(Completion { text: "hi".into(), prompt_tokens: 5, completion_tokens: 1 });
 /// assert_eq!(ok.usage(), Some(TokenUsage::new(5, 1)));
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`#[llm_call]` reads token usage from the return value, but `{Self}` does not implement `LlmOutput`",
+    label = "the return type of an `#[llm_call]` function",
+    note = "implement `zdk_trace_runtime::genai::LlmOutput` for `{Self}` (return `None` from `usage` if the provider reports none)"
+)]
 pub trait LlmOutput {
     /// The tokens this call used, if known.
     fn usage(&self) -> Option<TokenUsage>;

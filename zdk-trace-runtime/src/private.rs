@@ -82,15 +82,33 @@ pub fn join_name(prefix: &'static str, rest: &str) -> String {
     name
 }
 
+/// What `err` accepts: a `Result` whose error is `Display`.
+#[diagnostic::on_unimplemented(
+    message = "`err` needs the function to return `Result<T, E>` with `E: Display`, not `{Self}`",
+    label = "this function's return type",
+    note = "remove `err`, or return a `Result` whose error type implements `std::fmt::Display`"
+)]
+pub trait ErrResult {
+    /// Records an `Err` on `span`.
+    fn record_err(&self, span: &mut Span);
+}
+
+impl<T, E: Display> ErrResult for Result<T, E> {
+    #[inline]
+    fn record_err(&self, span: &mut Span) {
+        if let Err(error) = self {
+            if span.is_recording() {
+                span.record_error(short_type_name::<E>(), &error.to_string());
+            }
+        }
+    }
+}
+
 /// Records `Err(e)` on `span` (for `err`): status error, `error.type` = the short type name of
 /// `E`, and an `exception` event with `e`'s `Display` (length-capped by [`Span::record_error`]).
 #[inline]
-pub fn record_err<T, E: Display>(span: &mut Span, result: &Result<T, E>) {
-    if let Err(error) = result {
-        if span.is_recording() {
-            span.record_error(short_type_name::<E>(), &error.to_string());
-        }
-    }
+pub fn record_err<R: ErrResult + ?Sized>(span: &mut Span, result: &R) {
+    result.record_err(span);
 }
 
 /// Sets token usage and the response model from an `#[llm_call]` return value.

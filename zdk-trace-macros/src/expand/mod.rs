@@ -7,7 +7,7 @@ mod future_fn;
 mod sync_fn;
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, ToTokens};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::LitStr;
 
 use crate::args::{Args, MacroKind, RawArgs};
@@ -69,7 +69,7 @@ fn expand(args: &Args, func: &ItemFn) -> TokenStream {
     let model = Model {
         func,
         start: start_span(args, func, &krate),
-        on_return: on_return(args, &krate),
+        on_return: on_return(args, func, &krate),
         krate,
     };
     match func.shape() {
@@ -227,14 +227,20 @@ fn internal() -> syn::Ident {
     syn::Ident::new("Internal", Span::call_site())
 }
 
-fn on_return(args: &Args, krate: &TokenStream) -> Option<TokenStream> {
+fn on_return(args: &Args, func: &ItemFn, krate: &TokenStream) -> Option<TokenStream> {
     let p = quote!(#krate::__private);
+    // Spanned at the return type, so "does not implement `LlmOutput`" or "`err` needs a
+    // `Result`" points at the type the user wrote.
+    let at = match &func.sig.output {
+        syn::ReturnType::Type(_, ty) => syn::spanned::Spanned::span(&**ty),
+        syn::ReturnType::Default => func.sig.ident.span(),
+    };
     let mut hook = TokenStream::new();
     if args.kind == MacroKind::LlmCall {
-        hook.extend(quote!(#p::record_llm_output(__zdk_span, __zdk_ret);));
+        hook.extend(quote_spanned!(at=> #p::record_llm_output(__zdk_span, __zdk_ret);));
     }
     if args.err {
-        hook.extend(quote!(#p::record_err(__zdk_span, __zdk_ret);));
+        hook.extend(quote_spanned!(at=> #p::record_err(__zdk_span, __zdk_ret);));
     }
     if hook.is_empty() {
         None
