@@ -35,14 +35,14 @@ impl MacroKind {
 
     /// The options this macro accepts.
     fn options(self) -> &'static [&'static str] {
+        use keys::{ALLOW_PII, OPERATION, PROVIDER};
         use keys::{CALL_ID, CONVERSATION, CRATE, ERR, FIELDS, ID, KIND, MODEL, NAME};
-        use keys::{OPERATION, PROVIDER};
         match self {
-            MacroKind::Span => &[NAME, KIND, FIELDS, ERR, CRATE],
-            MacroKind::AgentSpan => &[NAME, ID, CONVERSATION, FIELDS, ERR, CRATE],
-            MacroKind::ToolCall => &[NAME, CALL_ID, FIELDS, ERR, CRATE],
-            MacroKind::Workflow => &[NAME, KIND, FIELDS, ERR, CRATE],
-            MacroKind::LlmCall => &[PROVIDER, MODEL, OPERATION, FIELDS, ERR, CRATE],
+            MacroKind::Span => &[NAME, KIND, FIELDS, ALLOW_PII, ERR, CRATE],
+            MacroKind::AgentSpan => &[NAME, ID, CONVERSATION, FIELDS, ALLOW_PII, ERR, CRATE],
+            MacroKind::ToolCall => &[NAME, CALL_ID, FIELDS, ALLOW_PII, ERR, CRATE],
+            MacroKind::Workflow => &[NAME, KIND, FIELDS, ALLOW_PII, ERR, CRATE],
+            MacroKind::LlmCall => &[PROVIDER, MODEL, OPERATION, FIELDS, ALLOW_PII, ERR, CRATE],
         }
     }
 }
@@ -62,8 +62,9 @@ enum RawValue {
     Flag,
     /// `name = "..."`, `id = self.id`, `kind = server`
     Expr(Expr),
-    /// `fields(a = 1, b = x)`, tokens kept so a misuse (`name(...)`) can point at them
-    List(TokenStream, Vec<Field>),
+    /// `fields(a = 1, b = x)`, `allow_pii(user.email)`: the parenthesized tokens, parsed by
+    /// the option that accepts a list (and pointed at when another option gets one)
+    List(proc_macro2::Group),
 }
 
 /// One `key = expr` of `fields(...)`.
@@ -92,16 +93,10 @@ impl Parse for RawOption {
             input.parse::<Token![=]>()?;
             RawValue::Expr(input.parse()?)
         } else if input.peek(syn::token::Paren) {
-            let content;
-            let paren = syn::parenthesized!(content in input);
-            let fields = Punctuated::<Field, Token![,]>::parse_terminated(&content)?;
-            let mut tokens = TokenStream::new();
-            paren.surround(&mut tokens, |t| {
-                for field in &fields {
-                    field.key_tokens.to_tokens(t);
-                }
-            });
-            RawValue::List(tokens, fields.into_iter().collect())
+            match input.parse::<proc_macro2::TokenTree>()? {
+                proc_macro2::TokenTree::Group(group) => RawValue::List(group),
+                other => return Err(syn::Error::new_spanned(other, "expected `(...)`")),
+            }
         } else {
             RawValue::Flag
         };
@@ -109,7 +104,13 @@ impl Parse for RawOption {
     }
 }
 
-impl Parse for Field {
+/// A field key, dotted (`user.id`) or quoted (`"user.id"`), with its tokens.
+pub(crate) struct FieldKey {
+    pub(crate) key: String,
+    pub(crate) key_tokens: TokenStream,
+}
+
+impl Parse for FieldKey {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut key_tokens = TokenStream::new();
         let key = if input.peek(LitStr) {
@@ -130,6 +131,13 @@ impl Parse for Field {
             }
             key
         };
+        Ok(FieldKey { key, key_tokens })
+    }
+}
+
+impl Parse for Field {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let FieldKey { key, key_tokens } = input.parse()?;
         let value = if input.peek(Token![=]) {
             input.parse::<Token![=]>()?;
             input.parse()?
@@ -170,6 +178,8 @@ pub(crate) struct Args {
     pub(crate) model: Option<Expr>,
     pub(crate) operation: Option<LitStr>,
     pub(crate) fields: Vec<Field>,
+    /// `allow_pii(...)`: field keys exempted from the privacy check, on purpose.
+    pub(crate) allow_pii: Vec<FieldKey>,
     pub(crate) err: bool,
     pub(crate) krate: Option<Path>,
     /// The attribute (call site), for "missing option" errors.
@@ -191,6 +201,7 @@ impl Args {
             model: None,
             operation: None,
             fields: Vec::new(),
+            allow_pii: Vec::new(),
             err: false,
             krate: None,
             attr_span: Span::call_site(),
@@ -213,7 +224,8 @@ impl Args {
                     args.workflow_kind = workflow_kind(cx, &option);
                 }
                 keys::KIND => args.span_kind = span_kind(cx, &option),
-                keys::FIELDS => args.fields = fields(cx, option),
+                keys::FIELDS => args.fields = list(cx, option),
+                keys::ALLOW_PII => args.allow_pii = list(cx, option),
                 keys::ERR => args.err = flag(cx, &option),
                 keys::CRATE => args.krate = crate_path(cx, &option),
                 _ => {}
@@ -269,7 +281,7 @@ fn value_tokens(option: &RawOption) -> TokenStream {
     match &option.value {
         RawValue::Flag => option.key.to_token_stream(),
         RawValue::Expr(e) => e.to_token_stream(),
-        RawValue::List(tokens, _) => tokens.clone(),
+        RawValue::List(group) => group.to_token_stream(),
     }
 }
 
@@ -318,13 +330,26 @@ fn flag(cx: &Ctxt, option: &RawOption) -> bool {
     false
 }
 
-fn fields(cx: &Ctxt, option: RawOption) -> Vec<Field> {
-    match option.value {
-        RawValue::List(_, fields) => fields,
+/// `fields(key = expr, ...)` or `allow_pii(key, ...)`.
+fn list<T: Parse>(cx: &Ctxt, option: RawOption) -> Vec<T> {
+    match &option.value {
+        RawValue::List(group) => {
+            let parser = Punctuated::<T, Token![,]>::parse_terminated;
+            match syn::parse::Parser::parse2(parser, group.stream()) {
+                Ok(items) => items.into_iter().collect(),
+                Err(error) => {
+                    cx.syn_error(error);
+                    Vec::new()
+                }
+            }
+        }
         _ => {
             cx.error_spanned_by(
                 value_tokens(&option),
-                "`fields` expects a list: `fields(key = expr, ...)`",
+                format!(
+                    "`{}` expects a list: `{}(key = expr, ...)`",
+                    option.key, option.key
+                ),
             );
             Vec::new()
         }

@@ -24,6 +24,11 @@ impl Ctxt {
             .push(syn::Error::new_spanned(tokens.into_token_stream(), message));
     }
 
+    /// An error syn already built (a parse error inside an option's list).
+    pub(crate) fn syn_error(&self, error: syn::Error) {
+        self.errors.borrow_mut().push(error);
+    }
+
     /// An error at a bare span (for a missing option: the attribute itself).
     pub(crate) fn error_at<M: Display>(&self, span: proc_macro2::Span, message: M) {
         self.errors

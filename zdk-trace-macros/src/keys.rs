@@ -6,6 +6,7 @@
 pub(crate) const NAME: &str = "name";
 pub(crate) const KIND: &str = "kind";
 pub(crate) const FIELDS: &str = "fields";
+pub(crate) const ALLOW_PII: &str = "allow_pii";
 pub(crate) const ERR: &str = "err";
 pub(crate) const CRATE: &str = "crate";
 pub(crate) const ID: &str = "id";
@@ -20,6 +21,7 @@ pub(crate) const ALL_OPTIONS: &[&str] = &[
     NAME,
     KIND,
     FIELDS,
+    ALLOW_PII,
     ERR,
     CRATE,
     ID,

@@ -10,6 +10,7 @@
 //! | option | meaning |
 //! |---|---|
 //! | `fields(key = expr, ...)` | extra attributes; nothing about the arguments is recorded unless listed here. Values go through `KeyValue::new(key, expr)` and are computed only when the span records. Keys that look like personal data or secrets (`email`, `token`, `api_key`, …, on normalized segments) are rejected at compile time |
+//! | `allow_pii(key, ...)` | the escape hatch: `fields` keys that look like personal data but are recorded on purpose (explicit and greppable); a listed key must be in `fields` and must need it |
 //! | `err` | the function returns `Result<T, E>` with `E: Display`; an `Err` sets status error, `error.type` (the short type name of `E`) and an `exception` event with the message |
 //! | `crate = path` | where the runtime is, when it is re-exported (default `::zdk_trace_runtime`) |
 //!

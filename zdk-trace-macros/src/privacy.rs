@@ -1,7 +1,8 @@
 //! Compile-time privacy: a `fields(...)` key that names personal data or a secret is an error.
 //! Keys are split into lowercase segments (on `.`, `_`, `-` and camelCase humps), so
 //! `user.email`, `userEmail` and `user_email` all match `email`; multi-word entries match
-//! adjacent segments (`api_key`, `apiKey`).
+//! adjacent segments (`api_key`, `apiKey`). The escape hatch is explicit and greppable:
+//! `allow_pii(user.email)` next to `fields(user.email = ...)`.
 
 use crate::args::Args;
 use crate::ctxt::Ctxt;
@@ -34,14 +35,37 @@ const DENY_PAIRS: &[(&str, &str)] = &[
 
 pub(crate) fn check(cx: &Ctxt, args: &Args) {
     for field in &args.fields {
+        if args.allow_pii.iter().any(|a| a.key == field.key) {
+            continue;
+        }
         if let Some(hit) = denied(&field.key) {
             cx.error_spanned_by(
                 &field.key_tokens,
                 format!(
-                    "field `{}` looks like personal data or a secret (`{hit}`); remove it, or \
-                     record a non-identifying value (a keyed hash, a length, a flag) under a \
-                     key that does not name it",
-                    field.key
+                    "field `{}` looks like personal data or a secret (`{hit}`); remove it, record \
+                     a non-identifying value instead (a keyed hash, a length, a flag), or, if \
+                     recording it is intended, list it in `allow_pii({})`",
+                    field.key, field.key
+                ),
+            );
+        }
+    }
+    // The escape hatch stays honest: it names fields that exist and need it.
+    for allowed in &args.allow_pii {
+        if !args.fields.iter().any(|f| f.key == allowed.key) {
+            cx.error_spanned_by(
+                &allowed.key_tokens,
+                format!(
+                    "`allow_pii` lists `{}`, which is not in `fields(...)`",
+                    allowed.key
+                ),
+            );
+        } else if denied(&allowed.key).is_none() {
+            cx.error_spanned_by(
+                &allowed.key_tokens,
+                format!(
+                    "`{}` does not look like personal data; remove it from `allow_pii`",
+                    allowed.key
                 ),
             );
         }
