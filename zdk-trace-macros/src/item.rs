@@ -16,6 +16,9 @@ pub(crate) enum FnShape {
     Async,
     /// `fn f() -> impl Future<Output = T>`: the returned future is instrumented.
     Future,
+    /// `fn f() -> Pin<Box<dyn Future<Output = T> + Send + 'a>>` (what `#[async_trait]` and
+    /// `BoxFuture` give): the returned future is instrumented and boxed again.
+    BoxedFuture,
 }
 
 pub(crate) struct ItemFn {
@@ -70,6 +73,9 @@ impl ItemFn {
                     return FnShape::Future;
                 }
             }
+            if is_boxed_future(ty) {
+                return FnShape::BoxedFuture;
+            }
         }
         FnShape::Sync
     }
@@ -96,5 +102,48 @@ fn contains_impl(tokens: TokenStream) -> bool {
         TokenTree::Ident(i) => i == "impl",
         TokenTree::Group(g) => contains_impl(g.stream()),
         _ => false,
+    })
+}
+
+/// `Pin<Box<dyn Future<...> + ...>>`, `BoxFuture<...>` or `LocalBoxFuture<...>`, judged from the
+/// return type alone (the signature `#[async_trait]` writes, not its body).
+fn is_boxed_future(ty: &Type) -> bool {
+    let Type::Path(path) = ty else {
+        return false;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    if last.ident == "BoxFuture" || last.ident == "LocalBoxFuture" {
+        return true;
+    }
+    if last.ident != "Pin" {
+        return false;
+    }
+    let Some(Type::Path(inner)) = first_type_arg(&last.arguments) else {
+        return false;
+    };
+    let Some(boxed) = inner.path.segments.last() else {
+        return false;
+    };
+    if boxed.ident != "Box" {
+        return false;
+    }
+    let Some(Type::TraitObject(object)) = first_type_arg(&boxed.arguments) else {
+        return false;
+    };
+    object.bounds.iter().any(|b| match b {
+        TypeParamBound::Trait(t) => t.path.segments.last().is_some_and(|s| s.ident == "Future"),
+        _ => false,
+    })
+}
+
+fn first_type_arg(arguments: &syn::PathArguments) -> Option<&Type> {
+    let syn::PathArguments::AngleBracketed(args) = arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|a| match a {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
     })
 }

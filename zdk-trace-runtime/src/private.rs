@@ -16,10 +16,7 @@ pub use crate::span::{EnteredSpan, Span};
 pub use opentelemetry::trace::SpanKind;
 pub use opentelemetry::{KeyValue, Value};
 
-pub use ::core::future::Future as CoreFuture;
-pub use ::core::option::Option;
-pub use ::core::result::Result;
-pub use ::std::string::String;
+pub use ::std::boxed::Box;
 
 /// A future run inside a span, with `on_ready` called on the span and the output just before
 /// the span ends (to record an `Err` or token usage). Cancellation and drop behave as in

@@ -1,5 +1,6 @@
 //! `fn f() -> impl Future<Output = T>`: the span starts at the call, is entered while the body
-//! builds the future, and the returned future is instrumented with it. An early `return` in
+//! builds the future, and the returned future is instrumented with it (and boxed again for a
+//! `Pin<Box<dyn Future>>` return type, as `#[async_trait]` writes). An early `return` in
 //! such a body would return the uninstrumented future and does not compile.
 
 use quote::quote;
@@ -7,7 +8,9 @@ use quote::quote;
 use super::Model;
 use crate::item::ItemFn;
 
-pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
+/// `boxed`: the declared type is a boxed future, so the instrumented future is boxed again
+/// (an unsized coercion to the same `Pin<Box<dyn Future + ...>>`).
+pub(super) fn expand(m: &Model<'_>, boxed: bool) -> proc_macro2::TokenStream {
     let ItemFn {
         attrs,
         vis,
@@ -24,6 +27,11 @@ pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
         Some(hook) => quote! {
             #p::instrument_with(__zdk_fut, __zdk_span, |__zdk_span, __zdk_ret| { #hook })
         },
+    };
+    let run = if boxed {
+        quote!(#p::Box::pin(#run))
+    } else {
+        run
     };
     let body = quote! {
         #start

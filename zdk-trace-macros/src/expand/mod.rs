@@ -75,7 +75,8 @@ fn expand(args: &Args, func: &ItemFn) -> TokenStream {
     match func.shape() {
         FnShape::Sync => sync_fn::expand(&model),
         FnShape::Async => async_fn::expand(&model),
-        FnShape::Future => future_fn::expand(&model),
+        FnShape::Future => future_fn::expand(&model, false),
+        FnShape::BoxedFuture => future_fn::expand(&model, true),
     }
 }
 
