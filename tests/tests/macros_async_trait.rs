@@ -117,3 +117,31 @@ fn crate_override() {
     let span = one(&spans, "through.reexport");
     assert_eq!(attr(span, "error.type"), Some(Value::from("Error")));
 }
+
+#[tool_call(name = "explode")]
+fn explode_sync() {
+    panic!("tool blew up");
+}
+
+#[tool_call(name = "explode_async")]
+async fn explode_async() {
+    tokio::task::yield_now().await;
+    panic!("async tool blew up");
+}
+
+#[tokio::test]
+async fn panics_are_recorded_and_go_on() {
+    let h = Harness::install(|b| b);
+    let sync = std::panic::catch_unwind(explode_sync);
+    assert!(sync.is_err(), "the panic continues");
+    let task = tokio::spawn(explode_async()).await;
+    assert!(task.expect_err("the task panics").is_panic());
+    let spans = h.spans();
+    let sync = one(&spans, "execute_tool explode");
+    assert_eq!(sync.status, Status::error("panicked"));
+    assert_eq!(attr(sync, "error.type"), Some(Value::from("panic")));
+    let task = one(&spans, "execute_tool explode_async");
+    assert_eq!(task.status, Status::error("async tool blew up"));
+    assert_eq!(attr(task, "error.type"), Some(Value::from("panic")));
+    assert_eq!(attr(task, "cancelled"), None, "ended, not cancelled");
+}

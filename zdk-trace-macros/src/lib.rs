@@ -102,7 +102,8 @@ pub fn span(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 ///
 /// Expands to `let __zdk_span = Span::start("invoke_agent support")`, the attributes set
-/// when the span records, `__zdk_span.entered()`, then the body.
+/// when the span records, `__private::enter(__zdk_span)` (a guard that records a panic and
+/// ends the span), then the body.
 ///
 /// ```compile_fail
 /// #[zdk_trace_runtime::agent_span(name = "support", model = "gpt-4o")]

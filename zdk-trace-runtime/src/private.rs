@@ -2,25 +2,30 @@
 //! semver promise; the macros crate is pinned to this crate's exact version so the two stay in
 //! step.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::fmt::Display;
 use std::future::Future;
+use std::ops::{Deref, DerefMut};
+use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use pin_project::pin_project;
 
-pub use crate::genai::{self, LlmOutput};
-pub use crate::instrument::{FutureExt, Instrumented};
-pub use crate::span::{EnteredSpan, Span};
+use crate::instrument::Instrumented;
+use crate::span::EnteredSpan;
+
+pub use crate::genai::LlmOutput;
+pub use crate::span::Span;
 pub use opentelemetry::trace::SpanKind;
-pub use opentelemetry::{KeyValue, Value};
+pub use opentelemetry::KeyValue;
 
 pub use ::std::boxed::Box;
 
 /// A future run inside a span, with `on_ready` called on the span and the output just before
-/// the span ends (to record an `Err` or token usage). Cancellation and drop behave as in
-/// [`Instrumented`], which it wraps.
+/// the span ends (to record an `Err` or token usage), and a panic recorded on the span.
+/// Cancellation and drop behave as in [`Instrumented`], which it wraps.
 #[pin_project]
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
@@ -40,11 +45,77 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         let on_ready = this.on_ready;
-        this.inner.poll_then(cx, |span, output| {
-            if let Some(hook) = on_ready.take() {
-                hook(span, output);
+        let mut inner = this.inner;
+        // A panic in the body is recorded on the span, which then ends, and the panic goes
+        // on. `catch_unwind` costs nothing until something panics.
+        let polled = panic::catch_unwind(AssertUnwindSafe(|| {
+            inner.as_mut().poll_then(cx, |span, output| {
+                if let Some(hook) = on_ready.take() {
+                    hook(span, output);
+                }
+            })
+        }));
+        match polled {
+            Ok(poll) => poll,
+            Err(payload) => {
+                let span = inner.span_pin_mut();
+                record_panic(span, &*payload);
+                span.end();
+                panic::resume_unwind(payload)
             }
-        })
+        }
+    }
+}
+
+/// Records a panic on `span`: status error, `error.type = "panic"`, the panic message.
+fn record_panic(span: &mut Span, payload: &(dyn Any + Send)) {
+    let message = if let Some(s) = payload.downcast_ref::<&'static str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.as_str()
+    } else {
+        "panicked"
+    };
+    span.record_error("panic", message);
+}
+
+/// The span of a sync function, entered for the call. Ends the span when dropped, after
+/// recording a panic if the function is unwinding (and was not already, when it started).
+#[derive(Debug)]
+#[must_use = "the span is current only while this guard lives"]
+pub struct SyncGuard {
+    span: EnteredSpan,
+    was_panicking: bool,
+}
+
+/// Enters `span` for a sync function's call.
+#[inline]
+pub fn enter(span: Span) -> SyncGuard {
+    SyncGuard {
+        span: span.entered(),
+        was_panicking: std::thread::panicking(),
+    }
+}
+
+impl Deref for SyncGuard {
+    type Target = Span;
+
+    fn deref(&self) -> &Span {
+        &self.span
+    }
+}
+
+impl DerefMut for SyncGuard {
+    fn deref_mut(&mut self) -> &mut Span {
+        &mut self.span
+    }
+}
+
+impl Drop for SyncGuard {
+    fn drop(&mut self) {
+        if !self.was_panicking && std::thread::panicking() {
+            self.span.record_error("panic", "panicked");
+        }
     }
 }
 
@@ -57,7 +128,7 @@ where
     H: FnOnce(&mut Span, &F::Output),
 {
     InstrumentedWith {
-        inner: FutureExt::instrument(future, span),
+        inner: crate::instrument::FutureExt::instrument(future, span),
         on_ready: Some(on_ready),
     }
 }

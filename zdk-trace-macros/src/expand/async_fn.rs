@@ -20,16 +20,38 @@ pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
         quote!(#krate::__private)
     };
     let ret = m.func.return_type();
-    // `return` and `?` inside the body leave the inner block, whose output is pinned to the
-    // declared return type by the binding (spanned on user code for type errors).
+    // `return` and `?` inside the body leave the inner block. Its output type is pinned to
+    // the declared return type by a fake return that never runs (tracing's trick), so `?`
+    // converts errors as before and type errors point at user code; the body stays the tail,
+    // so a diverging body (`-> !`, `loop {}`) adds no unreachable code.
+    // Not for `_` (an erased `impl Trait`: nothing to pin) nor `!` (unstable in a `let`).
+    let fake_return = if matches!(ret.to_string().as_str(), "_" | "!") {
+        quote!()
+    } else {
+        quote! {
+            #[allow(
+                unknown_lints,
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::let_unit_value,
+                clippy::needless_return,
+                clippy::unreachable
+            )]
+            if false {
+                let __zdk_ret: #ret = loop {};
+                return __zdk_ret;
+            }
+        }
+    };
     let inner = quote! {
         async move {
-            let __zdk_ret: #ret = #block;
-            __zdk_ret
+            #fake_return
+            #block
         }
     };
     let run = match &m.on_return {
-        None => quote!(#p::FutureExt::instrument(#inner, __zdk_span).await),
+        None => quote!(#p::instrument_with(#inner, __zdk_span, |_, _| {}).await),
         Some(hook) => quote! {
             #p::instrument_with(#inner, __zdk_span, |__zdk_span, __zdk_ret| { #hook }).await
         },

@@ -23,7 +23,7 @@ pub(super) fn expand(m: &Model<'_>, boxed: bool) -> proc_macro2::TokenStream {
         quote!(#krate::__private)
     };
     let run = match &m.on_return {
-        None => quote!(#p::FutureExt::instrument(__zdk_fut, __zdk_span)),
+        None => quote!(#p::instrument_with(__zdk_fut, __zdk_span, |_, _| {})),
         Some(hook) => quote! {
             #p::instrument_with(__zdk_fut, __zdk_span, |__zdk_span, __zdk_ret| { #hook })
         },

@@ -13,12 +13,16 @@ pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
         block,
     } = m.func;
     let start = &m.start;
+    let p = {
+        let krate = &m.krate;
+        quote!(#krate::__private)
+    };
     let body = match &m.on_return {
         // The original body stays the tail expression, so `return` and `?` leave the function
         // as before; the guard ends the span on every exit.
         None => quote! {
             #start
-            let __zdk_guard = __zdk_span.entered();
+            let __zdk_guard = #p::enter(__zdk_span);
             #block
         },
         // To see the value on every exit (`return`, `?`), the body runs in a closure called
@@ -28,7 +32,7 @@ pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
             let ret = m.func.return_type();
             quote! {
                 #start
-                let mut __zdk_guard = __zdk_span.entered();
+                let mut __zdk_guard = #p::enter(__zdk_span);
                 #[allow(clippy::redundant_closure_call)] // the closure catches `return` and `?`
                 let __zdk_ret: #ret = (move || -> #ret #block)();
                 {
