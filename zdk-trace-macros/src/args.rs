@@ -180,7 +180,7 @@ pub(crate) struct Args {
     pub(crate) fields: Vec<Field>,
     /// `allow_pii(...)`: field keys exempted from the privacy check, on purpose.
     pub(crate) allow_pii: Vec<FieldKey>,
-    pub(crate) err: bool,
+    pub(crate) err: Option<Ident>,
     pub(crate) krate: Option<Path>,
     /// The attribute (call site), for "missing option" errors.
     pub(crate) attr_span: Span,
@@ -202,7 +202,7 @@ impl Args {
             operation: None,
             fields: Vec::new(),
             allow_pii: Vec::new(),
-            err: false,
+            err: None,
             krate: None,
             attr_span: Span::call_site(),
         };
@@ -226,7 +226,7 @@ impl Args {
                 keys::KIND => args.span_kind = span_kind(cx, &option),
                 keys::FIELDS => args.fields = list(cx, option),
                 keys::ALLOW_PII => args.allow_pii = list(cx, option),
-                keys::ERR => args.err = flag(cx, &option),
+                keys::ERR => args.err = flag(cx, &option).then(|| option.key.clone()),
                 keys::CRATE => args.krate = crate_path(cx, &option),
                 _ => {}
             }

@@ -3,12 +3,33 @@
 
 use crate::args::{Args, MacroKind};
 use crate::ctxt::Ctxt;
-use crate::item::ItemFn;
+use crate::item::{FnShape, ItemFn};
 
 pub(crate) fn check(cx: &Ctxt, args: &Args, item: &ItemFn) {
     no_const_fn(cx, item);
     llm_call_required(cx, args);
     unique_field_keys(cx, args);
+    stream_without_result(cx, args, item);
+}
+
+/// A stream has no single return value: `err` and token usage do not apply (yet).
+fn stream_without_result(cx: &Ctxt, args: &Args, item: &ItemFn) {
+    if item.shape() != FnShape::Stream {
+        return;
+    }
+    if let Some(err) = &args.err {
+        cx.error_spanned_by(
+            err,
+            "`err` does not apply to a function returning a stream; remove it",
+        );
+    }
+    if args.kind == MacroKind::LlmCall {
+        cx.error_spanned_by(
+            &item.sig.output,
+            "`#[llm_call]` on a function returning a stream is not supported yet; return the \
+             complete response, or use `#[span]`",
+        );
+    }
 }
 
 /// A `const fn` cannot start a span (spans read the clock and thread-local state).

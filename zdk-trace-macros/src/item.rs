@@ -19,6 +19,9 @@ pub(crate) enum FnShape {
     /// `fn f() -> Pin<Box<dyn Future<Output = T> + Send + 'a>>` (what `#[async_trait]` and
     /// `BoxFuture` give): the returned future is instrumented and boxed again.
     BoxedFuture,
+    /// `fn f() -> impl Stream<Item = T>`: the returned stream is instrumented; the span ends
+    /// when the stream ends or is dropped.
+    Stream,
 }
 
 pub(crate) struct ItemFn {
@@ -71,6 +74,15 @@ impl ItemFn {
                 });
                 if is_future {
                     return FnShape::Future;
+                }
+                let is_stream = imp.bounds.iter().any(|b| match b {
+                    TypeParamBound::Trait(t) => {
+                        t.path.segments.last().is_some_and(|s| s.ident == "Stream")
+                    }
+                    _ => false,
+                });
+                if is_stream {
+                    return FnShape::Stream;
                 }
             }
             if is_boxed_future(ty) {

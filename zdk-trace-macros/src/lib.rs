@@ -4,8 +4,12 @@
 //! and the code they expand to reaches the runtime through its hidden `__private` module, whose
 //! version is pinned exactly to this crate's.
 //!
-//! Every macro works on a sync `fn`, an `async fn`, and a `fn` returning `impl Future`,
-//! including methods and generic functions, and accepts:
+//! Every macro works on a sync `fn`, an `async fn`, a `fn` returning `impl Future` or a boxed
+//! future (`Pin<Box<dyn Future<..> + ..>>`, so methods of `#[async_trait]` impls too), and a
+//! `fn` returning `impl Stream` (not with `err` or `#[llm_call]` yet), including methods and
+//! generic functions, without changing the signature or the `Send`-ness of the returned
+//! future. A panic is recorded on the span (`error.type = "panic"`), which then ends, and the
+//! panic goes on. Each accepts:
 //!
 //! | option | meaning |
 //! |---|---|

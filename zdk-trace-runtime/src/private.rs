@@ -17,6 +17,7 @@ use crate::instrument::Instrumented;
 use crate::span::EnteredSpan;
 
 pub use crate::genai::LlmOutput;
+pub use crate::instrument::StreamExt;
 pub use crate::span::Span;
 pub use opentelemetry::trace::SpanKind;
 pub use opentelemetry::KeyValue;

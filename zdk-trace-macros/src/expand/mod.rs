@@ -4,6 +4,7 @@
 
 mod async_fn;
 mod future_fn;
+mod stream_fn;
 mod sync_fn;
 
 use proc_macro2::{Span, TokenStream};
@@ -77,6 +78,7 @@ fn expand(args: &Args, func: &ItemFn) -> TokenStream {
         FnShape::Async => async_fn::expand(&model),
         FnShape::Future => future_fn::expand(&model, false),
         FnShape::BoxedFuture => future_fn::expand(&model, true),
+        FnShape::Stream => stream_fn::expand(&model),
     }
 }
 
@@ -240,7 +242,7 @@ fn on_return(args: &Args, func: &ItemFn, krate: &TokenStream) -> Option<TokenStr
     if args.kind == MacroKind::LlmCall {
         hook.extend(quote_spanned!(at=> #p::record_llm_output(__zdk_span, __zdk_ret);));
     }
-    if args.err {
+    if args.err.is_some() {
         hook.extend(quote_spanned!(at=> #p::record_err(__zdk_span, __zdk_ret);));
     }
     if hook.is_empty() {
