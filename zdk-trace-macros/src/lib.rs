@@ -142,7 +142,7 @@ pub fn agent_span(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 ///
 /// With `err` on a sync function the body runs in a closure called once, so that `return`
-/// and `?` are seen: `let __zdk_ret: R = (move || -> R { body })();`, then
+/// and `?` are seen: `let __zdk_ret: R = call_once(move || -> R { body });`, then
 /// `record_err(span, &__zdk_ret)`.
 ///
 /// ```compile_fail

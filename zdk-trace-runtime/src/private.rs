@@ -141,6 +141,13 @@ pub fn display<T: Display + ?Sized>(value: &T) -> String {
     value.to_string()
 }
 
+/// Calls `body` once. A closure passed here is inferred `FnOnce` (not `FnMut`), so it can
+/// return borrows of what it captured (`&mut self.items[0]`), as the function body could.
+#[inline(always)]
+pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
+
 /// `prefix` followed by `rest`: the name of an `#[llm_call]` span whose model is an
 /// expression (`"chat "` + model).
 #[inline]

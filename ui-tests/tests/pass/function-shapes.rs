@@ -91,3 +91,28 @@ fn main() {
     let mut c = Counter { n: 0 };
     require_send(c.async_mut());
 }
+
+struct Store {
+    items: Vec<u32>,
+}
+
+impl Store {
+    // `err` on a sync fn runs the body in a closure: returned borrows of `self` still work.
+    #[span(err)]
+    fn first_mut(&mut self) -> Result<&mut u32, String> {
+        self.items.first_mut().ok_or_else(|| "empty".to_owned())
+    }
+
+    #[span(err)]
+    fn first(&self) -> Result<&u32, String> {
+        self.items.first().ok_or_else(|| "empty".to_owned())
+    }
+}
+
+#[span(err)]
+fn split<'a>(text: &'a mut String, at: usize) -> Result<&'a mut str, String> {
+    if at > text.len() {
+        return Err("out of range".into());
+    }
+    Ok(&mut text[..at])
+}

@@ -33,8 +33,9 @@ pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
             quote! {
                 #start
                 let mut __zdk_guard = #p::enter(__zdk_span);
-                #[allow(clippy::redundant_closure_call)] // the closure catches `return` and `?`
-                let __zdk_ret: #ret = (move || -> #ret #block)();
+                // `call_once` makes the closure `FnOnce`, so returned borrows of captured
+                // references keep their lifetimes.
+                let __zdk_ret: #ret = #p::call_once(move || -> #ret #block);
                 {
                     let __zdk_span: &mut _ = &mut *__zdk_guard;
                     let __zdk_ret = &__zdk_ret;
