@@ -74,3 +74,89 @@ async fn stream_consumed_fully_and_dropped_early() {
         assert_child_of(chunk, full);
     }
 }
+
+struct Chunk {
+    tokens: u64,
+}
+
+impl zdk_trace_runtime::genai::LlmOutput for Chunk {
+    fn usage(&self) -> Option<zdk_trace_runtime::genai::TokenUsage> {
+        Some(zdk_trace_runtime::genai::TokenUsage::new(
+            u64::from(self.tokens == 1) * 10,
+            self.tokens,
+        ))
+    }
+
+    fn response_model(&self) -> Option<&str> {
+        Some("gpt-4o-2024-08-06")
+    }
+}
+
+struct Chunks {
+    left: u64,
+}
+
+impl Stream for Chunks {
+    type Item = Chunk;
+
+    fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Chunk>> {
+        if self.left == 0 {
+            return Poll::Ready(None);
+        }
+        self.left -= 1;
+        Poll::Ready(Some(Chunk { tokens: 1 }))
+    }
+}
+
+#[zdk_trace_runtime::llm_call(provider = "openai", model = "gpt-4o")]
+fn chat_stream(chunks: u64) -> impl Stream<Item = Chunk> {
+    Chunks { left: chunks }
+}
+
+#[tokio::test]
+async fn llm_call_stream_sums_usage_and_counts_items() {
+    let h = Harness::install(|b| b);
+    let mut full = Box::pin(chat_stream(4));
+    while next(&mut full).await.is_some() {}
+    drop(full);
+    let mut partial = Box::pin(chat_stream(4));
+    assert!(next(&mut partial).await.is_some());
+    drop(partial);
+
+    let spans = h.spans();
+    let chats = all(&spans, "chat gpt-4o");
+    assert_eq!(chats.len(), 2);
+    let full = chats
+        .iter()
+        .find(|s| attr(s, "cancelled").is_none())
+        .copied();
+    let partial = chats
+        .iter()
+        .find(|s| attr(s, "cancelled") == Some(Value::Bool(true)))
+        .copied();
+    let (Some(full), Some(partial)) = (full, partial) else {
+        panic!("a full and a dropped stream: {chats:?}");
+    };
+    assert_eq!(attr(full, "stream.items"), Some(Value::I64(4)));
+    assert_eq!(
+        attr(full, "gen_ai.usage.input_tokens"),
+        Some(Value::I64(40))
+    );
+    assert_eq!(
+        attr(full, "gen_ai.usage.output_tokens"),
+        Some(Value::I64(4))
+    );
+    assert_eq!(
+        attr(full, "gen_ai.response.model"),
+        Some(Value::from("gpt-4o-2024-08-06"))
+    );
+    assert!(matches!(
+        attr(full, "stream.time_to_first_item_ms"),
+        Some(Value::F64(ms)) if ms >= 0.0
+    ));
+    assert_eq!(attr(partial, "stream.items"), Some(Value::I64(1)));
+    assert_eq!(
+        attr(partial, "gen_ai.usage.output_tokens"),
+        Some(Value::I64(1))
+    );
+}

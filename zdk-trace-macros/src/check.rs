@@ -12,7 +12,8 @@ pub(crate) fn check(cx: &Ctxt, args: &Args, item: &ItemFn) {
     stream_without_result(cx, args, item);
 }
 
-/// A stream has no single return value: `err` and token usage do not apply (yet).
+/// A stream has no single return value for `err` to look at (token usage of an `#[llm_call]`
+/// stream is summed over its items instead).
 fn stream_without_result(cx: &Ctxt, args: &Args, item: &ItemFn) {
     if item.shape() != FnShape::Stream {
         return;
@@ -21,13 +22,6 @@ fn stream_without_result(cx: &Ctxt, args: &Args, item: &ItemFn) {
         cx.error_spanned_by(
             err,
             "`err` does not apply to a function returning a stream; remove it",
-        );
-    }
-    if args.kind == MacroKind::LlmCall {
-        cx.error_spanned_by(
-            &item.sig.output,
-            "`#[llm_call]` on a function returning a stream is not supported yet; return the \
-             complete response, or use `#[span]`",
         );
     }
 }

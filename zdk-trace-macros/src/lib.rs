@@ -6,7 +6,8 @@
 //!
 //! Every macro works on a sync `fn`, an `async fn`, a `fn` returning `impl Future` or a boxed
 //! future (`Pin<Box<dyn Future<..> + ..>>`, so methods of `#[async_trait]` impls too), and a
-//! `fn` returning `impl Stream` (not with `err` or `#[llm_call]` yet), including methods and
+//! `fn` returning `impl Stream` (the span lasts until the stream ends or is dropped, with the
+//! item count and time to first item recorded; not with `err`), including methods and
 //! generic functions, without changing the signature or the `Send`-ness of the returned
 //! future. A panic is recorded on the span (`error.type = "panic"`), which then ends, and the
 //! panic goes on. Each accepts:

@@ -11,13 +11,14 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use pin_project::pin_project;
+use futures_core::Stream;
+use pin_project::{pin_project, pinned_drop};
 
 use crate::instrument::Instrumented;
 use crate::span::EnteredSpan;
 
 pub use crate::genai::LlmOutput;
-pub use crate::instrument::StreamExt;
+use crate::genai::TokenUsage;
 pub use crate::span::Span;
 pub use opentelemetry::trace::SpanKind;
 pub use opentelemetry::KeyValue;
@@ -64,6 +65,132 @@ where
                 span.end();
                 panic::resume_unwind(payload)
             }
+        }
+    }
+}
+
+/// Attribute: how many items an instrumented stream yielded (also when dropped early).
+pub const STREAM_ITEMS: &str = "stream.items";
+/// Attribute: milliseconds from the call to the stream's first item.
+pub const STREAM_TIME_TO_FIRST_ITEM_MS: &str = "stream.time_to_first_item_ms";
+
+/// Reads an `#[llm_call]` stream item's usage and response model.
+type ReadUsage<T> = fn(&T) -> (Option<TokenUsage>, Option<String>);
+
+/// A stream run inside a span: current during every `poll_next`, ended when the stream ends,
+/// marked cancelled if dropped early (as [`Instrumented`], which it wraps). It also records
+/// the item count and the time to the first item, and, for `#[llm_call]`, token usage summed
+/// over the items.
+#[pin_project(PinnedDrop)]
+#[derive(Debug)]
+#[must_use = "streams do nothing unless polled"]
+pub struct InstrumentedStream<S: Stream> {
+    #[pin]
+    inner: Instrumented<S>,
+    started: std::time::Instant,
+    items: u64,
+    /// `Some` for `#[llm_call]`.
+    read_usage: Option<ReadUsage<S::Item>>,
+    usage: Option<TokenUsage>,
+    response_model: Option<String>,
+}
+
+/// Runs `stream` inside `span` (see [`InstrumentedStream`]).
+#[inline]
+pub fn instrument_stream<S: Stream>(stream: S, span: Span) -> InstrumentedStream<S> {
+    InstrumentedStream {
+        inner: crate::instrument::StreamExt::instrument_stream(stream, span),
+        started: std::time::Instant::now(),
+        items: 0,
+        read_usage: None,
+        usage: None,
+        response_model: None,
+    }
+}
+
+/// Like [`instrument_stream`], also summing the items' token usage and keeping the last
+/// response model (`#[llm_call]` on a stream).
+#[inline]
+pub fn instrument_llm_stream<S>(stream: S, span: Span) -> InstrumentedStream<S>
+where
+    S: Stream,
+    S::Item: LlmOutput,
+{
+    let mut stream = instrument_stream(stream, span);
+    stream.read_usage = Some(|item| (item.usage(), item.response_model().map(str::to_owned)));
+    stream
+}
+
+impl<S: Stream> Stream for InstrumentedStream<S> {
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let this = self.project();
+        let started = *this.started;
+        let items = this.items;
+        let read_usage = *this.read_usage;
+        let usage = this.usage;
+        let response_model = this.response_model;
+        this.inner.poll_next_then(cx, |span, item| match item {
+            Some(item) => {
+                if *items == 0 && span.is_recording() {
+                    let ms = started.elapsed().as_secs_f64() * 1000.0;
+                    span.set_attribute(KeyValue::new(STREAM_TIME_TO_FIRST_ITEM_MS, ms));
+                }
+                *items += 1;
+                if let Some(read) = read_usage {
+                    let (item_usage, model) = read(item);
+                    if let Some(u) = item_usage {
+                        let total = usage.get_or_insert_with(TokenUsage::default);
+                        total.input_tokens = total.input_tokens.saturating_add(u.input_tokens);
+                        total.output_tokens = total.output_tokens.saturating_add(u.output_tokens);
+                    }
+                    if model.is_some() {
+                        *response_model = model;
+                    }
+                }
+            }
+            None => finish(span, *items, usage.as_ref(), response_model.take()),
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.inner().size_hint()
+    }
+}
+
+fn finish(span: &mut Span, items: u64, usage: Option<&TokenUsage>, model: Option<String>) {
+    if !span.is_recording() {
+        return;
+    }
+    span.set_attribute(KeyValue::new(STREAM_ITEMS, saturating_i64(items)));
+    if let Some(usage) = usage {
+        span.set_attribute(KeyValue::new(
+            crate::genai::USAGE_INPUT_TOKENS,
+            saturating_i64(usage.input_tokens),
+        ));
+        span.set_attribute(KeyValue::new(
+            crate::genai::USAGE_OUTPUT_TOKENS,
+            saturating_i64(usage.output_tokens),
+        ));
+    }
+    if let Some(model) = model {
+        span.set_attribute(KeyValue::new(crate::genai::RESPONSE_MODEL, model));
+    }
+}
+
+#[pinned_drop]
+impl<S: Stream> PinnedDrop for InstrumentedStream<S> {
+    fn drop(self: Pin<&mut Self>) {
+        let this = self.project();
+        let items = *this.items;
+        let usage = *this.usage;
+        let model = this.response_model.take();
+        let span = this.inner.span_pin_mut();
+        // Dropped before the end: still say how far it got (`Instrumented` then marks the span
+        // cancelled and ends it).
+        if !span.is_ended() {
+            finish(span, items, usage.as_ref(), model);
         }
     }
 }

@@ -60,6 +60,8 @@ pub(crate) struct Model<'a> {
     pub(crate) start: TokenStream,
     /// Statements run with `__zdk_span: &mut Span` and `__zdk_ret: &R` in scope, or `None`.
     pub(crate) on_return: Option<TokenStream>,
+    /// `#[llm_call]` on a stream: usage is summed over the items.
+    pub(crate) llm_stream: bool,
 }
 
 fn expand(args: &Args, func: &ItemFn) -> TokenStream {
@@ -71,6 +73,7 @@ fn expand(args: &Args, func: &ItemFn) -> TokenStream {
         func,
         start: start_span(args, func, &krate),
         on_return: on_return(args, func, &krate),
+        llm_stream: args.kind == MacroKind::LlmCall,
         krate,
     };
     match func.shape() {
