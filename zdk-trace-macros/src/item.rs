@@ -37,6 +37,12 @@ impl Parse for ItemFn {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis: Visibility = input.parse()?;
         let sig: Signature = input.parse()?;
+        if input.peek(syn::Token![;]) {
+            return Err(input.error(
+                "a function without a body has nothing to trace; put the attribute on the \
+                 function in the `impl` block",
+            ));
+        }
         let block = match input.parse::<TokenTree>()? {
             TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => g,
             other => {

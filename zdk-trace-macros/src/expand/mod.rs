@@ -23,6 +23,10 @@ use crate::{check, privacy};
 pub(crate) fn entry(kind: MacroKind, attr: TokenStream, item: TokenStream) -> TokenStream {
     let func: ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
+        // A signature that parsed: the problem is the body (a declaration without one).
+        Err(error) if syn::parse2::<SigPrefix>(item.clone()).is_ok() => {
+            return with_original(error, item);
+        }
         Err(_) => {
             let error = syn::Error::new(
                 Span::call_site(),
@@ -43,6 +47,19 @@ pub(crate) fn entry(kind: MacroKind, attr: TokenStream, item: TokenStream) -> To
         return with_original(error, item);
     }
     expand(&args, &func)
+}
+
+/// Attributes, visibility and a signature, then anything: "this is a function".
+struct SigPrefix;
+
+impl syn::parse::Parse for SigPrefix {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
+        input.call(syn::Attribute::parse_outer)?;
+        input.parse::<syn::Visibility>()?;
+        input.parse::<syn::Signature>()?;
+        input.parse::<TokenStream>()?;
+        Ok(SigPrefix)
+    }
 }
 
 fn with_original(error: syn::Error, item: TokenStream) -> TokenStream {
