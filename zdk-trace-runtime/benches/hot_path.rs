@@ -205,12 +205,72 @@ fn async_fns(c: &mut Criterion) {
     g.finish();
 }
 
+/// What `#[span(fields(...))]` on a sync fn expands to, written by hand.
+#[inline(never)]
+fn hand_written_sync() -> u64 {
+    let mut span = Span::start_with_kind("llm.call", zdk_trace_runtime::SpanKind::Internal);
+    if span.is_recording() {
+        span.set_attribute(KeyValue::new("gen_ai.request.model", "gpt-4o"));
+        span.set_attribute(KeyValue::new("gen_ai.usage.input_tokens", 128_i64));
+    }
+    let _entered = span.entered();
+    black_box(7)
+}
+
+#[inline(never)]
+#[zdk_trace_runtime::span(
+    name = "llm.call",
+    fields(gen_ai.request.model = "gpt-4o", gen_ai.usage.input_tokens = 128_i64)
+)]
+fn macro_sync() -> u64 {
+    black_box(7)
+}
+
+#[inline(never)]
+#[zdk_trace_runtime::span(name = "agent.step")]
+async fn macro_async() -> u64 {
+    black_box(7)
+}
+
+/// The macros against the runtime calls they expand to (the target: within 10%).
+fn macros(c: &mut Criterion) {
+    let mut g = c.benchmark_group("macro vs hand-written");
+    let sink = CountingSink::default();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let telemetry = zdk(Sampler::AlwaysOn, &sink);
+    g.bench_function("sync, hand-written", |b| {
+        b.iter_custom(|n| {
+            bursts(n, || {
+                black_box(hand_written_sync());
+            })
+        })
+    });
+    g.bench_function("sync, #[span]", |b| {
+        b.iter_custom(|n| {
+            bursts(n, || {
+                black_box(macro_sync());
+            })
+        })
+    });
+    g.bench_function("async, hand-written", |b| {
+        b.iter_custom(|n| time_async(&rt, n, || work().instrument(Span::start("agent.step"))))
+    });
+    g.bench_function("async, #[span]", |b| {
+        b.iter_custom(|n| time_async(&rt, n, macro_async))
+    });
+    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(50);
-    targets = sync_spans, async_fns
+    targets = sync_spans, async_fns, macros
 }
 criterion_main!(benches);

@@ -9,9 +9,11 @@
 //! and, after a thread's first span, takes no lock; when the exporter falls behind, spans are
 //! dropped and counted, never waited for.
 //!
-//! This crate is the only one an application depends on. The attribute macros of
-//! `zdk-trace-macros` (`#[agent_span]`, `#[llm_call]`, `#[tool_call]`, …) will be re-exported
-//! from here once they exist; until then, spans are written by hand with the API below.
+//! This crate is the only one an application depends on. It re-exports the attribute macros
+//! of `zdk-trace-macros`: [`macro@span`], [`macro@agent_span`], [`macro@llm_call`],
+//! [`macro@tool_call`] and [`macro@workflow`], which put a span with the GenAI semantic
+//! conventions' attributes ([`genai`]) around a function; spans can also be written by hand
+//! with the API below.
 //!
 //! # Quick start
 //!
@@ -296,9 +298,13 @@
 //!   (`InMemorySpanExporter` in tests).
 #![warn(missing_docs, unreachable_pub)]
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod config;
 mod context;
 mod export;
+pub mod genai;
 mod instrument;
 mod pipeline;
 mod sampling;
@@ -319,3 +325,4 @@ pub use telemetry::{
     FlushError, InstallError, ShutdownError, Telemetry, TelemetryBuilder, DROP_TIMEOUT_DEFAULT,
     FLUSH_TIMEOUT_DEFAULT,
 };
+pub use zdk_trace_macros::{agent_span, llm_call, span, tool_call, workflow};

@@ -72,13 +72,51 @@ impl<F: Future> Future for Instrumented<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.poll_then(cx, |_, _| {})
+    }
+}
+
+impl<F: Future> Instrumented<F> {
+    /// Polls like [`Future::poll`], and when the future completes calls `on_ready` with the
+    /// span and the output *before* the span ends (the macros record `Err` results and token
+    /// usage this way, through `__private::InstrumentedWith`).
+    pub(crate) fn poll_then(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        on_ready: impl FnOnce(&mut Span, &F::Output),
+    ) -> Poll<F::Output> {
         let this = self.project();
         let poll = {
             let _guard = this.span.enter();
             pin_inner(this.inner).poll(cx)
         };
-        if poll.is_ready() {
+        if let Poll::Ready(output) = &poll {
+            on_ready(this.span, output);
             this.span.end();
+        }
+        poll
+    }
+}
+
+impl<S: Stream> Instrumented<S> {
+    /// Polls like [`Stream::poll_next`], calling `on_ready` with the span and each result
+    /// (`Some(item)`, or `None` at the end) before the span ends (the macros count items and
+    /// sum token usage this way, through `__private::InstrumentedStream`).
+    pub(crate) fn poll_next_then(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        on_ready: impl FnOnce(&mut Span, Option<&S::Item>),
+    ) -> Poll<Option<S::Item>> {
+        let this = self.project();
+        let poll = {
+            let _guard = this.span.enter();
+            pin_inner(this.inner).poll_next(cx)
+        };
+        if let Poll::Ready(item) = &poll {
+            on_ready(this.span, item.as_ref());
+            if item.is_none() {
+                this.span.end();
+            }
         }
         poll
     }
@@ -88,15 +126,7 @@ impl<S: Stream> Stream for Instrumented<S> {
     type Item = S::Item;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        let this = self.project();
-        let poll = {
-            let _guard = this.span.enter();
-            pin_inner(this.inner).poll_next(cx)
-        };
-        if let Poll::Ready(None) = poll {
-            this.span.end();
-        }
-        poll
+        self.poll_next_then(cx, |_, _| {})
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

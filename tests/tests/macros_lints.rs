@@ -1,0 +1,81 @@
+//! The expansions are clean under strict lints (thiserror's `test_lints.rs`): clippy pedantic
+//! and `unused_qualifications` on code that uses every macro on every shape.
+#![deny(clippy::pedantic, unused_qualifications, warnings)]
+
+use std::future::Future;
+use std::pin::Pin;
+
+use futures_core::Stream;
+use zdk_trace_runtime::genai::{LlmOutput, TokenUsage};
+use zdk_trace_runtime::{agent_span, llm_call, span, tool_call, workflow};
+
+struct Reply(u64);
+
+impl LlmOutput for Reply {
+    fn usage(&self) -> Option<TokenUsage> {
+        Some(TokenUsage::new(self.0, self.0))
+    }
+}
+
+#[span(name = "sync", kind = client, fields(n = i64::from(n)))]
+fn sync(n: u32) -> u32 {
+    n
+}
+
+#[span(err)]
+fn sync_err(n: u32) -> Result<u32, std::fmt::Error> {
+    if n == 0 {
+        return Err(std::fmt::Error);
+    }
+    Ok(n)
+}
+
+#[agent_span(name = "agent", id = 1, conversation = "c", err)]
+async fn agent() -> Result<u64, std::fmt::Error> {
+    Ok(chat("gpt-4o").await?.0 + tool(2)?)
+}
+
+#[llm_call(provider = "openai", model = model, err)]
+async fn chat(model: &str) -> Result<Reply, std::fmt::Error> {
+    Ok(Reply(model.len() as u64))
+}
+
+#[tool_call(name = "tool", call_id = "c-1", err)]
+fn tool(n: u64) -> Result<u64, std::fmt::Error> {
+    Ok(n)
+}
+
+#[workflow(kind = "loop", name = "retry")]
+fn retry() -> impl Future<Output = u8> {
+    async { 1 }
+}
+
+#[span]
+fn boxed() -> Pin<Box<dyn Future<Output = u8> + Send>> {
+    Box::pin(async { 1 })
+}
+
+#[span]
+fn stream() -> impl Stream<Item = u8> {
+    struct Empty;
+    impl Stream for Empty {
+        type Item = u8;
+        fn poll_next(
+            self: Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<u8>> {
+            std::task::Poll::Ready(None)
+        }
+    }
+    Empty
+}
+
+#[tokio::test]
+async fn every_macro_under_strict_lints() {
+    assert_eq!(sync(1), 1);
+    assert!(sync_err(0).is_err());
+    assert_eq!(agent().await.ok(), Some(8));
+    assert_eq!(retry().await, 1);
+    assert_eq!(boxed().await, 1);
+    drop(stream());
+}

@@ -1,0 +1,162 @@
+//! The macros on functions returning `impl Stream`: the span is current during every
+//! `poll_next`, ends when the stream ends, and is marked cancelled when the stream is dropped
+//! early.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use opentelemetry::Value;
+use zdk_trace_runtime::{span, Span};
+use zdk_trace_tests::harness::{all, assert_child_of, attr, Harness};
+
+struct Count {
+    next: u32,
+    end: u32,
+}
+
+impl Stream for Count {
+    type Item = u32;
+
+    fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<u32>> {
+        if self.next == self.end {
+            return Poll::Ready(None);
+        }
+        drop(Span::start("chunk"));
+        self.next += 1;
+        Poll::Ready(Some(self.next))
+    }
+}
+
+#[span(name = "chat.stream", fields(max = i64::from(n)))]
+fn tokens(n: u32) -> impl Stream<Item = u32> {
+    Count { next: 0, end: n }
+}
+
+async fn next<S: Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
+    poll_fn(|cx| Pin::new(&mut *stream).poll_next(cx)).await
+}
+
+#[tokio::test]
+async fn stream_consumed_fully_and_dropped_early() {
+    let h = Harness::install(|b| b);
+    let mut full = Box::pin(tokens(3));
+    let mut items = Vec::new();
+    while let Some(item) = next(&mut full).await {
+        items.push(item);
+    }
+    assert_eq!(items, [1, 2, 3]);
+    let mut partial = Box::pin(tokens(5));
+    assert_eq!(next(&mut partial).await, Some(1));
+    drop(partial);
+    drop(full);
+
+    let spans = h.spans();
+    let streams = all(&spans, "chat.stream");
+    assert_eq!(streams.len(), 2);
+    let full = streams
+        .iter()
+        .find(|s| attr(s, "max") == Some(Value::I64(3)))
+        .copied();
+    let partial = streams
+        .iter()
+        .find(|s| attr(s, "max") == Some(Value::I64(5)))
+        .copied();
+    let (Some(full), Some(partial)) = (full, partial) else {
+        panic!("both streams exported: {streams:?}");
+    };
+    assert_eq!(attr(full, "cancelled"), None);
+    assert_eq!(attr(partial, "cancelled"), Some(Value::Bool(true)));
+    let chunks = all(&spans, "chunk");
+    assert_eq!(chunks.len(), 4);
+    for chunk in chunks.iter().take(3) {
+        assert_child_of(chunk, full);
+    }
+}
+
+struct Chunk {
+    tokens: u64,
+}
+
+impl zdk_trace_runtime::genai::LlmOutput for Chunk {
+    fn usage(&self) -> Option<zdk_trace_runtime::genai::TokenUsage> {
+        Some(zdk_trace_runtime::genai::TokenUsage::new(
+            u64::from(self.tokens == 1) * 10,
+            self.tokens,
+        ))
+    }
+
+    fn response_model(&self) -> Option<&str> {
+        Some("gpt-4o-2024-08-06")
+    }
+}
+
+struct Chunks {
+    left: u64,
+}
+
+impl Stream for Chunks {
+    type Item = Chunk;
+
+    fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Chunk>> {
+        if self.left == 0 {
+            return Poll::Ready(None);
+        }
+        self.left -= 1;
+        Poll::Ready(Some(Chunk { tokens: 1 }))
+    }
+}
+
+#[zdk_trace_runtime::llm_call(provider = "openai", model = "gpt-4o")]
+fn chat_stream(chunks: u64) -> impl Stream<Item = Chunk> {
+    Chunks { left: chunks }
+}
+
+#[tokio::test]
+async fn llm_call_stream_sums_usage_and_counts_items() {
+    let h = Harness::install(|b| b);
+    let mut full = Box::pin(chat_stream(4));
+    while next(&mut full).await.is_some() {}
+    drop(full);
+    let mut partial = Box::pin(chat_stream(4));
+    assert!(next(&mut partial).await.is_some());
+    drop(partial);
+
+    let spans = h.spans();
+    let chats = all(&spans, "chat gpt-4o");
+    assert_eq!(chats.len(), 2);
+    let full = chats
+        .iter()
+        .find(|s| attr(s, "cancelled").is_none())
+        .copied();
+    let partial = chats
+        .iter()
+        .find(|s| attr(s, "cancelled") == Some(Value::Bool(true)))
+        .copied();
+    let (Some(full), Some(partial)) = (full, partial) else {
+        panic!("a full and a dropped stream: {chats:?}");
+    };
+    assert_eq!(attr(full, "stream.items"), Some(Value::I64(4)));
+    assert_eq!(
+        attr(full, "gen_ai.usage.input_tokens"),
+        Some(Value::I64(40))
+    );
+    assert_eq!(
+        attr(full, "gen_ai.usage.output_tokens"),
+        Some(Value::I64(4))
+    );
+    assert_eq!(
+        attr(full, "gen_ai.response.model"),
+        Some(Value::from("gpt-4o-2024-08-06"))
+    );
+    assert!(matches!(
+        attr(full, "stream.time_to_first_item_ms"),
+        Some(Value::F64(ms)) if ms >= 0.0
+    ));
+    assert_eq!(attr(partial, "stream.items"), Some(Value::I64(1)));
+    assert_eq!(
+        attr(partial, "gen_ai.usage.output_tokens"),
+        Some(Value::I64(1))
+    );
+}

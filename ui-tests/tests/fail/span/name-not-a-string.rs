@@ -1,0 +1,6 @@
+use zdk_trace_runtime::span;
+
+#[span(name = runner_run)]
+fn run() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use zdk_trace_runtime::span;
+
+#[span(nmae = "runner.run")]
+fn run() {}
+
+fn main() {}

@@ -1,0 +1,410 @@
+//! Attribute arguments: [`RawArgs`] is the syntax (`key = value`, `key(...)`, `key`), parsed
+//! without judging it; [`Args::from_raw`] checks each option against the macro it was given to
+//! and keeps every value's source tokens so that errors point at them.
+
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Expr, Ident, LitStr, Path, Token};
+
+use crate::ctxt::Ctxt;
+use crate::keys;
+
+/// Which macro is expanding.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MacroKind {
+    Span,
+    AgentSpan,
+    ToolCall,
+    Workflow,
+    LlmCall,
+}
+
+impl MacroKind {
+    pub(crate) fn attr_name(self) -> &'static str {
+        match self {
+            MacroKind::Span => "#[span]",
+            MacroKind::AgentSpan => "#[agent_span]",
+            MacroKind::ToolCall => "#[tool_call]",
+            MacroKind::Workflow => "#[workflow]",
+            MacroKind::LlmCall => "#[llm_call]",
+        }
+    }
+
+    /// The options this macro accepts.
+    fn options(self) -> &'static [&'static str] {
+        use keys::{ALLOW_PII, OPERATION, PROVIDER};
+        use keys::{CALL_ID, CONVERSATION, CRATE, ERR, FIELDS, ID, KIND, MODEL, NAME};
+        match self {
+            MacroKind::Span => &[NAME, KIND, FIELDS, ALLOW_PII, ERR, CRATE],
+            MacroKind::AgentSpan => &[NAME, ID, CONVERSATION, FIELDS, ALLOW_PII, ERR, CRATE],
+            MacroKind::ToolCall => &[NAME, CALL_ID, FIELDS, ALLOW_PII, ERR, CRATE],
+            MacroKind::Workflow => &[NAME, KIND, FIELDS, ALLOW_PII, ERR, CRATE],
+            MacroKind::LlmCall => &[PROVIDER, MODEL, OPERATION, FIELDS, ALLOW_PII, ERR, CRATE],
+        }
+    }
+}
+
+/// The attribute's tokens, as written.
+pub(crate) struct RawArgs {
+    options: Vec<RawOption>,
+}
+
+struct RawOption {
+    key: Ident,
+    value: RawValue,
+}
+
+enum RawValue {
+    /// `err`
+    Flag,
+    /// `name = "..."`, `id = self.id`, `kind = server`
+    Expr(Expr),
+    /// `fields(a = 1, b = x)`, `allow_pii(user.email)`: the parenthesized tokens, parsed by
+    /// the option that accepts a list (and pointed at when another option gets one)
+    List(proc_macro2::Group),
+}
+
+/// One `key = expr` of `fields(...)`.
+pub(crate) struct Field {
+    /// The attribute name, dotted: `user.id`.
+    pub(crate) key: String,
+    /// The key as written, for error spans.
+    pub(crate) key_tokens: TokenStream,
+    pub(crate) value: Expr,
+}
+
+impl Parse for RawArgs {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let options = Punctuated::<RawOption, Token![,]>::parse_terminated(input)?;
+        Ok(RawArgs {
+            options: options.into_iter().collect(),
+        })
+    }
+}
+
+impl Parse for RawOption {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        // `parse_any` so that `crate = ...` parses.
+        let key = Ident::parse_any(input)?;
+        let value = if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            RawValue::Expr(input.parse()?)
+        } else if input.peek(syn::token::Paren) {
+            match input.parse::<proc_macro2::TokenTree>()? {
+                proc_macro2::TokenTree::Group(group) => RawValue::List(group),
+                other => return Err(syn::Error::new_spanned(other, "expected `(...)`")),
+            }
+        } else {
+            RawValue::Flag
+        };
+        Ok(RawOption { key, value })
+    }
+}
+
+/// A field key, dotted (`user.id`) or quoted (`"user.id"`), with its tokens.
+pub(crate) struct FieldKey {
+    pub(crate) key: String,
+    pub(crate) key_tokens: TokenStream,
+}
+
+impl Parse for FieldKey {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut key_tokens = TokenStream::new();
+        let key = if input.peek(LitStr) {
+            let lit: LitStr = input.parse()?;
+            lit.to_tokens(&mut key_tokens);
+            lit.value()
+        } else {
+            let first = Ident::parse_any(input)?;
+            first.to_tokens(&mut key_tokens);
+            let mut key = first.unraw().to_string();
+            while input.peek(Token![.]) {
+                let dot: Token![.] = input.parse()?;
+                let next = Ident::parse_any(input)?;
+                dot.to_tokens(&mut key_tokens);
+                next.to_tokens(&mut key_tokens);
+                key.push('.');
+                key.push_str(&next.unraw().to_string());
+            }
+            key
+        };
+        Ok(FieldKey { key, key_tokens })
+    }
+}
+
+impl Parse for Field {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let FieldKey { key, key_tokens } = input.parse()?;
+        let value = if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            input.parse()?
+        } else {
+            // `fields(count)` records the binding `count` under its own name.
+            let ident: Ident = syn::parse2(key_tokens.clone()).map_err(|_| {
+                syn::Error::new_spanned(
+                    &key_tokens,
+                    "a dotted or quoted field key needs a value: `key = expr`",
+                )
+            })?;
+            Expr::Path(syn::ExprPath {
+                attrs: Vec::new(),
+                qself: None,
+                path: ident.into(),
+            })
+        };
+        Ok(Field {
+            key,
+            key_tokens,
+            value,
+        })
+    }
+}
+
+/// Validated arguments of any of the macros; options a macro does not accept stay `None`.
+pub(crate) struct Args {
+    pub(crate) kind: MacroKind,
+    pub(crate) name: Option<LitStr>,
+    /// `#[span(kind = server)]`: the `SpanKind` variant.
+    pub(crate) span_kind: Option<Ident>,
+    /// `#[workflow(kind = "parallel")]`
+    pub(crate) workflow_kind: Option<LitStr>,
+    pub(crate) id: Option<Expr>,
+    pub(crate) conversation: Option<Expr>,
+    pub(crate) call_id: Option<Expr>,
+    pub(crate) provider: Option<LitStr>,
+    pub(crate) model: Option<Expr>,
+    pub(crate) operation: Option<LitStr>,
+    pub(crate) fields: Vec<Field>,
+    /// `allow_pii(...)`: field keys exempted from the privacy check, on purpose.
+    pub(crate) allow_pii: Vec<FieldKey>,
+    pub(crate) err: Option<Ident>,
+    pub(crate) krate: Option<Path>,
+    /// The attribute (call site), for "missing option" errors.
+    pub(crate) attr_span: Span,
+}
+
+impl Args {
+    /// Checks each option against `kind`; every problem goes to `cx`.
+    pub(crate) fn from_raw(kind: MacroKind, raw: RawArgs, cx: &Ctxt) -> Args {
+        let mut args = Args {
+            kind,
+            name: None,
+            span_kind: None,
+            workflow_kind: None,
+            id: None,
+            conversation: None,
+            call_id: None,
+            provider: None,
+            model: None,
+            operation: None,
+            fields: Vec::new(),
+            allow_pii: Vec::new(),
+            err: None,
+            krate: None,
+            attr_span: Span::call_site(),
+        };
+        let mut seen: Vec<String> = Vec::new();
+        for option in raw.options {
+            let key = option.key.unraw().to_string();
+            if !accept_key(kind, &option.key, &key, &mut seen, cx) {
+                continue;
+            }
+            match key.as_str() {
+                keys::NAME => args.name = string(cx, &option),
+                keys::PROVIDER => args.provider = string(cx, &option),
+                keys::OPERATION => args.operation = string(cx, &option),
+                keys::ID => args.id = expr(cx, option),
+                keys::CONVERSATION => args.conversation = expr(cx, option),
+                keys::CALL_ID => args.call_id = expr(cx, option),
+                keys::MODEL => args.model = expr(cx, option),
+                keys::KIND if kind == MacroKind::Workflow => {
+                    args.workflow_kind = workflow_kind(cx, &option);
+                }
+                keys::KIND => args.span_kind = span_kind(cx, &option),
+                keys::FIELDS => args.fields = list(cx, option),
+                keys::ALLOW_PII => args.allow_pii = list(cx, option),
+                keys::ERR => args.err = flag(cx, &option).then(|| option.key.clone()),
+                keys::CRATE => args.krate = crate_path(cx, &option),
+                _ => {}
+            }
+        }
+        args
+    }
+}
+
+/// The one place unknown, misplaced and duplicate keys are reported.
+fn accept_key(
+    kind: MacroKind,
+    ident: &Ident,
+    key: &str,
+    seen: &mut Vec<String>,
+    cx: &Ctxt,
+) -> bool {
+    let accepted = kind.options();
+    if !accepted.contains(&key) {
+        let list = accepted
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if keys::ALL_OPTIONS.contains(&key) {
+            cx.error_spanned_by(
+                ident,
+                format!(
+                    "`{key}` does not apply to `{}`; its options are {list}",
+                    kind.attr_name()
+                ),
+            );
+        } else {
+            cx.error_spanned_by(
+                ident,
+                format!(
+                    "unknown option `{key}` for `{}`; expected one of {list}",
+                    kind.attr_name()
+                ),
+            );
+        }
+        return false;
+    }
+    if seen.iter().any(|s| s == key) {
+        cx.error_spanned_by(ident, format!("duplicate option `{key}`; remove one"));
+        return false;
+    }
+    seen.push(key.to_owned());
+    true
+}
+
+fn value_tokens(option: &RawOption) -> TokenStream {
+    match &option.value {
+        RawValue::Flag => option.key.to_token_stream(),
+        RawValue::Expr(e) => e.to_token_stream(),
+        RawValue::List(group) => group.to_token_stream(),
+    }
+}
+
+fn string(cx: &Ctxt, option: &RawOption) -> Option<LitStr> {
+    if let RawValue::Expr(Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(s),
+        ..
+    })) = &option.value
+    {
+        return Some(s.clone());
+    }
+    cx.error_spanned_by(
+        value_tokens(option),
+        format!(
+            "`{}` expects a string literal: `{} = \"...\"`",
+            option.key, option.key
+        ),
+    );
+    None
+}
+
+fn expr(cx: &Ctxt, option: RawOption) -> Option<Expr> {
+    match option.value {
+        RawValue::Expr(e) => Some(e),
+        _ => {
+            cx.error_spanned_by(
+                value_tokens(&option),
+                format!("`{}` expects a value: `{} = expr`", option.key, option.key),
+            );
+            None
+        }
+    }
+}
+
+fn flag(cx: &Ctxt, option: &RawOption) -> bool {
+    if let RawValue::Flag = option.value {
+        return true;
+    }
+    cx.error_spanned_by(
+        value_tokens(option),
+        format!(
+            "`{}` takes no value: write `{}` alone",
+            option.key, option.key
+        ),
+    );
+    false
+}
+
+/// `fields(key = expr, ...)` or `allow_pii(key, ...)`.
+fn list<T: Parse>(cx: &Ctxt, option: RawOption) -> Vec<T> {
+    match &option.value {
+        RawValue::List(group) => {
+            let parser = Punctuated::<T, Token![,]>::parse_terminated;
+            match syn::parse::Parser::parse2(parser, group.stream()) {
+                Ok(items) => items.into_iter().collect(),
+                Err(error) => {
+                    cx.syn_error(error);
+                    Vec::new()
+                }
+            }
+        }
+        _ => {
+            cx.error_spanned_by(
+                value_tokens(&option),
+                format!(
+                    "`{}` expects a list: `{}(key = expr, ...)`",
+                    option.key, option.key
+                ),
+            );
+            Vec::new()
+        }
+    }
+}
+
+fn span_kind(cx: &Ctxt, option: &RawOption) -> Option<Ident> {
+    if let RawValue::Expr(Expr::Path(p)) = &option.value {
+        if let Some(ident) = p.path.get_ident() {
+            let written = ident.to_string();
+            if let Some((_, variant)) = keys::SPAN_KINDS.iter().find(|(k, _)| *k == written) {
+                return Some(Ident::new(variant, ident.span()));
+            }
+        }
+    }
+    cx.error_spanned_by(
+        value_tokens(option),
+        "`kind` expects one of `internal`, `server`, `client`, `producer`, `consumer`",
+    );
+    None
+}
+
+fn workflow_kind(cx: &Ctxt, option: &RawOption) -> Option<LitStr> {
+    if let RawValue::Expr(Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(s),
+        ..
+    })) = &option.value
+    {
+        if keys::WORKFLOW_KINDS.contains(&s.value().as_str()) {
+            return Some(s.clone());
+        }
+    }
+    cx.error_spanned_by(
+        value_tokens(option),
+        "`kind` expects one of \"sequential\", \"parallel\", \"loop\"",
+    );
+    None
+}
+
+fn crate_path(cx: &Ctxt, option: &RawOption) -> Option<Path> {
+    match &option.value {
+        RawValue::Expr(Expr::Path(p)) if p.qself.is_none() => return Some(p.path.clone()),
+        RawValue::Expr(Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        })) => {
+            if let Ok(path) = s.parse::<Path>() {
+                return Some(path);
+            }
+        }
+        _ => {}
+    }
+    cx.error_spanned_by(
+        value_tokens(option),
+        "`crate` expects a path to the runtime: `crate = my_app::zdk_trace_runtime`",
+    );
+    None
+}

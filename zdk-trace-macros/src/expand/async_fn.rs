@@ -1,0 +1,66 @@
+//! `async fn f() -> T`: the body moves into an `async move` block that runs inside the span,
+//! which starts at the first poll (when the body would start) and ends when the block
+//! completes or is dropped.
+
+use quote::quote;
+
+use super::Model;
+use crate::item::ItemFn;
+
+pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = m.func;
+    let start = &m.start;
+    let p = {
+        let krate = &m.krate;
+        quote!(#krate::__private)
+    };
+    let ret = m.func.return_type();
+    // `return` and `?` inside the body leave the inner block. Its output type is pinned to
+    // the declared return type by a fake return that never runs (tracing's trick), so `?`
+    // converts errors as before and type errors point at user code; the body stays the tail,
+    // so a diverging body (`-> !`, `loop {}`) adds no unreachable code.
+    // Not for `_` (an erased `impl Trait`: nothing to pin) nor `!` (unstable in a `let`).
+    let fake_return = if matches!(ret.to_string().as_str(), "_" | "!") {
+        quote!()
+    } else {
+        quote! {
+            #[allow(
+                unknown_lints,
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::let_unit_value,
+                clippy::needless_return,
+                clippy::unreachable
+            )]
+            if false {
+                let __zdk_ret: #ret = loop {};
+                return __zdk_ret;
+            }
+        }
+    };
+    let inner = quote! {
+        async move {
+            #fake_return
+            #block
+        }
+    };
+    let run = match &m.on_return {
+        None => quote!(#p::instrument_with(#inner, __zdk_span, |_, _| {}).await),
+        Some(hook) => quote! {
+            #p::instrument_with(#inner, __zdk_span, |__zdk_span, __zdk_ret| { #hook }).await
+        },
+    };
+    let body = quote! {
+        #start
+        #run
+    };
+    let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, body);
+    group.set_span(block.span());
+    quote!(#(#attrs)* #vis #sig #group)
+}

@@ -1,0 +1,38 @@
+//! `fn f() -> impl Stream<Item = T>`: the span starts at the call, is entered while the body
+//! builds the stream, and the returned stream is instrumented with it: current during every
+//! `poll_next`, ended when the stream ends, marked cancelled if it is dropped early; the item
+//! count, the time to the first item and, for `#[llm_call]`, the summed token usage are
+//! recorded.
+
+use quote::quote;
+
+use super::Model;
+use crate::item::ItemFn;
+
+pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = m.func;
+    let start = &m.start;
+    let krate = &m.krate;
+    // `#[llm_call]` sums the items' token usage, so its items must implement `LlmOutput`.
+    let wrap = if m.llm_stream {
+        quote!(instrument_llm_stream)
+    } else {
+        quote!(instrument_stream)
+    };
+    let body = quote! {
+        #start
+        let __zdk_stream = {
+            let __zdk_guard = __zdk_span.enter();
+            #block
+        };
+        #krate::__private::#wrap(__zdk_stream, __zdk_span)
+    };
+    let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, body);
+    group.set_span(block.span());
+    quote!(#(#attrs)* #vis #sig #group)
+}
