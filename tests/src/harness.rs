@@ -17,6 +17,14 @@ pub fn serial() -> MutexGuard<'static, ()> {
     }
 }
 
+/// A builder that sees neither the process environment nor a `zdk-trace.toml`, so a test
+/// gets exactly what it configures.
+pub fn isolated_builder() -> TelemetryBuilder {
+    Telemetry::builder()
+        .ignore_env()
+        .config(zdk_trace_runtime::Config::default())
+}
+
 /// A test's pipeline: the installed telemetry and the exporter it writes to.
 #[derive(Debug)]
 pub struct Harness {
@@ -33,9 +41,7 @@ impl Harness {
     pub fn install(configure: impl FnOnce(TelemetryBuilder) -> TelemetryBuilder) -> Harness {
         let serial = serial();
         let exporter = InMemorySpanExporter::default();
-        let builder = Telemetry::builder()
-            .ignore_env()
-            .config(zdk_trace_runtime::Config::default())
+        let builder = isolated_builder()
             .service_name("test")
             .span_exporter(exporter.clone());
         let telemetry = match configure(builder).install() {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use opentelemetry::KeyValue;
 use zdk_trace_runtime::{Config, Span, SpanKind, Status, Telemetry};
-use zdk_trace_tests::harness::serial;
+use zdk_trace_tests::harness::{isolated_builder, serial};
 use zdk_trace_tests::{attr_i64, attr_str, hex, GrpcReceiver, HttpReceiver, ReceivedSpan};
 
 /// A root with a client child that fails, as an agent would record a failing tool call.
@@ -207,9 +207,7 @@ fn jsonl_file_exporter_from_the_builder() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("traces.jsonl");
     let _ = std::fs::remove_file(&path);
-    let telemetry = Telemetry::builder()
-        .ignore_env()
-        .config(Config::default())
+    let telemetry = isolated_builder()
         .service_name("jsonl")
         .jsonl_file(&path)
         .install()

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-use zdk_trace_runtime::{Span, Telemetry};
-use zdk_trace_tests::harness::{serial, Harness, Recorder};
+use zdk_trace_runtime::Span;
+use zdk_trace_tests::harness::{isolated_builder, serial, Harness, Recorder};
 
 /// An exporter that blocks every export until the gate opens, then records the spans.
 #[derive(Debug, Clone, Default)]
@@ -54,9 +54,7 @@ fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
 fn queue_overflow_drops_exactly_what_does_not_fit() {
     let _serial = serial();
     let exporter = GatedExporter::default();
-    let telemetry = Telemetry::builder()
-        .ignore_env()
-        .config(zdk_trace_runtime::Config::default())
+    let telemetry = isolated_builder()
         .max_queue_size(100)
         .max_export_batch_size(10)
         .scheduled_delay(Duration::from_millis(10))
@@ -91,9 +89,7 @@ fn queue_overflow_drops_exactly_what_does_not_fit() {
 fn the_application_is_never_blocked_by_a_stuck_exporter() {
     let _serial = serial();
     let exporter = GatedExporter::default();
-    let telemetry = Telemetry::builder()
-        .ignore_env()
-        .config(zdk_trace_runtime::Config::default())
+    let telemetry = isolated_builder()
         .max_queue_size(64)
         .max_export_batch_size(8)
         .span_exporter(exporter.clone())
@@ -121,9 +117,7 @@ fn the_application_is_never_blocked_by_a_stuck_exporter() {
 fn shutdown_delivers_spans_from_every_thread() {
     let _serial = serial();
     let exporter = Recorder::default();
-    let telemetry = Telemetry::builder()
-        .ignore_env()
-        .config(zdk_trace_runtime::Config::default())
+    let telemetry = isolated_builder()
         // Long enough that nothing is exported before shutdown unless shutdown does it.
         .scheduled_delay(Duration::from_secs(3600))
         .span_exporter(exporter.clone())
@@ -174,9 +168,7 @@ fn dropping_the_handle_flushes() {
     let _serial = serial();
     let exporter = Recorder::default();
     {
-        let _telemetry = Telemetry::builder()
-            .ignore_env()
-            .config(zdk_trace_runtime::Config::default())
+        let _telemetry = isolated_builder()
             .scheduled_delay(Duration::from_secs(3600))
             .span_exporter(exporter.clone())
             .install()
@@ -192,9 +184,7 @@ fn installing_again_replaces_the_pipeline_after_flushing_it() {
     let first = Recorder::default();
     let second = Recorder::default();
     let install = |e: &Recorder| {
-        Telemetry::builder()
-            .ignore_env()
-            .config(zdk_trace_runtime::Config::default())
+        isolated_builder()
             .scheduled_delay(Duration::from_secs(3600))
             .span_exporter(e.clone())
             .install()

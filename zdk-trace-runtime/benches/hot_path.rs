@@ -30,8 +30,14 @@ impl SpanExporter for CountingSink {
 }
 
 fn zdk(sampler: Sampler, sink: &CountingSink) -> Telemetry {
+    zdk_inheriting(sampler, sink, false)
+}
+
+/// `inherit_otel`: new spans also look for a parent in OpenTelemetry's current `Context`.
+fn zdk_inheriting(sampler: Sampler, sink: &CountingSink, inherit_otel: bool) -> Telemetry {
     Telemetry::builder()
         .ignore_env()
+        .inherit_otel_context(inherit_otel)
         .config(Config::default())
         .sampler(sampler)
         .max_queue_size(1 << 20)
@@ -121,8 +127,23 @@ fn sync_spans(c: &mut Criterion) {
     }
     telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
 
+    // What `inherit_otel_context(true)` adds: OpenTelemetry's context read at start and enter.
+    let telemetry = zdk_inheriting(Sampler::AlwaysOn, &sink, true);
+    {
+        let _root = Span::start("root").entered();
+        g.bench_function("zdk sampled child, inherit_otel_context", |b| {
+            b.iter_custom(|n| bursts(n, zdk_span_2_attrs))
+        });
+    }
+    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+
     let telemetry = zdk(Sampler::AlwaysOff, &sink);
     g.bench_function("zdk sampled out", |b| b.iter(zdk_span_2_attrs));
+    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    let telemetry = zdk_inheriting(Sampler::AlwaysOff, &sink, true);
+    g.bench_function("zdk sampled out, inherit_otel_context", |b| {
+        b.iter(zdk_span_2_attrs)
+    });
     telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
     g.bench_function("zdk disabled (no pipeline)", |b| b.iter(zdk_span_2_attrs));
 

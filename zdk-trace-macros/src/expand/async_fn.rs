@@ -5,20 +5,10 @@
 use quote::quote;
 
 use super::Model;
-use crate::item::ItemFn;
 
 pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
-    let ItemFn {
-        attrs,
-        vis,
-        sig,
-        block,
-    } = m.func;
+    let block = &m.func.block;
     let start = &m.start;
-    let p = {
-        let krate = &m.krate;
-        quote!(#krate::__private)
-    };
     let ret = m.func.return_type();
     // `return` and `?` inside the body leave the inner block. Its output type is pinned to
     // the declared return type by a fake return that never runs (tracing's trick), so `?`
@@ -50,17 +40,9 @@ pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
             #block
         }
     };
-    let run = match &m.on_return {
-        None => quote!(#p::instrument_with(#inner, __zdk_span, |_, _| {}).await),
-        Some(hook) => quote! {
-            #p::instrument_with(#inner, __zdk_span, |__zdk_span, __zdk_ret| { #hook }).await
-        },
-    };
-    let body = quote! {
+    let run = m.instrument_future(inner);
+    m.with_body(quote! {
         #start
-        #run
-    };
-    let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, body);
-    group.set_span(block.span());
-    quote!(#(#attrs)* #vis #sig #group)
+        #run.await
+    })
 }

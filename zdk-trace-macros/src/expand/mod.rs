@@ -81,6 +81,40 @@ pub(crate) struct Model<'a> {
     pub(crate) llm_stream: bool,
 }
 
+impl Model<'_> {
+    /// `#krate::__private`: the one path expansions reach the runtime through.
+    pub(crate) fn private(&self) -> TokenStream {
+        let krate = &self.krate;
+        quote!(#krate::__private)
+    }
+
+    /// The function again (attributes, visibility, signature unchanged) with `body` in place
+    /// of its block; the new braces keep the block's span, so errors point at user code.
+    pub(crate) fn with_body(&self, body: TokenStream) -> TokenStream {
+        let ItemFn {
+            attrs,
+            vis,
+            sig,
+            block,
+        } = self.func;
+        let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, body);
+        group.set_span(block.span());
+        quote!(#(#attrs)* #vis #sig #group)
+    }
+
+    /// `future` instrumented with `__zdk_span`, running the return hook (if any) on its
+    /// output before the span ends.
+    pub(crate) fn instrument_future(&self, future: TokenStream) -> TokenStream {
+        let p = self.private();
+        match &self.on_return {
+            None => quote!(#p::instrument_with(#future, __zdk_span, |_, _| {})),
+            Some(hook) => quote! {
+                #p::instrument_with(#future, __zdk_span, |__zdk_span, __zdk_ret| { #hook })
+            },
+        }
+    }
+}
+
 fn expand(args: &Args, func: &ItemFn) -> TokenStream {
     let krate = match &args.krate {
         Some(path) => path.to_token_stream(),

@@ -7,32 +7,23 @@
 use quote::quote;
 
 use super::Model;
-use crate::item::ItemFn;
 
 pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
-    let ItemFn {
-        attrs,
-        vis,
-        sig,
-        block,
-    } = m.func;
+    let block = &m.func.block;
     let start = &m.start;
-    let krate = &m.krate;
+    let p = m.private();
     // `#[llm_call]` sums the items' token usage, so its items must implement `LlmOutput`.
     let wrap = if m.llm_stream {
         quote!(instrument_llm_stream)
     } else {
         quote!(instrument_stream)
     };
-    let body = quote! {
+    m.with_body(quote! {
         #start
         let __zdk_stream = {
             let __zdk_guard = __zdk_span.enter();
             #block
         };
-        #krate::__private::#wrap(__zdk_stream, __zdk_span)
-    };
-    let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, body);
-    group.set_span(block.span());
-    quote!(#(#attrs)* #vis #sig #group)
+        #p::#wrap(__zdk_stream, __zdk_span)
+    })
 }

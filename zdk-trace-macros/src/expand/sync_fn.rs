@@ -3,20 +3,11 @@
 use quote::quote;
 
 use super::Model;
-use crate::item::ItemFn;
 
 pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
-    let ItemFn {
-        attrs,
-        vis,
-        sig,
-        block,
-    } = m.func;
+    let block = &m.func.block;
     let start = &m.start;
-    let p = {
-        let krate = &m.krate;
-        quote!(#krate::__private)
-    };
+    let p = m.private();
     let body = match &m.on_return {
         // The original body stays the tail expression, so `return` and `?` leave the function
         // as before; the guard ends the span on every exit.
@@ -45,8 +36,5 @@ pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
             }
         }
     };
-    let brace = block.span();
-    let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, body);
-    group.set_span(brace);
-    quote!(#(#attrs)* #vis #sig #group)
+    m.with_body(body)
 }

@@ -198,9 +198,10 @@ pub fn extract(extractor: &dyn Extractor) -> TraceContext {
             }),
             Err(err) => {
                 add(&COUNTERS.malformed_traceparent, 1);
-                crate::pipeline::warn_once(&format!(
-                    "ignored incoming traceparent: {err}; the request starts a new trace"
-                ));
+                crate::pipeline::warn_once(
+                    ("malformed traceparent", "propagation"),
+                    &format!("ignored incoming traceparent: {err}; the request starts a new trace"),
+                );
                 None
             }
         },

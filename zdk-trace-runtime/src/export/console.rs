@@ -536,13 +536,12 @@ impl Painter {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
-    use std::time::SystemTime;
 
-    use opentelemetry::trace::{Event, SpanContext, SpanKind, TraceFlags, TraceState};
+    use opentelemetry::trace::Event;
     use opentelemetry::InstrumentationScope;
-    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
 
     use super::*;
+    use crate::export::fixtures;
 
     /// A `Write` whose contents the test can read back.
     #[derive(Clone, Default)]
@@ -581,32 +580,17 @@ mod tests {
         }
     }
 
-    const T0: u64 = 1_700_000_000;
-
     fn span(trace: u128, id: u64, parent: u64, name: &'static str, start_us: u64) -> SpanData {
-        let start =
-            SystemTime::UNIX_EPOCH + Duration::from_secs(T0) + Duration::from_micros(start_us);
-        SpanData {
-            span_context: SpanContext::new(
-                TraceId::from(trace),
-                SpanId::from(id),
-                TraceFlags::SAMPLED,
-                false,
-                TraceState::default(),
-            ),
-            parent_span_id: SpanId::from(parent),
-            parent_span_is_remote: false,
-            span_kind: SpanKind::Internal,
-            name: Cow::Borrowed(name),
-            start_time: start,
-            end_time: start + Duration::from_micros(350),
-            attributes: Vec::new(),
-            dropped_attributes_count: 0,
-            events: SpanEvents::default(),
-            links: SpanLinks::default(),
-            status: Status::Unset,
-            instrumentation_scope: InstrumentationScope::builder("test").build(),
-        }
+        let mut span = fixtures::span_data(
+            trace,
+            id,
+            parent,
+            name,
+            Duration::from_micros(start_us),
+            Duration::from_micros(350),
+        );
+        span.instrumentation_scope = InstrumentationScope::builder("test").build();
+        span
     }
 
     fn exporter(colors: bool) -> (ConsoleExporter, Buffer) {

@@ -168,17 +168,14 @@ impl SpanExporter for JsonLinesExporter {
 
 #[cfg(test)]
 mod tests {
-    use std::borrow::Cow;
-    use std::time::SystemTime;
-
     use opentelemetry::trace::{
         Event, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
     };
     use opentelemetry::{InstrumentationScope, KeyValue};
-    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
     use serde_json::{json, Value};
 
     use super::*;
+    use crate::export::fixtures;
 
     const TRACE: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
 
@@ -215,35 +212,25 @@ mod tests {
     }
 
     fn span(id: u64, parent: u64, name: &'static str) -> SpanData {
-        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        SpanData {
-            span_context: SpanContext::new(
-                TraceId::from(TRACE),
-                SpanId::from(id),
-                TraceFlags::SAMPLED,
-                false,
-                TraceState::default(),
-            ),
-            parent_span_id: SpanId::from(parent),
-            parent_span_is_remote: false,
-            span_kind: SpanKind::Client,
-            name: Cow::Borrowed(name),
-            start_time: start,
-            end_time: start + Duration::from_millis(5),
-            attributes: vec![
-                KeyValue::new("gen_ai.request.model", "gpt-4o"),
-                KeyValue::new("tokens", 42_i64),
-                KeyValue::new("temperature", 0.5),
-                KeyValue::new("stream", true),
-            ],
-            dropped_attributes_count: 0,
-            events: SpanEvents::default(),
-            links: SpanLinks::default(),
-            status: Status::Unset,
-            instrumentation_scope: InstrumentationScope::builder("zdk-trace")
-                .with_version("0.1.0")
-                .build(),
-        }
+        let mut span = fixtures::span_data(
+            TRACE,
+            id,
+            parent,
+            name,
+            Duration::ZERO,
+            Duration::from_millis(5),
+        );
+        span.span_kind = SpanKind::Client;
+        span.attributes = vec![
+            KeyValue::new("gen_ai.request.model", "gpt-4o"),
+            KeyValue::new("tokens", 42_i64),
+            KeyValue::new("temperature", 0.5),
+            KeyValue::new("stream", true),
+        ];
+        span.instrumentation_scope = InstrumentationScope::builder("zdk-trace")
+            .with_version("0.1.0")
+            .build();
+        span
     }
 
     fn exporter(file: &TempFile) -> JsonLinesExporter {

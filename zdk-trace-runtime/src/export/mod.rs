@@ -48,3 +48,52 @@ impl<E: SpanExporter + 'static> DynExporter for E {
         SpanExporter::set_resource(self, resource)
     }
 }
+
+/// Hand-made `SpanData` for the exporters' unit tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use std::borrow::Cow;
+    use std::time::{Duration, SystemTime};
+
+    use opentelemetry::trace::{
+        SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+    };
+    use opentelemetry::InstrumentationScope;
+    use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+
+    /// Seconds since the epoch of every fixture span's start (plus its offset).
+    pub(crate) const T0: u64 = 1_700_000_000;
+
+    /// An internal, sampled span with no attributes, starting `T0 + start`, lasting `duration`.
+    pub(crate) fn span_data(
+        trace: u128,
+        id: u64,
+        parent: u64,
+        name: &'static str,
+        start: Duration,
+        duration: Duration,
+    ) -> SpanData {
+        let start_time = SystemTime::UNIX_EPOCH + Duration::from_secs(T0) + start;
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from(trace),
+                SpanId::from(id),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::from(parent),
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: Cow::Borrowed(name),
+            start_time,
+            end_time: start_time + duration,
+            attributes: Vec::new(),
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: InstrumentationScope::builder("zdk-trace").build(),
+        }
+    }
+}

@@ -178,19 +178,16 @@ fn header_map(
 
 #[cfg(test)]
 mod tests {
-    use std::borrow::Cow;
-    use std::time::{Duration, SystemTime};
+    use std::time::Duration;
 
-    use opentelemetry::trace::{
-        SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
-    };
-    use opentelemetry::{InstrumentationScope, KeyValue};
-    use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter as _, SpanLinks};
+    use opentelemetry::KeyValue;
+    use opentelemetry_sdk::trace::{SpanData, SpanExporter as _};
     use opentelemetry_sdk::Resource;
     use zdk_trace_tests::{attr_i64, attr_str, hex, GrpcCode, GrpcReceiver, HttpReceiver};
 
     use super::*;
     use crate::config::Secret;
+    use crate::export::fixtures;
 
     const TRACE: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
 
@@ -205,31 +202,19 @@ mod tests {
     }
 
     fn span(name: &'static str, id: u64, parent: u64) -> SpanData {
-        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        SpanData {
-            span_context: SpanContext::new(
-                TraceId::from(TRACE),
-                SpanId::from(id),
-                TraceFlags::SAMPLED,
-                false,
-                TraceState::default(),
-            ),
-            parent_span_id: SpanId::from(parent),
-            parent_span_is_remote: false,
-            span_kind: SpanKind::Internal,
-            name: Cow::Borrowed(name),
-            start_time: start,
-            end_time: start + Duration::from_millis(12),
-            attributes: vec![
-                KeyValue::new("gen_ai.request.model", "gpt-4o"),
-                KeyValue::new("gen_ai.usage.input_tokens", 42_i64),
-            ],
-            dropped_attributes_count: 0,
-            events: SpanEvents::default(),
-            links: SpanLinks::default(),
-            status: Status::Unset,
-            instrumentation_scope: InstrumentationScope::builder("zdk-trace").build(),
-        }
+        let mut span = fixtures::span_data(
+            TRACE,
+            id,
+            parent,
+            name,
+            Duration::ZERO,
+            Duration::from_millis(12),
+        );
+        span.attributes = vec![
+            KeyValue::new("gen_ai.request.model", "gpt-4o"),
+            KeyValue::new("gen_ai.usage.input_tokens", 42_i64),
+        ];
+        span
     }
 
     fn runtime() -> tokio::runtime::Runtime {

@@ -220,10 +220,7 @@ impl Pipeline {
         if result.is_ok() {
             // The threads are finishing; join them unless the deadline has passed.
             for handle in [&self.collector, &self.exporter] {
-                let handle = match handle.lock() {
-                    Ok(mut guard) => guard.take(),
-                    Err(poisoned) => poisoned.into_inner().take(),
-                };
+                let handle = lock(handle).take();
                 if let Some(handle) = handle {
                     while !handle.is_finished() && Instant::now() < deadline {
                         thread::sleep(Duration::from_millis(1));
@@ -313,10 +310,7 @@ impl Collector {
         }
         // Hand the rings back, for the next pipeline.
         let rings = std::mem::take(&mut self.rings);
-        match IDLE_RINGS.lock() {
-            Ok(mut idle) => idle.extend(rings),
-            Err(poisoned) => poisoned.into_inner().extend(rings),
-        }
+        lock(&IDLE_RINGS).extend(rings);
     }
 
     /// Pops every span from every ring. Returns how many.
@@ -426,9 +420,15 @@ impl Collector {
 }
 
 fn take_idle_rings() -> Vec<RingConsumer> {
-    match IDLE_RINGS.lock() {
-        Ok(mut idle) => std::mem::take(&mut *idle),
-        Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+    std::mem::take(&mut *lock(&IDLE_RINGS))
+}
+
+/// Locks `m`, recovering from poisoning: every mutex here guards plain data that a panic
+/// cannot leave half-updated, and the pipeline must never panic because another thread did.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
     }
 }
 
@@ -512,40 +512,53 @@ fn export_batch(
             Ok(Ok(Err(err))) => {
                 all_ok = false;
                 add(&COUNTERS.export_errors, 1);
-                warn_once(&format!("export to {} failed: {err}", exporter.name()));
+                warn_once(
+                    ("export failed", exporter.name()),
+                    &format!("export to {} failed: {err}", exporter.name()),
+                );
             }
             Ok(Err(_elapsed)) => {
                 all_ok = false;
                 add(&COUNTERS.export_errors, 1);
                 add(&COUNTERS.export_timeouts, 1);
-                warn_once(&format!(
-                    "export to {} timed out: no answer within {timeout:?}; check the collector, or raise the export timeout",
-                    exporter.name()
-                ));
+                warn_once(
+                    ("export timed out", exporter.name()),
+                    &format!(
+                        "export to {} timed out: no answer within {timeout:?}; check the collector, or raise the export timeout",
+                        exporter.name()
+                    ),
+                );
             }
             Err(_panic) => {
                 all_ok = false;
                 add(&COUNTERS.export_errors, 1);
                 add(&COUNTERS.export_panics, 1);
-                warn_once(&format!(
-                    "exporter {} panicked: the batch was dropped and the pipeline goes on",
-                    exporter.name()
-                ));
+                warn_once(
+                    ("exporter panicked", exporter.name()),
+                    &format!(
+                        "exporter {} panicked: the batch was dropped and the pipeline goes on",
+                        exporter.name()
+                    ),
+                );
             }
         }
     }
     all_ok
 }
 
-/// Prints a pipeline warning to stderr once per process per distinct message kind.
-pub(crate) fn warn_once(message: &str) {
-    static WARNED: Lazy<Mutex<std::collections::HashSet<String>>> =
-        Lazy::new(|| Mutex::new(std::collections::HashSet::new()));
-    // Key on the text before the first ':' so repeated failures of one exporter warn once.
-    let key = message.split(':').next().unwrap_or(message).to_owned();
-    let first = match WARNED.lock() {
-        Ok(mut set) => set.insert(key),
-        Err(_) => false,
+/// What a warning is about (its kind, and the exporter or component): each is printed once.
+pub(crate) type WarnKey = (&'static str, &'static str);
+
+/// Prints a pipeline warning to stderr once per process per `key`.
+pub(crate) fn warn_once(key: WarnKey, message: &str) {
+    static WARNED: Mutex<Vec<WarnKey>> = Mutex::new(Vec::new());
+    let first = {
+        let mut warned = lock(&WARNED);
+        let first = !warned.contains(&key);
+        if first {
+            warned.push(key);
+        }
+        first
     };
     if first {
         eprintln!("zdk-trace: {message} (further warnings like this are counted in stats())");

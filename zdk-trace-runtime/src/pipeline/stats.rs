@@ -122,10 +122,7 @@ impl Stats {
             malformed_traceparent: get(&c.malformed_traceparent),
             ..Stats::default()
         };
-        let threads = match THREAD_COUNTERS.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let threads = crate::pipeline::lock(&THREAD_COUNTERS);
         for t in threads.iter() {
             stats.spans_started += get(&t.started);
             stats.spans_recorded += get(&t.recorded);

@@ -170,9 +170,7 @@ static NO_COUNTERS: ThreadCounters = ThreadCounters {
 #[cold]
 fn register_counters() -> Arc<ThreadCounters> {
     let counters = Arc::new(ThreadCounters::default());
-    if let Ok(mut all) = THREAD_COUNTERS.lock() {
-        all.push(counters.clone());
-    }
+    crate::pipeline::lock(&THREAD_COUNTERS).push(counters.clone());
     counters
 }
 
