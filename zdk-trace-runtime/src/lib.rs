@@ -311,6 +311,7 @@ mod pipeline;
 mod sampling;
 mod span;
 mod telemetry;
+pub mod usage;
 
 pub use config::{Config, ConfigError, Protocol};
 pub use context::propagation;

@@ -1,0 +1,55 @@
+//! One usage event and the keys it may carry.
+
+use std::borrow::Cow;
+use std::time::SystemTime;
+
+/// Keys a usage event may carry (besides its name). `#[usage_event]` rejects any other key at
+/// compile time (the macros crate holds the same list, kept in step by a UI test that uses
+/// every key); the dynamic API drops any other key at run time, counting it.
+///
+/// On the wire each key becomes `event.` + the key with `.` replaced by `_`
+/// (`agent.type` → `event.agent_type`).
+pub const ALLOWED_KEYS: &[&str] = &[
+    "agent.type",
+    "agent.framework",
+    "framework",
+    "framework.name",
+    "tool.type",
+    "workflow.type",
+    "error.type",
+    "feature.name",
+    "command.name",
+    "component",
+    "duration_ms",
+    "success",
+];
+
+/// Longest string value a usage event carries; longer values are cut (and counted).
+pub const MAX_STRING_LEN: usize = 50;
+
+/// A value a usage event can carry: none of these can hold free-form user content once the
+/// allowlist and the length cap are applied.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum UsageValue {
+    /// `event.success = true`
+    Bool(bool),
+    /// A count.
+    I64(i64),
+    /// A measure, such as `duration_ms`.
+    F64(f64),
+    /// A label: `&'static str` from code, or a dynamic string cut to [`MAX_STRING_LEN`].
+    Str(Cow<'static, str>),
+}
+
+/// One anonymous usage event, before the layer adds the resource (service, anonymous id,
+/// session id) and `system.os` / `system.arch`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageEvent {
+    /// `agent.run`, `feature.used`, …
+    pub name: Cow<'static, str>,
+    /// Allowlisted keys (see [`ALLOWED_KEYS`]) and their values.
+    pub attributes: Vec<(Cow<'static, str>, UsageValue)>,
+    /// When it happened.
+    pub time: SystemTime,
+}
