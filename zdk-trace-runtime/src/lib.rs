@@ -327,4 +327,4 @@ pub use telemetry::{
     FlushError, InstallError, ShutdownError, Telemetry, TelemetryBuilder, DROP_TIMEOUT_DEFAULT,
     FLUSH_TIMEOUT_DEFAULT,
 };
-pub use zdk_trace_macros::{agent_span, llm_call, span, tool_call, workflow};
+pub use zdk_trace_macros::{agent_span, llm_call, span, tool_call, usage_event, workflow};
