@@ -207,7 +207,9 @@ fn export(
     }
     let spans = std::mem::take(batch);
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        runtime.block_on(tokio::time::timeout(EXPORT_TIMEOUT, exporter.export(spans)))
+        // The timer must be created inside the runtime.
+        runtime
+            .block_on(async { tokio::time::timeout(EXPORT_TIMEOUT, exporter.export(spans)).await })
     }));
     if !matches!(outcome, Ok(Ok(Ok(())))) {
         warn_once(
