@@ -334,6 +334,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_borrow)] // the borrow is what selects the impl, as in expansions
     fn outcome_reads_results_by_autoref() {
         let ok: Result<u8, ()> = Ok(1);
         let err: Result<u8, ()> = Err(());
