@@ -83,6 +83,9 @@ async fn usage_async() -> u8 {
     1
 }
 
+#[usage_event(name = "u.unit", fields(component = 1_u8))]
+fn usage_unit() {}
+
 #[usage_event(name = "u.future")]
 fn usage_future() -> impl Future<Output = u8> {
     async { 1 }
@@ -101,6 +104,7 @@ fn usage_stream() -> impl Stream<Item = u8> {
 #[tokio::test]
 async fn every_macro_under_strict_lints() {
     assert_eq!(usage_sync(1), Ok(1));
+    usage_unit();
     assert_eq!(usage_async().await, 1);
     assert_eq!(usage_future().await, 1);
     assert_eq!(usage_boxed().await, 1);
