@@ -13,7 +13,8 @@
 //! of `zdk-trace-macros`: [`macro@span`], [`macro@agent_span`], [`macro@llm_call`],
 //! [`macro@tool_call`] and [`macro@workflow`], which put a span with the GenAI semantic
 //! conventions' attributes ([`genai`]) around a function; spans can also be written by hand
-//! with the API below.
+//! with the API below. A sixth, [`macro@usage_event`], records no span: it sends one anonymous
+//! usage event per call (see [Usage telemetry](#usage-telemetry)).
 //!
 //! # Quick start
 //!
@@ -297,6 +298,26 @@
 //!   `headers`, `timeout_seconds`, `compression`, or the `OTEL_EXPORTER_OTLP_*` variables).
 //! - Any `opentelemetry_sdk` `SpanExporter`, with [`TelemetryBuilder::span_exporter`]
 //!   (`InMemorySpanExporter` in tests).
+//!
+//! # Usage telemetry
+//!
+//! Anonymous usage events (which features, frameworks and error types are used, never what
+//! on) are separate from traces. [`macro@usage_event`] sends one per call of a function, with
+//! `duration_ms` and `success` filled in; its keys are checked at compile time against
+//! [`usage::ALLOWED_KEYS`] (extensible with [`usage_keys!`] and
+//! [`TelemetryBuilder::usage_allowlist`]), and its values must be of types that cannot carry
+//! user content. Events go to the exporter given to [`TelemetryBuilder::usage_span_exporter`],
+//! never to the trace exporters; without one they are not even built. See [`usage`].
+//!
+//! ```
+//! use zdk_trace_runtime::usage_event;
+//!
+//! #[usage_event(name = "tool.run", fields(tool.type = "function", component = "search"))]
+//! fn search(query: &str) -> Result<usize, String> {
+//!     Ok(query.len()) // `query` is never sent
+//! }
+//! # assert_eq!(search("abc"), Ok(3));
+//! ```
 #![warn(missing_docs, unreachable_pub)]
 
 #[doc(hidden)]
@@ -327,4 +348,4 @@ pub use telemetry::{
     FlushError, InstallError, ShutdownError, Telemetry, TelemetryBuilder, DROP_TIMEOUT_DEFAULT,
     FLUSH_TIMEOUT_DEFAULT,
 };
-pub use zdk_trace_macros::{agent_span, llm_call, span, tool_call, workflow};
+pub use zdk_trace_macros::{agent_span, llm_call, span, tool_call, usage_event, workflow};

@@ -15,6 +15,7 @@ use crate::pipeline::stats::Stats;
 use crate::pipeline::{hot, lock, Pipeline, PipelineError, PipelineParts};
 use crate::sampling::{Sampler, TailSampling};
 use crate::span::clock;
+use crate::usage::{UsageKeys, UsageRoute};
 
 /// How long [`Telemetry::force_flush`] and [`Telemetry::shutdown`] wait by default.
 pub const FLUSH_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
@@ -31,6 +32,8 @@ struct Inner {
     baseline: Stats,
     stopped: AtomicBool,
     final_stats: Mutex<Option<Stats>>,
+    /// `Some` when a usage exporter was given and telemetry is enabled.
+    usage: Option<UsageRoute>,
 }
 
 impl Inner {
@@ -52,6 +55,10 @@ impl Inner {
                 *installed = None;
             }
         }
+        let usage = match &self.usage {
+            Some(route) => route.shutdown(timeout).map_err(ShutdownError::from),
+            None => Ok(()),
+        };
         let result = match &self.pipeline {
             Some(pipeline) => {
                 let result = pipeline.shutdown(timeout);
@@ -64,7 +71,7 @@ impl Inner {
             None => Ok(()),
         };
         *lock(&self.final_stats) = Some(Stats::read_cumulative().since(&self.baseline));
-        result
+        result.and(usage)
     }
 }
 
@@ -115,6 +122,8 @@ impl Telemetry {
             env: EnvSource::Process,
             exporters: Vec::new(),
             inherit_otel_context: false,
+            usage_exporter: None,
+            usage_keys: Vec::new(),
         }
     }
 
@@ -137,10 +146,15 @@ impl Telemetry {
         if self.inner.stopped.load(Ordering::Acquire) {
             return Err(FlushError::AlreadyShutdown);
         }
-        match &self.inner.pipeline {
+        let traces = match &self.inner.pipeline {
             Some(pipeline) => pipeline.force_flush(timeout).map_err(FlushError::from),
             None => Ok(()),
-        }
+        };
+        let usage = match &self.inner.usage {
+            Some(route) => route.force_flush(timeout).map_err(FlushError::from),
+            None => Ok(()),
+        };
+        traces.and(usage)
     }
 
     /// Exports everything recorded, shuts the exporters down and stops the pipeline threads
@@ -233,6 +247,8 @@ pub struct TelemetryBuilder {
     env: EnvSource,
     exporters: Vec<Box<dyn DynExporter>>,
     inherit_otel_context: bool,
+    usage_exporter: Option<Box<dyn DynExporter>>,
+    usage_keys: Vec<&'static str>,
 }
 
 impl TelemetryBuilder {
@@ -313,6 +329,56 @@ impl TelemetryBuilder {
     /// `InMemorySpanExporter`). Exporters added here replace the default console exporter.
     pub fn span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
         self.exporters.push(Box::new(exporter));
+        self
+    }
+
+    /// Sends anonymous usage events (from [`macro@crate::usage_event`]) to `exporter`, each as
+    /// one span named after the event with attributes `event.<key>` (`agent.type` →
+    /// `event.agent_type`), on a route of its own: they never enter the trace pipeline, and
+    /// the trace exporters never see them. Without it, usage events are not built at all.
+    /// Nothing is sent when telemetry is disabled (`OTEL_SDK_DISABLED=true`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use opentelemetry_sdk::trace::InMemorySpanExporter;
+    /// use zdk_trace_runtime::{usage_event, Telemetry};
+    ///
+    /// #[usage_event(name = "command.run", fields(command.name = "init"))]
+    /// fn init() {}
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let usage = InMemorySpanExporter::default();
+    /// let telemetry = Telemetry::builder()
+    /// #   .span_exporter(InMemorySpanExporter::default())
+    ///     .usage_span_exporter(usage.clone())
+    ///     .install()?;
+    /// init();
+    /// telemetry.force_flush()?;
+    /// assert_eq!(usage.get_finished_spans()?[0].name, "command.run");
+    /// # telemetry.shutdown()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn usage_span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
+        self.usage_exporter = Some(Box::new(exporter));
+        self
+    }
+
+    /// Accepts the application's usage keys (declared with [`usage_keys!`](crate::usage_keys))
+    /// besides the built-in [`usage::ALLOWED_KEYS`](crate::usage::ALLOWED_KEYS); other keys are
+    /// dropped from usage events before export. Can be called more than once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// zdk_trace_runtime::usage_keys!(APP_USAGE_KEYS = ["plugin.name"]);
+    ///
+    /// let builder = zdk_trace_runtime::Telemetry::builder().usage_allowlist(APP_USAGE_KEYS);
+    /// # drop(builder);
+    /// ```
+    pub fn usage_allowlist(mut self, keys: UsageKeys) -> Self {
+        self.usage_keys.extend_from_slice(keys.as_slice());
         self
     }
 
@@ -429,11 +495,19 @@ impl TelemetryBuilder {
         } else {
             None
         };
+        crate::usage::set_app_keys(self.usage_keys);
+        let usage = match self.usage_exporter {
+            Some(exporter) if settings.enabled => {
+                Some(UsageRoute::start(exporter).map_err(InstallError::Thread)?)
+            }
+            _ => None,
+        };
         let inner = Arc::new(Inner {
             baseline: Stats::read_cumulative(),
             pipeline,
             stopped: AtomicBool::new(false),
             final_stats: Mutex::new(None),
+            usage,
         });
         {
             let mut installed = lock(&INSTALLED);
