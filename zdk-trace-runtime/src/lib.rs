@@ -317,6 +317,7 @@ pub use config::{Config, ConfigError, Protocol};
 pub use context::propagation;
 pub use context::{current_span_context, ContextGuard, TraceContext};
 pub use export::{ConsoleExporter, JsonLinesExporter};
+pub use genai::CaptureMode;
 pub use instrument::{spawn, spawn_thread, FutureExt, Instrumented, StreamExt, WithContext};
 pub use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId};
 pub use opentelemetry::{KeyValue, Value};

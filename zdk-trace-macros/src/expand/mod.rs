@@ -79,6 +79,8 @@ pub(crate) struct Model<'a> {
     pub(crate) on_return: Option<TokenStream>,
     /// `#[llm_call]` on a stream: usage is summed over the items.
     pub(crate) llm_stream: bool,
+    /// `capture` was given: `__zdk_content` (a `Content`) is declared by `start`.
+    pub(crate) capture: bool,
 }
 
 impl Model<'_> {
@@ -125,6 +127,7 @@ fn expand(args: &Args, func: &ItemFn) -> TokenStream {
         start: start_span(args, func, &krate),
         on_return: on_return(args, func, &krate),
         llm_stream: args.kind == MacroKind::LlmCall,
+        capture: args.capture.is_some(),
         krate,
     };
     match func.shape() {
@@ -261,8 +264,9 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream) -> TokenStream {
         let value = &field.value;
         attrs.push((lit(&field.key), value.to_token_stream()));
     }
+    let params = args.request.iter().map(|param| request_param(param, &p));
     let name = lit(&name);
-    if attrs.is_empty() && rename.is_empty() {
+    if attrs.is_empty() && rename.is_empty() && args.request.is_empty() {
         return quote! {
             let __zdk_span = #p::Span::start_with_kind(#name, #p::SpanKind::#kind);
         };
@@ -270,12 +274,57 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream) -> TokenStream {
     let sets = attrs
         .iter()
         .map(|(key, value)| quote!(__zdk_span.set_attribute(#p::KeyValue::new(#key, #value));));
+    let content = capture_start(args, &p);
     quote! {
         let mut __zdk_span = #p::Span::start_with_kind(#name, #p::SpanKind::#kind);
         // Attribute values are computed only for a span that records.
         if __zdk_span.is_recording() {
             #rename
             #(#sets)*
+            #(#params)*
+        }
+        #content
+    }
+}
+
+/// `temperature = expr` and the like: converted through a `__private` trait (spanned at the
+/// value, so a wrong type is reported there with the trait's message), set when `Some`.
+fn request_param(param: &crate::args::RequestParam, p: &TokenStream) -> TokenStream {
+    let key = LitStr::new(param.attribute, Span::call_site());
+    let value = &param.value;
+    let at = syn::spanned::Spanned::span(value);
+    let convert = match param.ty {
+        keys::ParamType::Float => quote_spanned!(at=> #p::request_f64(&(#value))),
+        keys::ParamType::Int => quote_spanned!(at=> #p::request_i64(&(#value))),
+        keys::ParamType::Strings => quote_spanned!(at=> #p::stop_sequences(&(#value))),
+    };
+    quote! {
+        if let ::core::option::Option::Some(__zdk_value) = #convert {
+            __zdk_span.set_attribute(#p::KeyValue::new(#key, __zdk_value));
+        }
+    }
+}
+
+/// `capture`: `__zdk_content` holds the capture mode, read once (a relaxed load; `NoContent`
+/// when the span does not record), and the prompt or tool arguments, computed only when it
+/// captures and before the body can move them.
+fn capture_start(args: &Args, p: &TokenStream) -> TokenStream {
+    let Some(capture) = &args.capture else {
+        return TokenStream::new();
+    };
+    let Some(input) = &capture.input else {
+        return quote!(let __zdk_content = #p::Content::start(&__zdk_span););
+    };
+    let at = syn::spanned::Spanned::span(input);
+    let method = if args.kind == MacroKind::ToolCall {
+        quote_spanned!(at=> tool_arguments)
+    } else {
+        quote_spanned!(at=> llm_input)
+    };
+    quote! {
+        let mut __zdk_content = #p::Content::start(&__zdk_span);
+        if __zdk_content.captures() {
+            __zdk_content.#method(&(#input));
         }
     }
 }
@@ -295,6 +344,23 @@ fn on_return(args: &Args, func: &ItemFn, krate: &TokenStream) -> Option<TokenStr
     let mut hook = TokenStream::new();
     if args.kind == MacroKind::LlmCall {
         hook.extend(quote_spanned!(at=> #p::record_llm_output(__zdk_span, __zdk_ret);));
+        if args.capture.is_some() {
+            hook.extend(quote_spanned!(at=>
+                #p::record_llm_content(__zdk_span, __zdk_ret, __zdk_content);
+            ));
+        }
+    }
+    if args.kind == MacroKind::ToolCall && args.capture.is_some() {
+        // The `Ok` value of a `Result`, else the value itself: see `__private::Returned`.
+        hook.extend(quote_spanned!(at=> {
+            #[allow(unused_imports)]
+            use #p::{ReturnedAny as _, ReturnedOk as _};
+            #p::record_tool_content(
+                __zdk_span,
+                (&#p::Returned(__zdk_ret)).value(),
+                __zdk_content,
+            );
+        }));
     }
     if args.err.is_some() {
         hook.extend(quote_spanned!(at=> #p::record_err(__zdk_span, __zdk_ret);));
