@@ -464,6 +464,7 @@ fn capture(kind: MacroKind, cx: &Ctxt, option: RawOption) -> Option<Capture> {
             return None;
         }
     };
+    let written = !entries.is_empty();
     let mut input = None;
     for entry in entries {
         if entry.key != expected {
@@ -486,10 +487,13 @@ fn capture(kind: MacroKind, cx: &Ctxt, option: RawOption) -> Option<Capture> {
         }
     }
     if input.is_none() {
-        cx.error_spanned_by(
-            &group,
-            format!("`capture(...)` needs `{expected} = expr`; or write `capture` alone"),
-        );
+        // An unknown key was reported above; say what is missing only for `capture()`.
+        if !written {
+            cx.error_spanned_by(
+                &group,
+                format!("`capture(...)` needs `{expected} = expr`; or write `capture` alone"),
+            );
+        }
         return None;
     }
     Some(Capture {

@@ -293,11 +293,13 @@ fn request_param(param: &crate::args::RequestParam, p: &TokenStream) -> TokenStr
     let key = LitStr::new(param.attribute, Span::call_site());
     let value = &param.value;
     let at = syn::spanned::Spanned::span(value);
-    let convert = match param.ty {
-        keys::ParamType::Float => quote_spanned!(at=> #p::request_f64(&(#value))),
-        keys::ParamType::Int => quote_spanned!(at=> #p::request_i64(&(#value))),
-        keys::ParamType::Strings => quote_spanned!(at=> #p::stop_sequences(&(#value))),
+    let function = match param.ty {
+        keys::ParamType::Float => quote!(request_f64),
+        keys::ParamType::Int => quote!(request_i64),
+        keys::ParamType::Strings => quote!(stop_sequences),
     };
+    // The call spanned at the value, so a wrong type underlines the value, not the attribute.
+    let convert = call_at(quote!(#p::#function), value, at);
     quote! {
         if let ::core::option::Option::Some(__zdk_value) = #convert {
             __zdk_span.set_attribute(#p::KeyValue::new(#key, __zdk_value));
@@ -317,16 +319,52 @@ fn capture_start(args: &Args, p: &TokenStream) -> TokenStream {
     };
     let at = syn::spanned::Spanned::span(input);
     let method = if args.kind == MacroKind::ToolCall {
-        quote_spanned!(at=> tool_arguments)
+        quote!(tool_arguments)
     } else {
-        quote_spanned!(at=> llm_input)
+        quote!(llm_input)
     };
+    // Spanned at the value, so "does not implement `Serialize`" underlines it.
+    let call = call_at(quote!(__zdk_content.#method), input, at);
     quote! {
         let mut __zdk_content = #p::Content::start(&__zdk_span);
         if __zdk_content.captures() {
-            __zdk_content.#method(&(#input));
+            #call;
         }
     }
+}
+
+/// `function(&(value))` with the tokens written here spanned at `at` (the value's first
+/// token; the value keeps its own spans).
+fn call_at(function: TokenStream, value: &syn::Expr, at: Span) -> TokenStream {
+    let mut inner =
+        proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, value.to_token_stream());
+    inner.set_span(at);
+    let mut amp = proc_macro2::Punct::new('&', proc_macro2::Spacing::Alone);
+    amp.set_span(at);
+    let mut args =
+        proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, quote!(#amp #inner));
+    args.set_span(at);
+    let function = respan(function, at);
+    quote!(#function #args)
+}
+
+/// `tokens` with every span set to `span`, groups included (only for tokens written here).
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tt| match tt {
+            proc_macro2::TokenTree::Group(group) => {
+                let mut new =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                new.set_span(span);
+                proc_macro2::TokenTree::Group(new)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
 }
 
 fn internal() -> syn::Ident {
