@@ -55,6 +55,17 @@
 //! # }
 //! ```
 //!
+//! # Model and tool content
+//!
+//! `#[llm_call]` records the request parameters given to it (`temperature = ..`,
+//! `max_tokens = ..`, …) as the conventions' typed `gen_ai.request.*` attributes. Prompts,
+//! completions and tool arguments and results are recorded only by functions marked
+//! `capture` **and** only when [`CaptureMode`] turns content capture on at run time (off by
+//! default; `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=SPAN_ONLY`, `[telemetry.genai]
+//! capture_message_content = "span_only"` or [`TelemetryBuilder::capture_message_content`]),
+//! as span attributes, a `gen_ai.client.inference.operation.details` event, or both. See
+//! [`genai`].
+//!
 //! # Spans
 //!
 //! A [`Span`] starts when it is created and ends when it is dropped (or at [`Span::end`]). A
@@ -203,6 +214,9 @@
 //!     strategy = "parent_based"
 //!     probability = 0.1
 //!     always_sample_errors = true
+//!
+//!     [telemetry.genai]
+//!     capture_message_content = "span_only"
 //! "#)?;
 //! # let _ = file;
 //! # Ok::<(), zdk_trace_runtime::ConfigError>(())

@@ -219,7 +219,7 @@ impl<S: Stream> Stream for InstrumentedStream<S> {
             None => {
                 finish(span, *items, usage.as_ref(), response_model.take());
                 if let Some(capture) = capture.take() {
-                    capture.finish(span);
+                    (*capture).finish(span);
                 }
             }
         })
@@ -264,7 +264,7 @@ impl<S: Stream> PinnedDrop for InstrumentedStream<S> {
         if !span.is_ended() {
             finish(span, items, usage.as_ref(), model);
             if let Some(capture) = capture {
-                capture.finish(span);
+                (*capture).finish(span);
             }
         }
     }
@@ -678,7 +678,7 @@ impl Content {
 }
 
 impl<T> StreamCapture<T> {
-    fn finish(mut self: Box<Self>, span: &mut Span) {
+    fn finish(mut self, span: &mut Span) {
         let text = std::mem::take(&mut self.text);
         let outputs = if text.any {
             let cut = self.content.cut(&text.text).into_owned();
