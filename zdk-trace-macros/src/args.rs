@@ -37,17 +37,37 @@ impl MacroKind {
 
     /// The options this macro accepts.
     fn options(self) -> &'static [&'static str] {
-        use keys::{ALLOW_PII, OPERATION, PROVIDER};
+        use keys::{ALLOW_PII, CAPTURE, OPERATION, PROVIDER};
         use keys::{CALL_ID, CONVERSATION, CRATE, ERR, FIELDS, ID, KEYS, KIND, MODEL, NAME};
+        use keys::{CHOICE_COUNT, FREQUENCY_PENALTY, MAX_TOKENS, PRESENCE_PENALTY, SEED};
+        use keys::{STOP_SEQUENCES, TEMPERATURE, TOP_K, TOP_P};
         match self {
             MacroKind::Span => &[NAME, KIND, FIELDS, ALLOW_PII, ERR, CRATE],
             MacroKind::AgentSpan => &[NAME, ID, CONVERSATION, FIELDS, ALLOW_PII, ERR, CRATE],
-            MacroKind::ToolCall => &[NAME, CALL_ID, FIELDS, ALLOW_PII, ERR, CRATE],
+            MacroKind::ToolCall => &[NAME, CALL_ID, CAPTURE, FIELDS, ALLOW_PII, ERR, CRATE],
             MacroKind::Workflow => &[NAME, KIND, FIELDS, ALLOW_PII, ERR, CRATE],
-            MacroKind::LlmCall => &[PROVIDER, MODEL, OPERATION, FIELDS, ALLOW_PII, ERR, CRATE],
             // No `allow_pii` (usage events have no escape hatch) and no `err` (an `Err`
             // always sets `success = false`).
             MacroKind::UsageEvent => &[NAME, KEYS, FIELDS, CRATE],
+            MacroKind::LlmCall => &[
+                PROVIDER,
+                MODEL,
+                OPERATION,
+                TEMPERATURE,
+                MAX_TOKENS,
+                TOP_P,
+                TOP_K,
+                FREQUENCY_PENALTY,
+                PRESENCE_PENALTY,
+                STOP_SEQUENCES,
+                SEED,
+                CHOICE_COUNT,
+                CAPTURE,
+                FIELDS,
+                ALLOW_PII,
+                ERR,
+                CRATE,
+            ],
         }
     }
 }
@@ -168,6 +188,45 @@ impl Parse for Field {
     }
 }
 
+/// `#[llm_call(temperature = expr)]` and the other request parameters.
+pub(crate) struct RequestParam {
+    /// The attribute name (`gen_ai.request.temperature`).
+    pub(crate) attribute: &'static str,
+    pub(crate) ty: keys::ParamType,
+    pub(crate) value: Expr,
+}
+
+/// `capture`, `capture(input = expr)` (`#[llm_call]`) or `capture(arguments = expr)`
+/// (`#[tool_call]`).
+pub(crate) struct Capture {
+    /// The `capture` keyword, for errors.
+    pub(crate) keyword: Ident,
+    /// The prompt or the tool arguments, evaluated before the body runs.
+    pub(crate) input: Option<Expr>,
+}
+
+/// One `key = expr` inside `capture(...)`.
+struct CaptureEntry {
+    key: Ident,
+    value: Expr,
+}
+
+impl Parse for CaptureEntry {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let key = Ident::parse_any(input)?;
+        input.parse::<Token![=]>().map_err(|_| {
+            syn::Error::new_spanned(
+                &key,
+                format!("expected `{key} = expr` inside `capture(...)`"),
+            )
+        })?;
+        Ok(CaptureEntry {
+            key,
+            value: input.parse()?,
+        })
+    }
+}
+
 /// Validated arguments of any of the macros; options a macro does not accept stay `None`.
 pub(crate) struct Args {
     pub(crate) kind: MacroKind,
@@ -182,6 +241,9 @@ pub(crate) struct Args {
     pub(crate) provider: Option<LitStr>,
     pub(crate) model: Option<Expr>,
     pub(crate) operation: Option<LitStr>,
+    /// `#[llm_call]` request parameters, in the order written.
+    pub(crate) request: Vec<RequestParam>,
+    pub(crate) capture: Option<Capture>,
     pub(crate) fields: Vec<Field>,
     /// `allow_pii(...)`: field keys exempted from the privacy check, on purpose.
     pub(crate) allow_pii: Vec<FieldKey>,
@@ -207,6 +269,8 @@ impl Args {
             provider: None,
             model: None,
             operation: None,
+            request: Vec::new(),
+            capture: None,
             fields: Vec::new(),
             allow_pii: Vec::new(),
             err: None,
@@ -237,7 +301,20 @@ impl Args {
                 keys::ERR => args.err = flag(cx, &option).then(|| option.key.clone()),
                 keys::CRATE => args.krate = crate_path(cx, &option),
                 keys::KEYS => args.usage_keys = keys_path(cx, &option),
-                _ => {}
+                keys::CAPTURE => args.capture = capture(kind, cx, option),
+                _ => {
+                    if let Some((_, attribute, ty)) =
+                        keys::REQUEST_PARAMS.iter().find(|(k, _, _)| *k == key)
+                    {
+                        if let Some(value) = expr(cx, option) {
+                            args.request.push(RequestParam {
+                                attribute,
+                                ty: *ty,
+                                value,
+                            });
+                        }
+                    }
+                }
             }
         }
         args
@@ -363,6 +440,75 @@ fn list<T: Parse>(cx: &Ctxt, option: RawOption) -> Vec<T> {
             Vec::new()
         }
     }
+}
+
+/// `capture` alone, or `capture(input = expr)` / `capture(arguments = expr)`.
+fn capture(kind: MacroKind, cx: &Ctxt, option: RawOption) -> Option<Capture> {
+    let (expected, example) = if kind == MacroKind::ToolCall {
+        (keys::CAPTURE_ARGUMENTS, "capture(arguments = args)")
+    } else {
+        (keys::CAPTURE_INPUT, "capture(input = prompt)")
+    };
+    let group = match option.value {
+        RawValue::Flag => {
+            return Some(Capture {
+                keyword: option.key,
+                input: None,
+            })
+        }
+        RawValue::List(group) => group,
+        RawValue::Expr(e) => {
+            cx.error_spanned_by(
+                e,
+                format!("`capture` takes no `= value`: write `capture` or `{example}`"),
+            );
+            return None;
+        }
+    };
+    let parser = Punctuated::<CaptureEntry, Token![,]>::parse_terminated;
+    let entries = match syn::parse::Parser::parse2(parser, group.stream()) {
+        Ok(entries) => entries,
+        Err(error) => {
+            cx.syn_error(error);
+            return None;
+        }
+    };
+    let written = !entries.is_empty();
+    let mut input = None;
+    for entry in entries {
+        if entry.key != expected {
+            cx.error_spanned_by(
+                &entry.key,
+                format!(
+                    "unknown key `{}` in `capture(...)` of `{}`; expected `{expected}`, as in \
+                     `{example}`",
+                    entry.key,
+                    kind.attr_name()
+                ),
+            );
+        } else if input.is_some() {
+            cx.error_spanned_by(
+                &entry.key,
+                format!("duplicate key `{expected}` in `capture(...)`; remove one"),
+            );
+        } else {
+            input = Some(entry.value);
+        }
+    }
+    if input.is_none() {
+        // An unknown key was reported above; say what is missing only for `capture()`.
+        if !written {
+            cx.error_spanned_by(
+                &group,
+                format!("`capture(...)` needs `{expected} = expr`; or write `capture` alone"),
+            );
+        }
+        return None;
+    }
+    Some(Capture {
+        keyword: option.key,
+        input,
+    })
 }
 
 fn span_kind(cx: &Ctxt, option: &RawOption) -> Option<Ident> {

@@ -25,6 +25,14 @@ fn stream_without_result(cx: &Ctxt, args: &Args, item: &ItemFn) {
             "`err` does not apply to a function returning a stream; remove it",
         );
     }
+    // A tool's result is its one return value; a stream has none to record.
+    if let (MacroKind::ToolCall, Some(capture)) = (args.kind, &args.capture) {
+        cx.error_spanned_by(
+            &capture.keyword,
+            "`capture` on `#[tool_call]` does not apply to a function returning a stream; \
+             remove it",
+        );
+    }
 }
 
 /// A `const fn` cannot start a span (spans read the clock and thread-local state).

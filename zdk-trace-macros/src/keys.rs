@@ -16,6 +16,57 @@ pub(crate) const PROVIDER: &str = "provider";
 pub(crate) const MODEL: &str = "model";
 pub(crate) const OPERATION: &str = "operation";
 pub(crate) const KEYS: &str = "keys";
+pub(crate) const CAPTURE: &str = "capture";
+pub(crate) const TEMPERATURE: &str = "temperature";
+pub(crate) const MAX_TOKENS: &str = "max_tokens";
+pub(crate) const TOP_P: &str = "top_p";
+pub(crate) const TOP_K: &str = "top_k";
+pub(crate) const FREQUENCY_PENALTY: &str = "frequency_penalty";
+pub(crate) const PRESENCE_PENALTY: &str = "presence_penalty";
+pub(crate) const STOP_SEQUENCES: &str = "stop_sequences";
+pub(crate) const SEED: &str = "seed";
+pub(crate) const CHOICE_COUNT: &str = "choice_count";
+
+// Keys inside `capture(...)`.
+pub(crate) const CAPTURE_INPUT: &str = "input";
+pub(crate) const CAPTURE_ARGUMENTS: &str = "arguments";
+
+/// How a request parameter's value is recorded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ParamType {
+    /// `f64` (the conventions' `double`).
+    Float,
+    /// `i64` (the conventions' `int`).
+    Int,
+    /// A string array.
+    Strings,
+}
+
+/// `#[llm_call]` request parameters: option, attribute (GenAI semconv v1.37.0), type. `top_k`
+/// is a `double` in the conventions.
+pub(crate) const REQUEST_PARAMS: &[(&str, &str, ParamType)] = &[
+    (TEMPERATURE, "gen_ai.request.temperature", ParamType::Float),
+    (MAX_TOKENS, "gen_ai.request.max_tokens", ParamType::Int),
+    (TOP_P, "gen_ai.request.top_p", ParamType::Float),
+    (TOP_K, "gen_ai.request.top_k", ParamType::Float),
+    (
+        FREQUENCY_PENALTY,
+        "gen_ai.request.frequency_penalty",
+        ParamType::Float,
+    ),
+    (
+        PRESENCE_PENALTY,
+        "gen_ai.request.presence_penalty",
+        ParamType::Float,
+    ),
+    (
+        STOP_SEQUENCES,
+        "gen_ai.request.stop_sequences",
+        ParamType::Strings,
+    ),
+    (SEED, "gen_ai.request.seed", ParamType::Int),
+    (CHOICE_COUNT, "gen_ai.request.choice.count", ParamType::Int),
+];
 
 /// Every option of any macro, to tell "unknown" from "not for this macro".
 pub(crate) const ALL_OPTIONS: &[&str] = &[
@@ -32,6 +83,16 @@ pub(crate) const ALL_OPTIONS: &[&str] = &[
     MODEL,
     OPERATION,
     KEYS,
+    CAPTURE,
+    TEMPERATURE,
+    MAX_TOKENS,
+    TOP_P,
+    TOP_K,
+    FREQUENCY_PENALTY,
+    PRESENCE_PENALTY,
+    STOP_SEQUENCES,
+    SEED,
+    CHOICE_COUNT,
 ];
 
 // `kind = …` of `#[span]`.

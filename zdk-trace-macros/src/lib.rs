@@ -23,6 +23,14 @@
 //! per call, with its own stricter rules (a key allowlist, values that cannot carry user
 //! content).
 //!
+//! `#[llm_call]` and `#[tool_call]` also take `capture`: message content (the prompt and the
+//! completion; the tool's arguments and result) is recorded only when `capture` is given
+//! **and** content capture is turned on at run time (`zdk_trace_runtime::genai::CaptureMode`,
+//! off by default: `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`,
+//! `[telemetry.genai] capture_message_content`, or
+//! `TelemetryBuilder::capture_message_content`). Otherwise it is not even computed: one
+//! relaxed atomic load decides. Any other macro rejects `capture` at compile time.
+//!
 //! The pipeline: `args` parses the attribute, `check` and `privacy` validate it (reporting
 //! every error at once, with the function emitted unchanged), `expand` writes the code for the
 //! function's shape.
@@ -131,14 +139,19 @@ pub fn agent_span(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// |---|---|---|
 /// | `name = "..."` | the function's name | `gen_ai.tool.name` |
 /// | `call_id = expr` | | `gen_ai.tool.call.id` (any `Display`) |
+/// | `capture` | off | when content capture is on at run time, `gen_ai.tool.call.result`: the return value (the `Ok` value of a `Result`; nothing for an `Err`) as JSON, a string as-is. The value must implement `serde::Serialize`. Not on a function returning a stream |
+/// | `capture(arguments = expr)` | | `capture`, plus `gen_ai.tool.call.arguments`: `expr` (any `serde::Serialize`; a string as-is), evaluated before the body runs and only when capturing |
 /// | `fields(...)`, `err`, `crate = ...` | | see the crate docs |
+///
+/// Captured values are cut to `genai::CONTENT_MAX_BYTES` (8 KiB) each; see
+/// `zdk_trace_runtime::genai` for where they go in each `CaptureMode`.
 ///
 /// # Examples
 ///
 /// ```
 /// use zdk_trace_runtime::tool_call;
 ///
-/// #[tool_call(name = "get_weather", call_id = call_id, err)]
+/// #[tool_call(name = "get_weather", call_id = call_id, capture(arguments = city), err)]
 /// fn get_weather(call_id: &str, city: &str) -> Result<String, String> {
 ///     if city.is_empty() { return Err("no city".into()); }
 ///     Ok(format!("sunny in {city}"))
@@ -203,7 +216,27 @@ pub fn workflow(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// | `provider = "..."` | required | `gen_ai.provider.name` |
 /// | `model = "..."` or `model = expr` | required | `gen_ai.request.model`; an expression (any `Display`) names the span at run time, only when it records |
 /// | `operation = "..."` | `"chat"` | `gen_ai.operation.name` |
+/// | `temperature = expr` | | `gen_ai.request.temperature` (double) |
+/// | `max_tokens = expr` | | `gen_ai.request.max_tokens` (int) |
+/// | `top_p = expr` | | `gen_ai.request.top_p` (double) |
+/// | `top_k = expr` | | `gen_ai.request.top_k` (double, as the conventions define it) |
+/// | `frequency_penalty = expr` | | `gen_ai.request.frequency_penalty` (double) |
+/// | `presence_penalty = expr` | | `gen_ai.request.presence_penalty` (double) |
+/// | `stop_sequences = expr` | | `gen_ai.request.stop_sequences` (string array, from a slice, array or `Vec` of strings) |
+/// | `seed = expr` | | `gen_ai.request.seed` (int) |
+/// | `choice_count = expr` | | `gen_ai.request.choice.count` (int) |
+/// | `capture` | off | when content capture is on at run time, `gen_ai.output.messages`: the return value's `LlmOutput::output_text` (for a stream, the items' text concatenated) and `finish_reason` (`"stop"` when `None`) |
+/// | `capture(input = expr)` | | `capture`, plus `gen_ai.input.messages`: a string becomes one user message; any other `serde::Serialize` value is recorded as the messages (the conventions' `[{"role": .., "parts": [..]}]`). Evaluated before the body runs, only when capturing |
 /// | `fields(...)`, `err`, `crate = ...` | | see the crate docs |
+///
+/// Request parameters are computed only when the span records. Doubles take any float or
+/// integer type, ints any integer type (saturated to `i64`), and each an `Option` of one
+/// (`None` records nothing); another type is a compile error at the value.
+///
+/// Captured content follows the conventions' JSON schemas: `gen_ai.input.messages` =
+/// `[{"role":"user","parts":[{"type":"text","content":"..."}]}]`, `gen_ai.output.messages` =
+/// `[{"role":"assistant","parts":[{"type":"text","content":"..."}],"finish_reason":"stop"}]`,
+/// each text cut to 8 KiB.
 ///
 /// # Examples
 ///
@@ -219,14 +252,35 @@ pub fn workflow(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///     }
 /// }
 ///
-/// #[llm_call(provider = "openai", model = model, fields(gen_ai.request.temperature = 0.2))]
+/// #[llm_call(provider = "openai", model = model, temperature = 0.2, max_tokens = 256)]
 /// fn complete(model: &str, prompt: &str) -> Reply {
 ///     Reply { text: prompt.to_owned(), tokens_in: 3, tokens_out: 1 }
 /// }
 /// assert_eq!(complete("gpt-4o", "hi").text, "hi");
 /// ```
 ///
-/// After the call: `record_llm_output(span, &ret)` (usage and response model).
+/// Capturing the prompt and the completion (recorded only when content capture is on):
+///
+/// ```
+/// use zdk_trace_runtime::genai::{LlmOutput, TokenUsage};
+/// use zdk_trace_runtime::llm_call;
+///
+/// struct Reply { text: String }
+///
+/// impl LlmOutput for Reply {
+///     fn usage(&self) -> Option<TokenUsage> { None }
+///     fn output_text(&self) -> Option<&str> { Some(&self.text) }
+/// }
+///
+/// #[llm_call(provider = "openai", model = "gpt-4o", capture(input = prompt))]
+/// fn complete(prompt: &str) -> Reply {
+///     Reply { text: prompt.to_uppercase() }
+/// }
+/// assert_eq!(complete("hi").text, "HI");
+/// ```
+///
+/// After the call: `record_llm_output(span, &ret)` (usage and response model), and with
+/// `capture`, `record_llm_content(span, &ret, content)`.
 ///
 /// ```compile_fail
 /// #[zdk_trace_runtime::llm_call(model = "gpt-4o")] // no provider

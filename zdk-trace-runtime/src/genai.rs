@@ -1,10 +1,22 @@
-//! OpenTelemetry GenAI semantic conventions: attribute names, and the [`LlmOutput`] trait
-//! through which `#[llm_call]` reads token usage from a model's response.
+//! OpenTelemetry GenAI semantic conventions: attribute names, the [`LlmOutput`] trait through
+//! which `#[llm_call]` reads token usage (and, when capturing, the completion) from a model's
+//! response, and [`CaptureMode`], the run-time switch for recording message content.
 //!
 //! The names follow the [GenAI semantic conventions] **v1.37.0** (status: development), where
-//! `gen_ai.system` became `gen_ai.provider.name`. [`WORKFLOW_NAME`], [`WORKFLOW_TYPE`] and the
-//! `invoke_workflow` operation are zdk-trace's own names for multi-agent workflows, not (yet)
-//! part of the conventions.
+//! `gen_ai.system` became `gen_ai.provider.name`. [`TOOL_CALL_ARGUMENTS`] and
+//! [`TOOL_CALL_RESULT`] come from v1.38.0 (v1.37.0 has no tool content attributes).
+//! [`WORKFLOW_NAME`], [`WORKFLOW_TYPE`], the `invoke_workflow` operation and
+//! [`CONTENT_TRUNCATED`] are zdk-trace's own names, not (yet) part of the conventions.
+//!
+//! # Message content
+//!
+//! Prompts, completions and tool arguments and results often hold personal data, so they are
+//! recorded only when **both** the function asks for it (`capture` on `#[llm_call]` or
+//! `#[tool_call]`) **and** content capture is turned on at run time ([`CaptureMode`], off by
+//! default). Otherwise the content is not even computed.
+//!
+//! Each captured value is cut to [`CONTENT_MAX_BYTES`]; a span whose content was cut carries
+//! [`CONTENT_TRUNCATED`] with the number of values cut.
 //!
 //! [GenAI semantic conventions]: https://opentelemetry.io/docs/specs/semconv/gen-ai/
 
@@ -38,6 +50,189 @@ pub const WORKFLOW_NAME: &str = "gen_ai.workflow.name";
 pub const WORKFLOW_TYPE: &str = "workflow.type";
 /// `error.type`: the class of an error (set by `err` on a failed call).
 pub const ERROR_TYPE: &str = "error.type";
+
+/// `gen_ai.request.temperature` (double): the temperature asked for.
+pub const REQUEST_TEMPERATURE: &str = "gen_ai.request.temperature";
+/// `gen_ai.request.max_tokens` (int): the most tokens the model may generate.
+pub const REQUEST_MAX_TOKENS: &str = "gen_ai.request.max_tokens";
+/// `gen_ai.request.top_p` (double): the nucleus sampling setting.
+pub const REQUEST_TOP_P: &str = "gen_ai.request.top_p";
+/// `gen_ai.request.top_k` (double, as the conventions define it): the top-k sampling setting.
+pub const REQUEST_TOP_K: &str = "gen_ai.request.top_k";
+/// `gen_ai.request.frequency_penalty` (double).
+pub const REQUEST_FREQUENCY_PENALTY: &str = "gen_ai.request.frequency_penalty";
+/// `gen_ai.request.presence_penalty` (double).
+pub const REQUEST_PRESENCE_PENALTY: &str = "gen_ai.request.presence_penalty";
+/// `gen_ai.request.stop_sequences` (string array): where the model stops generating.
+pub const REQUEST_STOP_SEQUENCES: &str = "gen_ai.request.stop_sequences";
+/// `gen_ai.request.seed` (int): the seed asked for.
+pub const REQUEST_SEED: &str = "gen_ai.request.seed";
+/// `gen_ai.request.choice.count` (int): how many candidate completions were asked for.
+pub const REQUEST_CHOICE_COUNT: &str = "gen_ai.request.choice.count";
+
+/// `gen_ai.input.messages` (JSON): the messages sent to the model, in the conventions'
+/// [input messages schema]: `[{"role":"user","parts":[{"type":"text","content":"..."}]}]`.
+/// Recorded only when capturing content.
+///
+/// [input messages schema]: https://github.com/open-telemetry/semantic-conventions/blob/v1.37.0/docs/gen-ai/gen-ai-input-messages.json
+pub const INPUT_MESSAGES: &str = "gen_ai.input.messages";
+/// `gen_ai.output.messages` (JSON): the model's answer, in the conventions' [output messages
+/// schema]: `[{"role":"assistant","parts":[{"type":"text","content":"..."}],
+/// "finish_reason":"stop"}]`. Recorded only when capturing content.
+///
+/// [output messages schema]: https://github.com/open-telemetry/semantic-conventions/blob/v1.37.0/docs/gen-ai/gen-ai-output-messages.json
+pub const OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
+/// `gen_ai.tool.call.arguments` (semantic conventions v1.38.0): what the tool was called with,
+/// as JSON (a string argument as-is). Recorded only when capturing content.
+pub const TOOL_CALL_ARGUMENTS: &str = "gen_ai.tool.call.arguments";
+/// `gen_ai.tool.call.result` (semantic conventions v1.38.0): what the tool returned (the `Ok`
+/// value of a `Result`), as JSON (a string as-is). Recorded only when capturing content.
+pub const TOOL_CALL_RESULT: &str = "gen_ai.tool.call.result";
+/// The event that carries captured content in [`CaptureMode::EventOnly`] and
+/// [`CaptureMode::SpanAndEvent`]: `gen_ai.client.inference.operation.details` (for tool calls
+/// too, as the conventions define no tool event).
+pub const INFERENCE_DETAILS_EVENT: &str = "gen_ai.client.inference.operation.details";
+/// `zdk.gen_ai.content.truncated` (zdk-trace extension, int): how many captured values of this
+/// span were cut to [`CONTENT_MAX_BYTES`]. Absent when none was.
+pub const CONTENT_TRUNCATED: &str = "zdk.gen_ai.content.truncated";
+/// The most bytes of one captured text: a prompt, a completion, tool arguments or a result.
+/// Longer text is cut at a character boundary and counted in [`CONTENT_TRUNCATED`], so one
+/// huge prompt cannot fill the export queue. 8 KiB holds a few pages of text; a value that
+/// serializes to more JSON than this is cut too, and is then no longer valid JSON.
+pub const CONTENT_MAX_BYTES: usize = 8 * 1024;
+
+/// Whether, and where, message content (prompts, completions, tool arguments and results) is
+/// recorded. Default: [`CaptureMode::NoContent`].
+///
+/// Content is recorded only by functions that ask for it with `capture`
+/// (`#[llm_call(..., capture)]`, `#[tool_call(..., capture)]`); this switch turns it on for
+/// all of them at run time. Set it with
+/// [`TelemetryBuilder::capture_message_content`](crate::TelemetryBuilder::capture_message_content)
+/// or [`Config::with_capture_message_content`](crate::Config::with_capture_message_content)
+/// (code), `capture_message_content` in `[telemetry.genai]` of `zdk-trace.toml`, or
+/// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` (the variable the OpenTelemetry Python
+/// GenAI instrumentations read), which win in that order:
+///
+/// | variable value (any case) | file value | mode |
+/// |---|---|---|
+/// | `false`, `NO_CONTENT` | `false`, `"no_content"` | [`NoContent`](CaptureMode::NoContent) |
+/// | `true`, `SPAN_ONLY` | `true`, `"span_only"` | [`SpanOnly`](CaptureMode::SpanOnly) |
+/// | `EVENT_ONLY` | `"event_only"` | [`EventOnly`](CaptureMode::EventOnly) |
+/// | `SPAN_AND_EVENT` | `"span_and_event"` | [`SpanAndEvent`](CaptureMode::SpanAndEvent) |
+///
+/// # Examples
+///
+/// ```
+/// use opentelemetry_sdk::trace::InMemorySpanExporter;
+/// use zdk_trace_runtime::genai::{CaptureMode, LlmOutput, TokenUsage};
+/// use zdk_trace_runtime::{llm_call, Telemetry};
+///
+/// struct Reply(String);
+///
+/// impl LlmOutput for Reply {
+///     fn usage(&self) -> Option<TokenUsage> { None }
+///     fn output_text(&self) -> Option<&str> { Some(&self.0) }
+/// }
+///
+/// #[llm_call(provider = "openai", model = "gpt-4o", capture(input = prompt))]
+/// fn complete(prompt: &str) -> Reply {
+///     Reply(prompt.to_uppercase())
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let exporter = InMemorySpanExporter::default();
+/// let telemetry = Telemetry::builder()
+///     .capture_message_content(CaptureMode::SpanOnly)
+///     .span_exporter(exporter.clone())
+///     # .ignore_env()
+///     # .config(zdk_trace_runtime::Config::default())
+///     .install()?;
+/// complete("hi");
+/// telemetry.force_flush()?;
+/// let span = &exporter.get_finished_spans()?[0];
+/// let output = span.attributes.iter().find(|kv| kv.key.as_str() == "gen_ai.output.messages");
+/// assert_eq!(
+///     output.map(|kv| kv.value.to_string()).as_deref(),
+///     Some(r#"[{"role":"assistant","parts":[{"type":"text","content":"HI"}],"finish_reason":"stop"}]"#)
+/// );
+/// # telemetry.shutdown()?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum CaptureMode {
+    /// Nothing is recorded (the default).
+    #[default]
+    NoContent,
+    /// Content goes into span attributes ([`INPUT_MESSAGES`], [`OUTPUT_MESSAGES`],
+    /// [`TOOL_CALL_ARGUMENTS`], [`TOOL_CALL_RESULT`]).
+    SpanOnly,
+    /// Content goes into one span event, [`INFERENCE_DETAILS_EVENT`], with the same attribute
+    /// names, so a backend can store or drop it apart from the span.
+    EventOnly,
+    /// Both.
+    SpanAndEvent,
+}
+
+impl CaptureMode {
+    /// Whether anything is recorded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::genai::CaptureMode;
+    /// assert!(!CaptureMode::default().captures());
+    /// assert!(CaptureMode::EventOnly.captures());
+    /// ```
+    pub const fn captures(self) -> bool {
+        !matches!(self, CaptureMode::NoContent)
+    }
+
+    /// Whether content goes into span attributes.
+    pub(crate) const fn on_span(self) -> bool {
+        matches!(self, CaptureMode::SpanOnly | CaptureMode::SpanAndEvent)
+    }
+
+    /// Whether content goes into the [`INFERENCE_DETAILS_EVENT`] event.
+    pub(crate) const fn on_event(self) -> bool {
+        matches!(self, CaptureMode::EventOnly | CaptureMode::SpanAndEvent)
+    }
+
+    /// The value of `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` (any case).
+    pub(crate) fn from_env_value(value: &str) -> Option<CaptureMode> {
+        const NAMES: &[(&str, CaptureMode)] = &[
+            ("false", CaptureMode::NoContent),
+            ("true", CaptureMode::SpanOnly),
+            ("no_content", CaptureMode::NoContent),
+            ("span_only", CaptureMode::SpanOnly),
+            ("event_only", CaptureMode::EventOnly),
+            ("span_and_event", CaptureMode::SpanAndEvent),
+        ];
+        NAMES
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(value))
+            .map(|(_, mode)| *mode)
+    }
+
+    pub(crate) const fn to_u8(self) -> u8 {
+        match self {
+            CaptureMode::NoContent => 0,
+            CaptureMode::SpanOnly => 1,
+            CaptureMode::EventOnly => 2,
+            CaptureMode::SpanAndEvent => 3,
+        }
+    }
+
+    pub(crate) const fn from_u8(n: u8) -> CaptureMode {
+        match n {
+            1 => CaptureMode::SpanOnly,
+            2 => CaptureMode::EventOnly,
+            3 => CaptureMode::SpanAndEvent,
+            _ => CaptureMode::NoContent,
+        }
+    }
+}
 
 /// Token counts of one model call.
 ///
@@ -73,8 +268,11 @@ impl TokenUsage {
     }
 }
 
-/// What `#[llm_call]` reads from a model call's return value: token usage and the model that
-/// answered. The return type of every `#[llm_call]` function must implement it.
+/// What `#[llm_call]` reads from a model call's return value: token usage, the model that
+/// answered and, only when content is captured ([`CaptureMode`]), the completion's text and
+/// finish reason. The return type of every `#[llm_call]` function must implement it (for a
+/// function returning a stream, the item type: usage is summed and text concatenated over the
+/// items).
 ///
 /// Implemented for `Result<T, E>` where `T` implements it (an `Err` has no usage).
 ///
@@ -111,6 +309,19 @@ pub trait LlmOutput {
     fn response_model(&self) -> Option<&str> {
         None
     }
+
+    /// The completion's text, recorded in [`OUTPUT_MESSAGES`] by `#[llm_call(..., capture)]`
+    /// when content capture is on. Called only then.
+    fn output_text(&self) -> Option<&str> {
+        None
+    }
+
+    /// Why the model stopped (`stop`, `length`, `content_filter`, `tool_call`, `error`), for
+    /// [`OUTPUT_MESSAGES`]; `"stop"` is recorded when this is `None`, since the schema requires
+    /// one. Called only when capturing.
+    fn finish_reason(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl<T: LlmOutput, E> LlmOutput for Result<T, E> {
@@ -120,6 +331,14 @@ impl<T: LlmOutput, E> LlmOutput for Result<T, E> {
 
     fn response_model(&self) -> Option<&str> {
         self.as_ref().ok().and_then(LlmOutput::response_model)
+    }
+
+    fn output_text(&self) -> Option<&str> {
+        self.as_ref().ok().and_then(LlmOutput::output_text)
+    }
+
+    fn finish_reason(&self) -> Option<&str> {
+        self.as_ref().ok().and_then(LlmOutput::finish_reason)
     }
 }
 
@@ -131,6 +350,14 @@ impl<T: LlmOutput + ?Sized> LlmOutput for &T {
     fn response_model(&self) -> Option<&str> {
         (**self).response_model()
     }
+
+    fn output_text(&self) -> Option<&str> {
+        (**self).output_text()
+    }
+
+    fn finish_reason(&self) -> Option<&str> {
+        (**self).finish_reason()
+    }
 }
 
 impl<T: LlmOutput + ?Sized> LlmOutput for Box<T> {
@@ -140,5 +367,13 @@ impl<T: LlmOutput + ?Sized> LlmOutput for Box<T> {
 
     fn response_model(&self) -> Option<&str> {
         (**self).response_model()
+    }
+
+    fn output_text(&self) -> Option<&str> {
+        (**self).output_text()
+    }
+
+    fn finish_reason(&self) -> Option<&str> {
+        (**self).finish_reason()
     }
 }

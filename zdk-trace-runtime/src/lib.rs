@@ -56,6 +56,17 @@
 //! # }
 //! ```
 //!
+//! # Model and tool content
+//!
+//! `#[llm_call]` records the request parameters given to it (`temperature = ..`,
+//! `max_tokens = ..`, …) as the conventions' typed `gen_ai.request.*` attributes. Prompts,
+//! completions and tool arguments and results are recorded only by functions marked
+//! `capture` **and** only when [`CaptureMode`] turns content capture on at run time (off by
+//! default; `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=SPAN_ONLY`, `[telemetry.genai]
+//! capture_message_content = "span_only"` or [`TelemetryBuilder::capture_message_content`]),
+//! as span attributes, a `gen_ai.client.inference.operation.details` event, or both. See
+//! [`genai`].
+//!
 //! # Spans
 //!
 //! A [`Span`] starts when it is created and ends when it is dropped (or at [`Span::end`]). A
@@ -204,6 +215,9 @@
 //!     strategy = "parent_based"
 //!     probability = 0.1
 //!     always_sample_errors = true
+//!
+//!     [telemetry.genai]
+//!     capture_message_content = "span_only"
 //! "#)?;
 //! # let _ = file;
 //! # Ok::<(), zdk_trace_runtime::ConfigError>(())
@@ -338,6 +352,7 @@ pub use config::{Config, ConfigError, Protocol};
 pub use context::propagation;
 pub use context::{current_span_context, ContextGuard, TraceContext};
 pub use export::{ConsoleExporter, JsonLinesExporter};
+pub use genai::CaptureMode;
 pub use instrument::{spawn, spawn_thread, FutureExt, Instrumented, StreamExt, WithContext};
 pub use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId};
 pub use opentelemetry::{KeyValue, Value};

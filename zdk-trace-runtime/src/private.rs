@@ -18,7 +18,8 @@ use crate::instrument::Instrumented;
 use crate::span::EnteredSpan;
 
 pub use crate::genai::LlmOutput;
-use crate::genai::TokenUsage;
+use crate::genai::{CaptureMode, TokenUsage};
+use crate::pipeline::hot;
 pub use crate::span::Span;
 pub use opentelemetry::trace::SpanKind;
 pub use opentelemetry::KeyValue;
@@ -82,6 +83,41 @@ pub const STREAM_TIME_TO_FIRST_ITEM_MS: &str = "stream.time_to_first_item_ms";
 
 /// Reads an `#[llm_call]` stream item's usage and response model.
 type ReadUsage<T> = fn(&T) -> (Option<TokenUsage>, Option<String>);
+/// Appends a captured `#[llm_call]` stream item's text and keeps its finish reason.
+type ReadText<T> = fn(&T, &mut StreamText);
+
+/// The completion of a captured `#[llm_call]` stream, gathered item by item.
+#[derive(Debug, Default)]
+pub struct StreamText {
+    text: String,
+    finish_reason: Option<String>,
+    /// Some item had text: a stream whose items never do records no output.
+    any: bool,
+}
+
+impl StreamText {
+    fn push<T: LlmOutput + ?Sized>(&mut self, item: &T) {
+        if let Some(text) = item.output_text() {
+            self.any = true;
+            // Stop growing at the cap (plus one byte, so the cut is still seen and counted).
+            let room = (crate::genai::CONTENT_MAX_BYTES + 1).saturating_sub(self.text.len());
+            if room > 0 {
+                self.text.push_str(prefix(text, room));
+            }
+        }
+        if let Some(reason) = item.finish_reason() {
+            self.finish_reason = Some(reason.to_owned());
+        }
+    }
+}
+
+/// What a captured `#[llm_call]` stream keeps besides its usage.
+#[derive(Debug)]
+struct StreamCapture<T> {
+    content: Content,
+    read: ReadText<T>,
+    text: StreamText,
+}
 
 /// A stream run inside a span: current during every `poll_next`, ended when the stream ends,
 /// marked cancelled if dropped early (as [`Instrumented`], which it wraps). It also records
@@ -99,6 +135,8 @@ pub struct InstrumentedStream<S: Stream> {
     read_usage: Option<ReadUsage<S::Item>>,
     usage: Option<TokenUsage>,
     response_model: Option<String>,
+    /// `Some` for `#[llm_call(..., capture)]` with content capture on.
+    capture: Option<Box<StreamCapture<S::Item>>>,
 }
 
 /// Runs `stream` inside `span` (see [`InstrumentedStream`]).
@@ -111,6 +149,7 @@ pub fn instrument_stream<S: Stream>(stream: S, span: Span) -> InstrumentedStream
         read_usage: None,
         usage: None,
         response_model: None,
+        capture: None,
     }
 }
 
@@ -127,6 +166,29 @@ where
     stream
 }
 
+/// Like [`instrument_llm_stream`], also concatenating the items' text into
+/// `gen_ai.output.messages` when `content` captures (`#[llm_call(..., capture)]` on a stream).
+#[inline]
+pub fn instrument_llm_stream_captured<S>(
+    stream: S,
+    span: Span,
+    content: Content,
+) -> InstrumentedStream<S>
+where
+    S: Stream,
+    S::Item: LlmOutput,
+{
+    let mut stream = instrument_llm_stream(stream, span);
+    if content.mode.captures() {
+        stream.capture = Some(Box::new(StreamCapture {
+            content,
+            read: |item, text| text.push(item),
+            text: StreamText::default(),
+        }));
+    }
+    stream
+}
+
 impl<S: Stream> Stream for InstrumentedStream<S> {
     type Item = S::Item;
 
@@ -137,6 +199,7 @@ impl<S: Stream> Stream for InstrumentedStream<S> {
         let read_usage = *this.read_usage;
         let usage = this.usage;
         let response_model = this.response_model;
+        let capture = this.capture;
         this.inner.poll_next_then(cx, |span, item| match item {
             Some(item) => {
                 if *items == 0 && span.is_recording() {
@@ -155,8 +218,16 @@ impl<S: Stream> Stream for InstrumentedStream<S> {
                         *response_model = model;
                     }
                 }
+                if let Some(capture) = capture {
+                    (capture.read)(item, &mut capture.text);
+                }
             }
-            None => finish(span, *items, usage.as_ref(), response_model.take()),
+            None => {
+                finish(span, *items, usage.as_ref(), response_model.take());
+                if let Some(capture) = capture.take() {
+                    (*capture).finish(span);
+                }
+            }
         })
     }
 
@@ -192,11 +263,15 @@ impl<S: Stream> PinnedDrop for InstrumentedStream<S> {
         let items = *this.items;
         let usage = *this.usage;
         let model = this.response_model.take();
+        let capture = this.capture.take();
         let span = this.inner.span_pin_mut();
         // Dropped before the end: still say how far it got (`Instrumented` then marks the span
         // cancelled and ends it).
         if !span.is_ended() {
             finish(span, items, usage.as_ref(), model);
+            if let Some(capture) = capture {
+                (*capture).finish(span);
+            }
         }
     }
 }
@@ -344,6 +419,416 @@ pub fn record_llm_output<T: LlmOutput + ?Sized>(span: &mut Span, output: &T) {
     }
 }
 
+// ----- `#[llm_call]` request parameters -----
+
+/// What the float request parameters of `#[llm_call]` accept.
+#[diagnostic::on_unimplemented(
+    message = "`#[llm_call]` records this request parameter as a number (`f64`), but `{Self}` is not a number",
+    label = "expected an `f64`, `f32` or integer",
+    note = "`temperature`, `top_p`, `top_k`, `frequency_penalty` and `presence_penalty` take a number, or an `Option` of one (`None` records nothing)"
+)]
+pub trait RequestFloat {
+    /// The value to record, if any.
+    fn request_f64(&self) -> Option<f64>;
+}
+
+/// What the integer request parameters of `#[llm_call]` accept.
+#[diagnostic::on_unimplemented(
+    message = "`#[llm_call]` records this request parameter as an integer (`i64`), but `{Self}` is not an integer",
+    label = "expected an integer",
+    note = "`max_tokens`, `seed` and `choice_count` take any integer type, or an `Option` of one (`None` records nothing)"
+)]
+pub trait RequestInt {
+    /// The value to record (saturated to `i64`), if any.
+    fn request_i64(&self) -> Option<i64>;
+}
+
+/// What `stop_sequences` of `#[llm_call]` accepts.
+#[diagnostic::on_unimplemented(
+    message = "`stop_sequences` records a list of strings, but `{Self}` is not one",
+    label = "expected a slice, array or `Vec` of strings",
+    note = "pass a `&[&str]`, `[&str; N]`, `Vec<String>` (or an `Option` of one)"
+)]
+pub trait StopSequences {
+    /// The sequences, if any.
+    fn stop_sequences(&self) -> Option<Vec<opentelemetry::StringValue>>;
+}
+
+macro_rules! request_float {
+    ($($t:ty),*) => {$(
+        impl RequestFloat for $t {
+            #[inline]
+            #[allow(clippy::cast_lossless, clippy::cast_precision_loss)] // a request parameter
+            fn request_f64(&self) -> Option<f64> {
+                Some(*self as f64)
+            }
+        }
+    )*};
+}
+request_float!(f32, f64, i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+macro_rules! request_int {
+    ($($t:ty),*) => {$(
+        impl RequestInt for $t {
+            #[inline]
+            fn request_i64(&self) -> Option<i64> {
+                Some(i64::try_from(*self).unwrap_or(if *self > 0 { i64::MAX } else { i64::MIN }))
+            }
+        }
+    )*};
+}
+request_int!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+impl<T: RequestFloat + ?Sized> RequestFloat for &T {
+    fn request_f64(&self) -> Option<f64> {
+        (**self).request_f64()
+    }
+}
+
+impl<T: RequestFloat> RequestFloat for Option<T> {
+    fn request_f64(&self) -> Option<f64> {
+        self.as_ref().and_then(RequestFloat::request_f64)
+    }
+}
+
+impl<T: RequestInt + ?Sized> RequestInt for &T {
+    fn request_i64(&self) -> Option<i64> {
+        (**self).request_i64()
+    }
+}
+
+impl<T: RequestInt> RequestInt for Option<T> {
+    fn request_i64(&self) -> Option<i64> {
+        self.as_ref().and_then(RequestInt::request_i64)
+    }
+}
+
+impl<S: AsRef<str>> StopSequences for [S] {
+    fn stop_sequences(&self) -> Option<Vec<opentelemetry::StringValue>> {
+        Some(self.iter().map(|s| s.as_ref().to_owned().into()).collect())
+    }
+}
+
+impl<S: AsRef<str>, const N: usize> StopSequences for [S; N] {
+    fn stop_sequences(&self) -> Option<Vec<opentelemetry::StringValue>> {
+        self[..].stop_sequences()
+    }
+}
+
+impl<S: AsRef<str>> StopSequences for Vec<S> {
+    fn stop_sequences(&self) -> Option<Vec<opentelemetry::StringValue>> {
+        self[..].stop_sequences()
+    }
+}
+
+impl<T: StopSequences + ?Sized> StopSequences for &T {
+    fn stop_sequences(&self) -> Option<Vec<opentelemetry::StringValue>> {
+        (**self).stop_sequences()
+    }
+}
+
+impl<T: StopSequences> StopSequences for Option<T> {
+    fn stop_sequences(&self) -> Option<Vec<opentelemetry::StringValue>> {
+        self.as_ref().and_then(StopSequences::stop_sequences)
+    }
+}
+
+/// A float request parameter as an `f64`.
+#[inline]
+pub fn request_f64<T: RequestFloat + ?Sized>(value: &T) -> Option<f64> {
+    value.request_f64()
+}
+
+/// An integer request parameter as an `i64`.
+#[inline]
+pub fn request_i64<T: RequestInt + ?Sized>(value: &T) -> Option<i64> {
+    value.request_i64()
+}
+
+/// `stop_sequences` as a string array attribute value.
+#[inline]
+pub fn stop_sequences<T: StopSequences + ?Sized>(value: &T) -> Option<opentelemetry::Value> {
+    value
+        .stop_sequences()
+        .map(|list| opentelemetry::Value::Array(opentelemetry::Array::String(list)))
+}
+
+// ----- content capture -----
+
+/// What `capture` records: any `serde::Serialize` value (strings as text).
+#[diagnostic::on_unimplemented(
+    message = "`capture` records `{Self}` as JSON, but it does not implement `serde::Serialize`",
+    label = "captured here",
+    note = "derive `serde::Serialize` for it, or capture a `String` made from it"
+)]
+pub trait CaptureValue {
+    /// The value as text (a string) or JSON (anything else).
+    fn capture(&self) -> Captured;
+}
+
+/// A captured value: a string's text, or another value's JSON.
+#[derive(Debug)]
+pub enum Captured {
+    /// The value serialized as a string.
+    Text(String),
+    /// The value's JSON, fields in declaration order.
+    Json(String),
+}
+
+impl<T: serde::Serialize + ?Sized> CaptureValue for T {
+    fn capture(&self) -> Captured {
+        // Straight to a string (not through `serde_json::Value`, which would sort the keys);
+        // a JSON string is read back as its text.
+        match serde_json::to_string(self) {
+            Ok(json) if json.starts_with('"') => match serde_json::from_str::<String>(&json) {
+                Ok(text) => Captured::Text(text),
+                Err(_) => Captured::Json(json),
+            },
+            Ok(json) => Captured::Json(json),
+            Err(error) => Captured::Json(unserializable(&error)),
+        }
+    }
+}
+
+/// The content of one captured call: the mode read when it started (one relaxed load, and
+/// `NoContent` for a span that does not record) and what was captured before the body ran.
+#[derive(Debug)]
+pub struct Content {
+    mode: CaptureMode,
+    /// `(attribute, JSON)` pairs captured at the start (the prompt, the tool arguments).
+    inputs: Vec<(&'static str, String)>,
+    truncated: i64,
+}
+
+impl Content {
+    /// Reads the capture mode for `span`.
+    #[inline]
+    pub fn start(span: &Span) -> Content {
+        let mode = if span.is_recording() {
+            hot().capture()
+        } else {
+            CaptureMode::NoContent
+        };
+        Content {
+            mode,
+            inputs: Vec::new(),
+            truncated: 0,
+        }
+    }
+
+    /// Whether content is recorded: only then is anything computed.
+    #[inline]
+    pub fn captures(&self) -> bool {
+        self.mode.captures()
+    }
+
+    /// `capture(input = ...)` of `#[llm_call]`: a string becomes one user message; any other
+    /// value is taken to be the messages already (the schema's array of `{role, parts}`).
+    pub fn llm_input<T: CaptureValue + ?Sized>(&mut self, input: &T) {
+        let json = match input.capture() {
+            Captured::Text(text) => {
+                let text = self.cut(&text);
+                message_json("user", &text, None)
+            }
+            Captured::Json(json) => self.cut(&json).into_owned(),
+        };
+        self.inputs.push((crate::genai::INPUT_MESSAGES, json));
+    }
+
+    /// `capture(arguments = ...)` of `#[tool_call]`: a string as-is, anything else as JSON.
+    pub fn tool_arguments<T: CaptureValue + ?Sized>(&mut self, arguments: &T) {
+        let json = self.json_or_text(arguments);
+        self.inputs.push((crate::genai::TOOL_CALL_ARGUMENTS, json));
+    }
+
+    fn json_or_text<T: CaptureValue + ?Sized>(&mut self, value: &T) -> String {
+        match value.capture() {
+            Captured::Text(text) | Captured::Json(text) => self.cut(&text).into_owned(),
+        }
+    }
+
+    /// `text` cut to [`CONTENT_MAX_BYTES`](crate::genai::CONTENT_MAX_BYTES), counted.
+    fn cut<'t>(&mut self, text: &'t str) -> Cow<'t, str> {
+        let max = crate::genai::CONTENT_MAX_BYTES;
+        if text.len() <= max {
+            return Cow::Borrowed(text);
+        }
+        self.truncated += 1;
+        Cow::Owned(format!("{}…", prefix(text, max)))
+    }
+
+    /// Records what was captured, plus `outputs`, where the mode says.
+    fn record(mut self, span: &mut Span, outputs: Vec<(&'static str, String)>) {
+        if !self.mode.captures() || !span.is_recording() {
+            return;
+        }
+        self.inputs.extend(outputs);
+        let attributes: Vec<KeyValue> = self
+            .inputs
+            .into_iter()
+            .map(|(key, value)| KeyValue::new(key, value))
+            .collect();
+        if self.mode.on_event() {
+            span.add_event(crate::genai::INFERENCE_DETAILS_EVENT, attributes.clone());
+        }
+        if self.mode.on_span() {
+            span.set_attributes(attributes);
+        }
+        if self.truncated > 0 {
+            span.set_attribute(KeyValue::new(
+                crate::genai::CONTENT_TRUNCATED,
+                self.truncated,
+            ));
+        }
+    }
+}
+
+impl<T> StreamCapture<T> {
+    fn finish(mut self, span: &mut Span) {
+        let text = std::mem::take(&mut self.text);
+        let outputs = if text.any {
+            let cut = self.content.cut(&text.text).into_owned();
+            vec![(
+                crate::genai::OUTPUT_MESSAGES,
+                message_json(
+                    "assistant",
+                    &cut,
+                    Some(finish_or_stop(text.finish_reason.as_deref())),
+                ),
+            )]
+        } else {
+            Vec::new()
+        };
+        self.content.record(span, outputs);
+    }
+}
+
+/// Records the prompt and the completion of an `#[llm_call(..., capture)]` (when `content`
+/// captures).
+#[inline]
+pub fn record_llm_content<T: LlmOutput + ?Sized>(
+    span: &mut Span,
+    output: &T,
+    mut content: Content,
+) {
+    if !content.captures() {
+        return;
+    }
+    let mut outputs = Vec::new();
+    if let Some(text) = output.output_text() {
+        let text = content.cut(text);
+        outputs.push((
+            crate::genai::OUTPUT_MESSAGES,
+            message_json(
+                "assistant",
+                &text,
+                Some(finish_or_stop(output.finish_reason())),
+            ),
+        ));
+    }
+    content.record(span, outputs);
+}
+
+/// Records the arguments and the result of a `#[tool_call(..., capture)]` (when `content`
+/// captures); `result` is the `Ok` value of a `Result`, `None` for an `Err`.
+#[inline]
+pub fn record_tool_content<T: CaptureValue + ?Sized>(
+    span: &mut Span,
+    result: Option<&T>,
+    mut content: Content,
+) {
+    if !content.captures() {
+        return;
+    }
+    let outputs = match result {
+        Some(result) => vec![(crate::genai::TOOL_CALL_RESULT, content.json_or_text(result))],
+        None => Vec::new(),
+    };
+    content.record(span, outputs);
+}
+
+/// A tool's return value, seen through [`ReturnedOk`] (a `Result`: its `Ok` value) or else
+/// [`ReturnedAny`] (the value itself). The expansion calls `(&Returned(ret)).value()`:
+/// method lookup tries the receiver `&Returned<R>` first, which only [`ReturnedOk`]'s impl
+/// (for `Returned<Result<T, E>>`, through `&self`) takes, then auto-ref, where
+/// [`ReturnedAny`]'s impl for `&Returned<R>` takes anything ("autoref specialization"). Both
+/// impls are unbounded, so a value that cannot be captured fails on [`CaptureValue`] with its
+/// own message.
+#[derive(Debug)]
+pub struct Returned<'a, T: ?Sized>(pub &'a T);
+
+/// See [`Returned`]: the `Ok` value of a `Result`.
+pub trait ReturnedOk<'a> {
+    /// The `Ok` type.
+    type Value: ?Sized;
+    /// The `Ok` value, `None` for an `Err`.
+    fn value(&self) -> Option<&'a Self::Value>;
+}
+
+impl<'a, T, E> ReturnedOk<'a> for Returned<'a, Result<T, E>> {
+    type Value = T;
+    #[inline]
+    fn value(&self) -> Option<&'a T> {
+        self.0.as_ref().ok()
+    }
+}
+
+/// See [`Returned`]: any other value, itself.
+pub trait ReturnedAny<'a> {
+    /// The returned type.
+    type Value: ?Sized;
+    /// The value.
+    fn value(&self) -> Option<&'a Self::Value>;
+}
+
+impl<'a, T: ?Sized> ReturnedAny<'a> for &Returned<'a, T> {
+    type Value = T;
+    #[inline]
+    fn value(&self) -> Option<&'a T> {
+        Some(self.0)
+    }
+}
+
+/// `[{"role":role,"parts":[{"type":"text","content":text}]}]`, with `"finish_reason"` for an
+/// output message, keys in the order the conventions' examples use.
+fn message_json(role: &str, text: &str, finish_reason: Option<&str>) -> String {
+    let quote = |s: &str| serde_json::Value::from(s).to_string();
+    let mut json = format!(
+        "[{{\"role\":{},\"parts\":[{{\"type\":\"text\",\"content\":{}}}]",
+        quote(role),
+        quote(text)
+    );
+    if let Some(reason) = finish_reason {
+        json.push_str(",\"finish_reason\":");
+        json.push_str(&quote(reason));
+    }
+    json.push_str("}]");
+    json
+}
+
+/// The output schema requires a finish reason; a response that gives none finished normally.
+fn finish_or_stop(reason: Option<&str>) -> &str {
+    reason.unwrap_or("stop")
+}
+
+/// What is recorded when a value's `Serialize` fails (a map with non-string keys, a custom
+/// impl's error): the failure, never a panic.
+fn unserializable(error: &serde_json::Error) -> String {
+    format!("<not serializable: {error}>")
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+fn prefix(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 fn saturating_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -367,7 +852,26 @@ fn short_name(full: &'static str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::short_name;
+    use super::{message_json, prefix, short_name};
+
+    #[test]
+    fn messages_follow_the_schema() {
+        assert_eq!(
+            message_json("user", "say \"hi\"", None),
+            r#"[{"role":"user","parts":[{"type":"text","content":"say \"hi\""}]}]"#
+        );
+        assert_eq!(
+            message_json("assistant", "hi", Some("length")),
+            r#"[{"role":"assistant","parts":[{"type":"text","content":"hi"}],"finish_reason":"length"}]"#
+        );
+    }
+
+    #[test]
+    fn prefix_cuts_on_char_boundaries() {
+        assert_eq!(prefix("héllo", 2), "h");
+        assert_eq!(prefix("héllo", 3), "hé");
+        assert_eq!(prefix("hi", 10), "hi");
+    }
 
     #[test]
     fn short_names() {

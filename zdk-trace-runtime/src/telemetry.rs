@@ -11,6 +11,7 @@ use opentelemetry_sdk::trace::SpanExporter;
 
 use crate::config::{self, Config, ConfigError, ExporterSettings, Settings};
 use crate::export::{self, DynExporter};
+use crate::genai::CaptureMode;
 use crate::pipeline::stats::Stats;
 use crate::pipeline::{hot, lock, Pipeline, PipelineError, PipelineParts};
 use crate::sampling::{Sampler, TailSampling};
@@ -325,6 +326,23 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Whether, and where, functions marked `capture` record message content (prompts,
+    /// completions, tool arguments and results). Default [`CaptureMode::NoContent`];
+    /// overridden by `telemetry.genai.capture_message_content` in the file and by
+    /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::{genai::CaptureMode, Telemetry};
+    /// let builder = Telemetry::builder().capture_message_content(CaptureMode::SpanOnly);
+    /// # drop(builder);
+    /// ```
+    pub fn capture_message_content(mut self, mode: CaptureMode) -> Self {
+        self.code = self.code.with_capture_message_content(mode);
+        self
+    }
+
     /// Adds an exporter: any `opentelemetry_sdk` `SpanExporter` (tests use
     /// `InMemorySpanExporter`). Exporters added here replace the default console exporter.
     pub fn span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
@@ -513,6 +531,7 @@ impl TelemetryBuilder {
             let mut installed = lock(&INSTALLED);
             hot().configure(&settings.sampler, &settings.tail);
             hot().set_inherit_otel(self.inherit_otel_context);
+            hot().set_capture(settings.capture);
             hot().set_enabled(settings.enabled);
             *installed = Some(inner.clone());
         }

@@ -76,4 +76,34 @@ fn usage_future() -> impl ::core::future::Future<Output = u8> {
     async { 1 }
 }
 
+#[llm_call(
+    provider = "openai",
+    model = "gpt-4o",
+    temperature = 0.2,
+    max_tokens = 256_u32,
+    top_p = 1,
+    top_k = 40,
+    frequency_penalty = 0.1,
+    presence_penalty = ::core::option::Option::<f64>::None,
+    stop_sequences = ["END"],
+    seed = 7_u64,
+    choice_count = 1,
+    capture(input = prompt)
+)]
+fn chat_captured(prompt: &str) -> Reply {
+    let _ = prompt;
+    Reply
+}
+
+#[tool_call(name = "lookup", capture(arguments = query), err)]
+async fn tool_captured(query: &str) -> ::core::result::Result<u8, ::std::fmt::Error> {
+    let _ = query;
+    ::core::result::Result::Ok(1)
+}
+
+#[tool_call(name = "echo", capture)]
+fn tool_plain(text: &'static str) -> &'static str {
+    text
+}
+
 fn main() {}

@@ -80,6 +80,8 @@ pub(crate) struct Model<'a> {
     pub(crate) on_return: Option<TokenStream>,
     /// `#[llm_call]` on a stream: usage is summed over the items.
     pub(crate) llm_stream: bool,
+    /// `capture` was given: `__zdk_content` (a `Content`) is declared by `start`.
+    pub(crate) capture: bool,
 }
 
 impl Model<'_> {
@@ -129,6 +131,7 @@ fn expand(args: &Args, func: &ItemFn) -> TokenStream {
         start: start_span(args, func, &krate),
         on_return: on_return(args, func, &krate),
         llm_stream: args.kind == MacroKind::LlmCall,
+        capture: args.capture.is_some(),
         krate,
     };
     match func.shape() {
@@ -266,8 +269,9 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream) -> TokenStream {
         let value = &field.value;
         attrs.push((lit(&field.key), value.to_token_stream()));
     }
+    let params = args.request.iter().map(|param| request_param(param, &p));
     let name = lit(&name);
-    if attrs.is_empty() && rename.is_empty() {
+    if attrs.is_empty() && rename.is_empty() && args.request.is_empty() {
         return quote! {
             let __zdk_span = #p::Span::start_with_kind(#name, #p::SpanKind::#kind);
         };
@@ -275,14 +279,97 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream) -> TokenStream {
     let sets = attrs
         .iter()
         .map(|(key, value)| quote!(__zdk_span.set_attribute(#p::KeyValue::new(#key, #value));));
+    let content = capture_start(args, &p);
     quote! {
         let mut __zdk_span = #p::Span::start_with_kind(#name, #p::SpanKind::#kind);
         // Attribute values are computed only for a span that records.
         if __zdk_span.is_recording() {
             #rename
             #(#sets)*
+            #(#params)*
+        }
+        #content
+    }
+}
+
+/// `temperature = expr` and the like: converted through a `__private` trait (spanned at the
+/// value, so a wrong type is reported there with the trait's message), set when `Some`.
+fn request_param(param: &crate::args::RequestParam, p: &TokenStream) -> TokenStream {
+    let key = LitStr::new(param.attribute, Span::call_site());
+    let value = &param.value;
+    let at = syn::spanned::Spanned::span(value);
+    let function = match param.ty {
+        keys::ParamType::Float => quote!(request_f64),
+        keys::ParamType::Int => quote!(request_i64),
+        keys::ParamType::Strings => quote!(stop_sequences),
+    };
+    // The call spanned at the value, so a wrong type underlines the value, not the attribute.
+    let convert = call_at(quote!(#p::#function), value, at);
+    quote! {
+        if let ::core::option::Option::Some(__zdk_value) = #convert {
+            __zdk_span.set_attribute(#p::KeyValue::new(#key, __zdk_value));
         }
     }
+}
+
+/// `capture`: `__zdk_content` holds the capture mode, read once (a relaxed load; `NoContent`
+/// when the span does not record), and the prompt or tool arguments, computed only when it
+/// captures and before the body can move them.
+fn capture_start(args: &Args, p: &TokenStream) -> TokenStream {
+    let Some(capture) = &args.capture else {
+        return TokenStream::new();
+    };
+    let Some(input) = &capture.input else {
+        return quote!(let __zdk_content = #p::Content::start(&__zdk_span););
+    };
+    let at = syn::spanned::Spanned::span(input);
+    let method = if args.kind == MacroKind::ToolCall {
+        quote!(tool_arguments)
+    } else {
+        quote!(llm_input)
+    };
+    // Spanned at the value, so "does not implement `Serialize`" underlines it.
+    let call = call_at(quote!(__zdk_content.#method), input, at);
+    quote! {
+        let mut __zdk_content = #p::Content::start(&__zdk_span);
+        if __zdk_content.captures() {
+            #call;
+        }
+    }
+}
+
+/// `function(&(value))` with the tokens written here spanned at `at` (the value's first
+/// token; the value keeps its own spans).
+fn call_at(function: TokenStream, value: &syn::Expr, at: Span) -> TokenStream {
+    let mut inner =
+        proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, value.to_token_stream());
+    inner.set_span(at);
+    let mut amp = proc_macro2::Punct::new('&', proc_macro2::Spacing::Alone);
+    amp.set_span(at);
+    let mut args =
+        proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, quote!(#amp #inner));
+    args.set_span(at);
+    let function = respan(function, at);
+    quote!(#function #args)
+}
+
+/// `tokens` with every span set to `span`, groups included (only for tokens written here).
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tt| match tt {
+            proc_macro2::TokenTree::Group(group) => {
+                let mut new =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                new.set_span(span);
+                proc_macro2::TokenTree::Group(new)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
 }
 
 fn internal() -> syn::Ident {
@@ -300,6 +387,23 @@ fn on_return(args: &Args, func: &ItemFn, krate: &TokenStream) -> Option<TokenStr
     let mut hook = TokenStream::new();
     if args.kind == MacroKind::LlmCall {
         hook.extend(quote_spanned!(at=> #p::record_llm_output(__zdk_span, __zdk_ret);));
+        if args.capture.is_some() {
+            hook.extend(quote_spanned!(at=>
+                #p::record_llm_content(__zdk_span, __zdk_ret, __zdk_content);
+            ));
+        }
+    }
+    if args.kind == MacroKind::ToolCall && args.capture.is_some() {
+        // The `Ok` value of a `Result`, else the value itself: see `__private::Returned`.
+        hook.extend(quote_spanned!(at=> {
+            #[allow(unused_imports)]
+            use #p::{ReturnedAny as _, ReturnedOk as _};
+            #p::record_tool_content(
+                __zdk_span,
+                (&#p::Returned(__zdk_ret)).value(),
+                __zdk_content,
+            );
+        }));
     }
     if args.err.is_some() {
         hook.extend(quote_spanned!(at=> #p::record_err(__zdk_span, __zdk_ret);));

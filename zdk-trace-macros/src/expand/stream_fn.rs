@@ -13,10 +13,15 @@ pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
     let start = &m.start;
     let p = m.private();
     // `#[llm_call]` sums the items' token usage, so its items must implement `LlmOutput`.
-    let wrap = if m.llm_stream {
-        quote!(instrument_llm_stream)
-    } else {
-        quote!(instrument_stream)
+    // With `capture`, it also concatenates their text.
+    let wrap = match (m.llm_stream, m.capture) {
+        (true, true) => quote!(instrument_llm_stream_captured(
+            __zdk_stream,
+            __zdk_span,
+            __zdk_content
+        )),
+        (true, false) => quote!(instrument_llm_stream(__zdk_stream, __zdk_span)),
+        (false, _) => quote!(instrument_stream(__zdk_stream, __zdk_span)),
     };
     m.with_body(quote! {
         #start
@@ -24,6 +29,6 @@ pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
             let __zdk_guard = __zdk_span.enter();
             #block
         };
-        #p::#wrap(__zdk_stream, __zdk_span)
+        #p::#wrap
     })
 }

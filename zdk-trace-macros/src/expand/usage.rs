@@ -24,6 +24,7 @@ pub(super) fn expand(args: &Args, func: &ItemFn, krate: &TokenStream) -> TokenSt
         start: TokenStream::new(),
         on_return: None,
         llm_stream: false,
+        capture: false,
     };
     let p = m.private();
     let start = start(args, &p);

@@ -11,6 +11,7 @@ use super::error::{expected_one_of, ConfigError};
 use super::file::{EXPECTED_POSITIVE_INT, EXPECTED_PROBABILITY};
 use super::layer::{Config, Endpoint, Origin, Root, Set, Strategy};
 use super::settings::{OtlpProtocol, Secret};
+use crate::genai::CaptureMode;
 
 /// Path of the configuration file [`Config::discover`] reads (instead of `./zdk-trace.toml`).
 pub(crate) const ZDK_TRACE_CONFIG: &str = "ZDK_TRACE_CONFIG";
@@ -55,6 +56,11 @@ pub(crate) const OTEL_BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
 /// Spans.
 pub(crate) const OTEL_BSP_MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
 
+/// Whether and where GenAI message content is recorded (the OpenTelemetry Python GenAI
+/// instrumentations' variable): see [`CAPTURE_MODES`].
+pub(crate) const OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: &str =
+    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
+
 /// Every variable [`Config::from_env`] reads.
 pub(crate) const ALL_VARS: &[&str] = &[
     OTEL_SDK_DISABLED,
@@ -76,6 +82,7 @@ pub(crate) const ALL_VARS: &[&str] = &[
     OTEL_BSP_EXPORT_TIMEOUT,
     OTEL_BSP_MAX_QUEUE_SIZE,
     OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+    OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
 ];
 
 /// Values of [`OTEL_TRACES_SAMPLER`] this crate implements.
@@ -86,6 +93,15 @@ const SAMPLERS: &[&str] = &[
     "parentbased_always_on",
     "parentbased_always_off",
     "parentbased_traceidratio",
+];
+/// Values of [`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`], accepted in any case.
+const CAPTURE_MODES: &[&str] = &[
+    "true",
+    "false",
+    "NO_CONTENT",
+    "SPAN_ONLY",
+    "EVENT_ONLY",
+    "SPAN_AND_EVENT",
 ];
 const PROTOCOLS: &[&str] = &["grpc", "http/protobuf"];
 const COMPRESSIONS: &[&str] = &["gzip", "none"];
@@ -256,6 +272,13 @@ where
             OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
             parse_positive(OTEL_BSP_MAX_EXPORT_BATCH_SIZE, v)?,
         );
+    }
+    if let Some(v) = vars.get(OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT) {
+        let var = OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT;
+        // Suggestions compare against the upper-case names, as they are usually written.
+        let mode =
+            CaptureMode::from_env_value(v).ok_or_else(|| choice_error(var, v, CAPTURE_MODES))?;
+        c.capture = set(var, mode);
     }
     Ok(c)
 }
@@ -469,6 +492,24 @@ mod tests {
                 .unwrap()
                 .value
         );
+    }
+
+    #[test]
+    fn capture_modes_in_any_case() {
+        let var = OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT;
+        for (value, mode) in [
+            ("true", CaptureMode::SpanOnly),
+            ("False", CaptureMode::NoContent),
+            ("span_only", CaptureMode::SpanOnly),
+            ("EVENT_ONLY", CaptureMode::EventOnly),
+            ("Span_And_Event", CaptureMode::SpanAndEvent),
+            ("NO_CONTENT", CaptureMode::NoContent),
+        ] {
+            assert_eq!(parse([(var, value)]).unwrap().capture.unwrap().value, mode);
+        }
+        let msg = parse([(var, "SPAN_ONLYY")]).unwrap_err().to_string();
+        assert!(msg.contains(var) && msg.contains("SPAN_ONLYY"), "{msg}");
+        assert!(msg.contains("`SPAN_AND_EVENT`"), "{msg}");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use super::error::{expected_one_of, one_of, suggest, ConfigError};
 use super::expand::{self, ExpandError};
 use super::layer::{Config, Endpoint, ExporterChoice, Origin, Root, Set, Strategy};
 use super::settings::{OtlpProtocol, Secret};
+use crate::genai::CaptureMode;
 
 type Item<'i> = Spanned<DeValue<'i>>;
 
@@ -27,7 +28,10 @@ const TELEMETRY_KEYS: &[&str] = &[
     "service_version",
     "resource",
     "tracing",
+    "genai",
 ];
+const GENAI_KEYS: &[&str] = &["capture_message_content"];
+const CAPTURE_MODES: &[&str] = &["no_content", "span_only", "event_only", "span_and_event"];
 const TRACING_KEYS: &[&str] = &["enabled", "otlp", "sampling", "exporters"];
 const OTLP_KEYS: &[&str] = &[
     "endpoint",
@@ -114,7 +118,28 @@ impl Doc<'_> {
                     }
                 }
                 "tracing" => self.tracing(c, &key, v)?,
+                "genai" => self.genai(c, &key, v)?,
                 _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn genai(&self, c: &mut Config, path: &str, item: &Item<'_>) -> Result<(), ConfigError> {
+        for (name, key, v) in self.fields(self.table(path, item)?, path, GENAI_KEYS)? {
+            if name == "capture_message_content" {
+                // `true`/`false` as in the environment variable, or one of the modes.
+                let mode = match v.get_ref() {
+                    DeValue::Boolean(true) => CaptureMode::SpanOnly,
+                    DeValue::Boolean(false) => CaptureMode::NoContent,
+                    _ => match self.choice(&key, v, CAPTURE_MODES)? {
+                        "span_only" => CaptureMode::SpanOnly,
+                        "event_only" => CaptureMode::EventOnly,
+                        "span_and_event" => CaptureMode::SpanAndEvent,
+                        _ => CaptureMode::NoContent,
+                    },
+                };
+                c.capture = self.set(&key, v, mode);
             }
         }
         Ok(())
@@ -617,6 +642,33 @@ mod tests {
                 key: "telemetry.tracing.otlp.batch.max_queue_size".to_owned(),
             }
         );
+    }
+
+    #[test]
+    fn genai_capture_mode() {
+        for (value, mode) in [
+            ("\"event_only\"", CaptureMode::EventOnly),
+            ("true", CaptureMode::SpanOnly),
+            ("false", CaptureMode::NoContent),
+        ] {
+            let c = parse(
+                &format!("[telemetry.genai]\ncapture_message_content = {value}\n"),
+                "<string>",
+            )
+            .unwrap();
+            assert_eq!(c.capture.unwrap().value, mode);
+        }
+        let err = parse(
+            "[telemetry.genai]\ncapture_message_content = \"spans\"\n",
+            "<string>",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("telemetry.genai.capture_message_content"),
+            "{err}"
+        );
+        assert!(err.contains("`span_only`"), "{err}");
     }
 
     #[test]

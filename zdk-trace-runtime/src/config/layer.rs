@@ -9,6 +9,7 @@ use super::env::ZDK_TRACE_CONFIG;
 use super::error::ConfigError;
 use super::settings::{OtlpProtocol, Secret};
 use super::{env, file};
+use crate::genai::CaptureMode;
 use crate::sampling::{Sampler, TailSampling};
 
 /// The file [`Config::discover`] looks for in the working directory.
@@ -61,6 +62,9 @@ pub struct Config {
     pub(crate) otlp: OtlpLayer,
     /// `[[telemetry.tracing.exporters]]`; a later layer's list replaces an earlier one whole.
     pub(crate) exporters: Option<Set<Vec<ExporterChoice>>>,
+    /// `telemetry.genai.capture_message_content`,
+    /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`.
+    pub(crate) capture: Option<Set<CaptureMode>>,
 }
 
 /// Head and tail sampling settings of one layer.
@@ -321,8 +325,9 @@ impl Config {
     ///
     /// Read: `OTEL_SDK_DISABLED`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
     /// `OTEL_EXPORTER_OTLP_{,TRACES_}{ENDPOINT,PROTOCOL,HEADERS,TIMEOUT,COMPRESSION}`,
-    /// `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` and
-    /// `OTEL_BSP_{SCHEDULE_DELAY,EXPORT_TIMEOUT,MAX_QUEUE_SIZE,MAX_EXPORT_BATCH_SIZE}`.
+    /// `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`,
+    /// `OTEL_BSP_{SCHEDULE_DELAY,EXPORT_TIMEOUT,MAX_QUEUE_SIZE,MAX_EXPORT_BATCH_SIZE}` and
+    /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`.
     /// Empty variables count as unset. See [`Config::from_env_vars`] for the rules.
     ///
     /// # Examples
@@ -372,6 +377,9 @@ impl Config {
     ///   `OTEL_TRACES_SAMPLER_ARG`: the ratio, `0..=1` (1 when unset).
     /// - `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_EXPORT_TIMEOUT` (milliseconds),
     ///   `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`.
+    /// - `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`: `true`, `false`, `NO_CONTENT`,
+    ///   `SPAN_ONLY`, `EVENT_ONLY` or `SPAN_AND_EVENT`, in any case (see
+    ///   [`CaptureMode`]).
     ///
     /// Empty values count as unset.
     ///
@@ -761,6 +769,26 @@ impl Config {
     /// ```
     pub fn with_otlp_exporter(self) -> Self {
         self.with_exporter("with_otlp_exporter", ExporterChoice::Otlp)
+    }
+
+    /// Sets whether, and where, message content is recorded by functions marked `capture`
+    /// (`#[llm_call(..., capture)]`, `#[tool_call(..., capture)]`).
+    ///
+    /// File: `telemetry.genai.capture_message_content`; environment:
+    /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`. Default:
+    /// [`CaptureMode::NoContent`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::genai::CaptureMode;
+    /// let layer = zdk_trace_runtime::Config::default()
+    ///     .with_capture_message_content(CaptureMode::EventOnly);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_capture_message_content(mut self, mode: CaptureMode) -> Self {
+        self.capture = Set::code("with_capture_message_content", mode);
+        self
     }
 
     fn with_exporter(mut self, setter: &'static str, exporter: ExporterChoice) -> Self {

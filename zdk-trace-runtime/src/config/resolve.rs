@@ -88,6 +88,7 @@ pub(crate) fn resolve(
         tail: tail(layers)?,
         batch: batch(layers)?,
         exporters,
+        capture: last(layers, |c| &c.capture).map_or_else(Default::default, |m| m.value),
     })
 }
 

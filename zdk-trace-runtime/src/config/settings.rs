@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::genai::CaptureMode;
 use crate::sampling::{Sampler, TailSampling};
 
 /// Default for [`BatchSettings::max_queue_size`] (`OTEL_BSP_MAX_QUEUE_SIZE`).
@@ -36,6 +37,8 @@ pub(crate) struct Settings {
     /// Exporters built from configuration (not counting exporters handed to the builder in code).
     /// Empty here means "the default": OTLP when an endpoint is configured, else the console.
     pub(crate) exporters: Vec<ExporterSettings>,
+    /// Where `capture` functions record message content.
+    pub(crate) capture: CaptureMode,
 }
 
 /// Queue and batching limits of the export pipeline.

@@ -1,6 +1,8 @@
 //! The few switches the hot path reads on every span, on one cache line.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+
+use crate::genai::CaptureMode;
 
 use crate::sampling::{Sampler, TailSampling};
 
@@ -17,6 +19,8 @@ pub(crate) struct Hot {
     inherit_otel: AtomicBool,
     /// Root traces are kept when `(trace_id as u64) >> 1 < root_bound`; `u64::MAX` keeps all.
     root_bound: AtomicU64,
+    /// [`CaptureMode`] as `u8`: read once by every `capture` expansion.
+    capture: AtomicU8,
 }
 
 static HOT: Hot = Hot {
@@ -25,6 +29,7 @@ static HOT: Hot = Hot {
     follow_remote: AtomicBool::new(false),
     inherit_otel: AtomicBool::new(false),
     root_bound: AtomicU64::new(u64::MAX),
+    capture: AtomicU8::new(0),
 };
 
 #[inline]
@@ -79,6 +84,16 @@ impl Hot {
             .store(tail.records_unsampled(), Ordering::Relaxed);
     }
 
+    /// Where message content goes; one relaxed load.
+    #[inline]
+    pub(crate) fn capture(&self) -> CaptureMode {
+        CaptureMode::from_u8(self.capture.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn set_capture(&self, mode: CaptureMode) {
+        self.capture.store(mode.to_u8(), Ordering::Relaxed);
+    }
+
     pub(crate) fn set_enabled(&self, on: bool) {
         self.enabled.store(on, Ordering::SeqCst);
     }
@@ -96,6 +111,7 @@ mod tests {
             follow_remote: AtomicBool::new(false),
             inherit_otel: AtomicBool::new(false),
             root_bound: AtomicU64::new(0),
+            capture: AtomicU8::new(0),
         };
         for (sampler, expected) in [
             (Sampler::AlwaysOn, 1.0),

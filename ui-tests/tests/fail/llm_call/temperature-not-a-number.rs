@@ -1,0 +1,17 @@
+use zdk_trace_runtime::genai::{LlmOutput, TokenUsage};
+use zdk_trace_runtime::llm_call;
+
+struct Reply;
+
+impl LlmOutput for Reply {
+    fn usage(&self) -> Option<TokenUsage> {
+        None
+    }
+}
+
+#[llm_call(provider = "openai", model = "gpt-4o", temperature = "hot")]
+fn complete() -> Reply {
+    Reply
+}
+
+fn main() {}
