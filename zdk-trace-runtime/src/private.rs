@@ -6,6 +6,7 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::fmt::Display;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
@@ -14,7 +15,7 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use pin_project::{pin_project, pinned_drop};
 
-use crate::instrument::Instrumented;
+use crate::instrument::{pin_inner, Instrumented};
 use crate::span::EnteredSpan;
 
 pub use crate::genai::LlmOutput;
@@ -28,34 +29,35 @@ pub use ::std::boxed::Box;
 /// A future run inside a span, with `on_ready` called on the span and the output just before
 /// the span ends (to record an `Err` or token usage), and a panic recorded on the span.
 /// Cancellation and drop behave as in [`Instrumented`], which it wraps.
+///
+/// `on_ready` is `Fn` and stored as is, not in an `Option` to `take()`: the hooks the macros
+/// write capture nothing, so the field is zero-sized, while an `Option` flag would grow the
+/// future by a whole 64-byte alignment unit of the span record (and every move of it).
 #[pin_project]
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
 pub struct InstrumentedWith<F, H> {
     #[pin]
     inner: Instrumented<F>,
-    on_ready: Option<H>,
+    on_ready: H,
 }
 
 impl<F, H> Future for InstrumentedWith<F, H>
 where
     F: Future,
-    H: FnOnce(&mut Span, &F::Output),
+    H: Fn(&mut Span, &F::Output),
 {
     type Output = F::Output;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let on_ready = this.on_ready;
+        let on_ready = &*this.on_ready;
         let mut inner = this.inner;
         // A panic in the body is recorded on the span, which then ends, and the panic goes
         // on. `catch_unwind` costs nothing until something panics.
         let polled = panic::catch_unwind(AssertUnwindSafe(|| {
-            inner.as_mut().poll_then(cx, |span, output| {
-                if let Some(hook) = on_ready.take() {
-                    hook(span, output);
-                }
-            })
+            inner.as_mut().poll_then(cx, on_ready)
         }));
         match polled {
             Ok(poll) => poll,
@@ -66,6 +68,93 @@ where
                 panic::resume_unwind(payload)
             }
         }
+    }
+}
+
+/// The body of an `async fn` run inside a span that the `async fn` itself owns (a local of
+/// its state machine, borrowed here), with `on_ready` called on the span and the output just
+/// before the span ends, and a panic recorded on the span.
+///
+/// Why a borrow and not [`InstrumentedWith`], which owns the span: a span record is 320 bytes,
+/// and every future that holds one is moved at least once more (into the `.await` slot of the
+/// `async fn`). Owning the span here made `#[span] async fn` copy the record once more than
+/// the hand-written `fut.instrument(span)`; borrowing it leaves only this small future to move.
+///
+/// Drop behaves as [`Instrumented`]'s: a body dropped before it completes is dropped with the
+/// span entered, and the span is marked `cancelled = true` (it ends when the `async fn`'s
+/// local drops, right after).
+#[pin_project(PinnedDrop)]
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct InSpan<'s, F, H> {
+    // `ManuallyDrop` so that `PinnedDrop` can drop the body while the span is entered.
+    #[pin]
+    inner: ManuallyDrop<F>,
+    span: &'s mut Span,
+    on_ready: H,
+}
+
+/// Runs the body `future` of an `async fn` inside `span`, a local of that `async fn` (see
+/// [`InSpan`]); `on_ready` sees the span and the output before the span ends.
+#[inline]
+pub fn in_span<F, H>(future: F, span: &mut Span, on_ready: H) -> InSpan<'_, F, H>
+where
+    F: Future,
+    H: Fn(&mut Span, &F::Output),
+{
+    InSpan {
+        inner: ManuallyDrop::new(future),
+        span,
+        on_ready,
+    }
+}
+
+impl<F, H> Future for InSpan<'_, F, H>
+where
+    F: Future,
+    H: Fn(&mut Span, &F::Output),
+{
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let span: &mut Span = this.span;
+        let inner = pin_inner(this.inner);
+        // A panic in the body is recorded on the span, which then ends, and the panic goes
+        // on. `catch_unwind` costs nothing until something panics, and keeps the message.
+        let polled = {
+            let _guard = span.enter();
+            panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
+        };
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => {
+                (this.on_ready)(span, &output);
+                span.end();
+                Poll::Ready(output)
+            }
+            Err(payload) => {
+                record_panic(span, &*payload);
+                span.end();
+                panic::resume_unwind(payload)
+            }
+        }
+    }
+}
+
+#[pinned_drop]
+impl<F, H> PinnedDrop for InSpan<'_, F, H> {
+    fn drop(self: Pin<&mut Self>) {
+        let this = self.project();
+        let span: &mut Span = this.span;
+        if !span.is_ended() {
+            span.mark_cancelled();
+        }
+        let _guard = span.enter();
+        // SAFETY: `PinnedDrop::drop` runs once, so the body is dropped exactly once; it is
+        // dropped in place (not moved), as its pin requires, and never used again.
+        unsafe { ManuallyDrop::drop(this.inner.get_unchecked_mut()) }
     }
 }
 
@@ -253,11 +342,11 @@ impl Drop for SyncGuard {
 pub fn instrument_with<F, H>(future: F, span: Span, on_ready: H) -> InstrumentedWith<F, H>
 where
     F: Future,
-    H: FnOnce(&mut Span, &F::Output),
+    H: Fn(&mut Span, &F::Output),
 {
     InstrumentedWith {
         inner: crate::instrument::FutureExt::instrument(future, span),
-        on_ready: Some(on_ready),
+        on_ready,
     }
 }
 

@@ -1,6 +1,11 @@
 //! `async fn f() -> T`: the body moves into an `async move` block that runs inside the span,
 //! which starts at the first poll (when the body would start) and ends when the block
 //! completes or is dropped.
+//!
+//! The span is a local of the `async fn` and the block's future borrows it
+//! (`__private::in_span(async move { .. }, &mut __zdk_span, hook).await`): a future that owned
+//! the 320-byte span record would be copied once more into the `.await` slot, which made the
+//! expansion measurably slower than the hand-written `fut.instrument(span).await`.
 
 use quote::quote;
 
@@ -40,9 +45,10 @@ pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
             #block
         }
     };
-    let run = m.instrument_future(inner);
+    let p = m.private();
+    let hook = m.hook_closure();
     m.with_body(quote! {
         #start
-        #run.await
+        #p::in_span(#inner, &mut __zdk_span, #hook).await
     })
 }

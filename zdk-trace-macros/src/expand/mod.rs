@@ -106,11 +106,16 @@ impl Model<'_> {
     /// output before the span ends.
     pub(crate) fn instrument_future(&self, future: TokenStream) -> TokenStream {
         let p = self.private();
+        let hook = self.hook_closure();
+        quote!(#p::instrument_with(#future, __zdk_span, #hook))
+    }
+
+    /// The return hook as a closure for `instrument_with`/`in_span`: it captures nothing, so
+    /// it is zero-sized in the future that stores it.
+    pub(crate) fn hook_closure(&self) -> TokenStream {
         match &self.on_return {
-            None => quote!(#p::instrument_with(#future, __zdk_span, |_, _| {})),
-            Some(hook) => quote! {
-                #p::instrument_with(#future, __zdk_span, |__zdk_span, __zdk_ret| { #hook })
-            },
+            None => quote!(|_, _| {}),
+            Some(hook) => quote!(|__zdk_span, __zdk_ret| { #hook }),
         }
     }
 }
@@ -120,14 +125,16 @@ fn expand(args: &Args, func: &ItemFn) -> TokenStream {
         Some(path) => path.to_token_stream(),
         None => quote!(::zdk_trace_runtime),
     };
+    let shape = func.shape();
     let model = Model {
         func,
-        start: start_span(args, func, &krate),
+        // The async expansion lends the span (`&mut __zdk_span`) to the body's future.
+        start: start_span(args, func, &krate, shape == FnShape::Async),
         on_return: on_return(args, func, &krate),
         llm_stream: args.kind == MacroKind::LlmCall,
         krate,
     };
-    match func.shape() {
+    match shape {
         FnShape::Sync => sync_fn::expand(&model),
         FnShape::Async => async_fn::expand(&model),
         FnShape::Future => future_fn::expand(&model, false),
@@ -154,7 +161,8 @@ impl UnrawString for syn::Ident {
     }
 }
 
-fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream) -> TokenStream {
+/// `mutable`: declare `let mut __zdk_span` even when no attribute is set on it.
+fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, mutable: bool) -> TokenStream {
     let p = quote!(#krate::__private);
     let lit = |s: &str| LitStr::new(s, Span::call_site());
     let display = |e: &syn::Expr| quote!(#p::display(&(#e)));
@@ -262,7 +270,7 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream) -> TokenStream {
         attrs.push((lit(&field.key), value.to_token_stream()));
     }
     let name = lit(&name);
-    if attrs.is_empty() && rename.is_empty() {
+    if attrs.is_empty() && rename.is_empty() && !mutable {
         return quote! {
             let __zdk_span = #p::Span::start_with_kind(#name, #p::SpanKind::#kind);
         };
