@@ -35,14 +35,25 @@ impl MacroKind {
 
     /// The options this macro accepts.
     fn options(self) -> &'static [&'static str] {
-        use keys::{ALLOW_PII, OPERATION, PROVIDER};
+        use keys::{ALLOW_PII, OPERATION, PROVIDER, STREAM};
         use keys::{CALL_ID, CONVERSATION, CRATE, ERR, FIELDS, ID, KIND, MODEL, NAME};
         match self {
-            MacroKind::Span => &[NAME, KIND, FIELDS, ALLOW_PII, ERR, CRATE],
-            MacroKind::AgentSpan => &[NAME, ID, CONVERSATION, FIELDS, ALLOW_PII, ERR, CRATE],
-            MacroKind::ToolCall => &[NAME, CALL_ID, FIELDS, ALLOW_PII, ERR, CRATE],
-            MacroKind::Workflow => &[NAME, KIND, FIELDS, ALLOW_PII, ERR, CRATE],
-            MacroKind::LlmCall => &[PROVIDER, MODEL, OPERATION, FIELDS, ALLOW_PII, ERR, CRATE],
+            MacroKind::Span => &[NAME, KIND, FIELDS, ALLOW_PII, ERR, STREAM, CRATE],
+            MacroKind::AgentSpan => &[
+                NAME,
+                ID,
+                CONVERSATION,
+                FIELDS,
+                ALLOW_PII,
+                ERR,
+                STREAM,
+                CRATE,
+            ],
+            MacroKind::ToolCall => &[NAME, CALL_ID, FIELDS, ALLOW_PII, ERR, STREAM, CRATE],
+            MacroKind::Workflow => &[NAME, KIND, FIELDS, ALLOW_PII, ERR, STREAM, CRATE],
+            MacroKind::LlmCall => &[
+                PROVIDER, MODEL, OPERATION, FIELDS, ALLOW_PII, ERR, STREAM, CRATE,
+            ],
         }
     }
 }
@@ -181,6 +192,8 @@ pub(crate) struct Args {
     /// `allow_pii(...)`: field keys exempted from the privacy check, on purpose.
     pub(crate) allow_pii: Vec<FieldKey>,
     pub(crate) err: Option<Ident>,
+    /// `stream`: the function returns a boxed stream the signature does not show (an alias).
+    pub(crate) stream: Option<Ident>,
     pub(crate) krate: Option<Path>,
     /// The attribute (call site), for "missing option" errors.
     pub(crate) attr_span: Span,
@@ -203,6 +216,7 @@ impl Args {
             fields: Vec::new(),
             allow_pii: Vec::new(),
             err: None,
+            stream: None,
             krate: None,
             attr_span: Span::call_site(),
         };
@@ -227,6 +241,7 @@ impl Args {
                 keys::FIELDS => args.fields = list(cx, option),
                 keys::ALLOW_PII => args.allow_pii = list(cx, option),
                 keys::ERR => args.err = flag(cx, &option).then(|| option.key.clone()),
+                keys::STREAM => args.stream = flag(cx, &option).then(|| option.key.clone()),
                 keys::CRATE => args.krate = crate_path(cx, &option),
                 _ => {}
             }

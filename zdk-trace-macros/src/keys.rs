@@ -15,6 +15,7 @@ pub(crate) const CALL_ID: &str = "call_id";
 pub(crate) const PROVIDER: &str = "provider";
 pub(crate) const MODEL: &str = "model";
 pub(crate) const OPERATION: &str = "operation";
+pub(crate) const STREAM: &str = "stream";
 
 /// Every option of any macro, to tell "unknown" from "not for this macro".
 pub(crate) const ALL_OPTIONS: &[&str] = &[
@@ -30,6 +31,7 @@ pub(crate) const ALL_OPTIONS: &[&str] = &[
     PROVIDER,
     MODEL,
     OPERATION,
+    STREAM,
 ];
 
 // `kind = …` of `#[span]`.

@@ -210,6 +210,57 @@ where
     stream
 }
 
+/// What the `stream` option (and a `Pin<Box<dyn Stream>>` return type) accepts: a boxed
+/// stream, which the instrumented stream is boxed again into.
+#[diagnostic::on_unimplemented(
+    message = "`stream` needs the function to return a boxed stream, not `{Self}`",
+    label = "not a `Pin<Box<dyn Stream<Item = T> + Send + 'a>>`",
+    note = "return `Pin<Box<dyn Stream<Item = T> + Send + 'a>>` (`BoxStream<'a, T>`) or \
+            `Pin<Box<dyn Stream<Item = T> + 'a>>` (`LocalBoxStream<'a, T>`), or remove `stream` \
+            (an `impl Stream` return type needs no option)"
+)]
+pub trait BoxedStream: Stream + Sized {
+    /// Boxes the instrumented stream as `Self` (an unsized coercion).
+    fn rebox(stream: InstrumentedStream<Self>) -> Self;
+}
+
+impl<'a, T: 'a> BoxedStream for Pin<Box<dyn Stream<Item = T> + Send + 'a>> {
+    #[inline]
+    fn rebox(stream: InstrumentedStream<Self>) -> Self {
+        Box::pin(stream)
+    }
+}
+
+impl<'a, T: 'a> BoxedStream for Pin<Box<dyn Stream<Item = T> + Send + Sync + 'a>> {
+    #[inline]
+    fn rebox(stream: InstrumentedStream<Self>) -> Self {
+        Box::pin(stream)
+    }
+}
+
+impl<'a, T: 'a> BoxedStream for Pin<Box<dyn Stream<Item = T> + 'a>> {
+    #[inline]
+    fn rebox(stream: InstrumentedStream<Self>) -> Self {
+        Box::pin(stream)
+    }
+}
+
+/// [`instrument_stream`] for a boxed stream, boxed again as the same type.
+#[inline]
+pub fn instrument_boxed_stream<S: BoxedStream>(stream: S, span: Span) -> S {
+    S::rebox(instrument_stream(stream, span))
+}
+
+/// [`instrument_llm_stream`] for a boxed stream, boxed again as the same type.
+#[inline]
+pub fn instrument_llm_boxed_stream<S>(stream: S, span: Span) -> S
+where
+    S: BoxedStream,
+    S::Item: LlmOutput,
+{
+    S::rebox(instrument_llm_stream(stream, span))
+}
+
 impl<S: Stream> Stream for InstrumentedStream<S> {
     type Item = S::Item;
 
@@ -381,26 +432,69 @@ pub fn join_name(prefix: &'static str, rest: &str) -> String {
     note = "remove `err`, or return a `Result` whose error type implements `std::fmt::Display`"
 )]
 pub trait ErrResult {
-    /// Records an `Err` on `span`.
-    fn record_err(&self, span: &mut Span);
+    /// `E`.
+    type Error: Display + ?Sized;
+
+    /// The error, for an `Err`.
+    fn as_err(&self) -> Option<&Self::Error>;
 }
 
 impl<T, E: Display> ErrResult for Result<T, E> {
+    type Error = E;
+
     #[inline]
-    fn record_err(&self, span: &mut Span) {
-        if let Err(error) = self {
-            if span.is_recording() {
-                span.record_error(short_type_name::<E>(), &error.to_string());
-            }
-        }
+    fn as_err(&self) -> Option<&E> {
+        self.as_ref().err()
     }
 }
 
-/// Records `Err(e)` on `span` (for `err`): status error, `error.type` = the short type name of
-/// `E`, and an `exception` event with `e`'s `Display` (length-capped by [`Span::record_error`]).
+/// The error of an `Err` return value (for `err`).
 #[inline]
-pub fn record_err<R: ErrResult + ?Sized>(span: &mut Span, result: &R) {
-    result.record_err(span);
+pub fn err_of<R: ErrResult + ?Sized>(result: &R) -> Option<&R::Error> {
+    result.as_err()
+}
+
+/// `error.type` for an error, by autoref specialization (dtolnay's trick, as in `anyhow!`):
+/// the expansion calls `(&ErrorTypeProbe(e)).__zdk_error_type()` with both traits below in
+/// scope. When `E: ErrorType` holds where the call is written, method lookup stops at the
+/// first step, [`ViaErrorType`] (receiver `&ErrorTypeProbe`); otherwise it takes the autoref
+/// step to [`ViaTypeName`] (receiver `&&ErrorTypeProbe`), the type name. A stable, sound
+/// stand-in for specialization, decided at compile time per call site; in a generic function
+/// it sees only the bounds written there.
+#[derive(Debug)]
+pub struct ErrorTypeProbe<'a, E: ?Sized>(pub &'a E);
+
+/// The [`ErrorType`](crate::ErrorType) step of [`ErrorTypeProbe`].
+pub trait ViaErrorType {
+    /// The error's own `error.type`.
+    fn __zdk_error_type(&self) -> Cow<'static, str>;
+}
+
+impl<E: crate::ErrorType + ?Sized> ViaErrorType for ErrorTypeProbe<'_, E> {
+    #[inline]
+    fn __zdk_error_type(&self) -> Cow<'static, str> {
+        Cow::Borrowed(self.0.error_type())
+    }
+}
+
+/// The fallback step of [`ErrorTypeProbe`]: the short type name.
+pub trait ViaTypeName {
+    /// `E`'s short type name.
+    fn __zdk_error_type(&self) -> Cow<'static, str>;
+}
+
+impl<E: ?Sized> ViaTypeName for &ErrorTypeProbe<'_, E> {
+    #[inline]
+    fn __zdk_error_type(&self) -> Cow<'static, str> {
+        short_type_name::<E>()
+    }
+}
+
+/// Records `error` on `span` (for `err`): status error, `error.type`, and an `exception` event
+/// with the error's `Display` (length-capped by [`Span::record_error`]).
+#[inline]
+pub fn record_err<E: Display + ?Sized>(span: &mut Span, error_type: Cow<'static, str>, error: &E) {
+    span.record_error(error_type, &error.to_string());
 }
 
 /// Sets token usage and the response model from an `#[llm_call]` return value.

@@ -125,7 +125,7 @@ fn expand(args: &Args, func: &ItemFn) -> TokenStream {
         Some(path) => path.to_token_stream(),
         None => quote!(::zdk_trace_runtime),
     };
-    let shape = func.shape();
+    let shape = func.shape_with(args.stream.is_some());
     let model = Model {
         func,
         // The async expansion lends the span (`&mut __zdk_span`) to the body's future.
@@ -139,7 +139,8 @@ fn expand(args: &Args, func: &ItemFn) -> TokenStream {
         FnShape::Async => async_fn::expand(&model),
         FnShape::Future => future_fn::expand(&model, false),
         FnShape::BoxedFuture => future_fn::expand(&model, true),
-        FnShape::Stream => stream_fn::expand(&model),
+        FnShape::Stream => stream_fn::expand(&model, false),
+        FnShape::BoxedStream => stream_fn::expand(&model, true),
     }
 }
 
@@ -305,7 +306,20 @@ fn on_return(args: &Args, func: &ItemFn, krate: &TokenStream) -> Option<TokenStr
         hook.extend(quote_spanned!(at=> #p::record_llm_output(__zdk_span, __zdk_ret);));
     }
     if args.err.is_some() {
-        hook.extend(quote_spanned!(at=> #p::record_err(__zdk_span, __zdk_ret);));
+        let err_of = quote_spanned!(at=> #p::err_of(__zdk_ret));
+        // `error.type` comes from `ErrorType` when the error implements it, else from the type
+        // name: autoref specialization, see `__private::ErrorTypeProbe`. The traits are
+        // imported for method lookup only, one of them unused at each call site.
+        hook.extend(quote! {
+            if let ::core::option::Option::Some(__zdk_err) = #err_of {
+                if __zdk_span.is_recording() {
+                    #[allow(unused_imports)]
+                    use #p::{ViaErrorType as _, ViaTypeName as _};
+                    let __zdk_type = (&#p::ErrorTypeProbe(__zdk_err)).__zdk_error_type();
+                    #p::record_err(__zdk_span, __zdk_type, __zdk_err);
+                }
+            }
+        });
     }
     if hook.is_empty() {
         None
