@@ -6,17 +6,19 @@
 //!
 //! Every macro works on a sync `fn`, an `async fn`, a `fn` returning `impl Future` or a boxed
 //! future (`Pin<Box<dyn Future<..> + ..>>`, so methods of `#[async_trait]` impls too), and a
-//! `fn` returning `impl Stream` (the span lasts until the stream ends or is dropped, with the
-//! item count and time to first item recorded; not with `err`), including methods and
-//! generic functions, without changing the signature or the `Send`-ness of the returned
-//! future. A panic is recorded on the span (`error.type = "panic"`), which then ends, and the
+//! `fn` returning `impl Stream` or a boxed stream (`Pin<Box<dyn Stream<..> + ..>>`,
+//! `BoxStream`, `LocalBoxStream`, or any alias of them marked with `stream`: the span lasts
+//! until the stream ends or is dropped, with the item count and time to first item recorded;
+//! not with `err`), including methods and generic functions, without changing the signature
+//! or the `Send`-ness of the returned future. A panic is recorded on the span (`error.type = "panic"`), which then ends, and the
 //! panic goes on. Each accepts:
 //!
 //! | option | meaning |
 //! |---|---|
 //! | `fields(key = expr, ...)` | extra attributes; nothing about the arguments is recorded unless listed here. Values go through `KeyValue::new(key, expr)` and are computed only when the span records. Keys that look like personal data or secrets (`email`, `token`, `api_key`, …, on normalized segments) are rejected at compile time |
 //! | `allow_pii(key, ...)` | the escape hatch: `fields` keys that look like personal data but are recorded on purpose (explicit and greppable); a listed key must be in `fields` and must need it |
-//! | `err` | the function returns `Result<T, E>` with `E: Display`; an `Err` sets status error, `error.type` (the short type name of `E`) and an `exception` event with the message |
+//! | `err` | the function returns `Result<T, E>` with `E: Display`; an `Err` sets status error, `error.type` (from `E`'s `zdk_trace_runtime::ErrorType` impl, else the short type name of `E`; in a generic fn only a written `E: ErrorType` bound is seen) and an `exception` event with the message |
+//! | `stream` | the function returns a boxed stream whose type does not show it (an alias such as `BoxStream` from another crate or your own); the returned stream is instrumented as an `impl Stream` is, and boxed again. Not on an `async fn` |
 //! | `crate = path` | where the runtime is, when it is re-exported (default `::zdk_trace_runtime`) |
 //!
 //! The pipeline: `args` parses the attribute, `check` and `privacy` validate it (reporting
@@ -42,7 +44,7 @@ use args::MacroKind;
 /// |---|---|---|
 /// | `name = "..."` | the function's name | the span's name |
 /// | `kind = internal \| server \| client \| producer \| consumer` | `internal` | the span kind |
-/// | `fields(...)`, `err`, `crate = ...` | | see the crate docs |
+/// | `fields(...)`, `err`, `stream`, `crate = ...` | | see the crate docs |
 ///
 /// # Examples
 ///
@@ -63,8 +65,8 @@ use args::MacroKind;
 /// async fn run(input: &str) -> Result<String, std::io::Error> {
 ///     let mut __zdk_span = Span::start_with_kind("runner.run", SpanKind::Server);
 ///     if __zdk_span.is_recording() { __zdk_span.set_attribute(KeyValue::new("turn", 3_i64)); }
-///     instrument_with(async move { let __zdk_ret: Result<..> = { Ok(..) }; __zdk_ret },
-///                     __zdk_span, |span, ret| record_err(span, ret)).await
+///     in_span(async move { Ok(..) }, &mut __zdk_span,
+///             |span, ret| record_err(span, ret, /* ErrorType or type name */)).await
 /// }
 /// ```
 ///
@@ -88,7 +90,7 @@ pub fn span(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// | `name = "..."` | the function's name | `gen_ai.agent.name` |
 /// | `id = expr` | | `gen_ai.agent.id` (any `Display`) |
 /// | `conversation = expr` | | `gen_ai.conversation.id` (any `Display`) |
-/// | `fields(...)`, `err`, `crate = ...` | | see the crate docs |
+/// | `fields(...)`, `err`, `stream`, `crate = ...` | | see the crate docs |
 ///
 /// # Examples
 ///
@@ -127,7 +129,7 @@ pub fn agent_span(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// |---|---|---|
 /// | `name = "..."` | the function's name | `gen_ai.tool.name` |
 /// | `call_id = expr` | | `gen_ai.tool.call.id` (any `Display`) |
-/// | `fields(...)`, `err`, `crate = ...` | | see the crate docs |
+/// | `fields(...)`, `err`, `stream`, `crate = ...` | | see the crate docs |
 ///
 /// # Examples
 ///
@@ -163,7 +165,7 @@ pub fn tool_call(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// |---|---|---|
 /// | `name = "..."` | the function's name | `gen_ai.workflow.name` |
 /// | `kind = "sequential" \| "parallel" \| "loop"` | | `workflow.type` |
-/// | `fields(...)`, `err`, `crate = ...` | | see the crate docs |
+/// | `fields(...)`, `err`, `stream`, `crate = ...` | | see the crate docs |
 ///
 /// # Examples
 ///
@@ -199,7 +201,7 @@ pub fn workflow(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// | `provider = "..."` | required | `gen_ai.provider.name` |
 /// | `model = "..."` or `model = expr` | required | `gen_ai.request.model`; an expression (any `Display`) names the span at run time, only when it records |
 /// | `operation = "..."` | `"chat"` | `gen_ai.operation.name` |
-/// | `fields(...)`, `err`, `crate = ...` | | see the crate docs |
+/// | `fields(...)`, `err`, `stream`, `crate = ...` | | see the crate docs |
 ///
 /// # Examples
 ///

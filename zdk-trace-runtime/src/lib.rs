@@ -304,6 +304,7 @@
 pub mod __private;
 mod config;
 mod context;
+mod error_type;
 mod export;
 pub mod genai;
 mod instrument;
@@ -316,6 +317,7 @@ pub mod usage;
 pub use config::{Config, ConfigError, Protocol};
 pub use context::propagation;
 pub use context::{current_span_context, ContextGuard, TraceContext};
+pub use error_type::ErrorType;
 pub use export::{ConsoleExporter, JsonLinesExporter};
 pub use instrument::{spawn, spawn_thread, FutureExt, Instrumented, StreamExt, WithContext};
 pub use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId};

@@ -432,69 +432,98 @@ pub fn join_name(prefix: &'static str, rest: &str) -> String {
     note = "remove `err`, or return a `Result` whose error type implements `std::fmt::Display`"
 )]
 pub trait ErrResult {
-    /// `E`.
-    type Error: Display + ?Sized;
-
-    /// The error, for an `Err`.
-    fn as_err(&self) -> Option<&Self::Error>;
+    /// Records an `Err` on `span`, with `error.type` from `read_type` when it gives one, else
+    /// the short type name of `E`.
+    fn record_err<F>(&self, span: &mut Span, read_type: F)
+    where
+        F: FnOnce(&Self) -> Option<&'static str>;
 }
 
 impl<T, E: Display> ErrResult for Result<T, E> {
-    type Error = E;
-
     #[inline]
-    fn as_err(&self) -> Option<&E> {
-        self.as_ref().err()
+    fn record_err<F>(&self, span: &mut Span, read_type: F)
+    where
+        F: FnOnce(&Self) -> Option<&'static str>,
+    {
+        if let Err(error) = self {
+            if span.is_recording() {
+                let error_type = match read_type(self) {
+                    Some(name) => Cow::Borrowed(name),
+                    None => short_type_name::<E>(),
+                };
+                span.record_error(error_type, &error.to_string());
+            }
+        }
     }
 }
 
-/// The error of an `Err` return value (for `err`).
+/// Records `Err(e)` on `span` (for `err`): status error, `error.type` (from
+/// [`ErrorType`](crate::ErrorType) when `read_type` gives it, else the short type name of `E`),
+/// and an `exception` event with `e`'s `Display` (length-capped by [`Span::record_error`]).
+///
+/// `read_type` is a type parameter of its own, not a `ReadErrorType<R>`: with `R` in only one
+/// argument's type, rustc points an unmet `ErrResult` bound at that argument, which the
+/// expansion spans at the function's return type.
 #[inline]
-pub fn err_of<R: ErrResult + ?Sized>(result: &R) -> Option<&R::Error> {
-    result.as_err()
+pub fn record_err<R, F>(span: &mut Span, result: &R, read_type: F)
+where
+    R: ErrResult + ?Sized,
+    F: FnOnce(&R) -> Option<&'static str>,
+{
+    result.record_err(span, read_type);
 }
 
-/// `error.type` for an error, by autoref specialization (dtolnay's trick, as in `anyhow!`):
-/// the expansion calls `(&ErrorTypeProbe(e)).__zdk_error_type()` with both traits below in
-/// scope. When `E: ErrorType` holds where the call is written, method lookup stops at the
-/// first step, [`ViaErrorType`] (receiver `&ErrorTypeProbe`); otherwise it takes the autoref
-/// step to [`ViaTypeName`] (receiver `&&ErrorTypeProbe`), the type name. A stable, sound
-/// stand-in for specialization, decided at compile time per call site; in a generic function
-/// it sees only the bounds written there.
+/// Reads the `error.type` of a return value's error through [`ErrorType`](crate::ErrorType),
+/// or `None` to fall back to the type name.
+pub type ReadErrorType<R> = fn(&R) -> Option<&'static str>;
+
+/// Chooses the [`ReadErrorType`] of a return value by autoref specialization (dtolnay's trick,
+/// as in `anyhow!`): the expansion calls `(&ErrorTypeProbe(&ret)).__zdk_error_type()` with
+/// both traits below in scope. For `Result<T, E>` with `E: ErrorType` known where the call is
+/// written, method lookup stops at its first step, [`ViaErrorType`] (receiver
+/// `&ErrorTypeProbe`); otherwise it takes the autoref step to [`ViaTypeName`] (receiver
+/// `&&ErrorTypeProbe`). A stable and sound stand-in for specialization, decided at compile
+/// time per call site: in a generic function it sees only the bounds written there.
+///
+/// The fallback has no bounds at all, so a return type that `err` does not accept fails only
+/// at [`record_err`], with [`ErrResult`]'s message, once.
 #[derive(Debug)]
-pub struct ErrorTypeProbe<'a, E: ?Sized>(pub &'a E);
+pub struct ErrorTypeProbe<'a, R: ?Sized>(pub &'a R);
 
 /// The [`ErrorType`](crate::ErrorType) step of [`ErrorTypeProbe`].
 pub trait ViaErrorType {
-    /// The error's own `error.type`.
-    fn __zdk_error_type(&self) -> Cow<'static, str>;
+    /// The return type.
+    type Ret: ?Sized;
+
+    /// Reads `error.type` from the error's `ErrorType`.
+    fn __zdk_error_type(&self) -> ReadErrorType<Self::Ret>;
 }
 
-impl<E: crate::ErrorType + ?Sized> ViaErrorType for ErrorTypeProbe<'_, E> {
+impl<T, E: crate::ErrorType> ViaErrorType for ErrorTypeProbe<'_, Result<T, E>> {
+    type Ret = Result<T, E>;
+
     #[inline]
-    fn __zdk_error_type(&self) -> Cow<'static, str> {
-        Cow::Borrowed(self.0.error_type())
+    fn __zdk_error_type(&self) -> ReadErrorType<Result<T, E>> {
+        |ret| ret.as_ref().err().map(crate::ErrorType::error_type)
     }
 }
 
-/// The fallback step of [`ErrorTypeProbe`]: the short type name.
+/// The fallback step of [`ErrorTypeProbe`]: the type name.
 pub trait ViaTypeName {
-    /// `E`'s short type name.
-    fn __zdk_error_type(&self) -> Cow<'static, str>;
+    /// The return type.
+    type Ret: ?Sized;
+
+    /// Gives no `error.type`, so the type name is used.
+    fn __zdk_error_type(&self) -> ReadErrorType<Self::Ret>;
 }
 
-impl<E: ?Sized> ViaTypeName for &ErrorTypeProbe<'_, E> {
+impl<R: ?Sized> ViaTypeName for &ErrorTypeProbe<'_, R> {
+    type Ret = R;
+
     #[inline]
-    fn __zdk_error_type(&self) -> Cow<'static, str> {
-        short_type_name::<E>()
+    fn __zdk_error_type(&self) -> ReadErrorType<R> {
+        |_| None
     }
-}
-
-/// Records `error` on `span` (for `err`): status error, `error.type`, and an `exception` event
-/// with the error's `Display` (length-capped by [`Span::record_error`]).
-#[inline]
-pub fn record_err<E: Display + ?Sized>(span: &mut Span, error_type: Cow<'static, str>, error: &E) {
-    span.record_error(error_type, &error.to_string());
 }
 
 /// Sets token usage and the response model from an `#[llm_call]` return value.

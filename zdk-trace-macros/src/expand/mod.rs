@@ -306,18 +306,16 @@ fn on_return(args: &Args, func: &ItemFn, krate: &TokenStream) -> Option<TokenStr
         hook.extend(quote_spanned!(at=> #p::record_llm_output(__zdk_span, __zdk_ret);));
     }
     if args.err.is_some() {
-        let err_of = quote_spanned!(at=> #p::err_of(__zdk_ret));
         // `error.type` comes from `ErrorType` when the error implements it, else from the type
         // name: autoref specialization, see `__private::ErrorTypeProbe`. The traits are
         // imported for method lookup only, one of them unused at each call site.
-        hook.extend(quote! {
-            if let ::core::option::Option::Some(__zdk_err) = #err_of {
-                if __zdk_span.is_recording() {
-                    #[allow(unused_imports)]
-                    use #p::{ViaErrorType as _, ViaTypeName as _};
-                    let __zdk_type = (&#p::ErrorTypeProbe(__zdk_err)).__zdk_error_type();
-                    #p::record_err(__zdk_span, __zdk_type, __zdk_err);
-                }
+        // Both calls spanned at the return type, so an unmet `ErrResult` bound points there.
+        hook.extend(quote_spanned! {at=>
+            {
+                #[allow(unused_imports)]
+                use #p::{ViaErrorType as _, ViaTypeName as _};
+                let __zdk_read_type = (&#p::ErrorTypeProbe(__zdk_ret)).__zdk_error_type();
+                #p::record_err(__zdk_span, __zdk_ret, __zdk_read_type);
             }
         });
     }
