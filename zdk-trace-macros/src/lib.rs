@@ -167,6 +167,15 @@ pub fn tool_call(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// | `kind = "sequential" \| "parallel" \| "loop"` | | `workflow.type` |
 /// | `fields(...)`, `err`, `stream`, `crate = ...` | | see the crate docs |
 ///
+/// With `kind = "loop"` on a sync or `async fn`, every iteration of the function's outermost
+/// `loop`, `while` and `for` is recorded: a span event `workflow.iteration` with
+/// `workflow.iteration.number` (from 1), timestamped when the iteration starts (the first 64
+/// iterations get one), and `workflow.iterations`, the total, on the span. They are added
+/// before the span ends however it ends: return, `?`, panic or, for an `async fn`, drop. An
+/// iteration that ends in `continue` counts; a nested loop is part of its outer iteration; loops
+/// inside closures, `async` blocks, nested items and macro calls (`select!`) are not counted,
+/// nor are those of a function returning a future or a stream (they run after it returns).
+///
 /// # Examples
 ///
 /// ```
@@ -177,6 +186,17 @@ pub fn tool_call(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///     steps * 2
 /// }
 /// assert_eq!(triage(2), 4);
+///
+/// // One `workflow.iteration` event per round, and `workflow.iterations = 3`.
+/// #[workflow(kind = "loop", name = "refine")]
+/// async fn refine(mut draft: String) -> String {
+///     for _round in 0..3 {
+///         draft.push('!');
+///     }
+///     draft
+/// }
+/// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// assert_eq!(rt.block_on(refine("hi".into())), "hi!!!");
 /// ```
 ///
 /// ```compile_fail

@@ -10,6 +10,7 @@ use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
@@ -86,12 +87,14 @@ where
 #[pin_project(PinnedDrop)]
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
-pub struct InSpan<'s, F, H> {
+pub struct InSpan<'s, F, H, E: BeforeEnd = ()> {
     // `ManuallyDrop` so that `PinnedDrop` can drop the body while the span is entered.
     #[pin]
     inner: ManuallyDrop<F>,
     span: &'s mut Span,
     on_ready: H,
+    /// Runs before the span ends on every path (completion, panic, drop).
+    before_end: E,
 }
 
 /// Runs the body `future` of an `async fn` inside `span`, a local of that `async fn` (see
@@ -106,13 +109,47 @@ where
         inner: ManuallyDrop::new(future),
         span,
         on_ready,
+        before_end: (),
     }
 }
 
-impl<F, H> Future for InSpan<'_, F, H>
+/// [`in_span`] for a `#[workflow(kind = "loop")]`: the iterations `counter` saw are added to
+/// the span before it ends, whichever way it ends.
+#[inline]
+pub fn in_span_loop<F, H>(
+    future: F,
+    span: &mut Span,
+    on_ready: H,
+    counter: LoopCounter,
+) -> InSpan<'_, F, H, LoopCounter>
 where
     F: Future,
     H: Fn(&mut Span, &F::Output),
+{
+    InSpan {
+        inner: ManuallyDrop::new(future),
+        span,
+        on_ready,
+        before_end: counter,
+    }
+}
+
+/// What runs just before a macro's span ends, on every path.
+pub trait BeforeEnd {
+    /// Adds what was gathered while the body ran to `span`.
+    fn before_end(&self, span: &mut Span);
+}
+
+impl BeforeEnd for () {
+    #[inline(always)]
+    fn before_end(&self, _: &mut Span) {}
+}
+
+impl<F, H, E> Future for InSpan<'_, F, H, E>
+where
+    F: Future,
+    H: Fn(&mut Span, &F::Output),
+    E: BeforeEnd,
 {
     type Output = F::Output;
 
@@ -131,11 +168,13 @@ where
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => {
                 (this.on_ready)(span, &output);
+                this.before_end.before_end(span);
                 span.end();
                 Poll::Ready(output)
             }
             Err(payload) => {
                 record_panic(span, &*payload);
+                this.before_end.before_end(span);
                 span.end();
                 panic::resume_unwind(payload)
             }
@@ -144,17 +183,140 @@ where
 }
 
 #[pinned_drop]
-impl<F, H> PinnedDrop for InSpan<'_, F, H> {
+impl<F, H, E: BeforeEnd> PinnedDrop for InSpan<'_, F, H, E> {
     fn drop(self: Pin<&mut Self>) {
         let this = self.project();
         let span: &mut Span = this.span;
         if !span.is_ended() {
             span.mark_cancelled();
+            this.before_end.before_end(span);
         }
         let _guard = span.enter();
         // SAFETY: `PinnedDrop::drop` runs once, so the body is dropped exactly once; it is
         // dropped in place (not moved), as its pin requires, and never used again.
         unsafe { ManuallyDrop::drop(this.inner.get_unchecked_mut()) }
+    }
+}
+
+/// Event of each iteration of a `#[workflow(kind = "loop")]`, timestamped when it starts.
+pub const WORKFLOW_ITERATION: &str = "workflow.iteration";
+/// Attribute of [`WORKFLOW_ITERATION`]: the iteration's number, from 1.
+pub const WORKFLOW_ITERATION_NUMBER: &str = "workflow.iteration.number";
+/// Attribute: how many iterations a `#[workflow(kind = "loop")]` ran (all of them, also past
+/// [`MAX_ITERATION_EVENTS`]).
+pub const WORKFLOW_ITERATIONS: &str = "workflow.iterations";
+/// Iterations that get an event; later ones are only counted. Below the span's own event cap
+/// (128), so that an `exception` event still fits.
+pub const MAX_ITERATION_EVENTS: usize = 64;
+
+/// The iterations of a `#[workflow(kind = "loop")]` call: the macro puts `counter.tick()` at
+/// the start of the body of each outermost loop of the function, and the marks are added to
+/// the span (an event per iteration, the total as an attribute) before it ends, whichever way
+/// it ends. Nothing is allocated for a span that does not record.
+#[derive(Debug, Clone)]
+pub struct LoopCounter(Option<Arc<Mutex<LoopMarks>>>);
+
+#[derive(Debug, Default)]
+struct LoopMarks {
+    total: u64,
+    /// Raw start timestamps of the first [`MAX_ITERATION_EVENTS`] iterations.
+    starts: Vec<u64>,
+    drained: bool,
+}
+
+impl LoopCounter {
+    /// A counter for `span`'s iterations (a no-op when it does not record).
+    #[inline]
+    pub fn new(span: &Span) -> LoopCounter {
+        if span.is_recording() {
+            LoopCounter(Some(Arc::new(Mutex::new(LoopMarks::default()))))
+        } else {
+            LoopCounter(None)
+        }
+    }
+
+    /// An iteration starts.
+    #[inline]
+    pub fn tick(&self) {
+        if let Some(marks) = &self.0 {
+            let now = crate::span::clock::now_raw();
+            let mut marks = crate::pipeline::lock(marks);
+            marks.total = marks.total.saturating_add(1);
+            if marks.starts.len() < MAX_ITERATION_EVENTS {
+                marks.starts.push(now);
+            }
+        }
+    }
+}
+
+impl BeforeEnd for LoopCounter {
+    fn before_end(&self, span: &mut Span) {
+        let Some(marks) = &self.0 else {
+            return;
+        };
+        let mut marks = crate::pipeline::lock(marks);
+        if std::mem::replace(&mut marks.drained, true) {
+            return;
+        }
+        for (number, start) in (1_i64..).zip(marks.starts.iter()) {
+            span.add_event_at_raw(
+                WORKFLOW_ITERATION,
+                *start,
+                vec![KeyValue::new(WORKFLOW_ITERATION_NUMBER, number)],
+            );
+        }
+        span.set_attribute(KeyValue::new(
+            WORKFLOW_ITERATIONS,
+            saturating_i64(marks.total),
+        ));
+    }
+}
+
+/// The span of a sync `#[workflow(kind = "loop")]`, entered for the call: a [`SyncGuard`]
+/// that adds the iterations to the span before it ends (on return and on panic).
+#[derive(Debug)]
+#[must_use = "the span is current only while this guard lives"]
+pub struct LoopGuard {
+    guard: SyncGuard,
+    counter: LoopCounter,
+}
+
+/// Enters `span` for a sync loop workflow's call.
+#[inline]
+pub fn enter_loop(span: Span) -> LoopGuard {
+    let counter = LoopCounter::new(&span);
+    LoopGuard {
+        guard: enter(span),
+        counter,
+    }
+}
+
+impl LoopGuard {
+    /// The counter the function's loops tick.
+    #[inline]
+    pub fn counter(&self) -> &LoopCounter {
+        &self.counter
+    }
+}
+
+impl Deref for LoopGuard {
+    type Target = Span;
+
+    fn deref(&self) -> &Span {
+        &self.guard
+    }
+}
+
+impl DerefMut for LoopGuard {
+    fn deref_mut(&mut self) -> &mut Span {
+        &mut self.guard
+    }
+}
+
+impl Drop for LoopGuard {
+    fn drop(&mut self) {
+        // Before the `SyncGuard` field drops, which records a panic and ends the span.
+        self.counter.before_end(&mut self.guard);
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod async_fn;
 mod future_fn;
+mod loops;
 mod stream_fn;
 mod sync_fn;
 
@@ -79,6 +80,9 @@ pub(crate) struct Model<'a> {
     pub(crate) on_return: Option<TokenStream>,
     /// `#[llm_call]` on a stream: usage is summed over the items.
     pub(crate) llm_stream: bool,
+    /// `#[workflow(kind = "loop")]` on a sync or async fn: the body with its outermost loops
+    /// ticking `__zdk_loop`, and whether it has any.
+    pub(crate) loops: Option<(TokenStream, bool)>,
 }
 
 impl Model<'_> {
@@ -132,6 +136,10 @@ fn expand(args: &Args, func: &ItemFn) -> TokenStream {
         start: start_span(args, func, &krate, shape == FnShape::Async),
         on_return: on_return(args, func, &krate),
         llm_stream: args.kind == MacroKind::LlmCall,
+        // Futures and streams built by the body run their loops after the function returns,
+        // out of reach of a rewrite of its body: only sync and async fns count iterations.
+        loops: (is_loop_workflow(args) && matches!(shape, FnShape::Sync | FnShape::Async))
+            .then(|| loops::tick_loops(&func.block)),
         krate,
     };
     match shape {
@@ -142,6 +150,14 @@ fn expand(args: &Args, func: &ItemFn) -> TokenStream {
         FnShape::Stream => stream_fn::expand(&model, false),
         FnShape::BoxedStream => stream_fn::expand(&model, true),
     }
+}
+
+fn is_loop_workflow(args: &Args) -> bool {
+    args.kind == MacroKind::Workflow
+        && args
+            .workflow_kind
+            .as_ref()
+            .is_some_and(|kind| kind.value() == "loop")
 }
 
 /// `name` if given, else the function's name.
