@@ -196,7 +196,10 @@ async fn loop_iterations_are_events_and_a_total() {
         (vec![1, 2, 3, 4, 5], Some(Value::I64(5)))
     );
     assert_eq!(iterations(agents[1]), (vec![1, 2], Some(Value::I64(2))));
-    assert_eq!(attr(agents[1], "error.type"), Some(Value::from("Exhausted")));
+    assert_eq!(
+        attr(agents[1], "error.type"),
+        Some(Value::from("Exhausted"))
+    );
     // Events are in iteration order, each timestamped when its iteration started.
     let times: Vec<_> = agents[0]
         .events

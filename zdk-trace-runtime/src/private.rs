@@ -57,9 +57,8 @@ where
         let mut inner = this.inner;
         // A panic in the body is recorded on the span, which then ends, and the panic goes
         // on. `catch_unwind` costs nothing until something panics.
-        let polled = panic::catch_unwind(AssertUnwindSafe(|| {
-            inner.as_mut().poll_then(cx, on_ready)
-        }));
+        let polled =
+            panic::catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll_then(cx, on_ready)));
         match polled {
             Ok(poll) => poll,
             Err(payload) => {

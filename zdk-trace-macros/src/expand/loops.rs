@@ -75,9 +75,18 @@ mod tests {
             if v == 7 { for _ in 0..1 {} }
         });
         assert_eq!(out.matches("__zdk_loop . tick ()").count(), 3, "{out}");
-        assert!(out.contains("'outer : loop { __zdk_loop . tick () ;"), "{out}");
-        assert!(out.contains("for _ in 0 .. 1 { __zdk_loop . tick () ;"), "{out}");
-        assert!(out.contains("for i in 0 .. 3 { if"), "inner loop untouched: {out}");
+        assert!(
+            out.contains("'outer : loop { __zdk_loop . tick () ;"),
+            "{out}"
+        );
+        assert!(
+            out.contains("for _ in 0 .. 1 { __zdk_loop . tick () ;"),
+            "{out}"
+        );
+        assert!(
+            out.contains("for i in 0 .. 3 { if"),
+            "inner loop untouched: {out}"
+        );
     }
 
     #[test]
