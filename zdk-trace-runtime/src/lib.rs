@@ -13,7 +13,9 @@
 //! of `zdk-trace-macros`: [`macro@span`], [`macro@agent_span`], [`macro@llm_call`],
 //! [`macro@tool_call`] and [`macro@workflow`], which put a span with the GenAI semantic
 //! conventions' attributes ([`genai`]) around a function; spans can also be written by hand
-//! with the API below.
+//! with the API below. With the macros' `err` option, an error type names itself in
+//! `error.type` by implementing [`ErrorType`] (per variant: `"timeout"`, `"rate_limited"`);
+//! otherwise its type name is used.
 //!
 //! # Quick start
 //!
