@@ -50,6 +50,61 @@ fn retry() -> impl Future<Output = u8> {
     async { 1 }
 }
 
+#[workflow(kind = "loop", name = "refine", err)]
+fn refine(n: u8) -> Result<u8, std::fmt::Error> {
+    let mut total = 0;
+    for i in 0..n {
+        total += i;
+    }
+    Ok(total)
+}
+
+#[workflow(kind = "loop", name = "refine_async")]
+async fn refine_async(n: u8) -> u8 {
+    let mut i = 0;
+    while i < n {
+        i += 1;
+    }
+    i
+}
+
+type Tokens<'a> = Pin<Box<dyn Stream<Item = u8> + Send + 'a>>;
+
+#[span(stream)]
+fn boxed_stream(items: &[u8]) -> Tokens<'_> {
+    struct Empty<'a>(&'a [u8]);
+    impl Stream for Empty<'_> {
+        type Item = u8;
+        fn poll_next(
+            self: Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<u8>> {
+            std::task::Poll::Ready(self.0.first().copied())
+        }
+    }
+    Box::pin(Empty(items))
+}
+
+#[derive(Debug)]
+struct Timeout;
+
+impl std::fmt::Display for Timeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("timeout")
+    }
+}
+
+impl zdk_trace_runtime::ErrorType for Timeout {
+    fn error_type(&self) -> &'static str {
+        "timeout"
+    }
+}
+
+#[tool_call(err)]
+async fn timed_out() -> Result<(), Timeout> {
+    Err(Timeout)
+}
+
 #[span]
 fn boxed() -> Pin<Box<dyn Future<Output = u8> + Send>> {
     Box::pin(async { 1 })
@@ -114,5 +169,9 @@ async fn every_macro_under_strict_lints() {
     assert_eq!(agent().await.ok(), Some(8));
     assert_eq!(retry().await, 1);
     assert_eq!(boxed().await, 1);
+    assert_eq!(refine(3), Ok(3));
+    assert_eq!(refine_async(2).await, 2);
+    drop(boxed_stream(&[1]));
+    assert!(timed_out().await.is_err());
     drop(stream());
 }

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use opentelemetry::Value;
 use zdk_trace_runtime::{span, Span};
-use zdk_trace_tests::harness::{all, assert_child_of, attr, Harness};
+use zdk_trace_tests::harness::{all, assert_child_of, attr, one, Harness};
 
 struct Count {
     next: u32,
@@ -159,4 +159,123 @@ async fn llm_call_stream_sums_usage_and_counts_items() {
         attr(partial, "gen_ai.usage.output_tokens"),
         Some(Value::I64(1))
     );
+}
+
+/// What `futures::stream::BoxStream` is; an alias the macro cannot see through.
+type Tokens<'a> = Pin<Box<dyn Stream<Item = u32> + Send + 'a>>;
+
+/// `Pin<Box<dyn Stream>>` written out: detected from the signature.
+#[span(name = "boxed.stream", fields(max = i64::from(n)))]
+fn boxed_tokens(n: u32) -> Pin<Box<dyn Stream<Item = u32> + Send + 'static>> {
+    if n == 0 {
+        // An early return is instrumented too.
+        return Box::pin(Count { next: 0, end: 0 });
+    }
+    Box::pin(Count { next: 0, end: n })
+}
+
+struct Source {
+    end: u32,
+}
+
+impl Source {
+    /// An alias borrowing `self`: the `stream` option says what the type does not show.
+    #[span(name = "aliased.stream", stream)]
+    fn tokens(&self) -> Tokens<'_> {
+        drop(Span::start("build"));
+        Box::pin(Count {
+            next: 0,
+            end: self.end,
+        })
+    }
+}
+
+#[tokio::test]
+async fn boxed_streams_detected_or_marked_with_the_stream_option() {
+    let h = Harness::install(|b| b);
+    let mut full = boxed_tokens(2);
+    let mut items = Vec::new();
+    while let Some(item) = next(&mut full).await {
+        items.push(item);
+    }
+    assert_eq!(items, [1, 2]);
+    drop(full);
+    let mut empty = boxed_tokens(0);
+    assert_eq!(next(&mut empty).await, None);
+    drop(empty);
+    let source = Source { end: 3 };
+    let mut partial = source.tokens();
+    assert_eq!(next(&mut partial).await, Some(1));
+    drop(partial);
+
+    let spans = h.spans();
+    let boxed = all(&spans, "boxed.stream");
+    assert_eq!(boxed.len(), 2);
+    let full = boxed
+        .iter()
+        .find(|s| attr(s, "max") == Some(Value::I64(2)))
+        .copied();
+    let empty = boxed
+        .iter()
+        .find(|s| attr(s, "max") == Some(Value::I64(0)))
+        .copied();
+    let (Some(full), Some(empty)) = (full, empty) else {
+        panic!("both boxed streams exported: {boxed:?}");
+    };
+    assert_eq!(attr(full, "stream.items"), Some(Value::I64(2)));
+    assert_eq!(attr(full, "cancelled"), None);
+    assert!(attr(full, "stream.time_to_first_item_ms").is_some());
+    assert_eq!(attr(empty, "stream.items"), Some(Value::I64(0)));
+    assert_eq!(attr(empty, "cancelled"), None);
+    let aliased = one(&spans, "aliased.stream");
+    assert_eq!(attr(aliased, "stream.items"), Some(Value::I64(1)));
+    assert_eq!(attr(aliased, "cancelled"), Some(Value::Bool(true)));
+    // The body runs inside the span, and so does every poll_next.
+    assert_child_of(one(&spans, "build"), aliased);
+    let chunks = all(&spans, "chunk");
+    assert_eq!(chunks.len(), 3);
+    assert_eq!(
+        chunks
+            .iter()
+            .filter(|c| c.parent_span_id == full.span_context.span_id())
+            .count(),
+        2
+    );
+    assert_child_of(
+        chunks
+            .iter()
+            .find(|c| c.parent_span_id == aliased.span_context.span_id())
+            .copied()
+            .unwrap_or_else(|| panic!("a chunk of the aliased stream: {chunks:?}")),
+        aliased,
+    );
+}
+
+/// What `futures::stream::LocalBoxStream` is.
+type LocalChunks = Pin<Box<dyn Stream<Item = Chunk>>>;
+
+#[zdk_trace_runtime::llm_call(provider = "openai", model = "gpt-4o-mini", stream)]
+fn local_chat_stream(chunks: u64) -> LocalChunks {
+    Box::pin(Chunks { left: chunks })
+}
+
+#[tokio::test]
+async fn llm_call_boxed_stream_sums_usage() {
+    let h = Harness::install(|b| b);
+    let mut stream = local_chat_stream(3);
+    while next(&mut stream).await.is_some() {}
+    drop(stream);
+
+    let spans = h.spans();
+    let chat = one(&spans, "chat gpt-4o-mini");
+    assert_eq!(attr(chat, "stream.items"), Some(Value::I64(3)));
+    assert_eq!(
+        attr(chat, "gen_ai.usage.input_tokens"),
+        Some(Value::I64(30))
+    );
+    assert_eq!(
+        attr(chat, "gen_ai.usage.output_tokens"),
+        Some(Value::I64(3))
+    );
+    assert_eq!(attr(chat, "cancelled"), None);
 }

@@ -37,15 +37,26 @@ impl MacroKind {
 
     /// The options this macro accepts.
     fn options(self) -> &'static [&'static str] {
-        use keys::{ALLOW_PII, CAPTURE, OPERATION, PROVIDER};
+        use keys::{ALLOW_PII, CAPTURE, OPERATION, PROVIDER, STREAM};
         use keys::{CALL_ID, CONVERSATION, CRATE, ERR, FIELDS, ID, KEYS, KIND, MODEL, NAME};
         use keys::{CHOICE_COUNT, FREQUENCY_PENALTY, MAX_TOKENS, PRESENCE_PENALTY, SEED};
         use keys::{STOP_SEQUENCES, TEMPERATURE, TOP_K, TOP_P};
         match self {
-            MacroKind::Span => &[NAME, KIND, FIELDS, ALLOW_PII, ERR, CRATE],
-            MacroKind::AgentSpan => &[NAME, ID, CONVERSATION, FIELDS, ALLOW_PII, ERR, CRATE],
-            MacroKind::ToolCall => &[NAME, CALL_ID, CAPTURE, FIELDS, ALLOW_PII, ERR, CRATE],
-            MacroKind::Workflow => &[NAME, KIND, FIELDS, ALLOW_PII, ERR, CRATE],
+            MacroKind::Span => &[NAME, KIND, FIELDS, ALLOW_PII, ERR, STREAM, CRATE],
+            MacroKind::AgentSpan => &[
+                NAME,
+                ID,
+                CONVERSATION,
+                FIELDS,
+                ALLOW_PII,
+                ERR,
+                STREAM,
+                CRATE,
+            ],
+            MacroKind::ToolCall => &[
+                NAME, CALL_ID, CAPTURE, FIELDS, ALLOW_PII, ERR, STREAM, CRATE,
+            ],
+            MacroKind::Workflow => &[NAME, KIND, FIELDS, ALLOW_PII, ERR, STREAM, CRATE],
             // No `allow_pii` (usage events have no escape hatch) and no `err` (an `Err`
             // always sets `success = false`).
             MacroKind::UsageEvent => &[NAME, KEYS, FIELDS, CRATE],
@@ -66,6 +77,7 @@ impl MacroKind {
                 FIELDS,
                 ALLOW_PII,
                 ERR,
+                STREAM,
                 CRATE,
             ],
         }
@@ -248,6 +260,8 @@ pub(crate) struct Args {
     /// `allow_pii(...)`: field keys exempted from the privacy check, on purpose.
     pub(crate) allow_pii: Vec<FieldKey>,
     pub(crate) err: Option<Ident>,
+    /// `stream`: the function returns a boxed stream the signature does not show (an alias).
+    pub(crate) stream: Option<Ident>,
     pub(crate) krate: Option<Path>,
     /// `#[usage_event(keys = APP_USAGE_KEYS)]`: the application's extra usage keys.
     pub(crate) usage_keys: Option<Path>,
@@ -274,6 +288,7 @@ impl Args {
             fields: Vec::new(),
             allow_pii: Vec::new(),
             err: None,
+            stream: None,
             krate: None,
             usage_keys: None,
             attr_span: Span::call_site(),
@@ -299,6 +314,7 @@ impl Args {
                 keys::FIELDS => args.fields = list(cx, option),
                 keys::ALLOW_PII => args.allow_pii = list(cx, option),
                 keys::ERR => args.err = flag(cx, &option).then(|| option.key.clone()),
+                keys::STREAM => args.stream = flag(cx, &option).then(|| option.key.clone()),
                 keys::CRATE => args.krate = crate_path(cx, &option),
                 keys::KEYS => args.usage_keys = keys_path(cx, &option),
                 keys::CAPTURE => args.capture = capture(kind, cx, option),

@@ -10,13 +10,35 @@ pub(crate) fn check(cx: &Ctxt, args: &Args, item: &ItemFn) {
     llm_call_required(cx, args);
     usage_event_name(cx, args);
     unique_field_keys(cx, args);
+    stream_option_on_a_plain_fn(cx, args, item);
     stream_without_result(cx, args, item);
+}
+
+/// `stream` says a plain `fn` returns a boxed stream; an `async fn` or a function returning a
+/// future does not (its output may be a stream, but the span would end with the future).
+fn stream_option_on_a_plain_fn(cx: &Ctxt, args: &Args, item: &ItemFn) {
+    let Some(stream) = &args.stream else {
+        return;
+    };
+    match item.shape() {
+        FnShape::Async => cx.error_spanned_by(
+            stream,
+            "`stream` does not apply to an `async fn`; return the boxed stream from a plain \
+             `fn` (`fn f() -> BoxStream<'_, T>`), or remove `stream`",
+        ),
+        FnShape::Future | FnShape::BoxedFuture => cx.error_spanned_by(
+            stream,
+            "`stream` does not apply to a function returning a future; remove `stream`",
+        ),
+        FnShape::Sync | FnShape::Stream | FnShape::BoxedStream => {}
+    }
 }
 
 /// A stream has no single return value for `err` to look at (token usage of an `#[llm_call]`
 /// stream is summed over its items instead).
 fn stream_without_result(cx: &Ctxt, args: &Args, item: &ItemFn) {
-    if item.shape() != FnShape::Stream {
+    let shape = item.shape_with(args.stream.is_some());
+    if shape != FnShape::Stream && shape != FnShape::BoxedStream {
         return;
     }
     if let Some(err) = &args.err {

@@ -22,6 +22,10 @@ pub(crate) enum FnShape {
     /// `fn f() -> impl Stream<Item = T>`: the returned stream is instrumented; the span ends
     /// when the stream ends or is dropped.
     Stream,
+    /// `fn f() -> Pin<Box<dyn Stream<Item = T> + Send + 'a>>` (`BoxStream`, `LocalBoxStream`,
+    /// or any alias with the `stream` option): the returned stream is instrumented and boxed
+    /// again.
+    BoxedStream,
 }
 
 pub(crate) struct ItemFn {
@@ -65,6 +69,16 @@ impl Parse for ItemFn {
 }
 
 impl ItemFn {
+    /// The shape, from the signature and the `stream` option: the option turns a plain `fn`
+    /// into a boxed-stream one (an alias such as `BoxStream` hides the shape from syntax); on
+    /// an `async fn` or a future it is an error reported by `check`, and the shape stays.
+    pub(crate) fn shape_with(&self, stream_option: bool) -> FnShape {
+        match self.shape() {
+            FnShape::Sync if stream_option => FnShape::BoxedStream,
+            shape => shape,
+        }
+    }
+
     /// The shape, from the signature alone: `async`, or a return type `impl Future<...>`.
     pub(crate) fn shape(&self) -> FnShape {
         if self.sig.asyncness.is_some() {
@@ -91,8 +105,11 @@ impl ItemFn {
                     return FnShape::Stream;
                 }
             }
-            if is_boxed_future(ty) {
+            if is_boxed(ty, "Future", &["BoxFuture", "LocalBoxFuture"]) {
                 return FnShape::BoxedFuture;
+            }
+            if is_boxed(ty, "Stream", &["BoxStream", "LocalBoxStream"]) {
+                return FnShape::BoxedStream;
             }
         }
         FnShape::Sync
@@ -123,16 +140,17 @@ fn contains_impl(tokens: TokenStream) -> bool {
     })
 }
 
-/// `Pin<Box<dyn Future<...> + ...>>`, `BoxFuture<...>` or `LocalBoxFuture<...>`, judged from the
-/// return type alone (the signature `#[async_trait]` writes, not its body).
-fn is_boxed_future(ty: &Type) -> bool {
+/// `Pin<Box<dyn Trait<...> + ...>>` or one of the well-known `aliases` (`BoxFuture<...>`,
+/// `BoxStream<...>`), judged from the return type alone (the signature `#[async_trait]` writes,
+/// not its body).
+fn is_boxed(ty: &Type, trait_name: &str, aliases: &[&str]) -> bool {
     let Type::Path(path) = ty else {
         return false;
     };
     let Some(last) = path.path.segments.last() else {
         return false;
     };
-    if last.ident == "BoxFuture" || last.ident == "LocalBoxFuture" {
+    if aliases.iter().any(|alias| last.ident == alias) {
         return true;
     }
     if last.ident != "Pin" {
@@ -151,7 +169,11 @@ fn is_boxed_future(ty: &Type) -> bool {
         return false;
     };
     object.bounds.iter().any(|b| match b {
-        TypeParamBound::Trait(t) => t.path.segments.last().is_some_and(|s| s.ident == "Future"),
+        TypeParamBound::Trait(t) => t
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == trait_name),
         _ => false,
     })
 }

@@ -67,6 +67,7 @@ pub(crate) const REQUEST_PARAMS: &[(&str, &str, ParamType)] = &[
     (SEED, "gen_ai.request.seed", ParamType::Int),
     (CHOICE_COUNT, "gen_ai.request.choice.count", ParamType::Int),
 ];
+pub(crate) const STREAM: &str = "stream";
 
 /// Every option of any macro, to tell "unknown" from "not for this macro".
 pub(crate) const ALL_OPTIONS: &[&str] = &[
@@ -93,6 +94,7 @@ pub(crate) const ALL_OPTIONS: &[&str] = &[
     STOP_SEQUENCES,
     SEED,
     CHOICE_COUNT,
+    STREAM,
 ];
 
 // `kind = …` of `#[span]`.

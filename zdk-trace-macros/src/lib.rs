@@ -6,17 +6,19 @@
 //!
 //! Every macro works on a sync `fn`, an `async fn`, a `fn` returning `impl Future` or a boxed
 //! future (`Pin<Box<dyn Future<..> + ..>>`, so methods of `#[async_trait]` impls too), and a
-//! `fn` returning `impl Stream` (the span lasts until the stream ends or is dropped, with the
-//! item count and time to first item recorded; not with `err`), including methods and
-//! generic functions, without changing the signature or the `Send`-ness of the returned
-//! future. A panic is recorded on the span (`error.type = "panic"`), which then ends, and the
+//! `fn` returning `impl Stream` or a boxed stream (`Pin<Box<dyn Stream<..> + ..>>`,
+//! `BoxStream`, `LocalBoxStream`, or any alias of them marked with `stream`: the span lasts
+//! until the stream ends or is dropped, with the item count and time to first item recorded;
+//! not with `err`), including methods and generic functions, without changing the signature
+//! or the `Send`-ness of the returned future. A panic is recorded on the span (`error.type = "panic"`), which then ends, and the
 //! panic goes on. Each accepts:
 //!
 //! | option | meaning |
 //! |---|---|
 //! | `fields(key = expr, ...)` | extra attributes; nothing about the arguments is recorded unless listed here. Values go through `KeyValue::new(key, expr)` and are computed only when the span records. Keys that look like personal data or secrets (`email`, `token`, `api_key`, …, on normalized segments) are rejected at compile time |
 //! | `allow_pii(key, ...)` | the escape hatch: `fields` keys that look like personal data but are recorded on purpose (explicit and greppable); a listed key must be in `fields` and must need it |
-//! | `err` | the function returns `Result<T, E>` with `E: Display`; an `Err` sets status error, `error.type` (the short type name of `E`) and an `exception` event with the message |
+//! | `err` | the function returns `Result<T, E>` with `E: Display`; an `Err` sets status error, `error.type` (from `E`'s `zdk_trace_runtime::ErrorType` impl, else the short type name of `E`; in a generic fn only a written `E: ErrorType` bound is seen) and an `exception` event with the message |
+//! | `stream` | the function returns a boxed stream whose type does not show it (an alias such as `BoxStream` from another crate or your own); the returned stream is instrumented as an `impl Stream` is, and boxed again. Not on an `async fn` |
 //! | `crate = path` | where the runtime is, when it is re-exported (default `::zdk_trace_runtime`) |
 //!
 //! [`macro@usage_event`] is different: it records no span but sends one anonymous usage event
@@ -54,7 +56,7 @@ use args::MacroKind;
 /// |---|---|---|
 /// | `name = "..."` | the function's name | the span's name |
 /// | `kind = internal \| server \| client \| producer \| consumer` | `internal` | the span kind |
-/// | `fields(...)`, `err`, `crate = ...` | | see the crate docs |
+/// | `fields(...)`, `err`, `stream`, `crate = ...` | | see the crate docs |
 ///
 /// # Examples
 ///
@@ -75,8 +77,8 @@ use args::MacroKind;
 /// async fn run(input: &str) -> Result<String, std::io::Error> {
 ///     let mut __zdk_span = Span::start_with_kind("runner.run", SpanKind::Server);
 ///     if __zdk_span.is_recording() { __zdk_span.set_attribute(KeyValue::new("turn", 3_i64)); }
-///     instrument_with(async move { let __zdk_ret: Result<..> = { Ok(..) }; __zdk_ret },
-///                     __zdk_span, |span, ret| record_err(span, ret)).await
+///     in_span(async move { Ok(..) }, &mut __zdk_span,
+///             |span, ret| record_err(span, ret, /* ErrorType or type name */)).await
 /// }
 /// ```
 ///
@@ -100,7 +102,7 @@ pub fn span(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// | `name = "..."` | the function's name | `gen_ai.agent.name` |
 /// | `id = expr` | | `gen_ai.agent.id` (any `Display`) |
 /// | `conversation = expr` | | `gen_ai.conversation.id` (any `Display`) |
-/// | `fields(...)`, `err`, `crate = ...` | | see the crate docs |
+/// | `fields(...)`, `err`, `stream`, `crate = ...` | | see the crate docs |
 ///
 /// # Examples
 ///
@@ -141,7 +143,7 @@ pub fn agent_span(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// | `call_id = expr` | | `gen_ai.tool.call.id` (any `Display`) |
 /// | `capture` | off | when content capture is on at run time, `gen_ai.tool.call.result`: the return value (the `Ok` value of a `Result`; nothing for an `Err`) as JSON, a string as-is. The value must implement `serde::Serialize`. Not on a function returning a stream |
 /// | `capture(arguments = expr)` | | `capture`, plus `gen_ai.tool.call.arguments`: `expr` (any `serde::Serialize`; a string as-is), evaluated before the body runs and only when capturing |
-/// | `fields(...)`, `err`, `crate = ...` | | see the crate docs |
+/// | `fields(...)`, `err`, `stream`, `crate = ...` | | see the crate docs |
 ///
 /// Captured values are cut to `genai::CONTENT_MAX_BYTES` (8 KiB) each; see
 /// `zdk_trace_runtime::genai` for where they go in each `CaptureMode`.
@@ -180,7 +182,16 @@ pub fn tool_call(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// |---|---|---|
 /// | `name = "..."` | the function's name | `gen_ai.workflow.name` |
 /// | `kind = "sequential" \| "parallel" \| "loop"` | | `workflow.type` |
-/// | `fields(...)`, `err`, `crate = ...` | | see the crate docs |
+/// | `fields(...)`, `err`, `stream`, `crate = ...` | | see the crate docs |
+///
+/// With `kind = "loop"` on a sync or `async fn`, every iteration of the function's outermost
+/// `loop`, `while` and `for` is recorded: a span event `workflow.iteration` with
+/// `workflow.iteration.number` (from 1), timestamped when the iteration starts (the first 64
+/// iterations get one), and `workflow.iterations`, the total, on the span. They are added
+/// before the span ends however it ends: return, `?`, panic or, for an `async fn`, drop. An
+/// iteration that ends in `continue` counts; a nested loop is part of its outer iteration; loops
+/// inside closures, `async` blocks, nested items and macro calls (`select!`) are not counted,
+/// nor are those of a function returning a future or a stream (they run after it returns).
 ///
 /// # Examples
 ///
@@ -192,6 +203,17 @@ pub fn tool_call(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///     steps * 2
 /// }
 /// assert_eq!(triage(2), 4);
+///
+/// // One `workflow.iteration` event per round, and `workflow.iterations = 3`.
+/// #[workflow(kind = "loop", name = "refine")]
+/// async fn refine(mut draft: String) -> String {
+///     for _round in 0..3 {
+///         draft.push('!');
+///     }
+///     draft
+/// }
+/// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// assert_eq!(rt.block_on(refine("hi".into())), "hi!!!");
 /// ```
 ///
 /// ```compile_fail
@@ -227,7 +249,7 @@ pub fn workflow(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// | `choice_count = expr` | | `gen_ai.request.choice.count` (int) |
 /// | `capture` | off | when content capture is on at run time, `gen_ai.output.messages`: the return value's `LlmOutput::output_text` (for a stream, the items' text concatenated) and `finish_reason` (`"stop"` when `None`) |
 /// | `capture(input = expr)` | | `capture`, plus `gen_ai.input.messages`: a string becomes one user message; any other `serde::Serialize` value is recorded as the messages (the conventions' `[{"role": .., "parts": [..]}]`). Evaluated before the body runs, only when capturing |
-/// | `fields(...)`, `err`, `crate = ...` | | see the crate docs |
+/// | `fields(...)`, `err`, `stream`, `crate = ...` | | see the crate docs |
 ///
 /// Request parameters are computed only when the span records. Doubles take any float or
 /// integer type, ints any integer type (saturated to `i64`), and each an `Option` of one

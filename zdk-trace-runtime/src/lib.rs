@@ -15,6 +15,9 @@
 //! conventions' attributes ([`genai`]) around a function; spans can also be written by hand
 //! with the API below. A sixth, [`macro@usage_event`], records no span: it sends one anonymous
 //! usage event per call (see [Usage telemetry](#usage-telemetry)).
+//! With the macros' `err` option, an error type names itself in
+//! `error.type` by implementing [`ErrorType`] (per variant: `"timeout"`, `"rate_limited"`);
+//! otherwise its type name is used.
 //!
 //! # Quick start
 //!
@@ -339,6 +342,7 @@
 pub mod __private;
 mod config;
 mod context;
+mod error_type;
 mod export;
 pub mod genai;
 mod instrument;
@@ -351,6 +355,7 @@ pub mod usage;
 pub use config::{Config, ConfigError, Protocol};
 pub use context::propagation;
 pub use context::{current_span_context, ContextGuard, TraceContext};
+pub use error_type::ErrorType;
 pub use export::{ConsoleExporter, JsonLinesExporter};
 pub use genai::CaptureMode;
 pub use instrument::{spawn, spawn_thread, FutureExt, Instrumented, StreamExt, WithContext};

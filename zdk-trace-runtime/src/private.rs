@@ -6,15 +6,17 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::fmt::Display;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use pin_project::{pin_project, pinned_drop};
 
-use crate::instrument::Instrumented;
+use crate::instrument::{pin_inner, Instrumented};
 use crate::span::EnteredSpan;
 
 pub use crate::genai::LlmOutput;
@@ -35,35 +37,35 @@ pub use crate::usage::UsageKeys;
 /// A future run inside a span, with `on_ready` called on the span and the output just before
 /// the span ends (to record an `Err` or token usage), and a panic recorded on the span.
 /// Cancellation and drop behave as in [`Instrumented`], which it wraps.
+///
+/// `on_ready` is `Fn` and stored as is, not in an `Option` to `take()`: the hooks the macros
+/// write capture nothing, so the field is zero-sized, while an `Option` flag would grow the
+/// future by a whole 64-byte alignment unit of the span record (and every move of it).
 #[pin_project]
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
 pub struct InstrumentedWith<F, H> {
     #[pin]
     inner: Instrumented<F>,
-    on_ready: Option<H>,
+    on_ready: H,
 }
 
 impl<F, H> Future for InstrumentedWith<F, H>
 where
     F: Future,
-    H: FnOnce(&mut Span, &F::Output),
+    H: Fn(&mut Span, &F::Output),
 {
     type Output = F::Output;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let on_ready = this.on_ready;
+        let on_ready = &*this.on_ready;
         let mut inner = this.inner;
         // A panic in the body is recorded on the span, which then ends, and the panic goes
         // on. `catch_unwind` costs nothing until something panics.
-        let polled = panic::catch_unwind(AssertUnwindSafe(|| {
-            inner.as_mut().poll_then(cx, |span, output| {
-                if let Some(hook) = on_ready.take() {
-                    hook(span, output);
-                }
-            })
-        }));
+        let polled =
+            panic::catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll_then(cx, on_ready)));
         match polled {
             Ok(poll) => poll,
             Err(payload) => {
@@ -73,6 +75,254 @@ where
                 panic::resume_unwind(payload)
             }
         }
+    }
+}
+
+/// The body of an `async fn` run inside a span that the `async fn` itself owns (a local of
+/// its state machine, borrowed here), with `on_ready` called on the span and the output just
+/// before the span ends, and a panic recorded on the span.
+///
+/// Why a borrow and not [`InstrumentedWith`], which owns the span: a span record is 320 bytes,
+/// and every future that holds one is moved at least once more (into the `.await` slot of the
+/// `async fn`). Owning the span here made `#[span] async fn` copy the record once more than
+/// the hand-written `fut.instrument(span)`; borrowing it leaves only this small future to move.
+///
+/// Drop behaves as [`Instrumented`]'s: a body dropped before it completes is dropped with the
+/// span entered, and the span is marked `cancelled = true` (it ends when the `async fn`'s
+/// local drops, right after).
+#[pin_project(PinnedDrop)]
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct InSpan<'s, F, H, E: BeforeEnd = ()> {
+    // `ManuallyDrop` so that `PinnedDrop` can drop the body while the span is entered.
+    #[pin]
+    inner: ManuallyDrop<F>,
+    span: &'s mut Span,
+    on_ready: H,
+    /// Runs before the span ends on every path (completion, panic, drop).
+    before_end: E,
+}
+
+/// Runs the body `future` of an `async fn` inside `span`, a local of that `async fn` (see
+/// [`InSpan`]); `on_ready` sees the span and the output before the span ends.
+#[inline]
+pub fn in_span<F, H>(future: F, span: &mut Span, on_ready: H) -> InSpan<'_, F, H>
+where
+    F: Future,
+    H: Fn(&mut Span, &F::Output),
+{
+    InSpan {
+        inner: ManuallyDrop::new(future),
+        span,
+        on_ready,
+        before_end: (),
+    }
+}
+
+/// [`in_span`] for a `#[workflow(kind = "loop")]`: the iterations `counter` saw are added to
+/// the span before it ends, whichever way it ends.
+#[inline]
+pub fn in_span_loop<F, H>(
+    future: F,
+    span: &mut Span,
+    on_ready: H,
+    counter: LoopCounter,
+) -> InSpan<'_, F, H, LoopCounter>
+where
+    F: Future,
+    H: Fn(&mut Span, &F::Output),
+{
+    InSpan {
+        inner: ManuallyDrop::new(future),
+        span,
+        on_ready,
+        before_end: counter,
+    }
+}
+
+/// What runs just before a macro's span ends, on every path.
+pub trait BeforeEnd {
+    /// Adds what was gathered while the body ran to `span`.
+    fn before_end(&self, span: &mut Span);
+}
+
+impl BeforeEnd for () {
+    #[inline(always)]
+    fn before_end(&self, _: &mut Span) {}
+}
+
+impl<F, H, E> Future for InSpan<'_, F, H, E>
+where
+    F: Future,
+    H: Fn(&mut Span, &F::Output),
+    E: BeforeEnd,
+{
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let span: &mut Span = this.span;
+        let inner = pin_inner(this.inner);
+        // A panic in the body is recorded on the span, which then ends, and the panic goes
+        // on. `catch_unwind` costs nothing until something panics, and keeps the message.
+        let polled = {
+            let _guard = span.enter();
+            panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
+        };
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => {
+                (this.on_ready)(span, &output);
+                this.before_end.before_end(span);
+                span.end();
+                Poll::Ready(output)
+            }
+            Err(payload) => {
+                record_panic(span, &*payload);
+                this.before_end.before_end(span);
+                span.end();
+                panic::resume_unwind(payload)
+            }
+        }
+    }
+}
+
+#[pinned_drop]
+impl<F, H, E: BeforeEnd> PinnedDrop for InSpan<'_, F, H, E> {
+    fn drop(self: Pin<&mut Self>) {
+        let this = self.project();
+        let span: &mut Span = this.span;
+        if !span.is_ended() {
+            span.mark_cancelled();
+            this.before_end.before_end(span);
+        }
+        let _guard = span.enter();
+        // SAFETY: `PinnedDrop::drop` runs once, so the body is dropped exactly once; it is
+        // dropped in place (not moved), as its pin requires, and never used again.
+        unsafe { ManuallyDrop::drop(this.inner.get_unchecked_mut()) }
+    }
+}
+
+/// Event of each iteration of a `#[workflow(kind = "loop")]`, timestamped when it starts.
+pub const WORKFLOW_ITERATION: &str = "workflow.iteration";
+/// Attribute of [`WORKFLOW_ITERATION`]: the iteration's number, from 1.
+pub const WORKFLOW_ITERATION_NUMBER: &str = "workflow.iteration.number";
+/// Attribute: how many iterations a `#[workflow(kind = "loop")]` ran (all of them, also past
+/// [`MAX_ITERATION_EVENTS`]).
+pub const WORKFLOW_ITERATIONS: &str = "workflow.iterations";
+/// Iterations that get an event; later ones are only counted. Below the span's own event cap
+/// (128), so that an `exception` event still fits.
+pub const MAX_ITERATION_EVENTS: usize = 64;
+
+/// The iterations of a `#[workflow(kind = "loop")]` call: the macro puts `counter.tick()` at
+/// the start of the body of each outermost loop of the function, and the marks are added to
+/// the span (an event per iteration, the total as an attribute) before it ends, whichever way
+/// it ends. Nothing is allocated for a span that does not record.
+#[derive(Debug, Clone)]
+pub struct LoopCounter(Option<Arc<Mutex<LoopMarks>>>);
+
+#[derive(Debug, Default)]
+struct LoopMarks {
+    total: u64,
+    /// Raw start timestamps of the first [`MAX_ITERATION_EVENTS`] iterations.
+    starts: Vec<u64>,
+    drained: bool,
+}
+
+impl LoopCounter {
+    /// A counter for `span`'s iterations (a no-op when it does not record).
+    #[inline]
+    pub fn new(span: &Span) -> LoopCounter {
+        if span.is_recording() {
+            LoopCounter(Some(Arc::new(Mutex::new(LoopMarks::default()))))
+        } else {
+            LoopCounter(None)
+        }
+    }
+
+    /// An iteration starts.
+    #[inline]
+    pub fn tick(&self) {
+        if let Some(marks) = &self.0 {
+            let now = crate::span::clock::now_raw();
+            let mut marks = crate::pipeline::lock(marks);
+            marks.total = marks.total.saturating_add(1);
+            if marks.starts.len() < MAX_ITERATION_EVENTS {
+                marks.starts.push(now);
+            }
+        }
+    }
+}
+
+impl BeforeEnd for LoopCounter {
+    fn before_end(&self, span: &mut Span) {
+        let Some(marks) = &self.0 else {
+            return;
+        };
+        let mut marks = crate::pipeline::lock(marks);
+        if std::mem::replace(&mut marks.drained, true) {
+            return;
+        }
+        for (number, start) in (1_i64..).zip(marks.starts.iter()) {
+            span.add_event_at_raw(
+                WORKFLOW_ITERATION,
+                *start,
+                vec![KeyValue::new(WORKFLOW_ITERATION_NUMBER, number)],
+            );
+        }
+        span.set_attribute(KeyValue::new(
+            WORKFLOW_ITERATIONS,
+            saturating_i64(marks.total),
+        ));
+    }
+}
+
+/// The span of a sync `#[workflow(kind = "loop")]`, entered for the call: a [`SyncGuard`]
+/// that adds the iterations to the span before it ends (on return and on panic).
+#[derive(Debug)]
+#[must_use = "the span is current only while this guard lives"]
+pub struct LoopGuard {
+    guard: SyncGuard,
+    counter: LoopCounter,
+}
+
+/// Enters `span` for a sync loop workflow's call.
+#[inline]
+pub fn enter_loop(span: Span) -> LoopGuard {
+    let counter = LoopCounter::new(&span);
+    LoopGuard {
+        guard: enter(span),
+        counter,
+    }
+}
+
+impl LoopGuard {
+    /// The counter the function's loops tick.
+    #[inline]
+    pub fn counter(&self) -> &LoopCounter {
+        &self.counter
+    }
+}
+
+impl Deref for LoopGuard {
+    type Target = Span;
+
+    fn deref(&self) -> &Span {
+        &self.guard
+    }
+}
+
+impl DerefMut for LoopGuard {
+    fn deref_mut(&mut self) -> &mut Span {
+        &mut self.guard
+    }
+}
+
+impl Drop for LoopGuard {
+    fn drop(&mut self) {
+        // Before the `SyncGuard` field drops, which records a panic and ends the span.
+        self.counter.before_end(&mut self.guard);
     }
 }
 
@@ -187,6 +437,67 @@ where
         }));
     }
     stream
+}
+
+/// What the `stream` option (and a `Pin<Box<dyn Stream>>` return type) accepts: a boxed
+/// stream, which the instrumented stream is boxed again into.
+#[diagnostic::on_unimplemented(
+    message = "`stream` needs the function to return a boxed stream, not `{Self}`",
+    label = "not a `Pin<Box<dyn Stream<Item = T> + Send + 'a>>`",
+    note = "return `Pin<Box<dyn Stream<Item = T> + Send + 'a>>` (`BoxStream<'a, T>`) or \
+            `Pin<Box<dyn Stream<Item = T> + 'a>>` (`LocalBoxStream<'a, T>`), or remove `stream` \
+            (an `impl Stream` return type needs no option)"
+)]
+pub trait BoxedStream: Stream + Sized {
+    /// Boxes the instrumented stream as `Self` (an unsized coercion).
+    fn rebox(stream: InstrumentedStream<Self>) -> Self;
+}
+
+impl<'a, T: 'a> BoxedStream for Pin<Box<dyn Stream<Item = T> + Send + 'a>> {
+    #[inline]
+    fn rebox(stream: InstrumentedStream<Self>) -> Self {
+        Box::pin(stream)
+    }
+}
+
+impl<'a, T: 'a> BoxedStream for Pin<Box<dyn Stream<Item = T> + Send + Sync + 'a>> {
+    #[inline]
+    fn rebox(stream: InstrumentedStream<Self>) -> Self {
+        Box::pin(stream)
+    }
+}
+
+impl<'a, T: 'a> BoxedStream for Pin<Box<dyn Stream<Item = T> + 'a>> {
+    #[inline]
+    fn rebox(stream: InstrumentedStream<Self>) -> Self {
+        Box::pin(stream)
+    }
+}
+
+/// [`instrument_stream`] for a boxed stream, boxed again as the same type.
+#[inline]
+pub fn instrument_boxed_stream<S: BoxedStream>(stream: S, span: Span) -> S {
+    S::rebox(instrument_stream(stream, span))
+}
+
+/// [`instrument_llm_stream`] for a boxed stream, boxed again as the same type.
+#[inline]
+pub fn instrument_llm_boxed_stream<S>(stream: S, span: Span) -> S
+where
+    S: BoxedStream,
+    S::Item: LlmOutput,
+{
+    S::rebox(instrument_llm_stream(stream, span))
+}
+
+/// [`instrument_llm_stream_captured`] for a boxed stream, boxed again as the same type.
+#[inline]
+pub fn instrument_llm_boxed_stream_captured<S>(stream: S, span: Span, content: Content) -> S
+where
+    S: BoxedStream,
+    S::Item: LlmOutput,
+{
+    S::rebox(instrument_llm_stream_captured(stream, span, content))
 }
 
 impl<S: Stream> Stream for InstrumentedStream<S> {
@@ -334,11 +645,11 @@ impl Drop for SyncGuard {
 pub fn instrument_with<F, H>(future: F, span: Span, on_ready: H) -> InstrumentedWith<F, H>
 where
     F: Future,
-    H: FnOnce(&mut Span, &F::Output),
+    H: Fn(&mut Span, &F::Output),
 {
     InstrumentedWith {
         inner: crate::instrument::FutureExt::instrument(future, span),
-        on_ready: Some(on_ready),
+        on_ready,
     }
 }
 
@@ -373,26 +684,98 @@ pub fn join_name(prefix: &'static str, rest: &str) -> String {
     note = "remove `err`, or return a `Result` whose error type implements `std::fmt::Display`"
 )]
 pub trait ErrResult {
-    /// Records an `Err` on `span`.
-    fn record_err(&self, span: &mut Span);
+    /// Records an `Err` on `span`, with `error.type` from `read_type` when it gives one, else
+    /// the short type name of `E`.
+    fn record_err<F>(&self, span: &mut Span, read_type: F)
+    where
+        F: FnOnce(&Self) -> Option<&'static str>;
 }
 
 impl<T, E: Display> ErrResult for Result<T, E> {
     #[inline]
-    fn record_err(&self, span: &mut Span) {
+    fn record_err<F>(&self, span: &mut Span, read_type: F)
+    where
+        F: FnOnce(&Self) -> Option<&'static str>,
+    {
         if let Err(error) = self {
             if span.is_recording() {
-                span.record_error(short_type_name::<E>(), &error.to_string());
+                let error_type = match read_type(self) {
+                    Some(name) => Cow::Borrowed(name),
+                    None => short_type_name::<E>(),
+                };
+                span.record_error(error_type, &error.to_string());
             }
         }
     }
 }
 
-/// Records `Err(e)` on `span` (for `err`): status error, `error.type` = the short type name of
-/// `E`, and an `exception` event with `e`'s `Display` (length-capped by [`Span::record_error`]).
+/// Records `Err(e)` on `span` (for `err`): status error, `error.type` (from
+/// [`ErrorType`](crate::ErrorType) when `read_type` gives it, else the short type name of `E`),
+/// and an `exception` event with `e`'s `Display` (length-capped by [`Span::record_error`]).
+///
+/// `read_type` is a type parameter of its own, not a `ReadErrorType<R>`: with `R` in only one
+/// argument's type, rustc points an unmet `ErrResult` bound at that argument, which the
+/// expansion spans at the function's return type.
 #[inline]
-pub fn record_err<R: ErrResult + ?Sized>(span: &mut Span, result: &R) {
-    result.record_err(span);
+pub fn record_err<R, F>(span: &mut Span, result: &R, read_type: F)
+where
+    R: ErrResult + ?Sized,
+    F: FnOnce(&R) -> Option<&'static str>,
+{
+    result.record_err(span, read_type);
+}
+
+/// Reads the `error.type` of a return value's error through [`ErrorType`](crate::ErrorType),
+/// or `None` to fall back to the type name.
+pub type ReadErrorType<R> = fn(&R) -> Option<&'static str>;
+
+/// Chooses the [`ReadErrorType`] of a return value by autoref specialization (dtolnay's trick,
+/// as in `anyhow!`): the expansion calls `(&ErrorTypeProbe(&ret)).__zdk_error_type()` with
+/// both traits below in scope. For `Result<T, E>` with `E: ErrorType` known where the call is
+/// written, method lookup stops at its first step, [`ViaErrorType`] (receiver
+/// `&ErrorTypeProbe`); otherwise it takes the autoref step to [`ViaTypeName`] (receiver
+/// `&&ErrorTypeProbe`). A stable and sound stand-in for specialization, decided at compile
+/// time per call site: in a generic function it sees only the bounds written there.
+///
+/// The fallback has no bounds at all, so a return type that `err` does not accept fails only
+/// at [`record_err`], with [`ErrResult`]'s message, once.
+#[derive(Debug)]
+pub struct ErrorTypeProbe<'a, R: ?Sized>(pub &'a R);
+
+/// The [`ErrorType`](crate::ErrorType) step of [`ErrorTypeProbe`].
+pub trait ViaErrorType {
+    /// The return type.
+    type Ret: ?Sized;
+
+    /// Reads `error.type` from the error's `ErrorType`.
+    fn __zdk_error_type(&self) -> ReadErrorType<Self::Ret>;
+}
+
+impl<T, E: crate::ErrorType> ViaErrorType for ErrorTypeProbe<'_, Result<T, E>> {
+    type Ret = Result<T, E>;
+
+    #[inline]
+    fn __zdk_error_type(&self) -> ReadErrorType<Result<T, E>> {
+        |ret| ret.as_ref().err().map(crate::ErrorType::error_type)
+    }
+}
+
+/// The fallback step of [`ErrorTypeProbe`]: the type name.
+pub trait ViaTypeName {
+    /// The return type.
+    type Ret: ?Sized;
+
+    /// Gives no `error.type`, so the type name is used.
+    fn __zdk_error_type(&self) -> ReadErrorType<Self::Ret>;
+}
+
+impl<R: ?Sized> ViaTypeName for &ErrorTypeProbe<'_, R> {
+    type Ret = R;
+
+    #[inline]
+    fn __zdk_error_type(&self) -> ReadErrorType<R> {
+        |_| None
+    }
 }
 
 /// Sets token usage and the response model from an `#[llm_call]` return value.
@@ -592,7 +975,7 @@ impl<T: serde::Serialize + ?Sized> CaptureValue for T {
 
 /// The content of one captured call: the mode read when it started (one relaxed load, and
 /// `NoContent` for a span that does not record) and what was captured before the body ran.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Content {
     mode: CaptureMode,
     /// `(attribute, JSON)` pairs captured at the start (the prompt, the tool arguments).
@@ -706,14 +1089,13 @@ impl<T> StreamCapture<T> {
 /// Records the prompt and the completion of an `#[llm_call(..., capture)]` (when `content`
 /// captures).
 #[inline]
-pub fn record_llm_content<T: LlmOutput + ?Sized>(
-    span: &mut Span,
-    output: &T,
-    mut content: Content,
-) {
+pub fn record_llm_content<T: LlmOutput + ?Sized>(span: &mut Span, output: &T, content: &Content) {
     if !content.captures() {
         return;
     }
+    // Borrowed, so that the return hook can be a `Fn` (called at most once); cloned only
+    // when capturing.
+    let mut content = content.clone();
     let mut outputs = Vec::new();
     if let Some(text) = output.output_text() {
         let text = content.cut(text);
@@ -735,11 +1117,14 @@ pub fn record_llm_content<T: LlmOutput + ?Sized>(
 pub fn record_tool_content<T: CaptureValue + ?Sized>(
     span: &mut Span,
     result: Option<&T>,
-    mut content: Content,
+    content: &Content,
 ) {
     if !content.captures() {
         return;
     }
+    // Borrowed, so that the return hook can be a `Fn` (called at most once); cloned only
+    // when capturing.
+    let mut content = content.clone();
     let outputs = match result {
         Some(result) => vec![(crate::genai::TOOL_CALL_RESULT, content.json_or_text(result))],
         None => Vec::new(),

@@ -54,6 +54,29 @@ fn flow() -> impl ::core::future::Future<Output = u8> {
     async { 1 }
 }
 
+#[workflow(kind = "loop", name = "refine", err)]
+fn refine(n: u8) -> ::core::result::Result<u8, ::std::fmt::Error> {
+    let mut total = 0;
+    'outer: for i in 0..n {
+        while total > 100 {
+            continue 'outer;
+        }
+        total += i;
+    }
+    ::core::result::Result::Ok(total)
+}
+
+#[workflow(kind = "loop")]
+async fn refine_async(n: u8) -> u8 {
+    let mut i = 0;
+    loop {
+        i += 1;
+        if i >= n {
+            break i;
+        }
+    }
+}
+
 #[llm_call(provider = "openai", model = model, err)]
 async fn chat(model: &str) -> ::core::result::Result<Reply, ::std::fmt::Error> {
     let _ = model;

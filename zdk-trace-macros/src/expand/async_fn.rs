@@ -1,13 +1,21 @@
 //! `async fn f() -> T`: the body moves into an `async move` block that runs inside the span,
 //! which starts at the first poll (when the body would start) and ends when the block
 //! completes or is dropped.
+//!
+//! The span is a local of the `async fn` and the block's future borrows it
+//! (`__private::in_span(async move { .. }, &mut __zdk_span, hook).await`): a future that owned
+//! the 320-byte span record would be copied once more into the `.await` slot, which made the
+//! expansion measurably slower than the hand-written `fut.instrument(span).await`.
 
-use quote::quote;
+use quote::{quote, ToTokens};
 
 use super::Model;
 
 pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
-    let block = &m.func.block;
+    let block = match &m.loops {
+        Some((block, _)) => block.clone(),
+        None => m.func.block.to_token_stream(),
+    };
     let start = &m.start;
     let ret = m.func.return_type();
     let fake_return = fake_return(&ret);
@@ -17,10 +25,28 @@ pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
             #block
         }
     };
-    let run = m.instrument_future(inner);
+    let p = m.private();
+    let hook = m.hook_closure();
+    let run = match &m.loops {
+        None => quote!(#p::in_span(#inner, &mut __zdk_span, #hook).await),
+        // The body moves its own handle on the counter (`__zdk_loop`) into the block; the span
+        // gets the iterations before it ends, on completion, panic or drop.
+        Some((_, has_loops)) => {
+            let ticks = if *has_loops {
+                quote!(let __zdk_loop_end = ::core::clone::Clone::clone(&__zdk_loop);)
+            } else {
+                quote!(let __zdk_loop_end = __zdk_loop;)
+            };
+            quote! {
+                let __zdk_loop = #p::LoopCounter::new(&__zdk_span);
+                #ticks
+                #p::in_span_loop(#inner, &mut __zdk_span, #hook, __zdk_loop_end).await
+            }
+        }
+    };
     m.with_body(quote! {
         #start
-        #run.await
+        #run
     })
 }
 

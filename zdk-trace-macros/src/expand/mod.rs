@@ -4,6 +4,7 @@
 
 mod async_fn;
 mod future_fn;
+mod loops;
 mod stream_fn;
 mod sync_fn;
 mod usage;
@@ -82,6 +83,9 @@ pub(crate) struct Model<'a> {
     pub(crate) llm_stream: bool,
     /// `capture` was given: `__zdk_content` (a `Content`) is declared by `start`.
     pub(crate) capture: bool,
+    /// `#[workflow(kind = "loop")]` on a sync or async fn: the body with its outermost loops
+    /// ticking `__zdk_loop`, and whether it has any.
+    pub(crate) loops: Option<(TokenStream, bool)>,
 }
 
 impl Model<'_> {
@@ -109,11 +113,18 @@ impl Model<'_> {
     /// output before the span ends.
     pub(crate) fn instrument_future(&self, future: TokenStream) -> TokenStream {
         let p = self.private();
+        let hook = self.hook_closure();
+        quote!(#p::instrument_with(#future, __zdk_span, #hook))
+    }
+
+    /// The return hook as a closure for `instrument_with`/`in_span`: it captures nothing, so
+    /// it is zero-sized in the future that stores it, except with `capture`, where it owns
+    /// `__zdk_content` (the future may outlive the function's locals).
+    pub(crate) fn hook_closure(&self) -> TokenStream {
         match &self.on_return {
-            None => quote!(#p::instrument_with(#future, __zdk_span, |_, _| {})),
-            Some(hook) => quote! {
-                #p::instrument_with(#future, __zdk_span, |__zdk_span, __zdk_ret| { #hook })
-            },
+            None => quote!(|_, _| {}),
+            Some(hook) if self.capture => quote!(move |__zdk_span, __zdk_ret| { #hook }),
+            Some(hook) => quote!(|__zdk_span, __zdk_ret| { #hook }),
         }
     }
 }
@@ -126,21 +137,36 @@ fn expand(args: &Args, func: &ItemFn) -> TokenStream {
     if args.kind == MacroKind::UsageEvent {
         return usage::expand(args, func, &krate);
     }
+    let shape = func.shape_with(args.stream.is_some());
     let model = Model {
         func,
-        start: start_span(args, func, &krate),
+        // The async expansion lends the span (`&mut __zdk_span`) to the body's future.
+        start: start_span(args, func, &krate, shape == FnShape::Async),
         on_return: on_return(args, func, &krate),
         llm_stream: args.kind == MacroKind::LlmCall,
         capture: args.capture.is_some(),
+        // Futures and streams built by the body run their loops after the function returns,
+        // out of reach of a rewrite of its body: only sync and async fns count iterations.
+        loops: (is_loop_workflow(args) && matches!(shape, FnShape::Sync | FnShape::Async))
+            .then(|| loops::tick_loops(&func.block)),
         krate,
     };
-    match func.shape() {
+    match shape {
         FnShape::Sync => sync_fn::expand(&model),
         FnShape::Async => async_fn::expand(&model),
         FnShape::Future => future_fn::expand(&model, false),
         FnShape::BoxedFuture => future_fn::expand(&model, true),
-        FnShape::Stream => stream_fn::expand(&model),
+        FnShape::Stream => stream_fn::expand(&model, false),
+        FnShape::BoxedStream => stream_fn::expand(&model, true),
     }
+}
+
+fn is_loop_workflow(args: &Args) -> bool {
+    args.kind == MacroKind::Workflow
+        && args
+            .workflow_kind
+            .as_ref()
+            .is_some_and(|kind| kind.value() == "loop")
 }
 
 /// `name` if given, else the function's name.
@@ -161,7 +187,8 @@ impl UnrawString for syn::Ident {
     }
 }
 
-fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream) -> TokenStream {
+/// `mutable`: declare `let mut __zdk_span` even when no attribute is set on it.
+fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, mutable: bool) -> TokenStream {
     let p = quote!(#krate::__private);
     let lit = |s: &str| LitStr::new(s, Span::call_site());
     let display = |e: &syn::Expr| quote!(#p::display(&(#e)));
@@ -271,7 +298,7 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream) -> TokenStream {
     }
     let params = args.request.iter().map(|param| request_param(param, &p));
     let name = lit(&name);
-    if attrs.is_empty() && rename.is_empty() && args.request.is_empty() {
+    if attrs.is_empty() && rename.is_empty() && args.request.is_empty() && !mutable {
         return quote! {
             let __zdk_span = #p::Span::start_with_kind(#name, #p::SpanKind::#kind);
         };
@@ -389,7 +416,7 @@ fn on_return(args: &Args, func: &ItemFn, krate: &TokenStream) -> Option<TokenStr
         hook.extend(quote_spanned!(at=> #p::record_llm_output(__zdk_span, __zdk_ret);));
         if args.capture.is_some() {
             hook.extend(quote_spanned!(at=>
-                #p::record_llm_content(__zdk_span, __zdk_ret, __zdk_content);
+                #p::record_llm_content(__zdk_span, __zdk_ret, &__zdk_content);
             ));
         }
     }
@@ -401,12 +428,23 @@ fn on_return(args: &Args, func: &ItemFn, krate: &TokenStream) -> Option<TokenStr
             #p::record_tool_content(
                 __zdk_span,
                 (&#p::Returned(__zdk_ret)).value(),
-                __zdk_content,
+                &__zdk_content,
             );
         }));
     }
     if args.err.is_some() {
-        hook.extend(quote_spanned!(at=> #p::record_err(__zdk_span, __zdk_ret);));
+        // `error.type` comes from `ErrorType` when the error implements it, else from the type
+        // name: autoref specialization, see `__private::ErrorTypeProbe`. The traits are
+        // imported for method lookup only, one of them unused at each call site.
+        // Both calls spanned at the return type, so an unmet `ErrResult` bound points there.
+        hook.extend(quote_spanned! {at=>
+            {
+                #[allow(unused_imports)]
+                use #p::{ViaErrorType as _, ViaTypeName as _};
+                let __zdk_read_type = (&#p::ErrorTypeProbe(__zdk_ret)).__zdk_error_type();
+                #p::record_err(__zdk_span, __zdk_ret, __zdk_read_type);
+            }
+        });
     }
     if hook.is_empty() {
         None

@@ -1,19 +1,28 @@
 //! `fn f() -> T`: the span is entered for the call and ends when the function returns.
 
-use quote::quote;
+use quote::{quote, ToTokens};
 
 use super::Model;
 
 pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
-    let block = &m.func.block;
     let start = &m.start;
     let p = m.private();
+    // A loop workflow's guard also adds the iterations its loops counted before the span ends.
+    let (block, enter) = match &m.loops {
+        None => (m.func.block.to_token_stream(), quote!(enter)),
+        Some((block, _)) => (block.clone(), quote!(enter_loop)),
+    };
+    let counter = match &m.loops {
+        Some((_, true)) => quote!(let __zdk_loop = __zdk_guard.counter();),
+        _ => quote!(),
+    };
     let body = match &m.on_return {
         // The original body stays the tail expression, so `return` and `?` leave the function
         // as before; the guard ends the span on every exit.
         None => quote! {
             #start
-            let __zdk_guard = #p::enter(__zdk_span);
+            let __zdk_guard = #p::#enter(__zdk_span);
+            #counter
             #block
         },
         // To see the value on every exit (`return`, `?`), the body runs in a closure called
@@ -23,7 +32,8 @@ pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
             let ret = m.func.return_type();
             quote! {
                 #start
-                let mut __zdk_guard = #p::enter(__zdk_span);
+                let mut __zdk_guard = #p::#enter(__zdk_span);
+                #counter
                 // `call_once` makes the closure `FnOnce`, so returned borrows of captured
                 // references keep their lifetimes.
                 let __zdk_ret: #ret = #p::call_once(move || -> #ret #block);

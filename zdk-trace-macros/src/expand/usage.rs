@@ -25,6 +25,7 @@ pub(super) fn expand(args: &Args, func: &ItemFn, krate: &TokenStream) -> TokenSt
         on_return: None,
         llm_stream: false,
         capture: false,
+        loops: None,
     };
     let p = m.private();
     let start = start(args, &p);
@@ -82,6 +83,13 @@ pub(super) fn expand(args: &Args, func: &ItemFn, krate: &TokenStream) -> TokenSt
             #start
             let __zdk_stream = #block;
             #p::usage_stream(__zdk_stream, __zdk_usage)
+        },
+        // Boxed again (coerced to the declared type); the body runs in a closure called once
+        // so that an early `return` is measured too.
+        FnShape::BoxedStream => quote! {
+            #start
+            let __zdk_stream: #ret = #p::call_once(move || -> #ret #block);
+            #p::Box::pin(#p::usage_stream(__zdk_stream, __zdk_usage))
         },
     };
     let key_checks = app_key_checks(args, &p);

@@ -39,7 +39,7 @@ pub struct Instrumented<T> {
 }
 
 /// The inner value of a pinned `ManuallyDrop` field, pinned.
-fn pin_inner<T>(inner: Pin<&mut ManuallyDrop<T>>) -> Pin<&mut T> {
+pub(crate) fn pin_inner<T>(inner: Pin<&mut ManuallyDrop<T>>) -> Pin<&mut T> {
     // SAFETY: `ManuallyDrop<T>` is a transparent wrapper, so pinning it pins the `T` inside;
     // the `T` is never moved out, and it is only dropped (in place) by `PinnedDrop`, after
     // which no poll can happen.

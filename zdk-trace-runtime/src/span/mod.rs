@@ -353,6 +353,28 @@ impl Span {
         }
     }
 
+    /// Adds an event timestamped at `raw` (a [`clock::now_raw`] reading taken earlier): the
+    /// iterations of a `#[workflow(kind = "loop")]`, recorded when they start and added when
+    /// the span ends.
+    pub(crate) fn add_event_at_raw(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        raw: u64,
+        attributes: Vec<KeyValue>,
+    ) {
+        if let State::Recording(raw_span) = &mut *self.state {
+            if raw_span.extras.as_ref().map_or(0, |e| e.events.len()) < MAX_EVENTS {
+                let time = clock::to_system_time(raw);
+                raw_span
+                    .extras()
+                    .events
+                    .push(Event::new(name, time, attributes, 0));
+            } else {
+                raw_span.dropped = raw_span.dropped.saturating_add(1);
+            }
+        }
+    }
+
     /// Links this span to another span (of this or another trace).
     ///
     /// # Examples

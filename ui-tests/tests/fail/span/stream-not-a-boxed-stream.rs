@@ -1,0 +1,8 @@
+use zdk_trace_runtime::span;
+
+#[span(stream)]
+fn tokens() -> Vec<u32> {
+    Vec::new()
+}
+
+fn main() {}
