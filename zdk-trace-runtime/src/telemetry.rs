@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
 use opentelemetry::InstrumentationScope;
@@ -15,6 +15,7 @@ use crate::pipeline::stats::Stats;
 use crate::pipeline::{hot, lock, Pipeline, PipelineError, PipelineParts};
 use crate::sampling::{Sampler, TailSampling};
 use crate::span::clock;
+use crate::usage::{self, UsageHandle, UsageOptions, UsageStatus};
 
 /// How long [`Telemetry::force_flush`] and [`Telemetry::shutdown`] wait by default.
 pub const FLUSH_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
@@ -31,6 +32,8 @@ struct Inner {
     baseline: Stats,
     stopped: AtomicBool,
     final_stats: Mutex<Option<Stats>>,
+    /// The anonymous usage layer: its own queue and thread, independent of `pipeline`.
+    usage: UsageHandle,
 }
 
 impl Inner {
@@ -45,6 +48,7 @@ impl Inner {
         if self.stopped.swap(true, Ordering::AcqRel) {
             return Err(ShutdownError::AlreadyShutdown);
         }
+        let deadline = Instant::now() + timeout;
         {
             let mut installed = lock(&INSTALLED);
             if installed.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, self)) {
@@ -64,8 +68,18 @@ impl Inner {
             None => Ok(()),
         };
         *lock(&self.final_stats) = Some(Stats::read_cumulative().since(&self.baseline));
+        // Within what is left of the same deadline. Usage failures are not the application's
+        // concern: they are counted in `usage_status()`, never returned.
+        self.usage
+            .shutdown(deadline.saturating_duration_since(Instant::now()));
         result
     }
+}
+
+/// The usage status of the installed `Telemetry`, if one is installed.
+pub(crate) fn installed_usage_status() -> Option<UsageStatus> {
+    let installed = lock(&INSTALLED).clone();
+    installed.map(|inner| inner.usage.status())
 }
 
 /// The installed tracing pipeline. Dropping it shuts the pipeline down (waiting at most
@@ -115,6 +129,10 @@ impl Telemetry {
             env: EnvSource::Process,
             exporters: Vec::new(),
             inherit_otel_context: false,
+            usage_config_dir: None,
+            usage_exporter: None,
+            usage_output: None,
+            usage_cooldown: usage::CIRCUIT_COOLDOWN_DEFAULT,
         }
     }
 
@@ -137,10 +155,17 @@ impl Telemetry {
         if self.inner.stopped.load(Ordering::Acquire) {
             return Err(FlushError::AlreadyShutdown);
         }
-        match &self.inner.pipeline {
+        let deadline = Instant::now() + timeout;
+        let result = match &self.inner.pipeline {
             Some(pipeline) => pipeline.force_flush(timeout).map_err(FlushError::from),
             None => Ok(()),
-        }
+        };
+        // Usage events too, within the same deadline; their failures are counted in
+        // `usage_status()`, not returned.
+        self.inner
+            .usage
+            .flush(deadline.saturating_duration_since(Instant::now()));
+        result
     }
 
     /// Exports everything recorded, shuts the exporters down and stops the pipeline threads
@@ -166,6 +191,33 @@ impl Telemetry {
     /// Counters of what the pipeline did since it was installed.
     pub fn stats(&self) -> Stats {
         self.inner.stats()
+    }
+
+    /// What the anonymous usage layer of this `Telemetry` is doing: on or off and exactly why,
+    /// endpoint, ids, counters and circuit state (see [`usage`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::usage::UsageReason;
+    /// use zdk_trace_runtime::Telemetry;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let telemetry = Telemetry::builder()
+    ///     .span_exporter(opentelemetry_sdk::trace::InMemorySpanExporter::default())
+    ///     .env_vars([("DO_NOT_TRACK", "1")])
+    ///     .usage(true)
+    ///     .usage_endpoint("https://usage.example.com")
+    ///     .install()?;
+    /// let status = telemetry.usage_status();
+    /// assert!(!status.enabled);
+    /// assert_eq!(status.reason, UsageReason::DoNotTrack);
+    /// # telemetry.shutdown()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn usage_status(&self) -> UsageStatus {
+        self.inner.usage.status()
     }
 }
 
@@ -233,9 +285,121 @@ pub struct TelemetryBuilder {
     env: EnvSource,
     exporters: Vec<Box<dyn DynExporter>>,
     inherit_otel_context: bool,
+    usage_config_dir: Option<PathBuf>,
+    usage_exporter: Option<Box<dyn DynExporter>>,
+    usage_output: Option<usage::Output>,
+    usage_cooldown: Duration,
 }
 
 impl TelemetryBuilder {
+    /// Turns the anonymous usage layer on (`true`) or off; see [`usage`] for what it sends and
+    /// how users opt out. Off by default; also `[telemetry.usage] enabled = true`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = zdk_trace_runtime::Telemetry::builder()
+    ///     .usage(true)
+    ///     .usage_endpoint("https://usage.example.com");
+    /// # drop(builder);
+    /// ```
+    pub fn usage(mut self, enabled: bool) -> Self {
+        self.code = self.code.with_usage_enabled(enabled);
+        self
+    }
+
+    /// Where usage events go: an OTLP/HTTP base URL, `/v1/traces` is appended. Also
+    /// `[telemetry.usage] endpoint`. Without one nothing is sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = zdk_trace_runtime::Telemetry::builder().usage_endpoint("http://localhost:4318");
+    /// # drop(builder);
+    /// ```
+    pub fn usage_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.code = self.code.with_usage_endpoint(endpoint);
+        self
+    }
+
+    /// Allows (`true`, the default) or suppresses the one-time notice printed on stderr the
+    /// first time the usage layer is active for a user. Also `[telemetry.usage] notice`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = zdk_trace_runtime::Telemetry::builder().usage_notice(false);
+    /// # drop(builder);
+    /// ```
+    pub fn usage_notice(mut self, notice: bool) -> Self {
+        self.code = self.code.with_usage_notice(notice);
+        self
+    }
+
+    /// Keeps the usage layer's files (the anonymous id, the notice marker) and looks for the
+    /// `no-tracing` opt-out file in `dir`, instead of `$XDG_CONFIG_HOME/zdk` or
+    /// `~/.config/zdk`. For tests and sandboxed applications.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = zdk_trace_runtime::Telemetry::builder()
+    ///     .usage_config_dir(std::env::temp_dir().join("my-app-zdk"));
+    /// # drop(builder);
+    /// ```
+    pub fn usage_config_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.usage_config_dir = Some(dir.into());
+        self
+    }
+
+    /// Hands usage events, as spans, to `exporter` instead of sending them over HTTP (tests
+    /// use `InMemorySpanExporter`). Opt-outs, the sanitizer and the circuit breaker still
+    /// apply, and the spans carry exactly the attributes that would be sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = zdk_trace_runtime::Telemetry::builder()
+    ///     .usage(true)
+    ///     .usage_span_exporter(opentelemetry_sdk::trace::InMemorySpanExporter::default());
+    /// # drop(builder);
+    /// ```
+    pub fn usage_span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
+        self.usage_exporter = Some(Box::new(exporter));
+        self
+    }
+
+    /// Writes the usage layer's one-time notice, its debug output (`ZDK_TELEMETRY_DEBUG`) and
+    /// its single failure warning to `output` instead of stderr (tests, or an application
+    /// that routes its own logs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = zdk_trace_runtime::Telemetry::builder().usage_output(std::io::sink());
+    /// # drop(builder);
+    /// ```
+    pub fn usage_output(mut self, output: impl std::io::Write + Send + 'static) -> Self {
+        self.usage_output = Some(usage::Output::new(output));
+        self
+    }
+
+    /// How long the usage circuit stays open after the endpoint failed (default 60 s):
+    /// events are dropped and counted meanwhile, then one batch is tried again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = zdk_trace_runtime::Telemetry::builder()
+    ///     .usage_circuit_cooldown(Duration::from_secs(300));
+    /// # drop(builder);
+    /// ```
+    pub fn usage_circuit_cooldown(mut self, cooldown: Duration) -> Self {
+        self.usage_cooldown = cooldown;
+        self
+    }
+
     /// Makes new spans children of OpenTelemetry's current span (`opentelemetry::Context`)
     /// when one is active: spans of other OpenTelemetry-instrumented crates then parent ours
     /// without any code, including a span of theirs opened inside one of ours. Off by default:
@@ -328,7 +492,9 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Reads `OTEL_*` variables from `vars` instead of the process environment (for tests).
+    /// Reads `OTEL_*` variables, and the usage layer's opt-outs and configuration directory
+    /// (`ZDK_*`, `DO_NOT_TRACK`, the CI variables, `XDG_CONFIG_HOME`, `HOME`), from `vars`
+    /// instead of the process environment (for tests).
     pub fn env_vars<K: Into<String>, V: Into<String>>(
         mut self,
         vars: impl IntoIterator<Item = (K, V)>,
@@ -341,7 +507,10 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Ignores `OTEL_*` variables.
+    /// Ignores `OTEL_*` variables. The user's opt-outs of the usage layer
+    /// (`ZDK_DISABLE_ALL_TRACING`, `DO_NOT_TRACK`, …) are still read from the process
+    /// environment: an application cannot ignore them. To test without them, inject variables
+    /// with [`env_vars`](Self::env_vars).
     pub fn ignore_env(mut self) -> Self {
         self.env = EnvSource::Ignore;
         self
@@ -372,7 +541,12 @@ impl TelemetryBuilder {
     /// [`InstallError`] naming the bad configuration value or the exporter that could not be
     /// built.
     pub fn install(self) -> Result<Telemetry, InstallError> {
-        let settings = self.settings()?;
+        let mut settings = self.settings()?;
+        let env = |name: &str| self.env.lookup(name);
+        // The user's "turn everything off" beats whatever the application configured.
+        if usage::disable_all(&env) {
+            settings.enabled = false;
+        }
         let resource = config::build_resource(&settings);
         let runtime = crate::pipeline::export_runtime().map_err(InstallError::Thread)?;
         // gRPC clients start a background task on the runtime current when they are built.
@@ -429,11 +603,23 @@ impl TelemetryBuilder {
         } else {
             None
         };
+        let usage = UsageHandle::start(UsageOptions {
+            settings: &settings.usage,
+            service_name: &settings.service_name,
+            service_version: settings.service_version.as_deref(),
+            env: &env,
+            config_dir: self.usage_config_dir,
+            exporter: self.usage_exporter,
+            output: self.usage_output.unwrap_or_else(usage::stderr_output),
+            cooldown: self.usage_cooldown,
+        })
+        .map_err(InstallError::Thread)?;
         let inner = Arc::new(Inner {
             baseline: Stats::read_cumulative(),
             pipeline,
             stopped: AtomicBool::new(false),
             final_stats: Mutex::new(None),
+            usage,
         });
         {
             let mut installed = lock(&INSTALLED);

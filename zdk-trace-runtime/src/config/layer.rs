@@ -61,6 +61,18 @@ pub struct Config {
     pub(crate) otlp: OtlpLayer,
     /// `[[telemetry.tracing.exporters]]`; a later layer's list replaces an earlier one whole.
     pub(crate) exporters: Option<Set<Vec<ExporterChoice>>>,
+    /// `[telemetry.usage]`: the anonymous usage layer (off unless the application turns it on).
+    pub(crate) usage: UsageLayer,
+}
+
+/// Anonymous usage telemetry settings of one layer (`[telemetry.usage]`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct UsageLayer {
+    pub(crate) enabled: Option<Set<bool>>,
+    /// The base URL; `/v1/traces` is appended.
+    pub(crate) endpoint: Option<Set<String>>,
+    /// Whether the one-time notice may be printed.
+    pub(crate) notice: Option<Set<bool>>,
 }
 
 /// Head and tail sampling settings of one layer.
@@ -761,6 +773,57 @@ impl Config {
     /// ```
     pub fn with_otlp_exporter(self) -> Self {
         self.with_exporter("with_otlp_exporter", ExporterChoice::Otlp)
+    }
+
+    /// Turns the anonymous usage layer on (`true`) or off. It is off unless the application
+    /// turns it on, and even then the person running the application can turn it off (see
+    /// [`usage`](crate::usage)). With no endpoint it sends nothing.
+    ///
+    /// File: `telemetry.usage.enabled`. Default: off.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default()
+    ///     .with_usage_enabled(true)
+    ///     .with_usage_endpoint("https://usage.example.com");
+    /// # let _ = layer;
+    /// ```
+    pub fn with_usage_enabled(mut self, enabled: bool) -> Self {
+        self.usage.enabled = Set::code("with_usage_enabled", enabled);
+        self
+    }
+
+    /// Sets where anonymous usage events go: an OTLP/HTTP base URL, to which `/v1/traces` is
+    /// appended.
+    ///
+    /// File: `telemetry.usage.endpoint`. Default: none (nothing is sent).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_usage_endpoint("http://localhost:4318");
+    /// # let _ = layer;
+    /// ```
+    pub fn with_usage_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.usage.endpoint = Set::code("with_usage_endpoint", endpoint.into());
+        self
+    }
+
+    /// Allows (`true`, the default) or suppresses the one-time notice the usage layer prints
+    /// on stderr the first time it is active for a user.
+    ///
+    /// File: `telemetry.usage.notice`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_usage_notice(false);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_usage_notice(mut self, notice: bool) -> Self {
+        self.usage.notice = Set::code("with_usage_notice", notice);
+        self
     }
 
     fn with_exporter(mut self, setter: &'static str, exporter: ExporterChoice) -> Self {

@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
-use super::endpoint::{is_valid_url, traces_url, EXPECTED_URL};
+use super::endpoint::{append_traces_path, is_valid_url, traces_url, EXPECTED_URL};
 use super::error::ConfigError;
 use super::expand::{expand, ExpandError};
 use super::file::{EXPECTED_POSITIVE_INT, EXPECTED_PROBABILITY, EXPECTED_RATE};
 use super::layer::{Config, ExporterChoice, Origin, Root, Set, Strategy};
 use super::settings::{
-    BatchSettings, ExporterSettings, OtlpProtocol, OtlpSettings, Secret, Settings,
+    BatchSettings, ExporterSettings, OtlpProtocol, OtlpSettings, Secret, Settings, UsageSettings,
     EXPORT_TIMEOUT_DEFAULT, MAX_EXPORT_BATCH_SIZE_DEFAULT, MAX_QUEUE_SIZE_DEFAULT,
     OTLP_TIMEOUT_DEFAULT, SCHEDULED_DELAY_DEFAULT, SERVICE_NAME_DEFAULT,
 };
@@ -88,6 +88,7 @@ pub(crate) fn resolve(
         tail: tail(layers)?,
         batch: batch(layers)?,
         exporters,
+        usage: usage(layers)?,
     })
 }
 
@@ -201,6 +202,23 @@ fn batch(layers: &[&Config]) -> Result<BatchSettings, ConfigError> {
         scheduled_delay: last(layers, |c| &c.batch.scheduled_delay)
             .map_or(SCHEDULED_DELAY_DEFAULT, |d| d.value),
         export_timeout: export_timeout.unwrap_or(EXPORT_TIMEOUT_DEFAULT),
+    })
+}
+
+fn usage(layers: &[&Config]) -> Result<UsageSettings, ConfigError> {
+    let endpoint = last(layers, |c| &c.usage.endpoint);
+    if let Some(endpoint) = endpoint {
+        // File values are checked when read; code ones here.
+        if !is_valid_url(&endpoint.value) {
+            return Err(endpoint
+                .origin
+                .invalid(format!("{:?}", endpoint.value), EXPECTED_URL.to_owned()));
+        }
+    }
+    Ok(UsageSettings {
+        enabled: last(layers, |c| &c.usage.enabled).is_some_and(|s| s.value),
+        url: endpoint.map(|e| append_traces_path(&e.value)),
+        notice: last(layers, |c| &c.usage.notice).is_none_or(|s| s.value),
     })
 }
 

@@ -36,6 +36,16 @@ pub(crate) struct Settings {
     /// Exporters built from configuration (not counting exporters handed to the builder in code).
     /// Empty here means "the default": OTLP when an endpoint is configured, else the console.
     pub(crate) exporters: Vec<ExporterSettings>,
+    pub(crate) usage: UsageSettings,
+}
+
+/// What the application asked of the anonymous usage layer (before the user's opt-outs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UsageSettings {
+    pub(crate) enabled: bool,
+    /// The full URL, `{endpoint}/v1/traces`.
+    pub(crate) url: Option<String>,
+    pub(crate) notice: bool,
 }
 
 /// Queue and batching limits of the export pipeline.
