@@ -195,6 +195,14 @@ impl UsageLayer {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
+        // The HTTP client binds to the runtime current when it is built.
+        let client = {
+            let _guard = runtime.enter();
+            reqwest::Client::builder()
+                .timeout(REQUEST_TIMEOUT)
+                .build()
+                .ok()
+        };
         let (events_tx, events_rx) = bounded(MAX_QUEUE_SIZE);
         let (control_tx, control_rx) = bounded(8);
         let shared = Arc::new(Shared {
@@ -203,10 +211,7 @@ impl UsageLayer {
         });
         let mut worker = Worker {
             runtime,
-            client: reqwest::Client::builder()
-                .timeout(REQUEST_TIMEOUT)
-                .build()
-                .ok(),
+            client,
             sink: parts.sink,
             resource: parts.resource,
             cooldown: parts.cooldown,
@@ -389,7 +394,9 @@ impl Worker {
                 // Sleeping here delays only this thread; events keep queueing (or dropping).
                 std::thread::sleep(BACKOFF_FIRST * 2u32.pow(attempt - 1));
             }
-            outcome = self.send(&batch);
+            // A panicking exporter (or client) must not take the layer down with it.
+            outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.send(&batch)))
+                .unwrap_or_else(|_| Err(SendError::Fatal("the usage exporter panicked".into())));
             if !matches!(outcome, Err(SendError::Retry(_))) {
                 break;
             }
@@ -424,15 +431,18 @@ impl Worker {
                 };
                 let body = gzip(&to_otlp_json(&self.resource, batch))
                     .map_err(|e| SendError::Fatal(format!("gzip failed: {e}")))?;
-                let request = client
-                    .post(url)
-                    .header("content-type", "application/json")
-                    .header("content-encoding", "gzip")
-                    .body(body)
-                    .send();
+                // Built inside the runtime: the request's timeout timer needs its reactor.
                 let response = self
                     .runtime
-                    .block_on(request)
+                    .block_on(async {
+                        client
+                            .post(url)
+                            .header("content-type", "application/json")
+                            .header("content-encoding", "gzip")
+                            .body(body)
+                            .send()
+                            .await
+                    })
                     .map_err(|e| SendError::Retry(format!("cannot reach {url}: {e}")))?;
                 let status = response.status();
                 if status.is_success() {
