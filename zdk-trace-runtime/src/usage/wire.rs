@@ -209,6 +209,8 @@ struct JsonKeyValue {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
+// The variant names are OTLP's own field names (`stringValue`, …), serialized as they are.
+#[allow(clippy::enum_variant_names)]
 enum JsonValue {
     StringValue(Cow<'static, str>),
     BoolValue(bool),
