@@ -328,6 +328,26 @@ mod tests {
     }
 
     #[test]
+    fn usage_settings() {
+        let off = settings(&[]).usage;
+        assert!(!off.enabled && off.url.is_none() && off.notice);
+        let code = Config::default()
+            .with_usage_enabled(true)
+            .with_usage_endpoint("http://a:4318/");
+        let file = toml("[telemetry.usage]\nendpoint = \"https://b\"\nnotice = false\n");
+        let usage = settings(&[&code, &file]).usage;
+        assert!(usage.enabled && !usage.notice);
+        assert_eq!(usage.url.as_deref(), Some("https://b/v1/traces"));
+        assert_eq!(
+            settings(&[&code]).usage.url.as_deref(),
+            Some("http://a:4318/v1/traces")
+        );
+        let bad = Config::default().with_usage_endpoint("usage.example.com");
+        let err = resolve(&[&bad], &no_env).unwrap_err().to_string();
+        assert!(err.contains("with_usage_endpoint"), "{err}");
+    }
+
+    #[test]
     fn service_name_precedence() {
         let code = Config::default().with_service_name("a");
         let file = toml("[telemetry]\nservice_name = \"b\"\n");
