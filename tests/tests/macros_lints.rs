@@ -7,7 +7,7 @@ use std::pin::Pin;
 
 use futures_core::Stream;
 use zdk_trace_runtime::genai::{LlmOutput, TokenUsage};
-use zdk_trace_runtime::{agent_span, llm_call, span, tool_call, workflow};
+use zdk_trace_runtime::{agent_span, llm_call, span, tool_call, usage_event, usage_keys, workflow};
 
 struct Reply(u64);
 
@@ -70,8 +70,45 @@ fn stream() -> impl Stream<Item = u8> {
     Empty
 }
 
+usage_keys!(APP_KEYS = ["plugin.name"]);
+
+#[usage_event(name = "u.sync", keys = APP_KEYS, fields(plugin.name = "x", component = n))]
+fn usage_sync(n: u32) -> Result<u32, std::fmt::Error> {
+    Ok(n)
+}
+
+#[agent_span(name = "stacked")]
+#[usage_event(name = "u.async", fields(agent.type = "react", feature.name = Some(true)))]
+async fn usage_async() -> u8 {
+    1
+}
+
+#[usage_event(name = "u.unit", fields(component = 1_u8))]
+fn usage_unit() {}
+
+#[usage_event(name = "u.future")]
+fn usage_future() -> impl Future<Output = u8> {
+    async { 1 }
+}
+
+#[usage_event(name = "u.boxed")]
+fn usage_boxed() -> Pin<Box<dyn Future<Output = u8> + Send>> {
+    Box::pin(async { 1 })
+}
+
+#[usage_event(name = "u.stream")]
+fn usage_stream() -> impl Stream<Item = u8> {
+    stream()
+}
+
 #[tokio::test]
 async fn every_macro_under_strict_lints() {
+    assert_eq!(usage_sync(1), Ok(1));
+    usage_unit();
+    assert_eq!(usage_async().await, 1);
+    assert_eq!(usage_future().await, 1);
+    assert_eq!(usage_boxed().await, 1);
+    drop(usage_stream());
     assert_eq!(sync(1), 1);
     assert!(sync_err(0).is_err());
     assert_eq!(agent().await.ok(), Some(8));

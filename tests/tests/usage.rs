@@ -13,7 +13,7 @@ use zdk_trace_runtime::usage::{
     self, CircuitState, EventType, UsageReason, UsageStatus, UsageValue,
 };
 use zdk_trace_runtime::{Config, Span, Telemetry, TelemetryBuilder};
-use zdk_trace_tests::harness::{isolated_builder, serial};
+use zdk_trace_tests::harness::{isolated_builder, serial, Recorder};
 use zdk_trace_tests::JsonReceiver;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -190,12 +190,13 @@ fn payload_arrives_in_the_seed_shape() {
             {"key":"event.error_type","value":{"stringValue":"timeout"}},
             {"key":"event.component","value":{"stringValue":"llm_client"}}])
     );
-    for span in &spans {
+    // Each span ends when the event was recorded and starts `duration_ms` earlier, if any.
+    for (span, duration_ns) in spans.iter().zip([1_234_500_000, 0, 0]) {
         assert!(is_hex(&span["traceId"], 32), "{span}");
         assert!(is_hex(&span["spanId"], 16), "{span}");
-        let start = nanos(&span["startTimeUnixNano"]);
-        assert!(before <= start && start <= after, "{span}");
-        assert_eq!(nanos(&span["endTimeUnixNano"]), start);
+        let end = nanos(&span["endTimeUnixNano"]);
+        assert!(before <= end && end <= after, "{span}");
+        assert_eq!(nanos(&span["startTimeUnixNano"]), end - duration_ns);
         // Exactly the seed's fields plus ids and times.
         let mut keys: Vec<&str> = span
             .as_object()
@@ -757,4 +758,75 @@ fn usage_span_exporter_receives_what_would_be_sent() {
         .map(|kv| kv.key.as_str())
         .collect();
     assert_eq!(keys, ["system.os", "system.arch", "event.tool_type"]);
+}
+
+#[test]
+fn usage_span_exporter_turns_it_on_unless_told_otherwise() {
+    let _serial = serial();
+    let dir = Dir::new("exporter-on");
+    // Only an exporter: no `usage(true)`, no endpoint.
+    let quiet = |b: TelemetryBuilder| {
+        b.span_exporter(InMemorySpanExporter::default())
+            .env_vars([("HOME", "/nonexistent")])
+            .usage_config_dir(dir.path())
+            .usage_output(std::io::sink())
+    };
+    let exporter = InMemorySpanExporter::default();
+    let telemetry = install(quiet(isolated_builder()).usage_span_exporter(exporter.clone()));
+    usage::track_feature_usage("exporter");
+    flush(&telemetry);
+    let status = telemetry.usage_status();
+    let spans = exporter.get_finished_spans().unwrap_or_default();
+    shutdown(&telemetry);
+    assert_eq!(status.reason, UsageReason::Enabled);
+    assert_eq!(status.endpoint, None);
+    assert_eq!(spans.len(), 1);
+
+    // The configuration file (which beats code) can still say no.
+    let file = Config::from_toml_str("[telemetry.usage]\nenabled = false\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let exporter = InMemorySpanExporter::default();
+    let telemetry =
+        install(quiet(Telemetry::builder().config(file)).usage_span_exporter(exporter.clone()));
+    usage::track_feature_usage("exporter");
+    flush(&telemetry);
+    assert_eq!(
+        telemetry.usage_status().reason,
+        UsageReason::NotEnabledByApp
+    );
+    assert!(exporter.get_finished_spans().unwrap_or_default().is_empty());
+    shutdown(&telemetry);
+}
+
+#[test]
+fn shutdown_delivers_what_is_queued() {
+    let _serial = serial();
+    let dir = Dir::new("shutdown");
+    // Keeps its spans after shutdown, unlike `InMemorySpanExporter`.
+    let recorder = Recorder::default();
+    let telemetry = install(
+        builder(dir.path(), &[], "http://127.0.0.1:9").usage_span_exporter(recorder.clone()),
+    );
+    one_of_each();
+    shutdown(&telemetry);
+    assert_eq!(
+        recorder.names(),
+        ["agent.run", "feature.used", "agent.error"]
+    );
+}
+
+#[test]
+fn https_endpoint_is_a_config_error_at_install() {
+    let _serial = serial();
+    let dir = Dir::new("https");
+    let err = builder(dir.path(), &[], "https://usage.example.com")
+        .install()
+        .map(|t| drop(t.shutdown()))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("https://usage.example.com") && err.contains("no TLS backend"),
+        "{err}"
+    );
 }

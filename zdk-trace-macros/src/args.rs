@@ -20,6 +20,7 @@ pub(crate) enum MacroKind {
     ToolCall,
     Workflow,
     LlmCall,
+    UsageEvent,
 }
 
 impl MacroKind {
@@ -30,19 +31,23 @@ impl MacroKind {
             MacroKind::ToolCall => "#[tool_call]",
             MacroKind::Workflow => "#[workflow]",
             MacroKind::LlmCall => "#[llm_call]",
+            MacroKind::UsageEvent => "#[usage_event]",
         }
     }
 
     /// The options this macro accepts.
     fn options(self) -> &'static [&'static str] {
         use keys::{ALLOW_PII, OPERATION, PROVIDER};
-        use keys::{CALL_ID, CONVERSATION, CRATE, ERR, FIELDS, ID, KIND, MODEL, NAME};
+        use keys::{CALL_ID, CONVERSATION, CRATE, ERR, FIELDS, ID, KEYS, KIND, MODEL, NAME};
         match self {
             MacroKind::Span => &[NAME, KIND, FIELDS, ALLOW_PII, ERR, CRATE],
             MacroKind::AgentSpan => &[NAME, ID, CONVERSATION, FIELDS, ALLOW_PII, ERR, CRATE],
             MacroKind::ToolCall => &[NAME, CALL_ID, FIELDS, ALLOW_PII, ERR, CRATE],
             MacroKind::Workflow => &[NAME, KIND, FIELDS, ALLOW_PII, ERR, CRATE],
             MacroKind::LlmCall => &[PROVIDER, MODEL, OPERATION, FIELDS, ALLOW_PII, ERR, CRATE],
+            // No `allow_pii` (usage events have no escape hatch) and no `err` (an `Err`
+            // always sets `success = false`).
+            MacroKind::UsageEvent => &[NAME, KEYS, FIELDS, CRATE],
         }
     }
 }
@@ -182,6 +187,8 @@ pub(crate) struct Args {
     pub(crate) allow_pii: Vec<FieldKey>,
     pub(crate) err: Option<Ident>,
     pub(crate) krate: Option<Path>,
+    /// `#[usage_event(keys = APP_USAGE_KEYS)]`: the application's extra usage keys.
+    pub(crate) usage_keys: Option<Path>,
     /// The attribute (call site), for "missing option" errors.
     pub(crate) attr_span: Span,
 }
@@ -204,6 +211,7 @@ impl Args {
             allow_pii: Vec::new(),
             err: None,
             krate: None,
+            usage_keys: None,
             attr_span: Span::call_site(),
         };
         let mut seen: Vec<String> = Vec::new();
@@ -228,6 +236,7 @@ impl Args {
                 keys::ALLOW_PII => args.allow_pii = list(cx, option),
                 keys::ERR => args.err = flag(cx, &option).then(|| option.key.clone()),
                 keys::CRATE => args.krate = crate_path(cx, &option),
+                keys::KEYS => args.usage_keys = keys_path(cx, &option),
                 _ => {}
             }
         }
@@ -405,6 +414,19 @@ fn crate_path(cx: &Ctxt, option: &RawOption) -> Option<Path> {
     cx.error_spanned_by(
         value_tokens(option),
         "`crate` expects a path to the runtime: `crate = my_app::zdk_trace_runtime`",
+    );
+    None
+}
+
+fn keys_path(cx: &Ctxt, option: &RawOption) -> Option<Path> {
+    if let RawValue::Expr(Expr::Path(p)) = &option.value {
+        if p.qself.is_none() {
+            return Some(p.path.clone());
+        }
+    }
+    cx.error_spanned_by(
+        value_tokens(option),
+        "`keys` expects the path of a list declared with `usage_keys!`: `keys = crate::APP_USAGE_KEYS`",
     );
     None
 }

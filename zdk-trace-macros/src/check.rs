@@ -8,6 +8,7 @@ use crate::item::{FnShape, ItemFn};
 pub(crate) fn check(cx: &Ctxt, args: &Args, item: &ItemFn) {
     no_const_fn(cx, item);
     llm_call_required(cx, args);
+    usage_event_name(cx, args);
     unique_field_keys(cx, args);
     stream_without_result(cx, args, item);
 }
@@ -64,5 +65,16 @@ fn unique_field_keys(cx: &Ctxt, args: &Args) {
                 format!("duplicate field `{}`; remove one", field.key),
             );
         }
+    }
+}
+
+/// A usage event's name is part of the usage schema: written out, so that renaming the
+/// function does not rename the event.
+fn usage_event_name(cx: &Ctxt, args: &Args) {
+    if args.kind == MacroKind::UsageEvent && args.name.is_none() {
+        cx.error_at(
+            args.attr_span,
+            "`#[usage_event]` needs `name = \"...\"` (for example `name = \"agent.run\"`)",
+        );
     }
 }

@@ -15,6 +15,7 @@ pub(crate) const CALL_ID: &str = "call_id";
 pub(crate) const PROVIDER: &str = "provider";
 pub(crate) const MODEL: &str = "model";
 pub(crate) const OPERATION: &str = "operation";
+pub(crate) const KEYS: &str = "keys";
 
 /// Every option of any macro, to tell "unknown" from "not for this macro".
 pub(crate) const ALL_OPTIONS: &[&str] = &[
@@ -30,6 +31,7 @@ pub(crate) const ALL_OPTIONS: &[&str] = &[
     PROVIDER,
     MODEL,
     OPERATION,
+    KEYS,
 ];
 
 // `kind = …` of `#[span]`.
@@ -62,3 +64,25 @@ pub(crate) const OP_INVOKE_AGENT: &str = "invoke_agent";
 pub(crate) const OP_EXECUTE_TOOL: &str = "execute_tool";
 pub(crate) const OP_INVOKE_WORKFLOW: &str = "invoke_workflow";
 pub(crate) const OP_CHAT: &str = "chat";
+
+/// Keys a usage event may carry: the same list as `zdk_trace_runtime::usage::ALLOWED_KEYS`
+/// (`tests/tests/macros_usage_event.rs` compares the two, and the UI pass case
+/// `usage-event-every-key.rs` uses each).
+pub(crate) const USAGE_ALLOWED_KEYS: &[&str] = &[
+    "agent.type",
+    "agent.framework",
+    "framework",
+    "framework.name",
+    "tool.type",
+    "workflow.type",
+    "error.type",
+    "feature.name",
+    "command.name",
+    "component",
+    "duration_ms",
+    "success",
+];
+
+/// Usage keys `#[usage_event]` fills in itself.
+pub(crate) const USAGE_DURATION_MS: &str = "duration_ms";
+pub(crate) const USAGE_SUCCESS: &str = "success";

@@ -19,6 +19,10 @@
 //! | `err` | the function returns `Result<T, E>` with `E: Display`; an `Err` sets status error, `error.type` (the short type name of `E`) and an `exception` event with the message |
 //! | `crate = path` | where the runtime is, when it is re-exported (default `::zdk_trace_runtime`) |
 //!
+//! [`macro@usage_event`] is different: it records no span but sends one anonymous usage event
+//! per call, with its own stricter rules (a key allowlist, values that cannot carry user
+//! content).
+//!
 //! The pipeline: `args` parses the attribute, `check` and `privacy` validate it (reporting
 //! every error at once, with the function emitted unchanged), `expand` writes the code for the
 //! function's shape.
@@ -231,4 +235,109 @@ pub fn workflow(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn llm_call(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::entry(MacroKind::LlmCall, attr.into(), item.into()).into()
+}
+
+/// One anonymous usage event per call: sent to the anonymous usage layer (never the trace
+/// pipeline; see `zdk_trace_runtime::usage` for when it runs and what leaves the machine)
+/// with the given fields plus `duration_ms` (wall time of the call, `f64`) and `success`
+/// (`false` when the function returns `Err`, panics, or, for a future or stream, is dropped
+/// before completing; `true` otherwise). Works on every shape the span macros do, without
+/// changing the signature or `Send`-ness, and stacks with them
+/// (`#[agent_span(...)] #[usage_event(...)]`).
+///
+/// | option | default | |
+/// |---|---|---|
+/// | `name = "..."` | required | the event's name (`agent.run`); written out, so renaming the function does not rename the event |
+/// | `fields(key = value, ...)` | | keys from the usage allowlist (`zdk_trace_runtime::usage::ALLOWED_KEYS`: `agent.type`, `agent.framework`, `framework`, `framework.name`, `tool.type`, `workflow.type`, `error.type`, `feature.name`, `command.name`, `component`), or from `keys` |
+/// | `keys = path` | | the application's extra keys, a `const` declared with `zdk_trace_runtime::usage_keys!`; a key in `fields` that is neither built in nor in this list does not compile |
+/// | `crate = path` | `::zdk_trace_runtime` | where the runtime is, when re-exported |
+///
+/// Checked at compile time:
+///
+/// - a key not on the allowlist is an error on the key, naming the closest allowed key;
+///   `duration_ms` and `success` are filled in and may not be given;
+/// - a value must be unable to carry user content: `bool`, an integer, a float, a string
+///   *literal* written in the attribute, a type implementing
+///   `zdk_trace_runtime::usage::UsageLabel` (a fixed `&'static str` per value, for enums), or
+///   an `Option` of those (`None` leaves the key out). A `String`, a `&str` variable or
+///   `format!(..)` is an error saying why.
+///
+/// **Extending the allowlist.** Declare the application's keys once, name the list in the
+/// attribute, and give the same list to the runtime so its sanitizer keeps them:
+///
+/// ```
+/// use zdk_trace_runtime::{usage_event, usage_keys, Telemetry};
+///
+/// usage_keys!(pub APP_USAGE_KEYS = ["plugin.name", "model.family"]);
+///
+/// #[usage_event(name = "plugin.load", keys = APP_USAGE_KEYS, fields(plugin.name = "pdf"))]
+/// fn load_plugin() {}
+///
+/// // At start-up, with the rest of the usage configuration:
+/// let builder = Telemetry::builder().usage_allowlist(APP_USAGE_KEYS);
+/// # drop(builder);
+/// load_plugin();
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// use zdk_trace_runtime::usage::UsageLabel;
+/// use zdk_trace_runtime::usage_event;
+///
+/// #[derive(Clone, Copy)]
+/// enum AgentType { React, Planner }
+///
+/// impl UsageLabel for AgentType {
+///     fn label(&self) -> &'static str {
+///         match self { AgentType::React => "react", AgentType::Planner => "planner" }
+///     }
+/// }
+///
+/// #[usage_event(name = "agent.run", fields(agent.type = kind, framework = "zdk"))]
+/// async fn run(kind: AgentType, question: &str) -> Result<String, std::io::Error> {
+///     Ok(question.to_uppercase())
+/// }
+/// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// # assert_eq!(rt.block_on(run(AgentType::React, "hi")).ok().as_deref(), Some("HI"));
+/// # let _ = AgentType::Planner;
+/// ```
+///
+/// What it expands to, roughly (a sync function):
+///
+/// ```text
+/// fn run(kind: AgentType) -> Result<String, Error> {
+///     let __zdk_usage = if usage_enabled() {          // one atomic load: is the layer on?
+///         UsageCall::start("agent.run", [("agent.type", usage_value(&(kind))),
+///                                        ("framework", usage_str("zdk"))])
+///     } else {
+///         UsageCall::off()                             // builds nothing
+///     };
+///     let __zdk_ret: Result<..> = call_once(move || -> Result<..> { body });
+///     __zdk_usage.finish(/* __zdk_ret.is_ok() for a Result, else true */);
+///     __zdk_ret
+/// }
+/// ```
+///
+/// `UsageCall` sends `success = false` if dropped unfinished (a panic unwinding, a future
+/// or stream dropped early); futures and streams are wrapped in `UsageFuture` and
+/// `UsageStream`, which finish the call on completion. Application keys add, in the body,
+/// `const _: () = if !APP_USAGE_KEYS.contains("plugin.name") { panic!(...) };`.
+///
+/// A value that could carry user content is rejected:
+///
+/// ```compile_fail
+/// #[zdk_trace_runtime::usage_event(name = "agent.run", fields(agent.type = agent_name))]
+/// fn run(agent_name: &str) {}
+/// ```
+///
+/// So is a key not on the allowlist:
+///
+/// ```compile_fail
+/// #[zdk_trace_runtime::usage_event(name = "agent.run", fields(agent.typ = "react"))]
+/// fn run() {}
+/// ```
+#[proc_macro_attribute]
+pub fn usage_event(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::entry(MacroKind::UsageEvent, attr.into(), item.into()).into()
 }

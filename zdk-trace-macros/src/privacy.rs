@@ -3,9 +3,13 @@
 //! `user.email`, `userEmail` and `user_email` all match `email`; multi-word entries match
 //! adjacent segments (`api_key`, `apiKey`). The escape hatch is explicit and greppable:
 //! `allow_pii(user.email)` next to `fields(user.email = ...)`.
+//!
+//! `#[usage_event]` is stricter: its keys must be on the usage allowlist (or in the
+//! application's `keys = ...` list, checked by the expansion) and there is no escape hatch.
 
-use crate::args::Args;
+use crate::args::{Args, MacroKind};
 use crate::ctxt::Ctxt;
+use crate::keys;
 
 /// One-segment names that are personal data or secrets.
 const DENY_WORDS: &[&str] = &[
@@ -34,6 +38,10 @@ const DENY_PAIRS: &[(&str, &str)] = &[
 ];
 
 pub(crate) fn check(cx: &Ctxt, args: &Args) {
+    if args.kind == MacroKind::UsageEvent {
+        usage_keys(cx, args);
+        return;
+    }
     for field in &args.fields {
         if args.allow_pii.iter().any(|a| a.key == field.key) {
             continue;
@@ -70,6 +78,83 @@ pub(crate) fn check(cx: &Ctxt, args: &Args) {
             );
         }
     }
+}
+
+/// Usage event keys: on the allowlist, not filled in automatically, and (for application keys)
+/// not personal data either.
+fn usage_keys(cx: &Ctxt, args: &Args) {
+    for field in &args.fields {
+        let key = field.key.as_str();
+        if key == keys::USAGE_DURATION_MS {
+            cx.error_spanned_by(
+                &field.key_tokens,
+                "`duration_ms` is filled in automatically by `#[usage_event]` (the wall time of \
+                 the call); remove it from `fields`",
+            );
+        } else if key == keys::USAGE_SUCCESS {
+            cx.error_spanned_by(
+                &field.key_tokens,
+                "`success` is filled in automatically by `#[usage_event]` (`false` when the \
+                 function returns `Err`, panics, or is dropped before completing); remove it \
+                 from `fields`",
+            );
+        } else if keys::USAGE_ALLOWED_KEYS.contains(&key) {
+            // Built in.
+        } else if args.usage_keys.is_some() {
+            // The expansion checks it against the application's list at compile time; a name
+            // that looks like personal data is refused even there.
+            if let Some(hit) = denied(key) {
+                cx.error_spanned_by(
+                    &field.key_tokens,
+                    format!(
+                        "usage key `{key}` looks like personal data or a secret (`{hit}`); usage \
+                         events are anonymous, remove it"
+                    ),
+                );
+            }
+        } else {
+            cx.error_spanned_by(
+                &field.key_tokens,
+                format!(
+                    "`{key}` is not on the usage allowlist; did you mean `{}`? (the allowed keys \
+                     are in `zdk_trace_runtime::usage::ALLOWED_KEYS`; to add an application key, \
+                     declare it with `usage_keys!` and pass `keys = ...`)",
+                    closest_usage_key(key)
+                ),
+            );
+        }
+    }
+}
+
+/// The allowed key nearest to `key` by edit distance (the first of equals, in list order).
+fn closest_usage_key(key: &str) -> &'static str {
+    let mut best = ("", usize::MAX);
+    for candidate in keys::USAGE_ALLOWED_KEYS {
+        if *candidate == keys::USAGE_DURATION_MS || *candidate == keys::USAGE_SUCCESS {
+            continue;
+        }
+        let distance = levenshtein(key, candidate);
+        if distance < best.1 {
+            best = (candidate, distance);
+        }
+    }
+    best.0
+}
+
+/// Edit distance (insertions, deletions, substitutions) over chars, two rows at a time.
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = substitute.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
 }
 
 /// The denylist entry `key` matches, if any.
@@ -118,7 +203,28 @@ fn segments(key: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::denied;
+    use super::{closest_usage_key, denied, levenshtein};
+
+    #[test]
+    fn edit_distance() {
+        assert_eq!(levenshtein("", ""), 0);
+        assert_eq!(levenshtein("abc", ""), 3);
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("agent.typ", "agent.type"), 1);
+        assert_eq!(levenshtein("flaw", "lawn"), 2);
+    }
+
+    #[test]
+    fn closest_allowed_key() {
+        assert_eq!(closest_usage_key("agent.typ"), "agent.type");
+        assert_eq!(closest_usage_key("agent_type"), "agent.type");
+        assert_eq!(closest_usage_key("tool_type"), "tool.type");
+        assert_eq!(closest_usage_key("feature"), "feature.name");
+        // The automatic keys are never suggested.
+        assert_ne!(closest_usage_key("succes"), "success");
+        assert_ne!(closest_usage_key("duration"), "duration_ms");
+    }
 
     #[test]
     fn normalized_segments_hit() {

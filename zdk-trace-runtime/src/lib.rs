@@ -13,7 +13,8 @@
 //! of `zdk-trace-macros`: [`macro@span`], [`macro@agent_span`], [`macro@llm_call`],
 //! [`macro@tool_call`] and [`macro@workflow`], which put a span with the GenAI semantic
 //! conventions' attributes ([`genai`]) around a function; spans can also be written by hand
-//! with the API below.
+//! with the API below. A sixth, [`macro@usage_event`], records no span: it sends one anonymous
+//! usage event per call (see [Usage telemetry](#usage-telemetry)).
 //!
 //! # Quick start
 //!
@@ -297,6 +298,33 @@
 //!   `headers`, `timeout_seconds`, `compression`, or the `OTEL_EXPORTER_OTLP_*` variables).
 //! - Any `opentelemetry_sdk` `SpanExporter`, with [`TelemetryBuilder::span_exporter`]
 //!   (`InMemorySpanExporter` in tests).
+//!
+//! # Usage telemetry
+//!
+//! Anonymous usage events (which features, frameworks and error types are used, never what
+//! on) are a layer of their own, separate from traces: own endpoint, queue, thread and circuit
+//! breaker. It is off unless the application turns it on (`[telemetry.usage]`,
+//! [`TelemetryBuilder::usage`] with [`TelemetryBuilder::usage_endpoint`], or an exporter given
+//! with [`TelemetryBuilder::usage_span_exporter`]), and the person running the application can
+//! always turn it off (`DO_NOT_TRACK=1`, `ZDK_TELEMETRY_ENABLED=false`, a `no-tracing` file,
+//! automatically in CI, …). [`macro@usage_event`] sends one event per call of a function, with
+//! `duration_ms` and `success` filled in; its keys are checked at compile time against
+//! [`usage::ALLOWED_KEYS`] (extensible with [`usage_keys!`] and
+//! [`TelemetryBuilder::usage_allowlist`]), and its values must be of types that cannot carry
+//! user content. Values known only at run time go through [`usage::track_event`] and its
+//! siblings, checked by a run-time sanitizer. `ZDK_TELEMETRY_DEBUG=1` prints what would be
+//! sent instead of sending it, and [`usage::usage_status`] says whether the layer is on and
+//! why. See [`usage`], the manual of this layer.
+//!
+//! ```
+//! use zdk_trace_runtime::usage_event;
+//!
+//! #[usage_event(name = "tool.run", fields(tool.type = "function", component = "search"))]
+//! fn search(query: &str) -> Result<usize, String> {
+//!     Ok(query.len()) // `query` is never sent
+//! }
+//! # assert_eq!(search("abc"), Ok(3));
+//! ```
 #![warn(missing_docs, unreachable_pub)]
 
 #[doc(hidden)]
@@ -327,4 +355,4 @@ pub use telemetry::{
     FlushError, InstallError, ShutdownError, Telemetry, TelemetryBuilder, DROP_TIMEOUT_DEFAULT,
     FLUSH_TIMEOUT_DEFAULT,
 };
-pub use zdk_trace_macros::{agent_span, llm_call, span, tool_call, workflow};
+pub use zdk_trace_macros::{agent_span, llm_call, span, tool_call, usage_event, workflow};

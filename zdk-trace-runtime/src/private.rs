@@ -25,6 +25,12 @@ pub use opentelemetry::KeyValue;
 
 pub use ::std::boxed::Box;
 
+pub use crate::usage::call::{
+    usage_enabled, usage_future, usage_str, usage_stream, usage_value, UsageCall, UsageFieldValue,
+    UsageFuture, UsageIsOther, UsageIsResult, UsageOutcome, UsageStream,
+};
+pub use crate::usage::UsageKeys;
+
 /// A future run inside a span, with `on_ready` called on the span and the output just before
 /// the span ends (to record an `Err` or token usage), and a panic recorded on the span.
 /// Cancellation and drop behave as in [`Instrumented`], which it wraps.

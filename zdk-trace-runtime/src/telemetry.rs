@@ -15,7 +15,7 @@ use crate::pipeline::stats::Stats;
 use crate::pipeline::{hot, lock, Pipeline, PipelineError, PipelineParts};
 use crate::sampling::{Sampler, TailSampling};
 use crate::span::clock;
-use crate::usage::{self, UsageHandle, UsageOptions, UsageStatus};
+use crate::usage::{self, UsageHandle, UsageKeys, UsageOptions, UsageStatus};
 
 /// How long [`Telemetry::force_flush`] and [`Telemetry::shutdown`] wait by default.
 pub const FLUSH_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
@@ -133,15 +133,18 @@ impl Telemetry {
             usage_exporter: None,
             usage_output: None,
             usage_cooldown: usage::CIRCUIT_COOLDOWN_DEFAULT,
+            usage_keys: Vec::new(),
         }
     }
 
     /// Exports everything recorded so far, on every thread, and waits for the exporters
-    /// (at most [`FLUSH_TIMEOUT_DEFAULT`]).
+    /// (at most [`FLUSH_TIMEOUT_DEFAULT`]). Queued usage events are sent too, within the same
+    /// deadline; their failures are counted in [`usage_status`](Self::usage_status), not
+    /// returned.
     ///
     /// # Errors
     ///
-    /// [`FlushError`] if an exporter failed or the wait timed out.
+    /// [`FlushError`] if a trace exporter failed or the wait timed out.
     pub fn force_flush(&self) -> Result<(), FlushError> {
         self.force_flush_with_timeout(FLUSH_TIMEOUT_DEFAULT)
     }
@@ -170,11 +173,14 @@ impl Telemetry {
 
     /// Exports everything recorded, shuts the exporters down and stops the pipeline threads
     /// (waiting at most [`FLUSH_TIMEOUT_DEFAULT`]). Spans ending afterwards are counted as
-    /// `dropped_shutdown`.
+    /// `dropped_shutdown`. The usage layer sends what it has queued and stops within the same
+    /// deadline; its failures are counted in [`usage_status`](Self::usage_status), not
+    /// returned.
     ///
     /// # Errors
     ///
-    /// [`ShutdownError`] if an exporter failed, the wait timed out, or it was already shut down.
+    /// [`ShutdownError`] if a trace exporter failed, the wait timed out, or it was already shut
+    /// down.
     pub fn shutdown(&self) -> Result<(), ShutdownError> {
         self.shutdown_with_timeout(FLUSH_TIMEOUT_DEFAULT)
     }
@@ -207,7 +213,7 @@ impl Telemetry {
     ///     .span_exporter(opentelemetry_sdk::trace::InMemorySpanExporter::default())
     ///     .env_vars([("DO_NOT_TRACK", "1")])
     ///     .usage(true)
-    ///     .usage_endpoint("https://usage.example.com")
+    ///     .usage_endpoint("http://usage.example.com:4318")
     ///     .install()?;
     /// let status = telemetry.usage_status();
     /// assert!(!status.enabled);
@@ -289,6 +295,7 @@ pub struct TelemetryBuilder {
     usage_exporter: Option<Box<dyn DynExporter>>,
     usage_output: Option<usage::Output>,
     usage_cooldown: Duration,
+    usage_keys: Vec<&'static str>,
 }
 
 impl TelemetryBuilder {
@@ -300,7 +307,7 @@ impl TelemetryBuilder {
     /// ```
     /// let builder = zdk_trace_runtime::Telemetry::builder()
     ///     .usage(true)
-    ///     .usage_endpoint("https://usage.example.com");
+    ///     .usage_endpoint("http://usage.example.com:4318");
     /// # drop(builder);
     /// ```
     pub fn usage(mut self, enabled: bool) -> Self {
@@ -309,7 +316,10 @@ impl TelemetryBuilder {
     }
 
     /// Where usage events go: an OTLP/HTTP base URL, `/v1/traces` is appended. Also
-    /// `[telemetry.usage] endpoint`. Without one nothing is sent.
+    /// `[telemetry.usage] endpoint`. Without one (and without a
+    /// [`usage_span_exporter`](Self::usage_span_exporter)) nothing is sent. Only `http://`:
+    /// this build's usage client has no TLS backend, so [`install`](Self::install) refuses an
+    /// `https://` endpoint with [`InstallError::Config`].
     ///
     /// # Examples
     ///
@@ -352,20 +362,63 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Hands usage events, as spans, to `exporter` instead of sending them over HTTP (tests
-    /// use `InMemorySpanExporter`). Opt-outs, the sanitizer and the circuit breaker still
-    /// apply, and the spans carry exactly the attributes that would be sent.
+    /// Hands usage events (from [`macro@crate::usage_event`] and the [`usage`] functions), as
+    /// spans, to `exporter` instead of sending them over HTTP: tests use
+    /// `InMemorySpanExporter`, and an application can route usage elsewhere. Each event is one
+    /// span named after it, with `system.os`, `system.arch` and `event.<key>` attributes
+    /// (`agent.type` → `event.agent_type`): exactly what would be sent. Usage events never
+    /// enter the trace pipeline.
+    ///
+    /// Giving an exporter in code is an explicit choice, so it turns the usage layer on (no
+    /// endpoint needed) unless [`usage(false)`](Self::usage) or `[telemetry.usage] enabled =
+    /// false` says otherwise. The user's opt-outs still apply (`DO_NOT_TRACK`, CI, … see
+    /// [`usage`]), as do the sanitizer and the circuit breaker.
     ///
     /// # Examples
     ///
     /// ```
-    /// let builder = zdk_trace_runtime::Telemetry::builder()
-    ///     .usage(true)
-    ///     .usage_span_exporter(opentelemetry_sdk::trace::InMemorySpanExporter::default());
-    /// # drop(builder);
+    /// use opentelemetry_sdk::trace::InMemorySpanExporter;
+    /// use zdk_trace_runtime::{usage_event, Telemetry};
+    ///
+    /// #[usage_event(name = "command.run", fields(command.name = "init"))]
+    /// fn init() {}
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let usage = InMemorySpanExporter::default();
+    /// let telemetry = Telemetry::builder()
+    /// #   .span_exporter(InMemorySpanExporter::default())
+    /// #   // Not the process environment: it may opt out (`CI=true` does).
+    /// #   .env_vars([("HOME", "/nonexistent")])
+    /// #   .usage_notice(false)
+    ///     .usage_span_exporter(usage.clone())
+    ///     .install()?;
+    /// init();
+    /// telemetry.force_flush()?;
+    /// assert_eq!(usage.get_finished_spans()?[0].name, "command.run");
+    /// # telemetry.shutdown()?;
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn usage_span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
         self.usage_exporter = Some(Box::new(exporter));
+        self
+    }
+
+    /// Accepts the application's usage keys (declared with [`usage_keys!`](crate::usage_keys))
+    /// besides the built-in [`usage::ALLOWED_KEYS`](crate::usage::ALLOWED_KEYS), for
+    /// `#[usage_event(keys = ...)]` and [`usage::track_event`] alike; the usage sanitizer drops
+    /// (and counts) every other key before the event is queued. Can be called more than once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// zdk_trace_runtime::usage_keys!(APP_USAGE_KEYS = ["plugin.name"]);
+    ///
+    /// let builder = zdk_trace_runtime::Telemetry::builder().usage_allowlist(APP_USAGE_KEYS);
+    /// # drop(builder);
+    /// ```
+    pub fn usage_allowlist(mut self, keys: UsageKeys) -> Self {
+        self.usage_keys.extend_from_slice(keys.as_slice());
         self
     }
 
@@ -540,7 +593,12 @@ impl TelemetryBuilder {
     ///
     /// [`InstallError`] naming the bad configuration value or the exporter that could not be
     /// built.
-    pub fn install(self) -> Result<Telemetry, InstallError> {
+    pub fn install(mut self) -> Result<Telemetry, InstallError> {
+        if self.usage_exporter.is_some() {
+            // An exporter given in code is the application's explicit choice: it turns the
+            // usage layer on unless the code said `usage(false)` (or a later layer says so).
+            self.code = self.code.with_usage_enabled_by_exporter();
+        }
         let mut settings = self.settings()?;
         let env = |name: &str| self.env.lookup(name);
         // The user's "turn everything off" beats whatever the application configured.
@@ -603,6 +661,7 @@ impl TelemetryBuilder {
         } else {
             None
         };
+        usage::set_app_keys(self.usage_keys);
         let usage = UsageHandle::start(UsageOptions {
             settings: &settings.usage,
             service_name: &settings.service_name,

@@ -44,7 +44,7 @@ path = "traces.jsonl"
 type = "otlp"
 [telemetry.usage]
 enabled = true
-endpoint = "https://usage.example.com"
+endpoint = "http://usage.example.com:4318"
 notice = false
 "#;
 

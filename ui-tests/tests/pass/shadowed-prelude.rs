@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use zdk_trace_runtime::genai::{LlmOutput, TokenUsage};
-use zdk_trace_runtime::{agent_span, llm_call, span, tool_call, workflow};
+use zdk_trace_runtime::{agent_span, llm_call, span, tool_call, usage_event, workflow};
 
 struct Result;
 struct Ok;
@@ -58,6 +58,22 @@ fn flow() -> impl ::core::future::Future<Output = u8> {
 async fn chat(model: &str) -> ::core::result::Result<Reply, ::std::fmt::Error> {
     let _ = model;
     ::core::result::Result::Ok(Reply)
+}
+
+#[usage_event(name = "agent.run", fields(agent.type = "react", component = 1_u8))]
+fn usage() -> ::core::result::Result<u8, ::std::fmt::Error> {
+    ::core::result::Result::Ok(1)
+}
+
+#[usage_event(name = "agent.run", fields(feature.name = true))]
+async fn usage_async() -> ::core::result::Result<u8, ::std::fmt::Error> {
+    ::core::result::Result::Ok(1)
+}
+
+#[agent_span(name = "support")]
+#[usage_event(name = "agent.run")]
+fn usage_future() -> impl ::core::future::Future<Output = u8> {
+    async { 1 }
 }
 
 fn main() {}

@@ -10,12 +10,29 @@ pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
     let block = &m.func.block;
     let start = &m.start;
     let ret = m.func.return_type();
+    let fake_return = fake_return(&ret);
+    let inner = quote! {
+        async move {
+            #fake_return
+            #block
+        }
+    };
+    let run = m.instrument_future(inner);
+    m.with_body(quote! {
+        #start
+        #run.await
+    })
+}
+
+/// A fake `return` of type `ret` that never runs, pinning the output type of the `async move`
+/// block that holds the body.
+pub(super) fn fake_return(ret: &proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     // `return` and `?` inside the body leave the inner block. Its output type is pinned to
     // the declared return type by a fake return that never runs (tracing's trick), so `?`
     // converts errors as before and type errors point at user code; the body stays the tail,
     // so a diverging body (`-> !`, `loop {}`) adds no unreachable code.
     // Not for `_` (an erased `impl Trait`: nothing to pin) nor `!` (unstable in a `let`).
-    let fake_return = if matches!(ret.to_string().as_str(), "_" | "!") {
+    if matches!(ret.to_string().as_str(), "_" | "!") {
         quote!()
     } else {
         quote! {
@@ -33,16 +50,5 @@ pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
                 return __zdk_ret;
             }
         }
-    };
-    let inner = quote! {
-        async move {
-            #fake_return
-            #block
-        }
-    };
-    let run = m.instrument_future(inner);
-    m.with_body(quote! {
-        #start
-        #run.await
-    })
+    }
 }

@@ -6,6 +6,7 @@ mod async_fn;
 mod future_fn;
 mod stream_fn;
 mod sync_fn;
+mod usage;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
@@ -120,6 +121,9 @@ fn expand(args: &Args, func: &ItemFn) -> TokenStream {
         Some(path) => path.to_token_stream(),
         None => quote!(::zdk_trace_runtime),
     };
+    if args.kind == MacroKind::UsageEvent {
+        return usage::expand(args, func, &krate);
+    }
     let model = Model {
         func,
         start: start_span(args, func, &krate),
@@ -162,7 +166,8 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream) -> TokenStream {
     let mut attrs: Vec<(LitStr, TokenStream)> = Vec::new();
     let mut rename = TokenStream::new();
     let (name, kind) = match args.kind {
-        MacroKind::Span => {
+        // `#[usage_event]` has no span and is expanded by `usage::expand` before this.
+        MacroKind::Span | MacroKind::UsageEvent => {
             let kind = match &args.span_kind {
                 Some(k) => k.clone(),
                 None => syn::Ident::new("Internal", Span::call_site()),

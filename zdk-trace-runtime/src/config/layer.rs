@@ -786,7 +786,7 @@ impl Config {
     /// ```
     /// let layer = zdk_trace_runtime::Config::default()
     ///     .with_usage_enabled(true)
-    ///     .with_usage_endpoint("https://usage.example.com");
+    ///     .with_usage_endpoint("http://usage.example.com:4318");
     /// # let _ = layer;
     /// ```
     pub fn with_usage_enabled(mut self, enabled: bool) -> Self {
@@ -795,7 +795,8 @@ impl Config {
     }
 
     /// Sets where anonymous usage events go: an OTLP/HTTP base URL, to which `/v1/traces` is
-    /// appended.
+    /// appended. Only `http://` (this build has no TLS backend): an `https://` URL is refused
+    /// when the configuration is resolved.
     ///
     /// File: `telemetry.usage.endpoint`. Default: none (nothing is sent).
     ///
@@ -823,6 +824,15 @@ impl Config {
     /// ```
     pub fn with_usage_notice(mut self, notice: bool) -> Self {
         self.usage.notice = Set::code("with_usage_notice", notice);
+        self
+    }
+
+    /// What `TelemetryBuilder::usage_span_exporter` implies: the usage layer on, unless this
+    /// layer already says on or off.
+    pub(crate) fn with_usage_enabled_by_exporter(mut self) -> Self {
+        if self.usage.enabled.is_none() {
+            self.usage.enabled = Set::code("usage_span_exporter", true);
+        }
         self
     }
 

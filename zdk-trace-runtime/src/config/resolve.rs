@@ -205,6 +205,11 @@ fn batch(layers: &[&Config]) -> Result<BatchSettings, ConfigError> {
     })
 }
 
+/// What a usage endpoint may be in this build.
+const EXPECTED_HTTP_USAGE_URL: &str = "an `http://` URL such as `http://localhost:4318`: this \
+     build has no TLS backend, so `https://` cannot connect; send to a collector reachable over \
+     http";
+
 fn usage(layers: &[&Config]) -> Result<UsageSettings, ConfigError> {
     let endpoint = last(layers, |c| &c.usage.endpoint);
     if let Some(endpoint) = endpoint {
@@ -213,6 +218,14 @@ fn usage(layers: &[&Config]) -> Result<UsageSettings, ConfigError> {
             return Err(endpoint
                 .origin
                 .invalid(format!("{:?}", endpoint.value), EXPECTED_URL.to_owned()));
+        }
+        // The usage client is built without a TLS backend (as are the OTLP clients): an
+        // https endpoint could never connect, so say so now rather than drop every event.
+        if endpoint.value.starts_with("https://") {
+            return Err(endpoint.origin.invalid(
+                format!("{:?}", endpoint.value),
+                EXPECTED_HTTP_USAGE_URL.to_owned(),
+            ));
         }
     }
     Ok(UsageSettings {
@@ -334,10 +347,10 @@ mod tests {
         let code = Config::default()
             .with_usage_enabled(true)
             .with_usage_endpoint("http://a:4318/");
-        let file = toml("[telemetry.usage]\nendpoint = \"https://b\"\nnotice = false\n");
+        let file = toml("[telemetry.usage]\nendpoint = \"http://b\"\nnotice = false\n");
         let usage = settings(&[&code, &file]).usage;
         assert!(usage.enabled && !usage.notice);
-        assert_eq!(usage.url.as_deref(), Some("https://b/v1/traces"));
+        assert_eq!(usage.url.as_deref(), Some("http://b/v1/traces"));
         assert_eq!(
             settings(&[&code]).usage.url.as_deref(),
             Some("http://a:4318/v1/traces")
@@ -345,6 +358,21 @@ mod tests {
         let bad = Config::default().with_usage_endpoint("usage.example.com");
         let err = resolve(&[&bad], &no_env).unwrap_err().to_string();
         assert!(err.contains("with_usage_endpoint"), "{err}");
+        // No TLS backend: https is refused, naming the value, its origin and the limitation.
+        let tls = Config::default().with_usage_endpoint("https://usage.example.com");
+        let err = resolve(&[&tls], &no_env).unwrap_err().to_string();
+        assert!(
+            err.contains("with_usage_endpoint")
+                && err.contains("https://usage.example.com")
+                && err.contains("no TLS backend"),
+            "{err}"
+        );
+        let tls = toml("[telemetry.usage]\nendpoint = \"https://usage.example.com\"\n");
+        let err = resolve(&[&tls], &no_env).unwrap_err().to_string();
+        assert!(
+            err.contains("telemetry.usage.endpoint") && err.contains("no TLS backend"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -4,41 +4,129 @@
 //! This layer is separate from tracing. Traces carry real data and go to the operator's own
 //! backend; usage events are counts of *kinds* of things, sent to the endpoint the application
 //! names, through their own queue, batching, HTTP client and circuit breaker. Turning either
-//! layer off never changes the other (except `ZDK_DISABLE_ALL_TRACING`, which turns off both).
+//! layer off never changes the other (except `ZDK_DISABLE_ALL_TRACING`, which turns off both):
+//! `OTEL_SDK_DISABLED=true` stops traces, not usage events.
 //!
 //! # Off unless the application turns it on
 //!
 //! ```toml
 //! [telemetry.usage]
 //! enabled = true
-//! endpoint = "https://usage.example.com"   # OTLP/HTTP base URL; /v1/traces is appended
-//! notice = true                            # the one-time notice (default true)
+//! endpoint = "http://usage.example.com:4318"   # OTLP/HTTP base URL; /v1/traces is appended
+//! notice = true                                # the one-time notice (default true)
 //! ```
 //!
 //! or in code with [`TelemetryBuilder::usage`](crate::TelemetryBuilder::usage) and
 //! [`TelemetryBuilder::usage_endpoint`](crate::TelemetryBuilder::usage_endpoint). With no
-//! endpoint nothing is sent.
+//! endpoint nothing is sent. The endpoint must be `http://`: the HTTP client of this layer is
+//! built without TLS, and an `https://` endpoint is refused at install
+//! ([`InstallError::Config`](crate::InstallError::Config)).
+//!
+//! [`TelemetryBuilder::usage_span_exporter`](crate::TelemetryBuilder::usage_span_exporter)
+//! hands the events, as spans, to an exporter of the application's choice instead (tests use
+//! `InMemorySpanExporter`). Giving one in code is an explicit choice, so it turns the layer on
+//! without an endpoint, unless the code also says `usage(false)` or the configuration file
+//! says `enabled = false`. Either way, the user's opt-outs below still apply.
+//!
+//! While the layer is off, `#[usage_event]` and the `track_*` functions cost one atomic load
+//! and build nothing.
+//!
+//! # Events from code: `#[usage_event]`
+//!
+//! [`macro@crate::usage_event`] sends one event per call of a function, with `duration_ms` and
+//! `success` filled in (`false` on `Err`, a panic, or a future or stream dropped before its
+//! end). Its keys are checked at compile time against [`ALLOWED_KEYS`] (a typo names the
+//! closest key), and its values must be of a type that cannot carry user content: `bool`,
+//! integers, floats, string literals written in the attribute, or a type implementing
+//! [`UsageLabel`] (a fixed `&'static str` per value, typically an enum), or an `Option` of
+//! those (`None` leaves the key out). A `String`, a `&str` variable or `format!(..)` does not
+//! compile.
+//!
+//! ```
+//! use zdk_trace_runtime::usage::UsageLabel;
+//! use zdk_trace_runtime::usage_event;
+//!
+//! #[derive(Clone, Copy)]
+//! enum Mode { Chat, Batch }
+//!
+//! impl UsageLabel for Mode {
+//!     fn label(&self) -> &'static str {
+//!         match self { Mode::Chat => "chat", Mode::Batch => "batch" }
+//!     }
+//! }
+//!
+//! #[usage_event(name = "agent.run", fields(agent.type = mode, framework = "zdk"))]
+//! fn run(mode: Mode) -> Result<(), String> {
+//!     Ok(())
+//! }
+//! # assert!(run(Mode::Batch).is_ok());
+//! # let _ = Mode::Chat;
+//! ```
+//!
+//! # Events from values known at run time: the dynamic API
+//!
+//! [`track_agent_run`], [`track_feature_usage`], [`track_error`] and [`track_event`] (with an
+//! [`EventType`]) take values known only at run time. They cannot be checked when compiling,
+//! so the sanitizer checks them: keys off the allowlist are dropped, strings longer than
+//! [`MAX_STRING_LEN`] characters are cut, non-finite numbers are dropped, and each removal is
+//! counted ([`UsageCounters::keys_dropped`], [`UsageCounters::strings_truncated`]). Events of
+//! `#[usage_event]` go through the same sanitizer. All of them return at once.
+//!
+//! # Application keys
+//!
+//! An application that needs keys beyond [`ALLOWED_KEYS`] declares them once with
+//! [`usage_keys!`](crate::usage_keys), names that list in each `#[usage_event]` that uses them
+//! (`keys = ...`, checked at compile time: a key missing from the list does not compile), and
+//! hands the same list to the runtime with
+//! [`TelemetryBuilder::usage_allowlist`](crate::TelemetryBuilder::usage_allowlist) so the
+//! sanitizer keeps those keys (keys it does not know are dropped, and counted, before they are
+//! queued). The same list then also admits those keys from [`track_event`].
+//!
+//! ```
+//! use zdk_trace_runtime::{usage_event, usage_keys, Telemetry};
+//!
+//! usage_keys!(pub APP_USAGE_KEYS = ["plugin.name", "model.family"]);
+//!
+//! #[usage_event(name = "plugin.load", keys = APP_USAGE_KEYS, fields(plugin.name = "pdf"))]
+//! fn load_plugin() {}
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let telemetry = Telemetry::builder()
+//!     .usage_allowlist(APP_USAGE_KEYS)
+//! #   .span_exporter(opentelemetry_sdk::trace::InMemorySpanExporter::default())
+//! #   .env_vars([("HOME", "/nonexistent")])
+//! #   .usage_notice(false)
+//!     .usage_span_exporter(opentelemetry_sdk::trace::InMemorySpanExporter::default())
+//!     .install()?;
+//! load_plugin();
+//! # telemetry.shutdown()?;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # What is sent
 //!
 //! Each event becomes one span of an OTLP/JSON request, gzip-compressed, POSTed to
-//! `{endpoint}/v1/traces` in batches:
+//! `{endpoint}/v1/traces` in batches (or one span handed to the `usage_span_exporter`):
 //!
 //! - the resource: `service.name` and `service.version` (the application's), `user.id` (a
 //!   random UUID v4 created on first use, see below) and `session.id` (a random UUID v4 per
 //!   process);
-//! - per event: its name (`agent.run`, `feature.used`, … see [`EventType`]), `system.os` and
-//!   `system.arch` (`linux`, `x86_64`), a random trace and span id, the time, and only the
-//!   attributes on [`ALLOWED_KEYS`], sent as `event.` + the key with `.` replaced by `_`
-//!   (`agent.type` → `event.agent_type`). Strings are cut to [`MAX_STRING_LEN`] characters.
+//! - per event: its name (`agent.run`, `feature.used`, … see [`EventType`], or the `name` of
+//!   `#[usage_event]`), `system.os` and `system.arch` (`linux`, `x86_64`), a random trace and
+//!   span id, the time (a span ending when the event was recorded and starting `duration_ms`
+//!   earlier when the event has one), and only the allowlisted attributes, sent as `event.` +
+//!   the key with `.` replaced by `_` (`agent.type` → `event.agent_type`). Strings are cut to
+//!   [`MAX_STRING_LEN`] characters.
 //!
 //! # What is never sent
 //!
 //! Span names, attributes or events of the trace layer; function arguments, prompts,
 //! completions, messages; file paths, hostnames, user names, IP addresses (the id is random,
 //! never derived from the machine); error messages (only an error's *type*). Any attribute
-//! not on [`ALLOWED_KEYS`] is dropped before it is queued, and counted in
-//! [`UsageCounters::keys_dropped`]; `#[usage_event]` rejects such keys at compile time.
+//! not on [`ALLOWED_KEYS`] (or the application's list) is dropped before it is queued, and
+//! counted in [`UsageCounters::keys_dropped`]; `#[usage_event]` rejects such keys at compile
+//! time.
 //!
 //! # How to turn it off
 //!
@@ -117,6 +205,8 @@
 //! # }
 //! ```
 
+mod allowlist;
+pub(crate) mod call;
 mod event;
 mod identity;
 mod layer;
@@ -129,9 +219,11 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+pub use allowlist::UsageKeys;
 pub use event::{UsageEvent, UsageValue, ALLOWED_KEYS, MAX_STRING_LEN};
 pub use status::{CircuitState, UsageCounters, UsageReason, UsageStatus};
 
+pub(crate) use allowlist::{is_allowed, set_app_keys};
 pub(crate) use layer::{stderr_output, Output, CIRCUIT_COOLDOWN_DEFAULT};
 pub(crate) use optout::disable_all;
 
@@ -142,11 +234,48 @@ use layer::{write_out, LayerParts, Sink, UsageLayer};
 use optout::Lookup;
 use wire::UsageResource;
 
-/// Hands one event to the usage layer: sanitized (keys off [`ALLOWED_KEYS`] dropped, long
-/// strings cut, both counted), then queued. Never blocks, never panics; when the layer is off
-/// it costs one atomic load, and an event the queue cannot take is dropped and counted.
+/// Hands one event to the usage layer: sanitized (keys not [allowed](is_allowed) dropped,
+/// long strings cut, both counted), then queued. Never blocks, never panics; when the layer is
+/// off it costs one atomic load, and an event the queue cannot take is dropped and counted.
+/// `#[usage_event]` expansions (through `__private`) and the `track_*` functions end here.
 pub(crate) fn submit(event: UsageEvent) {
     layer::submit(event);
+}
+
+/// Whether the usage layer is running: the one flag `#[usage_event]` and the `track_*`
+/// functions check before building anything.
+#[inline]
+pub(crate) fn enabled() -> bool {
+    layer::is_on()
+}
+
+/// A value with a fixed label, accepted as a `#[usage_event]` field value.
+///
+/// The only text it can give is a `&'static str`, so an enum whose variants map to literals
+/// cannot leak user content. (A `&'static str` leaked from user input would defeat this; do not
+/// write such an impl.)
+///
+/// # Examples
+///
+/// ```
+/// use zdk_trace_runtime::usage::UsageLabel;
+///
+/// enum Backend { Local, Remote }
+///
+/// impl UsageLabel for Backend {
+///     fn label(&self) -> &'static str {
+///         match self {
+///             Backend::Local => "local",
+///             Backend::Remote => "remote",
+///         }
+///     }
+/// }
+/// assert_eq!(Backend::Remote.label(), "remote");
+/// # let _ = Backend::Local;
+/// ```
+pub trait UsageLabel {
+    /// The label sent for this value.
+    fn label(&self) -> &'static str;
 }
 
 /// The kinds of usage event of the dynamic API.
@@ -217,7 +346,7 @@ where
     K: Into<Cow<'static, str>>,
     I: IntoIterator<Item = (K, UsageValue)>,
 {
-    if !layer::is_on() {
+    if !enabled() {
         return;
     }
     submit(UsageEvent {
@@ -240,7 +369,7 @@ where
 /// zdk_trace_runtime::usage::track_agent_run("simple", "pydantic_ai", true, 1234.5);
 /// ```
 pub fn track_agent_run(agent_type: &str, framework: &str, success: bool, duration_ms: f64) {
-    if !layer::is_on() {
+    if !enabled() {
         return;
     }
     track_event(
@@ -263,7 +392,7 @@ pub fn track_agent_run(agent_type: &str, framework: &str, success: bool, duratio
 /// zdk_trace_runtime::usage::track_feature_usage("streaming");
 /// ```
 pub fn track_feature_usage(name: &str) {
-    if !layer::is_on() {
+    if !enabled() {
         return;
     }
     track_event(
@@ -282,7 +411,7 @@ pub fn track_feature_usage(name: &str) {
 /// zdk_trace_runtime::usage::track_error("rate_limit", "llm_client");
 /// ```
 pub fn track_error(error_type: &str, component: &str) {
-    if !layer::is_on() {
+    if !enabled() {
         return;
     }
     track_event(
@@ -387,7 +516,8 @@ impl UsageHandle {
             .config_dir
             .clone()
             .or_else(|| optout::config_dir(options.env));
-        let reason = optout::decide(options.settings, options.env, dir.as_deref());
+        let has_exporter = options.exporter.is_some();
+        let reason = optout::decide(options.settings, has_exporter, options.env, dir.as_deref());
         let debug = optout::debug(options.env);
         let endpoint = options.settings.url.clone();
         if reason != UsageReason::Enabled {
@@ -417,7 +547,12 @@ impl UsageHandle {
             (false, None, None) => Sink::Debug { url: None },
         };
         if options.settings.notice {
-            show_notice_once(&options.output, dir.as_deref(), endpoint.as_deref());
+            let destination = match (has_exporter, &endpoint) {
+                (true, _) => "an exporter chosen by the application",
+                (false, Some(url)) => url.as_str(),
+                (false, None) => "(no endpoint: nothing is sent)",
+            };
+            show_notice_once(&options.output, dir.as_deref(), destination);
         }
         let layer = UsageLayer::start(LayerParts {
             resource,
@@ -468,7 +603,7 @@ impl UsageHandle {
 
 /// Prints the notice unless this user has seen it (the marker exists), or this process
 /// printed it already without being able to write the marker.
-fn show_notice_once(output: &Output, dir: Option<&Path>, endpoint: Option<&str>) {
+fn show_notice_once(output: &Output, dir: Option<&Path>, destination: &str) {
     use std::sync::atomic::{AtomicBool, Ordering};
     static PRINTED_UNMARKED: AtomicBool = AtomicBool::new(false);
     if dir.is_some_and(identity::notice_shown) || PRINTED_UNMARKED.load(Ordering::Acquire) {
@@ -481,13 +616,12 @@ fn show_notice_once(output: &Output, dir: Option<&Path>, endpoint: Option<&str>)
     write_out(
         output,
         &format!(
-            "zdk-trace: this application sends anonymous usage statistics to {}: which \
+            "zdk-trace: this application sends anonymous usage statistics to {destination}: which \
              features, frameworks and error types are used, the OS and CPU architecture, and a \
              random id. Never prompts, arguments, outputs, messages, file paths, hostnames or IP \
              addresses. To opt out set ZDK_TELEMETRY_ENABLED=false or DO_NOT_TRACK=1, or create \
              {opt_out_file}; ZDK_TELEMETRY_DEBUG=1 prints what would be sent instead. This \
-             notice is shown once.\n",
-            endpoint.unwrap_or("(no endpoint: nothing is sent)")
+             notice is shown once.\n"
         ),
     );
     if !dir.is_some_and(identity::mark_notice_shown) {

@@ -98,8 +98,14 @@ pub(crate) fn config_dir(env: Lookup<'_>) -> Option<PathBuf> {
 }
 
 /// Why the usage layer is on or off. The user's opt-outs come first, in the documented
-/// precedence; only then does the application's choice count.
-pub(crate) fn decide(app: &UsageSettings, env: Lookup<'_>, dir: Option<&Path>) -> UsageReason {
+/// precedence; only then does the application's choice count. An exporter given in code
+/// (`has_exporter`) stands in for the endpoint.
+pub(crate) fn decide(
+    app: &UsageSettings,
+    has_exporter: bool,
+    env: Lookup<'_>,
+    dir: Option<&Path>,
+) -> UsageReason {
     if disable_all(env) {
         return UsageReason::DisableAllTracing;
     }
@@ -126,7 +132,7 @@ pub(crate) fn decide(app: &UsageSettings, env: Lookup<'_>, dir: Option<&Path>) -
     if !app.enabled {
         return UsageReason::NotEnabledByApp;
     }
-    if app.url.is_none() && !debug(env) {
+    if app.url.is_none() && !has_exporter && !debug(env) {
         return UsageReason::NoEndpoint;
     }
     UsageReason::Enabled
@@ -152,7 +158,7 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| (*v).to_owned())
         };
-        decide(&app(), &env, dir)
+        decide(&app(), false, &env, dir)
     }
 
     #[test]
@@ -255,10 +261,24 @@ mod tests {
             enabled: false,
             ..app()
         };
-        assert_eq!(decide(&off, &env, None), UsageReason::NotEnabledByApp);
+        assert_eq!(
+            decide(&off, false, &env, None),
+            UsageReason::NotEnabledByApp
+        );
         let no_url = UsageSettings { url: None, ..app() };
-        assert_eq!(decide(&no_url, &env, None), UsageReason::NoEndpoint);
+        assert_eq!(decide(&no_url, false, &env, None), UsageReason::NoEndpoint);
+        // An exporter given in code needs no endpoint.
+        assert_eq!(decide(&no_url, true, &env, None), UsageReason::Enabled);
         let debug_env = |name: &str| (name == ZDK_TELEMETRY_DEBUG).then(|| "1".to_owned());
-        assert_eq!(decide(&no_url, &debug_env, None), UsageReason::Enabled);
+        assert_eq!(
+            decide(&no_url, false, &debug_env, None),
+            UsageReason::Enabled
+        );
+        // It does not beat the user's opt-outs.
+        let ci_env = |name: &str| (name == "CI").then(|| "true".to_owned());
+        assert_eq!(
+            decide(&no_url, true, &ci_env, None),
+            UsageReason::Ci("CI".to_owned())
+        );
     }
 }

@@ -3,7 +3,8 @@
 
 use std::borrow::Cow;
 
-use super::event::{UsageEvent, UsageValue, ALLOWED_KEYS, MAX_STRING_LEN};
+use super::event::{UsageEvent, UsageValue, MAX_STRING_LEN};
+use super::is_allowed;
 
 /// What the sanitizer removed from one event.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -14,13 +15,8 @@ pub(crate) struct Removed {
     pub(crate) strings_truncated: u64,
 }
 
-/// Whether `key` may be sent.
-pub(crate) fn is_allowed(key: &str) -> bool {
-    ALLOWED_KEYS.contains(&key)
-}
-
-/// Drops attributes off the allowlist and non-finite numbers (JSON has no NaN), cuts long
-/// strings, and says how much it removed.
+/// Drops attributes off the allowlist (built-in and application keys, see [`is_allowed`]) and
+/// non-finite numbers (JSON has no NaN), cuts long strings, and says how much it removed.
 pub(crate) fn sanitize(event: &mut UsageEvent) -> Removed {
     let mut removed = Removed::default();
     if truncate(&mut event.name) {

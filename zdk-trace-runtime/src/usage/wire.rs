@@ -75,22 +75,19 @@ pub(crate) fn to_otlp_json(resource: &UsageResource, events: &[UsageEvent]) -> V
     let ids = RandomIdGenerator::default();
     let spans = events
         .iter()
-        .map(|event| {
-            let time = unix_nanos(event.time).to_string();
-            JsonSpan {
-                trace_id: format!("{}", ids.new_trace_id()),
-                span_id: format!("{}", ids.new_span_id()),
-                name: &event.name,
-                start_time_unix_nano: time.clone(),
-                end_time_unix_nano: time,
-                attributes: wire_attributes(event)
-                    .into_iter()
-                    .map(|(key, value)| JsonKeyValue {
-                        key,
-                        value: JsonValue::from(value),
-                    })
-                    .collect(),
-            }
+        .map(|event| JsonSpan {
+            trace_id: format!("{}", ids.new_trace_id()),
+            span_id: format!("{}", ids.new_span_id()),
+            name: &event.name,
+            start_time_unix_nano: unix_nanos(start_time(event)).to_string(),
+            end_time_unix_nano: unix_nanos(event.time).to_string(),
+            attributes: wire_attributes(event)
+                .into_iter()
+                .map(|(key, value)| JsonKeyValue {
+                    key,
+                    value: JsonValue::from(value),
+                })
+                .collect(),
         })
         .collect();
     let body = JsonRequest {
@@ -134,7 +131,7 @@ pub(crate) fn to_span_data(event: &UsageEvent) -> SpanData {
         parent_span_is_remote: false,
         span_kind: SpanKind::Internal,
         name: event.name.clone(),
-        start_time: event.time,
+        start_time: start_time(event),
         end_time: event.time,
         attributes: wire_attributes(event)
             .into_iter()
@@ -144,8 +141,31 @@ pub(crate) fn to_span_data(event: &UsageEvent) -> SpanData {
         events: SpanEvents::default(),
         links: SpanLinks::default(),
         status: Status::Unset,
-        instrumentation_scope: InstrumentationScope::builder("zdk-trace-usage").build(),
+        instrumentation_scope: InstrumentationScope::builder("zdk-trace-usage")
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build(),
     }
+}
+
+/// When the span of `event` starts: `duration_ms` before the event was recorded (the end of
+/// what it measures, e.g. a `#[usage_event]` call), or at that time when it has no valid
+/// duration. The duration is sent anyway, so this reveals nothing more.
+fn start_time(event: &UsageEvent) -> SystemTime {
+    let duration = event.attributes.iter().find_map(|(key, value)| {
+        if key != "duration_ms" {
+            return None;
+        }
+        let nanos = match value {
+            UsageValue::F64(ms) => (ms * 1_000_000.0).round(),
+            UsageValue::I64(ms) => *ms as f64 * 1_000_000.0,
+            _ => return None,
+        };
+        // Negative, NaN or beyond `u64` nanoseconds (584 years): no duration to trust.
+        (nanos >= 0.0 && nanos < u64::MAX as f64).then(|| Duration::from_nanos(nanos as u64))
+    });
+    duration
+        .and_then(|d| event.time.checked_sub(d))
+        .unwrap_or(event.time)
 }
 
 fn otel_value(value: UsageValue) -> opentelemetry::Value {
@@ -290,7 +310,7 @@ mod tests {
             {"key":"user.id","value":{"stringValue":"0b6c2a35-7d2e-4c5b-9a43-3b2f1e0d9c8a"}},
             {"key":"session.id","value":{"stringValue":"5f0e8a1c-2b3d-4e5f-8a9b-0c1d2e3f4a5b"}}]},
           "scopeSpans":[{"spans":[{"traceId":null,"spanId":null,"name":"agent.run",
-            "startTimeUnixNano":"1700000000123456789","endTimeUnixNano":"1700000000123456789",
+            "startTimeUnixNano":"1699999998888956789","endTimeUnixNano":"1700000000123456789",
             "attributes":[
             {"key":"system.os","value":{"stringValue":std::env::consts::OS}},
             {"key":"system.arch","value":{"stringValue":std::env::consts::ARCH}},
@@ -333,6 +353,38 @@ mod tests {
             ]
         );
         assert!(span.span_context.is_valid());
+        // The span lasts what the event measured, ending when it was recorded.
+        assert_eq!(span.end_time, agent_run().time);
+        assert_eq!(
+            span.end_time.duration_since(span.start_time).ok(),
+            Some(Duration::from_micros(1_234_500))
+        );
+    }
+
+    #[test]
+    fn without_a_valid_duration_the_span_is_an_instant() {
+        for duration in [
+            None,
+            Some(UsageValue::F64(-1.0)),
+            Some(UsageValue::F64(f64::NAN)),
+        ] {
+            let mut event = agent_run();
+            event.attributes.retain(|(k, _)| k != "duration_ms");
+            if let Some(d) = duration.clone() {
+                event.attributes.push((Cow::Borrowed("duration_ms"), d));
+            }
+            let span = to_span_data(&event);
+            assert_eq!(span.start_time, span.end_time, "{duration:?}");
+        }
+        let event = UsageEvent {
+            attributes: vec![(Cow::Borrowed("duration_ms"), UsageValue::I64(20))],
+            ..agent_run()
+        };
+        let span = to_span_data(&event);
+        assert_eq!(
+            span.end_time.duration_since(span.start_time).ok(),
+            Some(Duration::from_millis(20))
+        );
     }
 
     #[test]
