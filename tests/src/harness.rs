@@ -1,6 +1,8 @@
 //! Installing a pipeline with an in-memory exporter, one test at a time, and finding spans in
 //! what it exported.
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use opentelemetry::trace::SpanId;
@@ -18,11 +20,50 @@ pub fn serial() -> MutexGuard<'static, ()> {
 }
 
 /// A builder that sees neither the process environment nor a `zdk-trace.toml`, so a test
-/// gets exactly what it configures.
+/// gets exactly what it configures. An empty injected environment rather than `ignore_env()`:
+/// the usage layer's opt-outs are read from the process environment unless variables are
+/// injected, and CI runs with `CI=true`, which would turn usage off. A test can inject its own
+/// variables with `env_vars(..)` (they replace this empty set).
 pub fn isolated_builder() -> TelemetryBuilder {
     Telemetry::builder()
-        .ignore_env()
+        .env_vars(std::iter::empty::<(String, String)>())
         .config(zdk_trace_runtime::Config::default())
+}
+
+/// A scratch usage configuration directory (anonymous id, notice marker, opt-out file) of one
+/// test, removed on drop, so no test reads or writes the user's `~/.config/zdk`.
+#[derive(Debug)]
+pub struct UsageDir(PathBuf);
+
+impl UsageDir {
+    /// A new, not yet created, directory under the system temporary directory.
+    pub fn new() -> UsageDir {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "zdk-usage-harness-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        UsageDir(dir)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Default for UsageDir {
+    fn default() -> Self {
+        UsageDir::new()
+    }
+}
+
+impl Drop for UsageDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// A test's pipeline: the installed telemetry and the exporter it writes to.
@@ -32,6 +73,9 @@ pub struct Harness {
     pub telemetry: Telemetry,
     /// Where spans go.
     pub exporter: InMemorySpanExporter,
+    /// Dropped after `telemetry` (fields drop in order): the usage layer may still write there
+    /// while shutting down.
+    _usage_dir: Option<UsageDir>,
     _serial: MutexGuard<'static, ()>,
 }
 
@@ -51,8 +95,32 @@ impl Harness {
         Harness {
             telemetry,
             exporter,
+            _usage_dir: None,
             _serial: serial,
         }
+    }
+
+    /// [`install`](Self::install) with the usage layer on, exporting usage events (as spans)
+    /// to the returned exporter: a `usage_span_exporter` turns the layer on. No opt-out of the
+    /// process environment applies (the builder's injected environment is empty, so `CI=true`
+    /// does not turn it off; `configure` may inject variables with `env_vars(..)`), the usage
+    /// files go to a scratch directory, and the one-time notice is not printed.
+    pub fn install_usage(
+        configure: impl FnOnce(TelemetryBuilder) -> TelemetryBuilder,
+    ) -> (Harness, InMemorySpanExporter) {
+        let usage = InMemorySpanExporter::default();
+        let dir = UsageDir::new();
+        let for_builder = usage.clone();
+        let path = dir.path().to_owned();
+        let mut h = Harness::install(move |b| {
+            configure(
+                b.usage_config_dir(path)
+                    .usage_notice(false)
+                    .usage_span_exporter(for_builder),
+            )
+        });
+        h._usage_dir = Some(dir);
+        (h, usage)
     }
 
     /// Flushes and returns every span exported so far.

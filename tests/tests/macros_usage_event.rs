@@ -1,5 +1,8 @@
-//! `#[usage_event]`: one usage event per call, exported on the usage route (never the trace
-//! pipeline), with `duration_ms` and `success` filled in, on every function shape.
+//! `#[usage_event]`: one usage event per call, sent through the anonymous usage layer (never
+//! the trace pipeline), with `duration_ms` and `success` filled in, on every function shape.
+//! The layer exports to an in-memory `usage_span_exporter`, which turns it on; the process
+//! environment (`CI=true` in CI) is not seen, so its opt-outs do not apply unless a test injects
+//! them.
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -10,7 +13,7 @@ use std::time::Duration;
 use futures_core::Stream;
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
-use zdk_trace_runtime::usage::{UsageLabel, ALLOWED_KEYS};
+use zdk_trace_runtime::usage::{UsageLabel, UsageReason, ALLOWED_KEYS};
 use zdk_trace_runtime::{agent_span, usage_event, usage_keys, TelemetryBuilder};
 use zdk_trace_tests::harness::{attr, one, Harness};
 
@@ -18,10 +21,7 @@ use zdk_trace_tests::harness::{attr, one, Harness};
 fn install(
     configure: impl FnOnce(TelemetryBuilder) -> TelemetryBuilder,
 ) -> (Harness, InMemorySpanExporter) {
-    let usage = InMemorySpanExporter::default();
-    let for_builder = usage.clone();
-    let h = Harness::install(move |b| configure(b.usage_span_exporter(for_builder)));
-    (h, usage)
+    Harness::install_usage(configure)
 }
 
 /// Flushes and returns every usage event exported so far (as spans).
@@ -70,7 +70,7 @@ fn parse(kind: ToolType, input: &str) -> Result<u32, String> {
 fn sync_fn_reports_success_from_result_and_its_fields() {
     let (h, usage) = install(|b| b);
     assert_eq!(parse(ToolType::Function, "7"), Ok(7));
-    assert!(parse(ToolType::Retrieval, "x").is_err());
+    assert!(parse(ToolType::Retrieval, "hunter2").is_err());
     let events = events(&h, &usage);
     assert_eq!(events.len(), 2);
     let (ok, err) = (&events[0], &events[1]);
@@ -83,11 +83,11 @@ fn sync_fn_reports_success_from_result_and_its_fields() {
     assert_eq!(attr(ok, "event.tool_type"), Some(Value::from("function")));
     assert_eq!(success(err), Some(Value::Bool(false)));
     assert_eq!(attr(err, "event.tool_type"), Some(Value::from("retrieval")));
-    // The user's input is nowhere in the event.
+    // The user's input (nor the error message quoting it) is nowhere in the event.
     assert!(err
         .attributes
         .iter()
-        .all(|kv| !kv.value.as_str().contains('x')));
+        .all(|kv| !kv.value.as_str().contains("hunter2")));
     // Usage events never enter the trace pipeline.
     assert!(h.spans().is_empty());
 }
@@ -369,34 +369,54 @@ fn probe() -> u32 {
 #[usage_event(name = "feature.used", fields(feature.name = "probe", component = probe()))]
 fn probed() {}
 
+/// A change to the harness's builder.
+type Configure = fn(TelemetryBuilder) -> TelemetryBuilder;
+
 #[test]
-fn nothing_is_built_without_a_usage_exporter_or_when_disabled() {
+fn nothing_is_built_while_the_layer_is_off() {
     let before = PROBES.load(Ordering::Relaxed);
     {
+        // No usage exporter, no endpoint: the application did not turn usage on.
         let h = Harness::install(|b| b);
         probed();
         assert!(h.spans().is_empty());
+        assert_eq!(
+            h.telemetry.usage_status().reason,
+            UsageReason::NotEnabledByApp
+        );
     }
-    let disabled = InMemorySpanExporter::default();
-    {
-        let h = Harness::install(|b| {
-            b.usage_span_exporter(disabled.clone())
-                .env_vars([("OTEL_SDK_DISABLED", "true")])
-        });
+    // An exporter turns the layer on, but not against the code's own `usage(false)`, nor
+    // against the user's opt-outs (CI runs with `CI=true`: injected here, as CI would).
+    let off: [(Configure, UsageReason); 3] = [
+        (|b| b.usage(false), UsageReason::NotEnabledByApp),
+        (
+            |b| b.env_vars([("CI", "true")]),
+            UsageReason::Ci("CI".to_owned()),
+        ),
+        (
+            |b| b.env_vars([("DO_NOT_TRACK", "1")]),
+            UsageReason::DoNotTrack,
+        ),
+    ];
+    for (configure, reason) in off {
+        let (h, usage) = install(configure);
         probed();
-        assert!(h.telemetry.force_flush().is_ok());
+        assert_eq!(h.telemetry.usage_status().reason, reason);
+        assert!(events(&h, &usage).is_empty(), "{reason:?}");
     }
     assert_eq!(
         PROBES.load(Ordering::Relaxed),
         before,
         "field values were computed"
     );
-    assert!(disabled.get_finished_spans().unwrap_or_default().is_empty());
-    // And with a route, the value is computed once per call.
-    let (h, usage) = install(|b| b);
+    // With the layer on, the value is computed once per call; tracing being off
+    // (`OTEL_SDK_DISABLED`) does not stop usage events: the layers are independent.
+    let (h, usage) = install(|b| b.env_vars([("OTEL_SDK_DISABLED", "true")]));
+    assert_eq!(h.telemetry.usage_status().reason, UsageReason::Enabled);
     probed();
     assert_eq!(PROBES.load(Ordering::Relaxed), before + 1);
     assert_eq!(events(&h, &usage).len(), 1);
+    assert!(h.spans().is_empty());
 }
 
 /// The macros crate keeps its own copy of the allowlist (it cannot depend on the runtime);

@@ -313,7 +313,8 @@ pub fn llm_call(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::entry(MacroKind::LlmCall, attr.into(), item.into()).into()
 }
 
-/// One anonymous usage event per call: sent to the usage route (never the trace pipeline)
+/// One anonymous usage event per call: sent to the anonymous usage layer (never the trace
+/// pipeline; see `zdk_trace_runtime::usage` for when it runs and what leaves the machine)
 /// with the given fields plus `duration_ms` (wall time of the call, `f64`) and `success`
 /// (`false` when the function returns `Err`, panics, or, for a future or stream, is dropped
 /// before completing; `true` otherwise). Works on every shape the span macros do, without
@@ -348,7 +349,7 @@ pub fn llm_call(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// #[usage_event(name = "plugin.load", keys = APP_USAGE_KEYS, fields(plugin.name = "pdf"))]
 /// fn load_plugin() {}
 ///
-/// // At start-up, next to `.usage_span_exporter(exporter)`:
+/// // At start-up, with the rest of the usage configuration:
 /// let builder = Telemetry::builder().usage_allowlist(APP_USAGE_KEYS);
 /// # drop(builder);
 /// load_plugin();
@@ -382,7 +383,7 @@ pub fn llm_call(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// ```text
 /// fn run(kind: AgentType) -> Result<String, Error> {
-///     let __zdk_usage = if usage_enabled() {          // one atomic load
+///     let __zdk_usage = if usage_enabled() {          // one atomic load: is the layer on?
 ///         UsageCall::start("agent.run", [("agent.type", usage_value(&(kind))),
 ///                                        ("framework", usage_str("zdk"))])
 ///     } else {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
 use opentelemetry::InstrumentationScope;
@@ -16,7 +16,7 @@ use crate::pipeline::stats::Stats;
 use crate::pipeline::{hot, lock, Pipeline, PipelineError, PipelineParts};
 use crate::sampling::{Sampler, TailSampling};
 use crate::span::clock;
-use crate::usage::{UsageKeys, UsageRoute};
+use crate::usage::{self, UsageHandle, UsageKeys, UsageOptions, UsageStatus};
 
 /// How long [`Telemetry::force_flush`] and [`Telemetry::shutdown`] wait by default.
 pub const FLUSH_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
@@ -33,8 +33,8 @@ struct Inner {
     baseline: Stats,
     stopped: AtomicBool,
     final_stats: Mutex<Option<Stats>>,
-    /// `Some` when a usage exporter was given and telemetry is enabled.
-    usage: Option<UsageRoute>,
+    /// The anonymous usage layer: its own queue and thread, independent of `pipeline`.
+    usage: UsageHandle,
 }
 
 impl Inner {
@@ -49,6 +49,7 @@ impl Inner {
         if self.stopped.swap(true, Ordering::AcqRel) {
             return Err(ShutdownError::AlreadyShutdown);
         }
+        let deadline = Instant::now() + timeout;
         {
             let mut installed = lock(&INSTALLED);
             if installed.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, self)) {
@@ -56,10 +57,6 @@ impl Inner {
                 *installed = None;
             }
         }
-        let usage = match &self.usage {
-            Some(route) => route.shutdown(timeout).map_err(ShutdownError::from),
-            None => Ok(()),
-        };
         let result = match &self.pipeline {
             Some(pipeline) => {
                 let result = pipeline.shutdown(timeout);
@@ -72,8 +69,18 @@ impl Inner {
             None => Ok(()),
         };
         *lock(&self.final_stats) = Some(Stats::read_cumulative().since(&self.baseline));
-        result.and(usage)
+        // Within what is left of the same deadline. Usage failures are not the application's
+        // concern: they are counted in `usage_status()`, never returned.
+        self.usage
+            .shutdown(deadline.saturating_duration_since(Instant::now()));
+        result
     }
+}
+
+/// The usage status of the installed `Telemetry`, if one is installed.
+pub(crate) fn installed_usage_status() -> Option<UsageStatus> {
+    let installed = lock(&INSTALLED).clone();
+    installed.map(|inner| inner.usage.status())
 }
 
 /// The installed tracing pipeline. Dropping it shuts the pipeline down (waiting at most
@@ -123,17 +130,22 @@ impl Telemetry {
             env: EnvSource::Process,
             exporters: Vec::new(),
             inherit_otel_context: false,
+            usage_config_dir: None,
             usage_exporter: None,
+            usage_output: None,
+            usage_cooldown: usage::CIRCUIT_COOLDOWN_DEFAULT,
             usage_keys: Vec::new(),
         }
     }
 
     /// Exports everything recorded so far, on every thread, and waits for the exporters
-    /// (at most [`FLUSH_TIMEOUT_DEFAULT`]).
+    /// (at most [`FLUSH_TIMEOUT_DEFAULT`]). Queued usage events are sent too, within the same
+    /// deadline; their failures are counted in [`usage_status`](Self::usage_status), not
+    /// returned.
     ///
     /// # Errors
     ///
-    /// [`FlushError`] if an exporter failed or the wait timed out.
+    /// [`FlushError`] if a trace exporter failed or the wait timed out.
     pub fn force_flush(&self) -> Result<(), FlushError> {
         self.force_flush_with_timeout(FLUSH_TIMEOUT_DEFAULT)
     }
@@ -147,24 +159,29 @@ impl Telemetry {
         if self.inner.stopped.load(Ordering::Acquire) {
             return Err(FlushError::AlreadyShutdown);
         }
-        let traces = match &self.inner.pipeline {
+        let deadline = Instant::now() + timeout;
+        let result = match &self.inner.pipeline {
             Some(pipeline) => pipeline.force_flush(timeout).map_err(FlushError::from),
             None => Ok(()),
         };
-        let usage = match &self.inner.usage {
-            Some(route) => route.force_flush(timeout).map_err(FlushError::from),
-            None => Ok(()),
-        };
-        traces.and(usage)
+        // Usage events too, within the same deadline; their failures are counted in
+        // `usage_status()`, not returned.
+        self.inner
+            .usage
+            .flush(deadline.saturating_duration_since(Instant::now()));
+        result
     }
 
     /// Exports everything recorded, shuts the exporters down and stops the pipeline threads
     /// (waiting at most [`FLUSH_TIMEOUT_DEFAULT`]). Spans ending afterwards are counted as
-    /// `dropped_shutdown`.
+    /// `dropped_shutdown`. The usage layer sends what it has queued and stops within the same
+    /// deadline; its failures are counted in [`usage_status`](Self::usage_status), not
+    /// returned.
     ///
     /// # Errors
     ///
-    /// [`ShutdownError`] if an exporter failed, the wait timed out, or it was already shut down.
+    /// [`ShutdownError`] if a trace exporter failed, the wait timed out, or it was already shut
+    /// down.
     pub fn shutdown(&self) -> Result<(), ShutdownError> {
         self.shutdown_with_timeout(FLUSH_TIMEOUT_DEFAULT)
     }
@@ -181,6 +198,33 @@ impl Telemetry {
     /// Counters of what the pipeline did since it was installed.
     pub fn stats(&self) -> Stats {
         self.inner.stats()
+    }
+
+    /// What the anonymous usage layer of this `Telemetry` is doing: on or off and exactly why,
+    /// endpoint, ids, counters and circuit state (see [`usage`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::usage::UsageReason;
+    /// use zdk_trace_runtime::Telemetry;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let telemetry = Telemetry::builder()
+    ///     .span_exporter(opentelemetry_sdk::trace::InMemorySpanExporter::default())
+    ///     .env_vars([("DO_NOT_TRACK", "1")])
+    ///     .usage(true)
+    ///     .usage_endpoint("http://usage.example.com:4318")
+    ///     .install()?;
+    /// let status = telemetry.usage_status();
+    /// assert!(!status.enabled);
+    /// assert_eq!(status.reason, UsageReason::DoNotTrack);
+    /// # telemetry.shutdown()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn usage_status(&self) -> UsageStatus {
+        self.inner.usage.status()
     }
 }
 
@@ -248,11 +292,168 @@ pub struct TelemetryBuilder {
     env: EnvSource,
     exporters: Vec<Box<dyn DynExporter>>,
     inherit_otel_context: bool,
+    usage_config_dir: Option<PathBuf>,
     usage_exporter: Option<Box<dyn DynExporter>>,
+    usage_output: Option<usage::Output>,
+    usage_cooldown: Duration,
     usage_keys: Vec<&'static str>,
 }
 
 impl TelemetryBuilder {
+    /// Turns the anonymous usage layer on (`true`) or off; see [`usage`] for what it sends and
+    /// how users opt out. Off by default; also `[telemetry.usage] enabled = true`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = zdk_trace_runtime::Telemetry::builder()
+    ///     .usage(true)
+    ///     .usage_endpoint("http://usage.example.com:4318");
+    /// # drop(builder);
+    /// ```
+    pub fn usage(mut self, enabled: bool) -> Self {
+        self.code = self.code.with_usage_enabled(enabled);
+        self
+    }
+
+    /// Where usage events go: an OTLP/HTTP base URL, `/v1/traces` is appended. Also
+    /// `[telemetry.usage] endpoint`. Without one (and without a
+    /// [`usage_span_exporter`](Self::usage_span_exporter)) nothing is sent. Only `http://`:
+    /// this build's usage client has no TLS backend, so [`install`](Self::install) refuses an
+    /// `https://` endpoint with [`InstallError::Config`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = zdk_trace_runtime::Telemetry::builder().usage_endpoint("http://localhost:4318");
+    /// # drop(builder);
+    /// ```
+    pub fn usage_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.code = self.code.with_usage_endpoint(endpoint);
+        self
+    }
+
+    /// Allows (`true`, the default) or suppresses the one-time notice printed on stderr the
+    /// first time the usage layer is active for a user. Also `[telemetry.usage] notice`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = zdk_trace_runtime::Telemetry::builder().usage_notice(false);
+    /// # drop(builder);
+    /// ```
+    pub fn usage_notice(mut self, notice: bool) -> Self {
+        self.code = self.code.with_usage_notice(notice);
+        self
+    }
+
+    /// Keeps the usage layer's files (the anonymous id, the notice marker) and looks for the
+    /// `no-tracing` opt-out file in `dir`, instead of `$XDG_CONFIG_HOME/zdk` or
+    /// `~/.config/zdk`. For tests and sandboxed applications.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = zdk_trace_runtime::Telemetry::builder()
+    ///     .usage_config_dir(std::env::temp_dir().join("my-app-zdk"));
+    /// # drop(builder);
+    /// ```
+    pub fn usage_config_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.usage_config_dir = Some(dir.into());
+        self
+    }
+
+    /// Hands usage events (from [`macro@crate::usage_event`] and the [`usage`] functions), as
+    /// spans, to `exporter` instead of sending them over HTTP: tests use
+    /// `InMemorySpanExporter`, and an application can route usage elsewhere. Each event is one
+    /// span named after it, with `system.os`, `system.arch` and `event.<key>` attributes
+    /// (`agent.type` → `event.agent_type`): exactly what would be sent. Usage events never
+    /// enter the trace pipeline.
+    ///
+    /// Giving an exporter in code is an explicit choice, so it turns the usage layer on (no
+    /// endpoint needed) unless [`usage(false)`](Self::usage) or `[telemetry.usage] enabled =
+    /// false` says otherwise. The user's opt-outs still apply (`DO_NOT_TRACK`, CI, … see
+    /// [`usage`]), as do the sanitizer and the circuit breaker.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use opentelemetry_sdk::trace::InMemorySpanExporter;
+    /// use zdk_trace_runtime::{usage_event, Telemetry};
+    ///
+    /// #[usage_event(name = "command.run", fields(command.name = "init"))]
+    /// fn init() {}
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let usage = InMemorySpanExporter::default();
+    /// let telemetry = Telemetry::builder()
+    /// #   .span_exporter(InMemorySpanExporter::default())
+    /// #   // Not the process environment: it may opt out (`CI=true` does).
+    /// #   .env_vars([("HOME", "/nonexistent")])
+    /// #   .usage_notice(false)
+    ///     .usage_span_exporter(usage.clone())
+    ///     .install()?;
+    /// init();
+    /// telemetry.force_flush()?;
+    /// assert_eq!(usage.get_finished_spans()?[0].name, "command.run");
+    /// # telemetry.shutdown()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn usage_span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
+        self.usage_exporter = Some(Box::new(exporter));
+        self
+    }
+
+    /// Accepts the application's usage keys (declared with [`usage_keys!`](crate::usage_keys))
+    /// besides the built-in [`usage::ALLOWED_KEYS`](crate::usage::ALLOWED_KEYS), for
+    /// `#[usage_event(keys = ...)]` and [`usage::track_event`] alike; the usage sanitizer drops
+    /// (and counts) every other key before the event is queued. Can be called more than once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// zdk_trace_runtime::usage_keys!(APP_USAGE_KEYS = ["plugin.name"]);
+    ///
+    /// let builder = zdk_trace_runtime::Telemetry::builder().usage_allowlist(APP_USAGE_KEYS);
+    /// # drop(builder);
+    /// ```
+    pub fn usage_allowlist(mut self, keys: UsageKeys) -> Self {
+        self.usage_keys.extend_from_slice(keys.as_slice());
+        self
+    }
+
+    /// Writes the usage layer's one-time notice, its debug output (`ZDK_TELEMETRY_DEBUG`) and
+    /// its single failure warning to `output` instead of stderr (tests, or an application
+    /// that routes its own logs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = zdk_trace_runtime::Telemetry::builder().usage_output(std::io::sink());
+    /// # drop(builder);
+    /// ```
+    pub fn usage_output(mut self, output: impl std::io::Write + Send + 'static) -> Self {
+        self.usage_output = Some(usage::Output::new(output));
+        self
+    }
+
+    /// How long the usage circuit stays open after the endpoint failed (default 60 s):
+    /// events are dropped and counted meanwhile, then one batch is tried again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = zdk_trace_runtime::Telemetry::builder()
+    ///     .usage_circuit_cooldown(Duration::from_secs(300));
+    /// # drop(builder);
+    /// ```
+    pub fn usage_circuit_cooldown(mut self, cooldown: Duration) -> Self {
+        self.usage_cooldown = cooldown;
+        self
+    }
+
     /// Makes new spans children of OpenTelemetry's current span (`opentelemetry::Context`)
     /// when one is active: spans of other OpenTelemetry-instrumented crates then parent ours
     /// without any code, including a span of theirs opened inside one of ours. Off by default:
@@ -350,56 +551,6 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Sends anonymous usage events (from [`macro@crate::usage_event`]) to `exporter`, each as
-    /// one span named after the event with attributes `event.<key>` (`agent.type` →
-    /// `event.agent_type`), on a route of its own: they never enter the trace pipeline, and
-    /// the trace exporters never see them. Without it, usage events are not built at all.
-    /// Nothing is sent when telemetry is disabled (`OTEL_SDK_DISABLED=true`).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use opentelemetry_sdk::trace::InMemorySpanExporter;
-    /// use zdk_trace_runtime::{usage_event, Telemetry};
-    ///
-    /// #[usage_event(name = "command.run", fields(command.name = "init"))]
-    /// fn init() {}
-    ///
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let usage = InMemorySpanExporter::default();
-    /// let telemetry = Telemetry::builder()
-    /// #   .span_exporter(InMemorySpanExporter::default())
-    ///     .usage_span_exporter(usage.clone())
-    ///     .install()?;
-    /// init();
-    /// telemetry.force_flush()?;
-    /// assert_eq!(usage.get_finished_spans()?[0].name, "command.run");
-    /// # telemetry.shutdown()?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn usage_span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
-        self.usage_exporter = Some(Box::new(exporter));
-        self
-    }
-
-    /// Accepts the application's usage keys (declared with [`usage_keys!`](crate::usage_keys))
-    /// besides the built-in [`usage::ALLOWED_KEYS`](crate::usage::ALLOWED_KEYS); other keys are
-    /// dropped from usage events before export. Can be called more than once.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// zdk_trace_runtime::usage_keys!(APP_USAGE_KEYS = ["plugin.name"]);
-    ///
-    /// let builder = zdk_trace_runtime::Telemetry::builder().usage_allowlist(APP_USAGE_KEYS);
-    /// # drop(builder);
-    /// ```
-    pub fn usage_allowlist(mut self, keys: UsageKeys) -> Self {
-        self.usage_keys.extend_from_slice(keys.as_slice());
-        self
-    }
-
     /// Adds the console exporter (trace trees on stdout).
     pub fn console(mut self) -> Self {
         self.code = self.code.with_stdout_exporter();
@@ -412,7 +563,9 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Reads `OTEL_*` variables from `vars` instead of the process environment (for tests).
+    /// Reads `OTEL_*` variables, and the usage layer's opt-outs and configuration directory
+    /// (`ZDK_*`, `DO_NOT_TRACK`, the CI variables, `XDG_CONFIG_HOME`, `HOME`), from `vars`
+    /// instead of the process environment (for tests).
     pub fn env_vars<K: Into<String>, V: Into<String>>(
         mut self,
         vars: impl IntoIterator<Item = (K, V)>,
@@ -425,7 +578,10 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Ignores `OTEL_*` variables.
+    /// Ignores `OTEL_*` variables. The user's opt-outs of the usage layer
+    /// (`ZDK_DISABLE_ALL_TRACING`, `DO_NOT_TRACK`, …) are still read from the process
+    /// environment: an application cannot ignore them. To test without them, inject variables
+    /// with [`env_vars`](Self::env_vars).
     pub fn ignore_env(mut self) -> Self {
         self.env = EnvSource::Ignore;
         self
@@ -455,8 +611,18 @@ impl TelemetryBuilder {
     ///
     /// [`InstallError`] naming the bad configuration value or the exporter that could not be
     /// built.
-    pub fn install(self) -> Result<Telemetry, InstallError> {
-        let settings = self.settings()?;
+    pub fn install(mut self) -> Result<Telemetry, InstallError> {
+        if self.usage_exporter.is_some() {
+            // An exporter given in code is the application's explicit choice: it turns the
+            // usage layer on unless the code said `usage(false)` (or a later layer says so).
+            self.code = self.code.with_usage_enabled_by_exporter();
+        }
+        let mut settings = self.settings()?;
+        let env = |name: &str| self.env.lookup(name);
+        // The user's "turn everything off" beats whatever the application configured.
+        if usage::disable_all(&env) {
+            settings.enabled = false;
+        }
         let resource = config::build_resource(&settings);
         let runtime = crate::pipeline::export_runtime().map_err(InstallError::Thread)?;
         // gRPC clients start a background task on the runtime current when they are built.
@@ -513,13 +679,18 @@ impl TelemetryBuilder {
         } else {
             None
         };
-        crate::usage::set_app_keys(self.usage_keys);
-        let usage = match self.usage_exporter {
-            Some(exporter) if settings.enabled => {
-                Some(UsageRoute::start(exporter).map_err(InstallError::Thread)?)
-            }
-            _ => None,
-        };
+        usage::set_app_keys(self.usage_keys);
+        let usage = UsageHandle::start(UsageOptions {
+            settings: &settings.usage,
+            service_name: &settings.service_name,
+            service_version: settings.service_version.as_deref(),
+            env: &env,
+            config_dir: self.usage_config_dir,
+            exporter: self.usage_exporter,
+            output: self.usage_output.unwrap_or_else(usage::stderr_output),
+            cooldown: self.usage_cooldown,
+        })
+        .map_err(InstallError::Thread)?;
         let inner = Arc::new(Inner {
             baseline: Stats::read_cumulative(),
             pipeline,

@@ -42,6 +42,10 @@ type = "file"
 path = "traces.jsonl"
 [[telemetry.tracing.exporters]]
 type = "otlp"
+[telemetry.usage]
+enabled = true
+endpoint = "http://usage.example.com:4318"
+notice = false
 "#;
 
 #[test]
@@ -269,6 +273,24 @@ fn unknown_keys_at_every_level() {
         assert!(msg.contains(&format!("`{key}`")), "{msg}");
         assert!(msg.contains(&format!("<string>:{line}")), "{msg}");
     }
+}
+
+#[test]
+fn usage_table_is_checked() {
+    assert_invalid(
+        "[telemetry.usage]\nendpoint = \"usage.example.com\"\n",
+        "telemetry.usage.endpoint",
+        2,
+        "\"usage.example.com\"",
+        &["http://"],
+    );
+    assert_invalid(
+        "[telemetry.usage]\n\nenabled = \"yes\"\n",
+        "telemetry.usage.enabled",
+        3,
+        "\"yes\"",
+        &["`true` or `false`"],
+    );
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! `#[usage_event]`: no span; a `UsageCall` guard measures the call and sends one usage event
 //! when it completes (`success` from the return value) or is cut short (a panic, a future or
-//! stream dropped early: `success = false`). When no usage route is installed the guard is
+//! stream dropped early: `success = false`). While the usage layer is off the guard is
 //! `UsageCall::off()`, built after one atomic load, and no field value is computed.
 //!
 //! Where the call starts: at the call for sync functions and functions returning a future or
@@ -99,7 +99,7 @@ pub(super) fn expand(args: &Args, func: &ItemFn, krate: &TokenStream) -> TokenSt
     })
 }
 
-/// `let __zdk_usage = ...;`: the field values are computed only when a route is installed.
+/// `let __zdk_usage = ...;`: the field values are computed only while the usage layer runs.
 fn start(args: &Args, p: &TokenStream) -> TokenStream {
     let name = match &args.name {
         Some(name) => name.clone(),

@@ -47,7 +47,7 @@ pub(crate) fn traces_url(endpoint: Option<&Endpoint>, protocol: OtlpProtocol) ->
 }
 
 /// `base` + `/v1/traces`, with one `/` between them and any query kept at the end.
-fn append_traces_path(base: &str) -> String {
+pub(crate) fn append_traces_path(base: &str) -> String {
     let (before_query, query) = split_query(base);
     format!("{}{TRACES_PATH}{query}", before_query.trim_end_matches('/'))
 }

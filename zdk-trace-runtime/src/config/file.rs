@@ -29,9 +29,11 @@ const TELEMETRY_KEYS: &[&str] = &[
     "resource",
     "tracing",
     "genai",
+    "usage",
 ];
 const GENAI_KEYS: &[&str] = &["capture_message_content"];
 const CAPTURE_MODES: &[&str] = &["no_content", "span_only", "event_only", "span_and_event"];
+const USAGE_KEYS: &[&str] = &["enabled", "endpoint", "notice"];
 const TRACING_KEYS: &[&str] = &["enabled", "otlp", "sampling", "exporters"];
 const OTLP_KEYS: &[&str] = &[
     "endpoint",
@@ -119,6 +121,25 @@ impl Doc<'_> {
                 }
                 "tracing" => self.tracing(c, &key, v)?,
                 "genai" => self.genai(c, &key, v)?,
+                "usage" => self.usage(c, &key, v)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn usage(&self, c: &mut Config, path: &str, item: &Item<'_>) -> Result<(), ConfigError> {
+        for (name, key, v) in self.fields(self.table(path, item)?, path, USAGE_KEYS)? {
+            match name {
+                "enabled" => c.usage.enabled = self.set(&key, v, self.boolean(&key, v)?),
+                "notice" => c.usage.notice = self.set(&key, v, self.boolean(&key, v)?),
+                "endpoint" => {
+                    let url = self.string(&key, v, EXPECTED_URL)?;
+                    if !is_valid_url(url) {
+                        return Err(self.invalid(&key, v, EXPECTED_URL));
+                    }
+                    c.usage.endpoint = self.set(&key, v, url.to_owned());
+                }
                 _ => {}
             }
         }

@@ -65,6 +65,18 @@ pub struct Config {
     /// `telemetry.genai.capture_message_content`,
     /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`.
     pub(crate) capture: Option<Set<CaptureMode>>,
+    /// `[telemetry.usage]`: the anonymous usage layer (off unless the application turns it on).
+    pub(crate) usage: UsageLayer,
+}
+
+/// Anonymous usage telemetry settings of one layer (`[telemetry.usage]`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct UsageLayer {
+    pub(crate) enabled: Option<Set<bool>>,
+    /// The base URL; `/v1/traces` is appended.
+    pub(crate) endpoint: Option<Set<String>>,
+    /// Whether the one-time notice may be printed.
+    pub(crate) notice: Option<Set<bool>>,
 }
 
 /// Head and tail sampling settings of one layer.
@@ -788,6 +800,67 @@ impl Config {
     /// ```
     pub fn with_capture_message_content(mut self, mode: CaptureMode) -> Self {
         self.capture = Set::code("with_capture_message_content", mode);
+        self
+    }
+
+    /// Turns the anonymous usage layer on (`true`) or off. It is off unless the application
+    /// turns it on, and even then the person running the application can turn it off (see
+    /// [`usage`](crate::usage)). With no endpoint it sends nothing.
+    ///
+    /// File: `telemetry.usage.enabled`. Default: off.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default()
+    ///     .with_usage_enabled(true)
+    ///     .with_usage_endpoint("http://usage.example.com:4318");
+    /// # let _ = layer;
+    /// ```
+    pub fn with_usage_enabled(mut self, enabled: bool) -> Self {
+        self.usage.enabled = Set::code("with_usage_enabled", enabled);
+        self
+    }
+
+    /// Sets where anonymous usage events go: an OTLP/HTTP base URL, to which `/v1/traces` is
+    /// appended. Only `http://` (this build has no TLS backend): an `https://` URL is refused
+    /// when the configuration is resolved.
+    ///
+    /// File: `telemetry.usage.endpoint`. Default: none (nothing is sent).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_usage_endpoint("http://localhost:4318");
+    /// # let _ = layer;
+    /// ```
+    pub fn with_usage_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.usage.endpoint = Set::code("with_usage_endpoint", endpoint.into());
+        self
+    }
+
+    /// Allows (`true`, the default) or suppresses the one-time notice the usage layer prints
+    /// on stderr the first time it is active for a user.
+    ///
+    /// File: `telemetry.usage.notice`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_usage_notice(false);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_usage_notice(mut self, notice: bool) -> Self {
+        self.usage.notice = Set::code("with_usage_notice", notice);
+        self
+    }
+
+    /// What `TelemetryBuilder::usage_span_exporter` implies: the usage layer on, unless this
+    /// layer already says on or off.
+    pub(crate) fn with_usage_enabled_by_exporter(mut self) -> Self {
+        if self.usage.enabled.is_none() {
+            self.usage.enabled = Set::code("usage_span_exporter", true);
+        }
         self
     }
 

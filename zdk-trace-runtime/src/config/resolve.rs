@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
-use super::endpoint::{is_valid_url, traces_url, EXPECTED_URL};
+use super::endpoint::{append_traces_path, is_valid_url, traces_url, EXPECTED_URL};
 use super::error::ConfigError;
 use super::expand::{expand, ExpandError};
 use super::file::{EXPECTED_POSITIVE_INT, EXPECTED_PROBABILITY, EXPECTED_RATE};
 use super::layer::{Config, ExporterChoice, Origin, Root, Set, Strategy};
 use super::settings::{
-    BatchSettings, ExporterSettings, OtlpProtocol, OtlpSettings, Secret, Settings,
+    BatchSettings, ExporterSettings, OtlpProtocol, OtlpSettings, Secret, Settings, UsageSettings,
     EXPORT_TIMEOUT_DEFAULT, MAX_EXPORT_BATCH_SIZE_DEFAULT, MAX_QUEUE_SIZE_DEFAULT,
     OTLP_TIMEOUT_DEFAULT, SCHEDULED_DELAY_DEFAULT, SERVICE_NAME_DEFAULT,
 };
@@ -89,6 +89,7 @@ pub(crate) fn resolve(
         batch: batch(layers)?,
         exporters,
         capture: last(layers, |c| &c.capture).map_or_else(Default::default, |m| m.value),
+        usage: usage(layers)?,
     })
 }
 
@@ -205,6 +206,36 @@ fn batch(layers: &[&Config]) -> Result<BatchSettings, ConfigError> {
     })
 }
 
+/// What a usage endpoint may be in this build.
+const EXPECTED_HTTP_USAGE_URL: &str = "an `http://` URL such as `http://localhost:4318`: this \
+     build has no TLS backend, so `https://` cannot connect; send to a collector reachable over \
+     http";
+
+fn usage(layers: &[&Config]) -> Result<UsageSettings, ConfigError> {
+    let endpoint = last(layers, |c| &c.usage.endpoint);
+    if let Some(endpoint) = endpoint {
+        // File values are checked when read; code ones here.
+        if !is_valid_url(&endpoint.value) {
+            return Err(endpoint
+                .origin
+                .invalid(format!("{:?}", endpoint.value), EXPECTED_URL.to_owned()));
+        }
+        // The usage client is built without a TLS backend (as are the OTLP clients): an
+        // https endpoint could never connect, so say so now rather than drop every event.
+        if endpoint.value.starts_with("https://") {
+            return Err(endpoint.origin.invalid(
+                format!("{:?}", endpoint.value),
+                EXPECTED_HTTP_USAGE_URL.to_owned(),
+            ));
+        }
+    }
+    Ok(UsageSettings {
+        enabled: last(layers, |c| &c.usage.enabled).is_some_and(|s| s.value),
+        url: endpoint.map(|e| append_traces_path(&e.value)),
+        notice: last(layers, |c| &c.usage.notice).is_none_or(|s| s.value),
+    })
+}
+
 /// A timeout, which must not be zero (file and env values are checked when read; code ones
 /// here).
 fn positive(timeout: Option<&Set<Duration>>) -> Result<Option<Duration>, ConfigError> {
@@ -308,6 +339,41 @@ mod tests {
         assert_eq!(s.tail, TailSampling::default());
         assert_eq!(s.batch, BatchSettings::default());
         assert!(s.exporters.is_empty());
+    }
+
+    #[test]
+    fn usage_settings() {
+        let off = settings(&[]).usage;
+        assert!(!off.enabled && off.url.is_none() && off.notice);
+        let code = Config::default()
+            .with_usage_enabled(true)
+            .with_usage_endpoint("http://a:4318/");
+        let file = toml("[telemetry.usage]\nendpoint = \"http://b\"\nnotice = false\n");
+        let usage = settings(&[&code, &file]).usage;
+        assert!(usage.enabled && !usage.notice);
+        assert_eq!(usage.url.as_deref(), Some("http://b/v1/traces"));
+        assert_eq!(
+            settings(&[&code]).usage.url.as_deref(),
+            Some("http://a:4318/v1/traces")
+        );
+        let bad = Config::default().with_usage_endpoint("usage.example.com");
+        let err = resolve(&[&bad], &no_env).unwrap_err().to_string();
+        assert!(err.contains("with_usage_endpoint"), "{err}");
+        // No TLS backend: https is refused, naming the value, its origin and the limitation.
+        let tls = Config::default().with_usage_endpoint("https://usage.example.com");
+        let err = resolve(&[&tls], &no_env).unwrap_err().to_string();
+        assert!(
+            err.contains("with_usage_endpoint")
+                && err.contains("https://usage.example.com")
+                && err.contains("no TLS backend"),
+            "{err}"
+        );
+        let tls = toml("[telemetry.usage]\nendpoint = \"https://usage.example.com\"\n");
+        let err = resolve(&[&tls], &no_env).unwrap_err().to_string();
+        assert!(
+            err.contains("telemetry.usage.endpoint") && err.contains("no TLS backend"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -39,6 +39,16 @@ pub(crate) struct Settings {
     pub(crate) exporters: Vec<ExporterSettings>,
     /// Where `capture` functions record message content.
     pub(crate) capture: CaptureMode,
+    pub(crate) usage: UsageSettings,
+}
+
+/// What the application asked of the anonymous usage layer (before the user's opt-outs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UsageSettings {
+    pub(crate) enabled: bool,
+    /// The full URL, `{endpoint}/v1/traces`.
+    pub(crate) url: Option<String>,
+    pub(crate) notice: bool,
 }
 
 /// Queue and batching limits of the export pipeline.

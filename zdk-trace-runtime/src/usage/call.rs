@@ -13,7 +13,7 @@ use pin_project::pin_project;
 
 use super::{UsageEvent, UsageLabel, UsageValue};
 
-/// Whether a usage route is installed; checked before anything else is built.
+/// Whether the usage layer runs; checked before anything else is built.
 #[inline]
 pub fn usage_enabled() -> bool {
     super::enabled()
@@ -36,7 +36,7 @@ struct Started {
 }
 
 impl UsageCall {
-    /// A call that sends nothing (no usage route installed).
+    /// A call that sends nothing (the usage layer is off).
     #[inline]
     pub fn off() -> UsageCall {
         UsageCall { inner: None }

@@ -53,3 +53,40 @@ pub struct UsageEvent {
     /// When it happened.
     pub time: SystemTime,
 }
+
+impl From<bool> for UsageValue {
+    fn from(value: bool) -> Self {
+        UsageValue::Bool(value)
+    }
+}
+
+impl From<i64> for UsageValue {
+    fn from(value: i64) -> Self {
+        UsageValue::I64(value)
+    }
+}
+
+impl From<f64> for UsageValue {
+    fn from(value: f64) -> Self {
+        UsageValue::F64(value)
+    }
+}
+
+/// Copies the string (cut to [`MAX_STRING_LEN`] later, when the event is sanitized).
+impl From<&str> for UsageValue {
+    fn from(value: &str) -> Self {
+        UsageValue::Str(Cow::Owned(value.to_owned()))
+    }
+}
+
+impl From<String> for UsageValue {
+    fn from(value: String) -> Self {
+        UsageValue::Str(Cow::Owned(value))
+    }
+}
+
+impl From<Cow<'static, str>> for UsageValue {
+    fn from(value: Cow<'static, str>) -> Self {
+        UsageValue::Str(value)
+    }
+}

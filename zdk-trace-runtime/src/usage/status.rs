@@ -1,0 +1,152 @@
+//! [`UsageStatus`]: what the usage layer is doing and why.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// What the anonymous usage layer is doing: on or off and the exact reason, where events go,
+/// the ids sent with them, counters and the circuit breaker. From
+/// [`usage_status`](super::usage_status) or [`Telemetry::usage_status`](crate::Telemetry::usage_status).
+///
+/// # Examples
+///
+/// ```
+/// use zdk_trace_runtime::usage::{self, UsageReason};
+///
+/// let status = usage::usage_status();
+/// if !status.enabled {
+///     println!("usage telemetry is off: {}", status.reason);
+/// }
+/// # let _ = UsageReason::NotInstalled;
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct UsageStatus {
+    /// Whether events are collected (and sent, or printed in debug mode).
+    pub enabled: bool,
+    /// Why it is on or off.
+    pub reason: UsageReason,
+    /// `ZDK_TELEMETRY_DEBUG` is set: events are printed on stderr instead of being sent.
+    pub debug: bool,
+    /// Where events are sent: `{endpoint}/v1/traces`, `None` when none is configured.
+    pub endpoint: Option<String>,
+    /// The anonymous id sent as `user.id`. `None` while off: no id is read or created then.
+    pub anonymous_id: Option<String>,
+    /// The file the anonymous id is kept in; `None` when it lives in memory only (off, or the
+    /// configuration directory could not be written).
+    pub anonymous_id_file: Option<PathBuf>,
+    /// This process's session id, sent as `session.id`.
+    pub session_id: String,
+    /// What happened to the events.
+    pub counters: UsageCounters,
+    /// The circuit breaker in front of the endpoint.
+    pub circuit: CircuitState,
+}
+
+/// Why the usage layer is on or off, in the order the reasons are checked: the user's
+/// opt-outs first, then the application's choice.
+///
+/// Its `Display` names the exact setting, e.g. "off: `DO_NOT_TRACK` is set".
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UsageReason {
+    /// On: the application enabled it and no opt-out applies.
+    Enabled,
+    /// `ZDK_DISABLE_ALL_TRACING` is set (tracing is off too).
+    DisableAllTracing,
+    /// `ZDK_TELEMETRY_ENABLED=false`.
+    TelemetryDisabled,
+    /// `DO_NOT_TRACK=1`.
+    DoNotTrack,
+    /// This opt-out file exists.
+    OptOutFile(PathBuf),
+    /// Running in CI (this variable is set) and `ZDK_ENABLE_TRACING_IN_CI` is not.
+    Ci(String),
+    /// The application did not enable it (`[telemetry.usage] enabled = true`, or an exporter
+    /// given with `TelemetryBuilder::usage_span_exporter`).
+    NotEnabledByApp,
+    /// Enabled, but no endpoint is configured (`[telemetry.usage] endpoint`) and no exporter
+    /// given in code.
+    NoEndpoint,
+    /// No [`Telemetry`](crate::Telemetry) is installed.
+    NotInstalled,
+}
+
+impl fmt::Display for UsageReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UsageReason::Enabled => f.write_str("on: enabled by the application"),
+            UsageReason::DisableAllTracing => {
+                f.write_str("off: `ZDK_DISABLE_ALL_TRACING` is set (tracing is off too)")
+            }
+            UsageReason::TelemetryDisabled => f.write_str("off: `ZDK_TELEMETRY_ENABLED=false`"),
+            UsageReason::DoNotTrack => f.write_str("off: `DO_NOT_TRACK` is set"),
+            UsageReason::OptOutFile(path) => {
+                write!(f, "off: the opt-out file `{}` exists", path.display())
+            }
+            UsageReason::Ci(var) => write!(
+                f,
+                "off: running in CI (`{var}` is set); set `ZDK_ENABLE_TRACING_IN_CI=1` to keep it on"
+            ),
+            UsageReason::NotEnabledByApp => f.write_str(
+                "off: not enabled by the application (`[telemetry.usage] enabled = true`)",
+            ),
+            UsageReason::NoEndpoint => {
+                f.write_str("off: no endpoint configured (`[telemetry.usage] endpoint`)")
+            }
+            UsageReason::NotInstalled => f.write_str("off: no `Telemetry` is installed"),
+        }
+    }
+}
+
+/// Counters of the usage layer since it was installed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UsageCounters {
+    /// Events accepted into the queue.
+    pub queued: u64,
+    /// Events the endpoint (or the exporter given in code) accepted.
+    pub sent: u64,
+    /// Events printed in debug mode instead of being sent.
+    pub printed: u64,
+    /// Events dropped because the queue was full.
+    pub dropped_queue_full: u64,
+    /// Events dropped because sending failed after the retries.
+    pub dropped_export_failed: u64,
+    /// Events dropped without trying because the circuit was open.
+    pub dropped_circuit_open: u64,
+    /// Events submitted after shutdown or left in the queue when it timed out.
+    pub dropped_shutdown: u64,
+    /// Attributes removed by the sanitizer: key not on the allowlist, or a number that is not
+    /// finite.
+    pub keys_dropped: u64,
+    /// Strings cut to [`MAX_STRING_LEN`](super::MAX_STRING_LEN) characters.
+    pub strings_truncated: u64,
+    /// Requests retried after a failure.
+    pub retries: u64,
+    /// Times the circuit opened.
+    pub circuit_opened: u64,
+}
+
+impl UsageCounters {
+    /// Events dropped for any reason (the sanitizer's removals are not events).
+    pub fn dropped(&self) -> u64 {
+        self.dropped_queue_full
+            + self.dropped_export_failed
+            + self.dropped_circuit_open
+            + self.dropped_shutdown
+    }
+}
+
+/// The circuit breaker in front of the usage endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CircuitState {
+    /// Sending normally.
+    Closed,
+    /// Sending failed after the retries: events are dropped (and counted) until the cool-down
+    /// ends.
+    Open,
+    /// The cool-down ended: the next batch is a single try, which closes the circuit if it
+    /// succeeds and opens it again if not.
+    HalfOpen,
+}
