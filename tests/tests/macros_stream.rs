@@ -154,6 +154,15 @@ async fn llm_call_stream_sums_usage_and_counts_items() {
         attr(full, "stream.time_to_first_item_ms"),
         Some(Value::F64(ms)) if ms >= 0.0
     ));
+    // The GenAI conventions' (v1.41.0) names for a streaming model call, in seconds.
+    assert_eq!(attr(full, "gen_ai.request.stream"), Some(Value::Bool(true)));
+    assert!(matches!(
+        (
+            attr(full, "gen_ai.response.time_to_first_chunk"),
+            attr(full, "stream.time_to_first_item_ms"),
+        ),
+        (Some(Value::F64(s)), Some(Value::F64(ms))) if (s * 1000.0 - ms).abs() < 1e-6
+    ));
     assert_eq!(attr(partial, "stream.items"), Some(Value::I64(1)));
     assert_eq!(
         attr(partial, "gen_ai.usage.output_tokens"),

@@ -115,6 +115,15 @@ impl ItemFn {
         FnShape::Sync
     }
 
+    /// The body as an expression to splice where the block would be the value of another
+    /// block or of a `let`: a body that is a single expression (`{ 7 }`) loses its braces
+    /// (an invisible group keeps it one expression, with its span), since rustc's
+    /// `unused_braces` lint would otherwise flag the user's braces in the expansion. A body
+    /// with statements stays a block: its locals must drop where they did.
+    pub(crate) fn body_expr(&self) -> TokenStream {
+        block_as_expr(self.block.to_token_stream(), self.block.span())
+    }
+
     /// The declared return type for `let __zdk_ret: #ty = ...`, with `impl Trait` erased to `_`
     /// (it is not allowed in a `let`), so type errors in the body still point at user code.
     pub(crate) fn return_type(&self) -> TokenStream {
@@ -186,4 +195,21 @@ fn first_type_arg(arguments: &syn::PathArguments) -> Option<&Type> {
         syn::GenericArgument::Type(t) => Some(t),
         _ => None,
     })
+}
+
+/// `block` (braces included) for [`ItemFn::body_expr`]: unbraced into an invisible group with
+/// `span` when it is a single expression, else unchanged.
+pub(crate) fn block_as_expr(block: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    let Ok(parsed) = syn::parse2::<syn::Block>(block.clone()) else {
+        return block;
+    };
+    let expr = match parsed.stmts.as_slice() {
+        [syn::Stmt::Expr(expr, None)] => expr.to_token_stream(),
+        // `{ format!("..") }`: a macro call in statement position, without `;`.
+        [syn::Stmt::Macro(mac)] if mac.semi_token.is_none() => mac.mac.to_token_stream(),
+        _ => return block,
+    };
+    let mut group = Group::new(Delimiter::None, expr);
+    group.set_span(span);
+    group.into_token_stream()
 }

@@ -1,5 +1,5 @@
 //! Option names the macros accept and the attribute names they write (serde_derive's
-//! `symbol.rs`). GenAI names follow the OpenTelemetry GenAI semantic conventions v1.37.0,
+//! `symbol.rs`). GenAI names follow the OpenTelemetry GenAI semantic conventions v1.41.0,
 //! the same as `zdk_trace_runtime::genai`.
 
 // Options.
@@ -42,7 +42,7 @@ pub(crate) enum ParamType {
     Strings,
 }
 
-/// `#[llm_call]` request parameters: option, attribute (GenAI semconv v1.37.0), type. `top_k`
+/// `#[llm_call]` request parameters: option, attribute (GenAI semconv v1.41.0), type. `top_k`
 /// is a `double` in the conventions.
 pub(crate) const REQUEST_PARAMS: &[(&str, &str, ParamType)] = &[
     (TEMPERATURE, "gen_ai.request.temperature", ParamType::Float),
@@ -109,7 +109,7 @@ pub(crate) const SPAN_KINDS: &[(&str, &str)] = &[
 // `kind = "…"` of `#[workflow]`.
 pub(crate) const WORKFLOW_KINDS: &[&str] = &["sequential", "parallel", "loop"];
 
-// Attribute names (GenAI semantic conventions v1.37.0, plus zdk-trace's workflow names).
+// Attribute names (GenAI semantic conventions v1.41.0, plus zdk-trace's workflow names).
 pub(crate) const GEN_AI_OPERATION_NAME: &str = "gen_ai.operation.name";
 pub(crate) const GEN_AI_PROVIDER_NAME: &str = "gen_ai.provider.name";
 pub(crate) const GEN_AI_REQUEST_MODEL: &str = "gen_ai.request.model";

@@ -175,8 +175,8 @@ pub fn tool_call(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// A multi-agent workflow: span `invoke_workflow {name}` with `gen_ai.operation.name =
-/// "invoke_workflow"`, `gen_ai.workflow.name` and `workflow.type` (zdk-trace extensions to the
-/// GenAI conventions).
+/// "invoke_workflow"`, `gen_ai.workflow.name` (GenAI conventions v1.41.0) and `workflow.type`
+/// (a zdk-trace extension).
 ///
 /// | option | default | |
 /// |---|---|---|

@@ -2,11 +2,12 @@
 //! which `#[llm_call]` reads token usage (and, when capturing, the completion) from a model's
 //! response, and [`CaptureMode`], the run-time switch for recording message content.
 //!
-//! The names follow the [GenAI semantic conventions] **v1.37.0** (status: development), where
-//! `gen_ai.system` became `gen_ai.provider.name`. [`TOOL_CALL_ARGUMENTS`] and
-//! [`TOOL_CALL_RESULT`] come from v1.38.0 (v1.37.0 has no tool content attributes).
-//! [`WORKFLOW_NAME`], [`WORKFLOW_TYPE`], the `invoke_workflow` operation and
-//! [`CONTENT_TRUNCATED`] are zdk-trace's own names, not (yet) part of the conventions.
+//! The names follow the [GenAI semantic conventions] **v1.41.0** (status: development; the
+//! last release before the GenAI conventions moved to their own repository), where
+//! `gen_ai.system` is `gen_ai.provider.name`, and the `invoke_workflow` operation,
+//! [`WORKFLOW_NAME`], [`TOOL_CALL_ARGUMENTS`], [`TOOL_CALL_RESULT`], [`REQUEST_STREAM`] and
+//! [`RESPONSE_TIME_TO_FIRST_CHUNK`] are defined. [`WORKFLOW_TYPE`] and [`CONTENT_TRUNCATED`]
+//! are zdk-trace's own names, not part of the conventions.
 //!
 //! # Message content
 //!
@@ -44,10 +45,15 @@ pub const TOOL_NAME: &str = "gen_ai.tool.name";
 pub const TOOL_CALL_ID: &str = "gen_ai.tool.call.id";
 /// `gen_ai.tool.type`: `function`, `extension` or `datastore`.
 pub const TOOL_TYPE: &str = "gen_ai.tool.type";
-/// `gen_ai.workflow.name` (zdk-trace extension): the workflow's name.
+/// `gen_ai.workflow.name`: the workflow's name.
 pub const WORKFLOW_NAME: &str = "gen_ai.workflow.name";
 /// `workflow.type` (zdk-trace extension): `sequential`, `parallel` or `loop`.
 pub const WORKFLOW_TYPE: &str = "workflow.type";
+/// `gen_ai.request.stream`: `true` on an `#[llm_call]` that returns a stream.
+pub const REQUEST_STREAM: &str = "gen_ai.request.stream";
+/// `gen_ai.response.time_to_first_chunk`: seconds from the call to the first item of an
+/// `#[llm_call]` stream.
+pub const RESPONSE_TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
 /// `error.type`: the class of an error (set by `err` on a failed call).
 pub const ERROR_TYPE: &str = "error.type";
 
@@ -74,18 +80,18 @@ pub const REQUEST_CHOICE_COUNT: &str = "gen_ai.request.choice.count";
 /// [input messages schema]: `[{"role":"user","parts":[{"type":"text","content":"..."}]}]`.
 /// Recorded only when capturing content.
 ///
-/// [input messages schema]: https://github.com/open-telemetry/semantic-conventions/blob/v1.37.0/docs/gen-ai/gen-ai-input-messages.json
+/// [input messages schema]: https://github.com/open-telemetry/semantic-conventions/blob/v1.41.0/docs/gen-ai/gen-ai-input-messages.json
 pub const INPUT_MESSAGES: &str = "gen_ai.input.messages";
 /// `gen_ai.output.messages` (JSON): the model's answer, in the conventions' [output messages
 /// schema]: `[{"role":"assistant","parts":[{"type":"text","content":"..."}],
 /// "finish_reason":"stop"}]`. Recorded only when capturing content.
 ///
-/// [output messages schema]: https://github.com/open-telemetry/semantic-conventions/blob/v1.37.0/docs/gen-ai/gen-ai-output-messages.json
+/// [output messages schema]: https://github.com/open-telemetry/semantic-conventions/blob/v1.41.0/docs/gen-ai/gen-ai-output-messages.json
 pub const OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
-/// `gen_ai.tool.call.arguments` (semantic conventions v1.38.0): what the tool was called with,
+/// `gen_ai.tool.call.arguments` (semantic conventions v1.41.0): what the tool was called with,
 /// as JSON (a string argument as-is). Recorded only when capturing content.
 pub const TOOL_CALL_ARGUMENTS: &str = "gen_ai.tool.call.arguments";
-/// `gen_ai.tool.call.result` (semantic conventions v1.38.0): what the tool returned (the `Ok`
+/// `gen_ai.tool.call.result` (semantic conventions v1.41.0): what the tool returned (the `Ok`
 /// value of a `Result`), as JSON (a string as-is). Recorded only when capturing content.
 pub const TOOL_CALL_RESULT: &str = "gen_ai.tool.call.result";
 /// The event that carries captured content in [`CaptureMode::EventOnly`] and

@@ -411,6 +411,10 @@ where
     S: Stream,
     S::Item: LlmOutput,
 {
+    let mut span = span;
+    if span.is_recording() {
+        span.set_attribute(KeyValue::new(crate::genai::REQUEST_STREAM, true));
+    }
     let mut stream = instrument_stream(stream, span);
     stream.read_usage = Some(|item| (item.usage(), item.response_model().map(str::to_owned)));
     stream
@@ -514,8 +518,18 @@ impl<S: Stream> Stream for InstrumentedStream<S> {
         this.inner.poll_next_then(cx, |span, item| match item {
             Some(item) => {
                 if *items == 0 && span.is_recording() {
-                    let ms = started.elapsed().as_secs_f64() * 1000.0;
-                    span.set_attribute(KeyValue::new(STREAM_TIME_TO_FIRST_ITEM_MS, ms));
+                    let seconds = started.elapsed().as_secs_f64();
+                    span.set_attribute(KeyValue::new(
+                        STREAM_TIME_TO_FIRST_ITEM_MS,
+                        seconds * 1000.0,
+                    ));
+                    // A model's stream: the conventions' own name, in seconds.
+                    if read_usage.is_some() {
+                        span.set_attribute(KeyValue::new(
+                            crate::genai::RESPONSE_TIME_TO_FIRST_CHUNK,
+                            seconds,
+                        ));
+                    }
                 }
                 *items += 1;
                 if let Some(read) = read_usage {

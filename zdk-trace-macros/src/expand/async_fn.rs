@@ -7,14 +7,15 @@
 //! the 320-byte span record would be copied once more into the `.await` slot, which made the
 //! expansion measurably slower than the hand-written `fut.instrument(span).await`.
 
-use quote::{quote, ToTokens};
+use quote::quote;
 
 use super::Model;
 
 pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
     let block = match &m.loops {
-        Some((block, _)) => block.clone(),
-        None => m.func.block.to_token_stream(),
+        // Loops were rewritten to tick: that block, braces and all.
+        Some((block, true)) => crate::item::block_as_expr(block.clone(), m.func.block.span()),
+        Some((_, false)) | None => m.func.body_expr(),
     };
     let start = &m.start;
     let ret = m.func.return_type();

@@ -10,7 +10,7 @@ use super::Model;
 /// `boxed`: the declared type is a boxed future, so the instrumented future is boxed again
 /// (an unsized coercion to the same `Pin<Box<dyn Future + ...>>`).
 pub(super) fn expand(m: &Model<'_>, boxed: bool) -> proc_macro2::TokenStream {
-    let block = &m.func.block;
+    let block = m.func.body_expr();
     let start = &m.start;
     let p = m.private();
     let run = m.instrument_future(quote!(__zdk_fut));

@@ -17,6 +17,7 @@ use super::Model;
 /// `boxed`: the declared return type is a boxed stream (see the module docs).
 pub(super) fn expand(m: &Model<'_>, boxed: bool) -> proc_macro2::TokenStream {
     let block = &m.func.block;
+    let body_expr = m.func.body_expr();
     let start = &m.start;
     let p = m.private();
     // `#[llm_call]` sums the items' token usage, so its items must implement `LlmOutput`;
@@ -49,7 +50,7 @@ pub(super) fn expand(m: &Model<'_>, boxed: bool) -> proc_macro2::TokenStream {
             #start
             let __zdk_stream = {
                 let __zdk_guard = __zdk_span.enter();
-                #block
+                #body_expr
             };
             #wrapped
         });

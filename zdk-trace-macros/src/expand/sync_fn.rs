@@ -19,12 +19,19 @@ pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
     let body = match &m.on_return {
         // The original body stays the tail expression, so `return` and `?` leave the function
         // as before; the guard ends the span on every exit.
-        None => quote! {
-            #start
-            let __zdk_guard = #p::#enter(__zdk_span);
-            #counter
-            #block
-        },
+        None => {
+            let tail = match &m.loops {
+                // Loops were rewritten to tick: that block, braces and all.
+                Some((_, true)) => crate::item::block_as_expr(block.clone(), m.func.block.span()),
+                Some((_, false)) | None => m.func.body_expr(),
+            };
+            quote! {
+                #start
+                let __zdk_guard = #p::#enter(__zdk_span);
+                #counter
+                #tail
+            }
+        }
         // To see the value on every exit (`return`, `?`), the body runs in a closure called
         // once, as tracing's `#[instrument(err)]` does; the binding is spanned at the return
         // type so type errors point at user code.

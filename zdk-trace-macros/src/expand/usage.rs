@@ -30,13 +30,15 @@ pub(super) fn expand(args: &Args, func: &ItemFn, krate: &TokenStream) -> TokenSt
     let p = m.private();
     let start = start(args, &p);
     let block = &func.block;
+    // Where the body is the value of a block or a `let` (not a closure's body).
+    let body_expr = func.body_expr();
     let ret = func.return_type();
     let diverges = ret.to_string() == "!";
     let body = match func.shape() {
         // Never returns: only a panic ends it, and the guard's drop reports that.
         _ if diverges => quote! {
             #start
-            #block
+            #body_expr
         },
         // The body runs in a closure called once, so that `return` and `?` are seen (as
         // `err` does); the binding is spanned at the return type for type errors.
@@ -58,7 +60,7 @@ pub(super) fn expand(args: &Args, func: &ItemFn, krate: &TokenStream) -> TokenSt
                 #start
                 let __zdk_ret: #ret = async move {
                     #fake_return
-                    #block
+                    #body_expr
                 }
                 .await;
                 __zdk_usage.finish(#success);
@@ -75,13 +77,13 @@ pub(super) fn expand(args: &Args, func: &ItemFn, krate: &TokenStream) -> TokenSt
             };
             quote! {
                 #start
-                let __zdk_fut = #block;
+                let __zdk_fut = #body_expr;
                 #run
             }
         }
         FnShape::Stream => quote! {
             #start
-            let __zdk_stream = #block;
+            let __zdk_stream = #body_expr;
             #p::usage_stream(__zdk_stream, __zdk_usage)
         },
         // Boxed again (coerced to the declared type); the body runs in a closure called once
