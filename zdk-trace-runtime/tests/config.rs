@@ -839,3 +839,23 @@ fn generic_variable_is_checked_even_when_overridden() {
         "{err:?}"
     );
 }
+
+/// The README documents every `zdk-trace.toml` key in one block: it must stay a valid file.
+#[test]
+fn readme_config_block_is_a_valid_file() {
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split("### `zdk-trace.toml`")
+        .nth(1)
+        .expect("README has a `zdk-trace.toml` section");
+    let block = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the section has a toml block");
+    // The example header uses `${OTLP_TOKEN}`, expanded at install, not at parse time.
+    if let Err(error) = Config::from_toml_str(block) {
+        panic!("README's zdk-trace.toml block does not parse: {error}");
+    }
+    assert!(block.contains("[telemetry.genai]") && block.contains("[telemetry.usage]"));
+}
