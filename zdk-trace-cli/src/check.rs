@@ -156,6 +156,31 @@ fn socket_addr(endpoint: &str) -> Option<SocketAddr> {
     target.to_socket_addrs().ok()?.next()
 }
 
+/// One empty export with tonic, as the runtime's gRPC exporter does it, for the status the
+/// exporter's error leaves out. `None` when the call succeeded or could not be made.
+fn grpc_call(endpoint: &str, timeout: Duration) -> Option<tonic::Status> {
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    runtime.block_on(async {
+        let channel = tonic::transport::Endpoint::from_shared(endpoint.to_owned())
+            .ok()?
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .connect()
+            .await
+            .ok()?;
+        TraceServiceClient::new(channel)
+            .export(ExportTraceServiceRequest::default())
+            .await
+            .err()
+    })
+}
+
 /// The HTTP status in an OTLP/HTTP exporter error (`… Status Code: 401 …`), if any.
 fn http_status(error: &str) -> Option<u16> {
     let lower = error.to_ascii_lowercase();
@@ -174,6 +199,47 @@ fn diagnose(check: &OtlpCheck, error: &str, timeout: Duration) -> (String, Strin
     let grpc = check.protocol == Protocol::Grpc;
     let addr = socket_addr(endpoint).map_or_else(|| endpoint.clone(), |a| a.to_string());
     let lower = error.to_ascii_lowercase();
+    let auth_hint = "set the credentials the backend expects with `OTEL_EXPORTER_OTLP_HEADERS` \
+                     (e.g. `authorization=Bearer …`) or `[telemetry.tracing.otlp.headers]`; \
+                     `zdk-trace status` lists the headers configured (values masked)";
+    // An HTTP status proves an HTTP server answered: it says more than any probe.
+    if !grpc {
+        match http_status(error) {
+            Some(status @ (401 | 403)) => {
+                return (
+                    format!("the backend refused the credentials (HTTP {status})"),
+                    auth_hint.to_owned(),
+                )
+            }
+            Some(404) => {
+                return (
+                    format!("bad path: nothing at {endpoint} (HTTP 404)"),
+                    "`OTEL_EXPORTER_OTLP_ENDPOINT` takes the base URL (`http://host:4318`, \
+                     `/v1/traces` is appended); use `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` for a \
+                     full URL with a different path"
+                        .to_owned(),
+                )
+            }
+            Some(status) => {
+                return (
+                    format!("the backend answered HTTP {status}"),
+                    "see the backend's logs for why it rejected the request".to_owned(),
+                )
+            }
+            None => {}
+        }
+    }
+    let http_port = || {
+        (
+            format!(
+                "wrong protocol for the port: {addr} is an HTTP port (OTLP/HTTP), but the \
+                 exporter uses gRPC"
+            ),
+            "set `OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf`, or use the collector's OTLP gRPC \
+             port (usually 4317)"
+                .to_owned(),
+        )
+    };
     let probe = probe(endpoint, timeout);
     match probe {
         Probe::Refused => {
@@ -199,68 +265,50 @@ fn diagnose(check: &OtlpCheck, error: &str, timeout: Duration) -> (String, Strin
         Probe::Http2 if !grpc => {
             return (
                 format!(
-                    "wrong protocol for the port: {addr} speaks HTTP/2 (gRPC), but the exporter \
-                     uses http/protobuf"
+                    "wrong protocol for the port: {addr} is a gRPC port (HTTP/2), but the \
+                     exporter uses http/protobuf"
                 ),
                 "set `OTEL_EXPORTER_OTLP_PROTOCOL=grpc`, or use the collector's OTLP/HTTP port \
                  (usually 4318)"
                     .to_owned(),
             )
         }
-        Probe::Http1 if grpc => {
-            return (
-                format!(
-                    "wrong protocol for the port: {addr} speaks HTTP/1.1 (OTLP/HTTP), but the \
-                     exporter uses gRPC"
-                ),
-                "set `OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf`, or use the collector's OTLP \
-                 gRPC port (usually 4317)"
-                    .to_owned(),
-            )
-        }
+        Probe::Http1 if grpc => return http_port(),
         _ => {}
     }
-    let auth_hint = "set the credentials the backend expects with `OTEL_EXPORTER_OTLP_HEADERS` \
-                     (e.g. `authorization=Bearer …`) or `[telemetry.tracing.otlp.headers]`; \
-                     `zdk-trace status` lists the headers configured (values masked)";
     if grpc {
-        if lower.contains("unauthenticated") || lower.contains("permissiondenied") {
+        let status = grpc_call(endpoint, timeout);
+        // A gRPC server answers `application/grpc`; a plain HTTP server (many speak HTTP/2
+        // too, so the probe above cannot tell) answers something else, without gRPC status.
+        let plain_http = status.as_ref().is_some_and(|s| {
+            let content_type = s
+                .metadata()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok());
+            content_type.is_some_and(|ct| !ct.starts_with("application/grpc"))
+                || s.message().contains("grpc-status header missing")
+        });
+        if plain_http {
+            return http_port();
+        }
+        let code = status.as_ref().map(tonic::Status::code);
+        if matches!(
+            code,
+            Some(tonic::Code::Unauthenticated | tonic::Code::PermissionDenied)
+        ) || lower.contains("unauthenticated")
+            || lower.contains("permissiondenied")
+        {
             return (
                 "the backend refused the credentials (gRPC `Unauthenticated`/`PermissionDenied`)"
                     .to_owned(),
                 auth_hint.to_owned(),
             );
         }
-        if lower.contains("unimplemented") {
+        if code == Some(tonic::Code::Unimplemented) || lower.contains("unimplemented") {
             return (
                 format!("{addr} answers gRPC but has no OTLP trace service"),
                 "point the endpoint at a collector's OTLP gRPC receiver".to_owned(),
             );
-        }
-    } else {
-        match http_status(error) {
-            Some(status @ (401 | 403)) => {
-                return (
-                    format!("the backend refused the credentials (HTTP {status})"),
-                    auth_hint.to_owned(),
-                )
-            }
-            Some(404) => {
-                return (
-                    format!("bad path: nothing at {endpoint} (HTTP 404)"),
-                    "`OTEL_EXPORTER_OTLP_ENDPOINT` takes the base URL (`http://host:4318`, \
-                     `/v1/traces` is appended); use `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` for a \
-                     full URL with a different path"
-                        .to_owned(),
-                )
-            }
-            Some(status) => {
-                return (
-                    format!("the backend answered HTTP {status}"),
-                    "see the backend's logs for why it rejected the request".to_owned(),
-                )
-            }
-            None => {}
         }
     }
     if probe == Probe::Silent || lower.contains("timed out") || lower.contains("timeout") {
