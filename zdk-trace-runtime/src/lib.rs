@@ -347,6 +347,7 @@
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+mod check;
 mod config;
 mod context;
 mod error_type;
@@ -359,7 +360,8 @@ mod span;
 mod telemetry;
 pub mod usage;
 
-pub use config::{Config, ConfigError, Protocol};
+pub use check::OtlpCheck;
+pub use config::{Config, ConfigEntry, ConfigError, ConfigReport, ConfigSource, Protocol, MASKED};
 pub use context::propagation;
 pub use context::{current_span_context, ContextGuard, TraceContext};
 pub use error_type::ErrorType;

@@ -9,7 +9,10 @@ use once_cell::sync::Lazy;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::SpanExporter;
 
-use crate::config::{self, Config, ConfigError, ExporterSettings, Settings};
+use crate::check::OtlpCheck;
+use crate::config::{
+    self, Config, ConfigError, ConfigReport, ConfigSource, ExporterSettings, Settings,
+};
 use crate::export::{self, DynExporter};
 use crate::genai::CaptureMode;
 use crate::pipeline::stats::Stats;
@@ -602,6 +605,128 @@ impl TelemetryBuilder {
         layers.extend(file);
         layers.push(&env);
         Ok(config::resolve(&layers, &|name| self.env.lookup(name))?)
+    }
+
+    /// Runs `f` on the configuration layers (code, file, environment), lowest first, read
+    /// exactly as [`install`](Self::install) reads them.
+    fn with_layers<T>(
+        &self,
+        f: impl FnOnce(&[&Config]) -> Result<T, InstallError>,
+    ) -> Result<T, InstallError> {
+        let discovered;
+        let file = match &self.file {
+            Some(file) => Some(file),
+            None => {
+                discovered = Config::discover()?;
+                discovered.as_ref()
+            }
+        };
+        let env = self.env.config()?;
+        let code = if self.usage_exporter.is_some() {
+            self.code.clone().with_usage_enabled_by_exporter()
+        } else {
+            self.code.clone()
+        };
+        let mut layers = vec![&code];
+        layers.extend(file);
+        layers.push(&env);
+        f(&layers)
+    }
+
+    /// Resolves the configuration as [`install`](Self::install) would, without installing
+    /// anything, and reports every effective value with where it came from (default, file and
+    /// line, environment variable, code), for both layers. The anonymous id is read, never
+    /// created; OTLP header values are [masked](crate::MASKED). `zdk-trace status` prints it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::{ConfigSource, Telemetry};
+    ///
+    /// let report = Telemetry::builder()
+    ///     .env_vars([("OTEL_SERVICE_NAME", "from-env"), ("DO_NOT_TRACK", "1")])
+    ///     .config_report()?;
+    /// let name = report.entry("telemetry.service_name").unwrap();
+    /// assert_eq!(name.value, "from-env");
+    /// assert_eq!(name.source, ConfigSource::Env { var: "OTEL_SERVICE_NAME".to_owned() });
+    /// assert!(report.entry("usage.state").unwrap().value.contains("DO_NOT_TRACK"));
+    /// # Ok::<(), zdk_trace_runtime::InstallError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`InstallError::Config`] when a configuration value is invalid, as `install()` would.
+    pub fn config_report(&self) -> Result<ConfigReport, InstallError> {
+        let lookup = |name: &str| self.env.lookup(name);
+        let disable_all = usage::disable_all(&lookup);
+        self.with_layers(|layers| {
+            let (settings, tracing) = config::tracing_entries(layers, &lookup, disable_all)?;
+            let mut usage_entries = config::usage_setting_entries(layers, &settings);
+            let enabled_source = usage_entries
+                .first()
+                .map_or(ConfigSource::Default, |e| e.source.clone());
+            let (usage_reason, state) = usage::report_entries(
+                &settings.usage,
+                self.usage_exporter.is_some(),
+                &lookup,
+                self.usage_config_dir.clone(),
+                enabled_source,
+            );
+            usage_entries.splice(0..0, state);
+            Ok(ConfigReport {
+                tracing,
+                usage: usage_entries,
+                tracing_enabled: settings.enabled && !disable_all,
+                usage_reason,
+            })
+        })
+    }
+
+    /// Sends one test span (`zdk-trace check`) through the OTLP exporter the configuration
+    /// describes (the same client `install()` builds), waits for the answer and reports it.
+    /// When no OTLP exporter is configured, the OTLP settings are still resolved (the default
+    /// endpoint is `http://localhost:4318/v1/traces`) and
+    /// [`OtlpCheck::configured`] is `false`. Nothing is installed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::Telemetry;
+    ///
+    /// // Port 9 (discard) on localhost: nothing listens there.
+    /// let check = Telemetry::builder()
+    ///     .env_vars([("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")])
+    ///     .check_otlp()?;
+    /// assert!(check.configured);
+    /// assert_eq!(check.endpoint, "http://127.0.0.1:9/v1/traces");
+    /// assert!(check.error.is_some());
+    /// # Ok::<(), zdk_trace_runtime::InstallError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`InstallError::Config`] when a configuration value is invalid,
+    /// [`InstallError::Exporter`] when the exporter cannot be built (an `https://` endpoint:
+    /// this build has no TLS), [`InstallError::Thread`] when no tokio runtime can be made.
+    /// A failed export is not an error: it is in [`OtlpCheck::error`].
+    pub fn check_otlp(&self) -> Result<OtlpCheck, InstallError> {
+        let lookup = |name: &str| self.env.lookup(name);
+        let (settings, otlp, configured) = self.with_layers(|layers| {
+            let settings = config::resolve(layers, &lookup)?;
+            let configured = settings.exporters.iter().find_map(|e| match e {
+                ExporterSettings::Otlp(otlp) => Some(otlp.clone()),
+                _ => None,
+            });
+            Ok(match configured {
+                Some(otlp) => (settings, otlp, true),
+                None => {
+                    let otlp = config::resolve_otlp(layers, &lookup)?;
+                    (settings, otlp, false)
+                }
+            })
+        })?;
+        let resource = config::build_resource(&settings);
+        crate::check::send_test_span(&otlp, configured, &resource)
     }
 
     /// Builds the exporters and starts the pipeline, replacing (after flushing it) any

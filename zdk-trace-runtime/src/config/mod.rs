@@ -10,12 +10,15 @@ mod error;
 mod expand;
 mod file;
 mod layer;
+mod report;
 mod resolve;
 mod resource;
 mod settings;
 
 pub use error::ConfigError;
 pub use layer::{Config, Protocol};
-pub(crate) use resolve::resolve;
+pub(crate) use report::{entry as report_entry, tracing_entries, usage_setting_entries};
+pub use report::{ConfigEntry, ConfigReport, ConfigSource, MASKED};
+pub(crate) use resolve::{resolve, resolve_otlp};
 pub(crate) use resource::build_resource;
 pub(crate) use settings::*;

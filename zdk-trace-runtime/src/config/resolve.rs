@@ -69,11 +69,16 @@ pub(crate) fn resolve(
             .map(|choice| match choice {
                 ExporterChoice::Stdout => Ok(ExporterSettings::Stdout),
                 ExporterChoice::File(path) => Ok(ExporterSettings::File { path: path.clone() }),
-                ExporterChoice::Otlp => otlp(layers, env_for_expansion).map(ExporterSettings::Otlp),
+                ExporterChoice::Otlp => {
+                    resolve_otlp(layers, env_for_expansion).map(ExporterSettings::Otlp)
+                }
             })
             .collect::<Result<Vec<_>, _>>()?,
         None if last(layers, |c| &c.otlp.endpoint).is_some() => {
-            vec![ExporterSettings::Otlp(otlp(layers, env_for_expansion)?)]
+            vec![ExporterSettings::Otlp(resolve_otlp(
+                layers,
+                env_for_expansion,
+            )?)]
         }
         // The pipeline's default (the console).
         None => Vec::new(),
@@ -248,7 +253,8 @@ fn positive(timeout: Option<&Set<Duration>>) -> Result<Option<Duration>, ConfigE
     }
 }
 
-fn otlp(
+/// The OTLP settings of `layers`, whether or not an OTLP exporter is on.
+pub(crate) fn resolve_otlp(
     layers: &[&Config],
     env_for_expansion: &dyn Fn(&str) -> Option<String>,
 ) -> Result<OtlpSettings, ConfigError> {

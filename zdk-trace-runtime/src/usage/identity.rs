@@ -67,6 +67,20 @@ pub(crate) fn load_or_create(dir: Option<&Path>) -> Identity {
     }
 }
 
+/// The id stored in `dir`, read only: unlike [`load_or_create`], nothing is created,
+/// replaced or deleted (for `zdk-trace status`). `Ok(None)` when there is no file yet.
+pub(crate) fn peek(dir: &Path) -> io::Result<Option<Result<String, String>>> {
+    match fs::read_to_string(dir.join(ID_FILE)) {
+        Ok(text) => Ok(Some(
+            Uuid::try_parse(text.trim())
+                .map(|id| id.to_string())
+                .map_err(|_| text.trim().to_owned()),
+        )),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// `Ok(None)` when there is no file or it holds no valid UUID (it is then replaced).
 fn read_id(path: &Path) -> io::Result<Option<String>> {
     match fs::read_to_string(path) {

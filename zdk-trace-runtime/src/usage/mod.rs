@@ -227,7 +227,7 @@ pub(crate) use allowlist::{is_allowed, set_app_keys};
 pub(crate) use layer::{stderr_output, Output, CIRCUIT_COOLDOWN_DEFAULT};
 pub(crate) use optout::disable_all;
 
-use crate::config::UsageSettings;
+use crate::config::{report_entry, ConfigEntry, ConfigSource, UsageSettings};
 use crate::export::DynExporter;
 use identity::Identity;
 use layer::{write_out, LayerParts, Sink, UsageLayer};
@@ -444,6 +444,104 @@ pub fn usage_status() -> UsageStatus {
         counters: UsageCounters::default(),
         circuit: CircuitState::Closed,
     })
+}
+
+/// The usage layer's state as `install()` would decide it, for
+/// [`ConfigReport`](crate::ConfigReport): the reason, the debug switch, the configuration
+/// directory and the anonymous id, read only (nothing is created). `enabled_source` is where
+/// the application's `telemetry.usage.enabled` came from.
+pub(crate) fn report_entries(
+    settings: &UsageSettings,
+    has_exporter: bool,
+    env: Lookup<'_>,
+    config_dir: Option<PathBuf>,
+    enabled_source: ConfigSource,
+) -> (UsageReason, Vec<ConfigEntry>) {
+    let env_source = |var: &str| ConfigSource::Env {
+        var: var.to_owned(),
+    };
+    let (dir, dir_source) = match config_dir {
+        Some(dir) => (
+            Some(dir),
+            ConfigSource::Code {
+                setter: "usage_config_dir".to_owned(),
+            },
+        ),
+        None => {
+            let dir = optout::config_dir(env);
+            // Which variable `config_dir` used: the first of these that is set and valid.
+            let var = [optout::XDG_CONFIG_HOME, "HOME", "APPDATA"]
+                .into_iter()
+                .find(|var| {
+                    env(var).is_some_and(|v| {
+                        !v.trim().is_empty()
+                            && (*var != optout::XDG_CONFIG_HOME
+                                || Path::new(v.trim()).is_absolute())
+                    })
+                });
+            (dir, var.map_or(ConfigSource::Default, env_source))
+        }
+    };
+    let reason = optout::decide(settings, has_exporter, env, dir.as_deref());
+    let reason_source = match &reason {
+        UsageReason::DisableAllTracing => env_source(optout::ZDK_DISABLE_ALL_TRACING),
+        UsageReason::TelemetryDisabled => env_source(optout::ZDK_TELEMETRY_ENABLED),
+        UsageReason::DoNotTrack => env_source(optout::DO_NOT_TRACK),
+        UsageReason::OptOutFile(path) => ConfigSource::File {
+            path: path.clone(),
+            line: None,
+        },
+        UsageReason::Ci(var) => env_source(var),
+        UsageReason::Enabled | UsageReason::NotEnabledByApp => enabled_source,
+        _ => ConfigSource::Default,
+    };
+    let mut entries = vec![
+        report_entry("usage.state", reason.to_string(), reason_source),
+        report_entry(
+            "usage.debug",
+            optout::debug(env).to_string(),
+            if optout::debug(env) {
+                env_source(optout::ZDK_TELEMETRY_DEBUG)
+            } else {
+                ConfigSource::Default
+            },
+        ),
+    ];
+    match &dir {
+        Some(dir) => {
+            entries.push(report_entry(
+                "usage.config_dir",
+                dir.display().to_string(),
+                dir_source,
+            ));
+            let file = ConfigSource::File {
+                path: dir.join(identity::ID_FILE),
+                line: None,
+            };
+            let id = match identity::peek(dir) {
+                Ok(Some(Ok(id))) => id,
+                Ok(Some(Err(_))) => {
+                    "(not a valid id: it will be replaced when the layer starts)".to_owned()
+                }
+                Ok(None) => "(not created yet: created the first time the layer runs)".to_owned(),
+                Err(e) => format!("(unreadable: {e}; an id kept in memory would be used)"),
+            };
+            entries.push(report_entry("usage.anonymous_id", id, file));
+        }
+        None => {
+            entries.push(report_entry(
+                "usage.config_dir",
+                "(none: neither `XDG_CONFIG_HOME` nor `HOME` is set)",
+                ConfigSource::Default,
+            ));
+            entries.push(report_entry(
+                "usage.anonymous_id",
+                "(none: an id kept in memory would be used)",
+                ConfigSource::Default,
+            ));
+        }
+    }
+    (reason, entries)
 }
 
 /// Deletes the anonymous id kept in the zdk configuration directory of this user

@@ -1,0 +1,92 @@
+//! `zdk-trace status`: the effective configuration and where each value came from.
+
+use serde_json::{json, Value};
+use zdk_trace_runtime::{ConfigEntry, ConfigSource, Telemetry};
+
+use crate::paint::{self, Painter, BOLD, DIM, GREEN, YELLOW};
+use crate::EXIT_CONFIG;
+
+pub(crate) fn run(as_json: bool) -> u8 {
+    let report = match Telemetry::builder().config_report() {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: invalid configuration: {e}");
+            return EXIT_CONFIG;
+        }
+    };
+    if as_json {
+        let body = json!({
+            "tracing_enabled": report.tracing_enabled,
+            "usage_enabled": report.usage_reason == zdk_trace_runtime::usage::UsageReason::Enabled,
+            "usage_reason": report.usage_reason.to_string(),
+            "tracing": report.tracing.iter().map(entry_json).collect::<Vec<_>>(),
+            "usage": report.usage.iter().map(entry_json).collect::<Vec<_>>(),
+        });
+        println!("{body:#}");
+        return 0;
+    }
+    let p = Painter {
+        on: paint::stdout_colors(),
+    };
+    let on_off = |on: bool| {
+        if on {
+            p.paint(GREEN, "on")
+        } else {
+            p.paint(YELLOW, "off")
+        }
+    };
+    let width = report
+        .tracing
+        .iter()
+        .chain(&report.usage)
+        .map(|e| e.key.len())
+        .max()
+        .unwrap_or(0);
+    println!(
+        "{} {}",
+        p.paint(BOLD, "Trace pipeline:"),
+        on_off(report.tracing_enabled)
+    );
+    for entry in &report.tracing {
+        print_entry(p, width, entry);
+    }
+    println!();
+    let state_source = report
+        .entry("usage.state")
+        .map(|e| format!("  ({})", e.source))
+        .unwrap_or_default();
+    println!(
+        "{} {}{}",
+        p.paint(BOLD, "Anonymous usage telemetry:"),
+        report.usage_reason,
+        p.paint(DIM, &state_source)
+    );
+    // The state is the heading above.
+    for entry in report.usage.iter().filter(|e| e.key != "usage.state") {
+        print_entry(p, width, entry);
+    }
+    0
+}
+
+fn print_entry(p: Painter, width: usize, entry: &ConfigEntry) {
+    println!(
+        "  {:width$}  {}  {}",
+        entry.key,
+        entry.value,
+        p.paint(DIM, &format!("({})", entry.source)),
+    );
+}
+
+fn entry_json(entry: &ConfigEntry) -> Value {
+    let source = match &entry.source {
+        ConfigSource::Default => json!({ "kind": "default" }),
+        ConfigSource::Code { setter } => json!({ "kind": "code", "setter": setter }),
+        ConfigSource::File { path, line } => {
+            json!({ "kind": "file", "path": path.display().to_string(), "line": line })
+        }
+        ConfigSource::Env { var } => json!({ "kind": "env", "var": var }),
+        // `ConfigSource` is non-exhaustive: a newer runtime may add kinds.
+        other => json!({ "kind": "other", "text": other.to_string() }),
+    };
+    json!({ "key": entry.key, "value": entry.value, "source": source, "source_text": entry.source.to_string() })
+}
