@@ -267,6 +267,8 @@ impl Collector {
             self.maybe_send(false);
             match control.try_recv() {
                 Ok(Control::Flush(reply)) => {
+                    // Twice: a trace whose root the first drain saw is decided by the next.
+                    self.drain();
                     self.drain();
                     if let Some(tail) = &mut self.tail {
                         let mut outcome = TailOutcome::default();
@@ -279,6 +281,7 @@ impl Collector {
                     continue;
                 }
                 Ok(Control::Shutdown(reply, timeout)) => {
+                    self.drain();
                     self.drain();
                     if let Some(tail) = &mut self.tail {
                         let mut outcome = TailOutcome::default();
@@ -326,8 +329,10 @@ impl Collector {
             // A thread that exited leaves its ring abandoned; once empty it is gone.
             !(ring.is_abandoned() && ring.is_empty())
         });
-        // Overflowed spans were sent before any ring span seen above that follows them on the
-        // same thread, so taking them first keeps a trace's children ahead of its root.
+        // Spans of one thread can arrive out of order between its ring and the overflow lane
+        // (a burst spills, the ring drains, the next span fits again); the tail sampler
+        // decides a trace only one drain after its root, when everything sent before the root
+        // has been seen.
         let mut total = 0;
         while let Ok(span) = OVERFLOW.1.try_recv() {
             OVERFLOW_LEN.fetch_sub(1, Ordering::AcqRel);
@@ -339,7 +344,10 @@ impl Collector {
             self.accept(span);
         }
         self.scratch = from_rings;
-        if self.tail.is_some() {
+        if let Some(tail) = &mut self.tail {
+            let mut outcome = TailOutcome::default();
+            tail.end_cycle(Instant::now(), &mut self.kept, &mut outcome);
+            self.count_tail(&outcome);
             self.push_kept();
         }
         total

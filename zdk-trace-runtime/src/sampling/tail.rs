@@ -27,6 +27,8 @@ struct Pending {
     has_error: bool,
     sampled: bool,
     first_seen: Instant,
+    /// The local root's name and duration, and the collector cycle it arrived in.
+    root: Option<(Cow<'static, str>, Duration, u64)>,
 }
 
 #[derive(Debug)]
@@ -54,6 +56,10 @@ pub(crate) struct TailSampler {
     decided: HashMap<u128, (bool, Instant)>,
     buckets: HashMap<Cow<'static, str>, Bucket>,
     last_purge: Instant,
+    /// The collector's drain cycle (see [`TailSampler::end_cycle`]).
+    cycle: u64,
+    /// Traces whose local root has arrived, waiting for the next cycle to be decided.
+    rooted: Vec<u128>,
 }
 
 impl TailSampler {
@@ -66,6 +72,8 @@ impl TailSampler {
             decided: HashMap::new(),
             buckets: HashMap::new(),
             last_purge: Instant::now(),
+            cycle: 0,
+            rooted: Vec::new(),
         }
     }
 
@@ -97,24 +105,22 @@ impl TailSampler {
             has_error: false,
             sampled: span.flags & FLAG_SAMPLED != 0,
             first_seen: now,
+            root: None,
         });
         entry.has_error |= span.flags & FLAG_ERROR != 0;
-        if is_root {
+        if is_root && entry.root.is_none() {
+            // Not decided yet: a span of this trace that ended before the root on the same
+            // thread may still be on its way (in the overflow lane while the root came through
+            // the ring, or the reverse). Everything sent before the root is visible to the
+            // collector's next drain, so the trace is decided at the end of that one.
             let duration = Duration::from_nanos(clock::delta_nanos(span.start, span.end));
-            let name = span.name.clone();
-            entry.spans.push(span);
-            let pending = self.pending.remove(&trace_id);
-            if let Some(pending) = pending {
-                self.pending_spans -= pending.spans.len() - 1;
-                let verdict = self.judge(&pending, Some((&name, duration)), now);
-                self.emit(trace_id, pending, verdict, now, out, outcome);
-            }
-        } else {
-            entry.spans.push(span);
-            self.pending_spans += 1;
-            if self.pending_spans > self.max_pending_spans {
-                self.evict_oldest(now, out, outcome);
-            }
+            entry.root = Some((span.name.clone(), duration, self.cycle));
+            self.rooted.push(trace_id);
+        }
+        entry.spans.push(span);
+        self.pending_spans += 1;
+        if self.pending_spans > self.max_pending_spans {
+            self.evict_oldest(now, out, outcome);
         }
         if now.duration_since(self.last_purge) > Duration::from_secs(1) {
             self.decided
@@ -123,13 +129,43 @@ impl TailSampler {
         }
     }
 
-    /// Decides a trace. `root` is the local root's name and duration when it has ended.
-    fn judge(
+    /// Ends one collector drain cycle: decides the traces whose local root arrived in an
+    /// earlier cycle (so every span that ended before the root has been seen), pushing the
+    /// kept spans into `out`.
+    pub(crate) fn end_cycle(
         &mut self,
-        pending: &Pending,
-        root: Option<(&Cow<'static, str>, Duration)>,
         now: Instant,
-    ) -> Option<Kept> {
+        out: &mut Vec<RawSpan>,
+        outcome: &mut TailOutcome,
+    ) {
+        let cycle = self.cycle;
+        let mut rooted = std::mem::take(&mut self.rooted);
+        rooted.retain(|id| {
+            let ready = match self.pending.get(id) {
+                Some(p) => p.root.as_ref().is_some_and(|(_, _, at)| *at < cycle),
+                // Decided already (evicted).
+                None => return false,
+            };
+            if ready {
+                if let Some(pending) = self.pending.remove(id) {
+                    self.pending_spans -= pending.spans.len();
+                    let verdict = self.judge(&pending, now);
+                    self.emit(*id, pending, verdict, now, out, outcome);
+                }
+            }
+            !ready
+        });
+        rooted.append(&mut self.rooted);
+        self.rooted = rooted;
+        self.cycle += 1;
+    }
+
+    /// Decides a trace, by its local root's name and duration when it has ended.
+    fn judge(&mut self, pending: &Pending, now: Instant) -> Option<Kept> {
+        let root = pending
+            .root
+            .as_ref()
+            .map(|(name, duration, _)| (name.clone(), *duration));
         if self.rules.keep_errors && pending.has_error {
             return Some(Kept::Error);
         }
@@ -144,7 +180,9 @@ impl TailSampler {
             return None;
         }
         match (self.rules.max_traces_per_second, root) {
-            (Some(rate), Some((name, _))) => self.take_token(name, rate, now).then_some(Kept::Head),
+            (Some(rate), Some((name, _))) => {
+                self.take_token(&name, rate, now).then_some(Kept::Head)
+            }
             _ => Some(Kept::Head),
         }
     }
@@ -202,7 +240,7 @@ impl TailSampler {
             if let Some(pending) = self.pending.remove(&id) {
                 self.pending_spans -= pending.spans.len();
                 outcome.evicted_spans += pending.spans.len() as u64;
-                let verdict = self.judge(&pending, None, now);
+                let verdict = self.judge(&pending, now);
                 self.emit(id, pending, verdict, now, out, outcome);
             }
         }
@@ -243,8 +281,67 @@ impl TailSampler {
         let all: Vec<(u128, Pending)> = self.pending.drain().collect();
         self.pending_spans = 0;
         for (id, pending) in all {
-            let verdict = self.judge(&pending, None, now);
+            let verdict = self.judge(&pending, now);
             self.emit(id, pending, verdict, now, out, outcome);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::SpanKind;
+    use smallvec::SmallVec;
+
+    fn span(span_id: u64, flags: u8) -> RawSpan {
+        RawSpan {
+            trace_id: 7,
+            span_id,
+            parent_id: 0,
+            start: 0,
+            end: 0,
+            name: Cow::Borrowed("request"),
+            kind: SpanKind::Internal,
+            flags,
+            dropped: 0,
+            attributes: SmallVec::new(),
+            extras: None,
+        }
+    }
+
+    /// A child that ended before its root can reach the collector after it (the root came
+    /// through the thread's ring, the child through the overflow lane): its error must still
+    /// decide the trace, and the child must be exported with it.
+    #[test]
+    fn a_child_arriving_after_its_root_in_the_same_drain_still_counts() {
+        let rules = TailSampling::default().keep_errors(true);
+        let mut tail = TailSampler::new(rules, 100);
+        let (now, mut out, mut outcome) = (Instant::now(), Vec::new(), TailOutcome::default());
+        tail.accept(span(1, FLAG_LOCAL_ROOT), now, &mut out, &mut outcome);
+        tail.accept(span(2, FLAG_ERROR), now, &mut out, &mut outcome);
+        tail.end_cycle(now, &mut out, &mut outcome);
+        assert!(out.is_empty(), "decided in the drain that saw the root");
+        tail.end_cycle(now, &mut out, &mut outcome);
+        let ids: Vec<u64> = out.iter().map(|s| s.span_id).collect();
+        assert_eq!(ids, [1, 2]);
+        assert_eq!(outcome.kept_for_error, 1);
+        assert_eq!(tail.pending_spans(), 0);
+    }
+
+    /// Without an error, the unsampled trace is dropped whole, once.
+    #[test]
+    fn an_unsampled_trace_is_dropped_after_the_next_drain() {
+        let rules = TailSampling::default().keep_errors(true);
+        let mut tail = TailSampler::new(rules, 100);
+        let (now, mut out, mut outcome) = (Instant::now(), Vec::new(), TailOutcome::default());
+        tail.accept(span(2, 0), now, &mut out, &mut outcome);
+        tail.accept(span(1, FLAG_LOCAL_ROOT), now, &mut out, &mut outcome);
+        tail.end_cycle(now, &mut out, &mut outcome);
+        tail.end_cycle(now, &mut out, &mut outcome);
+        assert!(out.is_empty());
+        assert_eq!(outcome.dropped_spans, 2);
+        // A straggler after the decision follows it.
+        tail.accept(span(3, 0), now, &mut out, &mut outcome);
+        assert_eq!(outcome.dropped_spans, 3);
     }
 }
