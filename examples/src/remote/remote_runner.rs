@@ -183,8 +183,15 @@ async fn travel_agent(tools: &ToolClient, city: &str) -> Result<String, ToolUnav
 
 /// Tool call executed remotely: the forecast for `city`.
 #[tool_call(name = "get_weather", call_id = call_id, err)]
-async fn get_weather(tools: &ToolClient, call_id: &str, city: &str) -> Result<String, ToolUnavailable> {
-    tools.call("get_weather", city).await.map_err(ToolUnavailable)
+async fn get_weather(
+    tools: &ToolClient,
+    call_id: &str,
+    city: &str,
+) -> Result<String, ToolUnavailable> {
+    tools
+        .call("get_weather", city)
+        .await
+        .map_err(ToolUnavailable)
 }
 
 /// Tool call executed remotely: flights to `city`. The server's flight API always times out.
@@ -194,7 +201,10 @@ async fn search_flights(
     call_id: &str,
     city: &str,
 ) -> Result<String, ToolUnavailable> {
-    tools.call("search_flights", city).await.map_err(ToolUnavailable)
+    tools
+        .call("search_flights", city)
+        .await
+        .map_err(ToolUnavailable)
 }
 
 /// The HTTP client for the tool server.
