@@ -21,9 +21,9 @@ say() { echo "phoenix/start.sh: $*" >&2; }
 die() { echo "phoenix/start.sh: error: $*" >&2; exit 1; }
 show_log() { echo "----- last lines of $PHX_LOG -----" >&2; tail -n 40 "$PHX_LOG" >&2 || true; }
 
-for var in PHX_PORT PHX_GRPC_PORT PHX_START_TIMEOUT; do
-    phx_uint "${!var}" || die "$var must be a whole number, got '${!var}'"
-done
+phx_uint "$PHX_PORT" || die "PHOENIX_PORT must be a port number, got '$PHX_PORT'"
+phx_uint "$PHX_GRPC_PORT" || die "PHOENIX_GRPC_PORT must be a port number, got '$PHX_GRPC_PORT'"
+phx_uint "$PHX_START_TIMEOUT" || die "PHOENIX_BACKEND_TIMEOUT must be a number of seconds, got '$PHX_START_TIMEOUT'"
 [[ "$PHX_PORT" != "$PHX_GRPC_PORT" ]] || die "PHOENIX_PORT and PHOENIX_GRPC_PORT must differ"
 command -v flock >/dev/null 2>&1 || die "flock is required (Debian package util-linux)"
 
