@@ -298,7 +298,7 @@ impl StoredSpan {
 }
 
 /// The attributes [`render_tree`] shows after a span's name, when present.
-const TREE_KEYS: [&str; 8] = [
+pub const TREE_KEYS: [&str; 8] = [
     "app.service",
     "workflow.type",
     "gen_ai.agent.id",
