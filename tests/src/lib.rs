@@ -13,12 +13,16 @@
 //! Both record every request (headers included) and can be told to fail. Attribute helpers
 //! ([`attr_str`], [`attr_i64`]…) read proto spans, events and resources.
 //!
+//! [`phoenix`] runs the example binaries against a real Arize Phoenix and reads back what it
+//! stored (the end-to-end tests).
+//!
 //! `zdk-trace-runtime` dev-depends on this crate for its exporter wire tests, so Cargo builds
 //! two copies of the runtime in those tests: keep `zdk-trace-runtime` types out of this
 //! crate's public API.
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod harness;
+pub mod phoenix;
 
 use std::future::Future;
 use std::io::Read;

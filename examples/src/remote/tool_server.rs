@@ -1,0 +1,246 @@
+//! A tool server: the other half of a cross-process trace. An agent (`remote_runner`) calls
+//! its tools over HTTP; the W3C `traceparent` header it sends makes this process's spans
+//! children of the agent's, so a backend shows one trace across both services.
+//!
+//! ```sh
+//! cargo run -p zdk-trace-examples --bin tool_server -- --port 7070
+//! cargo run -p zdk-trace-examples --bin remote_runner -- --tools-url http://127.0.0.1:7070
+//! ```
+//!
+//! It listens on 127.0.0.1 only and prints `listening on http://127.0.0.1:PORT` as its first
+//! line on stdout (`--port 0`, the default, picks a free port), so a script or a test can read
+//! the address. It stops after `--requests N` requests, or on Ctrl-C, and then shuts tracing
+//! down so every span is exported. Tracing is configured as in `agent_app`: trees on stdout,
+//! or OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set; `--project NAME` sets the resource
+//! attribute `openinference.project.name` that Arize Phoenix files traces under.
+//!
+//! # API
+//!
+//! `POST /tools/{name}` with the tool's argument as the text body. `get_weather` answers
+//! `200` with a forecast; `search_flights` always fails with `503`, as an upstream timeout
+//! would; any other name gets `404`.
+//!
+//! # Spans (per request)
+//!
+//! ```text
+//! POST /tools/{name}     SERVER  app.service = "tool-server", http.route, gen_ai.tool.name;
+//! │                              parent: the caller's span from `traceparent`;
+//! │                              status ERROR, error.type = "timeout" for search_flights
+//! └─ forecast.lookup             only for get_weather: city
+//! ```
+//!
+//! Phoenix does not keep resource attributes such as `service.name`, so the server span
+//! carries `app.service` to tell the two services apart in one trace.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use clap::Parser;
+use tokio::sync::Notify;
+use zdk_trace_runtime::{propagation, span, ErrorType, FutureExt, Telemetry};
+
+/// The `app.service` span attribute of this process's spans.
+const SERVICE: &str = "tool-server";
+/// The resource attribute Arize Phoenix files spans under.
+const PROJECT_ATTRIBUTE: &str = "openinference.project.name";
+/// How long the simulated forecast lookup takes.
+const LOOKUP_LATENCY: Duration = Duration::from_millis(15);
+
+/// An HTTP tool server traced with zdk-trace; continues the caller's trace from `traceparent`.
+#[derive(Debug, Parser)]
+#[command(name = "tool_server", version)]
+struct Args {
+    /// The port to listen on, on 127.0.0.1 (0: any free port).
+    #[arg(long, value_name = "PORT", default_value_t = 0)]
+    port: u16,
+
+    /// Stop after answering N requests (default: run until Ctrl-C).
+    #[arg(long, value_name = "N")]
+    requests: Option<u64>,
+
+    /// The project to file the traces under in Arize Phoenix (`openinference.project.name`).
+    #[arg(long, value_name = "NAME")]
+    project: Option<String>,
+
+    /// The service name (`service.name`); OTEL_SERVICE_NAME and zdk-trace.toml override it.
+    #[arg(long, value_name = "NAME", default_value = SERVICE)]
+    service: String,
+}
+
+/// Counts answered requests and wakes the shutdown when `--requests` is reached.
+#[derive(Debug)]
+struct Shared {
+    answered: AtomicU64,
+    limit: Option<u64>,
+    done: Notify,
+}
+
+/// Why a tool call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ToolError {
+    /// No tool has this name.
+    Unknown(String),
+    /// The tool's upstream API did not answer in time.
+    Timeout(&'static str),
+}
+
+impl fmt::Display for ToolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ToolError::Unknown(name) => write!(f, "no tool named `{name}`"),
+            ToolError::Timeout(api) => write!(f, "{api} did not answer in time"),
+        }
+    }
+}
+
+impl std::error::Error for ToolError {}
+
+/// `error.type` on the failed server span.
+impl ErrorType for ToolError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            ToolError::Unknown(_) => "unknown_tool",
+            ToolError::Timeout(_) => "timeout",
+        }
+    }
+}
+
+impl ToolError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ToolError::Unknown(_) => StatusCode::NOT_FOUND,
+            ToolError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut builder = Telemetry::builder().service_name(args.service.as_str());
+    if let Some(project) = &args.project {
+        builder = builder.resource_attribute(PROJECT_ATTRIBUTE, project.as_str());
+    }
+    let telemetry = match builder.install() {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("tool_server: cannot install tracing: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let code = match serve(&args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tool_server: {e}");
+            ExitCode::FAILURE
+        }
+    };
+    // Exports everything still queued: without it the last requests' spans would be lost.
+    if let Err(e) = telemetry.shutdown() {
+        eprintln!("tool_server: shutting tracing down: {e}");
+        return ExitCode::FAILURE;
+    }
+    let stats = telemetry.stats();
+    eprintln!(
+        "tool_server: {} spans exported, {} dropped, {} export errors",
+        stats.spans_exported,
+        stats.dropped(),
+        stats.export_errors
+    );
+    code
+}
+
+/// Listens on 127.0.0.1 until `--requests` requests are answered or Ctrl-C.
+async fn serve(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
+    let shared = Arc::new(Shared {
+        answered: AtomicU64::new(0),
+        limit: args.requests,
+        done: Notify::new(),
+    });
+    let app = Router::new()
+        .route("/tools/{name}", post(call_tool))
+        .with_state(Arc::clone(&shared));
+    // The first stdout line is the address, for whoever started this process (Rust's stdout
+    // is line-buffered, so the line reaches a pipe at once).
+    println!("listening on http://{}", listener.local_addr()?);
+
+    let stop = async move {
+        tokio::select! {
+            () = shared.done.notified() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    };
+    axum::serve(listener, app)
+        .with_graceful_shutdown(stop)
+        .await?;
+    Ok(())
+}
+
+/// The route handler: continues the caller's trace, runs the tool, maps errors to statuses.
+async fn call_tool(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> (StatusCode, String) {
+    // `extract` reads a map of header names to values; an absent or malformed `traceparent`
+    // starts a new trace rather than failing the request.
+    let carrier: HashMap<String, String> = headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let parent = propagation::extract(&carrier);
+    let result = handle(&name, &body).in_trace_context(parent).await;
+
+    let answered = shared.answered.fetch_add(1, Ordering::SeqCst) + 1;
+    if shared.limit.is_some_and(|limit| answered >= limit) {
+        // `notify_one` stores a permit, so the wake-up is not lost if `serve` is not waiting yet.
+        shared.done.notify_one();
+    }
+    match result {
+        Ok(text) => (StatusCode::OK, text),
+        Err(e) => (e.status(), e.to_string()),
+    }
+}
+
+/// One request: the server span, a child of the caller's span.
+#[span(
+    name = "POST /tools/{name}",
+    kind = server,
+    fields(
+        app.service = SERVICE,
+        http.request.method = "POST",
+        http.route = "/tools/{name}",
+        gen_ai.tool.name = tool.to_owned()
+    ),
+    err
+)]
+async fn handle(tool: &str, argument: &str) -> Result<String, ToolError> {
+    match tool {
+        "get_weather" => Ok(lookup_forecast(argument).await),
+        "search_flights" => {
+            tokio::time::sleep(LOOKUP_LATENCY).await;
+            Err(ToolError::Timeout("flight API"))
+        }
+        other => Err(ToolError::Unknown(other.to_owned())),
+    }
+}
+
+/// The work behind `get_weather`.
+#[span(name = "forecast.lookup", fields(city = city.to_owned()))]
+async fn lookup_forecast(city: &str) -> String {
+    tokio::time::sleep(LOOKUP_LATENCY).await;
+    format!("{city}: sunny, 24°C")
+}
