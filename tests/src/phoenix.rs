@@ -75,8 +75,12 @@ impl Phoenix {
             .enable_all()
             .build()
             .unwrap_or_else(|e| panic!("cannot build a tokio runtime: {e}"));
+        // No connection reuse: Phoenix (uvicorn) closes an idle keep-alive connection after
+        // 5 s, and a test that first runs the example app for longer would send its next
+        // request down the closed connection ("error sending request", seen in CI).
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
+            .pool_max_idle_per_host(0)
             .build()
             .unwrap_or_else(|e| panic!("cannot build an HTTP client: {e}"));
         let phoenix = Phoenix {
@@ -114,7 +118,7 @@ impl Phoenix {
                 .header("accept", "application/json")
                 .send()
                 .await
-                .map_err(|e| format!("GET {url}: {e}"))?;
+                .map_err(|e| format!("GET {url}: {e} ({e:?})"))?;
             let status = response.status().as_u16();
             let body = response
                 .bytes()
