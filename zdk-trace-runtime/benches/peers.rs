@@ -84,7 +84,22 @@ const BURST: u64 = 256;
 /// pipeline is not saturated; the same harness as `hot_path`). `scope` wraps each burst and is
 /// timed with it: fastrace records a span only under a local parent, so its burst runs under
 /// a root span whose creation and submission are part of the measured time.
+///
+/// Cases that never reach a pipeline (baselines, sampled out) use [`no_pause`]: the pause
+/// would only make their runs long.
 fn bursts_in<S>(iters: u64, mut scope: impl FnMut() -> S, mut f: impl FnMut()) -> Duration {
+    bursts_paused(iters, PAUSE, &mut scope, &mut f)
+}
+
+/// The untimed pause between bursts of cases that export.
+const PAUSE: Duration = Duration::from_micros(200);
+
+fn bursts_paused<S>(
+    iters: u64,
+    pause: Duration,
+    mut scope: impl FnMut() -> S,
+    mut f: impl FnMut(),
+) -> Duration {
     let mut total = Duration::ZERO;
     let mut left = iters;
     while left > 0 {
@@ -97,9 +112,16 @@ fn bursts_in<S>(iters: u64, mut scope: impl FnMut() -> S, mut f: impl FnMut()) -
         drop(guard);
         total += start.elapsed();
         left -= n;
-        std::thread::sleep(Duration::from_micros(200));
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
     }
     total
+}
+
+/// [`bursts`] without the pause, for cases that export nothing.
+fn no_pause(iters: u64, f: impl FnMut()) -> Duration {
+    bursts_paused(iters, Duration::ZERO, || (), f)
 }
 
 fn bursts(iters: u64, f: impl FnMut()) -> Duration {
@@ -182,7 +204,7 @@ fn sync_fns(c: &mut Criterion) {
 
     g.bench_function("baseline (no instrumentation)", |b| {
         b.iter_custom(|n| {
-            bursts(n, || {
+            no_pause(n, || {
                 black_box(baseline());
             })
         })
@@ -212,7 +234,7 @@ fn sync_fns(c: &mut Criterion) {
     let telemetry = zdk(Sampler::AlwaysOff, &sink);
     g.bench_function("zdk #[span] sampled out", |b| {
         b.iter_custom(|n| {
-            bursts(n, || {
+            no_pause(n, || {
                 black_box(zdk_sync());
             })
         })
@@ -246,7 +268,7 @@ fn sync_fns(c: &mut Criterion) {
     let tracer = provider.tracer("bench");
     g.bench_function("otel sdk sampled out", |b| {
         b.iter_custom(|n| {
-            bursts(n, || {
+            no_pause(n, || {
                 black_box(sdk_sync(&tracer));
             })
         })
@@ -269,11 +291,17 @@ fn sync_fns(c: &mut Criterion) {
         } else {
             format!("tracing-opentelemetry {case}")
         };
+        let exports = case == "sampled in";
         g.bench_function(&new_trace, |b| {
             b.iter_custom(|n| {
-                bursts(n, || {
+                let call = || {
                     black_box(tracing_sync());
-                })
+                };
+                if exports {
+                    bursts(n, call)
+                } else {
+                    no_pause(n, call)
+                }
             })
         });
         if case == "sampled in" {
@@ -309,7 +337,7 @@ fn sync_fns(c: &mut Criterion) {
     );
     g.bench_function("fastrace #[trace] no local parent (not recorded)", |b| {
         b.iter_custom(|n| {
-            bursts(n, || {
+            no_pause(n, || {
                 black_box(fastrace_sync());
             })
         })
@@ -328,10 +356,12 @@ fn sync_fns(c: &mut Criterion) {
 }
 
 /// Times `iters` awaits of `make()` inside one `block_on` on a current-thread runtime, in
-/// bursts like [`bursts_in`] (runtime entry is not measured; `scope` is).
+/// bursts like [`bursts_in`] (runtime entry is not measured; `scope` is), pausing `pause`
+/// (untimed) between bursts.
 fn time_async<S, F, Fut>(
     rt: &tokio::runtime::Runtime,
     iters: u64,
+    pause: Duration,
     mut scope: impl FnMut() -> S,
     make: F,
 ) -> Duration
@@ -352,7 +382,9 @@ where
             drop(guard);
             total += start.elapsed();
             left -= n;
-            std::thread::sleep(Duration::from_micros(200));
+            if !pause.is_zero() {
+                std::thread::sleep(pause);
+            }
         }
         total
     })
@@ -372,12 +404,12 @@ fn async_fns(c: &mut Criterion) {
         .unwrap_or_else(|e| panic!("{e}"));
 
     g.bench_function("baseline (bare async fn)", |b| {
-        b.iter_custom(|n| time_async(&rt, n, || (), bare))
+        b.iter_custom(|n| time_async(&rt, n, Duration::ZERO, || (), bare))
     });
 
     let telemetry = zdk(Sampler::AlwaysOn, &sink);
     g.bench_function("zdk #[span] sampled in", |b| {
-        b.iter_custom(|n| time_async(&rt, n, || (), zdk_async))
+        b.iter_custom(|n| time_async(&rt, n, PAUSE, || (), zdk_async))
     });
     telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
 
@@ -388,6 +420,7 @@ fn async_fns(c: &mut Criterion) {
             time_async(
                 &rt,
                 n,
+                PAUSE,
                 || (),
                 || {
                     let span = tracer.start("agent.step");
@@ -404,7 +437,7 @@ fn async_fns(c: &mut Criterion) {
             .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
         let _default = tracing::subscriber::set_default(subscriber);
         g.bench_function("tracing-opentelemetry #[instrument] sampled in", |b| {
-            b.iter_custom(|n| time_async(&rt, n, || (), tracing_async))
+            b.iter_custom(|n| time_async(&rt, n, PAUSE, || (), tracing_async))
         });
     }
     let _ = provider.shutdown();
@@ -416,7 +449,7 @@ fn async_fns(c: &mut Criterion) {
         fastrace::collector::Config::default().report_interval(Duration::from_millis(100)),
     );
     g.bench_function("fastrace #[trace] sampled in (root per 256 calls)", |b| {
-        b.iter_custom(|n| time_async(&rt, n, fastrace_root, fastrace_async))
+        b.iter_custom(|n| time_async(&rt, n, PAUSE, fastrace_root, fastrace_async))
     });
     g.finish();
     fastrace::flush();
