@@ -5,64 +5,17 @@
 //! `cargo bench -p zdk-trace-runtime --bench hot_path` (full) or `-- --test` (smoke run).
 
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use opentelemetry::trace::{FutureExt as _, Span as _, TraceContextExt, Tracer, TracerProvider};
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter,
-};
-use zdk_trace_runtime::{Config, FutureExt, Sampler, Span, Telemetry};
+use zdk_trace_runtime::{FutureExt, Sampler, Span};
 
-/// Counts spans; the cheapest honest exporter.
-#[derive(Debug, Clone, Default)]
-struct CountingSink(Arc<AtomicU64>);
+mod common;
 
-impl SpanExporter for CountingSink {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        self.0.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        Ok(())
-    }
-}
-
-fn zdk(sampler: Sampler, sink: &CountingSink) -> Telemetry {
-    zdk_inheriting(sampler, sink, false)
-}
-
-/// `inherit_otel`: new spans also look for a parent in OpenTelemetry's current `Context`.
-fn zdk_inheriting(sampler: Sampler, sink: &CountingSink, inherit_otel: bool) -> Telemetry {
-    Telemetry::builder()
-        .ignore_env()
-        .inherit_otel_context(inherit_otel)
-        .config(Config::default())
-        .sampler(sampler)
-        .max_queue_size(1 << 20)
-        .max_export_batch_size(4096)
-        .scheduled_delay(Duration::from_millis(100))
-        .span_exporter(sink.clone())
-        .install()
-        .unwrap_or_else(|e| panic!("install: {e}"))
-}
-
-fn sdk(sampler: opentelemetry_sdk::trace::Sampler, sink: &CountingSink) -> SdkTracerProvider {
-    let processor = BatchSpanProcessor::builder(sink.clone())
-        .with_batch_config(
-            BatchConfigBuilder::default()
-                .with_max_queue_size(1 << 20)
-                .with_max_export_batch_size(4096)
-                .with_scheduled_delay(Duration::from_millis(100))
-                .build(),
-        )
-        .build();
-    SdkTracerProvider::builder()
-        .with_sampler(sampler)
-        .with_span_processor(processor)
-        .build()
-}
+use common::{sdk, zdk, zdk_inheriting, CountingSink, PAUSE};
 
 #[inline(never)]
 fn zdk_span_2_attrs() {
@@ -83,27 +36,10 @@ fn sdk_span_2_attrs(tracer: &opentelemetry_sdk::trace::Tracer) {
     span.end();
 }
 
-/// Spans per timed burst: half a thread's ring, so the collector keeps up between bursts.
-const BURST: u64 = 256;
-
-/// Times `iters` calls of `f` in bursts of [`BURST`], pausing (untimed) between bursts so the
-/// exporting pipeline keeps up. This measures what an application thread pays per span when
-/// the pipeline is not saturated; sustained throughput is a separate benchmark. The same
-/// harness is used for every contender.
-fn bursts(iters: u64, mut f: impl FnMut()) -> Duration {
-    let mut total = Duration::ZERO;
-    let mut left = iters;
-    while left > 0 {
-        let n = left.min(BURST);
-        let start = Instant::now();
-        for _ in 0..n {
-            f();
-        }
-        total += start.elapsed();
-        left -= n;
-        std::thread::sleep(Duration::from_micros(200));
-    }
-    total
+/// Times `iters` calls of `f` in bursts, pausing (untimed) between bursts so the exporting
+/// pipeline keeps up (see [`common::bursts_paused`]); the same harness for every contender.
+fn bursts(iters: u64, f: impl FnMut()) -> Duration {
+    common::bursts_paused(iters, PAUSE, || (), f)
 }
 
 #[inline(never)]
@@ -173,27 +109,13 @@ fn sync_spans(c: &mut Criterion) {
     );
 }
 
-/// Times `iters` awaits of `make()` inside one `block_on`, so runtime entry is not measured.
+/// Times `iters` awaits of `make()` inside one `block_on` (see [`common::time_async`]).
 fn time_async<F, Fut>(rt: &tokio::runtime::Runtime, iters: u64, make: F) -> Duration
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = u64>,
 {
-    rt.block_on(async {
-        let mut total = Duration::ZERO;
-        let mut left = iters;
-        while left > 0 {
-            let n = left.min(BURST);
-            let start = Instant::now();
-            for _ in 0..n {
-                black_box(make().await);
-            }
-            total += start.elapsed();
-            left -= n;
-            std::thread::sleep(Duration::from_micros(200));
-        }
-        total
-    })
+    common::time_async(rt, iters, PAUSE, || (), make)
 }
 
 fn async_fns(c: &mut Criterion) {

@@ -14,28 +14,17 @@
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use opentelemetry::trace::{FutureExt as _, Span as _, TraceContextExt, Tracer, TracerProvider};
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter,
-};
 use tracing_subscriber::layer::SubscriberExt as _;
-use zdk_trace_runtime::{Config, Sampler, Span, Telemetry};
+use zdk_trace_runtime::{Sampler, Span};
 
-/// Counts spans; the cheapest honest exporter (zdk-trace, the SDK, tracing-opentelemetry).
-#[derive(Debug, Clone, Default)]
-struct CountingSink(Arc<AtomicU64>);
+mod common;
 
-impl SpanExporter for CountingSink {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        self.0.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        Ok(())
-    }
-}
+use common::{bursts_paused, sdk, time_async, zdk, CountingSink, PAUSE};
 
 /// fastrace's counterpart of [`CountingSink`].
 struct CountingReporter(Arc<AtomicU64>);
@@ -45,39 +34,6 @@ impl fastrace::collector::Reporter for CountingReporter {
         self.0.fetch_add(spans.len() as u64, Ordering::Relaxed);
     }
 }
-
-/// The same pipeline settings for zdk-trace and the SDK: queue 2^20, batch 4096, 100 ms.
-fn zdk(sampler: Sampler, sink: &CountingSink) -> Telemetry {
-    Telemetry::builder()
-        .ignore_env()
-        .config(Config::default())
-        .sampler(sampler)
-        .max_queue_size(1 << 20)
-        .max_export_batch_size(4096)
-        .scheduled_delay(Duration::from_millis(100))
-        .span_exporter(sink.clone())
-        .install()
-        .unwrap_or_else(|e| panic!("install: {e}"))
-}
-
-fn sdk(sampler: opentelemetry_sdk::trace::Sampler, sink: &CountingSink) -> SdkTracerProvider {
-    let processor = BatchSpanProcessor::builder(sink.clone())
-        .with_batch_config(
-            BatchConfigBuilder::default()
-                .with_max_queue_size(1 << 20)
-                .with_max_export_batch_size(4096)
-                .with_scheduled_delay(Duration::from_millis(100))
-                .build(),
-        )
-        .build();
-    SdkTracerProvider::builder()
-        .with_sampler(sampler)
-        .with_span_processor(processor)
-        .build()
-}
-
-/// Spans per timed burst: half a zdk thread ring, so every pipeline keeps up between bursts.
-const BURST: u64 = 256;
 
 /// Times `iters` calls of `f` in bursts of [`BURST`], with an untimed 200 µs pause between
 /// bursts so the exporting pipelines keep up (what an application thread pays when the
@@ -89,34 +45,6 @@ const BURST: u64 = 256;
 /// would only make their runs long.
 fn bursts_in<S>(iters: u64, mut scope: impl FnMut() -> S, mut f: impl FnMut()) -> Duration {
     bursts_paused(iters, PAUSE, &mut scope, &mut f)
-}
-
-/// The untimed pause between bursts of cases that export.
-const PAUSE: Duration = Duration::from_micros(200);
-
-fn bursts_paused<S>(
-    iters: u64,
-    pause: Duration,
-    mut scope: impl FnMut() -> S,
-    mut f: impl FnMut(),
-) -> Duration {
-    let mut total = Duration::ZERO;
-    let mut left = iters;
-    while left > 0 {
-        let n = left.min(BURST);
-        let start = Instant::now();
-        let guard = scope();
-        for _ in 0..n {
-            f();
-        }
-        drop(guard);
-        total += start.elapsed();
-        left -= n;
-        if !pause.is_zero() {
-            std::thread::sleep(pause);
-        }
-    }
-    total
 }
 
 /// [`bursts`] without the pause, for cases that export nothing.
@@ -353,41 +281,6 @@ fn sync_fns(c: &mut Criterion) {
     ] {
         assert!(spans > 0, "{who}'s sink received nothing");
     }
-}
-
-/// Times `iters` awaits of `make()` inside one `block_on` on a current-thread runtime, in
-/// bursts like [`bursts_in`] (runtime entry is not measured; `scope` is), pausing `pause`
-/// (untimed) between bursts.
-fn time_async<S, F, Fut>(
-    rt: &tokio::runtime::Runtime,
-    iters: u64,
-    pause: Duration,
-    mut scope: impl FnMut() -> S,
-    make: F,
-) -> Duration
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = u64>,
-{
-    rt.block_on(async {
-        let mut total = Duration::ZERO;
-        let mut left = iters;
-        while left > 0 {
-            let n = left.min(BURST);
-            let start = Instant::now();
-            let guard = scope();
-            for _ in 0..n {
-                black_box(make().await);
-            }
-            drop(guard);
-            total += start.elapsed();
-            left -= n;
-            if !pause.is_zero() {
-                std::thread::sleep(pause);
-            }
-        }
-        total
-    })
 }
 
 #[inline(never)]

@@ -1,0 +1,134 @@
+//! What every bench target shares: the counting exporter, the pipelines set up the same way
+//! for zdk-trace and the SDK, and the burst harness that times every contender alike.
+
+// Each bench target uses a different subset.
+#![allow(dead_code)]
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter,
+};
+use zdk_trace_runtime::{Config, Sampler, Telemetry};
+
+/// Counts spans; the cheapest honest exporter.
+#[derive(Debug, Clone, Default)]
+pub struct CountingSink(pub Arc<AtomicU64>);
+
+impl SpanExporter for CountingSink {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.0.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// zdk-trace exporting to `sink`: queue 2^20, batch 4096, 100 ms (the same as [`sdk`]).
+pub fn zdk(sampler: Sampler, sink: &CountingSink) -> Telemetry {
+    zdk_inheriting(sampler, sink, false)
+}
+
+/// [`zdk`]; with `inherit_otel`, new spans also look for a parent in OpenTelemetry's current
+/// `Context`.
+pub fn zdk_inheriting(sampler: Sampler, sink: &CountingSink, inherit_otel: bool) -> Telemetry {
+    Telemetry::builder()
+        .ignore_env()
+        .inherit_otel_context(inherit_otel)
+        .config(Config::default())
+        .sampler(sampler)
+        .max_queue_size(1 << 20)
+        .max_export_batch_size(4096)
+        .scheduled_delay(Duration::from_millis(100))
+        .span_exporter(sink.clone())
+        .install()
+        .unwrap_or_else(|e| panic!("install: {e}"))
+}
+
+/// The SDK with a batch processor exporting to `sink`, set up as [`zdk`].
+pub fn sdk(sampler: opentelemetry_sdk::trace::Sampler, sink: &CountingSink) -> SdkTracerProvider {
+    let processor = BatchSpanProcessor::builder(sink.clone())
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_max_queue_size(1 << 20)
+                .with_max_export_batch_size(4096)
+                .with_scheduled_delay(Duration::from_millis(100))
+                .build(),
+        )
+        .build();
+    SdkTracerProvider::builder()
+        .with_sampler(sampler)
+        .with_span_processor(processor)
+        .build()
+}
+
+/// Spans per timed burst: half a zdk thread ring, so every pipeline keeps up between bursts.
+pub const BURST: u64 = 256;
+
+/// The untimed pause between bursts of cases that export.
+pub const PAUSE: Duration = Duration::from_micros(200);
+
+/// Times `iters` calls of `f` in bursts of [`BURST`], pausing `pause` (untimed) between
+/// bursts, so the exporting pipelines keep up: what an application thread pays when the
+/// pipeline is not saturated. `scope` wraps each burst and is timed with it (fastrace records
+/// a span only under a local parent).
+pub fn bursts_paused<S>(
+    iters: u64,
+    pause: Duration,
+    mut scope: impl FnMut() -> S,
+    mut f: impl FnMut(),
+) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(BURST);
+        let start = Instant::now();
+        let guard = scope();
+        for _ in 0..n {
+            f();
+        }
+        drop(guard);
+        total += start.elapsed();
+        left -= n;
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
+    }
+    total
+}
+
+/// Times `iters` awaits of `make()` inside one `block_on` (runtime entry is not measured;
+/// `scope` is), in bursts like [`bursts_paused`].
+pub fn time_async<S, F, Fut>(
+    rt: &tokio::runtime::Runtime,
+    iters: u64,
+    pause: Duration,
+    mut scope: impl FnMut() -> S,
+    make: F,
+) -> Duration
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = u64>,
+{
+    rt.block_on(async {
+        let mut total = Duration::ZERO;
+        let mut left = iters;
+        while left > 0 {
+            let n = left.min(BURST);
+            let start = Instant::now();
+            let guard = scope();
+            for _ in 0..n {
+                black_box(make().await);
+            }
+            drop(guard);
+            total += start.elapsed();
+            left -= n;
+            if !pause.is_zero() {
+                std::thread::sleep(pause);
+            }
+        }
+        total
+    })
+}
