@@ -566,6 +566,12 @@ fn finish(span: &mut Span, items: u64, usage: Option<&TokenUsage>, model: Option
         return;
     }
     span.set_attribute(KeyValue::new(STREAM_ITEMS, saturating_i64(items)));
+    set_usage(span, usage, model);
+}
+
+/// `gen_ai.usage.*` and `gen_ai.response.model`, from a call's return value or summed over a
+/// stream's items.
+fn set_usage(span: &mut Span, usage: Option<&TokenUsage>, model: Option<String>) {
     if let Some(usage) = usage {
         span.set_attribute(KeyValue::new(
             crate::genai::USAGE_INPUT_TOKENS,
@@ -798,22 +804,11 @@ pub fn record_llm_output<T: LlmOutput + ?Sized>(span: &mut Span, output: &T) {
     if !span.is_recording() {
         return;
     }
-    if let Some(usage) = output.usage() {
-        span.set_attribute(KeyValue::new(
-            crate::genai::USAGE_INPUT_TOKENS,
-            saturating_i64(usage.input_tokens),
-        ));
-        span.set_attribute(KeyValue::new(
-            crate::genai::USAGE_OUTPUT_TOKENS,
-            saturating_i64(usage.output_tokens),
-        ));
-    }
-    if let Some(model) = output.response_model() {
-        span.set_attribute(KeyValue::new(
-            crate::genai::RESPONSE_MODEL,
-            model.to_owned(),
-        ));
-    }
+    set_usage(
+        span,
+        output.usage().as_ref(),
+        output.response_model().map(str::to_owned),
+    );
 }
 
 // ----- `#[llm_call]` request parameters -----
