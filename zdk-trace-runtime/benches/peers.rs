@@ -11,20 +11,24 @@
 //!
 //! `cargo bench -p zdk-trace-runtime --bench peers` (full) or `-- --test` (smoke run).
 
+use std::future::Future;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use futures_core::Stream;
 use opentelemetry::trace::{FutureExt as _, Span as _, TraceContextExt, Tracer, TracerProvider};
 use opentelemetry::KeyValue;
+use tracing::instrument::WithSubscriber as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use zdk_trace_runtime::{Sampler, Span};
 
 mod common;
 
-use common::{bursts_paused, sdk, time_async, zdk, CountingSink, PAUSE};
+use common::{bursts_paused, sdk, time_async, zdk, CountingSink, BURST, PAUSE};
 
 /// fastrace's counterpart of [`CountingSink`].
 struct CountingReporter(Arc<AtomicU64>);
@@ -356,12 +360,423 @@ fn async_fns(c: &mut Criterion) {
     );
 }
 
+/// Times `iters` calls in bursts of [`BURST`] on a multi-thread runtime: each burst is one
+/// task spawned on `rt` (`burst(n)` makes n calls when awaited) and timed inside the task, from
+/// its first poll to its end, so the spawn, the hand-over to a worker and the wake-up of the
+/// thread blocked on the `JoinHandle` (the same constant for every contender) are left out,
+/// while every thread hop inside the burst is in. The burst's future is `Send`, so an
+/// instrumented call can start on one worker and end on the other.
+fn time_spawned<B, Fut>(
+    rt: &tokio::runtime::Runtime,
+    iters: u64,
+    pause: Duration,
+    burst: B,
+) -> Duration
+where
+    B: Fn(u64) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(BURST);
+        let calls = burst(n);
+        let task = rt.spawn(async move {
+            let start = Instant::now();
+            calls.await;
+            start.elapsed()
+        });
+        total += rt.block_on(task).unwrap_or_else(|e| panic!("{e}"));
+        left -= n;
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
+    }
+    total
+}
+
+/// `n` awaits of `make()`, one after the other.
+async fn calls<F, Fut>(n: u64, make: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = u64>,
+{
+    for _ in 0..n {
+        black_box(make().await);
+    }
+}
+
+/// Pending at its first poll, woken from another thread (a helper that only calls `wake`),
+/// as an I/O or timer wake-up would: the task goes through the runtime's queue and a worker,
+/// not necessarily the one it ran on, resumes it. Ready at its second poll.
+#[derive(Default)]
+struct WakeElsewhere {
+    woken: bool,
+}
+
+impl Future for WakeElsewhere {
+    type Output = ();
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        static WAKER: std::sync::LazyLock<crossbeam_channel::Sender<std::task::Waker>> =
+            std::sync::LazyLock::new(|| {
+                let (tx, rx) = crossbeam_channel::unbounded::<std::task::Waker>();
+                std::thread::spawn(move || rx.into_iter().for_each(std::task::Waker::wake));
+                tx
+            });
+        if self.woken {
+            return Poll::Ready(());
+        }
+        self.woken = true;
+        WAKER
+            .send(cx.waker().clone())
+            .unwrap_or_else(|e| panic!("{e}"));
+        Poll::Pending
+    }
+}
+
+#[inline(never)]
+async fn bare_woken() -> u64 {
+    WakeElsewhere::default().await;
+    black_box(7)
+}
+
+#[inline(never)]
+#[zdk_trace_runtime::span(name = "agent.step")]
+async fn zdk_async_woken() -> u64 {
+    WakeElsewhere::default().await;
+    black_box(7)
+}
+
+#[inline(never)]
+#[tracing::instrument(name = "agent.step")]
+async fn tracing_async_woken() -> u64 {
+    WakeElsewhere::default().await;
+    black_box(7)
+}
+
+#[inline(never)]
+#[fastrace::trace(name = "agent.step")]
+async fn fastrace_async_woken() -> u64 {
+    WakeElsewhere::default().await;
+    black_box(7)
+}
+
+/// The async fns of one multi-thread group: the bare one and each library's instrumented copy.
+struct AsyncFns<B, Z, T, F> {
+    /// The calls are pending once, woken from another thread: print how often they hop.
+    woken: bool,
+    bare: B,
+    zdk: Z,
+    tracing: T,
+    fastrace: F,
+}
+
+/// How often a call woken from another thread resumes on another worker than the one it started on
+/// (untimed; printed with the group so the hop rate of a run is known).
+fn hop_rate(rt: &tokio::runtime::Runtime) -> f64 {
+    let calls = 50 * BURST;
+    let hops = rt
+        .block_on(rt.spawn(async move {
+            let mut hops = 0_u64;
+            for _ in 0..calls {
+                let before = std::thread::current().id();
+                WakeElsewhere::default().await;
+                hops += u64::from(std::thread::current().id() != before);
+            }
+            hops
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+    hops as f64 / calls as f64
+}
+
+/// One multi-thread group: the bare async fn, zdk sampled in and out, the SDK's
+/// `with_context`, tracing's `#[instrument]` and fastrace's `#[trace]` under a root per burst.
+fn multi_thread_group<B, FB, Z, FZ, T, FT, F, FF>(
+    c: &mut Criterion,
+    name: &str,
+    fns: AsyncFns<B, Z, T, F>,
+) where
+    B: Fn() -> FB + Copy + Send + 'static,
+    FB: Future<Output = u64> + Send + 'static,
+    Z: Fn() -> FZ + Copy + Send + 'static,
+    FZ: Future<Output = u64> + Send + 'static,
+    T: Fn() -> FT + Copy + Send + 'static,
+    FT: Future<Output = u64> + Send + 'static,
+    F: Fn() -> FF + Copy + Send + 'static,
+    FF: Future<Output = u64> + Send + 'static,
+{
+    let AsyncFns {
+        woken,
+        bare,
+        zdk: zdk_fn,
+        tracing: tracing_fn,
+        fastrace: fastrace_fn,
+    } = fns;
+    let mut g = c.benchmark_group(name);
+    let sink = CountingSink::default();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    if woken {
+        println!(
+        "{name}: a call woken from another thread resumes on the other worker {:.0}% of the time",
+        100.0 * hop_rate(&rt)
+    );
+    }
+
+    g.bench_function("baseline (bare async fn)", |b| {
+        b.iter_custom(|n| time_spawned(&rt, n, Duration::ZERO, |n| calls(n, bare)))
+    });
+
+    let telemetry = zdk(Sampler::AlwaysOn, &sink);
+    g.bench_function("zdk #[span] sampled in", |b| {
+        b.iter_custom(|n| time_spawned(&rt, n, PAUSE, |n| calls(n, zdk_fn)))
+    });
+    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    let zdk_spans = sink.0.swap(0, Ordering::Relaxed);
+    let telemetry = zdk(Sampler::AlwaysOff, &sink);
+    g.bench_function("zdk #[span] sampled out", |b| {
+        b.iter_custom(|n| time_spawned(&rt, n, Duration::ZERO, |n| calls(n, zdk_fn)))
+    });
+    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        sink.0.swap(0, Ordering::Relaxed),
+        0,
+        "zdk sampled out exported spans"
+    );
+
+    let provider = sdk(opentelemetry_sdk::trace::Sampler::AlwaysOn, &sink);
+    let tracer = provider.tracer("bench");
+    g.bench_function("otel sdk with_context sampled in", |b| {
+        b.iter_custom(|n| {
+            time_spawned(&rt, n, PAUSE, |n| {
+                let tracer = tracer.clone();
+                async move {
+                    calls(n, move || {
+                        let span = tracer.start("agent.step");
+                        bare().with_context(opentelemetry::Context::current_with_span(span))
+                    })
+                    .await
+                }
+            })
+        })
+    });
+    let _ = provider.shutdown();
+    let sdk_spans = sink.0.swap(0, Ordering::Relaxed);
+
+    // A scoped default subscriber is thread-local, so it would not reach the workers: each
+    // burst's task carries it (`WithSubscriber`, the subscriber made default at every poll of
+    // the task; once per burst, or once per resumption when the calls are woken).
+    let provider = sdk(opentelemetry_sdk::trace::Sampler::AlwaysOn, &sink);
+    let dispatch = tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"))),
+    );
+    g.bench_function("tracing-opentelemetry #[instrument] sampled in", |b| {
+        b.iter_custom(|n| {
+            time_spawned(&rt, n, PAUSE, |n| {
+                calls(n, tracing_fn).with_subscriber(dispatch.clone())
+            })
+        })
+    });
+    let _ = provider.shutdown();
+    let tracing_spans = sink.0.swap(0, Ordering::Relaxed);
+
+    // fastrace: the burst runs in a root span created inside the timed task; `in_span` makes
+    // it the local parent at every poll, so each `#[trace]` call (made while polling) is its
+    // child, on whichever worker the poll runs.
+    let reported = Arc::new(AtomicU64::new(0));
+    fastrace::set_reporter(
+        CountingReporter(reported.clone()),
+        fastrace::collector::Config::default().report_interval(Duration::from_millis(100)),
+    );
+    g.bench_function("fastrace #[trace] sampled in (root per 256 calls)", |b| {
+        b.iter_custom(|n| {
+            time_spawned(&rt, n, PAUSE, |n| async move {
+                let root = fastrace::Span::root("root", fastrace::collector::SpanContext::random());
+                fastrace::future::FutureExt::in_span(calls(n, fastrace_fn), root).await
+            })
+        })
+    });
+    g.finish();
+    fastrace::flush();
+
+    for (who, spans) in [
+        ("zdk-trace", zdk_spans),
+        ("opentelemetry_sdk", sdk_spans),
+        ("tracing-opentelemetry", tracing_spans),
+        ("fastrace", reported.load(Ordering::Relaxed)),
+    ] {
+        assert!(spans > 0, "{name}: {who}'s sink received nothing");
+    }
+}
+
+fn async_multi_thread(c: &mut Criterion) {
+    multi_thread_group(
+        c,
+        "peers: async fn, multi-thread tokio (2 workers)",
+        AsyncFns {
+            woken: false,
+            bare,
+            zdk: zdk_async,
+            tracing: tracing_async,
+            fastrace: fastrace_async,
+        },
+    );
+    multi_thread_group(
+        c,
+        "peers: async fn woken from another thread once, multi-thread tokio (2 workers)",
+        AsyncFns {
+            woken: true,
+            bare: bare_woken,
+            zdk: zdk_async_woken,
+            tracing: tracing_async_woken,
+            fastrace: fastrace_async_woken,
+        },
+    );
+}
+
+/// Items per stream in the stream group.
+const ITEMS: u64 = 100;
+
+#[inline(never)]
+fn bare_stream() -> impl Stream<Item = u64> {
+    futures_util::stream::iter(0..ITEMS)
+}
+
+#[inline(never)]
+#[zdk_trace_runtime::span(name = "llm.stream")]
+fn zdk_stream() -> impl Stream<Item = u64> {
+    futures_util::stream::iter(0..ITEMS)
+}
+
+/// Consumes `stream` to its end on this thread; every item is ready at its first poll.
+#[inline(never)]
+fn drain(stream: impl Stream<Item = u64>) -> u64 {
+    let mut stream = std::pin::pin!(stream);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let mut items = 0;
+    loop {
+        match stream.as_mut().poll_next(&mut cx) {
+            Poll::Ready(Some(item)) => {
+                black_box(item);
+                items += 1;
+            }
+            Poll::Ready(None) => return items,
+            Poll::Pending => panic!("the bench's streams are always ready"),
+        }
+    }
+}
+
+fn streams(c: &mut Criterion) {
+    let mut g = c.benchmark_group("peers: stream of 100 items, per stream");
+    let sink = CountingSink::default();
+    let check = |items: u64| assert_eq!(items, ITEMS, "a stream ended early");
+
+    g.bench_function("baseline (bare stream)", |b| {
+        b.iter_custom(|n| no_pause(n, || check(drain(bare_stream()))))
+    });
+
+    let telemetry = zdk(Sampler::AlwaysOn, &sink);
+    g.bench_function("zdk #[span] sampled in", |b| {
+        b.iter_custom(|n| bursts(n, || check(drain(zdk_stream()))))
+    });
+    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    let zdk_spans = sink.0.swap(0, Ordering::Relaxed);
+    let telemetry = zdk(Sampler::AlwaysOff, &sink);
+    g.bench_function("zdk #[span] sampled out", |b| {
+        b.iter_custom(|n| no_pause(n, || check(drain(zdk_stream()))))
+    });
+    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        sink.0.swap(0, Ordering::Relaxed),
+        0,
+        "zdk sampled out exported spans"
+    );
+
+    // The SDK: `FutureExt::with_context` also wraps a `Stream` (0.33), attaching a clone of
+    // the context at every poll; the span ends when the wrapper is dropped.
+    let provider = sdk(opentelemetry_sdk::trace::Sampler::AlwaysOn, &sink);
+    let tracer = provider.tracer("bench");
+    g.bench_function("otel sdk with_context sampled in", |b| {
+        b.iter_custom(|n| {
+            bursts(n, || {
+                let span = tracer.start("llm.stream");
+                check(drain(bare_stream().with_context(
+                    opentelemetry::Context::current_with_span(span),
+                )))
+            })
+        })
+    });
+    let _ = provider.shutdown();
+    let sdk_spans = sink.0.swap(0, Ordering::Relaxed);
+
+    // tracing: `tracing::Instrument` is for futures only; `tracing-futures`' `Instrument`
+    // (feature `futures-03`) enters the span around every `poll_next`.
+    let provider = sdk(opentelemetry_sdk::trace::Sampler::AlwaysOn, &sink);
+    {
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
+        let _default = tracing::subscriber::set_default(subscriber);
+        g.bench_function(
+            "tracing-opentelemetry tracing-futures Instrument sampled in",
+            |b| {
+                b.iter_custom(|n| {
+                    bursts(n, || {
+                        check(drain(tracing_futures::Instrument::instrument(
+                            bare_stream(),
+                            tracing::info_span!("llm.stream"),
+                        )))
+                    })
+                })
+            },
+        );
+    }
+    let _ = provider.shutdown();
+    let tracing_spans = sink.0.swap(0, Ordering::Relaxed);
+
+    // fastrace: the core crate has no stream adapter; `fastrace-futures`' `StreamExt::in_span`
+    // sets the span as local parent at every poll and ends it when the stream ends.
+    let reported = Arc::new(AtomicU64::new(0));
+    fastrace::set_reporter(
+        CountingReporter(reported.clone()),
+        fastrace::collector::Config::default().report_interval(Duration::from_millis(100)),
+    );
+    g.bench_function(
+        "fastrace-futures in_span sampled in (root per 256 streams)",
+        |b| {
+            b.iter_custom(|n| {
+                bursts_in(n, fastrace_root, || {
+                    check(drain(fastrace_futures::StreamExt::in_span(
+                        bare_stream(),
+                        fastrace::Span::enter_with_local_parent("llm.stream"),
+                    )))
+                })
+            })
+        },
+    );
+    g.finish();
+    fastrace::flush();
+
+    for (who, spans) in [
+        ("zdk-trace", zdk_spans),
+        ("opentelemetry_sdk", sdk_spans),
+        ("tracing-opentelemetry", tracing_spans),
+        ("fastrace", reported.load(Ordering::Relaxed)),
+    ] {
+        assert!(spans > 0, "streams: {who}'s sink received nothing");
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(50);
-    targets = sync_fns, async_fns
+    targets = sync_fns, async_fns, async_multi_thread, streams
 }
 criterion_main!(benches);

@@ -13,7 +13,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter,
 };
-use zdk_trace_runtime::{Config, Sampler, Telemetry};
+use zdk_trace_runtime::{Config, Sampler, TailSampling, Telemetry};
 
 /// Counts spans; the cheapest honest exporter.
 #[derive(Debug, Clone, Default)]
@@ -34,11 +34,26 @@ pub fn zdk(sampler: Sampler, sink: &CountingSink) -> Telemetry {
 /// [`zdk`]; with `inherit_otel`, new spans also look for a parent in OpenTelemetry's current
 /// `Context`.
 pub fn zdk_inheriting(sampler: Sampler, sink: &CountingSink, inherit_otel: bool) -> Telemetry {
+    zdk_with(sampler, TailSampling::default(), sink, inherit_otel)
+}
+
+/// [`zdk`] with the tail rules `tail`.
+pub fn zdk_tail(sampler: Sampler, tail: TailSampling, sink: &CountingSink) -> Telemetry {
+    zdk_with(sampler, tail, sink, false)
+}
+
+fn zdk_with(
+    sampler: Sampler,
+    tail: TailSampling,
+    sink: &CountingSink,
+    inherit_otel: bool,
+) -> Telemetry {
     Telemetry::builder()
         .ignore_env()
         .inherit_otel_context(inherit_otel)
         .config(Config::default())
         .sampler(sampler)
+        .tail_sampling(tail)
         .max_queue_size(1 << 20)
         .max_export_batch_size(4096)
         .scheduled_delay(Duration::from_millis(100))
