@@ -28,7 +28,7 @@ use zdk_trace_runtime::{Sampler, Span};
 
 mod common;
 
-use common::{bursts_paused, sdk, time_async, zdk, CountingSink, BURST, PAUSE};
+use common::{bursts_paused, filtered, sdk, time_async, zdk, CountingSink, BURST, PAUSE};
 
 /// fastrace's counterpart of [`CountingSink`].
 struct CountingReporter(Arc<AtomicU64>);
@@ -283,7 +283,7 @@ fn sync_fns(c: &mut Criterion) {
         ("tracing-opentelemetry", tracing_spans),
         ("fastrace", reported.load(Ordering::Relaxed)),
     ] {
-        assert!(spans > 0, "{who}'s sink received nothing");
+        assert!(filtered() || spans > 0, "{who}'s sink received nothing");
     }
 }
 
@@ -351,11 +351,11 @@ fn async_fns(c: &mut Criterion) {
     g.finish();
     fastrace::flush();
     assert!(
-        sink.0.load(Ordering::Relaxed) > 0,
+        filtered() || sink.0.load(Ordering::Relaxed) > 0,
         "the sink received nothing"
     );
     assert!(
-        reported.load(Ordering::Relaxed) > 0,
+        filtered() || reported.load(Ordering::Relaxed) > 0,
         "fastrace reported nothing"
     );
 }
@@ -464,8 +464,6 @@ async fn fastrace_async_woken() -> u64 {
 
 /// The async fns of one multi-thread group: the bare one and each library's instrumented copy.
 struct AsyncFns<B, Z, T, F> {
-    /// The calls are pending once, woken from another thread: print how often they hop.
-    woken: bool,
     bare: B,
     zdk: Z,
     tracing: T,
@@ -507,7 +505,6 @@ fn multi_thread_group<B, FB, Z, FZ, T, FT, F, FF>(
     FF: Future<Output = u64> + Send + 'static,
 {
     let AsyncFns {
-        woken,
         bare,
         zdk: zdk_fn,
         tracing: tracing_fn,
@@ -520,12 +517,6 @@ fn multi_thread_group<B, FB, Z, FZ, T, FT, F, FF>(
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
-    if woken {
-        println!(
-        "{name}: a call woken from another thread resumes on the other worker {:.0}% of the time",
-        100.0 * hop_rate(&rt)
-    );
-    }
 
     g.bench_function("baseline (bare async fn)", |b| {
         b.iter_custom(|n| time_spawned(&rt, n, Duration::ZERO, |n| calls(n, bare)))
@@ -610,7 +601,10 @@ fn multi_thread_group<B, FB, Z, FZ, T, FT, F, FF>(
         ("tracing-opentelemetry", tracing_spans),
         ("fastrace", reported.load(Ordering::Relaxed)),
     ] {
-        assert!(spans > 0, "{name}: {who}'s sink received nothing");
+        assert!(
+            filtered() || spans > 0,
+            "{name}: {who}'s sink received nothing"
+        );
     }
 }
 
@@ -619,24 +613,159 @@ fn async_multi_thread(c: &mut Criterion) {
         c,
         "peers: async fn, multi-thread tokio (2 workers)",
         AsyncFns {
-            woken: false,
             bare,
             zdk: zdk_async,
             tracing: tracing_async,
             fastrace: fastrace_async,
         },
     );
-    multi_thread_group(
-        c,
-        "peers: async fn woken from another thread once, multi-thread tokio (2 workers)",
-        AsyncFns {
-            woken: true,
-            bare: bare_woken,
-            zdk: zdk_async_woken,
-            tracing: tracing_async_woken,
-            fastrace: fastrace_async_woken,
-        },
+    woken_paired();
+}
+
+/// One burst's future, boxed so that contenders of different types share one list (one
+/// allocation per burst of 256 calls).
+type Burst = Box<dyn Fn(u64) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>;
+
+/// Async fns pending once and woken from another thread, on a multi-thread runtime: each call
+/// costs a cross-thread wake-up (10 to 15 µs here, moving by several µs with the load), which
+/// drowns the instrumentation in criterion's case-after-case runs. So this is a paired
+/// harness instead: every contender is installed at once, and each round runs one burst of
+/// every contender, in an order rotating from round to round; a contender's cost is the
+/// median over rounds of (its burst − the bare burst of the same round) / 256. Printed as a
+/// Markdown table (not criterion).
+fn woken_paired() {
+    let smoke = std::env::args().any(|a| a == "--test");
+    let rounds = if smoke { 2 } else { 120 };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let hops = hop_rate(&rt);
+    let sink = CountingSink::default();
+    let provider = sdk(opentelemetry_sdk::trace::Sampler::AlwaysOn, &sink);
+    let dispatch = tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"))),
     );
+    let reported = Arc::new(AtomicU64::new(0));
+    fastrace::set_reporter(
+        CountingReporter(reported.clone()),
+        fastrace::collector::Config::default().report_interval(Duration::from_millis(100)),
+    );
+    let tracer = provider.tracer("bench");
+    let contenders: Vec<(&str, Burst)> = vec![
+        (
+            "baseline (bare async fn)",
+            Box::new(|n| Box::pin(calls(n, bare_woken))),
+        ),
+        (
+            "zdk #[span] sampled in",
+            Box::new(|n| Box::pin(calls(n, zdk_async_woken))),
+        ),
+        (
+            "otel sdk with_context sampled in",
+            Box::new(move |n| {
+                let tracer = tracer.clone();
+                Box::pin(calls(n, move || {
+                    let span = tracer.start("agent.step");
+                    bare_woken().with_context(opentelemetry::Context::current_with_span(span))
+                }))
+            }),
+        ),
+        (
+            "tracing-opentelemetry #[instrument] sampled in",
+            Box::new(move |n| {
+                Box::pin(calls(n, tracing_async_woken).with_subscriber(dispatch.clone()))
+            }),
+        ),
+        (
+            "fastrace #[trace] sampled in (root per 256 calls)",
+            Box::new(|n| {
+                Box::pin(async move {
+                    let root =
+                        fastrace::Span::root("root", fastrace::collector::SpanContext::random());
+                    fastrace::future::FutureExt::in_span(calls(n, fastrace_async_woken), root).await
+                })
+            }),
+        ),
+    ];
+    let telemetry = zdk(Sampler::AlwaysOn, &sink);
+    let sampled_in = paired_rounds(&rt, rounds, &contenders);
+    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    let telemetry = zdk(Sampler::AlwaysOff, &sink);
+    let out: Vec<(&str, Burst)> = vec![
+        (
+            "baseline (bare async fn)",
+            Box::new(|n| Box::pin(calls(n, bare_woken))),
+        ),
+        (
+            "zdk #[span] sampled out",
+            Box::new(|n| Box::pin(calls(n, zdk_async_woken))),
+        ),
+    ];
+    let sampled_out = paired_rounds(&rt, rounds, &out);
+    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    let _ = provider.shutdown();
+    fastrace::flush();
+    assert!(
+        sink.0.load(Ordering::Relaxed) > 0,
+        "woken: the sink received nothing"
+    );
+    assert!(
+        reported.load(Ordering::Relaxed) > 0,
+        "woken: fastrace reported nothing"
+    );
+
+    println!(
+        "\npeers: async fn woken from another thread once, multi-thread tokio (2 workers), \
+         paired over {rounds} rounds; the call resumed on the other worker {:.0}% of the time\n",
+        100.0 * hops
+    );
+    println!("| Case (per call) | median | over bare, paired median [p25, p75] |");
+    println!("| --- | ---: | ---: |");
+    let row = |name: &str, bursts: &[f64], bare: &[f64]| {
+        let mut own = bursts.to_vec();
+        let mut diff: Vec<f64> = bursts.iter().zip(bare).map(|(a, b)| a - b).collect();
+        let q = |v: &mut Vec<f64>, at: f64| {
+            v.sort_by(f64::total_cmp);
+            v[((v.len() - 1) as f64 * at).round() as usize]
+        };
+        let median = q(&mut own, 0.5);
+        if std::ptr::eq(bursts, bare) {
+            println!("| {name} | {median:.0} ns | |");
+        } else {
+            println!(
+                "| {name} | {median:.0} ns | {:.0} ns [{:.0}, {:.0}] |",
+                q(&mut diff, 0.5),
+                q(&mut diff, 0.25),
+                q(&mut diff, 0.75)
+            );
+        }
+    };
+    for ((name, _), bursts) in contenders.iter().zip(&sampled_in) {
+        row(name, bursts, &sampled_in[0]);
+    }
+    row(out[1].0, &sampled_out[1], &sampled_out[0]);
+    println!();
+}
+
+/// Runs `rounds` rounds of one burst per contender (order rotating by round) and returns each
+/// contender's per-call time (ns) in every round.
+fn paired_rounds(
+    rt: &tokio::runtime::Runtime,
+    rounds: usize,
+    contenders: &[(&str, Burst)],
+) -> Vec<Vec<f64>> {
+    let mut times = vec![Vec::with_capacity(rounds); contenders.len()];
+    for round in 0..rounds {
+        for k in 0..contenders.len() {
+            let i = (k + round) % contenders.len();
+            let burst = time_spawned(rt, BURST, PAUSE, &contenders[i].1);
+            times[i].push(burst.as_nanos() as f64 / BURST as f64);
+        }
+    }
+    times
 }
 
 /// Items per stream in the stream group.
@@ -767,7 +896,10 @@ fn streams(c: &mut Criterion) {
         ("tracing-opentelemetry", tracing_spans),
         ("fastrace", reported.load(Ordering::Relaxed)),
     ] {
-        assert!(spans > 0, "streams: {who}'s sink received nothing");
+        assert!(
+            filtered() || spans > 0,
+            "streams: {who}'s sink received nothing"
+        );
     }
 }
 

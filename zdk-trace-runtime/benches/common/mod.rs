@@ -147,3 +147,10 @@ where
         total
     })
 }
+
+/// Whether the command line names cases to run (a criterion filter): the sink checks are then
+/// skipped, as the cases that would have fed a sink may not have run. The smoke run
+/// (`-- --test`, no filter) and the full run always check.
+pub fn filtered() -> bool {
+    std::env::args().skip(1).any(|a| !a.starts_with('-'))
+}
