@@ -9,6 +9,11 @@
 //! Every contender exports into a sink that counts what it receives (the bench asserts each
 //! received spans), so nothing measures a no-op.
 //!
+//! Groups: a sync fn with 2 attributes; an async fn on a current-thread and on a multi-thread
+//! runtime; an async fn woken from another thread (a paired harness of its own, printed as a
+//! table: criterion's case-after-case runs drown it in wake-up noise); a stream of 100 items
+//! (tracing through `tracing-futures`, fastrace through `fastrace-futures`).
+//!
 //! `cargo bench -p zdk-trace-runtime --bench peers` (full) or `-- --test` (smoke run).
 
 use std::future::Future;
