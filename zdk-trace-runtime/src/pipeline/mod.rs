@@ -25,23 +25,23 @@ use stats::{add, COUNTERS};
 use crate::config::BatchSettings;
 use crate::export::DynExporter;
 use crate::sampling::{TailOutcome, TailSampler, TailSampling};
-use crate::span::local::{RingConsumer, NEW_RINGS};
+use crate::span::local::{give_back, Filled, RingPair, NEW_RINGS};
 use crate::span::RawSpan;
 
 /// The collector thread, for producers to wake when their ring fills up.
 static COLLECTOR: Lazy<ArcSwapOption<Thread>> = Lazy::new(ArcSwapOption::empty);
 static WAKE_REQUESTED: AtomicBool = AtomicBool::new(false);
 /// Rings of every thread that ever recorded, between two pipelines.
-static IDLE_RINGS: Lazy<Mutex<Vec<RingConsumer>>> = Lazy::new(|| Mutex::new(Vec::new()));
+static IDLE_RINGS: Lazy<Mutex<Vec<RingPair>>> = Lazy::new(|| Mutex::new(Vec::new()));
 
 /// Spans that did not fit in their thread's ring: a shared lock-free lane to the collector,
 /// used only when a burst outruns it. Bounded by `OVERFLOW_CAP` (the queue size).
-static OVERFLOW: Lazy<(Sender<RawSpan>, Receiver<RawSpan>)> = Lazy::new(unbounded);
+static OVERFLOW: Lazy<(Sender<Filled>, Receiver<Filled>)> = Lazy::new(unbounded);
 static OVERFLOW_LEN: AtomicUsize = AtomicUsize::new(0);
 static OVERFLOW_CAP: AtomicUsize = AtomicUsize::new(0);
 
 /// Sends a span down the overflow lane; `false` (span dropped) when the lane is full.
-pub(crate) fn push_overflow(span: RawSpan) -> bool {
+pub(crate) fn push_overflow(span: Filled) -> bool {
     let accepted = OVERFLOW_LEN.fetch_add(1, Ordering::AcqRel)
         < OVERFLOW_CAP.load(Ordering::Relaxed)
         && OVERFLOW.0.send(span).is_ok();
@@ -143,11 +143,13 @@ impl Pipeline {
         let mut rings = take_idle_rings();
         let mut leftovers = 0u64;
         for ring in &mut rings {
-            while ring.pop().is_ok() {
+            while let Ok(span) = ring.spans.pop() {
+                let (_, slot) = span.take();
+                ring.give_back(slot);
                 leftovers += 1;
             }
         }
-        rings.retain(|ring| !ring.is_abandoned());
+        rings.retain(|ring| !ring.spans.is_abandoned());
         while OVERFLOW.1.try_recv().is_ok() {
             OVERFLOW_LEN.fetch_sub(1, Ordering::AcqRel);
             leftovers += 1;
@@ -244,7 +246,7 @@ pub(crate) enum PipelineError {
 }
 
 struct Collector {
-    rings: Vec<RingConsumer>,
+    rings: Vec<RingPair>,
     tail: Option<TailSampler>,
     batch: Vec<SpanData>,
     batch_started: Option<Instant>,
@@ -322,12 +324,18 @@ impl Collector {
             self.rings.push(ring);
         }
         let mut from_rings = std::mem::take(&mut self.scratch);
-        self.rings.retain_mut(|ring| {
-            if let Ok(chunk) = ring.read_chunk(ring.slots()) {
-                from_rings.extend(chunk);
+        self.rings.retain_mut(|RingPair { spans, returns }| {
+            if let Ok(chunk) = spans.read_chunk(spans.slots()) {
+                for span in chunk {
+                    // The record is copied out and its slot given back at once, so the
+                    // thread's pool refills even while the tail sampler holds the trace.
+                    let (raw, slot) = span.take();
+                    give_back(returns, slot);
+                    from_rings.push(raw);
+                }
             }
             // A thread that exited leaves its ring abandoned; once empty it is gone.
-            !(ring.is_abandoned() && ring.is_empty())
+            !(spans.is_abandoned() && spans.is_empty())
         });
         // Spans of one thread can arrive out of order between its ring and the overflow lane
         // (a burst spills, the ring drains, the next span fits again); the tail sampler
@@ -337,7 +345,9 @@ impl Collector {
         while let Ok(span) = OVERFLOW.1.try_recv() {
             OVERFLOW_LEN.fetch_sub(1, Ordering::AcqRel);
             total += 1;
-            self.accept(span);
+            // Its thread is unknown here: the slot is freed.
+            let (raw, _slot) = span.take();
+            self.accept(raw);
         }
         total += from_rings.len();
         for span in from_rings.drain(..) {
@@ -427,7 +437,7 @@ impl Collector {
     }
 }
 
-fn take_idle_rings() -> Vec<RingConsumer> {
+fn take_idle_rings() -> Vec<RingPair> {
     std::mem::take(&mut *lock(&IDLE_RINGS))
 }
 
