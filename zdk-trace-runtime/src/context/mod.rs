@@ -132,14 +132,17 @@ pub(crate) fn push_span(raw: &crate::span::RawSpan) {
 /// Pops the frame of `span_id` (normally the top; searched if guards were dropped out of order).
 #[inline]
 pub(crate) fn pop_frame(span_id: u64) {
-    with_local(|local| {
-        let stack = &mut local.stack;
-        if stack.last().is_some_and(|e| e.frame.span_id == span_id) {
-            stack.pop();
-        } else if let Some(pos) = stack.iter().rposition(|e| e.frame.span_id == span_id) {
-            stack.remove(pos);
-        }
-    });
+    with_local(|local| pop_frame_in(&mut local.stack, span_id));
+}
+
+/// [`pop_frame`] on a stack already borrowed.
+#[inline]
+pub(crate) fn pop_frame_in(stack: &mut Vec<Entered>, span_id: u64) {
+    if stack.last().is_some_and(|e| e.frame.span_id == span_id) {
+        stack.pop();
+    } else if let Some(pos) = stack.iter().rposition(|e| e.frame.span_id == span_id) {
+        stack.remove(pos);
+    }
 }
 
 /// The current frame of this thread, if any, else the span of the current OpenTelemetry

@@ -9,6 +9,7 @@
 //! first recorded span. Counters are per-thread atomics written only by their owner (a plain
 //! load and store, no locked instruction), summed by `stats()`.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,11 +26,13 @@ pub(crate) const RING_CAPACITY: usize = 1024;
 /// Per-thread counters, written by the owning thread only.
 #[derive(Debug, Default)]
 pub(crate) struct ThreadCounters {
+    /// Recorded spans started (head-dropped ones are only counted in `sampled_out`).
     pub(crate) started: AtomicU64,
     pub(crate) sampled_out: AtomicU64,
     pub(crate) recorded: AtomicU64,
     pub(crate) dropped_queue_full: AtomicU64,
     pub(crate) dropped_shutdown: AtomicU64,
+    pub(crate) slots_allocated: AtomicU64,
 }
 
 /// Adds one to a counter that only the calling thread writes.
@@ -89,6 +92,21 @@ impl Filled {
         // and an empty `Slot` never drops its contents.
         unsafe { slot.assume_init_drop() };
         slot
+    }
+}
+
+impl Filled {
+    /// [`empty`](Self::empty) for a head-dropped span's record, which owns nothing but its
+    /// extras (`tracestate`): the rest is not dropped field by field.
+    #[inline]
+    pub(crate) fn empty_head_dropped(mut self) -> Slot {
+        debug_assert!(self.attributes.is_empty() && matches!(self.name, Cow::Borrowed(_)));
+        drop(self.extras.take());
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again, so the slot is taken exactly once.
+        // The record is left undropped: what it still holds owns no memory (a borrowed name,
+        // no attributes, no extras), so nothing leaks.
+        unsafe { ManuallyDrop::take(&mut this.0) }
     }
 }
 
@@ -231,7 +249,7 @@ impl Local {
     /// Empties a head-dropped span's slot into the pool.
     #[inline]
     pub(crate) fn recycle(&mut self, span: Filled) {
-        let slot = span.empty();
+        let slot = span.empty_head_dropped();
         if self.free.len() < POOL_CAPACITY {
             self.free.push(slot);
         }
@@ -249,7 +267,10 @@ impl Local {
         }
         match self.free.pop() {
             Some(slot) => slot,
-            None => Box::new_uninit(),
+            None => {
+                bump(&self.counters().slots_allocated);
+                Box::new_uninit()
+            }
         }
     }
 
@@ -305,6 +326,7 @@ static NO_COUNTERS: ThreadCounters = ThreadCounters {
     recorded: AtomicU64::new(0),
     dropped_queue_full: AtomicU64::new(0),
     dropped_shutdown: AtomicU64::new(0),
+    slots_allocated: AtomicU64::new(0),
 };
 
 /// A thread's counters, registered for `stats()` (once per thread).

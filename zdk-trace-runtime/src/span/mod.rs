@@ -726,8 +726,10 @@ fn decide(local: &mut Local, parent: &Parent) -> Start {
     let span_id = local.next_u64();
     let record = sampled || hot.record_unsampled();
     let counters = local.counters();
-    bump(&counters.started);
-    if !record {
+    // One counter per span: `stats()` adds the two for `spans_started`.
+    if record {
+        bump(&counters.started);
+    } else {
         bump(&counters.sampled_out);
     }
     if sampled {
@@ -880,9 +882,34 @@ impl std::ops::DerefMut for EnteredSpan {
 impl Drop for EnteredSpan {
     #[inline]
     fn drop(&mut self) {
-        if self.span_id != 0 {
-            pop_frame(self.span_id);
+        let Some(raw) = self.span.slot.take() else {
+            // Ended while entered (or never recorded): only the frame, if any, is left.
+            if self.span_id != 0 {
+                pop_frame(self.span_id);
+            }
+            return;
+        };
+        // One visit to the thread's state for both: the frame and the record.
+        let span_id = self.span_id;
+        let mut raw = Some(raw);
+        with_local(|local| {
+            if span_id != 0 {
+                crate::context::pop_frame_in(&mut local.stack, span_id);
+            }
+            if raw.as_ref().is_some_and(|r| r.flags & FLAG_RECORDING == 0) {
+                if let Some(raw) = raw.take() {
+                    local.recycle(raw);
+                }
+            } else if hot().enabled() {
+                if let Some(mut raw) = raw.take() {
+                    raw.end = clock::now_raw();
+                    local.push(raw);
+                }
+            }
+        });
+        // The thread is being torn down, or the pipeline is gone: the generic path counts it.
+        if let Some(raw) = raw {
+            finish(raw);
         }
-        self.span.end();
     }
 }
