@@ -82,22 +82,8 @@ impl Filled {
 }
 
 impl Filled {
-    /// Drops the record in place and gives the empty slot back.
-    #[inline]
-    pub(crate) fn empty(self) -> Slot {
-        let mut this = ManuallyDrop::new(self);
-        // SAFETY: `this` is never used or dropped again, so the slot is taken exactly once.
-        let mut slot = unsafe { ManuallyDrop::take(&mut this.0) };
-        // SAFETY: a `Filled` slot is initialised (`new`); after this it is logically empty,
-        // and an empty `Slot` never drops its contents.
-        unsafe { slot.assume_init_drop() };
-        slot
-    }
-}
-
-impl Filled {
-    /// [`empty`](Self::empty) for a head-dropped span's record, which owns nothing but its
-    /// extras (`tracestate`): the rest is not dropped field by field.
+    /// Empties a head-dropped span's record, which owns nothing but its extras
+    /// (`tracestate`): the rest is not dropped field by field.
     #[inline]
     pub(crate) fn empty_head_dropped(mut self) -> Slot {
         debug_assert!(self.attributes.is_empty() && matches!(self.name, Cow::Borrowed(_)));
