@@ -25,7 +25,7 @@ use stats::{add, COUNTERS};
 use crate::config::BatchSettings;
 use crate::export::DynExporter;
 use crate::sampling::{TailOutcome, TailSampler, TailSampling};
-use crate::span::local::{give_back, Filled, RingPair, NEW_RINGS};
+use crate::span::local::{Filled, RingPair, NEW_RINGS};
 use crate::span::RawSpan;
 
 /// The collector thread, for producers to wake when their ring fills up.
@@ -164,7 +164,6 @@ impl Pipeline {
             batch: Vec::with_capacity(batch.max_export_batch_size),
             batch_started: None,
             kept: Vec::new(),
-            scratch: Vec::new(),
             settings: batch,
             export: export_tx,
             queued: queued.clone(),
@@ -252,8 +251,6 @@ struct Collector {
     batch_started: Option<Instant>,
     /// Scratch buffer for the tail sampler's output.
     kept: Vec<RawSpan>,
-    /// Scratch buffer for spans read from the rings.
-    scratch: Vec<RawSpan>,
     settings: BatchSettings,
     export: Sender<ExportMsg>,
     queued: Arc<AtomicUsize>,
@@ -323,20 +320,6 @@ impl Collector {
         while let Ok(ring) = NEW_RINGS.1.try_recv() {
             self.rings.push(ring);
         }
-        let mut from_rings = std::mem::take(&mut self.scratch);
-        self.rings.retain_mut(|RingPair { spans, returns }| {
-            if let Ok(chunk) = spans.read_chunk(spans.slots()) {
-                for span in chunk {
-                    // The record is copied out and its slot given back at once, so the
-                    // thread's pool refills even while the tail sampler holds the trace.
-                    let (raw, slot) = span.take();
-                    give_back(returns, slot);
-                    from_rings.push(raw);
-                }
-            }
-            // A thread that exited leaves its ring abandoned; once empty it is gone.
-            !(spans.is_abandoned() && spans.is_empty())
-        });
         // Spans of one thread can arrive out of order between its ring and the overflow lane
         // (a burst spills, the ring drains, the next span fits again); the tail sampler
         // decides a trace only one drain after its root, when everything sent before the root
@@ -349,11 +332,30 @@ impl Collector {
             let (raw, _slot) = span.take();
             self.accept(raw);
         }
-        total += from_rings.len();
-        for span in from_rings.drain(..) {
-            self.accept(span);
+        let mut i = 0;
+        while i < self.rings.len() {
+            // Up to what the ring holds now: a thread that keeps pushing cannot keep the
+            // collector here.
+            let available = self.rings[i].spans.slots();
+            for _ in 0..available {
+                let Ok(span) = self.rings[i].spans.pop() else {
+                    break;
+                };
+                // The record is moved out and its slot given back at once, so the thread's
+                // pool refills even while the tail sampler holds the trace.
+                let (raw, slot) = span.take();
+                self.rings[i].give_back(slot);
+                total += 1;
+                self.accept(raw);
+            }
+            // A thread that exited leaves its ring abandoned; once empty it is gone.
+            let ring = &self.rings[i].spans;
+            if ring.is_abandoned() && ring.is_empty() {
+                self.rings.swap_remove(i);
+            } else {
+                i += 1;
+            }
         }
-        self.scratch = from_rings;
         if let Some(tail) = &mut self.tail {
             let mut outcome = TailOutcome::default();
             tail.end_cycle(Instant::now(), &mut self.kept, &mut outcome);
