@@ -302,8 +302,11 @@ impl Local {
     }
 }
 
-/// Empty slots the collector can give back to a thread at once; more are freed.
-const POOL_CAPACITY: usize = 2 * RING_CAPACITY;
+/// Empty slots the collector can give back to a thread at once, and the most a thread keeps
+/// idle in its pool; more are freed. A thread holds at most this many idle slots, plus one
+/// ring of finished spans in flight, plus its open spans: about 1 000 × 320 bytes at rest
+/// after a burst, and only what it used (a thread that records one span has one slot).
+const POOL_CAPACITY: usize = RING_CAPACITY;
 
 /// Never used: `counters()` always sets them first (a static, so no `unwrap` is needed).
 static NO_COUNTERS: ThreadCounters = ThreadCounters {
