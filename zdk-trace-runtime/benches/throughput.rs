@@ -26,6 +26,7 @@
 //! tiny version (20k spans flat out, one paced step) and still checks the counts; a word
 //! argument filters contenders by name (`-- sdk`).
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -100,7 +101,51 @@ struct Load {
     max_per_thread: u64,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+/// CPU seconds used so far by this process's threads, summed by thread name (comm, as the
+/// kernel truncates it to 15 bytes), from /proc/self/task/*/stat.
+fn thread_cpu() -> HashMap<String, f64> {
+    let mut by_name = HashMap::new();
+    let ticks = 100.0; // USER_HZ on Linux
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return by_name;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ...`: comm may contain spaces; fields after the last ')'.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = stat[open + 1..close].to_owned();
+        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        let (Some(utime), Some(stime)) = (
+            fields.get(11).and_then(|f| f.parse::<f64>().ok()),
+            fields.get(12).and_then(|f| f.parse::<f64>().ok()),
+        ) else {
+            continue;
+        };
+        *by_name.entry(comm).or_insert(0.0) += (utime + stime) / ticks;
+    }
+    by_name
+}
+
+/// The pipeline's own threads (not the application's, not the receiver's), by role.
+fn role(comm: &str) -> Option<&'static str> {
+    if comm.starts_with("zdk-trace-colle") {
+        Some("collect")
+    } else if comm.starts_with("zdk-trace-expor") || comm.starts_with("tokio-runtime-w") {
+        Some("export")
+    } else if comm.starts_with("OpenTelemetry") {
+        Some("sdk batch")
+    } else if comm.starts_with("otlp-counting") {
+        Some("receiver")
+    } else {
+        None
+    }
+}
+
+#[derive(Debug, Clone, Default)]
 struct Outcome {
     created: u64,
     received: u64,
@@ -109,6 +154,8 @@ struct Outcome {
     create_secs: f64,
     /// From the start to the end of the shutdown (flush included).
     total_secs: f64,
+    /// CPU ns per span received while the application threads ran, by pipeline role.
+    cpu_ns_per_span: Vec<(&'static str, f64)>,
 }
 
 impl Outcome {
@@ -231,6 +278,8 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
             })
         })
         .collect();
+    let cpu_before = thread_cpu();
+    let received_before = receiver.spans();
     barrier.wait();
     let start = Instant::now();
     let mut created = 1; // the warm-up span
@@ -240,6 +289,19 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
         created += n;
         create_secs = create_secs.max(took.as_secs_f64());
     }
+    let cpu_after = thread_cpu();
+    let received_while_running = receiver.spans().saturating_sub(received_before).max(1);
+    let mut cpu_by_role: BTreeMap<&'static str, f64> = BTreeMap::new();
+    for (comm, secs) in &cpu_after {
+        if let Some(role) = role(comm) {
+            let before = cpu_before.get(comm).copied().unwrap_or(0.0);
+            *cpu_by_role.entry(role).or_insert(0.0) += secs - before;
+        }
+    }
+    let cpu_ns_per_span = cpu_by_role
+        .into_iter()
+        .map(|(role, secs)| (role, secs * 1e9 / received_while_running as f64))
+        .collect();
     let dropped = match pipeline {
         Pipeline::Zdk(telemetry) => {
             telemetry
@@ -278,6 +340,7 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
         dropped: dropped.unwrap_or(created - received),
         create_secs,
         total_secs,
+        cpu_ns_per_span,
     }
 }
 
@@ -317,13 +380,13 @@ fn main() {
     println!();
     println!("Flat out ({:?} per case{}):", flat.duration, if smoke { ", capped at 10k spans/thread (smoke)" } else { "" });
     println!();
-    println!("| contender | threads | created | received | dropped | dropped % | app spans/s | exported spans/s (incl. flush) | flush s |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| contender | threads | created | received | dropped | dropped % | app spans/s | exported spans/s (incl. flush) | flush s | pipeline CPU ns per received span |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
     for &who in &contenders {
         for &threads in thread_counts {
             let o = run(who, threads, flat);
             println!(
-                "| {} | {threads} | {} | {} | {} | {:.1}% | {} | {} | {:.2} |",
+                "| {} | {threads} | {} | {} | {} | {:.1}% | {} | {} | {:.2} | {} |",
                 who.name(),
                 o.created,
                 o.received,
@@ -332,6 +395,7 @@ fn main() {
                 thousands(o.created_per_sec()),
                 thousands(o.exported_per_sec()),
                 o.total_secs - o.create_secs,
+                cpu(&o),
             );
         }
     }
@@ -339,8 +403,8 @@ fn main() {
     println!();
     println!("Paced ({step_duration:?} per step; a step passes when dropped = 0, received = created and the threads produced >= 95% of the offered rate):");
     println!();
-    println!("| contender | threads | offered spans/s | created spans/s | received | dropped | passes |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
+    println!("| contender | threads | offered spans/s | created spans/s | received | dropped | passes | pipeline CPU ns per received span |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |");
     let mut best = Vec::new();
     for &who in &contenders {
         if who == Who::ZdkHttp && !smoke {
@@ -358,7 +422,7 @@ fn main() {
                 let produced = o.created as f64 / step_duration.as_secs_f64();
                 let ok = o.dropped == 0 && o.received == o.created && produced >= 0.95 * rate;
                 println!(
-                    "| {} | {threads} | {} | {} | {} | {} | {} |",
+                    "| {} | {threads} | {} | {} | {} | {} | {} | {} |",
                     who.name(),
                     thousands(rate),
                     thousands(produced),
@@ -370,7 +434,8 @@ fn main() {
                         "no (threads could not produce it)"
                     } else {
                         "no (drops)"
-                    }
+                    },
+                    cpu(&o),
                 );
                 if !ok {
                     break;
@@ -392,6 +457,15 @@ fn main() {
             rate.map_or("< lowest step".to_owned(), thousands)
         );
     }
+}
+
+/// `collect 120, export 900, receiver 200`.
+fn cpu(o: &Outcome) -> String {
+    o.cpu_ns_per_span
+        .iter()
+        .map(|(role, ns)| format!("{role} {ns:.0}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `1234567.8` → `1 234 568`.
