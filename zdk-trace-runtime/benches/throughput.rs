@@ -134,8 +134,10 @@ fn thread_cpu() -> HashMap<String, f64> {
 fn role(comm: &str) -> Option<&'static str> {
     if comm.starts_with("zdk-trace-colle") {
         Some("collect")
-    } else if comm.starts_with("zdk-trace-expor") || comm.starts_with("tokio-runtime-w") {
+    } else if comm.starts_with("zdk-trace-expor") {
         Some("export")
+    } else if comm.starts_with("tokio-rt-worker") || comm.starts_with("tokio-runtime-w") {
+        Some("sdk tokio i/o")
     } else if comm.starts_with("OpenTelemetry") {
         Some("sdk batch")
     } else if comm.starts_with("otlp-counting") {
