@@ -241,7 +241,11 @@ impl CountingReceiver {
     }
 }
 
-async fn count_http(State(counts): State<Arc<Counts>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn count_http(
+    State(counts): State<Arc<Counts>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let gzip = headers
         .get("content-encoding")
         .is_some_and(|v| v.as_bytes() == b"gzip");
@@ -256,7 +260,11 @@ async fn count_http(State(counts): State<Arc<Counts>>, headers: HeaderMap, body:
     };
     if ok {
         // An empty `ExportTraceServiceResponse` encodes to zero bytes.
-        ([("content-type", "application/x-protobuf")], Vec::<u8>::new()).into_response()
+        (
+            [("content-type", "application/x-protobuf")],
+            Vec::<u8>::new(),
+        )
+            .into_response()
     } else {
         StatusCode::BAD_REQUEST.into_response()
     }

@@ -69,7 +69,10 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: the caller's contract, passed on.
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
-            ALLOCATED.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+            ALLOCATED.fetch_add(
+                new_size as isize - layout.size() as isize,
+                Ordering::Relaxed,
+            );
         }
         p
     }
@@ -166,7 +169,11 @@ fn stall(case: &str, stall_for: Duration) {
                 None,
             )),
         ),
-        "stall-sdk-2048" => (2048, sdk_predicted(2048), Err(sdk_otlp(&receiver.endpoint(), None))),
+        "stall-sdk-2048" => (
+            2048,
+            sdk_predicted(2048),
+            Err(sdk_otlp(&receiver.endpoint(), None)),
+        ),
         other => panic!("unknown case {other}"),
     };
     let tracer = pipeline
@@ -210,13 +217,22 @@ fn stall(case: &str, stall_for: Duration) {
     let created = created.load(Ordering::Relaxed);
     let quarter = |q: usize| samples[(samples.len() * q / 4).saturating_sub(1)];
     let requests = receiver.requests();
-    assert!(requests >= 1, "{case}: the exporter never reached the receiver");
+    assert!(
+        requests >= 1,
+        "{case}: the exporter never reached the receiver"
+    );
     assert_eq!(receiver.spans() > 0, requests > 0);
     let dropped = match &pipeline {
         Ok(telemetry) => {
             let stats = telemetry.stats();
-            assert_eq!(stats.spans_exported, 0, "{case}: exported through a stalled receiver");
-            assert!(stats.dropped() > 0, "{case}: nothing dropped: no back-pressure happened");
+            assert_eq!(
+                stats.spans_exported, 0,
+                "{case}: exported through a stalled receiver"
+            );
+            assert!(
+                stats.dropped() > 0,
+                "{case}: nothing dropped: no back-pressure happened"
+            );
             assert!(
                 stats.spans_recorded <= created + 1,
                 "{case}: {stats:?} created {created}"
@@ -229,7 +245,10 @@ fn stall(case: &str, stall_for: Duration) {
                 stats.dropped_export_failed
             )
         }
-        Err(_) => format!("{} not exported (SDK does not count)", created - receiver.spans()),
+        Err(_) => format!(
+            "{} not exported (SDK does not count)",
+            created - receiver.spans()
+        ),
     };
     let late_growth = quarter(4) as f64 - quarter(2) as f64;
     println!(

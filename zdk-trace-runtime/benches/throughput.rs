@@ -73,6 +73,8 @@ fn sdk_sync(tracer: &opentelemetry_sdk::trace::Tracer) -> u64 {
 enum Who {
     ZdkGrpc,
     ZdkHttp,
+    /// Not a default setting: tells capacity (CPU) from slack (queue) in the paced sweep.
+    ZdkGrpcBigQueue,
     SdkGrpc,
     TracingGrpc,
 }
@@ -82,13 +84,14 @@ impl Who {
         match self {
             Who::ZdkGrpc => "zdk-trace, OTLP/gRPC",
             Who::ZdkHttp => "zdk-trace, OTLP/HTTP protobuf",
+            Who::ZdkGrpcBigQueue => "zdk-trace, OTLP/gRPC, max_queue_size 65536 (NOT default)",
             Who::SdkGrpc => "otel sdk BatchSpanProcessor, OTLP/gRPC",
             Who::TracingGrpc => "tracing-opentelemetry (sdk), OTLP/gRPC",
         }
     }
 
     fn is_zdk(self) -> bool {
-        matches!(self, Who::ZdkGrpc | Who::ZdkHttp)
+        matches!(self, Who::ZdkGrpc | Who::ZdkHttp | Who::ZdkGrpcBigQueue)
     }
 }
 
@@ -188,6 +191,12 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
     };
     let pipeline = match who {
         Who::ZdkGrpc => Pipeline::Zdk(zdk_otlp(&receiver.endpoint(), Protocol::Grpc, None, None)),
+        Who::ZdkGrpcBigQueue => Pipeline::Zdk(zdk_otlp(
+            &receiver.endpoint(),
+            Protocol::Grpc,
+            Some(65536),
+            None,
+        )),
         Who::ZdkHttp => Pipeline::Zdk(zdk_otlp(
             &receiver.endpoint(),
             Protocol::HttpProtobuf,
@@ -248,7 +257,7 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
             std::thread::spawn(move || {
                 let _default = dispatch.as_ref().map(tracing::dispatcher::set_default);
                 let one = || match (who, &tracer) {
-                    (Who::ZdkGrpc | Who::ZdkHttp, _) => zdk_sync(),
+                    (Who::ZdkGrpc | Who::ZdkHttp | Who::ZdkGrpcBigQueue, _) => zdk_sync(),
                     (Who::TracingGrpc, _) => tracing_sync(),
                     (Who::SdkGrpc, Some(t)) => sdk_sync(t),
                     (Who::SdkGrpc, None) => 0,
@@ -323,7 +332,12 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
     // Every export was answered before shutdown returned, so the count is final; wait a little
     // in case the receiver thread is behind its own answers.
     let received = receiver.wait_for_spans(expected, Duration::from_millis(500));
-    assert_eq!(receiver.malformed(), 0, "{}: malformed requests", who.name());
+    assert_eq!(
+        receiver.malformed(),
+        0,
+        "{}: malformed requests",
+        who.name()
+    );
     assert!(received > 0, "{}: the receiver got nothing", who.name());
     if who.is_zdk() {
         assert_eq!(
@@ -334,7 +348,11 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
             dropped
         );
     } else {
-        assert!(received <= created, "{}: received more than created", who.name());
+        assert!(
+            received <= created,
+            "{}: received more than created",
+            who.name()
+        );
     }
     Outcome {
         created,
@@ -349,14 +367,20 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
 fn main() {
     let smoke = smoke_mode();
     let filter = filter();
-    let contenders: Vec<Who> = [Who::ZdkGrpc, Who::ZdkHttp, Who::SdkGrpc, Who::TracingGrpc]
-        .into_iter()
-        .filter(|w| {
-            filter
-                .as_deref()
-                .is_none_or(|f| w.name().to_lowercase().contains(&f.to_lowercase()))
-        })
-        .collect();
+    let contenders: Vec<Who> = [
+        Who::ZdkGrpc,
+        Who::ZdkHttp,
+        Who::ZdkGrpcBigQueue,
+        Who::SdkGrpc,
+        Who::TracingGrpc,
+    ]
+    .into_iter()
+    .filter(|w| {
+        filter
+            .as_deref()
+            .is_none_or(|f| w.name().to_lowercase().contains(&f.to_lowercase()))
+    })
+    .collect();
     let thread_counts: &[usize] = if smoke { &[1, 2] } else { &[1, 2, 4] };
     let flat = Load {
         rate: None,
@@ -370,7 +394,15 @@ fn main() {
     let steps: &[f64] = if smoke {
         &[125_000.0]
     } else {
-        &[125_000.0, 250_000.0, 500_000.0, 750_000.0, 1_000_000.0, 1_500_000.0]
+        &[
+            50_000.0,
+            125_000.0,
+            250_000.0,
+            500_000.0,
+            750_000.0,
+            1_000_000.0,
+            1_500_000.0,
+        ]
     };
     let step_duration = if smoke {
         Duration::from_millis(200)
@@ -380,11 +412,22 @@ fn main() {
 
     println!("throughput: default queue settings (2048 / 512 / 5 s), head sampling always_on");
     println!();
-    println!("Flat out ({:?} per case{}):", flat.duration, if smoke { ", capped at 10k spans/thread (smoke)" } else { "" });
+    println!(
+        "Flat out ({:?} per case{}):",
+        flat.duration,
+        if smoke {
+            ", capped at 10k spans/thread (smoke)"
+        } else {
+            ""
+        }
+    );
     println!();
     println!("| contender | threads | created | received | dropped | dropped % | app spans/s | exported spans/s (incl. flush) | flush s | pipeline CPU ns per received span |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
     for &who in &contenders {
+        if who == Who::ZdkGrpcBigQueue {
+            continue; // paced only: flat out, a bigger queue only drops later
+        }
         for &threads in thread_counts {
             let o = run(who, threads, flat);
             println!(

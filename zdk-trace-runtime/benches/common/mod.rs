@@ -156,9 +156,7 @@ pub fn zdk_otlp(
     if let Some(tail) = tail {
         builder = builder.tail_sampling(tail);
     }
-    builder
-        .install()
-        .unwrap_or_else(|e| panic!("install: {e}"))
+    builder.install().unwrap_or_else(|e| panic!("install: {e}"))
 }
 
 /// The SDK's `BatchSpanProcessor` (its DEFAULT batch config unless `max_queue_size` is
