@@ -439,7 +439,7 @@ fn main() {
                 100.0 * o.dropped as f64 / o.created.max(1) as f64,
                 thousands(o.created_per_sec()),
                 thousands(o.exported_per_sec()),
-                o.total_secs - o.create_secs,
+                (o.total_secs - o.create_secs).max(0.0),
                 cpu(&o),
             );
         }
