@@ -240,7 +240,7 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
             ..
         } => {
             match dispatch {
-                Some(d) => tracing::dispatcher::with_default(d, || tracing_sync()),
+                Some(d) => tracing::dispatcher::with_default(d, tracing_sync),
                 None => sdk_sync(tracer),
             };
             let _ = provider.force_flush();
@@ -491,7 +491,7 @@ fn main() {
         }
     }
     println!();
-    println!("Highest offered rate with no drops (default queue settings):");
+    println!("Highest offered rate with nothing dropped and received == created:");
     println!();
     println!("| contender | threads | spans/s |");
     println!("| --- | ---: | ---: |");
