@@ -204,15 +204,19 @@ fn stall(case: &str, stall_for: Duration) {
         .collect();
     let start = Instant::now();
     let mut samples = Vec::new();
+    let mut heap_samples = Vec::new();
     while start.elapsed() < stall_for {
         std::thread::sleep(Duration::from_millis(100));
         samples.push(rss().0);
+        heap_samples.push(allocated());
     }
     stop.store(true, Ordering::Relaxed);
     for t in threads {
         t.join().unwrap_or_else(|_| panic!("app thread panicked"));
     }
     let (_, hwm) = rss();
+    let heap_half = heap_samples[(heap_samples.len() / 2).saturating_sub(1)];
+    let heap_max = heap_samples.iter().copied().max().unwrap_or(0);
     let heap = allocated();
     let created = created.load(Ordering::Relaxed);
     let quarter = |q: usize| samples[(samples.len() * q / 4).saturating_sub(1)];
@@ -252,7 +256,7 @@ fn stall(case: &str, stall_for: Duration) {
     };
     let late_growth = quarter(4) as f64 - quarter(2) as f64;
     println!(
-        "| {case} | {queue} | {:.1} s | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        "| {case} | {queue} | {:.1} s | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
         stall_for.as_secs_f64(),
         mib(baseline as f64),
         mib(quarter(1) as f64),
@@ -260,7 +264,9 @@ fn stall(case: &str, stall_for: Duration) {
         mib(quarter(3) as f64),
         mib(quarter(4) as f64),
         mib(hwm as f64),
+        mib(heap_half as f64),
         mib(heap as f64),
+        mib(heap_max as f64),
         mib(predicted as f64),
         mib(late_growth),
         created,
@@ -432,8 +438,8 @@ fn main() {
 
     println!("memory, part 1: exporter stalled, {APP_THREADS} threads creating spans flat out; RSS sampled every 100 ms (MiB)");
     println!();
-    println!("| case | max_queue_size | stall | baseline RSS | RSS at 1/4 | 1/2 | 3/4 | end | peak (VmHWM) | heap at end (allocator) | predicted by the queue settings | growth 1/2 → end | spans created | dropped |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    println!("| case | max_queue_size | stall | baseline RSS | RSS at 1/4 | 1/2 | 3/4 | end | peak (VmHWM) | heap at 1/2 | heap at end | heap max (allocator) | predicted by the queue settings | growth 1/2 → end | spans created | dropped |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
     for case in ["stall-zdk-2048", "stall-zdk-65536", "stall-sdk-2048"] {
         if selected(case) {
             child(case);
