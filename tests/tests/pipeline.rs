@@ -110,6 +110,15 @@ fn the_application_is_never_blocked_by_a_stuck_exporter() {
     assert_eq!(s.spans_started, 100_000);
     assert_eq!(s.spans_exported, 64);
     assert_eq!(s.dropped_queue_full, 100_000 - 64);
+    // Once the exporter has caught up, spans are exported again: the queue being full was
+    // not a state the pipeline stays in.
+    for _ in 0..10 {
+        let _span = Span::start("after");
+    }
+    telemetry.force_flush().expect("flush");
+    let s = telemetry.stats();
+    assert_eq!(s.spans_exported, 64 + 10);
+    assert_eq!(s.dropped_queue_full, 100_000 - 64);
     telemetry.shutdown().expect("shutdown");
 }
 

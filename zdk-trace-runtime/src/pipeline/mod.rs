@@ -156,6 +156,7 @@ impl Pipeline {
         }
         count_dropped_shutdown(leftovers);
         OVERFLOW_CAP.store(batch.max_queue_size, Ordering::Relaxed);
+        hot().set_queue_full(false);
         let collector = Collector {
             rings,
             tail: tail
@@ -397,6 +398,11 @@ impl Collector {
         let held = self.tail.as_ref().map_or(0, TailSampler::pending_spans);
         if self.queued.load(Ordering::Relaxed) + held >= self.settings.max_queue_size {
             add(&COUNTERS.dropped_queue_full, 1);
+            // Until the exporter completes a batch, threads drop their spans themselves.
+            // Not while a tail rule holds traces: their spans must reach the sampler.
+            if self.tail.is_none() {
+                hot().set_queue_full(true);
+            }
             return;
         }
         self.queued.fetch_add(1, Ordering::Relaxed);
@@ -465,6 +471,9 @@ fn run_exporter(
                 let n = batch.len();
                 let ok = export_batch(&runtime, &exporters, batch, timeout);
                 queued.fetch_sub(n, Ordering::Relaxed);
+                // Room again: spans go to the collector (it sets the flag again if the queue
+                // fills up).
+                hot().set_queue_full(false);
                 add(&COUNTERS.batches, 1);
                 if ok {
                     add(&COUNTERS.exported, n as u64);

@@ -82,6 +82,18 @@ impl Filled {
 }
 
 impl Filled {
+    /// Drops the record in place and gives the empty slot back.
+    #[inline]
+    pub(crate) fn discard(self) -> Slot {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again, so the slot is taken exactly once.
+        let mut slot = unsafe { ManuallyDrop::take(&mut this.0) };
+        // SAFETY: a `Filled` slot is initialised (`new`); after this it is logically empty,
+        // and an empty `Slot` never drops its contents.
+        unsafe { slot.assume_init_drop() };
+        slot
+    }
+
     /// Empties a head-dropped span's record, which owns nothing but its extras
     /// (`tracestate`): the rest is not dropped field by field.
     #[inline]
@@ -264,6 +276,15 @@ impl Local {
     /// down the overflow lane when the ring is full, or counts it as dropped.
     #[inline]
     pub(crate) fn push(&mut self, span: Filled) {
+        if crate::pipeline::hot().queue_full() {
+            // The collector would drop it: drop it here, for a counter and a slot back.
+            bump(&self.counters().dropped_queue_full);
+            let slot = span.discard();
+            if self.free.len() < POOL_CAPACITY {
+                self.free.push(slot);
+            }
+            return;
+        }
         if self.ring.is_none() {
             self.ring = Some(self.new_rings());
         }
