@@ -10,6 +10,8 @@
 //!   usage layer's payload), keeping each raw decompressed body so tests can check its exact
 //!   shape.
 //!
+//! [`CountingReceiver`] only counts spans (gRPC or HTTP, optionally stalled), for benchmarks.
+//!
 //! Both record every request (headers included) and can be told to fail. Attribute helpers
 //! ([`attr_str`], [`attr_i64`]…) read proto spans, events and resources.
 //!
@@ -21,6 +23,7 @@
 //! crate's public API.
 #![warn(missing_docs, unreachable_pub)]
 
+mod counting;
 pub mod harness;
 pub mod phoenix;
 
@@ -50,6 +53,7 @@ use prost::Message;
 use tokio::sync::oneshot;
 use tonic::codec::CompressionEncoding;
 
+pub use counting::{count_spans, CountingReceiver, WireError};
 pub use tonic::Code as GrpcCode;
 
 /// The gRPC method every OTLP trace export calls.

@@ -110,6 +110,15 @@ fn the_application_is_never_blocked_by_a_stuck_exporter() {
     assert_eq!(s.spans_started, 100_000);
     assert_eq!(s.spans_exported, 64);
     assert_eq!(s.dropped_queue_full, 100_000 - 64);
+    // Once the exporter has caught up, spans are exported again: the queue being full was
+    // not a state the pipeline stays in.
+    for _ in 0..10 {
+        let _span = Span::start("after");
+    }
+    telemetry.force_flush().expect("flush");
+    let s = telemetry.stats();
+    assert_eq!(s.spans_exported, 64 + 10);
+    assert_eq!(s.dropped_queue_full, 100_000 - 64);
     telemetry.shutdown().expect("shutdown");
 }
 
@@ -243,4 +252,43 @@ fn a_panicking_or_failing_exporter_is_counted_and_the_pipeline_goes_on() {
     );
     // The in-memory exporter installed next to it got all three.
     assert_eq!(h.spans().len(), 3);
+}
+
+#[test]
+fn a_thread_reuses_its_span_slots_once_its_pool_has_grown() {
+    let _serial = serial();
+    let exporter = Recorder::default();
+    let telemetry = isolated_builder()
+        .span_exporter(exporter.clone())
+        .install()
+        .expect("install");
+    // A fresh thread: its pool starts empty. Each round records a burst (sampled spans with
+    // a child each, and head-dropped-like short spans) and lets the collector give the slots
+    // back before the next one.
+    let allocated_per_round = std::thread::spawn(move || {
+        let mut per_round = Vec::new();
+        for _ in 0..20 {
+            let before = telemetry.stats().span_slots_allocated;
+            for i in 0..200 {
+                let mut parent = Span::start("round").entered();
+                parent.set_attribute(opentelemetry::KeyValue::new("i", i as i64));
+                let _child = Span::start("step").entered();
+            }
+            telemetry.force_flush().expect("flush");
+            per_round.push(telemetry.stats().span_slots_allocated - before);
+        }
+        telemetry.shutdown().expect("shutdown");
+        per_round
+    })
+    .join()
+    .expect("the recording thread");
+    assert_eq!(exporter.spans().len(), 20 * 200 * 2);
+    // The first round grows the pool; later rounds find every slot given back (a few may
+    // still be in flight when a round starts, so allow a small tail, not a steady growth).
+    assert!(allocated_per_round[0] > 0, "{allocated_per_round:?}");
+    let later: u64 = allocated_per_round[10..].iter().sum();
+    assert_eq!(
+        later, 0,
+        "slots still allocated per round: {allocated_per_round:?}"
+    );
 }

@@ -4,10 +4,12 @@
 //! tasks and threads they fan out to) as standard OpenTelemetry spans, and exports them to the
 //! console, a JSON-lines file, an OTLP backend or any `opentelemetry_sdk`
 //! [`SpanExporter`](opentelemetry_sdk::trace::SpanExporter). Recording is built for the hot
-//! path: a span lives on the caller's stack and, when it ends, is pushed into a per-thread ring
-//! that a background collector drains. Starting or ending a span never blocks the application
-//! and, after a thread's first span, takes no lock; when the exporter falls behind, spans are
-//! dropped and counted, never waited for.
+//! path: a span is one pointer to a record written in place into a slot of a per-thread pool,
+//! and when it ends that pointer is pushed into a per-thread ring that a background collector
+//! drains (the collector gives the slot back). Starting or ending a span never blocks the
+//! application and, after a thread's first span, takes no lock and allocates nothing once the
+//! thread's pool has grown; when the exporter falls behind, spans are dropped and counted,
+//! never waited for.
 //!
 //! This crate is the only one an application depends on. It re-exports the attribute macros
 //! of `zdk-trace-macros`: [`macro@span`], [`macro@agent_span`], [`macro@llm_call`],
@@ -277,8 +279,10 @@
 //! whatever is there after `scheduled_delay`); an exporter thread runs the exporters on its own
 //! single-threaded tokio runtime, each call bounded by `export_timeout`. At most
 //! `max_queue_size` spans wait for export: past that, spans are dropped and counted, and the
-//! application is never blocked. Exporter errors, timeouts and panics are caught, counted and
-//! warned about once on stderr.
+//! application is never blocked; while the queue is full (and no tail rule holds traces),
+//! threads drop finished spans themselves, so an overloaded pipeline costs the collector
+//! nothing. Exporter errors, timeouts and panics are caught, counted and warned about once on
+//! stderr.
 //!
 //! [`Telemetry::force_flush`] exports everything recorded so far, on every thread, and waits
 //! for it. [`Telemetry::shutdown`] does the same, shuts the exporters down and stops the

@@ -624,17 +624,19 @@ fn record_panic(span: &mut Span, payload: &(dyn Any + Send)) {
 #[derive(Debug)]
 #[must_use = "the span is current only while this guard lives"]
 pub struct SyncGuard {
+    // One field, so the guard is two words and returned in registers: whether the thread was
+    // already panicking when it entered is a flag of the span's record.
     span: EnteredSpan,
-    was_panicking: bool,
 }
 
 /// Enters `span` for a sync function's call.
 #[inline]
 pub fn enter(span: Span) -> SyncGuard {
-    SyncGuard {
-        span: span.entered(),
-        was_panicking: std::thread::panicking(),
+    let mut span = span.entered();
+    if std::thread::panicking() {
+        span.mark_was_panicking();
     }
+    SyncGuard { span }
 }
 
 impl Deref for SyncGuard {
@@ -652,8 +654,9 @@ impl DerefMut for SyncGuard {
 }
 
 impl Drop for SyncGuard {
+    #[inline]
     fn drop(&mut self) {
-        if !self.was_panicking && std::thread::panicking() {
+        if std::thread::panicking() && !self.span.was_panicking() {
             self.span.record_error("panic", "panicked");
         }
     }

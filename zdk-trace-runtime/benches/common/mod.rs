@@ -154,3 +154,74 @@ where
 pub fn filtered() -> bool {
     std::env::args().skip(1).any(|a| !a.starts_with('-'))
 }
+
+/// zdk-trace exporting OTLP to `endpoint` with the DEFAULT batch settings (queue 2048, batch
+/// 512, 5 s), unless `max_queue_size` overrides the queue; head sampling `always_on`.
+pub fn zdk_otlp(
+    endpoint: &str,
+    protocol: zdk_trace_runtime::Protocol,
+    max_queue_size: Option<usize>,
+    tail: Option<zdk_trace_runtime::TailSampling>,
+) -> Telemetry {
+    let mut builder = Telemetry::builder()
+        .ignore_env()
+        .config(
+            Config::default()
+                .with_otlp_endpoint(endpoint)
+                .with_otlp_protocol(protocol)
+                .with_otlp_exporter(),
+        )
+        .sampler(Sampler::AlwaysOn);
+    if let Some(size) = max_queue_size {
+        builder = builder.max_queue_size(size);
+    }
+    if let Some(tail) = tail {
+        builder = builder.tail_sampling(tail);
+    }
+    builder.install().unwrap_or_else(|e| panic!("install: {e}"))
+}
+
+/// The SDK's `BatchSpanProcessor` (its DEFAULT batch config unless `max_queue_size` is
+/// given) with the opentelemetry-otlp gRPC exporter to `endpoint`. tonic needs a tokio runtime
+/// for its connection: the returned runtime must outlive the provider.
+pub fn sdk_otlp(
+    endpoint: &str,
+    max_queue_size: Option<usize>,
+) -> (SdkTracerProvider, tokio::runtime::Runtime) {
+    use opentelemetry_otlp::WithExportConfig as _;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let exporter = {
+        let _enter = rt.enter();
+        opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let mut config = BatchConfigBuilder::default();
+    if let Some(size) = max_queue_size {
+        config = config.with_max_queue_size(size);
+    }
+    let processor = BatchSpanProcessor::builder(exporter)
+        .with_batch_config(config.build())
+        .build();
+    let provider = SdkTracerProvider::builder()
+        .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOn)
+        .with_span_processor(processor)
+        .build();
+    (provider, rt)
+}
+
+/// `--test` among the arguments: the smoke mode (`cargo bench -- --test`).
+pub fn smoke_mode() -> bool {
+    std::env::args().any(|a| a == "--test")
+}
+
+/// The first argument that is not a flag: a substring filter on case names, like criterion's.
+pub fn filter() -> Option<String> {
+    std::env::args().skip(1).find(|a| !a.starts_with('-'))
+}

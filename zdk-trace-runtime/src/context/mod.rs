@@ -105,17 +105,44 @@ pub(crate) fn push_frame(frame: Frame) {
     });
 }
 
+/// Pushes the span of `raw` as the current span of this thread: the frame is written straight
+/// into the stack, not built and moved (what `push_frame` costs twice).
+#[inline]
+pub(crate) fn push_span(raw: &crate::span::RawSpan) {
+    let otel_span_id = if hot().inherit_otel() {
+        otel_active_span_id()
+    } else {
+        0
+    };
+    with_local(|local| {
+        local.stack.push(Entered {
+            frame: Frame {
+                trace_id: raw.trace_id,
+                span_id: raw.span_id,
+                sampled: raw.flags & crate::span::FLAG_SAMPLED != 0,
+                remote: false,
+                foreign: false,
+                trace_state: raw.trace_state().cloned(),
+            },
+            otel_span_id,
+        })
+    });
+}
+
 /// Pops the frame of `span_id` (normally the top; searched if guards were dropped out of order).
 #[inline]
 pub(crate) fn pop_frame(span_id: u64) {
-    with_local(|local| {
-        let stack = &mut local.stack;
-        if stack.last().is_some_and(|e| e.frame.span_id == span_id) {
-            stack.pop();
-        } else if let Some(pos) = stack.iter().rposition(|e| e.frame.span_id == span_id) {
-            stack.remove(pos);
-        }
-    });
+    with_local(|local| pop_frame_in(&mut local.stack, span_id));
+}
+
+/// [`pop_frame`] on a stack already borrowed.
+#[inline]
+pub(crate) fn pop_frame_in(stack: &mut Vec<Entered>, span_id: u64) {
+    if stack.last().is_some_and(|e| e.frame.span_id == span_id) {
+        stack.pop();
+    } else if let Some(pos) = stack.iter().rposition(|e| e.frame.span_id == span_id) {
+        stack.remove(pos);
+    }
 }
 
 /// The current frame of this thread, if any, else the span of the current OpenTelemetry

@@ -21,6 +21,11 @@ pub(crate) struct Hot {
     root_bound: AtomicU64,
     /// [`CaptureMode`] as `u8`: read once by every `capture` expansion.
     capture: AtomicU8,
+    /// The export queue is full (and no tail rule holds traces): a finished span is dropped
+    /// and counted on its thread, instead of costing the collector a copy and a conversion
+    /// for a span it would drop anyway. Set by the collector when it drops for a full queue,
+    /// cleared by the exporter when a batch completes.
+    queue_full: AtomicBool,
 }
 
 static HOT: Hot = Hot {
@@ -30,6 +35,7 @@ static HOT: Hot = Hot {
     inherit_otel: AtomicBool::new(false),
     root_bound: AtomicU64::new(u64::MAX),
     capture: AtomicU8::new(0),
+    queue_full: AtomicBool::new(false),
 };
 
 #[inline]
@@ -94,6 +100,21 @@ impl Hot {
         self.capture.store(mode.to_u8(), Ordering::Relaxed);
     }
 
+    /// Whether finished spans are dropped on their thread (see the field).
+    #[inline]
+    pub(crate) fn queue_full(&self) -> bool {
+        self.queue_full.load(Ordering::Relaxed)
+    }
+
+    /// Sets [`queue_full`](Self::queue_full); a write only when it changes, so the line the
+    /// application threads read stays shared.
+    #[inline]
+    pub(crate) fn set_queue_full(&self, full: bool) {
+        if self.queue_full.load(Ordering::Relaxed) != full {
+            self.queue_full.store(full, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn set_enabled(&self, on: bool) {
         self.enabled.store(on, Ordering::SeqCst);
     }
@@ -112,6 +133,7 @@ mod tests {
             inherit_otel: AtomicBool::new(false),
             root_bound: AtomicU64::new(0),
             capture: AtomicU8::new(0),
+            queue_full: AtomicBool::new(false),
         };
         for (sampler, expected) in [
             (Sampler::AlwaysOn, 1.0),

@@ -25,23 +25,23 @@ use stats::{add, COUNTERS};
 use crate::config::BatchSettings;
 use crate::export::DynExporter;
 use crate::sampling::{TailOutcome, TailSampler, TailSampling};
-use crate::span::local::{RingConsumer, NEW_RINGS};
+use crate::span::local::{Filled, RingPair, NEW_RINGS};
 use crate::span::RawSpan;
 
 /// The collector thread, for producers to wake when their ring fills up.
 static COLLECTOR: Lazy<ArcSwapOption<Thread>> = Lazy::new(ArcSwapOption::empty);
 static WAKE_REQUESTED: AtomicBool = AtomicBool::new(false);
 /// Rings of every thread that ever recorded, between two pipelines.
-static IDLE_RINGS: Lazy<Mutex<Vec<RingConsumer>>> = Lazy::new(|| Mutex::new(Vec::new()));
+static IDLE_RINGS: Lazy<Mutex<Vec<RingPair>>> = Lazy::new(|| Mutex::new(Vec::new()));
 
 /// Spans that did not fit in their thread's ring: a shared lock-free lane to the collector,
 /// used only when a burst outruns it. Bounded by `OVERFLOW_CAP` (the queue size).
-static OVERFLOW: Lazy<(Sender<RawSpan>, Receiver<RawSpan>)> = Lazy::new(unbounded);
+static OVERFLOW: Lazy<(Sender<Filled>, Receiver<Filled>)> = Lazy::new(unbounded);
 static OVERFLOW_LEN: AtomicUsize = AtomicUsize::new(0);
 static OVERFLOW_CAP: AtomicUsize = AtomicUsize::new(0);
 
 /// Sends a span down the overflow lane; `false` (span dropped) when the lane is full.
-pub(crate) fn push_overflow(span: RawSpan) -> bool {
+pub(crate) fn push_overflow(span: Filled) -> bool {
     let accepted = OVERFLOW_LEN.fetch_add(1, Ordering::AcqRel)
         < OVERFLOW_CAP.load(Ordering::Relaxed)
         && OVERFLOW.0.send(span).is_ok();
@@ -143,17 +143,20 @@ impl Pipeline {
         let mut rings = take_idle_rings();
         let mut leftovers = 0u64;
         for ring in &mut rings {
-            while ring.pop().is_ok() {
+            while let Ok(span) = ring.spans.pop() {
+                let (_, slot) = span.take();
+                ring.give_back(slot);
                 leftovers += 1;
             }
         }
-        rings.retain(|ring| !ring.is_abandoned());
+        rings.retain(|ring| !ring.spans.is_abandoned());
         while OVERFLOW.1.try_recv().is_ok() {
             OVERFLOW_LEN.fetch_sub(1, Ordering::AcqRel);
             leftovers += 1;
         }
         count_dropped_shutdown(leftovers);
         OVERFLOW_CAP.store(batch.max_queue_size, Ordering::Relaxed);
+        hot().set_queue_full(false);
         let collector = Collector {
             rings,
             tail: tail
@@ -162,7 +165,6 @@ impl Pipeline {
             batch: Vec::with_capacity(batch.max_export_batch_size),
             batch_started: None,
             kept: Vec::new(),
-            scratch: Vec::new(),
             settings: batch,
             export: export_tx,
             queued: queued.clone(),
@@ -244,14 +246,12 @@ pub(crate) enum PipelineError {
 }
 
 struct Collector {
-    rings: Vec<RingConsumer>,
+    rings: Vec<RingPair>,
     tail: Option<TailSampler>,
     batch: Vec<SpanData>,
     batch_started: Option<Instant>,
     /// Scratch buffer for the tail sampler's output.
     kept: Vec<RawSpan>,
-    /// Scratch buffer for spans read from the rings.
-    scratch: Vec<RawSpan>,
     settings: BatchSettings,
     export: Sender<ExportMsg>,
     queued: Arc<AtomicUsize>,
@@ -321,14 +321,6 @@ impl Collector {
         while let Ok(ring) = NEW_RINGS.1.try_recv() {
             self.rings.push(ring);
         }
-        let mut from_rings = std::mem::take(&mut self.scratch);
-        self.rings.retain_mut(|ring| {
-            if let Ok(chunk) = ring.read_chunk(ring.slots()) {
-                from_rings.extend(chunk);
-            }
-            // A thread that exited leaves its ring abandoned; once empty it is gone.
-            !(ring.is_abandoned() && ring.is_empty())
-        });
         // Spans of one thread can arrive out of order between its ring and the overflow lane
         // (a burst spills, the ring drains, the next span fits again); the tail sampler
         // decides a trace only one drain after its root, when everything sent before the root
@@ -337,13 +329,34 @@ impl Collector {
         while let Ok(span) = OVERFLOW.1.try_recv() {
             OVERFLOW_LEN.fetch_sub(1, Ordering::AcqRel);
             total += 1;
-            self.accept(span);
+            // Its thread is unknown here: the slot is freed.
+            let (raw, _slot) = span.take();
+            self.accept(raw);
         }
-        total += from_rings.len();
-        for span in from_rings.drain(..) {
-            self.accept(span);
+        let mut i = 0;
+        while i < self.rings.len() {
+            // Up to what the ring holds now: a thread that keeps pushing cannot keep the
+            // collector here.
+            let available = self.rings[i].spans.slots();
+            for _ in 0..available {
+                let Ok(span) = self.rings[i].spans.pop() else {
+                    break;
+                };
+                // The record is moved out and its slot given back at once, so the thread's
+                // pool refills even while the tail sampler holds the trace.
+                let (raw, slot) = span.take();
+                self.rings[i].give_back(slot);
+                total += 1;
+                self.accept(raw);
+            }
+            // A thread that exited leaves its ring abandoned; once empty it is gone.
+            let ring = &self.rings[i].spans;
+            if ring.is_abandoned() && ring.is_empty() {
+                self.rings.swap_remove(i);
+            } else {
+                i += 1;
+            }
         }
-        self.scratch = from_rings;
         if let Some(tail) = &mut self.tail {
             let mut outcome = TailOutcome::default();
             tail.end_cycle(Instant::now(), &mut self.kept, &mut outcome);
@@ -385,6 +398,11 @@ impl Collector {
         let held = self.tail.as_ref().map_or(0, TailSampler::pending_spans);
         if self.queued.load(Ordering::Relaxed) + held >= self.settings.max_queue_size {
             add(&COUNTERS.dropped_queue_full, 1);
+            // Until the exporter completes a batch, threads drop their spans themselves.
+            // Not while a tail rule holds traces: their spans must reach the sampler.
+            if self.tail.is_none() {
+                hot().set_queue_full(true);
+            }
             return;
         }
         self.queued.fetch_add(1, Ordering::Relaxed);
@@ -427,7 +445,7 @@ impl Collector {
     }
 }
 
-fn take_idle_rings() -> Vec<RingConsumer> {
+fn take_idle_rings() -> Vec<RingPair> {
     std::mem::take(&mut *lock(&IDLE_RINGS))
 }
 
@@ -453,6 +471,9 @@ fn run_exporter(
                 let n = batch.len();
                 let ok = export_batch(&runtime, &exporters, batch, timeout);
                 queued.fetch_sub(n, Ordering::Relaxed);
+                // Room again: spans go to the collector (it sets the flag again if the queue
+                // fills up).
+                hot().set_queue_full(false);
                 add(&COUNTERS.batches, 1);
                 if ok {
                     add(&COUNTERS.exported, n as u64);

@@ -89,6 +89,11 @@ pub struct Stats {
     pub traces_kept_for_slowness: u64,
     /// Incoming `traceparent` headers that were malformed (and ignored).
     pub malformed_traceparent: u64,
+    /// Span record slots allocated on application threads. A thread allocates them only
+    /// while its pool grows to the spans it keeps in flight (open, or not yet collected), then
+    /// reuses them: a count that keeps growing under a steady load means spans are being
+    /// started on one thread and ended on others faster than the pools balance out.
+    pub span_slots_allocated: u64,
 }
 
 impl Stats {
@@ -124,11 +129,13 @@ impl Stats {
         };
         let threads = crate::pipeline::lock(&THREAD_COUNTERS);
         for t in threads.iter() {
-            stats.spans_started += get(&t.started);
+            // Head-dropped spans are counted once, as sampled out (one counter on that path).
+            stats.spans_started += get(&t.started) + get(&t.sampled_out);
             stats.spans_recorded += get(&t.recorded);
             stats.spans_sampled_out += get(&t.sampled_out);
             stats.dropped_queue_full += get(&t.dropped_queue_full);
             stats.dropped_shutdown += get(&t.dropped_shutdown);
+            stats.span_slots_allocated += get(&t.slots_allocated);
         }
         stats
     }
@@ -162,6 +169,9 @@ impl Stats {
             malformed_traceparent: self
                 .malformed_traceparent
                 .saturating_sub(base.malformed_traceparent),
+            span_slots_allocated: self
+                .span_slots_allocated
+                .saturating_sub(base.span_slots_allocated),
         }
     }
 }

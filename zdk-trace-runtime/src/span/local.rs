@@ -1,13 +1,17 @@
-//! Per-thread state of the hot path: the stack of current spans, the id generator, and the
-//! ring that finished spans are pushed into.
+//! Per-thread state of the hot path: the stack of current spans, the id generator, the pool
+//! of record slots, and the rings that carry finished spans to the collector and empty slots
+//! back.
 //!
-//! Nothing here takes a lock or allocates per span. The ring is a single-producer,
-//! single-consumer queue ([`rtrb`]): this thread pushes finished spans, the collector thread
-//! pops them. It is allocated once per thread, on the first recorded span, and its slots are
-//! reused for the life of the thread. Counters are per-thread atomics written only by their
-//! owner (a plain load and store, no locked instruction), summed by `stats()`.
+//! Nothing here takes a lock per span, and nothing allocates once the pool has grown to what
+//! the thread keeps in flight. The rings are single-producer, single-consumer queues
+//! ([`rtrb`]) of pointers: this thread pushes finished spans' slots, the collector copies the
+//! records out and pushes the empty slots back. They are allocated once per thread, on the
+//! first recorded span. Counters are per-thread atomics written only by their owner (a plain
+//! load and store, no locked instruction), summed by `stats()`.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -22,11 +26,13 @@ pub(crate) const RING_CAPACITY: usize = 1024;
 /// Per-thread counters, written by the owning thread only.
 #[derive(Debug, Default)]
 pub(crate) struct ThreadCounters {
+    /// Recorded spans started (head-dropped ones are only counted in `sampled_out`).
     pub(crate) started: AtomicU64,
     pub(crate) sampled_out: AtomicU64,
     pub(crate) recorded: AtomicU64,
     pub(crate) dropped_queue_full: AtomicU64,
     pub(crate) dropped_shutdown: AtomicU64,
+    pub(crate) slots_allocated: AtomicU64,
 }
 
 /// Adds one to a counter that only the calling thread writes.
@@ -44,25 +50,143 @@ pub(crate) fn bump(counter: &AtomicU64) {
 pub(crate) static THREAD_COUNTERS: Lazy<Mutex<Vec<Arc<ThreadCounters>>>> =
     Lazy::new(|| Mutex::new(Vec::new()));
 
-/// A ring handed to the collector: the consumer end of one thread's ring.
-pub(crate) type RingConsumer = rtrb::Consumer<RawSpan>;
+/// Memory for one span record, recycled between a thread and the collector: a thread takes
+/// one from its pool when a recorded span starts, the record is written into it in place, and
+/// the collector gives it back once it has read the record.
+pub(crate) type Slot = Box<MaybeUninit<RawSpan>>;
+
+/// A slot holding a record: what a recording [`Span`](crate::Span) owns, and what the rings
+/// carry (a pointer, not the 320-byte record).
+#[derive(Debug)]
+pub(crate) struct Filled(ManuallyDrop<Slot>);
+
+impl Filled {
+    /// Writes `raw` into `slot`.
+    #[inline]
+    pub(crate) fn new(mut slot: Slot, raw: RawSpan) -> Filled {
+        slot.write(raw);
+        Filled(ManuallyDrop::new(slot))
+    }
+
+    /// Moves the record out, and gives the empty slot back for reuse.
+    #[inline]
+    pub(crate) fn take(self) -> (RawSpan, Slot) {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again, so the slot is taken exactly once.
+        let slot = unsafe { ManuallyDrop::take(&mut this.0) };
+        // SAFETY: a `Filled` slot is initialised (`new`); reading it out leaves the slot
+        // logically empty, and an empty `Slot` never drops its contents.
+        let raw = unsafe { slot.assume_init_read() };
+        (raw, slot)
+    }
+}
+
+impl Filled {
+    /// Drops the record in place and gives the empty slot back.
+    #[inline]
+    pub(crate) fn discard(self) -> Slot {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again, so the slot is taken exactly once.
+        let mut slot = unsafe { ManuallyDrop::take(&mut this.0) };
+        // SAFETY: a `Filled` slot is initialised (`new`); after this it is logically empty,
+        // and an empty `Slot` never drops its contents.
+        unsafe { slot.assume_init_drop() };
+        slot
+    }
+
+    /// Empties a head-dropped span's record, which owns nothing but its extras
+    /// (`tracestate`): the rest is not dropped field by field.
+    #[inline]
+    pub(crate) fn empty_head_dropped(mut self) -> Slot {
+        debug_assert!(self.attributes.is_empty() && matches!(self.name, Cow::Borrowed(_)));
+        drop(self.extras.take());
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again, so the slot is taken exactly once.
+        // The record is left undropped: what it still holds owns no memory (a borrowed name,
+        // no attributes, no extras), so nothing leaks.
+        unsafe { ManuallyDrop::take(&mut this.0) }
+    }
+}
+
+impl std::ops::Deref for Filled {
+    type Target = RawSpan;
+
+    #[inline]
+    fn deref(&self) -> &RawSpan {
+        // SAFETY: a `Filled` slot is initialised (`new`).
+        unsafe { self.0.assume_init_ref() }
+    }
+}
+
+impl std::ops::DerefMut for Filled {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut RawSpan {
+        // SAFETY: a `Filled` slot is initialised (`new`).
+        unsafe { self.0.assume_init_mut() }
+    }
+}
+
+impl Drop for Filled {
+    fn drop(&mut self) {
+        // SAFETY: dropped once, here; the record is initialised (`new`).
+        unsafe {
+            let mut slot = ManuallyDrop::take(&mut self.0);
+            slot.assume_init_drop();
+        }
+    }
+}
+
+/// The collector's ends of one thread's rings: finished spans come in, empty slots go back.
+#[derive(Debug)]
+pub(crate) struct RingPair {
+    pub(crate) spans: rtrb::Consumer<Filled>,
+    pub(crate) returns: rtrb::Producer<Slot>,
+}
+
+impl RingPair {
+    /// Gives a slot back to the thread that sent it (see [`give_back`]).
+    #[inline]
+    pub(crate) fn give_back(&mut self, slot: Slot) {
+        give_back(&mut self.returns, slot);
+    }
+}
+
+/// Gives a slot back to the thread whose `returns` ring this is, or frees it if that thread is
+/// gone or its pool is full.
+#[inline]
+pub(crate) fn give_back(returns: &mut rtrb::Producer<Slot>, slot: Slot) {
+    if !returns.is_abandoned() {
+        let _ = returns.push(slot);
+    }
+}
 
 /// New rings, sent by threads on their first recorded span and picked up by the collector.
 pub(crate) static NEW_RINGS: Lazy<(
-    crossbeam_channel::Sender<RingConsumer>,
-    crossbeam_channel::Receiver<RingConsumer>,
+    crossbeam_channel::Sender<RingPair>,
+    crossbeam_channel::Receiver<RingPair>,
 )> = Lazy::new(crossbeam_channel::unbounded);
 
 pub(crate) struct Local {
     pub(crate) stack: Vec<Entered>,
     rng: u64,
-    ring: Option<rtrb::Producer<RawSpan>>,
+    ring: Option<rtrb::Producer<Filled>>,
+    /// Empty slots ready for new spans.
+    free: Vec<Slot>,
+    /// Slots the collector gave back.
+    returns: Option<rtrb::Consumer<Slot>>,
     counters: Option<Arc<ThreadCounters>>,
 }
 
 thread_local! {
     static LOCAL: RefCell<Local> = const {
-        RefCell::new(Local { stack: Vec::new(), rng: 0, ring: None, counters: None })
+        RefCell::new(Local {
+            stack: Vec::new(),
+            rng: 0,
+            ring: None,
+            free: Vec::new(),
+            returns: None,
+            counters: None,
+        })
     };
 }
 
@@ -109,34 +233,66 @@ impl Local {
         }
     }
 
-    /// Moves a finished span into this thread's ring (one copy, straight into the slot), or
-    /// down the overflow lane when the ring is full, or counts it as dropped.
-    ///
-    /// # Safety
-    ///
-    /// `raw` must point at a valid record the caller gives up: it is moved out here and must
-    /// not be used or dropped afterwards.
+    /// An empty slot for a new recorded span: from the pool, else from the slots the collector
+    /// gave back, else newly allocated (only until the pool has grown to what the thread keeps
+    /// in flight).
     #[inline]
-    pub(crate) unsafe fn push(&mut self, raw: *mut RawSpan) {
-        let ring = self.ring.get_or_insert_with(|| {
-            let (producer, consumer) = rtrb::RingBuffer::new(RING_CAPACITY);
-            // The receiver lives in a static, so this cannot fail.
-            let _ = NEW_RINGS.0.send(consumer);
-            producer
-        });
-        let accepted = match ring.write_chunk_uninit(1) {
-            Ok(mut chunk) => {
-                let (slot, _) = chunk.as_mut_slices();
-                if let Some(slot) = slot.first_mut() {
-                    // SAFETY: the caller hands `raw` over; it is read exactly once.
-                    slot.write(unsafe { std::ptr::read(raw) });
-                    // SAFETY: the one slot of the chunk was just initialised.
-                    unsafe { chunk.commit_all() };
-                } else {
-                    // A chunk of one always has its slot in the first slice; never reached.
-                    // SAFETY: not moved out; dropped exactly once.
-                    unsafe { std::ptr::drop_in_place(raw) };
-                }
+    pub(crate) fn take_slot(&mut self) -> Slot {
+        match self.free.pop() {
+            Some(slot) => slot,
+            None => self.refill(),
+        }
+    }
+
+    /// Empties a head-dropped span's slot into the pool.
+    #[inline]
+    pub(crate) fn recycle(&mut self, span: Filled) {
+        let slot = span.empty_head_dropped();
+        if self.free.len() < POOL_CAPACITY {
+            self.free.push(slot);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn refill(&mut self) -> Slot {
+        if let Some(returns) = &mut self.returns {
+            let n = returns.slots();
+            if let Ok(chunk) = returns.read_chunk(n) {
+                self.free.reserve(n);
+                self.free.extend(chunk);
+            }
+        }
+        match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                bump(&self.counters().slots_allocated);
+                Box::new_uninit()
+            }
+        }
+    }
+
+    /// Hands a finished span to the collector through this thread's ring (a pointer copy), or
+    /// down the overflow lane when the ring is full, or counts it as dropped.
+    #[inline]
+    pub(crate) fn push(&mut self, span: Filled) {
+        if crate::pipeline::hot().queue_full() {
+            // The collector would drop it: drop it here, for a counter and a slot back.
+            bump(&self.counters().dropped_queue_full);
+            let slot = span.discard();
+            if self.free.len() < POOL_CAPACITY {
+                self.free.push(slot);
+            }
+            return;
+        }
+        if self.ring.is_none() {
+            self.ring = Some(self.new_rings());
+        }
+        let Some(ring) = &mut self.ring else {
+            return;
+        };
+        let accepted = match ring.push(span) {
+            Ok(()) => {
                 // Once the ring is half full, wake the collector (rare: once per half ring;
                 // `slots()` is only read when the cached count says the ring is filling).
                 if ring.cached_slots() < RING_CAPACITY / 2 && ring.slots() < RING_CAPACITY / 2 {
@@ -145,8 +301,7 @@ impl Local {
                 true
             }
             // A burst outran the collector: take the overflow lane, bounded by the queue.
-            // SAFETY: the caller hands `raw` over; it is read exactly once.
-            Err(_) => crate::pipeline::push_overflow(unsafe { std::ptr::read(raw) }),
+            Err(rtrb::PushError::Full(span)) => crate::pipeline::push_overflow(span),
         };
         let counters = self.counters();
         if accepted {
@@ -155,7 +310,24 @@ impl Local {
             bump(&counters.dropped_queue_full);
         }
     }
+
+    /// This thread's rings, the collector's ends sent to it.
+    #[cold]
+    fn new_rings(&mut self) -> rtrb::Producer<Filled> {
+        let (producer, spans) = rtrb::RingBuffer::new(RING_CAPACITY);
+        let (returns, consumer) = rtrb::RingBuffer::new(POOL_CAPACITY);
+        self.returns = Some(consumer);
+        // The receiver lives in a static, so this cannot fail.
+        let _ = NEW_RINGS.0.send(RingPair { spans, returns });
+        producer
+    }
 }
+
+/// Empty slots the collector can give back to a thread at once, and the most a thread keeps
+/// idle in its pool; more are freed. A thread holds at most this many idle slots, plus one
+/// ring of finished spans in flight, plus its open spans: about 1 000 × 320 bytes at rest
+/// after a burst, and only what it used (a thread that records one span has one slot).
+const POOL_CAPACITY: usize = RING_CAPACITY;
 
 /// Never used: `counters()` always sets them first (a static, so no `unwrap` is needed).
 static NO_COUNTERS: ThreadCounters = ThreadCounters {
@@ -164,6 +336,7 @@ static NO_COUNTERS: ThreadCounters = ThreadCounters {
     recorded: AtomicU64::new(0),
     dropped_queue_full: AtomicU64::new(0),
     dropped_shutdown: AtomicU64::new(0),
+    slots_allocated: AtomicU64::new(0),
 };
 
 /// A thread's counters, registered for `stats()` (once per thread).

@@ -1,26 +1,28 @@
 //! Span recording: the [`Span`] handle, its guards, and the raw record the hot path produces.
 //!
-//! A span is a value on the caller's stack (or inside the future it instruments), never a heap
-//! object: starting one reads the parent from a thread-local stack, draws an id from a
-//! thread-local generator and reads the TSC; attributes go into inline storage (four before it
-//! spills); ending it pushes the record into the thread's ring. Conversion to `SpanData`,
-//! sampling by outcome, batching and export happen on the pipeline's threads.
+//! A span is one pointer: its record lives in a slot of the thread's pool (recycled memory,
+//! allocated only while the pool grows to what the thread keeps in flight). Starting one reads
+//! the parent from a thread-local stack, draws ids from a thread-local generator, reads the
+//! TSC and writes the record into the slot in place; attributes go into inline storage (four
+//! before it spills); ending it hands the slot's pointer to the thread's ring. Conversion to
+//! `SpanData`, sampling by outcome, batching and export happen on the pipeline's threads, and
+//! the collector gives the slot back. A head-dropped span uses a slot too (only its ids are
+//! written), given back to the pool when it ends: moving a `Span` never copies a record.
 
 pub(crate) mod clock;
 pub(crate) mod local;
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
-use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use opentelemetry::trace::{Event, Link, SpanContext, SpanKind, Status};
 use opentelemetry::KeyValue;
 use smallvec::SmallVec;
 
-use crate::context::{pop_frame, push_frame, Frame, TraceContext};
+use crate::context::{pop_frame, push_span, Frame, TraceContext};
 use crate::pipeline::hot;
-use crate::span::local::{bump, with_local, Local};
+use crate::span::local::{bump, with_local, Filled, Local};
 
 /// Attributes a span keeps; later ones are counted as dropped.
 pub(crate) const MAX_ATTRIBUTES: usize = 128;
@@ -35,6 +37,11 @@ pub(crate) const FLAG_PARENT_REMOTE: u8 = 4;
 pub(crate) const FLAG_ERROR: u8 = 8;
 pub(crate) const FLAG_CANCELLED: u8 = 16;
 pub(crate) const FLAG_STATUS_OK: u8 = 32;
+/// The span records (sampled, or kept for tail rules); without it the record holds only the
+/// ids a head-dropped span propagates, and never reaches the collector.
+pub(crate) const FLAG_RECORDING: u8 = 64;
+/// The thread was already panicking when a `#[span]` fn's guard entered the span.
+pub(crate) const FLAG_WAS_PANICKING: u8 = 128;
 
 /// A finished (or running) span as the hot path records it: typed values, raw timestamps.
 ///
@@ -105,22 +112,6 @@ impl RawSpan {
     }
 }
 
-// `Recording` is large on purpose: the record lives inline so a span never allocates.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
-enum State {
-    /// No pipeline, or recording is off: nothing is recorded or propagated.
-    Disabled,
-    /// Dropped by the head sampler: carries ids so children and `traceparent` stay consistent.
-    Unsampled {
-        trace_id: u128,
-        span_id: u64,
-        trace_state: Option<Arc<str>>,
-    },
-    Recording(RawSpan),
-    Ended,
-}
-
 /// Where a new span takes its parent from.
 #[derive(Debug, Clone)]
 enum Parent {
@@ -152,9 +143,10 @@ enum Parent {
 #[derive(Debug)]
 #[must_use = "a span ends as soon as it is dropped"]
 pub struct Span {
-    /// Dropped by hand in `end` (called from `Drop`), so that dropping an ended or disabled
-    /// span inlines to a branch instead of calling the record's drop glue.
-    state: ManuallyDrop<State>,
+    /// The record, in a slot of the thread's pool, for a recording or head-dropped span; `None`
+    /// for a disabled or ended span. One pointer: a span is cheap to move and returned in a
+    /// register.
+    slot: Option<Filled>,
 }
 
 impl Span {
@@ -222,9 +214,7 @@ impl Span {
     /// ```
     #[inline]
     pub const fn disabled() -> Span {
-        Span {
-            state: ManuallyDrop::new(State::Disabled),
-        }
+        Span { slot: None }
     }
 
     /// Whether this span records attributes and events. Compute expensive attribute values
@@ -240,7 +230,9 @@ impl Span {
     /// ```
     #[inline]
     pub fn is_recording(&self) -> bool {
-        matches!(*self.state, State::Recording(_))
+        self.slot
+            .as_ref()
+            .is_some_and(|raw| raw.flags & FLAG_RECORDING != 0)
     }
 
     /// The span's context (ids, sampled flag), or `None` for a disabled or ended span.
@@ -272,22 +264,15 @@ impl Span {
     }
 
     pub(crate) fn frame(&self) -> Option<Frame> {
-        match &*self.state {
-            State::Recording(raw) => Some(raw.frame()),
-            State::Unsampled {
-                trace_id,
-                span_id,
-                trace_state,
-            } => Some(Frame {
-                trace_id: *trace_id,
-                span_id: *span_id,
-                sampled: false,
-                remote: false,
-                foreign: false,
-                trace_state: trace_state.clone(),
-            }),
-            State::Disabled | State::Ended => None,
-        }
+        self.slot.as_ref().map(|raw| raw.frame())
+    }
+
+    /// The record, if the span records.
+    #[inline]
+    fn recording(&mut self) -> Option<&mut RawSpan> {
+        self.slot
+            .as_deref_mut()
+            .filter(|raw| raw.flags & FLAG_RECORDING != 0)
     }
 
     /// Sets an attribute (typed: string, integer, float, bool, or an array of one of these).
@@ -305,7 +290,7 @@ impl Span {
     /// ```
     #[inline]
     pub fn set_attribute(&mut self, attribute: KeyValue) {
-        if let State::Recording(raw) = &mut *self.state {
+        if let Some(raw) = self.recording() {
             if raw.attributes.len() < MAX_ATTRIBUTES {
                 raw.attributes.push(attribute);
             } else {
@@ -341,7 +326,7 @@ impl Span {
     /// span.add_event("iteration", vec![KeyValue::new("index", 0_i64)]);
     /// ```
     pub fn add_event(&mut self, name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
-        if let State::Recording(raw) = &mut *self.state {
+        if let Some(raw) = self.recording() {
             if raw.extras.as_ref().map_or(0, |e| e.events.len()) < MAX_EVENTS {
                 let time = clock::to_system_time(clock::now_raw());
                 raw.extras()
@@ -362,7 +347,7 @@ impl Span {
         raw: u64,
         attributes: Vec<KeyValue>,
     ) {
-        if let State::Recording(raw_span) = &mut *self.state {
+        if let Some(raw_span) = self.recording() {
             if raw_span.extras.as_ref().map_or(0, |e| e.events.len()) < MAX_EVENTS {
                 let time = clock::to_system_time(raw);
                 raw_span
@@ -387,7 +372,7 @@ impl Span {
     /// }
     /// ```
     pub fn add_link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>) {
-        if let State::Recording(raw) = &mut *self.state {
+        if let Some(raw) = self.recording() {
             if raw.extras.as_ref().map_or(0, |e| e.links.len()) < MAX_LINKS {
                 raw.extras()
                     .links
@@ -408,7 +393,7 @@ impl Span {
     /// span.set_status(Status::error("upstream returned 503"));
     /// ```
     pub fn set_status(&mut self, status: Status) {
-        if let State::Recording(raw) = &mut *self.state {
+        if let Some(raw) = self.recording() {
             raw.flags &= !(FLAG_ERROR | FLAG_STATUS_OK);
             match status {
                 Status::Unset => {}
@@ -456,7 +441,7 @@ impl Span {
     /// span.update_name(format!("chat {}", "gpt-4o"));
     /// ```
     pub fn update_name(&mut self, name: impl Into<Cow<'static, str>>) {
-        if let State::Recording(raw) = &mut *self.state {
+        if let Some(raw) = self.recording() {
             raw.name = name.into();
         }
     }
@@ -464,7 +449,7 @@ impl Span {
     /// Marks the span as cancelled (`cancelled = true`): the future or stream it measured was
     /// dropped before it finished.
     pub(crate) fn mark_cancelled(&mut self) {
-        if let State::Recording(raw) = &mut *self.state {
+        if let Some(raw) = self.recording() {
             if raw.flags & FLAG_CANCELLED == 0 {
                 raw.flags |= FLAG_CANCELLED;
                 raw.attributes.push(KeyValue::new("cancelled", true));
@@ -474,7 +459,7 @@ impl Span {
 
     /// Whether the span has ended (or never recorded).
     pub(crate) fn is_ended(&self) -> bool {
-        matches!(*self.state, State::Ended | State::Disabled)
+        self.slot.is_none()
     }
 
     /// Makes this span current until the guard drops (the span itself stays open).
@@ -490,11 +475,7 @@ impl Span {
     /// ```
     #[inline]
     pub fn enter(&self) -> EnterGuard<'_> {
-        let span_id = self.frame().map(|frame| {
-            let id = frame.span_id;
-            push_frame(frame);
-            id
-        });
+        let span_id = self.push_frame();
         EnterGuard {
             span_id,
             _span: PhantomData,
@@ -515,15 +496,23 @@ impl Span {
     /// ```
     #[inline]
     pub fn entered(self) -> EnteredSpan {
-        let span_id = self.frame().map(|frame| {
-            let id = frame.span_id;
-            push_frame(frame);
-            id
-        });
+        let span_id = self.push_frame();
         EnteredSpan {
             span: self,
             span_id,
             _not_send: PhantomData,
+        }
+    }
+
+    /// Makes this span current on the thread; its span id (to pop it), 0 if it has none.
+    #[inline]
+    fn push_frame(&self) -> u64 {
+        match self.slot.as_deref() {
+            Some(raw) => {
+                push_span(raw);
+                raw.span_id
+            }
+            None => 0,
         }
     }
 
@@ -552,33 +541,25 @@ impl Span {
     /// ```
     #[inline]
     pub fn end(&mut self) {
-        match &mut *self.state {
-            State::Recording(_) => self.end_recording(),
-            State::Ended | State::Disabled => {}
-            State::Unsampled { trace_state, .. } => {
-                let trace_state = trace_state.take();
-                // SAFETY: the only resource of the old state was just taken out, so
-                // overwriting it without dropping leaks nothing.
-                unsafe { std::ptr::write(&mut *self.state, State::Ended) };
-                drop(trace_state);
-            }
+        if let Some(raw) = self.slot.take() {
+            finish(raw);
         }
     }
 
-    #[inline(never)]
-    fn end_recording(&mut self) {
-        if let State::Recording(raw) = &mut *self.state {
-            raw.end = clock::now_raw();
-            let raw: *mut RawSpan = raw;
-            // SAFETY: `raw` points at the record inside `self.state`. `finish` moves it out
-            // exactly once (into the thread's ring, or by dropping it), and the state is
-            // overwritten right after without running the record's destructor again.
-            // Nothing between the two can unwind.
-            unsafe {
-                finish(raw);
-                std::ptr::write(&mut *self.state, State::Ended);
-            }
+    /// Remembers that the thread was panicking when a sync guard entered this span.
+    #[inline]
+    pub(crate) fn mark_was_panicking(&mut self) {
+        if let Some(raw) = self.recording() {
+            raw.flags |= FLAG_WAS_PANICKING;
         }
+    }
+
+    /// Whether [`mark_was_panicking`](Self::mark_was_panicking) was called.
+    #[inline]
+    pub(crate) fn was_panicking(&self) -> bool {
+        self.slot
+            .as_ref()
+            .is_some_and(|raw| raw.flags & FLAG_WAS_PANICKING != 0)
     }
 }
 
@@ -589,24 +570,40 @@ impl Drop for Span {
     }
 }
 
-/// Hands a finished span to this thread's ring, or counts why it cannot be.
-///
-/// # Safety
-///
-/// `raw` must point at a valid record that the caller gives up: it is moved out (or dropped)
-/// here, and must not be used or dropped afterwards.
+/// Ends a span: a recorded one goes to this thread's ring (or is counted as dropped), the slot
+/// of a head-dropped one back to the thread's pool.
 #[inline]
-unsafe fn finish(raw: *mut RawSpan) {
+fn finish(mut raw: Filled) {
+    if raw.flags & FLAG_RECORDING == 0 {
+        recycle(raw);
+        return;
+    }
+    raw.end = clock::now_raw();
+    let mut raw = Some(raw);
     if hot().enabled() {
-        // SAFETY: the caller hands over `raw`; `push` moves it out exactly once.
-        if with_local(|local| unsafe { local.push(raw) }).is_some() {
+        let pushed = with_local(|local| {
+            if let Some(raw) = raw.take() {
+                local.push(raw);
+            }
+        });
+        if pushed.is_some() {
             return;
         }
     }
     // No pipeline any more, or the thread is being torn down and its ring is gone.
     crate::pipeline::count_dropped_shutdown(1);
-    // SAFETY: not moved out above; dropped exactly once here.
-    unsafe { std::ptr::drop_in_place(raw) };
+    drop(raw);
+}
+
+/// Gives the slot of a head-dropped span back to this thread's pool.
+#[inline]
+fn recycle(raw: Filled) {
+    let mut raw = Some(raw);
+    with_local(|local| {
+        if let Some(raw) = raw.take() {
+            local.recycle(raw);
+        }
+    });
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -635,20 +632,20 @@ struct Start {
 /// disabled check inlines into the caller and costs a load and a branch.
 #[inline(never)]
 fn begin(name: Cow<'static, str>, kind: SpanKind, parent: &Parent) -> Span {
-    let Some(start) = with_local(|local| decide(local, parent)) else {
+    let Some((start, slot)) = with_local(|local| {
+        let start = decide(local, parent);
+        (start, local.take_slot())
+    }) else {
         return Span::disabled();
     };
-    if !start.record {
-        return Span {
-            state: ManuallyDrop::new(State::Unsampled {
-                trace_id: start.trace_id,
-                span_id: start.span_id,
-                trace_state: start.trace_state,
-            }),
-        };
-    }
-    Span {
-        state: ManuallyDrop::new(State::Recording(RawSpan {
+    let extras = start.trace_state.map(|trace_state| {
+        Box::new(Extras {
+            trace_state: Some(trace_state),
+            ..Extras::default()
+        })
+    });
+    let raw = if start.record {
+        RawSpan {
             trace_id: start.trace_id,
             span_id: start.span_id,
             parent_id: start.parent_id,
@@ -656,16 +653,29 @@ fn begin(name: Cow<'static, str>, kind: SpanKind, parent: &Parent) -> Span {
             end: 0,
             name,
             kind,
+            flags: start.flags | FLAG_RECORDING,
+            dropped: 0,
+            attributes: SmallVec::new(),
+            extras,
+        }
+    } else {
+        // Head-dropped: only what children and `traceparent` need.
+        RawSpan {
+            trace_id: start.trace_id,
+            span_id: start.span_id,
+            parent_id: start.parent_id,
+            start: 0,
+            end: 0,
+            name: Cow::Borrowed(""),
+            kind,
             flags: start.flags,
             dropped: 0,
             attributes: SmallVec::new(),
-            extras: start.trace_state.map(|trace_state| {
-                Box::new(Extras {
-                    trace_state: Some(trace_state),
-                    ..Extras::default()
-                })
-            }),
-        })),
+            extras,
+        }
+    };
+    Span {
+        slot: Some(Filled::new(slot, raw)),
     }
 }
 
@@ -716,8 +726,10 @@ fn decide(local: &mut Local, parent: &Parent) -> Start {
     let span_id = local.next_u64();
     let record = sampled || hot.record_unsampled();
     let counters = local.counters();
-    bump(&counters.started);
-    if !record {
+    // One counter per span: `stats()` adds the two for `spans_started`.
+    if record {
+        bump(&counters.started);
+    } else {
         bump(&counters.sampled_out);
     }
     if sampled {
@@ -811,15 +823,16 @@ impl SpanBuilder {
 #[derive(Debug)]
 #[must_use = "the span stops being current as soon as the guard is dropped"]
 pub struct EnterGuard<'a> {
-    span_id: Option<u64>,
+    /// 0: nothing was pushed.
+    span_id: u64,
     _span: PhantomData<(&'a Span, *const ())>,
 }
 
 impl Drop for EnterGuard<'_> {
     #[inline]
     fn drop(&mut self) {
-        if let Some(id) = self.span_id {
-            pop_frame(id);
+        if self.span_id != 0 {
+            pop_frame(self.span_id);
         }
     }
 }
@@ -830,7 +843,8 @@ impl Drop for EnterGuard<'_> {
 #[must_use = "the span ends as soon as the guard is dropped"]
 pub struct EnteredSpan {
     span: Span,
-    span_id: Option<u64>,
+    /// 0: nothing was pushed.
+    span_id: u64,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -845,8 +859,8 @@ impl EnteredSpan {
     /// # drop(span);
     /// ```
     pub fn exit(mut self) -> Span {
-        if let Some(id) = self.span_id.take() {
-            pop_frame(id);
+        if self.span_id != 0 {
+            pop_frame(std::mem::take(&mut self.span_id));
         }
         std::mem::replace(&mut self.span, Span::disabled())
     }
@@ -868,9 +882,34 @@ impl std::ops::DerefMut for EnteredSpan {
 impl Drop for EnteredSpan {
     #[inline]
     fn drop(&mut self) {
-        if let Some(id) = self.span_id {
-            pop_frame(id);
+        let Some(raw) = self.span.slot.take() else {
+            // Ended while entered (or never recorded): only the frame, if any, is left.
+            if self.span_id != 0 {
+                pop_frame(self.span_id);
+            }
+            return;
+        };
+        // One visit to the thread's state for both: the frame and the record.
+        let span_id = self.span_id;
+        let mut raw = Some(raw);
+        with_local(|local| {
+            if span_id != 0 {
+                crate::context::pop_frame_in(&mut local.stack, span_id);
+            }
+            if raw.as_ref().is_some_and(|r| r.flags & FLAG_RECORDING == 0) {
+                if let Some(raw) = raw.take() {
+                    local.recycle(raw);
+                }
+            } else if hot().enabled() {
+                if let Some(mut raw) = raw.take() {
+                    raw.end = clock::now_raw();
+                    local.push(raw);
+                }
+            }
+        });
+        // The thread is being torn down, or the pipeline is gone: the generic path counts it.
+        if let Some(raw) = raw {
+            finish(raw);
         }
-        self.span.end();
     }
 }

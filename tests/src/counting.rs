@@ -1,0 +1,559 @@
+//! [`CountingReceiver`]: an OTLP receiver for benchmarks that only counts spans.
+//!
+//! [`GrpcReceiver`](crate::GrpcReceiver) and [`HttpReceiver`](crate::HttpReceiver) keep every
+//! decoded request, which is what tests want and far too slow for a throughput bench (at a
+//! million spans a second, the receiver would be the bottleneck). This one walks the protobuf
+//! wire format of each `ExportTraceServiceRequest` without allocating ([`count_spans`]) and adds
+//! the count to an atomic. It can also be told to hold every answer back for a while, to stall
+//! the exporter on the other side.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use prost::bytes::Buf;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codegen::{http, BoxFuture, Context, Poll, Service, StdError};
+
+use crate::{ServerThread, GRPC_EXPORT_PATH};
+
+/// Why [`count_spans`] could not walk a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireError(&'static str);
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "malformed protobuf: {}", self.0)
+    }
+}
+
+impl std::error::Error for WireError {}
+
+/// Reads a base-128 varint at `*pos`.
+fn varint(buf: &[u8], pos: &mut usize) -> Result<u64, WireError> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *buf.get(*pos).ok_or(WireError("truncated varint"))?;
+        *pos += 1;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Ok(value);
+        }
+    }
+    Err(WireError("varint longer than 10 bytes"))
+}
+
+/// Calls `f(field, payload)` for every length-delimited field of the message in `buf`, and
+/// skips every other field.
+fn for_each_len_field(
+    buf: &[u8],
+    mut f: impl FnMut(u64, &[u8]) -> Result<(), WireError>,
+) -> Result<(), WireError> {
+    let mut pos = 0;
+    while pos < buf.len() {
+        let key = varint(buf, &mut pos)?;
+        let field = key >> 3;
+        match key & 7 {
+            0 => {
+                varint(buf, &mut pos)?;
+            }
+            1 => pos += 8,
+            2 => {
+                let len = usize::try_from(varint(buf, &mut pos)?)
+                    .map_err(|_| WireError("length overflows usize"))?;
+                let end = pos
+                    .checked_add(len)
+                    .filter(|&end| end <= buf.len())
+                    .ok_or(WireError("length past the end"))?;
+                f(field, &buf[pos..end])?;
+                pos = end;
+            }
+            5 => pos += 4,
+            _ => return Err(WireError("unsupported wire type")),
+        }
+        if pos > buf.len() {
+            return Err(WireError("fixed-width field past the end"));
+        }
+    }
+    Ok(())
+}
+
+/// Counts the spans of an encoded `ExportTraceServiceRequest` without decoding (or
+/// allocating) anything: `resource_spans` (field 1) → `scope_spans` (field 2) → `spans`
+/// (field 2).
+///
+/// ```
+/// use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+/// use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+/// use prost::Message;
+///
+/// let request = ExportTraceServiceRequest {
+///     resource_spans: vec![ResourceSpans {
+///         scope_spans: vec![ScopeSpans {
+///             spans: vec![Span::default(), Span::default()],
+///             ..ScopeSpans::default()
+///         }],
+///         ..ResourceSpans::default()
+///     }],
+/// };
+/// assert_eq!(zdk_trace_tests::count_spans(&request.encode_to_vec()), Ok(2));
+/// ```
+pub fn count_spans(body: &[u8]) -> Result<u64, WireError> {
+    let mut spans = 0u64;
+    for_each_len_field(body, |field, resource_spans| {
+        if field != 1 {
+            return Ok(());
+        }
+        for_each_len_field(resource_spans, |field, scope_spans| {
+            if field != 2 {
+                return Ok(());
+            }
+            for_each_len_field(scope_spans, |field, _span| {
+                if field == 2 {
+                    spans += 1;
+                }
+                Ok(())
+            })
+        })
+    })?;
+    Ok(spans)
+}
+
+/// What a [`CountingReceiver`] counted so far.
+#[derive(Debug, Default)]
+struct Counts {
+    spans: AtomicU64,
+    requests: AtomicU64,
+    malformed: AtomicU64,
+}
+
+impl Counts {
+    fn add(&self, body: &[u8]) -> bool {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        match count_spans(body) {
+            Ok(n) => {
+                self.spans.fetch_add(n, Ordering::Relaxed);
+                true
+            }
+            Err(_) => {
+                self.malformed.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+}
+
+/// An OTLP trace receiver on `127.0.0.1` (gRPC or HTTP/protobuf) that counts spans and
+/// requests and keeps nothing, for benchmarks. Optionally holds every answer back
+/// (`stalled`), to model a collector that stopped answering.
+///
+/// ```
+/// use std::time::Duration;
+/// use zdk_trace_tests::CountingReceiver;
+///
+/// let receiver = CountingReceiver::grpc();
+/// assert!(receiver.endpoint().starts_with("http://127.0.0.1:"));
+/// assert_eq!(receiver.spans(), 0);
+/// assert_eq!(receiver.wait_for_spans(1, Duration::from_millis(10)), 0);
+/// ```
+#[derive(Debug)]
+pub struct CountingReceiver {
+    counts: Arc<Counts>,
+    server: ServerThread,
+}
+
+impl CountingReceiver {
+    /// An OTLP/gRPC receiver answering at once.
+    pub fn grpc() -> Self {
+        Self::grpc_stalled(Duration::ZERO)
+    }
+
+    /// An OTLP/gRPC receiver that counts each request on arrival and answers it only after
+    /// `delay` (the connection stays open; other requests are served meanwhile).
+    pub fn grpc_stalled(delay: Duration) -> Self {
+        let counts = Arc::new(Counts::default());
+        let service = CountingGrpc {
+            counts: Arc::clone(&counts),
+            delay,
+        };
+        let server = ServerThread::spawn("otlp-counting-grpc", move |listener| async move {
+            let incoming = tonic::transport::server::TcpIncoming::from(listener);
+            let _ = tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming(incoming)
+                .await;
+        });
+        CountingReceiver { counts, server }
+    }
+
+    /// An OTLP/HTTP receiver (`POST /v1/traces`, protobuf, plain or gzip) answering at once.
+    pub fn http() -> Self {
+        let counts = Arc::new(Counts::default());
+        let app = axum::Router::new()
+            .fallback(count_http)
+            .layer(axum::extract::DefaultBodyLimit::disable())
+            .with_state(Arc::clone(&counts));
+        let server = ServerThread::spawn("otlp-counting-http", move |listener| async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        CountingReceiver { counts, server }
+    }
+
+    /// `http://127.0.0.1:PORT`, for the exporter's endpoint setting.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    /// The address the receiver listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr
+    }
+
+    /// Spans received so far (in well-formed requests).
+    pub fn spans(&self) -> u64 {
+        self.counts.spans.load(Ordering::Relaxed)
+    }
+
+    /// Requests received so far, well-formed or not.
+    pub fn requests(&self) -> u64 {
+        self.counts.requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests whose body could not be walked (answered with an error).
+    pub fn malformed(&self) -> u64 {
+        self.counts.malformed.load(Ordering::Relaxed)
+    }
+
+    /// Polls every millisecond until at least `n` spans arrived or `timeout` passed; returns
+    /// [`spans`](Self::spans).
+    pub fn wait_for_spans(&self, n: u64, timeout: Duration) -> u64 {
+        let deadline = std::time::Instant::now() + timeout;
+        while self.spans() < n && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        self.spans()
+    }
+}
+
+async fn count_http(
+    State(counts): State<Arc<Counts>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let gzip = headers
+        .get("content-encoding")
+        .is_some_and(|v| v.as_bytes() == b"gzip");
+    let ok = if gzip {
+        let mut plain = Vec::new();
+        match flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut plain) {
+            Ok(_) => counts.add(&plain),
+            Err(_) => false,
+        }
+    } else {
+        counts.add(&body)
+    };
+    if ok {
+        // An empty `ExportTraceServiceResponse` encodes to zero bytes.
+        (
+            [("content-type", "application/x-protobuf")],
+            Vec::<u8>::new(),
+        )
+            .into_response()
+    } else {
+        StatusCode::BAD_REQUEST.into_response()
+    }
+}
+
+/// The gRPC side: tonic's unary machinery with a codec whose "message" is the span count.
+#[derive(Debug, Clone)]
+struct CountingGrpc {
+    counts: Arc<Counts>,
+    delay: Duration,
+}
+
+impl tonic::server::NamedService for CountingGrpc {
+    const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+}
+
+impl<B> Service<http::Request<B>> for CountingGrpc
+where
+    B: tonic::codegen::Body + Send + 'static,
+    B::Error: Into<StdError> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            if req.uri().path() != GRPC_EXPORT_PATH {
+                let mut response = http::Response::new(tonic::body::Body::default());
+                let headers = response.headers_mut();
+                headers.insert(
+                    tonic::Status::GRPC_STATUS,
+                    (tonic::Code::Unimplemented as i32).into(),
+                );
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    tonic::metadata::GRPC_CONTENT_TYPE,
+                );
+                return Ok(response);
+            }
+            let mut grpc = tonic::server::Grpc::new(CountCodec(Arc::clone(&this.counts)))
+                .apply_compression_config(
+                    tonic::codegen::EnabledCompressionEncodings::default(),
+                    tonic::codegen::EnabledCompressionEncodings::default(),
+                )
+                .apply_max_message_size_config(Some(usize::MAX), None);
+            Ok(grpc.unary(Answer(this.delay), req).await)
+        })
+    }
+}
+
+/// Answers a counted request, after the configured delay.
+struct Answer(Duration);
+
+impl tonic::server::UnaryService<bool> for Answer {
+    type Response = ();
+    type Future = BoxFuture<tonic::Response<()>, tonic::Status>;
+
+    fn call(&mut self, request: tonic::Request<bool>) -> Self::Future {
+        let delay = self.0;
+        Box::pin(async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            if request.into_inner() {
+                Ok(tonic::Response::new(()))
+            } else {
+                Err(tonic::Status::invalid_argument("malformed protobuf"))
+            }
+        })
+    }
+}
+
+/// Decodes a request into "was it well-formed" (counting its spans on the way); encodes the
+/// empty response.
+struct CountCodec(Arc<Counts>);
+
+impl Codec for CountCodec {
+    type Encode = ();
+    type Decode = bool;
+    type Encoder = EmptyEncoder;
+    type Decoder = CountDecoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        EmptyEncoder
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        CountDecoder(Arc::clone(&self.0))
+    }
+}
+
+struct EmptyEncoder;
+
+impl Encoder for EmptyEncoder {
+    type Item = ();
+    type Error = tonic::Status;
+
+    fn encode(&mut self, (): (), _dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+struct CountDecoder(Arc<Counts>);
+
+impl Decoder for CountDecoder {
+    type Item = bool;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<bool>, Self::Error> {
+        let len = src.remaining();
+        let ok = if src.chunk().len() == len {
+            self.0.add(src.chunk())
+        } else {
+            // Not contiguous (does not happen with tonic's buffer, but stay correct).
+            let bytes = src.copy_to_bytes(len);
+            let ok = self.0.add(&bytes);
+            return Ok(Some(ok));
+        };
+        src.advance(len);
+        Ok(Some(ok))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+    use prost::Message;
+
+    use super::*;
+
+    fn kv(k: &str, v: Value) -> KeyValue {
+        KeyValue {
+            key: k.to_owned(),
+            value: Some(AnyValue { value: Some(v) }),
+            ..KeyValue::default()
+        }
+    }
+
+    /// A request with every kind of field around the spans (varints, fixed64, doubles,
+    /// nested messages, events and links), several resources and scopes.
+    fn request(shape: &[&[usize]]) -> ExportTraceServiceRequest {
+        let span = |i: usize| Span {
+            trace_id: vec![7; 16],
+            span_id: vec![1; 8],
+            parent_span_id: vec![2; 8],
+            flags: 257,
+            name: format!("span {i}"),
+            kind: 3,
+            start_time_unix_nano: 1_700_000_000_000_000_000 + i as u64,
+            end_time_unix_nano: 1_700_000_000_000_001_000 + i as u64,
+            attributes: vec![
+                kv("gen_ai.request.model", Value::StringValue("gpt-4o".into())),
+                kv("gen_ai.usage.input_tokens", Value::IntValue(-128)),
+                kv("x.ratio", Value::DoubleValue(0.25)),
+                kv("x.ok", Value::BoolValue(true)),
+            ],
+            events: vec![Event {
+                time_unix_nano: 5,
+                name: "exception".into(),
+                attributes: vec![kv("a", Value::StringValue("b".into()))],
+                dropped_attributes_count: 1,
+            }],
+            links: vec![Link {
+                trace_id: vec![9; 16],
+                span_id: vec![3; 8],
+                ..Link::default()
+            }],
+            status: Some(Status {
+                message: "boom".into(),
+                code: 2,
+            }),
+            ..Span::default()
+        };
+        ExportTraceServiceRequest {
+            resource_spans: shape
+                .iter()
+                .map(|scopes| ResourceSpans {
+                    resource: Some(Resource {
+                        attributes: vec![kv("service.name", Value::StringValue("svc".into()))],
+                        ..Resource::default()
+                    }),
+                    scope_spans: scopes
+                        .iter()
+                        .map(|&n| ScopeSpans {
+                            scope: Some(InstrumentationScope {
+                                name: "zdk-trace".into(),
+                                version: "0.1".into(),
+                                ..InstrumentationScope::default()
+                            }),
+                            spans: (0..n).map(span).collect(),
+                            schema_url: "https://opentelemetry.io/schemas/1.26.0".into(),
+                        })
+                        .collect(),
+                    schema_url: "s".into(),
+                })
+                .collect(),
+        }
+    }
+
+    fn prost_count(bytes: &[u8]) -> u64 {
+        let decoded = match ExportTraceServiceRequest::decode(bytes) {
+            Ok(d) => d,
+            Err(e) => panic!("{e}"),
+        };
+        decoded
+            .resource_spans
+            .iter()
+            .flat_map(|rs| &rs.scope_spans)
+            .map(|ss| ss.spans.len() as u64)
+            .sum()
+    }
+
+    #[test]
+    fn the_wire_count_equals_a_full_prost_decode() {
+        let shapes: &[&[&[usize]]] = &[
+            &[],
+            &[&[]],
+            &[&[0]],
+            &[&[1]],
+            &[&[512]],
+            &[&[3, 0, 200], &[], &[17]],
+            &[&[1], &[1], &[1], &[1000]],
+        ];
+        for shape in shapes {
+            let bytes = request(shape).encode_to_vec();
+            let expected: u64 = shape.iter().flat_map(|s| s.iter()).sum::<usize>() as u64;
+            assert_eq!(prost_count(&bytes), expected);
+            assert_eq!(count_spans(&bytes), Ok(expected), "{shape:?}");
+        }
+    }
+
+    #[test]
+    fn malformed_bodies_are_errors_not_counts() {
+        let bytes = request(&[&[5]]).encode_to_vec();
+        for cut in [1, bytes.len() / 2, bytes.len() - 1] {
+            assert!(count_spans(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        assert!(count_spans(&[0x0f]).is_err(), "wire type 7");
+    }
+
+    #[test]
+    fn counts_what_real_clients_send() {
+        use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+
+        let receiver = CountingReceiver::grpc();
+        let http = CountingReceiver::http();
+        let rt = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => panic!("{e}"),
+        };
+        let body = request(&[&[3, 4], &[5]]);
+        rt.block_on(async {
+            let mut client = match TraceServiceClient::connect(receiver.endpoint()).await {
+                Ok(c) => c,
+                Err(e) => panic!("{e}"),
+            };
+            for _ in 0..3 {
+                if let Err(e) = client.export(body.clone()).await {
+                    panic!("{e}");
+                }
+            }
+            let sent = reqwest::Client::new()
+                .post(format!("{}/v1/traces", http.endpoint()))
+                .header("content-type", "application/x-protobuf")
+                .body(body.encode_to_vec())
+                .send()
+                .await;
+            match sent {
+                Ok(r) => assert!(r.status().is_success(), "{r:?}"),
+                Err(e) => panic!("{e}"),
+            }
+        });
+        assert_eq!(receiver.spans(), 36);
+        assert_eq!(receiver.requests(), 3);
+        assert_eq!(http.spans(), 12);
+        assert_eq!(receiver.malformed() + http.malformed(), 0);
+    }
+}

@@ -1,0 +1,527 @@
+//! End to end: spans per second from 1, 2 and 4 application threads through the whole pipeline
+//! (head sampling `always_on`, batching, conversion, OTLP protobuf encoding by
+//! opentelemetry-otlp, gRPC or HTTP) into a receiver on 127.0.0.1 that counts what it receives
+//! (`zdk_trace_tests::CountingReceiver`), with the DEFAULT queue settings (queue 2048, batch
+//! 512, 5 s: nothing is overridden).
+//!
+//! Two scenarios per contender and thread count:
+//!
+//! - flat out: every thread creates spans as fast as it can for a few seconds, then the
+//!   pipeline is shut down (flushed); spans created, received, dropped, and the exported rate
+//!   over the whole run including the flush;
+//! - paced: the threads pace themselves to a total offered rate, in steps; the highest step
+//!   at which nothing was dropped and every created span was received (and the threads did
+//!   produce the offered rate).
+//!
+//! Contenders: zdk-trace over gRPC and over HTTP/protobuf (flat out only), the
+//! `opentelemetry_sdk` `BatchSpanProcessor` with the opentelemetry-otlp gRPC exporter (SDK
+//! default batch config), and `tracing` + `tracing-opentelemetry` on that SDK. Every one
+//! records the same sync fn with the same 2 attributes as the `peers` bench.
+//!
+//! For zdk-trace the bench asserts `received == created - dropped` (nothing lost silently, with
+//! `dropped` from `Telemetry::stats()`). The SDK does not count its drops: for it, dropped is
+//! `created - received`.
+//!
+//! `cargo bench -p zdk-trace-runtime --bench throughput` (about 2 minutes); `-- --test` runs a
+//! tiny version (20k spans flat out, one paced step) and still checks the counts; a word
+//! argument filters contenders by name (`-- sdk`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use opentelemetry::trace::{Span as _, TraceContextExt, Tracer, TracerProvider as _};
+use opentelemetry::KeyValue;
+use tracing_subscriber::layer::SubscriberExt as _;
+use zdk_trace_runtime::Protocol;
+use zdk_trace_tests::CountingReceiver;
+
+mod common;
+
+use common::{filter, sdk_otlp, smoke_mode, zdk_otlp};
+
+#[inline(never)]
+#[zdk_trace_runtime::span(
+    name = "llm.call",
+    fields(gen_ai.request.model = "gpt-4o", gen_ai.usage.input_tokens = 128_i64)
+)]
+fn zdk_sync() -> u64 {
+    std::hint::black_box(7)
+}
+
+#[inline(never)]
+#[tracing::instrument(
+    name = "llm.call",
+    fields(gen_ai.request.model = "gpt-4o", gen_ai.usage.input_tokens = 128_i64)
+)]
+fn tracing_sync() -> u64 {
+    std::hint::black_box(7)
+}
+
+#[inline(never)]
+fn sdk_sync(tracer: &opentelemetry_sdk::trace::Tracer) -> u64 {
+    let mut span = tracer.start("llm.call");
+    if span.is_recording() {
+        span.set_attribute(KeyValue::new("gen_ai.request.model", "gpt-4o"));
+        span.set_attribute(KeyValue::new("gen_ai.usage.input_tokens", 128_i64));
+    }
+    let _cx = opentelemetry::Context::current_with_span(span).attach();
+    std::hint::black_box(7)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    ZdkGrpc,
+    ZdkHttp,
+    /// Not a default setting: tells capacity (CPU) from slack (queue) in the paced sweep.
+    ZdkGrpcBigQueue,
+    SdkGrpc,
+    TracingGrpc,
+}
+
+impl Who {
+    fn name(self) -> &'static str {
+        match self {
+            Who::ZdkGrpc => "zdk-trace, OTLP/gRPC",
+            Who::ZdkHttp => "zdk-trace, OTLP/HTTP protobuf",
+            Who::ZdkGrpcBigQueue => "zdk-trace, OTLP/gRPC, max_queue_size 65536 (NOT default)",
+            Who::SdkGrpc => "otel sdk BatchSpanProcessor, OTLP/gRPC",
+            Who::TracingGrpc => "tracing-opentelemetry (sdk), OTLP/gRPC",
+        }
+    }
+
+    fn is_zdk(self) -> bool {
+        matches!(self, Who::ZdkGrpc | Who::ZdkHttp | Who::ZdkGrpcBigQueue)
+    }
+}
+
+/// How long (or how many spans per thread) the application threads run.
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    /// Total offered spans/s over all threads; `None`: flat out.
+    rate: Option<f64>,
+    duration: Duration,
+    max_per_thread: u64,
+}
+
+/// CPU seconds used so far by this process's threads, summed by thread name (comm, as the
+/// kernel truncates it to 15 bytes), from /proc/self/task/*/stat.
+fn thread_cpu() -> HashMap<String, f64> {
+    let mut by_name = HashMap::new();
+    let ticks = 100.0; // USER_HZ on Linux
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return by_name;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ...`: comm may contain spaces; fields after the last ')'.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = stat[open + 1..close].to_owned();
+        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        let (Some(utime), Some(stime)) = (
+            fields.get(11).and_then(|f| f.parse::<f64>().ok()),
+            fields.get(12).and_then(|f| f.parse::<f64>().ok()),
+        ) else {
+            continue;
+        };
+        *by_name.entry(comm).or_insert(0.0) += (utime + stime) / ticks;
+    }
+    by_name
+}
+
+/// The pipeline's own threads (not the application's, not the receiver's), by role.
+fn role(comm: &str) -> Option<&'static str> {
+    if comm.starts_with("zdk-trace-colle") {
+        Some("collect")
+    } else if comm.starts_with("zdk-trace-expor") {
+        Some("export")
+    } else if comm.starts_with("tokio-rt-worker") || comm.starts_with("tokio-runtime-w") {
+        Some("sdk tokio i/o")
+    } else if comm.starts_with("OpenTelemetry") {
+        Some("sdk batch")
+    } else if comm.starts_with("otlp-counting") {
+        Some("receiver")
+    } else {
+        None
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Outcome {
+    created: u64,
+    received: u64,
+    dropped: u64,
+    /// Time the application threads ran.
+    create_secs: f64,
+    /// From the start to the end of the shutdown (flush included).
+    total_secs: f64,
+    /// CPU ns per span received while the application threads ran, by pipeline role.
+    cpu_ns_per_span: Vec<(&'static str, f64)>,
+}
+
+impl Outcome {
+    fn exported_per_sec(&self) -> f64 {
+        self.received as f64 / self.total_secs
+    }
+
+    fn created_per_sec(&self) -> f64 {
+        self.created as f64 / self.create_secs
+    }
+}
+
+/// The running pipeline of one contender.
+enum Pipeline {
+    Zdk(zdk_trace_runtime::Telemetry),
+    Sdk {
+        provider: opentelemetry_sdk::trace::SdkTracerProvider,
+        tracer: opentelemetry_sdk::trace::Tracer,
+        dispatch: Option<tracing::Dispatch>,
+        _rt: tokio::runtime::Runtime,
+    },
+}
+
+fn run(who: Who, threads: usize, load: Load) -> Outcome {
+    let receiver = match who {
+        Who::ZdkHttp => CountingReceiver::http(),
+        _ => CountingReceiver::grpc(),
+    };
+    let pipeline = match who {
+        Who::ZdkGrpc => Pipeline::Zdk(zdk_otlp(&receiver.endpoint(), Protocol::Grpc, None, None)),
+        Who::ZdkGrpcBigQueue => Pipeline::Zdk(zdk_otlp(
+            &receiver.endpoint(),
+            Protocol::Grpc,
+            Some(65536),
+            None,
+        )),
+        Who::ZdkHttp => Pipeline::Zdk(zdk_otlp(
+            &receiver.endpoint(),
+            Protocol::HttpProtobuf,
+            None,
+            None,
+        )),
+        Who::SdkGrpc | Who::TracingGrpc => {
+            let (provider, rt) = sdk_otlp(&receiver.endpoint(), None);
+            let tracer = provider.tracer("bench");
+            let dispatch = (who == Who::TracingGrpc).then(|| {
+                tracing::Dispatch::new(
+                    tracing_subscriber::registry()
+                        .with(tracing_opentelemetry::layer().with_tracer(tracer.clone())),
+                )
+            });
+            Pipeline::Sdk {
+                provider,
+                tracer,
+                dispatch,
+                _rt: rt,
+            }
+        }
+    };
+    let (tracer, dispatch) = match &pipeline {
+        Pipeline::Zdk(_) => (None, None),
+        Pipeline::Sdk {
+            tracer, dispatch, ..
+        } => (Some(tracer.clone()), dispatch.clone()),
+    };
+    // One span through the whole pipeline first, so the connection is up (as in a running
+    // application) and the first export does not pay the connect.
+    match &pipeline {
+        Pipeline::Zdk(telemetry) => {
+            zdk_sync();
+            telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+        }
+        Pipeline::Sdk {
+            provider,
+            tracer,
+            dispatch,
+            ..
+        } => {
+            match dispatch {
+                Some(d) => tracing::dispatcher::with_default(d, tracing_sync),
+                None => sdk_sync(tracer),
+            };
+            let _ = provider.force_flush();
+        }
+    }
+    let warm = receiver.wait_for_spans(1, Duration::from_secs(5));
+    assert_eq!(warm, 1, "{}: the warm-up span did not arrive", who.name());
+    let barrier = Arc::new(Barrier::new(threads + 1));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let barrier = barrier.clone();
+            let tracer = tracer.clone();
+            let dispatch = dispatch.clone();
+            std::thread::spawn(move || {
+                let _default = dispatch.as_ref().map(tracing::dispatcher::set_default);
+                let one = || match (who, &tracer) {
+                    (Who::ZdkGrpc | Who::ZdkHttp | Who::ZdkGrpcBigQueue, _) => zdk_sync(),
+                    (Who::TracingGrpc, _) => tracing_sync(),
+                    (Who::SdkGrpc, Some(t)) => sdk_sync(t),
+                    (Who::SdkGrpc, None) => 0,
+                };
+                let per_thread = load.rate.map(|r| r / threads as f64);
+                barrier.wait();
+                let start = Instant::now();
+                let mut done = 0u64;
+                loop {
+                    let elapsed = start.elapsed();
+                    if elapsed >= load.duration || done >= load.max_per_thread {
+                        break;
+                    }
+                    let due = match per_thread {
+                        None => done + 256,
+                        Some(r) => (r * elapsed.as_secs_f64()) as u64,
+                    };
+                    if due <= done {
+                        std::thread::sleep(Duration::from_micros(100));
+                        continue;
+                    }
+                    let n = (due - done).min(256).min(load.max_per_thread - done);
+                    for _ in 0..n {
+                        std::hint::black_box(one());
+                    }
+                    done += n;
+                }
+                (done, start.elapsed())
+            })
+        })
+        .collect();
+    let cpu_before = thread_cpu();
+    let received_before = receiver.spans();
+    barrier.wait();
+    let start = Instant::now();
+    let mut created = 1; // the warm-up span
+    let mut create_secs = 0f64;
+    for h in handles {
+        let (n, took) = h.join().unwrap_or_else(|_| panic!("app thread panicked"));
+        created += n;
+        create_secs = create_secs.max(took.as_secs_f64());
+    }
+    let cpu_after = thread_cpu();
+    let received_while_running = receiver.spans().saturating_sub(received_before).max(1);
+    let mut cpu_by_role: BTreeMap<&'static str, f64> = BTreeMap::new();
+    for (comm, secs) in &cpu_after {
+        if let Some(role) = role(comm) {
+            let before = cpu_before.get(comm).copied().unwrap_or(0.0);
+            *cpu_by_role.entry(role).or_insert(0.0) += secs - before;
+        }
+    }
+    let cpu_ns_per_span = cpu_by_role
+        .into_iter()
+        .map(|(role, secs)| (role, secs * 1e9 / received_while_running as f64))
+        .collect();
+    let dropped = match pipeline {
+        Pipeline::Zdk(telemetry) => {
+            telemetry
+                .shutdown_with_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let stats = telemetry.stats();
+            assert_eq!(stats.spans_started, created, "{stats:?}");
+            Some(stats.dropped())
+        }
+        Pipeline::Sdk { provider, .. } => {
+            let _ = provider.shutdown();
+            None
+        }
+    };
+    let total_secs = start.elapsed().as_secs_f64();
+    let expected = created - dropped.unwrap_or(0);
+    // Every export was answered before shutdown returned, so the count is final; wait a little
+    // in case the receiver thread is behind its own answers.
+    let received = receiver.wait_for_spans(expected, Duration::from_millis(500));
+    assert_eq!(
+        receiver.malformed(),
+        0,
+        "{}: malformed requests",
+        who.name()
+    );
+    assert!(received > 0, "{}: the receiver got nothing", who.name());
+    if who.is_zdk() {
+        assert_eq!(
+            received,
+            expected,
+            "{}: received != created - dropped ({created} - {:?}): spans lost silently",
+            who.name(),
+            dropped
+        );
+    } else {
+        assert!(
+            received <= created,
+            "{}: received more than created",
+            who.name()
+        );
+    }
+    Outcome {
+        created,
+        received,
+        dropped: dropped.unwrap_or(created - received),
+        create_secs,
+        total_secs,
+        cpu_ns_per_span,
+    }
+}
+
+fn main() {
+    let smoke = smoke_mode();
+    let filter = filter();
+    let contenders: Vec<Who> = [
+        Who::ZdkGrpc,
+        Who::ZdkHttp,
+        Who::ZdkGrpcBigQueue,
+        Who::SdkGrpc,
+        Who::TracingGrpc,
+    ]
+    .into_iter()
+    .filter(|w| {
+        filter
+            .as_deref()
+            .is_none_or(|f| w.name().to_lowercase().contains(&f.to_lowercase()))
+    })
+    .collect();
+    let thread_counts: &[usize] = if smoke { &[1, 2] } else { &[1, 2, 4] };
+    let flat = Load {
+        rate: None,
+        duration: if smoke {
+            Duration::from_secs(10)
+        } else {
+            Duration::from_millis(2500)
+        },
+        max_per_thread: if smoke { 10_000 } else { u64::MAX },
+    };
+    let steps: &[f64] = if smoke {
+        &[125_000.0]
+    } else {
+        &[
+            50_000.0,
+            125_000.0,
+            250_000.0,
+            500_000.0,
+            750_000.0,
+            1_000_000.0,
+            1_500_000.0,
+        ]
+    };
+    let step_duration = if smoke {
+        Duration::from_millis(200)
+    } else {
+        Duration::from_millis(1500)
+    };
+
+    println!("throughput: default queue settings (2048 / 512 / 5 s), head sampling always_on");
+    println!();
+    println!(
+        "Flat out ({:?} per case{}):",
+        flat.duration,
+        if smoke {
+            ", capped at 10k spans/thread (smoke)"
+        } else {
+            ""
+        }
+    );
+    println!();
+    println!("| contender | threads | created | received | dropped | dropped % | app spans/s | exported spans/s (incl. flush) | flush s | pipeline CPU ns per received span |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    for &who in &contenders {
+        if who == Who::ZdkGrpcBigQueue {
+            continue; // paced only: flat out, a bigger queue only drops later
+        }
+        for &threads in thread_counts {
+            let o = run(who, threads, flat);
+            println!(
+                "| {} | {threads} | {} | {} | {} | {:.1}% | {} | {} | {:.2} | {} |",
+                who.name(),
+                o.created,
+                o.received,
+                o.dropped,
+                100.0 * o.dropped as f64 / o.created.max(1) as f64,
+                thousands(o.created_per_sec()),
+                thousands(o.exported_per_sec()),
+                (o.total_secs - o.create_secs).max(0.0),
+                cpu(&o),
+            );
+        }
+    }
+
+    println!();
+    println!("Paced ({step_duration:?} per step; a step passes when dropped = 0, received = created and the threads produced >= 95% of the offered rate):");
+    println!();
+    println!("| contender | threads | offered spans/s | created spans/s | received | dropped | passes | pipeline CPU ns per received span |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |");
+    let mut best = Vec::new();
+    for &who in &contenders {
+        if who == Who::ZdkHttp && !smoke {
+            continue; // flat out only: the gRPC rows answer the question; keeps the run short
+        }
+        for &threads in thread_counts {
+            let mut max_ok = None;
+            for &rate in steps {
+                let load = Load {
+                    rate: Some(rate),
+                    duration: step_duration,
+                    max_per_thread: u64::MAX,
+                };
+                let o = run(who, threads, load);
+                let produced = o.created as f64 / step_duration.as_secs_f64();
+                let ok = o.dropped == 0 && o.received == o.created && produced >= 0.95 * rate;
+                println!(
+                    "| {} | {threads} | {} | {} | {} | {} | {} | {} |",
+                    who.name(),
+                    thousands(rate),
+                    thousands(produced),
+                    o.received,
+                    o.dropped,
+                    if ok {
+                        "yes"
+                    } else if produced < 0.95 * rate {
+                        "no (threads could not produce it)"
+                    } else {
+                        "no (drops)"
+                    },
+                    cpu(&o),
+                );
+                if !ok {
+                    break;
+                }
+                max_ok = Some(rate);
+            }
+            best.push((who, threads, max_ok));
+        }
+    }
+    println!();
+    println!("Highest offered rate with nothing dropped and received == created:");
+    println!();
+    println!("| contender | threads | spans/s |");
+    println!("| --- | ---: | ---: |");
+    for (who, threads, rate) in best {
+        println!(
+            "| {} | {threads} | {} |",
+            who.name(),
+            rate.map_or("< lowest step".to_owned(), thousands)
+        );
+    }
+}
+
+/// `collect 120, export 900, receiver 200`.
+fn cpu(o: &Outcome) -> String {
+    o.cpu_ns_per_span
+        .iter()
+        .map(|(role, ns)| format!("{role} {ns:.0}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `1234567.8` → `1 234 568`.
+fn thousands(x: f64) -> String {
+    let s = format!("{:.0}", x);
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
