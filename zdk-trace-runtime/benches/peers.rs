@@ -475,8 +475,8 @@ struct AsyncFns<B, Z, T, F> {
     fastrace: F,
 }
 
-/// How often a call woken from another thread resumes on another worker than the one it started on
-/// (untimed; printed with the group so the hop rate of a run is known).
+/// How often a call woken from another thread resumes on another worker than the one that
+/// polled it first (untimed; printed with the table so the hop rate of a run is known).
 fn hop_rate(rt: &tokio::runtime::Runtime) -> f64 {
     let calls = 50 * BURST;
     let hops = rt
