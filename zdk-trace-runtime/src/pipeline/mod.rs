@@ -326,12 +326,15 @@ impl Collector {
         // decides a trace only one drain after its root, when everything sent before the root
         // has been seen.
         let mut total = 0;
+        // One clock read per drain: the tail sampler's times (first seen, decisions) need no
+        // finer grain than a collector cycle.
+        let now = Instant::now();
         while let Ok(span) = OVERFLOW.1.try_recv() {
             OVERFLOW_LEN.fetch_sub(1, Ordering::AcqRel);
             total += 1;
             // Its thread is unknown here: the slot is freed.
             let (raw, _slot) = span.take();
-            self.accept(raw);
+            self.accept(raw, now);
         }
         let mut i = 0;
         while i < self.rings.len() {
@@ -347,7 +350,7 @@ impl Collector {
                 let (raw, slot) = span.take();
                 self.rings[i].give_back(slot);
                 total += 1;
-                self.accept(raw);
+                self.accept(raw, now);
             }
             // A thread that exited leaves its ring abandoned; once empty it is gone.
             let ring = &self.rings[i].spans;
@@ -359,18 +362,18 @@ impl Collector {
         }
         if let Some(tail) = &mut self.tail {
             let mut outcome = TailOutcome::default();
-            tail.end_cycle(Instant::now(), &mut self.kept, &mut outcome);
+            tail.end_cycle(now, &mut self.kept, &mut outcome);
             self.count_tail(&outcome);
             self.push_kept();
         }
         total
     }
 
-    fn accept(&mut self, span: RawSpan) {
+    fn accept(&mut self, span: RawSpan, now: Instant) {
         match &mut self.tail {
             Some(tail) => {
                 let mut outcome = TailOutcome::default();
-                tail.accept(span, Instant::now(), &mut self.kept, &mut outcome);
+                tail.accept(span, now, &mut self.kept, &mut outcome);
                 self.count_tail(&outcome);
                 if outcome.evicted_spans > 0 {
                     self.push_kept();
@@ -387,10 +390,12 @@ impl Collector {
     }
 
     fn push_kept(&mut self) {
-        let kept = std::mem::take(&mut self.kept);
-        for span in kept {
+        // Drained, not dropped: the buffer keeps its capacity from one cycle to the next.
+        let mut kept = std::mem::take(&mut self.kept);
+        for span in kept.drain(..) {
             self.enqueue(span);
         }
+        self.kept = kept;
     }
 
     /// Adds a span to the current batch, or drops it if the queue is full.

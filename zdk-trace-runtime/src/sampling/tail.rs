@@ -2,8 +2,11 @@
 //! root ends, then the whole trace is kept or dropped.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
+
+use once_cell::sync::Lazy;
 
 use crate::span::clock;
 use crate::span::{RawSpan, FLAG_ERROR, FLAG_LOCAL_ROOT, FLAG_SAMPLED};
@@ -12,6 +15,86 @@ use crate::TailSampling;
 /// How long a decision is remembered, for spans of the trace that arrive after its root
 /// (detached tasks, other threads' late rings).
 const DECISION_TTL: Duration = Duration::from_secs(60);
+/// How many decisions are remembered at most (about 5 MB): at a high trace rate, a minute of
+/// decisions would be millions of entries, rehashed and paged in by the collector. At 100 000
+/// traces per second, a straggler is still matched to its trace's decision for 0.65 s.
+const MAX_DECISIONS: usize = 65_536;
+
+/// Trace ids hash with one keyed multiply instead of SipHash: they are random already, and the
+/// key (random per process) keeps ids chosen by a remote caller (`traceparent`) from being
+/// picked to collide.
+#[derive(Debug, Clone, Copy)]
+struct IdHash {
+    k0: u64,
+    k1: u64,
+}
+
+static ID_HASH_KEYS: Lazy<(u64, u64)> = Lazy::new(|| {
+    let random = std::collections::hash_map::RandomState::new();
+    let mut a = random.build_hasher();
+    a.write_u8(0);
+    let mut b = random.build_hasher();
+    b.write_u8(1);
+    (a.finish(), b.finish())
+});
+
+impl Default for IdHash {
+    fn default() -> Self {
+        let (k0, k1) = *ID_HASH_KEYS;
+        IdHash { k0, k1 }
+    }
+}
+
+impl BuildHasher for IdHash {
+    type Hasher = IdHasher;
+
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher {
+            k0: self.k0,
+            k1: self.k1,
+            state: 0,
+        }
+    }
+}
+
+/// See [`IdHash`]. Only `u128` keys are hashed with it; other writes fold in byte by byte.
+#[derive(Debug)]
+struct IdHasher {
+    k0: u64,
+    k1: u64,
+    state: u64,
+}
+
+impl IdHasher {
+    #[inline]
+    fn mix(&mut self, lo: u64, hi: u64) {
+        let product = u128::from(lo ^ self.k0 ^ self.state) * u128::from(hi ^ self.k1);
+        self.state = (product as u64) ^ ((product >> 64) as u64);
+    }
+}
+
+impl Hasher for IdHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.state
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.mix(u64::from_le_bytes(word), 0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    #[inline]
+    fn write_u128(&mut self, n: u128) {
+        self.mix(n as u64, (n >> 64) as u64);
+    }
+}
+
+/// A map keyed by trace id.
+type IdMap<V> = HashMap<u128, V, IdHash>;
 
 /// Why a trace was kept, for the counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,10 +133,18 @@ pub(crate) struct TailOutcome {
 #[derive(Debug)]
 pub(crate) struct TailSampler {
     rules: TailSampling,
-    pending: HashMap<u128, Pending>,
+    pending: IdMap<Pending>,
+    /// Pending traces in the order they were first seen, for eviction (ids of traces decided
+    /// since are skipped when they come up, and compacted away when they pile up).
+    pending_order: VecDeque<u128>,
     pending_spans: usize,
     max_pending_spans: usize,
-    decided: HashMap<u128, (bool, Instant)>,
+    /// Recent decisions, for spans that arrive after their trace was decided; at most
+    /// `max_decided`, each for at most [`DECISION_TTL`].
+    decided: IdMap<(bool, Instant)>,
+    /// `decided` in decision order, for expiry.
+    decided_order: VecDeque<(u128, Instant)>,
+    max_decided: usize,
     buckets: HashMap<Cow<'static, str>, Bucket>,
     last_purge: Instant,
     /// The collector's drain cycle (see [`TailSampler::end_cycle`]).
@@ -66,10 +157,13 @@ impl TailSampler {
     pub(crate) fn new(rules: TailSampling, max_pending_spans: usize) -> TailSampler {
         TailSampler {
             rules,
-            pending: HashMap::new(),
+            pending: IdMap::default(),
+            pending_order: VecDeque::new(),
             pending_spans: 0,
             max_pending_spans: max_pending_spans.max(1),
-            decided: HashMap::new(),
+            decided: IdMap::default(),
+            decided_order: VecDeque::new(),
+            max_decided: MAX_DECISIONS,
             buckets: HashMap::new(),
             last_purge: Instant::now(),
             cycle: 0,
@@ -100,12 +194,16 @@ impl TailSampler {
         }
         let trace_id = span.trace_id;
         let is_root = span.flags & FLAG_LOCAL_ROOT != 0;
-        let entry = self.pending.entry(trace_id).or_insert_with(|| Pending {
-            spans: Vec::new(),
-            has_error: false,
-            sampled: span.flags & FLAG_SAMPLED != 0,
-            first_seen: now,
-            root: None,
+        let order = &mut self.pending_order;
+        let entry = self.pending.entry(trace_id).or_insert_with(|| {
+            order.push_back(trace_id);
+            Pending {
+                spans: Vec::new(),
+                has_error: false,
+                sampled: span.flags & FLAG_SAMPLED != 0,
+                first_seen: now,
+                root: None,
+            }
         });
         entry.has_error |= span.flags & FLAG_ERROR != 0;
         if is_root && entry.root.is_none() {
@@ -122,10 +220,36 @@ impl TailSampler {
         if self.pending_spans > self.max_pending_spans {
             self.evict_oldest(now, out, outcome);
         }
-        if now.duration_since(self.last_purge) > Duration::from_secs(1) {
-            self.decided
-                .retain(|_, (_, at)| now.duration_since(*at) < DECISION_TTL);
-            self.last_purge = now;
+    }
+
+    /// Forgets decisions older than [`DECISION_TTL`] or beyond `max_decided`, oldest first.
+    fn expire_decisions(&mut self, now: Instant) {
+        while let Some(&(id, at)) = self.decided_order.front() {
+            let expired = self.decided_order.len() > self.max_decided
+                || now.saturating_duration_since(at) >= DECISION_TTL;
+            if !expired {
+                break;
+            }
+            self.decided_order.pop_front();
+            // Unless the trace was decided again since (a straggler started it anew).
+            if self.decided.get(&id).is_some_and(|&(_, t)| t == at) {
+                self.decided.remove(&id);
+            }
+        }
+    }
+
+    /// Drops ids of decided traces from the front of `pending_order`, and compacts it when
+    /// such ids pile up behind a long-pending trace.
+    fn tidy_pending_order(&mut self) {
+        while let Some(id) = self.pending_order.front() {
+            if self.pending.contains_key(id) {
+                break;
+            }
+            self.pending_order.pop_front();
+        }
+        if self.pending_order.len() > 2 * self.pending.len() + 1024 {
+            let pending = &self.pending;
+            self.pending_order.retain(|id| pending.contains_key(id));
         }
     }
 
@@ -158,6 +282,13 @@ impl TailSampler {
         rooted.append(&mut self.rooted);
         self.rooted = rooted;
         self.cycle += 1;
+        self.tidy_pending_order();
+        if now.duration_since(self.last_purge) > Duration::from_millis(100)
+            || self.decided_order.len() > self.max_decided
+        {
+            self.expire_decisions(now);
+            self.last_purge = now;
+        }
     }
 
     /// Decides a trace, by its local root's name and duration when it has ended.
@@ -216,6 +347,7 @@ impl TailSampler {
         outcome: &mut TailOutcome,
     ) {
         self.decided.insert(trace_id, (verdict.is_some(), now));
+        self.decided_order.push_back((trace_id, now));
         match verdict {
             Some(kept) => {
                 match kept {
@@ -231,11 +363,14 @@ impl TailSampler {
 
     /// Too many spans held: decide the oldest trace now, without its root.
     fn evict_oldest(&mut self, now: Instant, out: &mut Vec<RawSpan>, outcome: &mut TailOutcome) {
-        let oldest = self
-            .pending
-            .iter()
-            .min_by_key(|(_, p)| p.first_seen)
-            .map(|(id, _)| *id);
+        // The first id in `pending_order` that is still pending (decided ones are skipped).
+        let mut oldest = None;
+        while let Some(id) = self.pending_order.pop_front() {
+            if self.pending.contains_key(&id) {
+                oldest = Some(id);
+                break;
+            }
+        }
         if let Some(id) = oldest {
             if let Some(pending) = self.pending.remove(&id) {
                 self.pending_spans -= pending.spans.len();
@@ -279,6 +414,7 @@ impl TailSampler {
         outcome: &mut TailOutcome,
     ) {
         let all: Vec<(u128, Pending)> = self.pending.drain().collect();
+        self.pending_order.clear();
         self.pending_spans = 0;
         for (id, pending) in all {
             let verdict = self.judge(&pending, now);
@@ -343,5 +479,72 @@ mod tests {
         // A straggler after the decision follows it.
         tail.accept(span(3, 0), now, &mut out, &mut outcome);
         assert_eq!(outcome.dropped_spans, 3);
+    }
+
+    fn traced(trace_id: u128, span_id: u64, flags: u8) -> RawSpan {
+        RawSpan {
+            trace_id,
+            ..span(span_id, flags)
+        }
+    }
+
+    /// At a high trace rate, remembered decisions stay bounded by count, not only by age.
+    #[test]
+    fn remembered_decisions_are_bounded_by_count() {
+        let mut tail = TailSampler::new(TailSampling::default().keep_errors(true), 10);
+        tail.max_decided = 100;
+        let (now, mut out, mut outcome) = (Instant::now(), Vec::new(), TailOutcome::default());
+        for id in 1..=10_000u128 {
+            tail.accept(traced(id, 1, FLAG_LOCAL_ROOT), now, &mut out, &mut outcome);
+            tail.end_cycle(now, &mut out, &mut outcome);
+        }
+        tail.end_cycle(now, &mut out, &mut outcome);
+        assert_eq!(outcome.dropped_spans, 10_000);
+        assert!(
+            tail.decided.len() <= tail.max_decided,
+            "{}",
+            tail.decided.len()
+        );
+        assert!(tail.decided_order.len() <= tail.max_decided + 1);
+        assert!(tail.pending.is_empty() && tail.pending_order.is_empty());
+        // The most recent decision is still there: a straggler follows it.
+        tail.accept(traced(10_000, 2, 0), now, &mut out, &mut outcome);
+        assert_eq!(outcome.dropped_spans, 10_001);
+        assert!(tail.pending.is_empty());
+    }
+
+    /// Over the span budget, the trace seen first is decided first, whatever the map order.
+    #[test]
+    fn eviction_takes_the_oldest_pending_trace() {
+        let mut tail = TailSampler::new(TailSampling::default().keep_errors(true), 3);
+        let (now, mut out, mut outcome) = (Instant::now(), Vec::new(), TailOutcome::default());
+        // Trace 5 is decided (root, two cycles); 6, 7, 8 wait for roots that never come.
+        tail.accept(traced(5, 1, FLAG_LOCAL_ROOT), now, &mut out, &mut outcome);
+        tail.end_cycle(now, &mut out, &mut outcome);
+        tail.end_cycle(now, &mut out, &mut outcome);
+        for id in [6u128, 7, 8] {
+            tail.accept(traced(id, 1, FLAG_ERROR), now, &mut out, &mut outcome);
+        }
+        assert!(out.is_empty());
+        // A fourth pending span exceeds the budget of 3: trace 6 goes, kept for its error.
+        tail.accept(traced(9, 1, 0), now, &mut out, &mut outcome);
+        let evicted: Vec<u128> = out.iter().map(|s| s.trace_id).collect();
+        assert_eq!(evicted, [6]);
+        assert_eq!(outcome.evicted_spans, 1);
+        assert_eq!(tail.pending_spans(), 3);
+    }
+
+    #[test]
+    fn trace_ids_spread_over_the_hash_space() {
+        let hash = IdHash::default();
+        let mut buckets = [0u32; 64];
+        for id in 0..64_000u128 {
+            // Sequential ids, the worst case for a weak hash.
+            buckets[(hash.hash_one(id << 64 | id) % 64) as usize] += 1;
+        }
+        assert!(
+            buckets.iter().all(|&n| (600..1400).contains(&n)),
+            "{buckets:?}"
+        );
     }
 }
