@@ -277,8 +277,12 @@ impl Local {
     #[inline]
     pub(crate) fn push(&mut self, span: Filled) {
         if crate::pipeline::hot().queue_full() {
-            // The collector would drop it: drop it here, for a counter and a slot back.
-            bump(&self.counters().dropped_queue_full);
+            // The collector would drop it: drop it here, for a counter and a slot back. It
+            // was recorded all the same (`stats()`: every recorded span is exported,
+            // dropped by reason, sampled out by a tail rule, or still queued).
+            let counters = self.counters();
+            bump(&counters.recorded);
+            bump(&counters.dropped_queue_full);
             let slot = span.discard();
             if self.free.len() < POOL_CAPACITY {
                 self.free.push(slot);
@@ -304,9 +308,8 @@ impl Local {
             Err(rtrb::PushError::Full(span)) => crate::pipeline::push_overflow(span),
         };
         let counters = self.counters();
-        if accepted {
-            bump(&counters.recorded);
-        } else {
+        bump(&counters.recorded);
+        if !accepted {
             bump(&counters.dropped_queue_full);
         }
     }
