@@ -25,7 +25,7 @@ use stats::{add, COUNTERS};
 use crate::config::BatchSettings;
 use crate::export::DynExporter;
 use crate::sampling::{TailOutcome, TailSampler, TailSampling};
-use crate::span::local::{Filled, RingPair, NEW_RINGS};
+use crate::span::local::{give_back, Filled, RingPair, NEW_RINGS};
 use crate::span::RawSpan;
 
 /// The collector thread, for producers to wake when their ring fills up.
@@ -336,30 +336,31 @@ impl Collector {
             let (raw, _slot) = span.take();
             self.accept(raw, now);
         }
-        let mut i = 0;
-        while i < self.rings.len() {
-            // Up to what the ring holds now: a thread that keeps pushing cannot keep the
-            // collector here.
-            let available = self.rings[i].spans.slots();
-            for _ in 0..available {
-                let Ok(span) = self.rings[i].spans.pop() else {
-                    break;
-                };
-                // The record is moved out and its slot given back at once, so the thread's
-                // pool refills even while the tail sampler holds the trace.
-                let (raw, slot) = span.take();
-                self.rings[i].give_back(slot);
-                total += 1;
-                self.accept(raw, now);
+        // Out of `self` while it is read, so each ring is read as one chunk (its index
+        // written once) while the spans go to the batch or the tail sampler.
+        let mut rings = std::mem::take(&mut self.rings);
+        rings.retain_mut(|RingPair { spans, returns }| {
+            if let Ok(chunk) = spans.read_chunk(spans.slots()) {
+                for mut span in chunk {
+                    total += 1;
+                    let slot = if self.tail.is_none() {
+                        // Converted where it lies: no copy of the record.
+                        self.enqueue_in_place(&mut span);
+                        span.discard()
+                    } else {
+                        // Moved out for the tail sampler, which holds it until its trace is
+                        // decided; the slot goes back at once so the thread's pool refills.
+                        let (raw, slot) = span.take();
+                        self.accept(raw, now);
+                        slot
+                    };
+                    give_back(returns, slot);
+                }
             }
             // A thread that exited leaves its ring abandoned; once empty it is gone.
-            let ring = &self.rings[i].spans;
-            if ring.is_abandoned() && ring.is_empty() {
-                self.rings.swap_remove(i);
-            } else {
-                i += 1;
-            }
-        }
+            !(spans.is_abandoned() && spans.is_empty())
+        });
+        self.rings = rings;
         if let Some(tail) = &mut self.tail {
             let mut outcome = TailOutcome::default();
             tail.end_cycle(now, &mut self.kept, &mut outcome);
@@ -399,7 +400,13 @@ impl Collector {
     }
 
     /// Adds a span to the current batch, or drops it if the queue is full.
-    fn enqueue(&mut self, span: RawSpan) {
+    fn enqueue(&mut self, mut span: RawSpan) {
+        self.enqueue_in_place(&mut span);
+    }
+
+    /// [`enqueue`](Self::enqueue) for a record read where it lies (its slot): what the batch
+    /// needs is moved out, the rest stays (and owns nothing).
+    fn enqueue_in_place(&mut self, span: &mut RawSpan) {
         let held = self.tail.as_ref().map_or(0, TailSampler::pending_spans);
         if self.queued.load(Ordering::Relaxed) + held >= self.settings.max_queue_size {
             add(&COUNTERS.dropped_queue_full, 1);
@@ -411,7 +418,8 @@ impl Collector {
             return;
         }
         self.queued.fetch_add(1, Ordering::Relaxed);
-        self.batch.push(convert::to_span_data(span, &self.scope));
+        let data = convert::to_span_data(span, &self.scope);
+        self.batch.push(data);
         if self.batch_started.is_none() {
             self.batch_started = Some(Instant::now());
         }

@@ -261,6 +261,10 @@ impl Local {
             if let Ok(chunk) = returns.read_chunk(n) {
                 self.free.reserve(n);
                 self.free.extend(chunk);
+                // Popped from the end: reuse first the slot the collector gave back first,
+                // the one least likely to still sit in the collector's cache (a write to a
+                // line the other core holds waits for it to let go).
+                self.free.reverse();
             }
         }
         match self.free.pop() {
