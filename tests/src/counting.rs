@@ -183,7 +183,11 @@ impl CountingReceiver {
             delay,
         };
         let server = ServerThread::spawn("otlp-counting-grpc", move |listener| async move {
-            let incoming = tonic::transport::server::TcpIncoming::from(listener);
+            // No Nagle: without it the server's response frames can wait for the client's
+            // delayed ACK (40 ms on Linux), which stalls each export that hits it; real
+            // collectors (Go's net package, the default) do the same.
+            let incoming =
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
             let _ = tonic::transport::Server::builder()
                 .add_service(service)
                 .serve_with_incoming(incoming)

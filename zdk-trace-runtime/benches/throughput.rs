@@ -24,7 +24,8 @@
 //!
 //! `cargo bench -p zdk-trace-runtime --bench throughput` (about 2 minutes); `-- --test` runs a
 //! tiny version (20k spans flat out, one paced step) and still checks the counts; a word
-//! argument filters contenders by name (`-- sdk`).
+//! argument filters contenders by name (`-- sdk`). With `ZDK_BENCH_VERBOSE=1`, every zdk-trace
+//! case that dropped spans prints its `Stats` (which counter: queue full, export failed, ...).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Barrier};
@@ -320,6 +321,9 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
                 .unwrap_or_else(|e| panic!("{e}"));
             let stats = telemetry.stats();
             assert_eq!(stats.spans_started, created, "{stats:?}");
+            if stats.dropped() > 0 && std::env::var_os("ZDK_BENCH_VERBOSE").is_some() {
+                eprintln!("{stats:?}");
+            }
             Some(stats.dropped())
         }
         Pipeline::Sdk { provider, .. } => {
