@@ -4,8 +4,9 @@
 //!
 //! Nothing here takes a lock per span, and nothing allocates once the pool has grown to what
 //! the thread keeps in flight. The rings are single-producer, single-consumer queues
-//! ([`rtrb`]) of pointers: this thread pushes finished spans' slots, the collector copies the
-//! records out and pushes the empty slots back. They are allocated once per thread, on the
+//! ([`rtrb`]) of pointers: this thread pushes finished spans' slots, the collector reads the
+//! records (converting them where they lie, or moving them out for the tail sampler) and
+//! pushes the empty slots back. They are allocated once per thread, on the
 //! first recorded span. Counters are per-thread atomics written only by their owner (a plain
 //! load and store, no locked instruction), summed by `stats()`.
 
@@ -79,9 +80,7 @@ impl Filled {
         let raw = unsafe { slot.assume_init_read() };
         (raw, slot)
     }
-}
 
-impl Filled {
     /// Drops the record in place and gives the empty slot back.
     #[inline]
     pub(crate) fn discard(self) -> Slot {
