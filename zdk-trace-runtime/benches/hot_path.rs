@@ -15,7 +15,7 @@ use zdk_trace_runtime::{FutureExt, Sampler, Span};
 
 mod common;
 
-use common::{sdk, zdk, zdk_inheriting, CountingSink, PAUSE};
+use common::{sdk, zdk, zdk_async, zdk_inheriting, zdk_sync, CountingSink, PAUSE};
 
 #[inline(never)]
 fn zdk_span_2_attrs() {
@@ -160,21 +160,6 @@ fn hand_written_sync() -> u64 {
     black_box(7)
 }
 
-#[inline(never)]
-#[zdk_trace_runtime::span(
-    name = "llm.call",
-    fields(gen_ai.request.model = "gpt-4o", gen_ai.usage.input_tokens = 128_i64)
-)]
-fn macro_sync() -> u64 {
-    black_box(7)
-}
-
-#[inline(never)]
-#[zdk_trace_runtime::span(name = "agent.step")]
-async fn macro_async() -> u64 {
-    black_box(7)
-}
-
 /// The macros against the runtime calls they expand to (the target: within 10%).
 fn macros(c: &mut Criterion) {
     let mut g = c.benchmark_group("macro vs hand-written");
@@ -194,7 +179,7 @@ fn macros(c: &mut Criterion) {
     g.bench_function("sync, #[span]", |b| {
         b.iter_custom(|n| {
             bursts(n, || {
-                black_box(macro_sync());
+                black_box(zdk_sync());
             })
         })
     });
@@ -202,7 +187,7 @@ fn macros(c: &mut Criterion) {
         b.iter_custom(|n| time_async(&rt, n, || work().instrument(Span::start("agent.step"))))
     });
     g.bench_function("async, #[span]", |b| {
-        b.iter_custom(|n| time_async(&rt, n, macro_async))
+        b.iter_custom(|n| time_async(&rt, n, zdk_async))
     });
     telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
     g.finish();

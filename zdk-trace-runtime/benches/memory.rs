@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use opentelemetry::trace::{Span as _, TraceContextExt as _, Tracer as _, TracerProvider as _};
+use opentelemetry::trace::{TraceContextExt as _, Tracer as _, TracerProvider as _};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 use zdk_trace_runtime::{Config, Protocol, Sampler, Span, Status, TailSampling, Telemetry};
@@ -32,7 +32,7 @@ use zdk_trace_tests::CountingReceiver;
 
 mod common;
 
-use common::{filter, sdk_otlp, smoke_mode, zdk_otlp, CountingSink};
+use common::{filter, sdk_otlp, sdk_sync, smoke_mode, zdk_otlp, zdk_sync, CountingSink};
 
 /// The system allocator, counting the bytes currently allocated.
 struct Counting;
@@ -101,26 +101,6 @@ fn rss() -> (u64, u64) {
 
 fn mib(bytes: f64) -> String {
     format!("{:.1}", bytes / (1024.0 * 1024.0))
-}
-
-#[inline(never)]
-#[zdk_trace_runtime::span(
-    name = "llm.call",
-    fields(gen_ai.request.model = "gpt-4o", gen_ai.usage.input_tokens = 128_i64)
-)]
-fn zdk_sync() -> u64 {
-    std::hint::black_box(7)
-}
-
-#[inline(never)]
-fn sdk_sync(tracer: &opentelemetry_sdk::trace::Tracer) -> u64 {
-    let mut span = tracer.start("llm.call");
-    if span.is_recording() {
-        span.set_attribute(KeyValue::new("gen_ai.request.model", "gpt-4o"));
-        span.set_attribute(KeyValue::new("gen_ai.usage.input_tokens", 128_i64));
-    }
-    let _cx = opentelemetry::Context::current_with_span(span).attach();
-    std::hint::black_box(7)
 }
 
 /// `zdk_trace_runtime::span::local::RING_CAPACITY` (spans per application thread ring).

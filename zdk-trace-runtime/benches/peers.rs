@@ -25,15 +25,17 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use futures_core::Stream;
-use opentelemetry::trace::{FutureExt as _, Span as _, TraceContextExt, Tracer, TracerProvider};
-use opentelemetry::KeyValue;
+use opentelemetry::trace::{FutureExt as _, TraceContextExt, Tracer, TracerProvider};
 use tracing::instrument::WithSubscriber as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use zdk_trace_runtime::{Sampler, Span};
 
 mod common;
 
-use common::{bursts_paused, filtered, sdk, time_async, zdk, CountingSink, BURST, PAUSE};
+use common::{
+    bursts_paused, filtered, sdk, sdk_sync, time_async, tracing_sync, zdk, zdk_async, zdk_sync,
+    CountingSink, BURST, PAUSE,
+};
 
 /// fastrace's counterpart of [`CountingSink`].
 struct CountingReporter(Arc<AtomicU64>);
@@ -80,43 +82,8 @@ fn baseline() -> u64 {
 }
 
 #[inline(never)]
-#[zdk_trace_runtime::span(
-    name = "llm.call",
-    fields(gen_ai.request.model = "gpt-4o", gen_ai.usage.input_tokens = 128_i64)
-)]
-fn zdk_sync() -> u64 {
-    black_box(7)
-}
-
-#[inline(never)]
-#[zdk_trace_runtime::span(name = "agent.step")]
-async fn zdk_async() -> u64 {
-    black_box(7)
-}
-
-#[inline(never)]
-#[tracing::instrument(
-    name = "llm.call",
-    fields(gen_ai.request.model = "gpt-4o", gen_ai.usage.input_tokens = 128_i64)
-)]
-fn tracing_sync() -> u64 {
-    black_box(7)
-}
-
-#[inline(never)]
 #[tracing::instrument(name = "agent.step")]
 async fn tracing_async() -> u64 {
-    black_box(7)
-}
-
-#[inline(never)]
-fn sdk_sync(tracer: &opentelemetry_sdk::trace::Tracer) -> u64 {
-    let mut span = tracer.start("llm.call");
-    if span.is_recording() {
-        span.set_attribute(KeyValue::new("gen_ai.request.model", "gpt-4o"));
-        span.set_attribute(KeyValue::new("gen_ai.usage.input_tokens", 128_i64));
-    }
-    let _cx = opentelemetry::Context::current_with_span(span).attach();
     black_box(7)
 }
 

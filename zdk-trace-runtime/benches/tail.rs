@@ -7,7 +7,7 @@
 //!   a sampled-in span costs, not the 90% sampled-out mix of (b).
 //! - On the collector side (printed after the group, not criterion): the CPU time the
 //!   collector and exporter threads spend on N spans under each configuration, read from
-//!   `/proc/self/task/<tid>/schedstat`.
+//!   `/proc/self/task/*/schedstat`.
 //!
 //! `cargo bench -p zdk-trace-runtime --bench tail` (full) or `-- --test` (smoke run).
 
@@ -20,16 +20,7 @@ use zdk_trace_runtime::{Sampler, TailSampling, Telemetry};
 
 mod common;
 
-use common::{bursts_paused, zdk_tail, CountingSink, BURST, PAUSE};
-
-#[inline(never)]
-#[zdk_trace_runtime::span(
-    name = "llm.call",
-    fields(gen_ai.request.model = "gpt-4o", gen_ai.usage.input_tokens = 128_i64)
-)]
-fn zdk_sync() -> u64 {
-    black_box(7)
-}
+use common::{bursts_paused, thread_cpu_ns, zdk_sync, zdk_tail, CountingSink, BURST, PAUSE};
 
 /// The configurations compared, in table order.
 fn configs() -> [(&'static str, Sampler, TailSampling); 5] {
@@ -133,28 +124,6 @@ fn cases(
     }
 }
 
-/// Nanoseconds `tid` has run on a CPU (the first field of `schedstat`).
-fn cpu_ns(tid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat"))
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
-/// The newest thread of this process named `name` (ASCII) (pipelines of earlier cases have ended).
-fn thread_named(name: &str) -> Option<u32> {
-    std::fs::read_dir("/proc/self/task")
-        .ok()?
-        .filter_map(|e| {
-            let e = e.ok()?;
-            let tid: u32 = e.file_name().to_str()?.parse().ok()?;
-            let comm = std::fs::read_to_string(e.path().join("comm")).ok()?;
-            // The kernel keeps the first 15 bytes of a thread's name.
-            (comm.trim_end() == &name[..name.len().min(15)]).then_some(tid)
-        })
-        .max()
-}
-
 /// Collector and exporter CPU time per span under each configuration: N spans in bursts of
 /// [`BURST`] with the bench's pause (the pipeline keeps up, as in the per-call cases), then a
 /// flush; the threads' CPU time is read before the first span and after the flush.
@@ -169,9 +138,11 @@ fn collector_cost() {
         let telemetry: Telemetry = zdk_tail(sampler, tail, &sink);
         // Let the threads start before reading their clocks.
         std::thread::sleep(Duration::from_millis(20));
-        let collector = thread_named("zdk-trace-collect");
-        let exporter = thread_named("zdk-trace-export");
-        let (c0, e0) = (collector.map_or(0, cpu_ns), exporter.map_or(0, cpu_ns));
+        // The kernel keeps the first 15 bytes of a thread's name; earlier cases' pipeline
+        // threads have exited, so each name is this pipeline's thread.
+        let cpu = |name: &str| thread_cpu_ns().get(name).copied();
+        let (collector, exporter) = (cpu("zdk-trace-colle"), cpu("zdk-trace-expor"));
+        let (c0, e0) = (collector.unwrap_or(0), exporter.unwrap_or(0));
         bursts_paused(
             spans,
             PAUSE,
@@ -181,7 +152,10 @@ fn collector_cost() {
             },
         );
         telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
-        let (c1, e1) = (collector.map_or(0, cpu_ns), exporter.map_or(0, cpu_ns));
+        let (c1, e1) = (
+            cpu("zdk-trace-colle").unwrap_or(0),
+            cpu("zdk-trace-expor").unwrap_or(0),
+        );
         let stats = telemetry.stats();
         telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(stats.dropped_queue_full, 0, "{name}: spans dropped");

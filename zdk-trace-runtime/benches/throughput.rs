@@ -27,48 +27,20 @@
 //! argument filters contenders by name (`-- sdk`). With `ZDK_BENCH_VERBOSE=1`, every zdk-trace
 //! case that dropped spans prints its `Stats` (which counter: queue full, export failed, ...).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use opentelemetry::trace::{Span as _, TraceContextExt, Tracer, TracerProvider as _};
-use opentelemetry::KeyValue;
+use opentelemetry::trace::TracerProvider as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use zdk_trace_runtime::Protocol;
 use zdk_trace_tests::CountingReceiver;
 
 mod common;
 
-use common::{filter, sdk_otlp, smoke_mode, zdk_otlp};
-
-#[inline(never)]
-#[zdk_trace_runtime::span(
-    name = "llm.call",
-    fields(gen_ai.request.model = "gpt-4o", gen_ai.usage.input_tokens = 128_i64)
-)]
-fn zdk_sync() -> u64 {
-    std::hint::black_box(7)
-}
-
-#[inline(never)]
-#[tracing::instrument(
-    name = "llm.call",
-    fields(gen_ai.request.model = "gpt-4o", gen_ai.usage.input_tokens = 128_i64)
-)]
-fn tracing_sync() -> u64 {
-    std::hint::black_box(7)
-}
-
-#[inline(never)]
-fn sdk_sync(tracer: &opentelemetry_sdk::trace::Tracer) -> u64 {
-    let mut span = tracer.start("llm.call");
-    if span.is_recording() {
-        span.set_attribute(KeyValue::new("gen_ai.request.model", "gpt-4o"));
-        span.set_attribute(KeyValue::new("gen_ai.usage.input_tokens", 128_i64));
-    }
-    let _cx = opentelemetry::Context::current_with_span(span).attach();
-    std::hint::black_box(7)
-}
+use common::{
+    filter, sdk_otlp, sdk_sync, smoke_mode, thread_cpu_ns, tracing_sync, zdk_otlp, zdk_sync,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {
@@ -103,35 +75,6 @@ struct Load {
     rate: Option<f64>,
     duration: Duration,
     max_per_thread: u64,
-}
-
-/// CPU seconds used so far by this process's threads, summed by thread name (comm, as the
-/// kernel truncates it to 15 bytes), from /proc/self/task/*/stat.
-fn thread_cpu() -> HashMap<String, f64> {
-    let mut by_name = HashMap::new();
-    let ticks = 100.0; // USER_HZ on Linux
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return by_name;
-    };
-    for task in tasks.flatten() {
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
-            continue;
-        };
-        // `pid (comm) state ...`: comm may contain spaces; fields after the last ')'.
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let comm = stat[open + 1..close].to_owned();
-        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
-        let (Some(utime), Some(stime)) = (
-            fields.get(11).and_then(|f| f.parse::<f64>().ok()),
-            fields.get(12).and_then(|f| f.parse::<f64>().ok()),
-        ) else {
-            continue;
-        };
-        *by_name.entry(comm).or_insert(0.0) += (utime + stime) / ticks;
-    }
-    by_name
 }
 
 /// The pipeline's own threads (not the application's, not the receiver's), by role.
@@ -290,7 +233,7 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
             })
         })
         .collect();
-    let cpu_before = thread_cpu();
+    let cpu_before = thread_cpu_ns();
     let received_before = receiver.spans();
     barrier.wait();
     let start = Instant::now();
@@ -301,18 +244,18 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
         created += n;
         create_secs = create_secs.max(took.as_secs_f64());
     }
-    let cpu_after = thread_cpu();
+    let cpu_after = thread_cpu_ns();
     let received_while_running = receiver.spans().saturating_sub(received_before).max(1);
-    let mut cpu_by_role: BTreeMap<&'static str, f64> = BTreeMap::new();
-    for (comm, secs) in &cpu_after {
+    let mut cpu_by_role: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for (comm, ns) in &cpu_after {
         if let Some(role) = role(comm) {
-            let before = cpu_before.get(comm).copied().unwrap_or(0.0);
-            *cpu_by_role.entry(role).or_insert(0.0) += secs - before;
+            let before = cpu_before.get(comm).copied().unwrap_or(0);
+            *cpu_by_role.entry(role).or_insert(0) += ns.saturating_sub(before);
         }
     }
     let cpu_ns_per_span = cpu_by_role
         .into_iter()
-        .map(|(role, secs)| (role, secs * 1e9 / received_while_running as f64))
+        .map(|(role, ns)| (role, ns as f64 / received_while_running as f64))
         .collect();
     let dropped = match pipeline {
         Pipeline::Zdk(telemetry) => {

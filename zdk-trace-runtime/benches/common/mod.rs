@@ -15,6 +15,82 @@ use opentelemetry_sdk::trace::{
 };
 use zdk_trace_runtime::{Config, Sampler, TailSampling, Telemetry};
 
+/// What every contender's instrumented call does, written once so every bench target
+/// measures the same thing: a span named `llm.call` with `gen_ai.request.model = "gpt-4o"` and
+/// `gen_ai.usage.input_tokens = 128`, made current for the call, ended on return.
+#[inline(never)]
+#[zdk_trace_runtime::span(
+    name = "llm.call",
+    fields(gen_ai.request.model = "gpt-4o", gen_ai.usage.input_tokens = 128_i64)
+)]
+pub fn zdk_sync() -> u64 {
+    black_box(7)
+}
+
+/// An instrumented async fn with no attributes (span `agent.step`).
+#[inline(never)]
+#[zdk_trace_runtime::span(name = "agent.step")]
+pub async fn zdk_async() -> u64 {
+    black_box(7)
+}
+
+/// [`zdk_sync`] with `#[tracing::instrument]`.
+#[inline(never)]
+#[tracing::instrument(
+    name = "llm.call",
+    fields(gen_ai.request.model = "gpt-4o", gen_ai.usage.input_tokens = 128_i64)
+)]
+pub fn tracing_sync() -> u64 {
+    black_box(7)
+}
+
+/// [`zdk_sync`] with the `opentelemetry` API on the SDK: start, 2 attributes, made current
+/// (attached `Context`), ended on return.
+#[inline(never)]
+pub fn sdk_sync(tracer: &opentelemetry_sdk::trace::Tracer) -> u64 {
+    use opentelemetry::trace::{Span as _, TraceContextExt as _, Tracer as _};
+    let mut span = tracer.start("llm.call");
+    if span.is_recording() {
+        span.set_attribute(opentelemetry::KeyValue::new(
+            "gen_ai.request.model",
+            "gpt-4o",
+        ));
+        span.set_attribute(opentelemetry::KeyValue::new(
+            "gen_ai.usage.input_tokens",
+            128_i64,
+        ));
+    }
+    let _cx = opentelemetry::Context::current_with_span(span).attach();
+    black_box(7)
+}
+
+/// CPU nanoseconds used so far by this process's threads, summed by thread name (as the kernel
+/// keeps it: the first 15 bytes), from `/proc/self/task/*/schedstat`. Threads that have exited
+/// are gone from the map. Empty where `/proc` is not available.
+pub fn thread_cpu_ns() -> std::collections::HashMap<String, u64> {
+    let mut by_name = std::collections::HashMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return by_name;
+    };
+    for task in tasks.flatten() {
+        let (Ok(comm), Ok(schedstat)) = (
+            std::fs::read_to_string(task.path().join("comm")),
+            std::fs::read_to_string(task.path().join("schedstat")),
+        ) else {
+            continue;
+        };
+        let Some(ns) = schedstat
+            .split_whitespace()
+            .next()
+            .and_then(|f| f.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        *by_name.entry(comm.trim_end().to_owned()).or_insert(0) += ns;
+    }
+    by_name
+}
+
 /// Counts spans; the cheapest honest exporter.
 #[derive(Debug, Clone, Default)]
 pub struct CountingSink(pub Arc<AtomicU64>);

@@ -92,23 +92,18 @@ fn otel_active_span_id() -> u64 {
 /// Pushes `frame` as the current span of this thread.
 #[inline]
 pub(crate) fn push_frame(frame: Frame) {
-    let otel_span_id = if hot().inherit_otel() {
-        otel_active_span_id()
-    } else {
-        0
-    };
-    with_local(|local| {
-        local.stack.push(Entered {
-            frame,
-            otel_span_id,
-        })
-    });
+    push_frame_with(move || frame);
 }
 
-/// Pushes the span of `raw` as the current span of this thread: the frame is written straight
-/// into the stack, not built and moved (what `push_frame` costs twice).
+/// Pushes the span of `raw` as the current span of this thread, its frame built inside the
+/// push (written straight into the stack, not built and moved).
 #[inline]
 pub(crate) fn push_span(raw: &crate::span::RawSpan) {
+    push_frame_with(|| raw.frame());
+}
+
+#[inline]
+fn push_frame_with(frame: impl FnOnce() -> Frame) {
     let otel_span_id = if hot().inherit_otel() {
         otel_active_span_id()
     } else {
@@ -116,14 +111,7 @@ pub(crate) fn push_span(raw: &crate::span::RawSpan) {
     };
     with_local(|local| {
         local.stack.push(Entered {
-            frame: Frame {
-                trace_id: raw.trace_id,
-                span_id: raw.span_id,
-                sampled: raw.flags & crate::span::FLAG_SAMPLED != 0,
-                remote: false,
-                foreign: false,
-                trace_state: raw.trace_state().cloned(),
-            },
+            frame: frame(),
             otel_span_id,
         })
     });

@@ -145,7 +145,7 @@ impl Pipeline {
         for ring in &mut rings {
             while let Ok(span) = ring.spans.pop() {
                 let (_, slot) = span.take();
-                ring.give_back(slot);
+                give_back(&mut ring.returns, slot);
                 leftovers += 1;
             }
         }

@@ -142,14 +142,6 @@ pub(crate) struct RingPair {
     pub(crate) returns: rtrb::Producer<Slot>,
 }
 
-impl RingPair {
-    /// Gives a slot back to the thread that sent it (see [`give_back`]).
-    #[inline]
-    pub(crate) fn give_back(&mut self, slot: Slot) {
-        give_back(&mut self.returns, slot);
-    }
-}
-
 /// Gives a slot back to the thread whose `returns` ring this is, or frees it if that thread is
 /// gone or its pool is full.
 #[inline]

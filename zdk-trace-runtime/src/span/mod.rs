@@ -76,7 +76,7 @@ pub(crate) struct Extras {
 }
 
 impl RawSpan {
-    fn frame(&self) -> Frame {
+    pub(crate) fn frame(&self) -> Frame {
         Frame {
             trace_id: self.trace_id,
             span_id: self.span_id,
@@ -573,37 +573,38 @@ impl Drop for Span {
 /// Ends a span: a recorded one goes to this thread's ring (or is counted as dropped), the slot
 /// of a head-dropped one back to the thread's pool.
 #[inline]
-fn finish(mut raw: Filled) {
-    if raw.flags & FLAG_RECORDING == 0 {
-        recycle(raw);
-        return;
-    }
-    raw.end = clock::now_raw();
+fn finish(raw: Filled) {
     let mut raw = Some(raw);
-    if hot().enabled() {
-        let pushed = with_local(|local| {
-            if let Some(raw) = raw.take() {
-                local.push(raw);
-            }
-        });
-        if pushed.is_some() {
-            return;
-        }
+    with_local(|local| hand_over(local, &mut raw));
+    if let Some(raw) = raw {
+        left_over(raw);
     }
-    // No pipeline any more, or the thread is being torn down and its ring is gone.
-    crate::pipeline::count_dropped_shutdown(1);
-    drop(raw);
 }
 
-/// Gives the slot of a head-dropped span back to this thread's pool.
+/// Hands a finished span over on this thread: a recorded one to the ring, a head-dropped
+/// one's slot back to the pool. Leaves it in `raw` when the pipeline is gone.
 #[inline]
-fn recycle(raw: Filled) {
-    let mut raw = Some(raw);
-    with_local(|local| {
-        if let Some(raw) = raw.take() {
-            local.recycle(raw);
-        }
-    });
+fn hand_over(local: &mut Local, raw: &mut Option<Filled>) {
+    let Some(mut span) = raw.take() else {
+        return;
+    };
+    if span.flags & FLAG_RECORDING == 0 {
+        local.recycle(span);
+    } else if hot().enabled() {
+        span.end = clock::now_raw();
+        local.push(span);
+    } else {
+        *raw = Some(span);
+    }
+}
+
+/// A span that could not be handed over: no pipeline any more, or the thread is being torn
+/// down and its ring is gone. A recorded one is counted.
+#[cold]
+fn left_over(raw: Filled) {
+    if raw.flags & FLAG_RECORDING != 0 {
+        crate::pipeline::count_dropped_shutdown(1);
+    }
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -896,20 +897,10 @@ impl Drop for EnteredSpan {
             if span_id != 0 {
                 crate::context::pop_frame_in(&mut local.stack, span_id);
             }
-            if raw.as_ref().is_some_and(|r| r.flags & FLAG_RECORDING == 0) {
-                if let Some(raw) = raw.take() {
-                    local.recycle(raw);
-                }
-            } else if hot().enabled() {
-                if let Some(mut raw) = raw.take() {
-                    raw.end = clock::now_raw();
-                    local.push(raw);
-                }
-            }
+            hand_over(local, &mut raw);
         });
-        // The thread is being torn down, or the pipeline is gone: the generic path counts it.
         if let Some(raw) = raw {
-            finish(raw);
+            left_over(raw);
         }
     }
 }
