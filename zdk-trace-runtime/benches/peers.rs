@@ -257,6 +257,71 @@ fn sync_fns(c: &mut Criterion) {
     ] {
         assert!(filtered() || spans > 0, "{who}'s sink received nothing");
     }
+    if !filtered() {
+        burst_distribution();
+    }
+}
+
+/// The spread behind the sync medians: every burst of [`BURST`] calls timed on its own (same
+/// pause as the criterion cases), for zdk-trace's `#[span]` (sampled in, child) and fastrace
+/// (root per burst). Criterion's median is over samples of many bursts, so bursts slowed by
+/// the pipelines' own threads weigh in it; this shows how many there are. Printed as a
+/// Markdown table (not criterion); fastrace's reporter is the one `sync_fns` set.
+fn burst_distribution() {
+    let smoke = std::env::args().any(|a| a == "--test");
+    let run_for = if smoke {
+        Duration::from_millis(20)
+    } else {
+        Duration::from_secs(2)
+    };
+    let per_call = |scope: &mut dyn FnMut() -> Box<dyn std::any::Any>, call: fn() -> u64| {
+        let mut ns = Vec::new();
+        let end = std::time::Instant::now() + run_for;
+        while std::time::Instant::now() < end || ns.is_empty() {
+            let start = std::time::Instant::now();
+            let guard = scope();
+            for _ in 0..BURST {
+                black_box(call());
+            }
+            drop(guard);
+            ns.push(start.elapsed().as_nanos() as f64 / BURST as f64);
+            std::thread::sleep(PAUSE);
+        }
+        ns.sort_by(f64::total_cmp);
+        let at = |q: f64| ns[((ns.len() - 1) as f64 * q) as usize];
+        let mean = ns.iter().sum::<f64>() / ns.len() as f64;
+        let slow = ns.iter().filter(|&&x| x > 2.0 * at(0.5)).count();
+        format!(
+            "{:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1}% | {}",
+            at(0.1),
+            at(0.5),
+            at(0.9),
+            at(0.99),
+            mean,
+            100.0 * slow as f64 / ns.len() as f64,
+            ns.len()
+        )
+    };
+    let sink = CountingSink::default();
+    let telemetry = zdk(Sampler::AlwaysOn, &sink);
+    let zdk_row = {
+        let _root = Span::start("root").entered();
+        per_call(&mut || Box::new(()), zdk_sync)
+    };
+    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        sink.0.load(Ordering::Relaxed) > 0,
+        "zdk-trace's sink received nothing"
+    );
+    let fastrace_row = per_call(&mut || Box::new(fastrace_root()), fastrace_sync);
+    fastrace::flush();
+    println!("\npeers: sync fn, 2 attributes, sampled in: ns per call, each burst of {BURST} timed alone");
+    println!();
+    println!("| Case | p10 | p50 | p90 | p99 | mean | bursts > 2× p50 | bursts |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| zdk #[span] sampled in, child | {zdk_row} |");
+    println!("| fastrace #[trace] sampled in, child (root per burst) | {fastrace_row} |");
+    println!();
 }
 
 #[inline(never)]
