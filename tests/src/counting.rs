@@ -182,17 +182,7 @@ impl CountingReceiver {
             counts: Arc::clone(&counts),
             delay,
         };
-        let server = ServerThread::spawn("otlp-counting-grpc", move |listener| async move {
-            // No Nagle: without it the server's response frames can wait for the client's
-            // delayed ACK (40 ms on Linux), which stalls each export that hits it; real
-            // collectors (Go's net package, the default) do the same.
-            let incoming =
-                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-            let _ = tonic::transport::Server::builder()
-                .add_service(service)
-                .serve_with_incoming(incoming)
-                .await;
-        });
+        let server = ServerThread::spawn_grpc("otlp-counting-grpc", service);
         CountingReceiver { counts, server }
     }
 

@@ -230,6 +230,33 @@ impl ServerThread {
         Self::spawn_on(name, 0, serve)
     }
 
+    /// [`spawn`](Self::spawn) serving an OTLP trace service over gRPC.
+    fn spawn_grpc<S>(name: &str, service: S) -> Self
+    where
+        S: tonic::codegen::Service<
+                tonic::codegen::http::Request<tonic::body::Body>,
+                Response = tonic::codegen::http::Response<tonic::body::Body>,
+                Error = std::convert::Infallible,
+            > + tonic::server::NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        Self::spawn(name, move |listener| async move {
+            // No Nagle: without it the server's response frames can wait for the client's
+            // delayed ACK (40 ms on Linux), which stalls each export that hits it; real
+            // collectors (Go's net package, the default) do the same.
+            let incoming =
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+            let _ = tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming(incoming)
+                .await;
+        })
+    }
+
     /// [`spawn`](Self::spawn) on `127.0.0.1:port` (`0`: any free port).
     fn spawn_on<F, Fut>(name: &str, port: u16, serve: F) -> Self
     where
@@ -394,17 +421,7 @@ impl GrpcReceiver {
             store: Arc::clone(&store),
         })
         .accept_compressed(CompressionEncoding::Gzip);
-        let server = ServerThread::spawn("otlp-grpc-receiver", move |listener| async move {
-            // No Nagle: without it the server's response frames can wait for the client's
-            // delayed ACK (40 ms on Linux), which stalls each export that hits it; real
-            // collectors (Go's net package, the default) do the same.
-            let incoming =
-                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-            let _ = tonic::transport::Server::builder()
-                .add_service(service)
-                .serve_with_incoming(incoming)
-                .await;
-        });
+        let server = ServerThread::spawn_grpc("otlp-grpc-receiver", service);
         GrpcReceiver { store, server }
     }
 
