@@ -352,17 +352,24 @@
 #[path = "private.rs"]
 pub mod __private;
 mod check;
+mod clock;
 mod config;
 mod context;
+mod counters;
 mod error_type;
 mod export;
 pub mod genai;
+mod hot;
 mod instrument;
+mod lock;
 mod pipeline;
+mod record;
 mod sampling;
 mod span;
 mod telemetry;
+mod transport;
 pub mod usage;
+mod warn;
 
 pub use check::OtlpCheck;
 pub use config::{Config, ConfigEntry, ConfigError, ConfigReport, ConfigSource, Protocol, MASKED};

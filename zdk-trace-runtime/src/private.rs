@@ -21,7 +21,7 @@ use crate::span::EnteredSpan;
 
 pub use crate::genai::LlmOutput;
 use crate::genai::{CaptureMode, TokenUsage};
-use crate::pipeline::hot;
+use crate::hot::hot;
 pub use crate::span::Span;
 pub use opentelemetry::trace::SpanKind;
 pub use opentelemetry::KeyValue;
@@ -245,8 +245,8 @@ impl LoopCounter {
     #[inline]
     pub fn tick(&self) {
         if let Some(marks) = &self.0 {
-            let now = crate::span::clock::now_raw();
-            let mut marks = crate::pipeline::lock(marks);
+            let now = crate::clock::now_raw();
+            let mut marks = crate::lock::lock(marks);
             marks.total = marks.total.saturating_add(1);
             if marks.starts.len() < MAX_ITERATION_EVENTS {
                 marks.starts.push(now);
@@ -260,7 +260,7 @@ impl BeforeEnd for LoopCounter {
         let Some(marks) = &self.0 else {
             return;
         };
-        let mut marks = crate::pipeline::lock(marks);
+        let mut marks = crate::lock::lock(marks);
         if std::mem::replace(&mut marks.drained, true) {
             return;
         }

@@ -10,15 +10,17 @@ use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::SpanExporter;
 
 use crate::check::OtlpCheck;
+use crate::clock;
 use crate::config::{
     self, Config, ConfigError, ConfigReport, ConfigSource, ExporterSettings, Settings,
 };
 use crate::export::{self, DynExporter};
 use crate::genai::CaptureMode;
+use crate::hot::hot;
+use crate::lock::lock;
 use crate::pipeline::stats::Stats;
-use crate::pipeline::{hot, lock, Pipeline, PipelineError, PipelineParts};
+use crate::pipeline::{Pipeline, PipelineError, PipelineParts};
 use crate::sampling::{Sampler, TailSampling};
-use crate::span::clock;
 use crate::usage::{self, UsageHandle, UsageKeys, UsageOptions, UsageStatus};
 
 /// How long [`Telemetry::force_flush`] and [`Telemetry::shutdown`] wait by default.
@@ -65,7 +67,7 @@ impl Inner {
                 let result = pipeline.shutdown(timeout);
                 if result.is_err() {
                     // Whatever is still queued will not be exported.
-                    crate::pipeline::count_dropped_shutdown(pipeline.queued() as u64);
+                    crate::counters::count_dropped_shutdown(pipeline.queued() as u64);
                 }
                 result.map_err(ShutdownError::from)
             }
