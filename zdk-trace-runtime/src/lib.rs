@@ -349,7 +349,6 @@
 #![warn(missing_docs, unreachable_pub)]
 
 #[doc(hidden)]
-#[path = "private.rs"]
 pub mod __private;
 mod check;
 mod clock;
