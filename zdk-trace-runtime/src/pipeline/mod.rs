@@ -4,6 +4,7 @@
 //! dropped and counted, and the application is never blocked.
 
 mod convert;
+mod error;
 pub(crate) mod stats;
 mod tail;
 
@@ -16,8 +17,10 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use once_cell::sync::Lazy;
 use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::SpanData;
 
+pub use error::PipelineError;
 use tail::{TailOutcome, TailSampler};
 
 use crate::config::BatchSettings;
@@ -39,17 +42,21 @@ static IDLE_RINGS: Lazy<Mutex<Vec<RingPair>>> = Lazy::new(|| Mutex::new(Vec::new
 /// Longest sleep of an idle collector; it is woken early by full rings and by control messages.
 const MAX_IDLE_SLEEP: Duration = Duration::from_millis(50);
 
+/// The reply to a control request: whether the exporters succeeded, and if not, the first
+/// one's error.
+type Reply = Sender<Result<(), PipelineError>>;
+
 /// A control request to the collector; the reply says whether the exporters succeeded.
 #[derive(Debug)]
 enum Control {
-    Flush(Sender<Result<(), String>>),
-    Shutdown(Sender<Result<(), String>>, Duration),
+    Flush(Reply),
+    Shutdown(Reply, Duration),
 }
 
 enum ExportMsg {
     Batch(Vec<SpanData>),
-    Flush(Sender<Result<(), String>>),
-    Shutdown(Sender<Result<(), String>>, Duration),
+    Flush(Reply),
+    Shutdown(Reply, Duration),
 }
 
 /// A running pipeline: its two threads and how to reach them.
@@ -160,19 +167,19 @@ impl Pipeline {
 
     fn request(
         &self,
-        make: impl FnOnce(Sender<Result<(), String>>) -> Control,
+        make: impl FnOnce(Reply) -> Control,
         timeout: Duration,
     ) -> Result<(), PipelineError> {
         let (tx, rx) = bounded(1);
         self.control
             .send(make(tx))
-            .map_err(|_| PipelineError::Stopped)?;
+            .map_err(|_| PipelineError::AlreadyShutdown)?;
         unpark_collector();
         match rx.recv_timeout(timeout) {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => Err(PipelineError::Exporter(message)),
+            Ok(Err(error)) => Err(error),
             Err(RecvTimeoutError::Timeout) => Err(PipelineError::Timeout(timeout)),
-            Err(RecvTimeoutError::Disconnected) => Err(PipelineError::Stopped),
+            Err(RecvTimeoutError::Disconnected) => Err(PipelineError::AlreadyShutdown),
         }
     }
 
@@ -201,14 +208,6 @@ impl Pipeline {
         }
         result
     }
-}
-
-/// Why a flush or shutdown did not complete.
-#[derive(Debug)]
-pub(crate) enum PipelineError {
-    Timeout(Duration),
-    Exporter(String),
-    Stopped,
 }
 
 struct Collector {
@@ -463,26 +462,35 @@ fn run_exporter(
     }
 }
 
-/// Calls `f` on every exporter, catching panics; joins the errors.
+/// Calls `f` on every exporter, catching panics; returns the first error (every exporter is
+/// called all the same).
 fn each_exporter(
     exporters: &[Box<dyn DynExporter>],
     f: impl Fn(&dyn DynExporter) -> opentelemetry_sdk::error::OTelSdkResult,
-) -> Result<(), String> {
-    let mut errors = Vec::new();
+) -> Result<(), PipelineError> {
+    let mut first = None;
     for exporter in exporters {
-        match std::panic::catch_unwind(AssertUnwindSafe(|| f(exporter.as_ref()))) {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => errors.push(format!("{}: {err}", exporter.name())),
+        let failure = match std::panic::catch_unwind(AssertUnwindSafe(|| f(exporter.as_ref()))) {
+            Ok(Ok(())) => None,
+            Ok(Err(err)) => Some(err),
             Err(_) => {
                 add(&COUNTERS.export_panics, 1);
-                errors.push(format!("{} panicked", exporter.name()));
+                Some(OTelSdkError::InternalFailure(format!(
+                    "exporter {} panicked",
+                    exporter.name()
+                )))
             }
+        };
+        if let (Some(source), None) = (failure, &first) {
+            first = Some(PipelineError::Exporter {
+                exporter: exporter.name().to_owned(),
+                source,
+            });
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors.join("; "))
+    match first {
+        Some(error) => Err(error),
+        None => Ok(()),
     }
 }
 
