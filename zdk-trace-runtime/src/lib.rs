@@ -347,6 +347,8 @@
 //! # assert_eq!(search("abc"), Ok(3));
 //! ```
 #![warn(missing_docs, unreachable_pub)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 #[doc(hidden)]
 pub mod __private;
