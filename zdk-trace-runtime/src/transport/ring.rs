@@ -123,7 +123,9 @@ mod tests {
                 Err(_) => std::thread::yield_now(),
             }
         }
-        let reused = producer.join().unwrap_or_else(|_| panic!("producer panicked"));
+        let reused = producer
+            .join()
+            .unwrap_or_else(|_| panic!("producer panicked"));
         assert!(reused > 0, "no slot came back");
         assert!(pair.spans.is_abandoned());
         // The producer is gone: a slot given back now is freed, not queued.

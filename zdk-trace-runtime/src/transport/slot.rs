@@ -17,6 +17,10 @@ pub(crate) type Slot = Box<MaybeUninit<RawSpan>>;
 
 /// A slot holding a record: what a recording [`Span`](crate::Span) owns, and what the rings
 /// carry (a pointer, not the 320-byte record).
+///
+/// Invariant, relied on by every `unsafe` block below: the slot inside is initialised for the
+/// whole life of the `Filled` (only [`new`](Filled::new) makes one), and the `ManuallyDrop` is
+/// emptied only by a method that consumes the `Filled` and never touches it again.
 #[derive(Debug)]
 pub(crate) struct Filled(ManuallyDrop<Slot>);
 
@@ -71,7 +75,8 @@ impl std::ops::Deref for Filled {
 
     #[inline]
     fn deref(&self) -> &RawSpan {
-        // SAFETY: a `Filled` slot is initialised (`new`).
+        // SAFETY: a `Filled` slot is initialised while the `Filled` lives (the type's
+        // invariant), and `&self` proves it has not been consumed.
         unsafe { self.0.assume_init_ref() }
     }
 }
@@ -79,14 +84,17 @@ impl std::ops::Deref for Filled {
 impl std::ops::DerefMut for Filled {
     #[inline]
     fn deref_mut(&mut self) -> &mut RawSpan {
-        // SAFETY: a `Filled` slot is initialised (`new`).
+        // SAFETY: a `Filled` slot is initialised while the `Filled` lives (the type's
+        // invariant), and `&mut self` proves it has not been consumed.
         unsafe { self.0.assume_init_mut() }
     }
 }
 
 impl Drop for Filled {
     fn drop(&mut self) {
-        // SAFETY: dropped once, here; the record is initialised (`new`).
+        // SAFETY: `drop` runs once, and only for a `Filled` no consuming method emptied (they
+        // wrap `self` in `ManuallyDrop` first), so the slot is still there and initialised:
+        // it is taken and its record dropped exactly once.
         unsafe {
             let mut slot = ManuallyDrop::take(&mut self.0);
             slot.assume_init_drop();
