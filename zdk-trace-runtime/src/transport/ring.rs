@@ -47,7 +47,6 @@ mod tests {
 
     use opentelemetry::trace::SpanKind;
     use opentelemetry::KeyValue;
-    use smallvec::SmallVec;
 
     use super::{give_back, RingPair};
     use crate::record::RawSpan;
