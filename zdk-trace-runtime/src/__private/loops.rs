@@ -13,8 +13,8 @@ use crate::instrument::{saturating_i64, BeforeEnd, InSpan};
 use crate::lock::lock;
 use crate::span::Span;
 
-/// [`in_span`](crate::instrument::in_span) for a `#[workflow(kind = "loop")]`: the iterations `counter` saw are added to
-/// the span before it ends, whichever way it ends.
+/// [`in_span`](crate::instrument::in_span) for a `#[workflow(kind = "loop")]`: the
+/// iterations `counter` saw are added to the span before it ends, whichever way it ends.
 #[inline]
 pub fn in_span_loop<F, H>(
     future: F,

@@ -17,14 +17,17 @@ use crate::span::Span;
 /// its state machine, borrowed here), with `on_ready` called on the span and the output just
 /// before the span ends, and a panic recorded on the span.
 ///
-/// Why a borrow and not [`InstrumentedWith`](super::InstrumentedWith), which owns the span: a span record is 320 bytes,
+/// Why a borrow and not [`InstrumentedWith`], which owns the span: a span record is 320 bytes,
 /// and every future that holds one is moved at least once more (into the `.await` slot of the
 /// `async fn`). Owning the span here made `#[span] async fn` copy the record once more than
 /// the hand-written `fut.instrument(span)`; borrowing it leaves only this small future to move.
 ///
-/// Drop behaves as [`Instrumented`](super::Instrumented)'s: a body dropped before it completes is dropped with the
+/// Drop behaves as [`Instrumented`]'s: a body dropped before it completes is dropped with the
 /// span entered, and the span is marked `cancelled = true` (it ends when the `async fn`'s
 /// local drops, right after).
+///
+/// [`Instrumented`]: super::Instrumented
+/// [`InstrumentedWith`]: super::InstrumentedWith
 #[pin_project(PinnedDrop)]
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]

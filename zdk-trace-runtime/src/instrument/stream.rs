@@ -23,7 +23,7 @@ pub const STREAM_TIME_TO_FIRST_ITEM_MS: &str = "stream.time_to_first_item_ms";
 type ReadUsage<T> = fn(&T) -> (Option<TokenUsage>, Option<String>);
 
 /// A stream run inside a span: current during every `poll_next`, ended when the stream ends,
-/// marked cancelled if dropped early (as [`Instrumented`](super::Instrumented), which it wraps). It also records
+/// marked cancelled if dropped early (as [`Instrumented`], which it wraps). It also records
 /// the item count and the time to the first item, and, for `#[llm_call]`, token usage summed
 /// over the items.
 #[pin_project(PinnedDrop)]

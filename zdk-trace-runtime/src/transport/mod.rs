@@ -3,7 +3,7 @@
 //! recording side (`span/`, `context/`), which produces, and the collector (`pipeline/`),
 //! which consumes; neither of those imports the other.
 //!
-//! - [`slot`]: recycled memory for one span record ([`Filled`], [`Slot`]);
+//! - [`slot`]: recycled memory for one span record ([`Filled`], [`Slot`](slot::Slot));
 //! - [`ring`]: the per-thread single-producer, single-consumer rings (spans out, slots back)
 //!   and the channel that hands a new thread's rings to the collector;
 //! - [`overflow`]: the shared lane for spans that do not fit in their ring during a burst;
