@@ -347,22 +347,30 @@
 //! # assert_eq!(search("abc"), Ok(3));
 //! ```
 #![warn(missing_docs, unreachable_pub)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 #[doc(hidden)]
-#[path = "private.rs"]
 pub mod __private;
 mod check;
+mod clock;
 mod config;
 mod context;
+mod counters;
 mod error_type;
 mod export;
 pub mod genai;
+mod hot;
 mod instrument;
+mod lock;
 mod pipeline;
+mod record;
 mod sampling;
 mod span;
 mod telemetry;
+mod transport;
 pub mod usage;
+mod warn;
 
 pub use check::OtlpCheck;
 pub use config::{Config, ConfigEntry, ConfigError, ConfigReport, ConfigSource, Protocol, MASKED};
@@ -375,6 +383,7 @@ pub use instrument::{spawn, spawn_thread, FutureExt, Instrumented, StreamExt, Wi
 pub use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId};
 pub use opentelemetry::{KeyValue, Value};
 pub use pipeline::stats::Stats;
+pub use pipeline::PipelineError;
 pub use sampling::{Sampler, TailSampling};
 pub use span::{EnterGuard, EnteredSpan, Span, SpanBuilder};
 pub use telemetry::{

@@ -10,15 +10,17 @@ use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::SpanExporter;
 
 use crate::check::OtlpCheck;
+use crate::clock;
 use crate::config::{
     self, Config, ConfigError, ConfigReport, ConfigSource, ExporterSettings, Settings,
 };
 use crate::export::{self, DynExporter};
 use crate::genai::CaptureMode;
+use crate::hot::hot;
+use crate::lock::lock;
 use crate::pipeline::stats::Stats;
-use crate::pipeline::{hot, lock, Pipeline, PipelineError, PipelineParts};
+use crate::pipeline::{Pipeline, PipelineError, PipelineParts};
 use crate::sampling::{Sampler, TailSampling};
-use crate::span::clock;
 use crate::usage::{self, UsageHandle, UsageKeys, UsageOptions, UsageStatus};
 
 /// How long [`Telemetry::force_flush`] and [`Telemetry::shutdown`] wait by default.
@@ -65,9 +67,9 @@ impl Inner {
                 let result = pipeline.shutdown(timeout);
                 if result.is_err() {
                     // Whatever is still queued will not be exported.
-                    crate::pipeline::count_dropped_shutdown(pipeline.queued() as u64);
+                    crate::counters::count_dropped_shutdown(pipeline.queued() as u64);
                 }
-                result.map_err(ShutdownError::from)
+                result
             }
             None => Ok(()),
         };
@@ -164,7 +166,7 @@ impl Telemetry {
         }
         let deadline = Instant::now() + timeout;
         let result = match &self.inner.pipeline {
-            Some(pipeline) => pipeline.force_flush(timeout).map_err(FlushError::from),
+            Some(pipeline) => pipeline.force_flush(timeout),
             None => Ok(()),
         };
         // Usage events too, within the same deadline; their failures are counted in
@@ -859,54 +861,9 @@ pub enum InstallError {
     Thread(#[source] std::io::Error),
 }
 
-/// Why [`Telemetry::force_flush`] failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum FlushError {
-    /// The exporters did not finish in time; spans may still be exported later.
-    #[error("flush timed out after {0:?}; the exporter is slow or the collector unreachable")]
-    Timeout(Duration),
-    /// An exporter reported an error.
-    #[error("an exporter failed to flush: {0}")]
-    Exporter(String),
-    /// The pipeline is already shut down.
-    #[error("the pipeline is shut down; install a new one to record again")]
-    AlreadyShutdown,
-}
+/// Why [`Telemetry::force_flush`] failed: a [`PipelineError`] (one type for flush and
+/// shutdown, since both can fail the same three ways).
+pub type FlushError = PipelineError;
 
-/// Why [`Telemetry::shutdown`] failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ShutdownError {
-    /// The exporters did not finish in time; what was still queued is counted as dropped.
-    #[error(
-        "shutdown timed out after {0:?}; unexported spans are counted in stats().dropped_shutdown"
-    )]
-    Timeout(Duration),
-    /// An exporter reported an error while shutting down.
-    #[error("an exporter failed to shut down: {0}")]
-    Exporter(String),
-    /// `shutdown` was already called.
-    #[error("the pipeline was already shut down")]
-    AlreadyShutdown,
-}
-
-impl From<PipelineError> for FlushError {
-    fn from(e: PipelineError) -> Self {
-        match e {
-            PipelineError::Timeout(t) => FlushError::Timeout(t),
-            PipelineError::Exporter(m) => FlushError::Exporter(m),
-            PipelineError::Stopped => FlushError::AlreadyShutdown,
-        }
-    }
-}
-
-impl From<PipelineError> for ShutdownError {
-    fn from(e: PipelineError) -> Self {
-        match e {
-            PipelineError::Timeout(t) => ShutdownError::Timeout(t),
-            PipelineError::Exporter(m) => ShutdownError::Exporter(m),
-            PipelineError::Stopped => ShutdownError::AlreadyShutdown,
-        }
-    }
-}
+/// Why [`Telemetry::shutdown`] failed: a [`PipelineError`].
+pub type ShutdownError = PipelineError;

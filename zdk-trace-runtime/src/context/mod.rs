@@ -4,78 +4,13 @@
 pub mod propagation;
 
 use std::marker::PhantomData;
-use std::sync::Arc;
 
-use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{SpanContext, TraceContextExt};
 
-use crate::pipeline::hot;
-use crate::span::local::with_local;
-
-/// One entry of the thread's current-span stack: just what a child needs from its parent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Frame {
-    pub(crate) trace_id: u128,
-    pub(crate) span_id: u64,
-    /// The head sampling decision of the trace.
-    pub(crate) sampled: bool,
-    /// The span lives in another process (its context was propagated to us).
-    pub(crate) remote: bool,
-    /// The span was not recorded by this pipeline: it came from another process, another
-    /// OpenTelemetry tracer (OpenTelemetry's current `Context`, `from_otel`), or a bare
-    /// `SpanContext`. A child of such a span is a local root, unless a span of ours in the same
-    /// trace is open below it on this thread.
-    pub(crate) foreign: bool,
-    /// W3C `tracestate` carried from a remote parent, shared by every span of the trace.
-    pub(crate) trace_state: Option<Arc<str>>,
-}
-
-impl Frame {
-    pub(crate) fn to_span_context(&self) -> SpanContext {
-        let flags = if self.sampled {
-            TraceFlags::SAMPLED
-        } else {
-            TraceFlags::default()
-        };
-        let state = self
-            .trace_state
-            .as_deref()
-            .and_then(|s| s.parse::<TraceState>().ok())
-            .unwrap_or_default();
-        SpanContext::new(
-            TraceId::from(self.trace_id),
-            SpanId::from(self.span_id),
-            flags,
-            self.remote,
-            state,
-        )
-    }
-
-    pub(crate) fn from_span_context(cx: &SpanContext, remote: bool) -> Option<Frame> {
-        if !cx.is_valid() {
-            return None;
-        }
-        let header = cx.trace_state().header();
-        Some(Frame {
-            trace_id: u128::from_be_bytes(cx.trace_id().to_bytes()),
-            span_id: u64::from_be_bytes(cx.span_id().to_bytes()),
-            sampled: cx.is_sampled(),
-            remote,
-            foreign: true,
-            trace_state: (!header.is_empty()).then(|| Arc::from(header)),
-        })
-    }
-}
-
-/// An entry of the thread's current-span stack: the frame, and which OpenTelemetry span was
-/// active when it was pushed.
-#[derive(Debug)]
-pub(crate) struct Entered {
-    pub(crate) frame: Frame,
-    /// Span id of OpenTelemetry's active span when the frame was pushed (0 if none). If the
-    /// active span differs later, an OpenTelemetry `Context` was attached after this frame
-    /// (another tracer's span is inside ours), so that span is the innermost parent.
-    otel_span_id: u64,
-}
+use crate::hot::hot;
+pub(crate) use crate::record::Frame;
+use crate::record::RawSpan;
+use crate::transport::{with_local, Entered};
 
 /// The span id of OpenTelemetry's active span on this thread, 0 if none.
 #[inline]
@@ -98,7 +33,7 @@ pub(crate) fn push_frame(frame: Frame) {
 /// Pushes the span of `raw` as the current span of this thread, its frame built inside the
 /// push (written straight into the stack, not built and moved).
 #[inline]
-pub(crate) fn push_span(raw: &crate::span::RawSpan) {
+pub(crate) fn push_span(raw: &RawSpan) {
     push_frame_with(|| raw.frame());
 }
 

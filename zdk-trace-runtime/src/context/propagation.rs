@@ -12,7 +12,8 @@ use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState}
 use opentelemetry_sdk::propagation::BaggagePropagator;
 
 use crate::context::{Frame, TraceContext};
-use crate::pipeline::stats::{add, COUNTERS};
+use crate::counters::{add, COUNTERS};
+use crate::warn::warn_once;
 
 /// The `traceparent` header name.
 pub const TRACEPARENT_HEADER: &str = "traceparent";
@@ -198,7 +199,7 @@ pub fn extract(extractor: &dyn Extractor) -> TraceContext {
             }),
             Err(err) => {
                 add(&COUNTERS.malformed_traceparent, 1);
-                crate::pipeline::warn_once(
+                warn_once(
                     ("malformed traceparent", "propagation"),
                     &format!("ignored incoming traceparent: {err}; the request starts a new trace"),
                 );

@@ -9,6 +9,20 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use pin_project::{pin_project, pinned_drop};
 
+mod in_span;
+mod panic;
+mod stream;
+mod with;
+
+pub use in_span::{in_span, BeforeEnd, InSpan};
+pub use stream::{
+    instrument_boxed_stream, instrument_llm_boxed_stream, instrument_llm_boxed_stream_captured,
+    instrument_llm_stream, instrument_llm_stream_captured, instrument_stream, BoxedStream,
+    InstrumentedStream, STREAM_ITEMS, STREAM_TIME_TO_FIRST_ITEM_MS,
+};
+pub(crate) use stream::{saturating_i64, set_usage};
+pub use with::{instrument_with, InstrumentedWith};
+
 use crate::context::{pop_frame, push_frame, TraceContext};
 use crate::span::Span;
 
@@ -39,10 +53,18 @@ pub struct Instrumented<T> {
 }
 
 /// The inner value of a pinned `ManuallyDrop` field, pinned.
-pub(crate) fn pin_inner<T>(inner: Pin<&mut ManuallyDrop<T>>) -> Pin<&mut T> {
+///
+/// # Safety
+///
+/// The caller must guarantee that the `T` inside is still alive (not yet dropped with
+/// [`ManuallyDrop::drop`]) and that, once pinned here, it is never moved out of its
+/// `ManuallyDrop` and is dropped only in place (by the owner's `PinnedDrop`, which then never
+/// polls it again). Both wrappers that use it, [`Instrumented`] and [`InSpan`], drop the value
+/// only in their `PinnedDrop`, after which no poll can run.
+#[inline]
+pub(crate) unsafe fn pin_inner<T>(inner: Pin<&mut ManuallyDrop<T>>) -> Pin<&mut T> {
     // SAFETY: `ManuallyDrop<T>` is a transparent wrapper, so pinning it pins the `T` inside;
-    // the `T` is never moved out, and it is only dropped (in place) by `PinnedDrop`, after
-    // which no poll can happen.
+    // the caller guarantees that the `T` is alive, never moved out, and only dropped in place.
     unsafe { inner.map_unchecked_mut(|inner| &mut **inner) }
 }
 
@@ -88,7 +110,9 @@ impl<F: Future> Instrumented<F> {
         let this = self.project();
         let poll = {
             let _guard = this.span.enter();
-            pin_inner(this.inner).poll(cx)
+            // SAFETY: the inner future is only dropped by `PinnedDrop`, after which it is
+            // never polled; it is never moved out.
+            unsafe { pin_inner(this.inner) }.poll(cx)
         };
         if let Poll::Ready(output) = &poll {
             on_ready(this.span, output);
@@ -110,7 +134,9 @@ impl<S: Stream> Instrumented<S> {
         let this = self.project();
         let poll = {
             let _guard = this.span.enter();
-            pin_inner(this.inner).poll_next(cx)
+            // SAFETY: the inner stream is only dropped by `PinnedDrop`, after which it is
+            // never polled; it is never moved out.
+            unsafe { pin_inner(this.inner) }.poll_next(cx)
         };
         if let Poll::Ready(item) = &poll {
             on_ready(this.span, item.as_ref());

@@ -6,8 +6,8 @@ use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState}
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
-use crate::span::clock;
-use crate::span::{RawSpan, FLAG_PARENT_REMOTE};
+use crate::clock;
+use crate::record::{RawSpan, FLAG_PARENT_REMOTE};
 
 /// Moves what `SpanData` needs out of `raw` (read in place, in its slot: the 320-byte record is
 /// not copied first); what is left in `raw` owns nothing and drops for free.

@@ -4,83 +4,59 @@
 //! dropped and counted, and the application is never blocked.
 
 mod convert;
-mod hot;
+mod error;
 pub(crate) mod stats;
+mod tail;
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle, Thread};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwapOption;
 use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use once_cell::sync::Lazy;
 use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::SpanData;
 
-pub(crate) use hot::hot;
-use stats::{add, COUNTERS};
+pub use error::PipelineError;
+use tail::{TailOutcome, TailSampler};
 
 use crate::config::BatchSettings;
+use crate::counters::{add, count_dropped_shutdown, COUNTERS};
 use crate::export::DynExporter;
-use crate::sampling::{TailOutcome, TailSampler, TailSampling};
-use crate::span::local::{give_back, Filled, RingPair, NEW_RINGS};
-use crate::span::RawSpan;
+use crate::hot::hot;
+use crate::lock::lock;
+use crate::record::RawSpan;
+use crate::sampling::TailSampling;
+use crate::transport::{
+    clear_wake_request, give_back, pop_overflow, set_collector, set_overflow_cap, unpark_collector,
+    RingPair, NEW_RINGS,
+};
+use crate::warn::warn_once;
 
-/// The collector thread, for producers to wake when their ring fills up.
-static COLLECTOR: Lazy<ArcSwapOption<Thread>> = Lazy::new(ArcSwapOption::empty);
-static WAKE_REQUESTED: AtomicBool = AtomicBool::new(false);
 /// Rings of every thread that ever recorded, between two pipelines.
 static IDLE_RINGS: Lazy<Mutex<Vec<RingPair>>> = Lazy::new(|| Mutex::new(Vec::new()));
-
-/// Spans that did not fit in their thread's ring: a shared lock-free lane to the collector,
-/// used only when a burst outruns it. Bounded by `OVERFLOW_CAP` (the queue size).
-static OVERFLOW: Lazy<(Sender<Filled>, Receiver<Filled>)> = Lazy::new(unbounded);
-static OVERFLOW_LEN: AtomicUsize = AtomicUsize::new(0);
-static OVERFLOW_CAP: AtomicUsize = AtomicUsize::new(0);
-
-/// Sends a span down the overflow lane; `false` (span dropped) when the lane is full.
-pub(crate) fn push_overflow(span: Filled) -> bool {
-    let accepted = OVERFLOW_LEN.fetch_add(1, Ordering::AcqRel)
-        < OVERFLOW_CAP.load(Ordering::Relaxed)
-        && OVERFLOW.0.send(span).is_ok();
-    if !accepted {
-        OVERFLOW_LEN.fetch_sub(1, Ordering::AcqRel);
-    }
-    wake_collector();
-    accepted
-}
 
 /// Longest sleep of an idle collector; it is woken early by full rings and by control messages.
 const MAX_IDLE_SLEEP: Duration = Duration::from_millis(50);
 
-/// Wakes the collector (once until it runs again).
-#[inline]
-pub(crate) fn wake_collector() {
-    // Load first: while a wake is pending, callers pay a shared read, not a locked swap.
-    if !WAKE_REQUESTED.load(Ordering::Relaxed) && !WAKE_REQUESTED.swap(true, Ordering::AcqRel) {
-        if let Some(thread) = COLLECTOR.load().as_ref() {
-            thread.unpark();
-        }
-    }
-}
-
-pub(crate) fn count_dropped_shutdown(n: u64) {
-    add(&COUNTERS.dropped_shutdown, n);
-}
+/// The reply to a control request: whether the exporters succeeded, and if not, the first
+/// one's error.
+type Reply = Sender<Result<(), PipelineError>>;
 
 /// A control request to the collector; the reply says whether the exporters succeeded.
 #[derive(Debug)]
 enum Control {
-    Flush(Sender<Result<(), String>>),
-    Shutdown(Sender<Result<(), String>>, Duration),
+    Flush(Reply),
+    Shutdown(Reply, Duration),
 }
 
 enum ExportMsg {
     Batch(Vec<SpanData>),
-    Flush(Sender<Result<(), String>>),
-    Shutdown(Sender<Result<(), String>>, Duration),
+    Flush(Reply),
+    Shutdown(Reply, Duration),
 }
 
 /// A running pipeline: its two threads and how to reach them.
@@ -150,12 +126,11 @@ impl Pipeline {
             }
         }
         rings.retain(|ring| !ring.spans.is_abandoned());
-        while OVERFLOW.1.try_recv().is_ok() {
-            OVERFLOW_LEN.fetch_sub(1, Ordering::AcqRel);
+        while pop_overflow().is_some() {
             leftovers += 1;
         }
         count_dropped_shutdown(leftovers);
-        OVERFLOW_CAP.store(batch.max_queue_size, Ordering::Relaxed);
+        set_overflow_cap(batch.max_queue_size);
         hot().set_queue_full(false);
         let collector = Collector {
             rings,
@@ -173,9 +148,9 @@ impl Pipeline {
         let collector = thread::Builder::new()
             .name("zdk-trace-collect".into())
             .spawn(move || {
-                COLLECTOR.store(Some(Arc::new(thread::current())));
+                set_collector(Some(thread::current()));
                 collector.run(control_rx);
-                COLLECTOR.store(None);
+                set_collector(None);
             })?;
         Ok(Pipeline {
             control: control_tx,
@@ -192,21 +167,19 @@ impl Pipeline {
 
     fn request(
         &self,
-        make: impl FnOnce(Sender<Result<(), String>>) -> Control,
+        make: impl FnOnce(Reply) -> Control,
         timeout: Duration,
     ) -> Result<(), PipelineError> {
         let (tx, rx) = bounded(1);
         self.control
             .send(make(tx))
-            .map_err(|_| PipelineError::Stopped)?;
-        if let Some(thread) = COLLECTOR.load().as_ref() {
-            thread.unpark();
-        }
+            .map_err(|_| PipelineError::AlreadyShutdown)?;
+        unpark_collector();
         match rx.recv_timeout(timeout) {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => Err(PipelineError::Exporter(message)),
+            Ok(Err(error)) => Err(error),
             Err(RecvTimeoutError::Timeout) => Err(PipelineError::Timeout(timeout)),
-            Err(RecvTimeoutError::Disconnected) => Err(PipelineError::Stopped),
+            Err(RecvTimeoutError::Disconnected) => Err(PipelineError::AlreadyShutdown),
         }
     }
 
@@ -237,14 +210,6 @@ impl Pipeline {
     }
 }
 
-/// Why a flush or shutdown did not complete.
-#[derive(Debug)]
-pub(crate) enum PipelineError {
-    Timeout(Duration),
-    Exporter(String),
-    Stopped,
-}
-
 struct Collector {
     rings: Vec<RingPair>,
     tail: Option<TailSampler>,
@@ -262,7 +227,7 @@ impl Collector {
     fn run(mut self, control: Receiver<Control>) {
         let mut idle_sleep = Duration::from_millis(1);
         loop {
-            WAKE_REQUESTED.store(false, Ordering::Release);
+            clear_wake_request();
             let drained = self.drain();
             self.maybe_send(false);
             match control.try_recv() {
@@ -329,8 +294,7 @@ impl Collector {
         // One clock read per drain: the tail sampler's times (first seen, decisions) need no
         // finer grain than a collector cycle.
         let now = Instant::now();
-        while let Ok(span) = OVERFLOW.1.try_recv() {
-            OVERFLOW_LEN.fetch_sub(1, Ordering::AcqRel);
+        while let Some(span) = pop_overflow() {
             total += 1;
             // Its thread is unknown here: the slot is freed.
             let (raw, _slot) = span.take();
@@ -462,15 +426,6 @@ fn take_idle_rings() -> Vec<RingPair> {
     std::mem::take(&mut *lock(&IDLE_RINGS))
 }
 
-/// Locks `m`, recovering from poisoning: every mutex here guards plain data that a panic
-/// cannot leave half-updated, and the pipeline must never panic because another thread did.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    }
-}
-
 fn run_exporter(
     runtime: tokio::runtime::Runtime,
     exporters: Vec<Box<dyn DynExporter>>,
@@ -507,26 +462,35 @@ fn run_exporter(
     }
 }
 
-/// Calls `f` on every exporter, catching panics; joins the errors.
+/// Calls `f` on every exporter, catching panics; returns the first error (every exporter is
+/// called all the same).
 fn each_exporter(
     exporters: &[Box<dyn DynExporter>],
     f: impl Fn(&dyn DynExporter) -> opentelemetry_sdk::error::OTelSdkResult,
-) -> Result<(), String> {
-    let mut errors = Vec::new();
+) -> Result<(), PipelineError> {
+    let mut first = None;
     for exporter in exporters {
-        match std::panic::catch_unwind(AssertUnwindSafe(|| f(exporter.as_ref()))) {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => errors.push(format!("{}: {err}", exporter.name())),
+        let failure = match std::panic::catch_unwind(AssertUnwindSafe(|| f(exporter.as_ref()))) {
+            Ok(Ok(())) => None,
+            Ok(Err(err)) => Some(err),
             Err(_) => {
                 add(&COUNTERS.export_panics, 1);
-                errors.push(format!("{} panicked", exporter.name()));
+                Some(OTelSdkError::InternalFailure(format!(
+                    "exporter {} panicked",
+                    exporter.name()
+                )))
             }
+        };
+        if let (Some(source), None) = (failure, &first) {
+            first = Some(PipelineError::Exporter {
+                exporter: exporter.name().to_owned(),
+                source,
+            });
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors.join("; "))
+    match first {
+        Some(error) => Err(error),
+        None => Ok(()),
     }
 }
 
@@ -586,23 +550,4 @@ fn export_batch(
         }
     }
     all_ok
-}
-
-/// What a warning is about (its kind, and the exporter or component): each is printed once.
-pub(crate) type WarnKey = (&'static str, &'static str);
-
-/// Prints a pipeline warning to stderr once per process per `key`.
-pub(crate) fn warn_once(key: WarnKey, message: &str) {
-    static WARNED: Mutex<Vec<WarnKey>> = Mutex::new(Vec::new());
-    let first = {
-        let mut warned = lock(&WARNED);
-        let first = !warned.contains(&key);
-        if first {
-            warned.push(key);
-        }
-        first
-    };
-    if first {
-        eprintln!("zdk-trace: {message} (further warnings like this are counted in stats())");
-    }
 }

@@ -2,45 +2,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::span::local::THREAD_COUNTERS;
-
-/// Process-wide counters of the pipeline threads (cumulative; `Stats` subtracts a baseline).
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub(crate) sampled_out_tail: AtomicU64,
-    pub(crate) kept_for_error: AtomicU64,
-    pub(crate) kept_for_slowness: AtomicU64,
-    pub(crate) exported: AtomicU64,
-    pub(crate) dropped_queue_full: AtomicU64,
-    pub(crate) dropped_export_failed: AtomicU64,
-    pub(crate) dropped_shutdown: AtomicU64,
-    pub(crate) export_errors: AtomicU64,
-    pub(crate) export_panics: AtomicU64,
-    pub(crate) export_timeouts: AtomicU64,
-    pub(crate) batches: AtomicU64,
-    pub(crate) malformed_traceparent: AtomicU64,
-}
-
-pub(crate) static COUNTERS: Counters = Counters {
-    sampled_out_tail: AtomicU64::new(0),
-    kept_for_error: AtomicU64::new(0),
-    kept_for_slowness: AtomicU64::new(0),
-    exported: AtomicU64::new(0),
-    dropped_queue_full: AtomicU64::new(0),
-    dropped_export_failed: AtomicU64::new(0),
-    dropped_shutdown: AtomicU64::new(0),
-    export_errors: AtomicU64::new(0),
-    export_panics: AtomicU64::new(0),
-    export_timeouts: AtomicU64::new(0),
-    batches: AtomicU64::new(0),
-    malformed_traceparent: AtomicU64::new(0),
-};
-
-pub(crate) fn add(counter: &AtomicU64, n: u64) {
-    if n > 0 {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-}
+use crate::counters::{COUNTERS, THREAD_COUNTERS};
+use crate::lock::lock;
 
 /// What the pipeline has done since it was installed.
 ///
@@ -127,7 +90,7 @@ impl Stats {
             malformed_traceparent: get(&c.malformed_traceparent),
             ..Stats::default()
         };
-        let threads = crate::pipeline::lock(&THREAD_COUNTERS);
+        let threads = lock(&THREAD_COUNTERS);
         for t in threads.iter() {
             // Head-dropped spans are counted once, as sampled out (one counter on that path).
             stats.spans_started += get(&t.started) + get(&t.sampled_out);

@@ -6,12 +6,11 @@
 //! trace must be recorded and held until the local root ends, and only then is the trace kept
 //! or dropped. With tail rules on, a trace dropped by the head sampler costs as much on the
 //! calling thread as a kept one; the saving is in export (bytes, backend storage) only.
-
-mod tail;
+//!
+//! This module holds the settings only ([`Sampler`], [`TailSampling`]); the head decision is
+//! made by `hot`, and the tail sampler itself runs on the collector (`pipeline/tail.rs`).
 
 use std::time::Duration;
-
-pub(crate) use tail::{TailOutcome, TailSampler};
 
 /// How a new trace is chosen for recording when it starts (head sampling).
 ///

@@ -9,9 +9,6 @@
 //! the collector gives the slot back. A head-dropped span uses a slot too (only its ids are
 //! written), given back to the pool when it ends: moving a `Span` never copies a record.
 
-pub(crate) mod clock;
-pub(crate) mod local;
-
 use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -20,9 +17,15 @@ use opentelemetry::trace::{Event, Link, SpanContext, SpanKind, Status};
 use opentelemetry::KeyValue;
 use smallvec::SmallVec;
 
-use crate::context::{pop_frame, push_span, Frame, TraceContext};
-use crate::pipeline::hot;
-use crate::span::local::{bump, with_local, Filled, Local};
+use crate::clock;
+use crate::context::{innermost_frame, pop_frame, pop_frame_in, push_span, TraceContext};
+use crate::counters::{bump, count_dropped_shutdown};
+use crate::hot::hot;
+use crate::record::{
+    Extras, Frame, RawSpan, FLAG_CANCELLED, FLAG_ERROR, FLAG_LOCAL_ROOT, FLAG_PARENT_REMOTE,
+    FLAG_RECORDING, FLAG_SAMPLED, FLAG_STATUS_OK, FLAG_WAS_PANICKING,
+};
+use crate::transport::{with_local, Filled, Local};
 
 /// Attributes a span keeps; later ones are counted as dropped.
 pub(crate) const MAX_ATTRIBUTES: usize = 128;
@@ -30,87 +33,6 @@ pub(crate) const MAX_ATTRIBUTES: usize = 128;
 pub(crate) const MAX_EVENTS: usize = 128;
 /// Links a span keeps; later ones are counted as dropped.
 pub(crate) const MAX_LINKS: usize = 128;
-
-pub(crate) const FLAG_SAMPLED: u8 = 1;
-pub(crate) const FLAG_LOCAL_ROOT: u8 = 2;
-pub(crate) const FLAG_PARENT_REMOTE: u8 = 4;
-pub(crate) const FLAG_ERROR: u8 = 8;
-pub(crate) const FLAG_CANCELLED: u8 = 16;
-pub(crate) const FLAG_STATUS_OK: u8 = 32;
-/// The span records (sampled, or kept for tail rules); without it the record holds only the
-/// ids a head-dropped span propagates, and never reaches the collector.
-pub(crate) const FLAG_RECORDING: u8 = 64;
-/// The thread was already panicking when a `#[span]` fn's guard entered the span.
-pub(crate) const FLAG_WAS_PANICKING: u8 = 128;
-
-/// A finished (or running) span as the hot path records it: typed values, raw timestamps.
-///
-/// Fixed size, no heap for a span with up to four attributes: what most spans carry lives
-/// inline, the rare parts (events, links, an error description, `tracestate`) in [`Extras`].
-// Aligned to cache lines so that a ring slot never shares a line with its neighbour: the
-// collector reading one slot must not steal the line the application thread is writing.
-#[repr(align(64))]
-#[derive(Debug)]
-pub(crate) struct RawSpan {
-    pub(crate) trace_id: u128,
-    pub(crate) span_id: u64,
-    pub(crate) parent_id: u64,
-    pub(crate) start: u64,
-    pub(crate) end: u64,
-    pub(crate) name: Cow<'static, str>,
-    pub(crate) kind: SpanKind,
-    pub(crate) flags: u8,
-    pub(crate) dropped: u16,
-    pub(crate) attributes: SmallVec<[KeyValue; 4]>,
-    pub(crate) extras: Option<Box<Extras>>,
-}
-
-/// The parts of a span most spans do not have, allocated on first use.
-#[derive(Debug, Default)]
-pub(crate) struct Extras {
-    pub(crate) events: Vec<Event>,
-    pub(crate) links: Vec<Link>,
-    /// Set only for an error status (the description); `Ok` and `Unset` are flags.
-    pub(crate) error_description: Option<Cow<'static, str>>,
-    pub(crate) trace_state: Option<Arc<str>>,
-}
-
-impl RawSpan {
-    pub(crate) fn frame(&self) -> Frame {
-        Frame {
-            trace_id: self.trace_id,
-            span_id: self.span_id,
-            sampled: self.flags & FLAG_SAMPLED != 0,
-            remote: false,
-            foreign: false,
-            trace_state: self.trace_state().cloned(),
-        }
-    }
-
-    pub(crate) fn trace_state(&self) -> Option<&Arc<str>> {
-        self.extras.as_ref().and_then(|e| e.trace_state.as_ref())
-    }
-
-    fn extras(&mut self) -> &mut Extras {
-        self.extras.get_or_insert_with(Box::default)
-    }
-
-    /// The status, rebuilt from the flags and the error description.
-    pub(crate) fn status(&mut self) -> Status {
-        if self.flags & FLAG_ERROR != 0 {
-            let description = self
-                .extras
-                .as_mut()
-                .and_then(|e| e.error_description.take())
-                .unwrap_or_default();
-            Status::Error { description }
-        } else if self.flags & FLAG_STATUS_OK != 0 {
-            Status::Ok
-        } else {
-            Status::Unset
-        }
-    }
-}
 
 /// Where a new span takes its parent from.
 #[derive(Debug, Clone)]
@@ -603,7 +525,7 @@ fn hand_over(local: &mut Local, raw: &mut Option<Filled>) {
 #[cold]
 fn left_over(raw: Filled) {
     if raw.flags & FLAG_RECORDING != 0 {
-        crate::pipeline::count_dropped_shutdown(1);
+        count_dropped_shutdown(1);
     }
 }
 
@@ -685,7 +607,7 @@ fn begin(name: Cow<'static, str>, kind: SpanKind, parent: &Parent) -> Span {
 fn decide(local: &mut Local, parent: &Parent) -> Start {
     let hot = hot();
     let parent = match parent {
-        Parent::Current => crate::context::innermost_frame(&local.stack),
+        Parent::Current => innermost_frame(&local.stack),
         Parent::Root => None,
         Parent::Explicit(frame) => frame.clone(),
     };
@@ -895,7 +817,7 @@ impl Drop for EnteredSpan {
         let mut raw = Some(raw);
         with_local(|local| {
             if span_id != 0 {
-                crate::context::pop_frame_in(&mut local.stack, span_id);
+                pop_frame_in(&mut local.stack, span_id);
             }
             hand_over(local, &mut raw);
         });

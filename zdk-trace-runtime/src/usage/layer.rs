@@ -18,7 +18,7 @@ use super::sanitize::sanitize;
 use super::status::{CircuitState, UsageCounters};
 use super::wire::{gzip, to_otlp_json, to_span_data, UsageResource};
 use crate::export::DynExporter;
-use crate::pipeline::lock;
+use crate::lock::lock;
 
 /// Most events waiting to be sent; more are dropped and counted.
 pub(crate) const MAX_QUEUE_SIZE: usize = 1024;

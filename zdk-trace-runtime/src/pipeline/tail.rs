@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
 
-use crate::span::clock;
-use crate::span::{RawSpan, FLAG_ERROR, FLAG_LOCAL_ROOT, FLAG_SAMPLED};
-use crate::TailSampling;
+use crate::clock;
+use crate::record::{RawSpan, FLAG_ERROR, FLAG_LOCAL_ROOT, FLAG_SAMPLED};
+use crate::sampling::TailSampling;
 
 /// How long a decision is remembered, for spans of the trace that arrive after its root
 /// (detached tasks, other threads' late rings).

@@ -3,7 +3,6 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 
 use crate::genai::CaptureMode;
-
 use crate::sampling::{Sampler, TailSampling};
 
 /// What every span start reads: relaxed atomic loads, written only by install and shutdown.

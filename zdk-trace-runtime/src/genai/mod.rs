@@ -21,6 +21,9 @@
 //!
 //! [GenAI semantic conventions]: https://opentelemetry.io/docs/specs/semconv/gen-ai/
 
+pub(crate) mod capture;
+pub(crate) mod request;
+
 /// `gen_ai.operation.name`: `chat`, `invoke_agent`, `execute_tool`, …
 pub const OPERATION_NAME: &str = "gen_ai.operation.name";
 /// `gen_ai.provider.name`: `openai`, `anthropic`, `gcp.gemini`, …

@@ -1,0 +1,80 @@
+//! The counters behind [`Stats`](crate::Stats): per-thread ones, written on the hot path by
+//! their owning thread only, and process-wide ones, written by the pipeline's threads and by
+//! the few places that drop or reject something off the hot path.
+//!
+//! A leaf: recording, propagation and the collector all count here, and `Stats` sums it up.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use once_cell::sync::Lazy;
+
+/// Per-thread counters, written by the owning thread only.
+#[derive(Debug, Default)]
+pub(crate) struct ThreadCounters {
+    /// Recorded spans started (head-dropped ones are only counted in `sampled_out`).
+    pub(crate) started: AtomicU64,
+    pub(crate) sampled_out: AtomicU64,
+    pub(crate) recorded: AtomicU64,
+    pub(crate) dropped_queue_full: AtomicU64,
+    pub(crate) dropped_shutdown: AtomicU64,
+    pub(crate) slots_allocated: AtomicU64,
+}
+
+/// Adds one to a counter that only the calling thread writes.
+#[inline]
+pub(crate) fn bump(counter: &AtomicU64) {
+    // Single writer: a relaxed load and store is enough and avoids a locked `xadd`.
+    counter.store(
+        counter.load(Ordering::Relaxed).wrapping_add(1),
+        Ordering::Relaxed,
+    );
+}
+
+/// Every thread's counters, for `stats()`. Locked once per thread (on its first span) and by
+/// `stats()`, never per span.
+pub(crate) static THREAD_COUNTERS: Lazy<Mutex<Vec<Arc<ThreadCounters>>>> =
+    Lazy::new(|| Mutex::new(Vec::new()));
+
+/// Process-wide counters of the pipeline threads (cumulative; `Stats` subtracts a baseline).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) sampled_out_tail: AtomicU64,
+    pub(crate) kept_for_error: AtomicU64,
+    pub(crate) kept_for_slowness: AtomicU64,
+    pub(crate) exported: AtomicU64,
+    pub(crate) dropped_queue_full: AtomicU64,
+    pub(crate) dropped_export_failed: AtomicU64,
+    pub(crate) dropped_shutdown: AtomicU64,
+    pub(crate) export_errors: AtomicU64,
+    pub(crate) export_panics: AtomicU64,
+    pub(crate) export_timeouts: AtomicU64,
+    pub(crate) batches: AtomicU64,
+    pub(crate) malformed_traceparent: AtomicU64,
+}
+
+pub(crate) static COUNTERS: Counters = Counters {
+    sampled_out_tail: AtomicU64::new(0),
+    kept_for_error: AtomicU64::new(0),
+    kept_for_slowness: AtomicU64::new(0),
+    exported: AtomicU64::new(0),
+    dropped_queue_full: AtomicU64::new(0),
+    dropped_export_failed: AtomicU64::new(0),
+    dropped_shutdown: AtomicU64::new(0),
+    export_errors: AtomicU64::new(0),
+    export_panics: AtomicU64::new(0),
+    export_timeouts: AtomicU64::new(0),
+    batches: AtomicU64::new(0),
+    malformed_traceparent: AtomicU64::new(0),
+};
+
+pub(crate) fn add(counter: &AtomicU64, n: u64) {
+    if n > 0 {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Counts `n` recorded spans that ended after their pipeline stopped taking them.
+pub(crate) fn count_dropped_shutdown(n: u64) {
+    add(&COUNTERS.dropped_shutdown, n);
+}

@@ -1,0 +1,148 @@
+//! The span record the hot path writes and the collector reads, and the frame a child takes
+//! from its parent: the data the transport carries, below both the recording side and the
+//! collector.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use opentelemetry::trace::{
+    Event, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+};
+use opentelemetry::KeyValue;
+use smallvec::SmallVec;
+
+pub(crate) const FLAG_SAMPLED: u8 = 1;
+pub(crate) const FLAG_LOCAL_ROOT: u8 = 2;
+pub(crate) const FLAG_PARENT_REMOTE: u8 = 4;
+pub(crate) const FLAG_ERROR: u8 = 8;
+pub(crate) const FLAG_CANCELLED: u8 = 16;
+pub(crate) const FLAG_STATUS_OK: u8 = 32;
+/// The span records (sampled, or kept for tail rules); without it the record holds only the
+/// ids a head-dropped span propagates, and never reaches the collector.
+pub(crate) const FLAG_RECORDING: u8 = 64;
+/// The thread was already panicking when a `#[span]` fn's guard entered the span.
+pub(crate) const FLAG_WAS_PANICKING: u8 = 128;
+
+/// A finished (or running) span as the hot path records it: typed values, raw timestamps.
+///
+/// Fixed size, no heap for a span with up to four attributes: what most spans carry lives
+/// inline, the rare parts (events, links, an error description, `tracestate`) in [`Extras`].
+// Aligned to cache lines so that a ring slot never shares a line with its neighbour: the
+// collector reading one slot must not steal the line the application thread is writing.
+#[repr(align(64))]
+#[derive(Debug)]
+pub(crate) struct RawSpan {
+    pub(crate) trace_id: u128,
+    pub(crate) span_id: u64,
+    pub(crate) parent_id: u64,
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) kind: SpanKind,
+    pub(crate) flags: u8,
+    pub(crate) dropped: u16,
+    pub(crate) attributes: SmallVec<[KeyValue; 4]>,
+    pub(crate) extras: Option<Box<Extras>>,
+}
+
+/// The parts of a span most spans do not have, allocated on first use.
+#[derive(Debug, Default)]
+pub(crate) struct Extras {
+    pub(crate) events: Vec<Event>,
+    pub(crate) links: Vec<Link>,
+    /// Set only for an error status (the description); `Ok` and `Unset` are flags.
+    pub(crate) error_description: Option<Cow<'static, str>>,
+    pub(crate) trace_state: Option<Arc<str>>,
+}
+
+impl RawSpan {
+    pub(crate) fn frame(&self) -> Frame {
+        Frame {
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            sampled: self.flags & FLAG_SAMPLED != 0,
+            remote: false,
+            foreign: false,
+            trace_state: self.trace_state().cloned(),
+        }
+    }
+
+    pub(crate) fn trace_state(&self) -> Option<&Arc<str>> {
+        self.extras.as_ref().and_then(|e| e.trace_state.as_ref())
+    }
+
+    pub(crate) fn extras(&mut self) -> &mut Extras {
+        self.extras.get_or_insert_with(Box::default)
+    }
+
+    /// The status, rebuilt from the flags and the error description.
+    pub(crate) fn status(&mut self) -> Status {
+        if self.flags & FLAG_ERROR != 0 {
+            let description = self
+                .extras
+                .as_mut()
+                .and_then(|e| e.error_description.take())
+                .unwrap_or_default();
+            Status::Error { description }
+        } else if self.flags & FLAG_STATUS_OK != 0 {
+            Status::Ok
+        } else {
+            Status::Unset
+        }
+    }
+}
+
+/// One entry of the thread's current-span stack: just what a child needs from its parent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Frame {
+    pub(crate) trace_id: u128,
+    pub(crate) span_id: u64,
+    /// The head sampling decision of the trace.
+    pub(crate) sampled: bool,
+    /// The span lives in another process (its context was propagated to us).
+    pub(crate) remote: bool,
+    /// The span was not recorded by this pipeline: it came from another process, another
+    /// OpenTelemetry tracer (OpenTelemetry's current `Context`, `from_otel`), or a bare
+    /// `SpanContext`. A child of such a span is a local root, unless a span of ours in the same
+    /// trace is open below it on this thread.
+    pub(crate) foreign: bool,
+    /// W3C `tracestate` carried from a remote parent, shared by every span of the trace.
+    pub(crate) trace_state: Option<Arc<str>>,
+}
+
+impl Frame {
+    pub(crate) fn to_span_context(&self) -> SpanContext {
+        let flags = if self.sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
+        let state = self
+            .trace_state
+            .as_deref()
+            .and_then(|s| s.parse::<TraceState>().ok())
+            .unwrap_or_default();
+        SpanContext::new(
+            TraceId::from(self.trace_id),
+            SpanId::from(self.span_id),
+            flags,
+            self.remote,
+            state,
+        )
+    }
+
+    pub(crate) fn from_span_context(cx: &SpanContext, remote: bool) -> Option<Frame> {
+        if !cx.is_valid() {
+            return None;
+        }
+        let header = cx.trace_state().header();
+        Some(Frame {
+            trace_id: u128::from_be_bytes(cx.trace_id().to_bytes()),
+            span_id: u64::from_be_bytes(cx.span_id().to_bytes()),
+            sampled: cx.is_sampled(),
+            remote,
+            foreign: true,
+            trace_state: (!header.is_empty()).then(|| Arc::from(header)),
+        })
+    }
+}
