@@ -11,7 +11,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 pub struct ReceivedRequest {
     /// `POST` for every gRPC call.
     pub method: String,
-    /// The request path ([`GRPC_EXPORT_PATH`] for gRPC).
+    /// The request path ([`GRPC_EXPORT_PATH`](crate::GRPC_EXPORT_PATH) for gRPC).
     pub path: String,
     /// Headers (gRPC: metadata) with lowercase names, in arrival order.
     pub headers: Vec<(String, String)>,
