@@ -5,6 +5,7 @@
 //! ```sh
 //! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 cargo run -p zdk-trace-examples --bin otlp_export
 //! ```
+#![forbid(unsafe_code)]
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! Zero configuration: no OTLP endpoint is set, so each finished trace prints as a tree on
 //! stdout. Run it with `cargo run -p zdk-trace-examples --bin quickstart`.
+#![forbid(unsafe_code)]
 
 use zdk_trace_runtime::genai::{LlmOutput, TokenUsage};
 use zdk_trace_runtime::{agent_span, llm_call, tool_call, Telemetry};

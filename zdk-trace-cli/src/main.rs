@@ -7,6 +7,7 @@
 //!
 //! It lives in its own crate so that clap and the terminal code never reach applications,
 //! which depend on `zdk-trace-runtime` only.
+#![forbid(unsafe_code)]
 
 mod check;
 mod paint;

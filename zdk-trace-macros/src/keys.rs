@@ -128,9 +128,9 @@ pub(crate) const OP_EXECUTE_TOOL: &str = "execute_tool";
 pub(crate) const OP_INVOKE_WORKFLOW: &str = "invoke_workflow";
 pub(crate) const OP_CHAT: &str = "chat";
 
-/// Keys a usage event may carry: the same list as `zdk_trace_runtime::usage::ALLOWED_KEYS`
-/// (`tests/tests/macros_usage_event.rs` compares the two, and the UI pass case
-/// `usage-event-every-key.rs` uses each).
+/// Keys a usage event may carry, the only copy of the list: the runtime defines
+/// `zdk_trace_runtime::usage::ALLOWED_KEYS` from it through the hidden `__usage_allowed_keys!`
+/// (the UI pass case `usage-event-every-key.rs` uses each key).
 pub(crate) const USAGE_ALLOWED_KEYS: &[&str] = &[
     "agent.type",
     "agent.framework",

@@ -36,6 +36,7 @@
 //! The pipeline: `args` parses the attribute, `check` and `privacy` validate it (reporting
 //! every error at once, with the function emitted unchanged), `expand` writes the code for the
 //! function's shape.
+#![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 mod args;
@@ -416,4 +417,14 @@ pub fn llm_call(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn usage_event(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::entry(MacroKind::UsageEvent, attr.into(), item.into()).into()
+}
+
+/// The built-in usage key allowlist as a `&[&str]` expression: how
+/// `zdk_trace_runtime::usage::ALLOWED_KEYS` is defined, so that the keys [`macro@usage_event`]
+/// accepts at compile time and the keys the runtime accepts at run time are one list. Support
+/// for the runtime, not part of the API.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __usage_allowed_keys(input: TokenStream) -> TokenStream {
+    expand::usage_allowed_keys(&input.into()).into()
 }

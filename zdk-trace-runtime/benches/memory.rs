@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 use opentelemetry::trace::{TraceContextExt as _, Tracer as _, TracerProvider as _};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
+use zdk_trace_receivers::CountingReceiver;
 use zdk_trace_runtime::{Config, Protocol, Sampler, Span, Status, TailSampling, Telemetry};
-use zdk_trace_tests::CountingReceiver;
 
 mod common;
 

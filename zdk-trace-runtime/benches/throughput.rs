@@ -1,7 +1,7 @@
 //! End to end: spans per second from 1, 2 and 4 application threads through the whole pipeline
 //! (head sampling `always_on`, batching, conversion, OTLP protobuf encoding by
 //! opentelemetry-otlp, gRPC or HTTP) into a receiver on 127.0.0.1 that counts what it receives
-//! (`zdk_trace_tests::CountingReceiver`), with the DEFAULT queue settings (queue 2048, batch
+//! (`zdk_trace_receivers::CountingReceiver`), with the DEFAULT queue settings (queue 2048, batch
 //! 512, 5 s: nothing is overridden).
 //!
 //! Two scenarios per contender and thread count:
@@ -33,8 +33,8 @@ use std::time::{Duration, Instant};
 
 use opentelemetry::trace::TracerProvider as _;
 use tracing_subscriber::layer::SubscriberExt as _;
+use zdk_trace_receivers::CountingReceiver;
 use zdk_trace_runtime::Protocol;
-use zdk_trace_tests::CountingReceiver;
 
 mod common;
 

@@ -58,6 +58,7 @@
 //!
 //! The agent functions also carry `#[usage_event(name = "agent.run", ...)]`; the anonymous
 //! usage layer is off unless the application turns it on, so nothing is sent.
+#![forbid(unsafe_code)]
 
 mod agents;
 mod model;

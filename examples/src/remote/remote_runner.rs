@@ -28,6 +28,7 @@
 //! The failed tool does not fail the run: the agent answers without flights, as agents do.
 //! Phoenix does not keep resource attributes such as `service.name`, so `runner.run` carries
 //! `app.service` to tell the two services apart in one trace.
+#![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::fmt;

@@ -31,6 +31,7 @@
 //!
 //! Phoenix does not keep resource attributes such as `service.name`, so the server span
 //! carries `app.service` to tell the two services apart in one trace.
+#![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::fmt;

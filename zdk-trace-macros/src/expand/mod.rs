@@ -19,6 +19,8 @@ use crate::item::{FnShape, ItemFn};
 use crate::keys;
 use crate::{check, privacy};
 
+pub(crate) use usage::allowed_keys as usage_allowed_keys;
+
 /// The whole pipeline of one attribute: parse → validate (all errors at once) → expand. On
 /// error, the errors are emitted together with the function unchanged, so that its callers
 /// still type-check and only the real problem is reported.

@@ -189,3 +189,53 @@ fn path_string(path: &syn::Path) -> String {
     out.push_str(&segments.join("::"));
     out
 }
+
+/// `__usage_allowed_keys!()`: [`keys::USAGE_ALLOWED_KEYS`] as a `&[&str]` expression, which
+/// defines `zdk_trace_runtime::usage::ALLOWED_KEYS`. The keys `#[usage_event]` accepts at
+/// compile time and those the runtime accepts at run time are then one list, written once.
+pub(crate) fn allowed_keys(input: &TokenStream) -> TokenStream {
+    if !input.is_empty() {
+        return syn::Error::new(input.span(), "`__usage_allowed_keys!` takes no arguments")
+            .to_compile_error();
+    }
+    let keys = keys::USAGE_ALLOWED_KEYS;
+    quote!(&[#(#keys),*])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The expansion is the list, in order: a `&[&str]` of exactly the keys of `keys.rs`.
+    #[test]
+    fn allowed_keys_expand_to_the_list() {
+        let expr: syn::Expr = match syn::parse2(allowed_keys(&TokenStream::new())) {
+            Ok(expr) => expr,
+            Err(e) => panic!("not an expression: {e}"),
+        };
+        let syn::Expr::Reference(reference) = expr else {
+            panic!("not a reference");
+        };
+        let syn::Expr::Array(array) = *reference.expr else {
+            panic!("not an array");
+        };
+        let keys: Vec<String> = array
+            .elems
+            .iter()
+            .map(|elem| match elem {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(key),
+                    ..
+                }) => key.value(),
+                other => panic!("not a string literal: {}", other.to_token_stream()),
+            })
+            .collect();
+        assert_eq!(keys, keys::USAGE_ALLOWED_KEYS);
+    }
+
+    #[test]
+    fn allowed_keys_take_no_arguments() {
+        let out = allowed_keys(&quote!(extra)).to_string();
+        assert!(out.contains("compile_error"), "{out}");
+    }
+}

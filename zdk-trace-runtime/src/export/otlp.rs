@@ -183,7 +183,7 @@ mod tests {
     use opentelemetry::KeyValue;
     use opentelemetry_sdk::trace::{SpanData, SpanExporter as _};
     use opentelemetry_sdk::Resource;
-    use zdk_trace_tests::{attr_i64, attr_str, hex, GrpcCode, GrpcReceiver, HttpReceiver};
+    use zdk_trace_receivers::{attr_i64, attr_str, hex, GrpcCode, GrpcReceiver, HttpReceiver};
 
     use super::*;
     use crate::config::Secret;

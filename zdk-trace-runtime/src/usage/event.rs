@@ -4,25 +4,12 @@ use std::borrow::Cow;
 use std::time::SystemTime;
 
 /// Keys a usage event may carry (besides its name). `#[usage_event]` rejects any other key at
-/// compile time (the macros crate holds the same list, kept in step by a UI test that uses
-/// every key); the dynamic API drops any other key at run time, counting it.
+/// compile time and the dynamic API drops any other key at run time, counting it: both read
+/// this one list, which the macros crate defines (its `keys.rs`) and hands over here.
 ///
 /// On the wire each key becomes `event.` + the key with `.` replaced by `_`
 /// (`agent.type` → `event.agent_type`).
-pub const ALLOWED_KEYS: &[&str] = &[
-    "agent.type",
-    "agent.framework",
-    "framework",
-    "framework.name",
-    "tool.type",
-    "workflow.type",
-    "error.type",
-    "feature.name",
-    "command.name",
-    "component",
-    "duration_ms",
-    "success",
-];
+pub const ALLOWED_KEYS: &[&str] = zdk_trace_macros::__usage_allowed_keys!();
 
 /// Longest string value a usage event carries; longer values are cut (and counted).
 pub const MAX_STRING_LEN: usize = 50;

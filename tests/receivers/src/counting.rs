@@ -21,7 +21,8 @@ use prost::bytes::Buf;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::{http, BoxFuture, Context, Poll, Service, StdError};
 
-use crate::{ServerThread, GRPC_EXPORT_PATH};
+use crate::grpc::GRPC_EXPORT_PATH;
+use crate::server::ServerThread;
 
 /// Why [`count_spans`] could not walk a body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +103,7 @@ fn for_each_len_field(
 ///         ..ResourceSpans::default()
 ///     }],
 /// };
-/// assert_eq!(zdk_trace_tests::count_spans(&request.encode_to_vec()), Ok(2));
+/// assert_eq!(zdk_trace_receivers::count_spans(&request.encode_to_vec()), Ok(2));
 /// ```
 pub fn count_spans(body: &[u8]) -> Result<u64, WireError> {
     let mut spans = 0u64;
@@ -155,7 +156,7 @@ impl Counts {
 ///
 /// ```
 /// use std::time::Duration;
-/// use zdk_trace_tests::CountingReceiver;
+/// use zdk_trace_receivers::CountingReceiver;
 ///
 /// let receiver = CountingReceiver::grpc();
 /// assert!(receiver.endpoint().starts_with("http://127.0.0.1:"));
@@ -392,21 +393,14 @@ impl Decoder for CountDecoder {
 mod tests {
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use opentelemetry_proto::tonic::common::v1::any_value::Value;
-    use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue};
+    use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
     use opentelemetry_proto::tonic::resource::v1::Resource;
     use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
     use prost::Message;
 
     use super::*;
-
-    fn kv(k: &str, v: Value) -> KeyValue {
-        KeyValue {
-            key: k.to_owned(),
-            value: Some(AnyValue { value: Some(v) }),
-            ..KeyValue::default()
-        }
-    }
+    use crate::attrs::tests::kv;
 
     /// A request with every kind of field around the spans (varints, fixed64, doubles,
     /// nested messages, events and links), several resources and scopes.
