@@ -351,7 +351,6 @@
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
-mod check;
 mod config;
 mod context;
 mod error_type;
@@ -364,11 +363,11 @@ mod span;
 mod telemetry;
 pub mod usage;
 
-pub use check::OtlpCheck;
 pub use config::{Config, ConfigEntry, ConfigError, ConfigReport, ConfigSource, Protocol, MASKED};
 pub use context::propagation;
 pub use context::{current_span_context, ContextGuard, TraceContext};
 pub use error_type::ErrorType;
+pub use export::OtlpCheck;
 pub use export::{ConsoleExporter, JsonLinesExporter};
 pub use genai::CaptureMode;
 pub use instrument::{spawn, spawn_thread, FutureExt, Instrumented, StreamExt, WithContext};

@@ -9,11 +9,10 @@ use once_cell::sync::Lazy;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::SpanExporter;
 
-use crate::check::OtlpCheck;
 use crate::config::{
     self, Config, ConfigError, ConfigReport, ConfigSource, ExporterSettings, Settings,
 };
-use crate::export::{self, DynExporter};
+use crate::export::{self, DynExporter, ExporterBuildError, OtlpCheck};
 use crate::genai::CaptureMode;
 use crate::pipeline::stats::Stats;
 use crate::pipeline::{hot, lock, Pipeline, PipelineError, PipelineParts};
@@ -36,8 +35,9 @@ struct Inner {
     baseline: Stats,
     stopped: AtomicBool,
     final_stats: Mutex<Option<Stats>>,
-    /// The anonymous usage layer: its own queue and thread, independent of `pipeline`.
-    usage: UsageHandle,
+    /// The anonymous usage layer: its own queue and thread, independent of `pipeline`; shared
+    /// with [`usage::usage_status`] while installed.
+    usage: Arc<UsageHandle>,
 }
 
 impl Inner {
@@ -58,6 +58,7 @@ impl Inner {
             if installed.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, self)) {
                 hot().set_enabled(false);
                 *installed = None;
+                usage::set_installed(None);
             }
         }
         let result = match &self.pipeline {
@@ -78,12 +79,6 @@ impl Inner {
             .shutdown(deadline.saturating_duration_since(Instant::now()));
         result
     }
-}
-
-/// The usage status of the installed `Telemetry`, if one is installed.
-pub(crate) fn installed_usage_status() -> Option<UsageStatus> {
-    let installed = lock(&INSTALLED).clone();
-    installed.map(|inner| inner.usage.status())
 }
 
 /// The installed tracing pipeline. Dropping it shuts the pipeline down (waiting at most
@@ -726,7 +721,10 @@ impl TelemetryBuilder {
             })
         })?;
         let resource = config::build_resource(&settings);
-        crate::check::send_test_span(&otlp, configured, &resource)
+        let runtime = crate::pipeline::export_runtime().map_err(InstallError::Thread)?;
+        Ok(export::send_test_span(
+            &otlp, configured, &resource, &runtime,
+        )?)
     }
 
     /// Builds the exporters and starts the pipeline, replacing (after flushing it) any
@@ -770,10 +768,7 @@ impl TelemetryBuilder {
                         }
                     })?)
                 }
-                ExporterSettings::Otlp(otlp) => Box::new(
-                    export::build_otlp_exporter(otlp)
-                        .map_err(|e| InstallError::Exporter(e.to_string()))?,
-                ),
+                ExporterSettings::Otlp(otlp) => Box::new(export::build_otlp_exporter(otlp)?),
             });
         }
         for exporter in &mut exporters {
@@ -821,7 +816,7 @@ impl TelemetryBuilder {
             pipeline,
             stopped: AtomicBool::new(false),
             final_stats: Mutex::new(None),
-            usage,
+            usage: Arc::new(usage),
         });
         {
             let mut installed = lock(&INSTALLED);
@@ -829,9 +824,39 @@ impl TelemetryBuilder {
             hot().set_inherit_otel(self.inherit_otel_context);
             hot().set_capture(settings.capture);
             hot().set_enabled(settings.enabled);
+            usage::set_installed(Some(Arc::clone(&inner.usage)));
             *installed = Some(inner.clone());
         }
         Ok(Telemetry { inner })
+    }
+}
+
+#[cfg(test)]
+// Tests panic on failure by design.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn exporter_build_error_is_the_source() {
+        // This build has no TLS backend: the OTLP exporter refuses an https endpoint when it
+        // is built (configuration accepts the URL).
+        let err = Telemetry::builder()
+            .env_vars([("OTEL_EXPORTER_OTLP_ENDPOINT", "https://127.0.0.1:9")])
+            .check_otlp()
+            .unwrap_err();
+        assert!(matches!(err, InstallError::Exporter(_)), "{err:?}");
+        let source = err
+            .source()
+            .expect("the exporter's error is kept as the source");
+        assert!(
+            source.downcast_ref::<ExporterBuildError>().is_some(),
+            "{source:?}"
+        );
+        // The message is unchanged: the cause's text follows the prefix.
+        assert_eq!(err.to_string(), format!("cannot build exporter: {source}"));
     }
 }
 
@@ -851,12 +876,19 @@ pub enum InstallError {
         #[source]
         source: std::io::Error,
     },
-    /// An exporter could not be built.
+    /// An exporter could not be built. The cause (its [`source`](std::error::Error::source))
+    /// names the bad endpoint or header, or is `opentelemetry-otlp`'s own error.
     #[error("cannot build exporter: {0}")]
-    Exporter(String),
+    Exporter(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The pipeline threads could not be started.
     #[error("cannot start the zdk-trace pipeline threads: {0}")]
     Thread(#[source] std::io::Error),
+}
+
+impl From<ExporterBuildError> for InstallError {
+    fn from(error: ExporterBuildError) -> Self {
+        InstallError::Exporter(Box::new(error))
+    }
 }
 
 /// Why [`Telemetry::force_flush`] failed.

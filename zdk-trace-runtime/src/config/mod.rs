@@ -14,6 +14,7 @@ mod report;
 mod resolve;
 mod resource;
 mod settings;
+mod usage_reason;
 
 pub use error::ConfigError;
 pub use layer::{Config, Protocol};
@@ -22,3 +23,4 @@ pub use report::{ConfigEntry, ConfigReport, ConfigSource, MASKED};
 pub(crate) use resolve::{resolve, resolve_otlp};
 pub(crate) use resource::build_resource;
 pub(crate) use settings::*;
+pub use usage_reason::UsageReason;

@@ -10,7 +10,7 @@ use super::error::ConfigError;
 use super::layer::{Config, ExporterChoice, Origin, Set};
 use super::resolve::{resolve, resolve_otlp};
 use super::settings::{ExporterSettings, OtlpProtocol, Settings};
-use crate::usage::UsageReason;
+use super::usage_reason::UsageReason;
 
 /// What an OTLP header value is shown as: header values often hold API keys.
 pub const MASKED: &str = "****";

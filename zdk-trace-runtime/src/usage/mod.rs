@@ -209,29 +209,33 @@ mod allowlist;
 pub(crate) mod call;
 mod event;
 mod identity;
-mod layer;
 mod optout;
 mod sanitize;
+mod sender;
 mod status;
 mod wire;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
+
+use once_cell::sync::Lazy;
 
 pub use allowlist::UsageKeys;
 pub use event::{UsageEvent, UsageValue, ALLOWED_KEYS, MAX_STRING_LEN};
 pub use status::{CircuitState, UsageCounters, UsageReason, UsageStatus};
 
 pub(crate) use allowlist::{is_allowed, set_app_keys};
-pub(crate) use layer::{stderr_output, Output, CIRCUIT_COOLDOWN_DEFAULT};
 pub(crate) use optout::disable_all;
+pub(crate) use sender::{stderr_output, Output, CIRCUIT_COOLDOWN_DEFAULT};
 
 use crate::config::{report_entry, ConfigEntry, ConfigSource, UsageSettings};
 use crate::export::DynExporter;
+use crate::pipeline::lock;
 use identity::Identity;
-use layer::{write_out, LayerParts, Sink, UsageLayer};
 use optout::Lookup;
+use sender::{write_out, LayerParts, Sink, UsageLayer};
 use wire::UsageResource;
 
 /// Hands one event to the usage layer: sanitized (keys not [allowed](is_allowed) dropped,
@@ -239,14 +243,14 @@ use wire::UsageResource;
 /// off it costs one atomic load, and an event the queue cannot take is dropped and counted.
 /// `#[usage_event]` expansions (through `__private`) and the `track_*` functions end here.
 pub(crate) fn submit(event: UsageEvent) {
-    layer::submit(event);
+    sender::submit(event);
 }
 
 /// Whether the usage layer is running: the one flag `#[usage_event]` and the `track_*`
 /// functions check before building anything.
 #[inline]
 pub(crate) fn enabled() -> bool {
-    layer::is_on()
+    sender::is_on()
 }
 
 /// A value with a fixed label, accepted as a `#[usage_event]` field value.
@@ -433,17 +437,29 @@ pub fn track_error(error_type: &str, component: &str) {
 /// println!("usage telemetry: {}", status.reason);
 /// ```
 pub fn usage_status() -> UsageStatus {
-    crate::telemetry::installed_usage_status().unwrap_or_else(|| UsageStatus {
-        enabled: false,
-        reason: UsageReason::NotInstalled,
-        debug: false,
-        endpoint: None,
-        anonymous_id: None,
-        anonymous_id_file: None,
-        session_id: identity::session_id().to_owned(),
-        counters: UsageCounters::default(),
-        circuit: CircuitState::Closed,
-    })
+    let installed = lock(&INSTALLED).clone();
+    installed
+        .map(|handle| handle.status())
+        .unwrap_or_else(|| UsageStatus {
+            enabled: false,
+            reason: UsageReason::NotInstalled,
+            debug: false,
+            endpoint: None,
+            anonymous_id: None,
+            anonymous_id_file: None,
+            session_id: identity::session_id().to_owned(),
+            counters: UsageCounters::default(),
+            circuit: CircuitState::Closed,
+        })
+}
+
+/// The usage layer of the installed `Telemetry`, which [`usage_status`] reads. The installer
+/// sets it (this module does not reach up into `telemetry`).
+static INSTALLED: Lazy<Mutex<Option<Arc<UsageHandle>>>> = Lazy::new(|| Mutex::new(None));
+
+/// Publishes the usage layer of the `Telemetry` just installed (`None` when it is shut down).
+pub(crate) fn set_installed(handle: Option<Arc<UsageHandle>>) {
+    *lock(&INSTALLED) = handle;
 }
 
 /// The usage layer's state as `install()` would decide it, for
