@@ -18,7 +18,7 @@ use crate::pipeline::stats::Stats;
 use crate::pipeline::{hot, lock, Pipeline, PipelineError, PipelineParts};
 use crate::sampling::{Sampler, TailSampling};
 use crate::span::clock;
-use crate::usage::{self, UsageHandle, UsageKeys, UsageOptions, UsageStatus};
+use crate::usage::{self, StartParts, UsageHandle, UsageOptions, UsageStatus};
 
 /// How long [`Telemetry::force_flush`] and [`Telemetry::shutdown`] wait by default.
 pub const FLUSH_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
@@ -128,11 +128,7 @@ impl Telemetry {
             env: EnvSource::Process,
             exporters: Vec::new(),
             inherit_otel_context: false,
-            usage_config_dir: None,
-            usage_exporter: None,
-            usage_output: None,
-            usage_cooldown: usage::CIRCUIT_COOLDOWN_DEFAULT,
-            usage_keys: Vec::new(),
+            usage: UsageOptions::new(),
         }
     }
 
@@ -204,15 +200,14 @@ impl Telemetry {
     /// # Examples
     ///
     /// ```
-    /// use zdk_trace_runtime::usage::UsageReason;
+    /// use zdk_trace_runtime::usage::{UsageOptions, UsageReason};
     /// use zdk_trace_runtime::Telemetry;
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let telemetry = Telemetry::builder()
     ///     .span_exporter(opentelemetry_sdk::trace::InMemorySpanExporter::default())
     ///     .env_vars([("DO_NOT_TRACK", "1")])
-    ///     .usage(true)
-    ///     .usage_endpoint("http://usage.example.com:4318")
+    ///     .usage(UsageOptions::new().enabled(true).endpoint("http://usage.example.com:4318"))
     ///     .install()?;
     /// let status = telemetry.usage_status();
     /// assert!(!status.enabled);
@@ -290,165 +285,26 @@ pub struct TelemetryBuilder {
     env: EnvSource,
     exporters: Vec<Box<dyn DynExporter>>,
     inherit_otel_context: bool,
-    usage_config_dir: Option<PathBuf>,
-    usage_exporter: Option<Box<dyn DynExporter>>,
-    usage_output: Option<usage::Output>,
-    usage_cooldown: Duration,
-    usage_keys: Vec<&'static str>,
+    usage: UsageOptions,
 }
 
 impl TelemetryBuilder {
-    /// Turns the anonymous usage layer on (`true`) or off; see [`usage`] for what it sends and
-    /// how users opt out. Off by default; also `[telemetry.usage] enabled = true`.
+    /// Configures the anonymous usage layer: on or off, where events go, the notice, the
+    /// application's usage keys, … (see [`UsageOptions`] and [`usage`] for what it sends and
+    /// how users opt out). Off by default; also `[telemetry.usage]`. Calling it again applies
+    /// the options set in the new value over the earlier ones.
     ///
     /// # Examples
     ///
     /// ```
+    /// use zdk_trace_runtime::usage::UsageOptions;
+    ///
     /// let builder = zdk_trace_runtime::Telemetry::builder()
-    ///     .usage(true)
-    ///     .usage_endpoint("http://usage.example.com:4318");
+    ///     .usage(UsageOptions::new().enabled(true).endpoint("http://usage.example.com:4318"));
     /// # drop(builder);
     /// ```
-    pub fn usage(mut self, enabled: bool) -> Self {
-        self.code = self.code.with_usage_enabled(enabled);
-        self
-    }
-
-    /// Where usage events go: an OTLP/HTTP base URL, `/v1/traces` is appended. Also
-    /// `[telemetry.usage] endpoint`. Without one (and without a
-    /// [`usage_span_exporter`](Self::usage_span_exporter)) nothing is sent. Only `http://`:
-    /// this build's usage client has no TLS backend, so [`install`](Self::install) refuses an
-    /// `https://` endpoint with [`InstallError::Config`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let builder = zdk_trace_runtime::Telemetry::builder().usage_endpoint("http://localhost:4318");
-    /// # drop(builder);
-    /// ```
-    pub fn usage_endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.code = self.code.with_usage_endpoint(endpoint);
-        self
-    }
-
-    /// Allows (`true`, the default) or suppresses the one-time notice printed on stderr the
-    /// first time the usage layer is active for a user. Also `[telemetry.usage] notice`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let builder = zdk_trace_runtime::Telemetry::builder().usage_notice(false);
-    /// # drop(builder);
-    /// ```
-    pub fn usage_notice(mut self, notice: bool) -> Self {
-        self.code = self.code.with_usage_notice(notice);
-        self
-    }
-
-    /// Keeps the usage layer's files (the anonymous id, the notice marker) and looks for the
-    /// `no-tracing` opt-out file in `dir`, instead of `$XDG_CONFIG_HOME/zdk` or
-    /// `~/.config/zdk`. For tests and sandboxed applications.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let builder = zdk_trace_runtime::Telemetry::builder()
-    ///     .usage_config_dir(std::env::temp_dir().join("my-app-zdk"));
-    /// # drop(builder);
-    /// ```
-    pub fn usage_config_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.usage_config_dir = Some(dir.into());
-        self
-    }
-
-    /// Hands usage events (from [`macro@crate::usage_event`] and the [`usage`] functions), as
-    /// spans, to `exporter` instead of sending them over HTTP: tests use
-    /// `InMemorySpanExporter`, and an application can route usage elsewhere. Each event is one
-    /// span named after it, with `system.os`, `system.arch` and `event.<key>` attributes
-    /// (`agent.type` → `event.agent_type`): exactly what would be sent. Usage events never
-    /// enter the trace pipeline.
-    ///
-    /// Giving an exporter in code is an explicit choice, so it turns the usage layer on (no
-    /// endpoint needed) unless [`usage(false)`](Self::usage) or `[telemetry.usage] enabled =
-    /// false` says otherwise. The user's opt-outs still apply (`DO_NOT_TRACK`, CI, … see
-    /// [`usage`]), as do the sanitizer and the circuit breaker.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use opentelemetry_sdk::trace::InMemorySpanExporter;
-    /// use zdk_trace_runtime::{usage_event, Telemetry};
-    ///
-    /// #[usage_event(name = "command.run", fields(command.name = "init"))]
-    /// fn init() {}
-    ///
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let usage = InMemorySpanExporter::default();
-    /// let telemetry = Telemetry::builder()
-    /// #   .span_exporter(InMemorySpanExporter::default())
-    /// #   // Not the process environment: it may opt out (`CI=true` does).
-    /// #   .env_vars([("HOME", "/nonexistent")])
-    /// #   .usage_notice(false)
-    ///     .usage_span_exporter(usage.clone())
-    ///     .install()?;
-    /// init();
-    /// telemetry.force_flush()?;
-    /// assert_eq!(usage.get_finished_spans()?[0].name, "command.run");
-    /// # telemetry.shutdown()?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn usage_span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
-        self.usage_exporter = Some(Box::new(exporter));
-        self
-    }
-
-    /// Accepts the application's usage keys (declared with [`usage_keys!`](crate::usage_keys))
-    /// besides the built-in [`usage::ALLOWED_KEYS`](crate::usage::ALLOWED_KEYS), for
-    /// `#[usage_event(keys = ...)]` and [`usage::track_event`] alike; the usage sanitizer drops
-    /// (and counts) every other key before the event is queued. Can be called more than once.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// zdk_trace_runtime::usage_keys!(APP_USAGE_KEYS = ["plugin.name"]);
-    ///
-    /// let builder = zdk_trace_runtime::Telemetry::builder().usage_allowlist(APP_USAGE_KEYS);
-    /// # drop(builder);
-    /// ```
-    pub fn usage_allowlist(mut self, keys: UsageKeys) -> Self {
-        self.usage_keys.extend_from_slice(keys.as_slice());
-        self
-    }
-
-    /// Writes the usage layer's one-time notice, its debug output (`ZDK_TELEMETRY_DEBUG`) and
-    /// its single failure warning to `output` instead of stderr (tests, or an application
-    /// that routes its own logs).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let builder = zdk_trace_runtime::Telemetry::builder().usage_output(std::io::sink());
-    /// # drop(builder);
-    /// ```
-    pub fn usage_output(mut self, output: impl std::io::Write + Send + 'static) -> Self {
-        self.usage_output = Some(usage::Output::new(output));
-        self
-    }
-
-    /// How long the usage circuit stays open after the endpoint failed (default 60 s):
-    /// events are dropped and counted meanwhile, then one batch is tried again.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let builder = zdk_trace_runtime::Telemetry::builder()
-    ///     .usage_circuit_cooldown(Duration::from_secs(300));
-    /// # drop(builder);
-    /// ```
-    pub fn usage_circuit_cooldown(mut self, cooldown: Duration) -> Self {
-        self.usage_cooldown = cooldown;
+    pub fn usage(mut self, options: UsageOptions) -> Self {
+        self.usage = std::mem::take(&mut self.usage).merge(options);
         self
     }
 
@@ -587,19 +443,29 @@ impl TelemetryBuilder {
 
     /// Resolves the configuration without installing anything.
     fn settings(&self) -> Result<Settings, InstallError> {
-        let discovered;
-        let file = match &self.file {
-            Some(file) => Some(file),
-            None => {
-                discovered = Config::discover()?;
-                discovered.as_ref()
-            }
-        };
-        let env = self.env.config()?;
-        let mut layers = vec![&self.code];
-        layers.extend(file);
-        layers.push(&env);
-        Ok(config::resolve(&layers, &|name| self.env.lookup(name))?)
+        self.with_layers(|layers| Ok(config::resolve(layers, &|name| self.env.lookup(name))?))
+    }
+
+    /// The code layer: the settings made on this builder, with what [`UsageOptions`] says of
+    /// the `[telemetry.usage]` settings.
+    fn code_layer(&self) -> Config {
+        let options = &self.usage;
+        let mut code = self.code.clone();
+        if let Some(enabled) = options.enabled {
+            code = code.with_usage_enabled(enabled);
+        }
+        if let Some(endpoint) = &options.endpoint {
+            code = code.with_usage_endpoint(endpoint.clone());
+        }
+        if let Some(notice) = options.notice {
+            code = code.with_usage_notice(notice);
+        }
+        if options.exporter.is_some() {
+            // An exporter given in code is the application's explicit choice: it turns the
+            // usage layer on unless the code said `enabled(false)` (or a later layer says so).
+            code = code.with_usage_enabled_by_exporter();
+        }
+        code
     }
 
     /// Runs `f` on the configuration layers (code, file, environment), lowest first, read
@@ -617,11 +483,7 @@ impl TelemetryBuilder {
             }
         };
         let env = self.env.config()?;
-        let code = if self.usage_exporter.is_some() {
-            self.code.clone().with_usage_enabled_by_exporter()
-        } else {
-            self.code.clone()
-        };
+        let code = self.code_layer();
         let mut layers = vec![&code];
         layers.extend(file);
         layers.push(&env);
@@ -662,9 +524,9 @@ impl TelemetryBuilder {
                 .map_or(ConfigSource::Default, |e| e.source.clone());
             let (usage_reason, state) = usage::report_entries(
                 &settings.usage,
-                self.usage_exporter.is_some(),
+                self.usage.exporter.is_some(),
                 &lookup,
-                self.usage_config_dir.clone(),
+                self.usage.config_dir.clone(),
                 enabled_source,
             );
             usage_entries.splice(0..0, state);
@@ -734,12 +596,7 @@ impl TelemetryBuilder {
     ///
     /// [`InstallError`] naming the bad configuration value or the exporter that could not be
     /// built.
-    pub fn install(mut self) -> Result<Telemetry, InstallError> {
-        if self.usage_exporter.is_some() {
-            // An exporter given in code is the application's explicit choice: it turns the
-            // usage layer on unless the code said `usage(false)` (or a later layer says so).
-            self.code = self.code.with_usage_enabled_by_exporter();
-        }
+    pub fn install(self) -> Result<Telemetry, InstallError> {
         let mut settings = self.settings()?;
         let env = |name: &str| self.env.lookup(name);
         // The user's "turn everything off" beats whatever the application configured.
@@ -799,16 +656,17 @@ impl TelemetryBuilder {
         } else {
             None
         };
-        usage::set_app_keys(self.usage_keys);
-        let usage = UsageHandle::start(UsageOptions {
+        let options = self.usage;
+        usage::set_app_keys(options.keys);
+        let usage = UsageHandle::start(StartParts {
             settings: &settings.usage,
             service_name: &settings.service_name,
             service_version: settings.service_version.as_deref(),
             env: &env,
-            config_dir: self.usage_config_dir,
-            exporter: self.usage_exporter,
-            output: self.usage_output.unwrap_or_else(usage::stderr_output),
-            cooldown: self.usage_cooldown,
+            config_dir: options.config_dir,
+            exporter: options.exporter,
+            output: options.output.unwrap_or_else(usage::stderr_output),
+            cooldown: options.cooldown.unwrap_or(usage::CIRCUIT_COOLDOWN_DEFAULT),
         })
         .map_err(InstallError::Thread)?;
         let inner = Arc::new(Inner {

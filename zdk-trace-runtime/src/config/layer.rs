@@ -855,11 +855,11 @@ impl Config {
         self
     }
 
-    /// What `TelemetryBuilder::usage_span_exporter` implies: the usage layer on, unless this
+    /// What `UsageOptions::span_exporter` implies: the usage layer on, unless this
     /// layer already says on or off.
     pub(crate) fn with_usage_enabled_by_exporter(mut self) -> Self {
         if self.usage.enabled.is_none() {
-            self.usage.enabled = Set::code("usage_span_exporter", true);
+            self.usage.enabled = Set::code("UsageOptions::span_exporter", true);
         }
         self
     }

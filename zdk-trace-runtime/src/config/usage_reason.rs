@@ -25,7 +25,7 @@ pub enum UsageReason {
     /// Running in CI (this variable is set) and `ZDK_ENABLE_TRACING_IN_CI` is not.
     Ci(String),
     /// The application did not enable it (`[telemetry.usage] enabled = true`, or an exporter
-    /// given with `TelemetryBuilder::usage_span_exporter`).
+    /// given with `UsageOptions::span_exporter`).
     NotEnabledByApp,
     /// Enabled, but no endpoint is configured (`[telemetry.usage] endpoint`) and no exporter
     /// given in code.
