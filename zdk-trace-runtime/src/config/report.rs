@@ -11,6 +11,8 @@ use super::layer::{Config, ExporterChoice, Origin, Set};
 use super::resolve::{resolve, resolve_otlp};
 use super::settings::{ExporterSettings, OtlpProtocol, Settings};
 use super::usage_reason::UsageReason;
+use crate::genai::CaptureMode;
+use crate::sampling::Sampler;
 
 /// What an OTLP header value is shown as: header values often hold API keys.
 pub const MASKED: &str = "****";
@@ -185,6 +187,27 @@ pub(crate) fn entry(
     }
 }
 
+/// The sampler as the configuration file spells it: `always_on`, `always_off`,
+/// `probability 0.1`, `parent_based (root: always_on)`.
+pub(crate) fn sampler_text(sampler: &Sampler) -> String {
+    match sampler {
+        Sampler::AlwaysOn => "always_on".to_owned(),
+        Sampler::AlwaysOff => "always_off".to_owned(),
+        Sampler::TraceIdRatio(p) => format!("probability {p}"),
+        Sampler::ParentBased(root) => format!("parent_based (root: {})", sampler_text(root)),
+    }
+}
+
+/// The capture mode as `telemetry.genai.capture_message_content` takes it.
+pub(crate) fn capture_text(mode: CaptureMode) -> &'static str {
+    match mode {
+        CaptureMode::NoContent => "no_content",
+        CaptureMode::SpanOnly => "span_only",
+        CaptureMode::EventOnly => "event_only",
+        CaptureMode::SpanAndEvent => "span_and_event",
+    }
+}
+
 fn seconds(d: Duration) -> String {
     format!("{}s", d.as_secs_f64())
 }
@@ -264,7 +287,7 @@ pub(crate) fn tracing_entries(
     let probability = last(layers, |c| &c.sampling.probability);
     out.push(entry(
         "telemetry.tracing.sampling.strategy",
-        format!("{:?}", settings.sampler),
+        sampler_text(&settings.sampler),
         strategy
             .map(|s| &s.origin)
             .or(probability.map(|p| &p.origin))
@@ -383,7 +406,7 @@ pub(crate) fn tracing_entries(
     ));
     out.push(entry(
         "telemetry.genai.capture_message_content",
-        format!("{:?}", settings.capture),
+        capture_text(settings.capture),
         source_of(last(layers, |c| &c.capture)),
     ));
     Ok((settings, out))
@@ -413,4 +436,46 @@ pub(crate) fn usage_setting_entries(layers: &[&Config], settings: &Settings) -> 
             source_of(last(layers, |c| &c.usage.notice)),
         ),
     ]
+}
+
+#[cfg(test)]
+// Tests panic on failure by design.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_spelled_as_the_file_takes_them() {
+        let file = Config::from_toml_str(
+            "[telemetry.tracing.sampling]\nstrategy = \"parent_based\"\nprobability = 0.5\n\
+             [telemetry.genai]\ncapture_message_content = \"span_only\"\n",
+        )
+        .unwrap();
+        let (_, entries) = tracing_entries(&[&file], &|_| None, false).unwrap();
+        let value = |key: &str| {
+            entries
+                .iter()
+                .find(|e| e.key == key)
+                .map(|e| e.value.clone())
+                .unwrap()
+        };
+        assert_eq!(
+            value("telemetry.tracing.sampling.strategy"),
+            "parent_based (root: probability 0.5)"
+        );
+        assert_eq!(
+            value("telemetry.genai.capture_message_content"),
+            "span_only"
+        );
+        let (_, defaults) = tracing_entries(&[], &|_| None, false).unwrap();
+        assert!(defaults
+            .iter()
+            .any(|e| e.key == "telemetry.tracing.sampling.strategy" && e.value == "always_on"));
+        assert!(
+            defaults
+                .iter()
+                .any(|e| e.key == "telemetry.genai.capture_message_content"
+                    && e.value == "no_content")
+        );
+    }
 }
