@@ -460,6 +460,9 @@ impl TelemetryBuilder {
         if let Some(notice) = options.notice {
             code = code.with_usage_notice(notice);
         }
+        if let Some(cooldown) = options.cooldown {
+            code = config::table::USAGE_CIRCUIT_COOLDOWN.code(code, cooldown);
+        }
         if options.exporter.is_some() {
             // An exporter given in code is the application's explicit choice: it turns the
             // usage layer on unless the code said `enabled(false)` (or a later layer says so).
@@ -518,7 +521,7 @@ impl TelemetryBuilder {
         let disable_all = usage::disable_all(&lookup);
         self.with_layers(|layers| {
             let (settings, tracing) = config::tracing_entries(layers, &lookup, disable_all)?;
-            let mut usage_entries = config::usage_setting_entries(layers, &settings);
+            let mut usage_entries = config::usage_setting_entries(layers, &settings, &lookup)?;
             let enabled_source = usage_entries
                 .first()
                 .map_or(ConfigSource::Default, |e| e.source.clone());
@@ -666,7 +669,9 @@ impl TelemetryBuilder {
             config_dir: options.config_dir,
             exporter: options.exporter,
             output: options.output.unwrap_or_else(usage::stderr_output),
-            cooldown: options.cooldown.unwrap_or(usage::CIRCUIT_COOLDOWN_DEFAULT),
+            cooldown: config::table::USAGE_CIRCUIT_COOLDOWN
+                .resolved(&settings)?
+                .unwrap_or_default(),
         })
         .map_err(InstallError::Thread)?;
         let inner = Arc::new(Inner {

@@ -237,7 +237,7 @@ pub use status::{CircuitState, UsageCounters, UsageReason, UsageStatus};
 
 pub(crate) use allowlist::{is_allowed, set_app_keys};
 pub(crate) use optout::disable_all;
-pub(crate) use sender::{stderr_output, Output, CIRCUIT_COOLDOWN_DEFAULT};
+pub(crate) use sender::{stderr_output, Output};
 
 use crate::config::{report_entry, ConfigEntry, ConfigSource, UsageSettings};
 use crate::export::DynExporter;

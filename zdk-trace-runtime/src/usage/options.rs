@@ -206,7 +206,8 @@ impl UsageOptions {
     }
 
     /// How long the usage circuit stays open after the endpoint failed (default 60 s):
-    /// events are dropped and counted meanwhile, then one batch is tried again.
+    /// events are dropped and counted meanwhile, then one batch is tried again. Also
+    /// `[telemetry.usage] circuit_cooldown_seconds`, which overrides it.
     ///
     /// # Examples
     ///
