@@ -711,6 +711,36 @@ fn unreachable_endpoint_opens_the_circuit_and_never_blocks() {
 }
 
 #[test]
+fn circuit_cooldown_from_the_config_file() {
+    // `[telemetry.usage] circuit_cooldown_seconds` (one entry in the settings table) reaches
+    // the usage sender, and the file wins over the code's `UsageOptions::circuit_cooldown`.
+    let _serial = serial();
+    let dir = Dir::new("cooldown-file");
+    let file = Config::from_toml_str("[telemetry.usage]\ncircuit_cooldown_seconds = 0.2\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let telemetry = install(
+        builder(
+            dir.path(),
+            &[],
+            &format!("http://127.0.0.1:{}", closed_port()),
+        )
+        .usage(UsageOptions::new().circuit_cooldown(Duration::from_secs(3600)))
+        .config(file),
+    );
+    usage::track_feature_usage("while-down");
+    flush(&telemetry);
+    assert_eq!(telemetry.usage_status().circuit, CircuitState::Open);
+    let mut waited = 0;
+    while telemetry.usage_status().circuit != CircuitState::HalfOpen && waited < 500 {
+        std::thread::sleep(Duration::from_millis(20));
+        waited += 1;
+    }
+    let circuit = telemetry.usage_status().circuit;
+    shutdown(&telemetry);
+    assert_eq!(circuit, CircuitState::HalfOpen);
+}
+
+#[test]
 fn circuit_recovers_when_the_endpoint_comes_back() {
     let _serial = serial();
     let dir = Dir::new("down-up");

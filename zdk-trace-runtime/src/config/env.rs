@@ -1,5 +1,5 @@
 //! The standard `OTEL_*` variables, read into a [`Config`] layer: each variable is read by the
-//! definition of the setting it sets (see [`table`](super::table)).
+//! definition of the setting it sets (see `table.rs`).
 
 use std::collections::HashMap;
 

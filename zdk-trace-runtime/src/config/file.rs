@@ -1,5 +1,5 @@
 //! `zdk-trace.toml`: the schema walked over `toml`'s spanned document. The tables and keys
-//! accepted come from the [`table`](super::table) of settings; each key is read by its
+//! accepted come from the table of settings (`table.rs`); each key is read by its
 //! setting's definition.
 
 use toml::de::DeTable;

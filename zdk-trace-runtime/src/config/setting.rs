@@ -2,7 +2,7 @@
 //! environment variables, its [`Kind`], its default, how `zdk-trace status` shows it) and
 //! [`Custom`] for structured ones that keep hand-written readers. The file reader, the
 //! environment reader, the resolver and the report all go through [`Describe`], the view the
-//! [`table`](super::table) lists.
+//! table (`table.rs`) lists.
 
 use super::entry::{entry, source_of, ConfigEntry};
 use super::env_value::Vars;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::values::Config;
+pub(crate) use super::values::{OtlpProtocol, Secret};
 use crate::genai::CaptureMode;
 use crate::sampling::{Sampler, TailSampling};
 
@@ -88,13 +89,6 @@ pub(crate) enum ExporterSettings {
     Otlp(OtlpSettings),
 }
 
-/// OTLP transport.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OtlpProtocol {
-    Grpc,
-    HttpProtobuf,
-}
-
 /// OTLP exporter settings.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct OtlpSettings {
@@ -107,14 +101,4 @@ pub(crate) struct OtlpSettings {
     pub(crate) headers: Vec<(String, Secret)>,
     pub(crate) timeout: Duration,
     pub(crate) gzip: bool,
-}
-
-/// A value that must never be printed: its `Debug` shows `"***"`.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Secret(pub(crate) String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("\"***\"")
-    }
 }

@@ -1099,3 +1099,135 @@ fn exporters_from_file(
     }
     Ok(exporters)
 }
+
+#[cfg(test)]
+// Tests panic on failure by design.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::config::report::{tracing_entries, usage_setting_entries};
+    use crate::config::resolve::resolve;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn keys_are_unique_and_tables_accept_them_in_order() {
+        for (i, a) in SETTINGS.iter().enumerate() {
+            for b in &SETTINGS[i + 1..] {
+                assert_ne!(a.key(), b.key());
+            }
+        }
+        use crate::config::setting::children;
+        assert_eq!(children(SETTINGS, ""), ["telemetry"]);
+        assert_eq!(
+            children(SETTINGS, "telemetry.tracing"),
+            ["enabled", "otlp", "sampling", "exporters"]
+        );
+        assert_eq!(
+            children(SETTINGS, "telemetry.tracing.otlp.batch"),
+            [
+                "scheduled_delay_seconds",
+                "max_export_batch_size",
+                "max_queue_size",
+                "export_timeout_seconds"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_setting_added_in_one_place() {
+        // `telemetry.usage.circuit_cooldown_seconds`: only its entry above (and the layer's
+        // field) was written for it; file, report, code setter and default follow.
+        let file =
+            Config::from_toml_str("[telemetry.usage]\ncircuit_cooldown_seconds = 300\n").unwrap();
+        let code = USAGE_CIRCUIT_COOLDOWN.code(Config::default(), Duration::from_secs(5));
+        let settings = resolve(&[&code, &file], &no_env).unwrap();
+        assert_eq!(
+            USAGE_CIRCUIT_COOLDOWN.resolved(&settings).unwrap(),
+            Some(Duration::from_secs(300))
+        );
+        let entries = usage_setting_entries(&[&code, &file], &settings, &no_env).unwrap();
+        let entry = entries
+            .iter()
+            .find(|e| e.key == "telemetry.usage.circuit_cooldown_seconds")
+            .unwrap();
+        assert_eq!(entry.value, "300s");
+        assert_eq!(entry.source.to_string(), "file <string>:2");
+        assert_eq!(entries[0].key, "telemetry.usage.enabled");
+
+        let defaults = resolve(&[], &no_env).unwrap();
+        assert_eq!(
+            USAGE_CIRCUIT_COOLDOWN.resolved(&defaults).unwrap(),
+            Some(Duration::from_secs(60))
+        );
+        let settings = resolve(&[&code], &no_env).unwrap();
+        let entries = usage_setting_entries(&[&code], &settings, &no_env).unwrap();
+        assert!(entries.iter().any(|e| e.key == USAGE_CIRCUIT_COOLDOWN.key
+            && e.source.to_string() == "code `UsageOptions::circuit_cooldown`"));
+
+        let err = Config::from_toml_str("[telemetry.usage]\ncircuit_cooldown_seconds = \"5\"\n")
+            .unwrap_err();
+        match err {
+            ConfigError::Invalid {
+                key,
+                line,
+                expected,
+                ..
+            } => {
+                assert_eq!(key, "telemetry.usage.circuit_cooldown_seconds");
+                assert_eq!(line, Some(2));
+                assert!(expected.contains("seconds"), "{expected}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let err = Config::from_toml_str("[telemetry.usage]\ncircuit_cooldown_second = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("did you mean `circuit_cooldown_seconds`?"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn report_keeps_its_order() {
+        let settings = resolve(&[], &no_env).unwrap();
+        let (_, entries) = tracing_entries(&[], &no_env, false).unwrap();
+        let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "telemetry.enabled",
+                "telemetry.service_name",
+                "telemetry.service_version",
+                "telemetry.tracing.sampling.strategy",
+                "telemetry.tracing.sampling.always_sample_errors",
+                "telemetry.tracing.sampling.always_sample_slow_seconds",
+                "telemetry.tracing.sampling.max_traces_per_second",
+                "telemetry.tracing.otlp.batch.max_queue_size",
+                "telemetry.tracing.otlp.batch.max_export_batch_size",
+                "telemetry.tracing.otlp.batch.scheduled_delay_seconds",
+                "telemetry.tracing.otlp.batch.export_timeout_seconds",
+                "telemetry.tracing.exporters",
+                "telemetry.tracing.otlp.endpoint",
+                "telemetry.tracing.otlp.protocol",
+                "telemetry.tracing.otlp.timeout_seconds",
+                "telemetry.tracing.otlp.compression",
+                "telemetry.genai.capture_message_content",
+            ]
+        );
+        let usage = usage_setting_entries(&[], &settings, &no_env).unwrap();
+        let keys: Vec<&str> = usage.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "telemetry.usage.enabled",
+                "telemetry.usage.endpoint",
+                "telemetry.usage.notice",
+                "telemetry.usage.circuit_cooldown_seconds",
+            ]
+        );
+    }
+}

@@ -1,14 +1,13 @@
 //! [`Config`]: one layer of configuration (code, a `zdk-trace.toml` file, or `OTEL_*`
 //! variables) in which every setting is optional: the values and where each was set. How
-//! each setting is read, checked and shown is in [`table`](super::table); the constructors and
-//! setters are in [`sources`](super::sources).
+//! each setting is read, checked and shown is in `table.rs`; the constructors and setters are
+//! in `sources.rs`.
 
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::error::ConfigError;
-use super::settings::{OtlpProtocol, Secret};
 use crate::genai::CaptureMode;
 use crate::sampling::Sampler;
 
@@ -273,5 +272,22 @@ impl From<Protocol> for OtlpProtocol {
             Protocol::Grpc => OtlpProtocol::Grpc,
             Protocol::HttpProtobuf => OtlpProtocol::HttpProtobuf,
         }
+    }
+}
+
+/// OTLP transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OtlpProtocol {
+    Grpc,
+    HttpProtobuf,
+}
+
+/// A value that must never be printed: its `Debug` shows `"***"`.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Secret(pub(crate) String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
     }
 }
