@@ -17,7 +17,7 @@ use super::values::Config;
 /// Built by [`TelemetryBuilder::config_report`](crate::TelemetryBuilder::config_report),
 /// which reads the same sources as `install()` (code, `zdk-trace.toml`, the environment) and
 /// changes nothing: in particular the anonymous id is only read, never created. OTLP header
-/// values are replaced with [`MASKED`].
+/// values are replaced with [`MASKED`](super::MASKED).
 ///
 /// # Examples
 ///

@@ -11,6 +11,13 @@ use super::settings::{OtlpSettings, Settings};
 use super::toml_value::{Doc, Item};
 use super::values::{Config, Origin, Set};
 
+/// Reads a layer's values from the variables (a setting's or a structured reader).
+pub(crate) type EnvReader = fn(&Vars, &mut Config) -> Result<(), ConfigError>;
+/// Reads a layer's values from one key of a file (a structured reader).
+pub(crate) type FileReader = fn(&Doc<'_>, &mut Config, &str, &Item<'_>) -> Result<(), ConfigError>;
+/// A check over one layer.
+pub(crate) type LayerCheck = fn(&Config) -> Result<(), ConfigError>;
+
 /// How one kind of value is read from a file and from a variable, checked when set in code,
 /// and shown.
 pub(crate) struct Kind<T: 'static> {
@@ -82,7 +89,7 @@ pub(crate) struct Setting<T: 'static> {
     pub(crate) get_mut: fn(&mut Config) -> &mut Option<Set<T>>,
     /// Replaces the reading of [`env`](Self::env) when the variable does not simply carry the
     /// value (`OTEL_SDK_DISABLED=true` turns `telemetry.enabled` off).
-    pub(crate) read_env: Option<fn(&Vars, &mut Config) -> Result<(), ConfigError>>,
+    pub(crate) read_env: Option<EnvReader>,
     pub(crate) report: Report,
 }
 
@@ -132,8 +139,8 @@ impl<T: Clone> Setting<T> {
 pub(crate) struct Custom {
     pub(crate) key: &'static str,
     pub(crate) env: &'static [&'static str],
-    pub(crate) read_file: fn(&Doc<'_>, &mut Config, &str, &Item<'_>) -> Result<(), ConfigError>,
-    pub(crate) read_env: fn(&Vars, &mut Config) -> Result<(), ConfigError>,
+    pub(crate) read_file: FileReader,
+    pub(crate) read_env: EnvReader,
     pub(crate) report: Report,
 }
 

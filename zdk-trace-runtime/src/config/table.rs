@@ -29,7 +29,7 @@ use super::env_value::{
 };
 use super::error::{one_of, ConfigError};
 use super::expand::{self, ExpandError};
-use super::setting::{Custom, Describe, Kind, Report, ReportInput, Setting};
+use super::setting::{Custom, Describe, Kind, LayerCheck, Report, ReportInput, Setting};
 use super::settings::{
     OtlpProtocol, Secret, EXPORT_TIMEOUT_DEFAULT, MAX_EXPORT_BATCH_SIZE_DEFAULT,
     MAX_QUEUE_SIZE_DEFAULT, OTLP_PROTOCOL_DEFAULT, OTLP_TIMEOUT_DEFAULT, SCHEDULED_DELAY_DEFAULT,
@@ -513,7 +513,7 @@ pub(crate) static USAGE_CIRCUIT_COOLDOWN: Setting<Duration> = Setting {
 };
 
 /// Checks that need a whole table of one file, run when that table has been read.
-pub(crate) static FILE_TABLE_CHECKS: &[(&str, fn(&Config) -> Result<(), ConfigError>)] =
+pub(crate) static FILE_TABLE_CHECKS: &[(&str, LayerCheck)] =
     &[("telemetry.tracing.otlp.batch", batch_within_queue)];
 
 /// Checked in the file too (resolve checks across layers) so the file alone is known good.
