@@ -9,7 +9,7 @@ use super::env_value::Vars;
 use super::error::ConfigError;
 use super::settings::{OtlpSettings, Settings};
 use super::toml_value::{Doc, Item};
-use super::values::{Config, Origin, Set};
+use super::values::{Config, Origin, Set, Value};
 
 /// Reads a layer's values from the variables (a setting's or a structured reader).
 pub(crate) type EnvReader = fn(&Vars, &mut Config) -> Result<(), ConfigError>;
@@ -72,6 +72,12 @@ impl Report {
     }
 }
 
+/// A field of [`Config`] that keeps a setting's value.
+pub(crate) struct Field<T: 'static> {
+    pub(crate) get: fn(&Config) -> &Option<Set<T>>,
+    pub(crate) get_mut: fn(&mut Config) -> &mut Option<Set<T>>,
+}
+
 /// One setting holding one value: everything about it is here.
 pub(crate) struct Setting<T: 'static> {
     /// The full key in `zdk-trace.toml`, e.g. `telemetry.tracing.otlp.batch.max_queue_size`.
@@ -84,28 +90,40 @@ pub(crate) struct Setting<T: 'static> {
     pub(crate) kind: &'static Kind<T>,
     /// The value when no layer sets one (`None`: no value).
     pub(crate) default: fn() -> Option<T>,
-    /// Where a layer keeps it.
-    pub(crate) get: fn(&Config) -> &Option<Set<T>>,
-    pub(crate) get_mut: fn(&mut Config) -> &mut Option<Set<T>>,
+    /// The layer's field that keeps it; `None`: the layer keeps it by key, with no field (a
+    /// new setting needs none).
+    pub(crate) field: Option<Field<T>>,
     /// Replaces the reading of [`env`](Self::env) when the variable does not simply carry the
     /// value (`OTEL_SDK_DISABLED=true` turns `telemetry.enabled` off).
     pub(crate) read_env: Option<EnvReader>,
     pub(crate) report: Report,
 }
 
-impl<T: Clone> Setting<T> {
+impl<T: Value + Clone> Setting<T> {
     /// `config` with this setting set in code (what each `with_*` setter is).
     pub(crate) fn code(&self, mut config: Config, value: T) -> Config {
-        *(self.get_mut)(&mut config) = Set::code(self.setter, value);
+        self.store(&mut config, Set::code(self.setter, value));
         config
     }
 
     /// The value set by the last layer that sets it, and where.
     pub(crate) fn last<'a>(&self, layers: &[&'a Config]) -> Option<&'a Set<T>> {
-        layers
-            .iter()
-            .rev()
-            .find_map(|layer| (self.get)(layer).as_ref())
+        layers.iter().rev().find_map(|layer| self.stored(layer))
+    }
+
+    /// The value `config` sets, if any.
+    pub(crate) fn stored<'a>(&self, config: &'a Config) -> Option<&'a Set<T>> {
+        match &self.field {
+            Some(field) => (field.get)(config).as_ref(),
+            None => config.keyed.get(self.key),
+        }
+    }
+
+    fn store(&self, config: &mut Config, set: Option<Set<T>>) {
+        match &self.field {
+            Some(field) => *(field.get_mut)(config) = set,
+            None => config.keyed.set(self.key, set),
+        }
     }
 
     /// The effective value: the last one set (checked), else the default.
@@ -160,7 +178,7 @@ pub(crate) trait Describe: Sync {
     fn report(&self, input: &ReportInput<'_>, out: &mut Vec<ConfigEntry>);
 }
 
-impl<T: Clone> Describe for Setting<T> {
+impl<T: Value + Clone> Describe for Setting<T> {
     fn key(&self) -> &'static str {
         self.key
     }
@@ -177,7 +195,7 @@ impl<T: Clone> Describe for Setting<T> {
         item: &Item<'_>,
     ) -> Result<(), ConfigError> {
         let value = (self.kind.file)(doc, key, item)?;
-        *(self.get_mut)(config) = doc.set(key, item, value);
+        self.store(config, doc.set(key, item, value));
         Ok(())
     }
 
@@ -188,7 +206,7 @@ impl<T: Clone> Describe for Setting<T> {
         for &var in self.env {
             if let Some(value) = vars.get(var) {
                 let value = (self.kind.env)(var, value)?;
-                *(self.get_mut)(config) = Some(Set::new(value, Origin::Env { var }));
+                self.store(config, Some(Set::new(value, Origin::Env { var })));
             }
         }
         Ok(())

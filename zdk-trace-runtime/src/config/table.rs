@@ -3,11 +3,12 @@
 //! it. The file reader, the environment reader, the resolver, the report and the `with_*`
 //! setters all read [`SETTINGS`].
 //!
-//! **Adding a setting** is one entry here: a `static` [`Setting`] listed in [`SETTINGS`]
-//! (whose place in the list is its place in the file's tables and in error messages), plus a
-//! field in the layer that keeps it ([`values`](super::values)). The part of the pipeline that
-//! uses it reads it with [`Setting::resolved`]; a code setter, if any, is one line calling
-//! [`Setting::code`].
+//! **Adding a setting** is one entry in the `settings!` list below: its `static` [`Setting`]
+//! (its place in the list is its place in the file's tables and in error messages). With
+//! `field: None` the layer keeps it by key ([`Keyed`](super::values::Keyed)): no other file
+//! changes. The part of the pipeline that uses it reads it with [`Setting::resolved`]; a code
+//! setter, if one is wanted, is one line calling [`Setting::code`]. The settings that predate
+//! the table keep a field of [`Config`] (`field: Some(..)`), which their tests read.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,7 +30,7 @@ use super::env_value::{
 };
 use super::error::{one_of, ConfigError};
 use super::expand::{self, ExpandError};
-use super::setting::{Custom, Describe, Kind, LayerCheck, Report, ReportInput, Setting};
+use super::setting::{Custom, Describe, Field, Kind, LayerCheck, Report, ReportInput, Setting};
 use super::settings::{
     OtlpProtocol, Secret, EXPORT_TIMEOUT_DEFAULT, MAX_EXPORT_BATCH_SIZE_DEFAULT,
     MAX_QUEUE_SIZE_DEFAULT, OTLP_PROTOCOL_DEFAULT, OTLP_TIMEOUT_DEFAULT, SCHEDULED_DELAY_DEFAULT,
@@ -43,36 +44,6 @@ use super::values::{Config, Endpoint, ExporterChoice, Origin, Root, Set, Strateg
 use crate::genai::CaptureMode;
 use crate::sampling::Sampler;
 
-/// Every setting, in the order of the file's tables: the keys each table accepts (and lists
-/// in an error) come from here.
-pub(crate) static SETTINGS: &[&dyn Describe] = &[
-    &ENABLED,
-    &SERVICE_NAME,
-    &SERVICE_VERSION,
-    &RESOURCE,
-    &TRACING_ENABLED,
-    &OTLP_ENDPOINT,
-    &OTLP_PROTOCOL,
-    &OTLP_TIMEOUT,
-    &OTLP_COMPRESSION,
-    &OTLP_HEADERS,
-    &SCHEDULED_DELAY,
-    &MAX_EXPORT_BATCH_SIZE,
-    &MAX_QUEUE_SIZE,
-    &EXPORT_TIMEOUT,
-    &STRATEGY,
-    &PROBABILITY,
-    &KEEP_ERRORS,
-    &SLOW_THRESHOLD,
-    &MAX_TRACES_PER_SECOND,
-    &EXPORTERS,
-    &CAPTURE,
-    &USAGE_ENABLED,
-    &USAGE_ENDPOINT,
-    &USAGE_NOTICE,
-    &USAGE_CIRCUIT_COOLDOWN,
-];
-
 /// Every variable [`Config::from_env`](super::Config::from_env) reads.
 pub(crate) fn env_vars() -> impl Iterator<Item = &'static str> {
     SETTINGS.iter().flat_map(|s| s.env_vars().iter().copied())
@@ -83,434 +54,488 @@ pub(crate) fn find(key: &str) -> Option<&'static dyn Describe> {
     SETTINGS.iter().copied().find(|s| s.key() == key)
 }
 
-// ----- [telemetry] -----
+/// Defines each setting as a `static` and lists them all, in the order written, in
+/// [`SETTINGS`].
+macro_rules! settings {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty = $definition:expr;)*) => {
+        $($(#[$doc])* pub(crate) static $name: $ty = $definition;)*
 
-/// `telemetry.enabled`; `OTEL_SDK_DISABLED=true` turns it off (`false` changes nothing: it
-/// does not re-enable what a file or code turned off).
-pub(crate) static ENABLED: Setting<bool> = Setting {
-    key: "telemetry.enabled",
-    env: &[OTEL_SDK_DISABLED],
-    setter: "with_enabled",
-    kind: &BOOL,
-    default: || Some(true),
-    get: |c| &c.enabled,
-    get_mut: |c| &mut c.enabled,
-    read_env: Some(|vars, c| {
-        if let Some(v) = vars.get(OTEL_SDK_DISABLED) {
-            if parse_bool(OTEL_SDK_DISABLED, v)? {
-                c.enabled = set(OTEL_SDK_DISABLED, false);
+        /// Every setting, in the order of the file's tables: the keys each table accepts (and
+        /// lists in an error) come from here.
+        pub(crate) static SETTINGS: &[&dyn Describe] = &[$(&$name),*];
+    };
+}
+
+settings! {
+    // ----- [telemetry] -----
+
+    /// `telemetry.enabled`; `OTEL_SDK_DISABLED=true` turns it off (`false` changes nothing: it
+    /// does not re-enable what a file or code turned off).
+    ENABLED: Setting<bool> = Setting {
+        key: "telemetry.enabled",
+        env: &[OTEL_SDK_DISABLED],
+        setter: "with_enabled",
+        kind: &BOOL,
+        default: || Some(true),
+        field: Some(Field {
+            get: |c| &c.enabled,
+            get_mut: |c| &mut c.enabled,
+        }),
+        read_env: Some(|vars, c| {
+            if let Some(v) = vars.get(OTEL_SDK_DISABLED) {
+                if parse_bool(OTEL_SDK_DISABLED, v)? {
+                    c.enabled = set(OTEL_SDK_DISABLED, false);
+                }
             }
-        }
-        Ok(())
-    }),
-    report: Report::Custom {
-        rank: 10,
-        entries: enabled_entry,
-    },
-};
-
-/// `telemetry.service_name`, `OTEL_SERVICE_NAME`; else a `service.name` resource attribute.
-pub(crate) static SERVICE_NAME: Setting<String> = Setting {
-    key: "telemetry.service_name",
-    env: &[OTEL_SERVICE_NAME],
-    setter: "with_service_name",
-    kind: &TEXT,
-    default: || Some(SERVICE_NAME_DEFAULT.to_owned()),
-    get: |c| &c.service_name,
-    get_mut: |c| &mut c.service_name,
-    read_env: None,
-    report: Report::Custom {
-        rank: 20,
-        entries: service_name_entry,
-    },
-};
-
-pub(crate) static SERVICE_VERSION: Setting<String> = Setting {
-    key: "telemetry.service_version",
-    env: &[],
-    setter: "with_service_version",
-    kind: &TEXT,
-    default: || None,
-    get: |c| &c.service_version,
-    get_mut: |c| &mut c.service_version,
-    read_env: None,
-    report: Report::Value {
-        rank: 30,
-        unset: "(none)",
-    },
-};
-
-/// `[telemetry.resource]`, `OTEL_RESOURCE_ATTRIBUTES`: merged key by key.
-pub(crate) static RESOURCE: Custom = Custom {
-    key: "telemetry.resource",
-    env: &[OTEL_RESOURCE_ATTRIBUTES],
-    read_file: resource_from_file,
-    read_env: resource_from_env,
-    report: Report::Custom {
-        rank: 40,
-        entries: resource_entries,
-    },
-};
-
-// ----- [telemetry.tracing] -----
-
-/// `telemetry.tracing.enabled`: shown with `telemetry.enabled`.
-pub(crate) static TRACING_ENABLED: Setting<bool> = Setting {
-    key: "telemetry.tracing.enabled",
-    env: &[],
-    setter: "with_enabled",
-    kind: &BOOL,
-    default: || Some(true),
-    get: |c| &c.tracing_enabled,
-    get_mut: |c| &mut c.tracing_enabled,
-    read_env: None,
-    report: Report::Hidden,
-};
-
-/// `OTEL_EXPORTER_OTLP_ENDPOINT` is a base URL (HTTP appends `/v1/traces`);
-/// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is used as-is and wins.
-pub(crate) static OTLP_ENDPOINT: Custom = Custom {
-    key: "telemetry.tracing.otlp.endpoint",
-    env: &[
-        OTEL_EXPORTER_OTLP_ENDPOINT,
-        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
-    ],
-    read_file: |doc, c, key, item| {
-        let url = doc.string(key, item, EXPECTED_URL)?;
-        if !is_valid_url(url) {
-            return Err(doc.invalid(key, item, EXPECTED_URL));
-        }
-        c.otlp.endpoint = doc.set(key, item, Endpoint::Url(url.to_owned()));
-        Ok(())
-    },
-    read_env: endpoint_from_env,
-    report: Report::Custom {
-        rank: 150,
-        entries: |input, out| {
-            out.push(entry(
-                OTLP_ENDPOINT.key,
-                input.otlp.endpoint.clone(),
-                source_of(last(input.layers, |c| &c.otlp.endpoint)),
-            ));
+            Ok(())
+        }),
+        report: Report::Custom {
+            rank: 10,
+            entries: enabled_entry,
         },
-    },
-};
+    };
 
-pub(crate) static OTLP_PROTOCOL: Setting<OtlpProtocol> = Setting {
-    key: "telemetry.tracing.otlp.protocol",
-    env: &[
-        OTEL_EXPORTER_OTLP_PROTOCOL,
-        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
-    ],
-    setter: "with_otlp_protocol",
-    kind: &PROTOCOL,
-    default: || Some(OTLP_PROTOCOL_DEFAULT),
-    get: |c| &c.otlp.protocol,
-    get_mut: |c| &mut c.otlp.protocol,
-    read_env: None,
-    report: Report::Value {
-        rank: 160,
-        unset: "",
-    },
-};
+    /// `telemetry.service_name`, `OTEL_SERVICE_NAME`; else a `service.name` resource attribute.
+    SERVICE_NAME: Setting<String> = Setting {
+        key: "telemetry.service_name",
+        env: &[OTEL_SERVICE_NAME],
+        setter: "with_service_name",
+        kind: &TEXT,
+        default: || Some(SERVICE_NAME_DEFAULT.to_owned()),
+        field: Some(Field {
+            get: |c| &c.service_name,
+            get_mut: |c| &mut c.service_name,
+        }),
+        read_env: None,
+        report: Report::Custom {
+            rank: 20,
+            entries: service_name_entry,
+        },
+    };
 
-pub(crate) static OTLP_TIMEOUT: Setting<Duration> = Setting {
-    key: "telemetry.tracing.otlp.timeout_seconds",
-    env: &[
-        OTEL_EXPORTER_OTLP_TIMEOUT,
-        OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
-    ],
-    setter: "with_otlp_timeout",
-    kind: &POSITIVE_SECONDS,
-    default: || Some(OTLP_TIMEOUT_DEFAULT),
-    get: |c| &c.otlp.timeout,
-    get_mut: |c| &mut c.otlp.timeout,
-    read_env: None,
-    report: Report::Value {
-        rank: 180,
-        unset: "",
-    },
-};
+    SERVICE_VERSION: Setting<String> = Setting {
+        key: "telemetry.service_version",
+        env: &[],
+        setter: "with_service_version",
+        kind: &TEXT,
+        default: || None,
+        field: Some(Field {
+            get: |c| &c.service_version,
+            get_mut: |c| &mut c.service_version,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 30,
+            unset: "(none)",
+        },
+    };
 
-/// `gzip` (`true`) or `none`.
-pub(crate) static OTLP_COMPRESSION: Setting<bool> = Setting {
-    key: "telemetry.tracing.otlp.compression",
-    env: &[
-        OTEL_EXPORTER_OTLP_COMPRESSION,
-        OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
-    ],
-    setter: "with_otlp_compression",
-    kind: &COMPRESSION,
-    default: || Some(false),
-    get: |c| &c.otlp.gzip,
-    get_mut: |c| &mut c.otlp.gzip,
-    read_env: None,
-    report: Report::Value {
-        rank: 190,
-        unset: "",
-    },
-};
+    /// `[telemetry.resource]`, `OTEL_RESOURCE_ATTRIBUTES`: merged key by key.
+    RESOURCE: Custom = Custom {
+        key: "telemetry.resource",
+        env: &[OTEL_RESOURCE_ATTRIBUTES],
+        read_file: resource_from_file,
+        read_env: resource_from_env,
+        report: Report::Custom {
+            rank: 40,
+            entries: resource_entries,
+        },
+    };
 
-/// Header values are secrets; a file's may hold `${VAR}`, expanded when layers are merged.
-pub(crate) static OTLP_HEADERS: Custom = Custom {
-    key: "telemetry.tracing.otlp.headers",
-    env: &[
-        OTEL_EXPORTER_OTLP_HEADERS,
-        OTEL_EXPORTER_OTLP_TRACES_HEADERS,
-    ],
-    read_file: headers_from_file,
-    read_env: |vars, c| {
-        for var in [
+    // ----- [telemetry.tracing] -----
+
+    /// `telemetry.tracing.enabled`: shown with `telemetry.enabled`.
+    TRACING_ENABLED: Setting<bool> = Setting {
+        key: "telemetry.tracing.enabled",
+        env: &[],
+        setter: "with_enabled",
+        kind: &BOOL,
+        default: || Some(true),
+        field: Some(Field {
+            get: |c| &c.tracing_enabled,
+            get_mut: |c| &mut c.tracing_enabled,
+        }),
+        read_env: None,
+        report: Report::Hidden,
+    };
+
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` is a base URL (HTTP appends `/v1/traces`);
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is used as-is and wins.
+    OTLP_ENDPOINT: Custom = Custom {
+        key: "telemetry.tracing.otlp.endpoint",
+        env: &[
+            OTEL_EXPORTER_OTLP_ENDPOINT,
+            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+        ],
+        read_file: |doc, c, key, item| {
+            let url = doc.string(key, item, EXPECTED_URL)?;
+            if !is_valid_url(url) {
+                return Err(doc.invalid(key, item, EXPECTED_URL));
+            }
+            c.otlp.endpoint = doc.set(key, item, Endpoint::Url(url.to_owned()));
+            Ok(())
+        },
+        read_env: endpoint_from_env,
+        report: Report::Custom {
+            rank: 150,
+            entries: |input, out| {
+                out.push(entry(
+                    OTLP_ENDPOINT.key,
+                    input.otlp.endpoint.clone(),
+                    source_of(last(input.layers, |c| &c.otlp.endpoint)),
+                ));
+            },
+        },
+    };
+
+    OTLP_PROTOCOL: Setting<OtlpProtocol> = Setting {
+        key: "telemetry.tracing.otlp.protocol",
+        env: &[
+            OTEL_EXPORTER_OTLP_PROTOCOL,
+            OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+        ],
+        setter: "with_otlp_protocol",
+        kind: &PROTOCOL,
+        default: || Some(OTLP_PROTOCOL_DEFAULT),
+        field: Some(Field {
+            get: |c| &c.otlp.protocol,
+            get_mut: |c| &mut c.otlp.protocol,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 160,
+            unset: "",
+        },
+    };
+
+    OTLP_TIMEOUT: Setting<Duration> = Setting {
+        key: "telemetry.tracing.otlp.timeout_seconds",
+        env: &[
+            OTEL_EXPORTER_OTLP_TIMEOUT,
+            OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+        ],
+        setter: "with_otlp_timeout",
+        kind: &POSITIVE_SECONDS,
+        default: || Some(OTLP_TIMEOUT_DEFAULT),
+        field: Some(Field {
+            get: |c| &c.otlp.timeout,
+            get_mut: |c| &mut c.otlp.timeout,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 180,
+            unset: "",
+        },
+    };
+
+    /// `gzip` (`true`) or `none`.
+    OTLP_COMPRESSION: Setting<bool> = Setting {
+        key: "telemetry.tracing.otlp.compression",
+        env: &[
+            OTEL_EXPORTER_OTLP_COMPRESSION,
+            OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
+        ],
+        setter: "with_otlp_compression",
+        kind: &COMPRESSION,
+        default: || Some(false),
+        field: Some(Field {
+            get: |c| &c.otlp.gzip,
+            get_mut: |c| &mut c.otlp.gzip,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 190,
+            unset: "",
+        },
+    };
+
+    /// Header values are secrets; a file's may hold `${VAR}`, expanded when layers are merged.
+    OTLP_HEADERS: Custom = Custom {
+        key: "telemetry.tracing.otlp.headers",
+        env: &[
             OTEL_EXPORTER_OTLP_HEADERS,
             OTEL_EXPORTER_OTLP_TRACES_HEADERS,
-        ] {
-            if let Some(v) = vars.get(var) {
-                let origin = Origin::Env { var };
-                c.otlp.headers = parse_pairs(var, v, true)?
-                    .into_iter()
-                    .map(|(name, value)| Set::new((name, Secret(value)), origin.clone()))
-                    .collect();
+        ],
+        read_file: headers_from_file,
+        read_env: |vars, c| {
+            for var in [
+                OTEL_EXPORTER_OTLP_HEADERS,
+                OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+            ] {
+                if let Some(v) = vars.get(var) {
+                    let origin = Origin::Env { var };
+                    c.otlp.headers = parse_pairs(var, v, true)?
+                        .into_iter()
+                        .map(|(name, value)| Set::new((name, Secret(value)), origin.clone()))
+                        .collect();
+                }
             }
-        }
-        Ok(())
-    },
-    report: Report::Custom {
-        rank: 170,
-        entries: header_entries,
-    },
-};
+            Ok(())
+        },
+        report: Report::Custom {
+            rank: 170,
+            entries: header_entries,
+        },
+    };
 
-pub(crate) static SCHEDULED_DELAY: Setting<Duration> = Setting {
-    key: "telemetry.tracing.otlp.batch.scheduled_delay_seconds",
-    env: &[OTEL_BSP_SCHEDULE_DELAY],
-    setter: "with_scheduled_delay",
-    kind: &SECONDS,
-    default: || Some(SCHEDULED_DELAY_DEFAULT),
-    get: |c| &c.batch.scheduled_delay,
-    get_mut: |c| &mut c.batch.scheduled_delay,
-    read_env: None,
-    report: Report::Value {
-        rank: 120,
-        unset: "",
-    },
-};
+    SCHEDULED_DELAY: Setting<Duration> = Setting {
+        key: "telemetry.tracing.otlp.batch.scheduled_delay_seconds",
+        env: &[OTEL_BSP_SCHEDULE_DELAY],
+        setter: "with_scheduled_delay",
+        kind: &SECONDS,
+        default: || Some(SCHEDULED_DELAY_DEFAULT),
+        field: Some(Field {
+            get: |c| &c.batch.scheduled_delay,
+            get_mut: |c| &mut c.batch.scheduled_delay,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 120,
+            unset: "",
+        },
+    };
 
-/// At most the queue size; a small queue set alone lowers the default.
-pub(crate) static MAX_EXPORT_BATCH_SIZE: Setting<usize> = Setting {
-    key: "telemetry.tracing.otlp.batch.max_export_batch_size",
-    env: &[OTEL_BSP_MAX_EXPORT_BATCH_SIZE],
-    setter: "with_max_export_batch_size",
-    kind: &POSITIVE_INT,
-    default: || Some(MAX_EXPORT_BATCH_SIZE_DEFAULT),
-    get: |c| &c.batch.max_export_batch_size,
-    get_mut: |c| &mut c.batch.max_export_batch_size,
-    read_env: None,
-    report: Report::Resolved {
-        rank: 110,
-        show: |input| input.settings.batch.max_export_batch_size.to_string(),
-    },
-};
+    /// At most the queue size; a small queue set alone lowers the default.
+    MAX_EXPORT_BATCH_SIZE: Setting<usize> = Setting {
+        key: "telemetry.tracing.otlp.batch.max_export_batch_size",
+        env: &[OTEL_BSP_MAX_EXPORT_BATCH_SIZE],
+        setter: "with_max_export_batch_size",
+        kind: &POSITIVE_INT,
+        default: || Some(MAX_EXPORT_BATCH_SIZE_DEFAULT),
+        field: Some(Field {
+            get: |c| &c.batch.max_export_batch_size,
+            get_mut: |c| &mut c.batch.max_export_batch_size,
+        }),
+        read_env: None,
+        report: Report::Resolved {
+            rank: 110,
+            show: |input| input.settings.batch.max_export_batch_size.to_string(),
+        },
+    };
 
-pub(crate) static MAX_QUEUE_SIZE: Setting<usize> = Setting {
-    key: "telemetry.tracing.otlp.batch.max_queue_size",
-    env: &[OTEL_BSP_MAX_QUEUE_SIZE],
-    setter: "with_max_queue_size",
-    kind: &POSITIVE_INT,
-    default: || Some(MAX_QUEUE_SIZE_DEFAULT),
-    get: |c| &c.batch.max_queue_size,
-    get_mut: |c| &mut c.batch.max_queue_size,
-    read_env: None,
-    report: Report::Value {
-        rank: 100,
-        unset: "",
-    },
-};
+    MAX_QUEUE_SIZE: Setting<usize> = Setting {
+        key: "telemetry.tracing.otlp.batch.max_queue_size",
+        env: &[OTEL_BSP_MAX_QUEUE_SIZE],
+        setter: "with_max_queue_size",
+        kind: &POSITIVE_INT,
+        default: || Some(MAX_QUEUE_SIZE_DEFAULT),
+        field: Some(Field {
+            get: |c| &c.batch.max_queue_size,
+            get_mut: |c| &mut c.batch.max_queue_size,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 100,
+            unset: "",
+        },
+    };
 
-pub(crate) static EXPORT_TIMEOUT: Setting<Duration> = Setting {
-    key: "telemetry.tracing.otlp.batch.export_timeout_seconds",
-    env: &[OTEL_BSP_EXPORT_TIMEOUT],
-    setter: "with_export_timeout",
-    kind: &POSITIVE_SECONDS,
-    default: || Some(EXPORT_TIMEOUT_DEFAULT),
-    get: |c| &c.batch.export_timeout,
-    get_mut: |c| &mut c.batch.export_timeout,
-    read_env: None,
-    report: Report::Value {
-        rank: 130,
-        unset: "",
-    },
-};
+    EXPORT_TIMEOUT: Setting<Duration> = Setting {
+        key: "telemetry.tracing.otlp.batch.export_timeout_seconds",
+        env: &[OTEL_BSP_EXPORT_TIMEOUT],
+        setter: "with_export_timeout",
+        kind: &POSITIVE_SECONDS,
+        default: || Some(EXPORT_TIMEOUT_DEFAULT),
+        field: Some(Field {
+            get: |c| &c.batch.export_timeout,
+            get_mut: |c| &mut c.batch.export_timeout,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 130,
+            unset: "",
+        },
+    };
 
-/// The head sampler; its ratio ([`PROBABILITY`]) may come from another layer.
-pub(crate) static STRATEGY: Setting<Strategy> = Setting {
-    key: "telemetry.tracing.sampling.strategy",
-    env: &[OTEL_TRACES_SAMPLER],
-    setter: "with_sampler",
-    kind: &STRATEGY_KIND,
-    default: || None,
-    get: |c| &c.sampling.strategy,
-    get_mut: |c| &mut c.sampling.strategy,
-    read_env: None,
-    report: Report::Custom {
-        rank: 50,
-        entries: strategy_entry,
-    },
-};
+    /// The head sampler; its ratio ([`PROBABILITY`]) may come from another layer.
+    STRATEGY: Setting<Strategy> = Setting {
+        key: "telemetry.tracing.sampling.strategy",
+        env: &[OTEL_TRACES_SAMPLER],
+        setter: "with_sampler",
+        kind: &STRATEGY_KIND,
+        default: || None,
+        field: Some(Field {
+            get: |c| &c.sampling.strategy,
+            get_mut: |c| &mut c.sampling.strategy,
+        }),
+        read_env: None,
+        report: Report::Custom {
+            rank: 50,
+            entries: strategy_entry,
+        },
+    };
 
-/// Shown as part of the strategy.
-pub(crate) static PROBABILITY: Setting<f64> = Setting {
-    key: "telemetry.tracing.sampling.probability",
-    env: &[OTEL_TRACES_SAMPLER_ARG],
-    setter: "with_sampler",
-    kind: &PROBABILITY_KIND,
-    default: || None,
-    get: |c| &c.sampling.probability,
-    get_mut: |c| &mut c.sampling.probability,
-    read_env: None,
-    report: Report::Hidden,
-};
+    /// Shown as part of the strategy.
+    PROBABILITY: Setting<f64> = Setting {
+        key: "telemetry.tracing.sampling.probability",
+        env: &[OTEL_TRACES_SAMPLER_ARG],
+        setter: "with_sampler",
+        kind: &PROBABILITY_KIND,
+        default: || None,
+        field: Some(Field {
+            get: |c| &c.sampling.probability,
+            get_mut: |c| &mut c.sampling.probability,
+        }),
+        read_env: None,
+        report: Report::Hidden,
+    };
 
-pub(crate) static KEEP_ERRORS: Setting<bool> = Setting {
-    key: "telemetry.tracing.sampling.always_sample_errors",
-    env: &[],
-    setter: "with_tail_sampling",
-    kind: &BOOL,
-    default: || Some(false),
-    get: |c| &c.sampling.keep_errors,
-    get_mut: |c| &mut c.sampling.keep_errors,
-    read_env: None,
-    report: Report::Value {
-        rank: 60,
-        unset: "",
-    },
-};
+    KEEP_ERRORS: Setting<bool> = Setting {
+        key: "telemetry.tracing.sampling.always_sample_errors",
+        env: &[],
+        setter: "with_tail_sampling",
+        kind: &BOOL,
+        default: || Some(false),
+        field: Some(Field {
+            get: |c| &c.sampling.keep_errors,
+            get_mut: |c| &mut c.sampling.keep_errors,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 60,
+            unset: "",
+        },
+    };
 
-pub(crate) static SLOW_THRESHOLD: Setting<Duration> = Setting {
-    key: "telemetry.tracing.sampling.always_sample_slow_seconds",
-    env: &[],
-    setter: "with_tail_sampling",
-    kind: &SECONDS,
-    default: || None,
-    get: |c| &c.sampling.slow_threshold,
-    get_mut: |c| &mut c.sampling.slow_threshold,
-    read_env: None,
-    report: Report::Value {
-        rank: 70,
-        unset: "(none)",
-    },
-};
+    SLOW_THRESHOLD: Setting<Duration> = Setting {
+        key: "telemetry.tracing.sampling.always_sample_slow_seconds",
+        env: &[],
+        setter: "with_tail_sampling",
+        kind: &SECONDS,
+        default: || None,
+        field: Some(Field {
+            get: |c| &c.sampling.slow_threshold,
+            get_mut: |c| &mut c.sampling.slow_threshold,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 70,
+            unset: "(none)",
+        },
+    };
 
-pub(crate) static MAX_TRACES_PER_SECOND: Setting<f64> = Setting {
-    key: "telemetry.tracing.sampling.max_traces_per_second",
-    env: &[],
-    setter: "with_tail_sampling",
-    kind: &RATE,
-    default: || None,
-    get: |c| &c.sampling.max_traces_per_second,
-    get_mut: |c| &mut c.sampling.max_traces_per_second,
-    read_env: None,
-    report: Report::Value {
-        rank: 80,
-        unset: "(no limit)",
-    },
-};
+    MAX_TRACES_PER_SECOND: Setting<f64> = Setting {
+        key: "telemetry.tracing.sampling.max_traces_per_second",
+        env: &[],
+        setter: "with_tail_sampling",
+        kind: &RATE,
+        default: || None,
+        field: Some(Field {
+            get: |c| &c.sampling.max_traces_per_second,
+            get_mut: |c| &mut c.sampling.max_traces_per_second,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 80,
+            unset: "(no limit)",
+        },
+    };
 
-/// `[[telemetry.tracing.exporters]]`; a later layer's list replaces an earlier one whole.
-pub(crate) static EXPORTERS: Custom = Custom {
-    key: "telemetry.tracing.exporters",
-    env: &[],
-    read_file: |doc, c, key, item| {
-        c.exporters = doc.set(key, item, exporters_from_file(doc, key, item)?);
-        Ok(())
-    },
-    read_env: |_, _| Ok(()),
-    report: Report::Custom {
-        rank: 140,
-        entries: exporters_entry,
-    },
-};
+    /// `[[telemetry.tracing.exporters]]`; a later layer's list replaces an earlier one whole.
+    EXPORTERS: Custom = Custom {
+        key: "telemetry.tracing.exporters",
+        env: &[],
+        read_file: |doc, c, key, item| {
+            c.exporters = doc.set(key, item, exporters_from_file(doc, key, item)?);
+            Ok(())
+        },
+        read_env: |_, _| Ok(()),
+        report: Report::Custom {
+            rank: 140,
+            entries: exporters_entry,
+        },
+    };
 
-// ----- [telemetry.genai] -----
+    // ----- [telemetry.genai] -----
 
-pub(crate) static CAPTURE: Setting<CaptureMode> = Setting {
-    key: "telemetry.genai.capture_message_content",
-    env: &[OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT],
-    setter: "with_capture_message_content",
-    kind: &CAPTURE_KIND,
-    default: || Some(CaptureMode::NoContent),
-    get: |c| &c.capture,
-    get_mut: |c| &mut c.capture,
-    read_env: None,
-    report: Report::Value {
-        rank: 200,
-        unset: "",
-    },
-};
+    CAPTURE: Setting<CaptureMode> = Setting {
+        key: "telemetry.genai.capture_message_content",
+        env: &[OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT],
+        setter: "with_capture_message_content",
+        kind: &CAPTURE_KIND,
+        default: || Some(CaptureMode::NoContent),
+        field: Some(Field {
+            get: |c| &c.capture,
+            get_mut: |c| &mut c.capture,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 200,
+            unset: "",
+        },
+    };
 
-// ----- [telemetry.usage] -----
+    // ----- [telemetry.usage] -----
 
-pub(crate) static USAGE_ENABLED: Setting<bool> = Setting {
-    key: "telemetry.usage.enabled",
-    env: &[],
-    setter: "with_usage_enabled",
-    kind: &BOOL,
-    default: || Some(false),
-    get: |c| &c.usage.enabled,
-    get_mut: |c| &mut c.usage.enabled,
-    read_env: None,
-    report: Report::Value {
-        rank: 300,
-        unset: "",
-    },
-};
+    USAGE_ENABLED: Setting<bool> = Setting {
+        key: "telemetry.usage.enabled",
+        env: &[],
+        setter: "with_usage_enabled",
+        kind: &BOOL,
+        default: || Some(false),
+        field: Some(Field {
+            get: |c| &c.usage.enabled,
+            get_mut: |c| &mut c.usage.enabled,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 300,
+            unset: "",
+        },
+    };
 
-/// The base URL; `/v1/traces` is appended. Only `http://`: there is no TLS backend.
-pub(crate) static USAGE_ENDPOINT: Setting<String> = Setting {
-    key: "telemetry.usage.endpoint",
-    env: &[],
-    setter: "with_usage_endpoint",
-    kind: &USAGE_URL,
-    default: || None,
-    get: |c| &c.usage.endpoint,
-    get_mut: |c| &mut c.usage.endpoint,
-    read_env: None,
-    report: Report::Resolved {
-        rank: 310,
-        show: |input| (input.settings.usage.url.clone()).unwrap_or_else(|| "(none)".to_owned()),
-    },
-};
+    /// The base URL; `/v1/traces` is appended. Only `http://`: there is no TLS backend.
+    USAGE_ENDPOINT: Setting<String> = Setting {
+        key: "telemetry.usage.endpoint",
+        env: &[],
+        setter: "with_usage_endpoint",
+        kind: &USAGE_URL,
+        default: || None,
+        field: Some(Field {
+            get: |c| &c.usage.endpoint,
+            get_mut: |c| &mut c.usage.endpoint,
+        }),
+        read_env: None,
+        report: Report::Resolved {
+            rank: 310,
+            show: |input| (input.settings.usage.url.clone()).unwrap_or_else(|| "(none)".to_owned()),
+        },
+    };
 
-pub(crate) static USAGE_NOTICE: Setting<bool> = Setting {
-    key: "telemetry.usage.notice",
-    env: &[],
-    setter: "with_usage_notice",
-    kind: &BOOL,
-    default: || Some(true),
-    get: |c| &c.usage.notice,
-    get_mut: |c| &mut c.usage.notice,
-    read_env: None,
-    report: Report::Value {
-        rank: 320,
-        unset: "",
-    },
-};
+    USAGE_NOTICE: Setting<bool> = Setting {
+        key: "telemetry.usage.notice",
+        env: &[],
+        setter: "with_usage_notice",
+        kind: &BOOL,
+        default: || Some(true),
+        field: Some(Field {
+            get: |c| &c.usage.notice,
+            get_mut: |c| &mut c.usage.notice,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 320,
+            unset: "",
+        },
+    };
 
-/// How long the usage circuit stays open after the endpoint failed (events are dropped and
-/// counted meanwhile). Code: [`UsageOptions::circuit_cooldown`](crate::usage::UsageOptions::circuit_cooldown).
-pub(crate) static USAGE_CIRCUIT_COOLDOWN: Setting<Duration> = Setting {
-    key: "telemetry.usage.circuit_cooldown_seconds",
-    env: &[],
-    setter: "UsageOptions::circuit_cooldown",
-    kind: &SECONDS,
-    default: || Some(Duration::from_secs(60)),
-    get: |c| &c.usage.circuit_cooldown,
-    get_mut: |c| &mut c.usage.circuit_cooldown,
-    read_env: None,
-    report: Report::Value {
-        rank: 330,
-        unset: "",
-    },
-};
+    /// How long the usage circuit stays open after the endpoint failed (events are dropped and
+    /// counted meanwhile). In code:
+    /// [`UsageOptions::circuit_cooldown`](crate::usage::UsageOptions::circuit_cooldown).
+    USAGE_CIRCUIT_COOLDOWN: Setting<Duration> = Setting {
+        key: "telemetry.usage.circuit_cooldown_seconds",
+        env: &[],
+        setter: "UsageOptions::circuit_cooldown",
+        kind: &SECONDS,
+        default: || Some(Duration::from_secs(60)),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 330,
+            unset: "",
+        },
+    };
+}
 
 /// Checks that need a whole table of one file, run when that table has been read.
 pub(crate) static FILE_TABLE_CHECKS: &[(&str, LayerCheck)] =
@@ -1138,8 +1163,8 @@ mod tests {
 
     #[test]
     fn the_setting_added_in_one_place() {
-        // `telemetry.usage.circuit_cooldown_seconds`: only its entry above (and the layer's
-        // field) was written for it; file, report, code setter and default follow.
+        // `telemetry.usage.circuit_cooldown_seconds`: only its entry above was written for it;
+        // file, report, code setter and default follow.
         let file =
             Config::from_toml_str("[telemetry.usage]\ncircuit_cooldown_seconds = 300\n").unwrap();
         let code = USAGE_CIRCUIT_COOLDOWN.code(Config::default(), Duration::from_secs(5));

@@ -3,8 +3,10 @@
 //! each setting is read, checked and shown is in `table.rs`; the constructors and setters are
 //! in `sources.rs`.
 
+use std::any::Any;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::error::ConfigError;
@@ -63,6 +65,72 @@ pub struct Config {
     pub(crate) capture: Option<Set<CaptureMode>>,
     /// `[telemetry.usage]`: the anonymous usage layer (off unless the application turns it on).
     pub(crate) usage: UsageLayer,
+    /// The settings defined with no field of their own, by key.
+    pub(crate) keyed: Keyed,
+}
+
+/// Values of settings that have no field in [`Config`], by key: a new setting is defined in
+/// the table alone.
+#[derive(Clone, Default)]
+pub(crate) struct Keyed(Vec<(&'static str, Arc<dyn KeyedSet>)>);
+
+/// What a setting's value must be to be kept by key.
+pub(crate) trait Value: Any + Send + Sync + PartialEq + fmt::Debug {}
+
+impl<T: Any + Send + Sync + PartialEq + fmt::Debug> Value for T {}
+
+/// A `Set<T>` of any [`Value`] type.
+trait KeyedSet: Send + Sync + fmt::Debug {
+    fn as_any(&self) -> &dyn Any;
+    fn same(&self, other: &dyn KeyedSet) -> bool;
+}
+
+impl<T: Value> KeyedSet for Set<T> {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn same(&self, other: &dyn KeyedSet) -> bool {
+        other.as_any().downcast_ref::<Set<T>>() == Some(self)
+    }
+}
+
+impl Keyed {
+    /// The value kept for `key`, if it is a `T`.
+    pub(crate) fn get<T: Value>(&self, key: &str) -> Option<&Set<T>> {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, set)| set.as_any().downcast_ref())
+    }
+
+    /// Keeps `set` for `key` (`None`: unset).
+    pub(crate) fn set<T: Value>(&mut self, key: &'static str, set: Option<Set<T>>) {
+        self.0.retain(|(k, _)| *k != key);
+        if let Some(set) = set {
+            self.0.push((key, Arc::new(set)));
+        }
+    }
+}
+
+impl PartialEq for Keyed {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len()
+            && self.0.iter().all(|(key, set)| {
+                other
+                    .0
+                    .iter()
+                    .any(|(k, s)| k == key && set.same(s.as_ref()))
+            })
+    }
+}
+
+impl fmt::Debug for Keyed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(k, v)| (k, v)))
+            .finish()
+    }
 }
 
 /// Anonymous usage telemetry settings of one layer (`[telemetry.usage]`).
@@ -73,7 +141,6 @@ pub(crate) struct UsageLayer {
     pub(crate) endpoint: Option<Set<String>>,
     /// Whether the one-time notice may be printed.
     pub(crate) notice: Option<Set<bool>>,
-    pub(crate) circuit_cooldown: Option<Set<Duration>>,
 }
 
 /// Head and tail sampling settings of one layer.
