@@ -5,29 +5,32 @@
 //! from, and [`build_resource()`] turns those into the OpenTelemetry resource. Every setting is
 //! defined once, in [`table`]: the readers, the resolver and the report derive from it.
 //!
-//! The files import one way (a file uses only those listed before it here): leaves first,
-//! then the definitions, then what reads and shows them.
+//! The files import one way, each only from the groups above it (and, inside a group, from
+//! the files named before it):
+//!
+//! 1. leaves: `error`, `expand`, `usage_reason`; `values` (the layer); `settings` (resolved);
+//!    `endpoint`, `entry`, `resource`, `toml_value`, then `env_value`;
+//! 2. `setting` (what defines a setting), then `table` (every setting);
+//! 3. `env`, `file` and `resolve` (read through the table), then `report` (uses `resolve`),
+//!    `sources` (the `Config` constructors and setters: uses `env` and `file`).
 
-// Leaves: errors, URL and `${VAR}` helpers, the resolved settings, the layer's values.
 mod endpoint;
 mod entry;
+mod env;
 mod env_value;
 mod error;
 mod expand;
-mod resource;
-mod settings;
-mod toml_value;
-mod usage_reason;
-mod values;
-// What a setting is, and every setting.
-mod setting;
-pub(crate) mod table;
-// Readers, resolver, report, constructors and setters.
-mod env;
 mod file;
 mod report;
 mod resolve;
+mod resource;
+mod setting;
+mod settings;
 mod sources;
+pub(crate) mod table;
+mod toml_value;
+mod usage_reason;
+mod values;
 
 pub(crate) use entry::entry as report_entry;
 pub use entry::{ConfigEntry, ConfigSource, MASKED};

@@ -520,8 +520,7 @@ settings! {
     };
 
     /// How long the usage circuit stays open after the endpoint failed (events are dropped and
-    /// counted meanwhile). In code:
-    /// [`UsageOptions::circuit_cooldown`](crate::usage::UsageOptions::circuit_cooldown).
+    /// counted meanwhile). In code: `UsageOptions::circuit_cooldown`.
     USAGE_CIRCUIT_COOLDOWN: Setting<Duration> = Setting {
         key: "telemetry.usage.circuit_cooldown_seconds",
         env: &[],
