@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use opentelemetry::trace::SpanId;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
+use zdk_trace_runtime::usage::UsageOptions;
 use zdk_trace_runtime::{Telemetry, TelemetryBuilder};
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -101,7 +102,7 @@ impl Harness {
     }
 
     /// [`install`](Self::install) with the usage layer on, exporting usage events (as spans)
-    /// to the returned exporter: a `usage_span_exporter` turns the layer on. No opt-out of the
+    /// to the returned exporter: a `UsageOptions::span_exporter` turns the layer on. No opt-out of the
     /// process environment applies (the builder's injected environment is empty, so `CI=true`
     /// does not turn it off; `configure` may inject variables with `env_vars(..)`), the usage
     /// files go to a scratch directory, and the one-time notice is not printed.
@@ -114,9 +115,12 @@ impl Harness {
         let path = dir.path().to_owned();
         let mut h = Harness::install(move |b| {
             configure(
-                b.usage_config_dir(path)
-                    .usage_notice(false)
-                    .usage_span_exporter(for_builder),
+                b.usage(
+                    UsageOptions::new()
+                        .config_dir(path)
+                        .notice(false)
+                        .span_exporter(for_builder),
+                ),
             )
         });
         h._usage_dir = Some(dir);

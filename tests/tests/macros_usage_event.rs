@@ -1,6 +1,6 @@
 //! `#[usage_event]`: one usage event per call, sent through the anonymous usage layer (never
 //! the trace pipeline), with `duration_ms` and `success` filled in, on every function shape.
-//! The layer exports to an in-memory `usage_span_exporter`, which turns it on; the process
+//! The layer exports to an in-memory `UsageOptions::span_exporter`, which turns it on; the process
 //! environment (`CI=true` in CI) is not seen, so its opt-outs do not apply unless a test injects
 //! them.
 
@@ -13,7 +13,7 @@ use std::time::Duration;
 use futures_core::Stream;
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
-use zdk_trace_runtime::usage::{UsageLabel, UsageReason};
+use zdk_trace_runtime::usage::{UsageLabel, UsageOptions, UsageReason};
 use zdk_trace_runtime::{agent_span, usage_event, usage_keys, TelemetryBuilder};
 use zdk_trace_tests::harness::{attr, one, Harness};
 
@@ -338,7 +338,7 @@ fn load_plugin() {}
 
 #[test]
 fn app_keys_arrive_when_the_runtime_allows_them() {
-    let (h, usage) = install(|b| b.usage_allowlist(APP_USAGE_KEYS));
+    let (h, usage) = install(|b| b.usage(UsageOptions::new().allowlist(APP_USAGE_KEYS)));
     load_plugin();
     let events = events(&h, &usage);
     let event = one(&events, "plugin.load");
@@ -388,7 +388,10 @@ fn nothing_is_built_while_the_layer_is_off() {
     // An exporter turns the layer on, but not against the code's own `usage(false)`, nor
     // against the user's opt-outs (CI runs with `CI=true`: injected here, as CI would).
     let off: [(Configure, UsageReason); 3] = [
-        (|b| b.usage(false), UsageReason::NotEnabledByApp),
+        (
+            |b| b.usage(UsageOptions::new().enabled(false)),
+            UsageReason::NotEnabledByApp,
+        ),
         (
             |b| b.env_vars([("CI", "true")]),
             UsageReason::Ci("CI".to_owned()),

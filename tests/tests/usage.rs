@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use opentelemetry_sdk::trace::InMemorySpanExporter;
 use serde_json::{json, Value};
 use zdk_trace_runtime::usage::{
-    self, CircuitState, EventType, UsageReason, UsageStatus, UsageValue,
+    self, CircuitState, EventType, UsageOptions, UsageReason, UsageStatus, UsageValue,
 };
 use zdk_trace_runtime::{Config, Span, Telemetry, TelemetryBuilder};
 use zdk_trace_tests::harness::{isolated_builder, serial, Recorder};
@@ -70,11 +70,14 @@ fn builder(dir: &Path, vars: &[(&str, &str)], endpoint: &str) -> TelemetryBuilde
         .service_version("1.2.3")
         .span_exporter(InMemorySpanExporter::default())
         .env_vars(vars.iter().map(|(k, v)| (*k, *v)))
-        .usage_config_dir(dir)
-        .usage_notice(false)
-        .usage_output(std::io::sink())
-        .usage(true)
-        .usage_endpoint(endpoint)
+        .usage(
+            UsageOptions::new()
+                .config_dir(dir)
+                .notice(false)
+                .output(std::io::sink())
+                .enabled(true)
+                .endpoint(endpoint),
+        )
 }
 
 fn install(b: TelemetryBuilder) -> Telemetry {
@@ -450,7 +453,9 @@ fn off_unless_the_app_turns_it_on() {
     let _serial = serial();
     let dir = Dir::new("app-off");
     let receiver = JsonReceiver::start();
-    let telemetry = install(builder(dir.path(), &[], &receiver.endpoint()).usage(false));
+    let telemetry = install(
+        builder(dir.path(), &[], &receiver.endpoint()).usage(UsageOptions::new().enabled(false)),
+    );
     one_of_each();
     flush(&telemetry);
     let status = telemetry.usage_status();
@@ -462,8 +467,7 @@ fn off_unless_the_app_turns_it_on() {
         isolated_builder()
             .span_exporter(InMemorySpanExporter::default())
             .env_vars([("HOME", "/nonexistent")])
-            .usage_config_dir(dir.path())
-            .usage(true),
+            .usage(UsageOptions::new().config_dir(dir.path()).enabled(true)),
     );
     usage::track_feature_usage("x");
     assert_eq!(telemetry.usage_status().reason, UsageReason::NoEndpoint);
@@ -487,8 +491,11 @@ fn enabled_from_the_config_file() {
             .config(config)
             .env_vars([("HOME", "/nonexistent")])
             .span_exporter(InMemorySpanExporter::default())
-            .usage_config_dir(dir.path())
-            .usage_output(std::io::sink()),
+            .usage(
+                UsageOptions::new()
+                    .config_dir(dir.path())
+                    .output(std::io::sink()),
+            ),
     );
     usage::track_feature_usage("from-file");
     flush(&telemetry);
@@ -514,7 +521,7 @@ fn debug_mode_prints_instead_of_sending() {
             &[("ZDK_TELEMETRY_DEBUG", "1")],
             &receiver.endpoint(),
         )
-        .usage_output(out.clone()),
+        .usage(UsageOptions::new().output(out.clone())),
     );
     usage::track_agent_run("simple", "pydantic_ai", true, 1234.5);
     flush(&telemetry);
@@ -549,8 +556,7 @@ fn notice_is_shown_once_per_user() {
     for _ in 0..2 {
         let telemetry = install(
             builder(dir.path(), &[], "http://127.0.0.1:9")
-                .usage_notice(true)
-                .usage_output(out.clone()),
+                .usage(UsageOptions::new().notice(true).output(out.clone())),
         );
         shutdown(&telemetry);
     }
@@ -571,8 +577,10 @@ fn notice_is_shown_once_per_user() {
 
     let quiet_dir = Dir::new("notice-suppressed");
     let quiet = Captured::default();
-    let telemetry =
-        install(builder(quiet_dir.path(), &[], "http://127.0.0.1:9").usage_output(quiet.clone()));
+    let telemetry = install(
+        builder(quiet_dir.path(), &[], "http://127.0.0.1:9")
+            .usage(UsageOptions::new().output(quiet.clone())),
+    );
     shutdown(&telemetry);
     assert_eq!(quiet.text(), "", "suppressed by the application");
 }
@@ -619,9 +627,12 @@ fn anonymous_id_is_private_reused_and_resettable() {
         isolated_builder()
             .span_exporter(InMemorySpanExporter::default())
             .env_vars([("XDG_CONFIG_HOME", xdg_path.as_str())])
-            .usage_notice(false)
-            .usage(true)
-            .usage_endpoint("http://127.0.0.1:9"),
+            .usage(
+                UsageOptions::new()
+                    .notice(false)
+                    .enabled(true)
+                    .endpoint("http://127.0.0.1:9"),
+            ),
     );
     assert_eq!(
         from_xdg.anonymous_id_file,
@@ -662,9 +673,11 @@ fn unreachable_endpoint_opens_the_circuit_and_never_blocks() {
     let out = Captured::default();
     let endpoint = format!("http://127.0.0.1:{}", closed_port());
     let telemetry = install(
-        builder(dir.path(), &[], &endpoint)
-            .usage_output(out.clone())
-            .usage_circuit_cooldown(Duration::from_secs(3600)),
+        builder(dir.path(), &[], &endpoint).usage(
+            UsageOptions::new()
+                .output(out.clone())
+                .circuit_cooldown(Duration::from_secs(3600)),
+        ),
     );
     usage::track_feature_usage("first");
     flush(&telemetry);
@@ -698,13 +711,43 @@ fn unreachable_endpoint_opens_the_circuit_and_never_blocks() {
 }
 
 #[test]
+fn circuit_cooldown_from_the_config_file() {
+    // `[telemetry.usage] circuit_cooldown_seconds` (one entry in the settings table) reaches
+    // the usage sender, and the file wins over the code's `UsageOptions::circuit_cooldown`.
+    let _serial = serial();
+    let dir = Dir::new("cooldown-file");
+    let file = Config::from_toml_str("[telemetry.usage]\ncircuit_cooldown_seconds = 0.2\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let telemetry = install(
+        builder(
+            dir.path(),
+            &[],
+            &format!("http://127.0.0.1:{}", closed_port()),
+        )
+        .usage(UsageOptions::new().circuit_cooldown(Duration::from_secs(3600)))
+        .config(file),
+    );
+    usage::track_feature_usage("while-down");
+    flush(&telemetry);
+    assert_eq!(telemetry.usage_status().circuit, CircuitState::Open);
+    let mut waited = 0;
+    while telemetry.usage_status().circuit != CircuitState::HalfOpen && waited < 500 {
+        std::thread::sleep(Duration::from_millis(20));
+        waited += 1;
+    }
+    let circuit = telemetry.usage_status().circuit;
+    shutdown(&telemetry);
+    assert_eq!(circuit, CircuitState::HalfOpen);
+}
+
+#[test]
 fn circuit_recovers_when_the_endpoint_comes_back() {
     let _serial = serial();
     let dir = Dir::new("down-up");
     let port = closed_port();
     let telemetry = install(
         builder(dir.path(), &[], &format!("http://127.0.0.1:{port}"))
-            .usage_circuit_cooldown(Duration::from_millis(200)),
+            .usage(UsageOptions::new().circuit_cooldown(Duration::from_millis(200))),
     );
     usage::track_feature_usage("while-down");
     flush(&telemetry);
@@ -737,7 +780,8 @@ fn usage_span_exporter_receives_what_would_be_sent() {
     let dir = Dir::new("exporter");
     let exporter = InMemorySpanExporter::default();
     let telemetry = install(
-        builder(dir.path(), &[], "http://127.0.0.1:9").usage_span_exporter(exporter.clone()),
+        builder(dir.path(), &[], "http://127.0.0.1:9")
+            .usage(UsageOptions::new().span_exporter(exporter.clone())),
     );
     usage::track_event(
         EventType::ToolExecuted,
@@ -768,11 +812,16 @@ fn usage_span_exporter_turns_it_on_unless_told_otherwise() {
     let quiet = |b: TelemetryBuilder| {
         b.span_exporter(InMemorySpanExporter::default())
             .env_vars([("HOME", "/nonexistent")])
-            .usage_config_dir(dir.path())
-            .usage_output(std::io::sink())
+            .usage(
+                UsageOptions::new()
+                    .config_dir(dir.path())
+                    .output(std::io::sink()),
+            )
     };
     let exporter = InMemorySpanExporter::default();
-    let telemetry = install(quiet(isolated_builder()).usage_span_exporter(exporter.clone()));
+    let telemetry = install(
+        quiet(isolated_builder()).usage(UsageOptions::new().span_exporter(exporter.clone())),
+    );
     usage::track_feature_usage("exporter");
     flush(&telemetry);
     let status = telemetry.usage_status();
@@ -786,8 +835,10 @@ fn usage_span_exporter_turns_it_on_unless_told_otherwise() {
     let file = Config::from_toml_str("[telemetry.usage]\nenabled = false\n")
         .unwrap_or_else(|e| panic!("{e}"));
     let exporter = InMemorySpanExporter::default();
-    let telemetry =
-        install(quiet(Telemetry::builder().config(file)).usage_span_exporter(exporter.clone()));
+    let telemetry = install(
+        quiet(Telemetry::builder().config(file))
+            .usage(UsageOptions::new().span_exporter(exporter.clone())),
+    );
     usage::track_feature_usage("exporter");
     flush(&telemetry);
     assert_eq!(
@@ -805,7 +856,8 @@ fn shutdown_delivers_what_is_queued() {
     // Keeps its spans after shutdown, unlike `InMemorySpanExporter`.
     let recorder = Recorder::default();
     let telemetry = install(
-        builder(dir.path(), &[], "http://127.0.0.1:9").usage_span_exporter(recorder.clone()),
+        builder(dir.path(), &[], "http://127.0.0.1:9")
+            .usage(UsageOptions::new().span_exporter(recorder.clone())),
     );
     one_of_each();
     shutdown(&telemetry);

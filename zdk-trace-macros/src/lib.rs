@@ -343,6 +343,7 @@ pub fn llm_call(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// attribute, and give the same list to the runtime so its sanitizer keeps them:
 ///
 /// ```
+/// use zdk_trace_runtime::usage::UsageOptions;
 /// use zdk_trace_runtime::{usage_event, usage_keys, Telemetry};
 ///
 /// usage_keys!(pub APP_USAGE_KEYS = ["plugin.name", "model.family"]);
@@ -351,7 +352,7 @@ pub fn llm_call(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// fn load_plugin() {}
 ///
 /// // At start-up, with the rest of the usage configuration:
-/// let builder = Telemetry::builder().usage_allowlist(APP_USAGE_KEYS);
+/// let builder = Telemetry::builder().usage(UsageOptions::new().allowlist(APP_USAGE_KEYS));
 /// # drop(builder);
 /// load_plugin();
 /// ```

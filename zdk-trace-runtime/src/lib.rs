@@ -325,13 +325,14 @@
 //! Anonymous usage events (which features, frameworks and error types are used, never what
 //! on) are a layer of their own, separate from traces: own endpoint, queue, thread and circuit
 //! breaker. It is off unless the application turns it on (`[telemetry.usage]`,
-//! [`TelemetryBuilder::usage`] with [`TelemetryBuilder::usage_endpoint`], or an exporter given
-//! with [`TelemetryBuilder::usage_span_exporter`]), and the person running the application can
+//! [`TelemetryBuilder::usage`] with [`UsageOptions::endpoint`](usage::UsageOptions::endpoint), or
+//! an exporter given with [`UsageOptions::span_exporter`](usage::UsageOptions::span_exporter)),
+//! and the person running the application can
 //! always turn it off (`DO_NOT_TRACK=1`, `ZDK_TELEMETRY_ENABLED=false`, a `no-tracing` file,
 //! automatically in CI, …). [`macro@usage_event`] sends one event per call of a function, with
 //! `duration_ms` and `success` filled in; its keys are checked at compile time against
 //! [`usage::ALLOWED_KEYS`] (extensible with [`usage_keys!`] and
-//! [`TelemetryBuilder::usage_allowlist`]), and its values must be of types that cannot carry
+//! [`UsageOptions::allowlist`](usage::UsageOptions::allowlist)), and its values must be of types that cannot carry
 //! user content. Values known only at run time go through [`usage::track_event`] and its
 //! siblings, checked by a run-time sanitizer. `ZDK_TELEMETRY_DEBUG=1` prints what would be
 //! sent instead of sending it, and [`usage::usage_status`] says whether the layer is on and
@@ -352,7 +353,6 @@
 
 #[doc(hidden)]
 pub mod __private;
-mod check;
 mod clock;
 mod config;
 mod context;
@@ -372,11 +372,11 @@ mod transport;
 pub mod usage;
 mod warn;
 
-pub use check::OtlpCheck;
 pub use config::{Config, ConfigEntry, ConfigError, ConfigReport, ConfigSource, Protocol, MASKED};
 pub use context::propagation;
 pub use context::{current_span_context, ContextGuard, TraceContext};
 pub use error_type::ErrorType;
+pub use export::OtlpCheck;
 pub use export::{ConsoleExporter, JsonLinesExporter};
 pub use genai::CaptureMode;
 pub use instrument::{spawn, spawn_thread, FutureExt, Instrumented, StreamExt, WithContext};

@@ -9,19 +9,18 @@ use once_cell::sync::Lazy;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::SpanExporter;
 
-use crate::check::OtlpCheck;
 use crate::clock;
 use crate::config::{
     self, Config, ConfigError, ConfigReport, ConfigSource, ExporterSettings, Settings,
 };
-use crate::export::{self, DynExporter};
+use crate::export::{self, DynExporter, ExporterBuildError, OtlpCheck};
 use crate::genai::CaptureMode;
 use crate::hot::hot;
 use crate::lock::lock;
 use crate::pipeline::stats::Stats;
 use crate::pipeline::{Pipeline, PipelineError, PipelineParts};
 use crate::sampling::{Sampler, TailSampling};
-use crate::usage::{self, UsageHandle, UsageKeys, UsageOptions, UsageStatus};
+use crate::usage::{self, StartParts, UsageHandle, UsageOptions, UsageStatus};
 
 /// How long [`Telemetry::force_flush`] and [`Telemetry::shutdown`] wait by default.
 pub const FLUSH_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
@@ -38,8 +37,9 @@ struct Inner {
     baseline: Stats,
     stopped: AtomicBool,
     final_stats: Mutex<Option<Stats>>,
-    /// The anonymous usage layer: its own queue and thread, independent of `pipeline`.
-    usage: UsageHandle,
+    /// The anonymous usage layer: its own queue and thread, independent of `pipeline`; shared
+    /// with [`usage::usage_status`] while installed.
+    usage: Arc<UsageHandle>,
 }
 
 impl Inner {
@@ -60,6 +60,7 @@ impl Inner {
             if installed.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, self)) {
                 hot().set_enabled(false);
                 *installed = None;
+                usage::set_installed(None);
             }
         }
         let result = match &self.pipeline {
@@ -80,12 +81,6 @@ impl Inner {
             .shutdown(deadline.saturating_duration_since(Instant::now()));
         result
     }
-}
-
-/// The usage status of the installed `Telemetry`, if one is installed.
-pub(crate) fn installed_usage_status() -> Option<UsageStatus> {
-    let installed = lock(&INSTALLED).clone();
-    installed.map(|inner| inner.usage.status())
 }
 
 /// The installed tracing pipeline. Dropping it shuts the pipeline down (waiting at most
@@ -135,11 +130,7 @@ impl Telemetry {
             env: EnvSource::Process,
             exporters: Vec::new(),
             inherit_otel_context: false,
-            usage_config_dir: None,
-            usage_exporter: None,
-            usage_output: None,
-            usage_cooldown: usage::CIRCUIT_COOLDOWN_DEFAULT,
-            usage_keys: Vec::new(),
+            usage: UsageOptions::new(),
         }
     }
 
@@ -211,15 +202,14 @@ impl Telemetry {
     /// # Examples
     ///
     /// ```
-    /// use zdk_trace_runtime::usage::UsageReason;
+    /// use zdk_trace_runtime::usage::{UsageOptions, UsageReason};
     /// use zdk_trace_runtime::Telemetry;
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let telemetry = Telemetry::builder()
     ///     .span_exporter(opentelemetry_sdk::trace::InMemorySpanExporter::default())
     ///     .env_vars([("DO_NOT_TRACK", "1")])
-    ///     .usage(true)
-    ///     .usage_endpoint("http://usage.example.com:4318")
+    ///     .usage(UsageOptions::new().enabled(true).endpoint("http://usage.example.com:4318"))
     ///     .install()?;
     /// let status = telemetry.usage_status();
     /// assert!(!status.enabled);
@@ -297,165 +287,26 @@ pub struct TelemetryBuilder {
     env: EnvSource,
     exporters: Vec<Box<dyn DynExporter>>,
     inherit_otel_context: bool,
-    usage_config_dir: Option<PathBuf>,
-    usage_exporter: Option<Box<dyn DynExporter>>,
-    usage_output: Option<usage::Output>,
-    usage_cooldown: Duration,
-    usage_keys: Vec<&'static str>,
+    usage: UsageOptions,
 }
 
 impl TelemetryBuilder {
-    /// Turns the anonymous usage layer on (`true`) or off; see [`usage`] for what it sends and
-    /// how users opt out. Off by default; also `[telemetry.usage] enabled = true`.
+    /// Configures the anonymous usage layer: on or off, where events go, the notice, the
+    /// application's usage keys, … (see [`UsageOptions`] and [`usage`] for what it sends and
+    /// how users opt out). Off by default; also `[telemetry.usage]`. Calling it again applies
+    /// the options set in the new value over the earlier ones.
     ///
     /// # Examples
     ///
     /// ```
+    /// use zdk_trace_runtime::usage::UsageOptions;
+    ///
     /// let builder = zdk_trace_runtime::Telemetry::builder()
-    ///     .usage(true)
-    ///     .usage_endpoint("http://usage.example.com:4318");
+    ///     .usage(UsageOptions::new().enabled(true).endpoint("http://usage.example.com:4318"));
     /// # drop(builder);
     /// ```
-    pub fn usage(mut self, enabled: bool) -> Self {
-        self.code = self.code.with_usage_enabled(enabled);
-        self
-    }
-
-    /// Where usage events go: an OTLP/HTTP base URL, `/v1/traces` is appended. Also
-    /// `[telemetry.usage] endpoint`. Without one (and without a
-    /// [`usage_span_exporter`](Self::usage_span_exporter)) nothing is sent. Only `http://`:
-    /// this build's usage client has no TLS backend, so [`install`](Self::install) refuses an
-    /// `https://` endpoint with [`InstallError::Config`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let builder = zdk_trace_runtime::Telemetry::builder().usage_endpoint("http://localhost:4318");
-    /// # drop(builder);
-    /// ```
-    pub fn usage_endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.code = self.code.with_usage_endpoint(endpoint);
-        self
-    }
-
-    /// Allows (`true`, the default) or suppresses the one-time notice printed on stderr the
-    /// first time the usage layer is active for a user. Also `[telemetry.usage] notice`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let builder = zdk_trace_runtime::Telemetry::builder().usage_notice(false);
-    /// # drop(builder);
-    /// ```
-    pub fn usage_notice(mut self, notice: bool) -> Self {
-        self.code = self.code.with_usage_notice(notice);
-        self
-    }
-
-    /// Keeps the usage layer's files (the anonymous id, the notice marker) and looks for the
-    /// `no-tracing` opt-out file in `dir`, instead of `$XDG_CONFIG_HOME/zdk` or
-    /// `~/.config/zdk`. For tests and sandboxed applications.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let builder = zdk_trace_runtime::Telemetry::builder()
-    ///     .usage_config_dir(std::env::temp_dir().join("my-app-zdk"));
-    /// # drop(builder);
-    /// ```
-    pub fn usage_config_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.usage_config_dir = Some(dir.into());
-        self
-    }
-
-    /// Hands usage events (from [`macro@crate::usage_event`] and the [`usage`] functions), as
-    /// spans, to `exporter` instead of sending them over HTTP: tests use
-    /// `InMemorySpanExporter`, and an application can route usage elsewhere. Each event is one
-    /// span named after it, with `system.os`, `system.arch` and `event.<key>` attributes
-    /// (`agent.type` → `event.agent_type`): exactly what would be sent. Usage events never
-    /// enter the trace pipeline.
-    ///
-    /// Giving an exporter in code is an explicit choice, so it turns the usage layer on (no
-    /// endpoint needed) unless [`usage(false)`](Self::usage) or `[telemetry.usage] enabled =
-    /// false` says otherwise. The user's opt-outs still apply (`DO_NOT_TRACK`, CI, … see
-    /// [`usage`]), as do the sanitizer and the circuit breaker.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use opentelemetry_sdk::trace::InMemorySpanExporter;
-    /// use zdk_trace_runtime::{usage_event, Telemetry};
-    ///
-    /// #[usage_event(name = "command.run", fields(command.name = "init"))]
-    /// fn init() {}
-    ///
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let usage = InMemorySpanExporter::default();
-    /// let telemetry = Telemetry::builder()
-    /// #   .span_exporter(InMemorySpanExporter::default())
-    /// #   // Not the process environment: it may opt out (`CI=true` does).
-    /// #   .env_vars([("HOME", "/nonexistent")])
-    /// #   .usage_notice(false)
-    ///     .usage_span_exporter(usage.clone())
-    ///     .install()?;
-    /// init();
-    /// telemetry.force_flush()?;
-    /// assert_eq!(usage.get_finished_spans()?[0].name, "command.run");
-    /// # telemetry.shutdown()?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn usage_span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
-        self.usage_exporter = Some(Box::new(exporter));
-        self
-    }
-
-    /// Accepts the application's usage keys (declared with [`usage_keys!`](crate::usage_keys))
-    /// besides the built-in [`usage::ALLOWED_KEYS`](crate::usage::ALLOWED_KEYS), for
-    /// `#[usage_event(keys = ...)]` and [`usage::track_event`] alike; the usage sanitizer drops
-    /// (and counts) every other key before the event is queued. Can be called more than once.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// zdk_trace_runtime::usage_keys!(APP_USAGE_KEYS = ["plugin.name"]);
-    ///
-    /// let builder = zdk_trace_runtime::Telemetry::builder().usage_allowlist(APP_USAGE_KEYS);
-    /// # drop(builder);
-    /// ```
-    pub fn usage_allowlist(mut self, keys: UsageKeys) -> Self {
-        self.usage_keys.extend_from_slice(keys.as_slice());
-        self
-    }
-
-    /// Writes the usage layer's one-time notice, its debug output (`ZDK_TELEMETRY_DEBUG`) and
-    /// its single failure warning to `output` instead of stderr (tests, or an application
-    /// that routes its own logs).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let builder = zdk_trace_runtime::Telemetry::builder().usage_output(std::io::sink());
-    /// # drop(builder);
-    /// ```
-    pub fn usage_output(mut self, output: impl std::io::Write + Send + 'static) -> Self {
-        self.usage_output = Some(usage::Output::new(output));
-        self
-    }
-
-    /// How long the usage circuit stays open after the endpoint failed (default 60 s):
-    /// events are dropped and counted meanwhile, then one batch is tried again.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let builder = zdk_trace_runtime::Telemetry::builder()
-    ///     .usage_circuit_cooldown(Duration::from_secs(300));
-    /// # drop(builder);
-    /// ```
-    pub fn usage_circuit_cooldown(mut self, cooldown: Duration) -> Self {
-        self.usage_cooldown = cooldown;
+    pub fn usage(mut self, options: UsageOptions) -> Self {
+        self.usage = std::mem::take(&mut self.usage).merge(options);
         self
     }
 
@@ -594,19 +445,32 @@ impl TelemetryBuilder {
 
     /// Resolves the configuration without installing anything.
     fn settings(&self) -> Result<Settings, InstallError> {
-        let discovered;
-        let file = match &self.file {
-            Some(file) => Some(file),
-            None => {
-                discovered = Config::discover()?;
-                discovered.as_ref()
-            }
-        };
-        let env = self.env.config()?;
-        let mut layers = vec![&self.code];
-        layers.extend(file);
-        layers.push(&env);
-        Ok(config::resolve(&layers, &|name| self.env.lookup(name))?)
+        self.with_layers(|layers| Ok(config::resolve(layers, &|name| self.env.lookup(name))?))
+    }
+
+    /// The code layer: the settings made on this builder, with what [`UsageOptions`] says of
+    /// the `[telemetry.usage]` settings.
+    fn code_layer(&self) -> Config {
+        let options = &self.usage;
+        let mut code = self.code.clone();
+        if let Some(enabled) = options.enabled {
+            code = code.with_usage_enabled(enabled);
+        }
+        if let Some(endpoint) = &options.endpoint {
+            code = code.with_usage_endpoint(endpoint.clone());
+        }
+        if let Some(notice) = options.notice {
+            code = code.with_usage_notice(notice);
+        }
+        if let Some(cooldown) = options.cooldown {
+            code = config::table::USAGE_CIRCUIT_COOLDOWN.code(code, cooldown);
+        }
+        if options.exporter.is_some() {
+            // An exporter given in code is the application's explicit choice: it turns the
+            // usage layer on unless the code said `enabled(false)` (or a later layer says so).
+            code = code.with_usage_enabled_by_exporter();
+        }
+        code
     }
 
     /// Runs `f` on the configuration layers (code, file, environment), lowest first, read
@@ -624,11 +488,7 @@ impl TelemetryBuilder {
             }
         };
         let env = self.env.config()?;
-        let code = if self.usage_exporter.is_some() {
-            self.code.clone().with_usage_enabled_by_exporter()
-        } else {
-            self.code.clone()
-        };
+        let code = self.code_layer();
         let mut layers = vec![&code];
         layers.extend(file);
         layers.push(&env);
@@ -663,15 +523,15 @@ impl TelemetryBuilder {
         let disable_all = usage::disable_all(&lookup);
         self.with_layers(|layers| {
             let (settings, tracing) = config::tracing_entries(layers, &lookup, disable_all)?;
-            let mut usage_entries = config::usage_setting_entries(layers, &settings);
+            let mut usage_entries = config::usage_setting_entries(layers, &settings, &lookup)?;
             let enabled_source = usage_entries
                 .first()
                 .map_or(ConfigSource::Default, |e| e.source.clone());
             let (usage_reason, state) = usage::report_entries(
                 &settings.usage,
-                self.usage_exporter.is_some(),
+                self.usage.exporter.is_some(),
                 &lookup,
-                self.usage_config_dir.clone(),
+                self.usage.config_dir.clone(),
                 enabled_source,
             );
             usage_entries.splice(0..0, state);
@@ -728,7 +588,10 @@ impl TelemetryBuilder {
             })
         })?;
         let resource = config::build_resource(&settings);
-        crate::check::send_test_span(&otlp, configured, &resource)
+        let runtime = crate::pipeline::export_runtime().map_err(InstallError::Thread)?;
+        Ok(export::send_test_span(
+            &otlp, configured, &resource, &runtime,
+        )?)
     }
 
     /// Builds the exporters and starts the pipeline, replacing (after flushing it) any
@@ -738,12 +601,7 @@ impl TelemetryBuilder {
     ///
     /// [`InstallError`] naming the bad configuration value or the exporter that could not be
     /// built.
-    pub fn install(mut self) -> Result<Telemetry, InstallError> {
-        if self.usage_exporter.is_some() {
-            // An exporter given in code is the application's explicit choice: it turns the
-            // usage layer on unless the code said `usage(false)` (or a later layer says so).
-            self.code = self.code.with_usage_enabled_by_exporter();
-        }
+    pub fn install(self) -> Result<Telemetry, InstallError> {
         let mut settings = self.settings()?;
         let env = |name: &str| self.env.lookup(name);
         // The user's "turn everything off" beats whatever the application configured.
@@ -772,10 +630,7 @@ impl TelemetryBuilder {
                         }
                     })?)
                 }
-                ExporterSettings::Otlp(otlp) => Box::new(
-                    export::build_otlp_exporter(otlp)
-                        .map_err(|e| InstallError::Exporter(e.to_string()))?,
-                ),
+                ExporterSettings::Otlp(otlp) => Box::new(export::build_otlp_exporter(otlp)?),
             });
         }
         for exporter in &mut exporters {
@@ -806,16 +661,19 @@ impl TelemetryBuilder {
         } else {
             None
         };
-        usage::set_app_keys(self.usage_keys);
-        let usage = UsageHandle::start(UsageOptions {
+        let options = self.usage;
+        usage::set_app_keys(options.keys);
+        let usage = UsageHandle::start(StartParts {
             settings: &settings.usage,
             service_name: &settings.service_name,
             service_version: settings.service_version.as_deref(),
             env: &env,
-            config_dir: self.usage_config_dir,
-            exporter: self.usage_exporter,
-            output: self.usage_output.unwrap_or_else(usage::stderr_output),
-            cooldown: self.usage_cooldown,
+            config_dir: options.config_dir,
+            exporter: options.exporter,
+            output: options.output.unwrap_or_else(usage::stderr_output),
+            cooldown: config::table::USAGE_CIRCUIT_COOLDOWN
+                .resolved(&settings)?
+                .unwrap_or_default(),
         })
         .map_err(InstallError::Thread)?;
         let inner = Arc::new(Inner {
@@ -823,7 +681,7 @@ impl TelemetryBuilder {
             pipeline,
             stopped: AtomicBool::new(false),
             final_stats: Mutex::new(None),
-            usage,
+            usage: Arc::new(usage),
         });
         {
             let mut installed = lock(&INSTALLED);
@@ -831,9 +689,39 @@ impl TelemetryBuilder {
             hot().set_inherit_otel(self.inherit_otel_context);
             hot().set_capture(settings.capture);
             hot().set_enabled(settings.enabled);
+            usage::set_installed(Some(Arc::clone(&inner.usage)));
             *installed = Some(inner.clone());
         }
         Ok(Telemetry { inner })
+    }
+}
+
+#[cfg(test)]
+// Tests panic on failure by design.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn exporter_build_error_is_the_source() {
+        // This build has no TLS backend: the OTLP exporter refuses an https endpoint when it
+        // is built (configuration accepts the URL).
+        let err = Telemetry::builder()
+            .env_vars([("OTEL_EXPORTER_OTLP_ENDPOINT", "https://127.0.0.1:9")])
+            .check_otlp()
+            .unwrap_err();
+        assert!(matches!(err, InstallError::Exporter(_)), "{err:?}");
+        let source = err
+            .source()
+            .expect("the exporter's error is kept as the source");
+        assert!(
+            source.downcast_ref::<ExporterBuildError>().is_some(),
+            "{source:?}"
+        );
+        // The message is unchanged: the cause's text follows the prefix.
+        assert_eq!(err.to_string(), format!("cannot build exporter: {source}"));
     }
 }
 
@@ -853,12 +741,19 @@ pub enum InstallError {
         #[source]
         source: std::io::Error,
     },
-    /// An exporter could not be built.
+    /// An exporter could not be built. The cause (its [`source`](std::error::Error::source))
+    /// names the bad endpoint or header, or is `opentelemetry-otlp`'s own error.
     #[error("cannot build exporter: {0}")]
-    Exporter(String),
+    Exporter(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The pipeline threads could not be started.
     #[error("cannot start the zdk-trace pipeline threads: {0}")]
     Thread(#[source] std::io::Error),
+}
+
+impl From<ExporterBuildError> for InstallError {
+    fn from(error: ExporterBuildError) -> Self {
+        InstallError::Exporter(Box::new(error))
+    }
 }
 
 /// Why [`Telemetry::force_flush`] failed: a [`PipelineError`] (one type for flush and

@@ -1,7 +1,7 @@
 //! OTLP endpoint URLs: validation, defaults, and the `/v1/traces` rules for HTTP.
 
-use super::layer::Endpoint;
 use super::settings::OtlpProtocol;
+use super::values::Endpoint;
 
 /// What an endpoint must look like, for errors.
 pub(crate) const EXPECTED_URL: &str =

@@ -2,23 +2,43 @@
 //!
 //! Each source gives one [`Config`] layer in which every setting is optional; [`resolve()`]
 //! merges the layers (code < file < environment) into the [`Settings`] the pipeline is built
-//! from, and [`build_resource()`] turns those into the OpenTelemetry resource.
+//! from, and [`build_resource()`] turns those into the OpenTelemetry resource. Every setting is
+//! defined once, in [`table`]: the readers, the resolver and the report derive from it.
+//!
+//! The files import one way, each only from the groups above it (and, inside a group, from
+//! the files named before it):
+//!
+//! 1. leaves: `error`, `expand`, `usage_reason`; `values` (the layer); `settings` (resolved);
+//!    `endpoint`, `entry`, `resource`, `toml_value`, then `env_value`;
+//! 2. `setting` (what defines a setting), then `table` (every setting);
+//! 3. `env`, `file` and `resolve` (read through the table), then `report` (uses `resolve`),
+//!    `sources` (the `Config` constructors and setters: uses `env` and `file`).
 
 mod endpoint;
+mod entry;
 mod env;
+mod env_value;
 mod error;
 mod expand;
 mod file;
-mod layer;
 mod report;
 mod resolve;
 mod resource;
+mod setting;
 mod settings;
+mod sources;
+pub(crate) mod table;
+mod toml_value;
+mod usage_reason;
+mod values;
 
+pub(crate) use entry::entry as report_entry;
+pub use entry::{ConfigEntry, ConfigSource, MASKED};
 pub use error::ConfigError;
-pub use layer::{Config, Protocol};
-pub(crate) use report::{entry as report_entry, tracing_entries, usage_setting_entries};
-pub use report::{ConfigEntry, ConfigReport, ConfigSource, MASKED};
+pub use report::ConfigReport;
+pub(crate) use report::{tracing_entries, usage_setting_entries};
 pub(crate) use resolve::{resolve, resolve_otlp};
 pub(crate) use resource::build_resource;
 pub(crate) use settings::*;
+pub use usage_reason::UsageReason;
+pub use values::{Config, Protocol};

@@ -1,21 +1,21 @@
 //! Merging layers (code < file < environment) into the [`Settings`] the pipeline is built from.
 
-use std::time::Duration;
-
 use super::endpoint::{append_traces_path, is_valid_url, traces_url, EXPECTED_URL};
 use super::error::ConfigError;
 use super::expand::{expand, ExpandError};
-use super::file::{EXPECTED_POSITIVE_INT, EXPECTED_PROBABILITY, EXPECTED_RATE};
-use super::layer::{Config, ExporterChoice, Origin, Root, Set, Strategy};
 use super::settings::{
-    BatchSettings, ExporterSettings, OtlpProtocol, OtlpSettings, Secret, Settings, UsageSettings,
-    EXPORT_TIMEOUT_DEFAULT, MAX_EXPORT_BATCH_SIZE_DEFAULT, MAX_QUEUE_SIZE_DEFAULT,
-    OTLP_TIMEOUT_DEFAULT, SCHEDULED_DELAY_DEFAULT, SERVICE_NAME_DEFAULT,
+    BatchSettings, ExporterSettings, OtlpSettings, Secret, Settings, UsageSettings,
+    OTLP_PROTOCOL_DEFAULT, SERVICE_NAME_DEFAULT,
 };
+use super::table::{
+    CAPTURE, ENABLED, EXPORT_TIMEOUT, KEEP_ERRORS, MAX_EXPORT_BATCH_SIZE, MAX_QUEUE_SIZE,
+    MAX_TRACES_PER_SECOND, OTLP_COMPRESSION, OTLP_PROTOCOL, OTLP_TIMEOUT, PROBABILITY,
+    SCHEDULED_DELAY, SLOW_THRESHOLD, STRATEGY, TRACING_ENABLED, USAGE_ENABLED, USAGE_ENDPOINT,
+    USAGE_NOTICE,
+};
+use super::toml_value::{EXPECTED_POSITIVE_INT, EXPECTED_PROBABILITY};
+use super::values::{Config, ExporterChoice, Origin, Root, Set, Strategy};
 use crate::sampling::{Sampler, TailSampling};
-
-/// The OTLP protocol when no layer sets one (the OpenTelemetry specification's default).
-pub(crate) const OTLP_PROTOCOL_DEFAULT: OtlpProtocol = OtlpProtocol::HttpProtobuf;
 /// The ratio of `traceidratio` samplers when no layer sets one (as `OTEL_TRACES_SAMPLER_ARG`).
 const PROBABILITY_DEFAULT: f64 = 1.0;
 
@@ -30,8 +30,8 @@ pub(crate) fn resolve(
     layers: &[&Config],
     env_for_expansion: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Settings, ConfigError> {
-    let enabled = last(layers, |c| &c.enabled).is_none_or(|s| s.value)
-        && last(layers, |c| &c.tracing_enabled).is_none_or(|s| s.value);
+    let enabled = ENABLED.last(layers).is_none_or(|s| s.value)
+        && TRACING_ENABLED.last(layers).is_none_or(|s| s.value);
 
     let mut service_name = None;
     for layer in layers {
@@ -93,8 +93,9 @@ pub(crate) fn resolve(
         tail: tail(layers)?,
         batch: batch(layers)?,
         exporters,
-        capture: last(layers, |c| &c.capture).map_or_else(Default::default, |m| m.value),
+        capture: CAPTURE.value(layers)?.unwrap_or_default(),
         usage: usage(layers)?,
+        layers: layers.iter().map(|layer| (*layer).clone()).collect(),
     })
 }
 
@@ -109,7 +110,7 @@ fn last<'a, T>(
 }
 
 fn sampler(layers: &[&Config]) -> Result<Sampler, ConfigError> {
-    let probability = last(layers, |c| &c.sampling.probability);
+    let probability = PROBABILITY.last(layers);
     if let Some(p) = probability {
         // Code ratios are not checked when set (`Sampler` clamps them); file and env ones are.
         if !(0.0..=1.0).contains(&p.value) && !matches!(p.origin, Origin::Code { .. }) {
@@ -119,7 +120,7 @@ fn sampler(layers: &[&Config]) -> Result<Sampler, ConfigError> {
         }
     }
     let ratio = probability.map(|p| p.value);
-    let Some(strategy) = last(layers, |c| &c.sampling.strategy) else {
+    let Some(strategy) = STRATEGY.last(layers) else {
         // A probability with no strategy anywhere means sampling by that probability.
         return Ok(ratio.map_or_else(Sampler::default, Sampler::TraceIdRatio));
     };
@@ -158,37 +159,31 @@ fn sampler(layers: &[&Config]) -> Result<Sampler, ConfigError> {
 
 fn tail(layers: &[&Config]) -> Result<TailSampling, ConfigError> {
     let mut tail = TailSampling::default();
-    if let Some(keep) = last(layers, |c| &c.sampling.keep_errors) {
+    if let Some(keep) = KEEP_ERRORS.last(layers) {
         tail = tail.keep_errors(keep.value);
     }
-    if let Some(slow) = last(layers, |c| &c.sampling.slow_threshold) {
+    if let Some(slow) = SLOW_THRESHOLD.last(layers) {
         tail = tail.keep_slower_than(slow.value);
     }
-    if let Some(rate) = last(layers, |c| &c.sampling.max_traces_per_second) {
-        if !(rate.value > 0.0 && rate.value.is_finite()) {
-            return Err(rate
-                .origin
-                .invalid(rate.value.to_string(), EXPECTED_RATE.to_owned()));
-        }
-        tail = tail.max_traces_per_second(rate.value);
+    if let Some(rate) = MAX_TRACES_PER_SECOND.value(layers)? {
+        tail = tail.max_traces_per_second(rate);
     }
     Ok(tail)
 }
 
 fn batch(layers: &[&Config]) -> Result<BatchSettings, ConfigError> {
-    let queue = last(layers, |c| &c.batch.max_queue_size);
-    let batch = last(layers, |c| &c.batch.max_export_batch_size);
-    for size in queue.iter().chain(batch.iter()) {
-        if size.value == 0 {
-            return Err(size
+    let max_queue_size = MAX_QUEUE_SIZE.value(layers)?.unwrap_or_default();
+    let batch = MAX_EXPORT_BATCH_SIZE.last(layers);
+    let max_export_batch_size = match batch {
+        Some(b) if b.value == 0 => {
+            return Err(b
                 .origin
                 .invalid("0".to_owned(), EXPECTED_POSITIVE_INT.to_owned()));
         }
-    }
-    let max_queue_size = queue.map_or(MAX_QUEUE_SIZE_DEFAULT, |q| q.value);
-    let max_export_batch_size = match batch {
         Some(b) if b.value > max_queue_size => {
-            let queue_from = queue.map_or("the default".to_owned(), |q| q.origin.describe());
+            let queue_from = MAX_QUEUE_SIZE
+                .last(layers)
+                .map_or("the default".to_owned(), |q| q.origin.describe());
             return Err(b.origin.invalid(
                 b.value.to_string(),
                 format!(
@@ -199,58 +194,27 @@ fn batch(layers: &[&Config]) -> Result<BatchSettings, ConfigError> {
         }
         Some(b) => b.value,
         // A small queue (set alone) lowers the default batch instead of being an error.
-        None => MAX_EXPORT_BATCH_SIZE_DEFAULT.min(max_queue_size),
+        None => MAX_EXPORT_BATCH_SIZE
+            .value(layers)?
+            .unwrap_or_default()
+            .min(max_queue_size),
     };
-    let export_timeout = positive(last(layers, |c| &c.batch.export_timeout))?;
     Ok(BatchSettings {
         max_queue_size,
         max_export_batch_size,
-        scheduled_delay: last(layers, |c| &c.batch.scheduled_delay)
-            .map_or(SCHEDULED_DELAY_DEFAULT, |d| d.value),
-        export_timeout: export_timeout.unwrap_or(EXPORT_TIMEOUT_DEFAULT),
+        scheduled_delay: SCHEDULED_DELAY.value(layers)?.unwrap_or_default(),
+        export_timeout: EXPORT_TIMEOUT.value(layers)?.unwrap_or_default(),
     })
 }
-
-/// What a usage endpoint may be in this build.
-const EXPECTED_HTTP_USAGE_URL: &str = "an `http://` URL such as `http://localhost:4318`: this \
-     build has no TLS backend, so `https://` cannot connect; send to a collector reachable over \
-     http";
 
 fn usage(layers: &[&Config]) -> Result<UsageSettings, ConfigError> {
-    let endpoint = last(layers, |c| &c.usage.endpoint);
-    if let Some(endpoint) = endpoint {
-        // File values are checked when read; code ones here.
-        if !is_valid_url(&endpoint.value) {
-            return Err(endpoint
-                .origin
-                .invalid(format!("{:?}", endpoint.value), EXPECTED_URL.to_owned()));
-        }
-        // The usage client is built without a TLS backend (as are the OTLP clients): an
-        // https endpoint could never connect, so say so now rather than drop every event.
-        if endpoint.value.starts_with("https://") {
-            return Err(endpoint.origin.invalid(
-                format!("{:?}", endpoint.value),
-                EXPECTED_HTTP_USAGE_URL.to_owned(),
-            ));
-        }
-    }
     Ok(UsageSettings {
-        enabled: last(layers, |c| &c.usage.enabled).is_some_and(|s| s.value),
-        url: endpoint.map(|e| append_traces_path(&e.value)),
-        notice: last(layers, |c| &c.usage.notice).is_none_or(|s| s.value),
+        enabled: USAGE_ENABLED.value(layers)?.unwrap_or_default(),
+        url: USAGE_ENDPOINT
+            .value(layers)?
+            .map(|endpoint| append_traces_path(&endpoint)),
+        notice: USAGE_NOTICE.value(layers)?.unwrap_or(true),
     })
-}
-
-/// A timeout, which must not be zero (file and env values are checked when read; code ones
-/// here).
-fn positive(timeout: Option<&Set<Duration>>) -> Result<Option<Duration>, ConfigError> {
-    match timeout {
-        Some(t) if t.value.is_zero() => Err(t
-            .origin
-            .invalid(format!("{:?}", t.value), "a positive duration".to_owned())),
-        Some(t) => Ok(Some(t.value)),
-        None => Ok(None),
-    }
 }
 
 /// The OTLP settings of `layers`, whether or not an OTLP exporter is on.
@@ -258,7 +222,9 @@ pub(crate) fn resolve_otlp(
     layers: &[&Config],
     env_for_expansion: &dyn Fn(&str) -> Option<String>,
 ) -> Result<OtlpSettings, ConfigError> {
-    let protocol = last(layers, |c| &c.otlp.protocol).map_or(OTLP_PROTOCOL_DEFAULT, |p| p.value);
+    let protocol = OTLP_PROTOCOL
+        .value(layers)?
+        .unwrap_or(OTLP_PROTOCOL_DEFAULT);
     let endpoint = last(layers, |c| &c.otlp.endpoint);
     if let Some(endpoint) = endpoint {
         if !is_valid_url(endpoint.value.url()) {
@@ -300,8 +266,8 @@ pub(crate) fn resolve_otlp(
         endpoint: traces_url(endpoint.map(|e| &e.value), protocol),
         protocol,
         headers,
-        timeout: positive(last(layers, |c| &c.otlp.timeout))?.unwrap_or(OTLP_TIMEOUT_DEFAULT),
-        gzip: last(layers, |c| &c.otlp.gzip).is_some_and(|g| g.value),
+        timeout: OTLP_TIMEOUT.value(layers)?.unwrap_or_default(),
+        gzip: OTLP_COMPRESSION.value(layers)?.unwrap_or_default(),
     })
 }
 
@@ -310,13 +276,15 @@ pub(crate) fn resolve_otlp(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use std::path::PathBuf;
+    use std::time::Duration;
 
     use super::*;
-    use crate::config::env::{
+    use crate::config::env_value::{
         OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_EXPORTER_OTLP_ENDPOINT,
         OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_SDK_DISABLED,
         OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG,
     };
+    use crate::config::settings::{OtlpProtocol, OTLP_TIMEOUT_DEFAULT};
     use crate::config::Protocol;
 
     fn no_env(_: &str) -> Option<String> {

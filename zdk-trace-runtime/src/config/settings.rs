@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::values::Config;
+pub(crate) use super::values::{OtlpProtocol, Secret};
 use crate::genai::CaptureMode;
 use crate::sampling::{Sampler, TailSampling};
 
@@ -17,6 +19,8 @@ pub(crate) const SCHEDULED_DELAY_DEFAULT: Duration = Duration::from_secs(5);
 pub(crate) const EXPORT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
 /// Default OTLP timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`).
 pub(crate) const OTLP_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
+/// Default OTLP protocol (the OpenTelemetry specification's).
+pub(crate) const OTLP_PROTOCOL_DEFAULT: OtlpProtocol = OtlpProtocol::HttpProtobuf;
 /// Default service name when none is configured anywhere (as the OTel spec says).
 pub(crate) const SERVICE_NAME_DEFAULT: &str = "unknown_service";
 
@@ -40,6 +44,9 @@ pub(crate) struct Settings {
     /// Where `capture` functions record message content.
     pub(crate) capture: CaptureMode,
     pub(crate) usage: UsageSettings,
+    /// The layers these settings were resolved from, lowest first: a part that uses a setting
+    /// with no field here reads it with `Setting::resolved`.
+    pub(crate) layers: Vec<Config>,
 }
 
 /// What the application asked of the anonymous usage layer (before the user's opt-outs).
@@ -82,13 +89,6 @@ pub(crate) enum ExporterSettings {
     Otlp(OtlpSettings),
 }
 
-/// OTLP transport.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OtlpProtocol {
-    Grpc,
-    HttpProtobuf,
-}
-
 /// OTLP exporter settings.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct OtlpSettings {
@@ -101,14 +101,4 @@ pub(crate) struct OtlpSettings {
     pub(crate) headers: Vec<(String, Secret)>,
     pub(crate) timeout: Duration,
     pub(crate) gzip: bool,
-}
-
-/// A value that must never be printed: its `Debug` shows `"***"`.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Secret(pub(crate) String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("\"***\"")
-    }
 }

@@ -4,10 +4,13 @@
 mod console;
 mod file;
 mod otlp;
+mod probe;
 
 pub use console::ConsoleExporter;
 pub use file::JsonLinesExporter;
-pub(crate) use otlp::build_otlp_exporter;
+pub(crate) use otlp::{build_otlp_exporter, ExporterBuildError};
+pub(crate) use probe::send_test_span;
+pub use probe::OtlpCheck;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,6 +1,6 @@
 //! The run-time allowlist: the built-in [`ALLOWED_KEYS`] plus the keys the application
 //! declares with [`usage_keys!`](crate::usage_keys) and hands to
-//! [`TelemetryBuilder::usage_allowlist`](crate::TelemetryBuilder::usage_allowlist). The
+//! [`UsageOptions::allowlist`](crate::usage::UsageOptions::allowlist). The
 //! sanitizer keeps exactly the keys [`is_allowed`] accepts; `#[usage_event]` checks the same
 //! lists at compile time.
 
@@ -10,7 +10,7 @@ use super::ALLOWED_KEYS;
 
 /// A list of application usage keys, made by [`usage_keys!`](crate::usage_keys): accepted by
 /// `#[usage_event(keys = ...)]` at compile time and by
-/// [`TelemetryBuilder::usage_allowlist`](crate::TelemetryBuilder::usage_allowlist) at run time.
+/// [`UsageOptions::allowlist`](crate::usage::UsageOptions::allowlist) at run time.
 ///
 /// # Examples
 ///
@@ -95,7 +95,7 @@ const fn const_str_eq(a: &str, b: &str) -> bool {
 /// Declares the application's extra usage keys once, as a `const`
 /// [`UsageKeys`](crate::usage::UsageKeys) to name in
 /// `#[usage_event(keys = ...)]` and to pass to
-/// [`TelemetryBuilder::usage_allowlist`](crate::TelemetryBuilder::usage_allowlist).
+/// [`UsageOptions::allowlist`](crate::usage::UsageOptions::allowlist).
 ///
 /// Keys are string literals; like the built-in ones, they should name a category (a plugin, a
 /// model family), never something a user typed.
@@ -127,7 +127,7 @@ pub(crate) fn set_app_keys(keys: Vec<&'static str>) {
 }
 
 /// Whether a usage event may carry `key`: built in ([`ALLOWED_KEYS`]) or declared by the
-/// application with [`TelemetryBuilder::usage_allowlist`](crate::TelemetryBuilder::usage_allowlist).
+/// application with [`UsageOptions::allowlist`](crate::usage::UsageOptions::allowlist).
 /// The usage sanitizer drops every other key.
 pub(crate) fn is_allowed(key: &str) -> bool {
     if ALLOWED_KEYS.contains(&key) {

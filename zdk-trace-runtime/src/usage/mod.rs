@@ -17,12 +17,12 @@
 //! ```
 //!
 //! or in code with [`TelemetryBuilder::usage`](crate::TelemetryBuilder::usage) and
-//! [`TelemetryBuilder::usage_endpoint`](crate::TelemetryBuilder::usage_endpoint). With no
+//! [`UsageOptions::endpoint`]. With no
 //! endpoint nothing is sent. The endpoint must be `http://`: the HTTP client of this layer is
 //! built without TLS, and an `https://` endpoint is refused at install
 //! ([`InstallError::Config`](crate::InstallError::Config)).
 //!
-//! [`TelemetryBuilder::usage_span_exporter`](crate::TelemetryBuilder::usage_span_exporter)
+//! [`UsageOptions::span_exporter`]
 //! hands the events, as spans, to an exporter of the application's choice instead (tests use
 //! `InMemorySpanExporter`). Giving one in code is an explicit choice, so it turns the layer on
 //! without an endpoint, unless the code also says `usage(false)` or the configuration file
@@ -78,11 +78,12 @@
 //! [`usage_keys!`](crate::usage_keys), names that list in each `#[usage_event]` that uses them
 //! (`keys = ...`, checked at compile time: a key missing from the list does not compile), and
 //! hands the same list to the runtime with
-//! [`TelemetryBuilder::usage_allowlist`](crate::TelemetryBuilder::usage_allowlist) so the
+//! [`UsageOptions::allowlist`] so the
 //! sanitizer keeps those keys (keys it does not know are dropped, and counted, before they are
 //! queued). The same list then also admits those keys from [`track_event`].
 //!
 //! ```
+//! use zdk_trace_runtime::usage::UsageOptions;
 //! use zdk_trace_runtime::{usage_event, usage_keys, Telemetry};
 //!
 //! usage_keys!(pub APP_USAGE_KEYS = ["plugin.name", "model.family"]);
@@ -92,11 +93,14 @@
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let telemetry = Telemetry::builder()
-//!     .usage_allowlist(APP_USAGE_KEYS)
 //! #   .span_exporter(opentelemetry_sdk::trace::InMemorySpanExporter::default())
 //! #   .env_vars([("HOME", "/nonexistent")])
-//! #   .usage_notice(false)
-//!     .usage_span_exporter(opentelemetry_sdk::trace::InMemorySpanExporter::default())
+//!     .usage(
+//!         UsageOptions::new()
+//!             .allowlist(APP_USAGE_KEYS)
+//! #           .notice(false)
+//!             .span_exporter(opentelemetry_sdk::trace::InMemorySpanExporter::default()),
+//!     )
 //!     .install()?;
 //! load_plugin();
 //! # telemetry.shutdown()?;
@@ -107,7 +111,7 @@
 //! # What is sent
 //!
 //! Each event becomes one span of an OTLP/JSON request, gzip-compressed, POSTed to
-//! `{endpoint}/v1/traces` in batches (or one span handed to the `usage_span_exporter`):
+//! `{endpoint}/v1/traces` in batches (or one span handed to the exporter given with [`UsageOptions::span_exporter`]):
 //!
 //! - the resource: `service.name` and `service.version` (the application's), `user.id` (a
 //!   random UUID v4 created on first use, see below) and `session.id` (a random UUID v4 per
@@ -151,7 +155,7 @@
 //! The first time the layer is active for a user, one notice on stderr says what is
 //! collected, what is not and how to opt out. A marker file next to the id remembers it was
 //! shown. The application can suppress it (`notice = false`,
-//! [`TelemetryBuilder::usage_notice`](crate::TelemetryBuilder::usage_notice)).
+//! [`UsageOptions::notice`]).
 //!
 //! # Debug mode
 //!
@@ -177,17 +181,20 @@
 //! # Examples
 //!
 //! ```
-//! use zdk_trace_runtime::usage::{self, EventType, UsageValue};
+//! use zdk_trace_runtime::usage::{self, EventType, UsageOptions, UsageValue};
 //! use zdk_trace_runtime::Telemetry;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let dir = std::env::temp_dir().join(format!("zdk-usage-doc-{}", std::process::id()));
 //! let telemetry = Telemetry::builder()
 //!     .span_exporter(opentelemetry_sdk::trace::InMemorySpanExporter::default())
-//!     .usage(true)
-//!     .usage_endpoint("http://127.0.0.1:9") // nothing listens there: events are dropped
-//! #   .usage_config_dir(&dir)
-//! #   .usage_notice(false)
+//!     .usage(
+//!         UsageOptions::new()
+//!             .enabled(true)
+//!             .endpoint("http://127.0.0.1:9") // nothing listens there: events are dropped
+//! #           .config_dir(&dir)
+//! #           .notice(false),
+//!     )
 //! #   .env_vars([("HOME", "/nonexistent")])
 //!     .install()?;
 //!
@@ -209,29 +216,35 @@ mod allowlist;
 pub(crate) mod call;
 mod event;
 mod identity;
-mod layer;
+mod options;
 mod optout;
 mod sanitize;
+mod sender;
 mod status;
 mod wire;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
+
+use once_cell::sync::Lazy;
 
 pub use allowlist::UsageKeys;
 pub use event::{UsageEvent, UsageValue, ALLOWED_KEYS, MAX_STRING_LEN};
+pub use options::UsageOptions;
 pub use status::{CircuitState, UsageCounters, UsageReason, UsageStatus};
 
 pub(crate) use allowlist::{is_allowed, set_app_keys};
-pub(crate) use layer::{stderr_output, Output, CIRCUIT_COOLDOWN_DEFAULT};
 pub(crate) use optout::disable_all;
+pub(crate) use sender::{stderr_output, Output};
 
 use crate::config::{report_entry, ConfigEntry, ConfigSource, UsageSettings};
 use crate::export::DynExporter;
+use crate::lock::lock;
 use identity::Identity;
-use layer::{write_out, LayerParts, Sink, UsageLayer};
 use optout::Lookup;
+use sender::{write_out, LayerParts, Sink, UsageLayer};
 use wire::UsageResource;
 
 /// Hands one event to the usage layer: sanitized (keys not [allowed](is_allowed) dropped,
@@ -239,14 +252,14 @@ use wire::UsageResource;
 /// off it costs one atomic load, and an event the queue cannot take is dropped and counted.
 /// `#[usage_event]` expansions (through `__private`) and the `track_*` functions end here.
 pub(crate) fn submit(event: UsageEvent) {
-    layer::submit(event);
+    sender::submit(event);
 }
 
 /// Whether the usage layer is running: the one flag `#[usage_event]` and the `track_*`
 /// functions check before building anything.
 #[inline]
 pub(crate) fn enabled() -> bool {
-    layer::is_on()
+    sender::is_on()
 }
 
 /// A value with a fixed label, accepted as a `#[usage_event]` field value.
@@ -433,17 +446,29 @@ pub fn track_error(error_type: &str, component: &str) {
 /// println!("usage telemetry: {}", status.reason);
 /// ```
 pub fn usage_status() -> UsageStatus {
-    crate::telemetry::installed_usage_status().unwrap_or_else(|| UsageStatus {
-        enabled: false,
-        reason: UsageReason::NotInstalled,
-        debug: false,
-        endpoint: None,
-        anonymous_id: None,
-        anonymous_id_file: None,
-        session_id: identity::session_id().to_owned(),
-        counters: UsageCounters::default(),
-        circuit: CircuitState::Closed,
-    })
+    let installed = lock(&INSTALLED).clone();
+    installed
+        .map(|handle| handle.status())
+        .unwrap_or_else(|| UsageStatus {
+            enabled: false,
+            reason: UsageReason::NotInstalled,
+            debug: false,
+            endpoint: None,
+            anonymous_id: None,
+            anonymous_id_file: None,
+            session_id: identity::session_id().to_owned(),
+            counters: UsageCounters::default(),
+            circuit: CircuitState::Closed,
+        })
+}
+
+/// The usage layer of the installed `Telemetry`, which [`usage_status`] reads. The installer
+/// sets it (this module does not reach up into `telemetry`).
+static INSTALLED: Lazy<Mutex<Option<Arc<UsageHandle>>>> = Lazy::new(|| Mutex::new(None));
+
+/// Publishes the usage layer of the `Telemetry` just installed (`None` when it is shut down).
+pub(crate) fn set_installed(handle: Option<Arc<UsageHandle>>) {
+    *lock(&INSTALLED) = handle;
 }
 
 /// The usage layer's state as `install()` would decide it, for
@@ -464,7 +489,7 @@ pub(crate) fn report_entries(
         Some(dir) => (
             Some(dir),
             ConfigSource::Code {
-                setter: "usage_config_dir".to_owned(),
+                setter: "UsageOptions::config_dir".to_owned(),
             },
         ),
         None => {
@@ -567,7 +592,7 @@ pub fn reset_anonymous_id() -> std::io::Result<bool> {
 }
 
 /// [`reset_anonymous_id`] for the id kept in `dir` (what
-/// [`TelemetryBuilder::usage_config_dir`](crate::TelemetryBuilder::usage_config_dir) names).
+/// [`UsageOptions::config_dir`] names).
 ///
 /// # Examples
 ///
@@ -584,8 +609,8 @@ pub fn reset_anonymous_id_in(dir: &Path) -> std::io::Result<bool> {
     identity::reset(dir)
 }
 
-/// What the builder hands to [`UsageHandle::start`].
-pub(crate) struct UsageOptions<'a> {
+/// What the installer hands to [`UsageHandle::start`].
+pub(crate) struct StartParts<'a> {
     pub(crate) settings: &'a UsageSettings,
     pub(crate) service_name: &'a str,
     pub(crate) service_version: Option<&'a str>,
@@ -609,7 +634,7 @@ pub(crate) struct UsageHandle {
 
 impl UsageHandle {
     /// Decides whether the layer runs and starts it if so (printing the notice when due).
-    pub(crate) fn start(options: UsageOptions<'_>) -> std::io::Result<UsageHandle> {
+    pub(crate) fn start(options: StartParts<'_>) -> std::io::Result<UsageHandle> {
         let dir = options
             .config_dir
             .clone()

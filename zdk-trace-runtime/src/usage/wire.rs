@@ -116,7 +116,7 @@ pub(crate) fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     encoder.finish()
 }
 
-/// `event` as a span, for an exporter given in code (`TelemetryBuilder::usage_span_exporter`).
+/// `event` as a span, for an exporter given in code (`UsageOptions::span_exporter`).
 pub(crate) fn to_span_data(event: &UsageEvent) -> SpanData {
     let ids = RandomIdGenerator::default();
     SpanData {

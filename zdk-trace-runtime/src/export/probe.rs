@@ -10,9 +10,8 @@ use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter, SpanLinks};
 use opentelemetry_sdk::Resource;
 
+use super::otlp::{build_otlp_exporter, ExporterBuildError};
 use crate::config::{OtlpProtocol, OtlpSettings, Protocol};
-use crate::export::build_otlp_exporter;
-use crate::telemetry::InstallError;
 
 /// The name of the span [`TelemetryBuilder::check_otlp`](crate::TelemetryBuilder::check_otlp)
 /// sends, so it can be found in the backend.
@@ -53,18 +52,19 @@ pub struct OtlpCheck {
     pub error: Option<String>,
 }
 
-/// Builds the exporter as `install()` does, on a runtime like the pipeline's, and exports one
-/// span.
+/// Builds the exporter as `install()` does, on `runtime` (made like the pipeline's, by the
+/// caller), and exports one span. The only error is the exporter's that could not be built; a
+/// failed export is reported in [`OtlpCheck::error`].
 pub(crate) fn send_test_span(
     otlp: &OtlpSettings,
     configured: bool,
     resource: &Resource,
-) -> Result<OtlpCheck, InstallError> {
-    let runtime = crate::pipeline::export_runtime().map_err(InstallError::Thread)?;
+    runtime: &tokio::runtime::Runtime,
+) -> Result<OtlpCheck, ExporterBuildError> {
     let mut exporter = {
         // gRPC clients start their worker on the runtime current when they are built.
         let _guard = runtime.enter();
-        build_otlp_exporter(otlp).map_err(|e| InstallError::Exporter(e.to_string()))?
+        build_otlp_exporter(otlp)?
     };
     exporter.set_resource(resource);
     let trace_id = TraceId::from(random_u128());

@@ -32,8 +32,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// [`BACKOFF_FIRST`], doubled each time.
 const ATTEMPTS: u32 = 3;
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
-/// How long the circuit stays open before one batch is tried again.
-pub(crate) const CIRCUIT_COOLDOWN_DEFAULT: Duration = Duration::from_secs(60);
 
 /// Where the notice, debug output and the single failure warning go (stderr by default).
 #[derive(Clone)]

@@ -1,282 +1,21 @@
-//! [`Config`]: one layer of configuration (code, a `zdk-trace.toml` file, or `OTEL_*`
-//! variables) in which every setting is optional.
+//! Where [`Config`] layers come from: a `zdk-trace.toml` document or file, the `OTEL_*`
+//! variables, and the `with_*` setters of code, each a one-line call into the setting's
+//! definition in [`table`](super::table).
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::env::ZDK_TRACE_CONFIG;
+use super::env_value::ZDK_TRACE_CONFIG;
 use super::error::ConfigError;
-use super::settings::{OtlpProtocol, Secret};
+use super::settings::Secret;
+use super::table;
+use super::values::{Config, Endpoint, ExporterChoice, Origin, Protocol, Root, Set, Strategy};
 use super::{env, file};
 use crate::genai::CaptureMode;
 use crate::sampling::{Sampler, TailSampling};
 
 /// The file [`Config::discover`] looks for in the working directory.
 pub(crate) const CONFIG_FILE_DEFAULT: &str = "zdk-trace.toml";
-
-/// One layer of configuration in which every setting is optional (unset = "let another layer or
-/// the default decide").
-///
-/// Layers come from code (the `with_*` setters), from a `zdk-trace.toml` file
-/// ([`Config::from_toml_str`], [`Config::from_file`], [`Config::discover`]) and from the
-/// standard `OTEL_*` variables ([`Config::from_env`]). They are merged with code lowest, then
-/// the file, then the environment: a setting made in a later layer replaces the earlier one.
-/// Resource attributes and OTLP headers are merged key by key.
-///
-/// `Debug` never shows OTLP header values; they often hold API keys.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use zdk_trace_runtime::{Config, Sampler};
-///
-/// let code = Config::default()
-///     .with_service_name("my-agent")
-///     .with_sampler(Sampler::TraceIdRatio(0.25))
-///     .with_scheduled_delay(Duration::from_secs(1));
-///
-/// let file = Config::from_toml_str(
-///     r#"
-///     [telemetry]
-///     service_name = "from-file"
-///     "#,
-/// )?;
-/// # let _ = (code, file);
-/// # Ok::<(), zdk_trace_runtime::ConfigError>(())
-/// ```
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Config {
-    /// `telemetry.enabled`, `OTEL_SDK_DISABLED`, [`Config::with_enabled`].
-    pub(crate) enabled: Option<Set<bool>>,
-    /// `telemetry.tracing.enabled`.
-    pub(crate) tracing_enabled: Option<Set<bool>>,
-    pub(crate) service_name: Option<Set<String>>,
-    pub(crate) service_version: Option<Set<String>>,
-    /// In the order given. A `service.name` here is this layer's service name when the layer
-    /// sets none otherwise (the OTel rule for `OTEL_RESOURCE_ATTRIBUTES`).
-    pub(crate) resource: Vec<Set<(String, String)>>,
-    pub(crate) sampling: SamplingLayer,
-    pub(crate) batch: BatchLayer,
-    pub(crate) otlp: OtlpLayer,
-    /// `[[telemetry.tracing.exporters]]`; a later layer's list replaces an earlier one whole.
-    pub(crate) exporters: Option<Set<Vec<ExporterChoice>>>,
-    /// `telemetry.genai.capture_message_content`,
-    /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`.
-    pub(crate) capture: Option<Set<CaptureMode>>,
-    /// `[telemetry.usage]`: the anonymous usage layer (off unless the application turns it on).
-    pub(crate) usage: UsageLayer,
-}
-
-/// Anonymous usage telemetry settings of one layer (`[telemetry.usage]`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct UsageLayer {
-    pub(crate) enabled: Option<Set<bool>>,
-    /// The base URL; `/v1/traces` is appended.
-    pub(crate) endpoint: Option<Set<String>>,
-    /// Whether the one-time notice may be printed.
-    pub(crate) notice: Option<Set<bool>>,
-}
-
-/// Head and tail sampling settings of one layer.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct SamplingLayer {
-    pub(crate) strategy: Option<Set<Strategy>>,
-    /// Kept apart from the strategy so that one layer can set the strategy and another the
-    /// ratio (`OTEL_TRACES_SAMPLER_ARG` alone, or a file's `probability` over a code sampler).
-    pub(crate) probability: Option<Set<f64>>,
-    pub(crate) keep_errors: Option<Set<bool>>,
-    pub(crate) slow_threshold: Option<Set<Duration>>,
-    pub(crate) max_traces_per_second: Option<Set<f64>>,
-}
-
-/// Batch span processor settings of one layer.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct BatchLayer {
-    pub(crate) max_queue_size: Option<Set<usize>>,
-    pub(crate) max_export_batch_size: Option<Set<usize>>,
-    pub(crate) scheduled_delay: Option<Set<Duration>>,
-    pub(crate) export_timeout: Option<Set<Duration>>,
-}
-
-/// OTLP exporter settings of one layer.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct OtlpLayer {
-    pub(crate) endpoint: Option<Set<Endpoint>>,
-    pub(crate) protocol: Option<Set<OtlpProtocol>>,
-    /// Header values are secrets; values from a file may contain `${VAR}`, expanded when the
-    /// layers are resolved.
-    pub(crate) headers: Vec<Set<(String, Secret)>>,
-    pub(crate) timeout: Option<Set<Duration>>,
-    pub(crate) gzip: Option<Set<bool>>,
-}
-
-/// An OTLP endpoint and the rule that turns it into the URL the exporter uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Endpoint {
-    /// From code or a file: for HTTP, a URL without a path gets `/v1/traces`; else as-is.
-    Url(String),
-    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: for HTTP, `/v1/traces` is always appended.
-    Base(String),
-    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`: used as-is.
-    Traces(String),
-}
-
-impl Endpoint {
-    pub(crate) fn url(&self) -> &str {
-        match self {
-            Endpoint::Url(url) | Endpoint::Base(url) | Endpoint::Traces(url) => url,
-        }
-    }
-}
-
-/// A head sampling strategy whose ratio (if it needs one) may come from another layer.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Strategy {
-    AlwaysOn,
-    AlwaysOff,
-    TraceIdRatio,
-    ParentBased(Root),
-    /// A sampler set in code that the other forms cannot express (nested `ParentBased`).
-    Exact(Sampler),
-}
-
-/// The root sampler of a parent-based strategy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Root {
-    AlwaysOn,
-    AlwaysOff,
-    TraceIdRatio,
-    /// The file's `parent_based`: the probability when one is set, else always on.
-    RatioOrAlwaysOn,
-}
-
-/// One configured exporter, before the OTLP settings of all layers are merged.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ExporterChoice {
-    Stdout,
-    File(PathBuf),
-    Otlp,
-}
-
-/// Where a value was set, so that errors found when layers are merged (a batch larger than the
-/// queue set elsewhere, a `${VAR}` that is not set) can point at it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Origin {
-    /// A `Config::with_*` setter.
-    Code { setter: &'static str },
-    /// A key in a TOML document.
-    File {
-        source_name: String,
-        line: usize,
-        key: String,
-    },
-    /// An environment variable (its value is not kept: it may be a secret).
-    Env { var: &'static str },
-}
-
-impl Origin {
-    /// "`key` at file:line", "`VAR`", "`Config::with_x`": where to go to change the value.
-    pub(crate) fn describe(&self) -> String {
-        match self {
-            Origin::Code { setter } => format!("`Config::{setter}`"),
-            Origin::File {
-                source_name,
-                line,
-                key,
-            } => format!("`{key}` at {source_name}:{line}"),
-            Origin::Env { var } => format!("`{var}`"),
-        }
-    }
-
-    /// The error for `value`, set here, not being `expected`.
-    pub(crate) fn invalid(&self, value: String, expected: String) -> ConfigError {
-        match self {
-            Origin::Code { setter } => ConfigError::Invalid {
-                source_name: "<code>".to_owned(),
-                line: None,
-                key: format!("Config::{setter}"),
-                value,
-                expected,
-            },
-            Origin::File {
-                source_name,
-                line,
-                key,
-            } => ConfigError::Invalid {
-                source_name: source_name.clone(),
-                line: Some(*line),
-                key: key.clone(),
-                value,
-                expected,
-            },
-            Origin::Env { var } => ConfigError::Env {
-                var: (*var).to_owned(),
-                value,
-                expected,
-            },
-        }
-    }
-}
-
-/// A value set in one layer, and where.
-#[derive(Clone, PartialEq)]
-pub(crate) struct Set<T> {
-    pub(crate) value: T,
-    pub(crate) origin: Origin,
-}
-
-impl<T> Set<T> {
-    pub(crate) fn new(value: T, origin: Origin) -> Self {
-        Set { value, origin }
-    }
-
-    fn code(setter: &'static str, value: T) -> Option<Self> {
-        Some(Set::new(value, Origin::Code { setter }))
-    }
-}
-
-/// Only the value: `Config`'s `Debug` stays readable, and origins add nothing to it.
-impl<T: fmt::Debug> fmt::Debug for Set<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.value.fmt(f)
-    }
-}
-
-/// The OTLP transport.
-///
-/// In a file: `protocol = "grpc"` or `"http/protobuf"`; in the environment:
-/// `OTEL_EXPORTER_OTLP_PROTOCOL` (or `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`). The default is
-/// `http/protobuf`, as the OpenTelemetry specification recommends.
-///
-/// # Examples
-///
-/// ```
-/// use zdk_trace_runtime::{Config, Protocol};
-///
-/// let layer = Config::default()
-///     .with_otlp_protocol(Protocol::Grpc)
-///     .with_otlp_endpoint("http://collector:4317");
-/// # let _ = layer;
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Protocol {
-    /// OTLP over gRPC (default port 4317).
-    Grpc,
-    /// OTLP over HTTP with protobuf bodies (default port 4318, path `/v1/traces`).
-    HttpProtobuf,
-}
-
-impl From<Protocol> for OtlpProtocol {
-    fn from(protocol: Protocol) -> Self {
-        match protocol {
-            Protocol::Grpc => OtlpProtocol::Grpc,
-            Protocol::HttpProtobuf => OtlpProtocol::HttpProtobuf,
-        }
-    }
-}
 
 impl Config {
     /// Parses a `zdk-trace.toml` document. Errors name the source as `<string>`.
@@ -356,7 +95,7 @@ impl Config {
     /// UTF-8). A bad value is never skipped silently.
     pub fn from_env() -> Result<Config, ConfigError> {
         let mut vars = Vec::new();
-        for &var in env::ALL_VARS {
+        for var in table::env_vars() {
             if let Some(value) = std::env::var_os(var) {
                 match value.into_string() {
                     Ok(value) => vars.push((var, value)),
@@ -456,9 +195,8 @@ impl Config {
     /// let layer = zdk_trace_runtime::Config::default().with_service_name("my-agent");
     /// # let _ = layer;
     /// ```
-    pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
-        self.service_name = Set::code("with_service_name", name.into());
-        self
+    pub fn with_service_name(self, name: impl Into<String>) -> Self {
+        table::SERVICE_NAME.code(self, name.into())
     }
 
     /// Sets the service version (`service.version`).
@@ -471,9 +209,8 @@ impl Config {
     /// let layer = zdk_trace_runtime::Config::default().with_service_version("1.2.3");
     /// # let _ = layer;
     /// ```
-    pub fn with_service_version(mut self, version: impl Into<String>) -> Self {
-        self.service_version = Set::code("with_service_version", version.into());
-        self
+    pub fn with_service_version(self, version: impl Into<String>) -> Self {
+        table::SERVICE_VERSION.code(self, version.into())
     }
 
     /// Adds a resource attribute, replacing one with the same key in this layer.
@@ -514,9 +251,8 @@ impl Config {
     /// let layer = zdk_trace_runtime::Config::default().with_enabled(false);
     /// # let _ = layer;
     /// ```
-    pub fn with_enabled(mut self, enabled: bool) -> Self {
-        self.enabled = Set::code("with_enabled", enabled);
-        self
+    pub fn with_enabled(self, enabled: bool) -> Self {
+        table::ENABLED.code(self, enabled)
     }
 
     /// Sets the head sampler.
@@ -586,9 +322,8 @@ impl Config {
     /// let layer = zdk_trace_runtime::Config::default().with_max_queue_size(8192);
     /// # let _ = layer;
     /// ```
-    pub fn with_max_queue_size(mut self, size: usize) -> Self {
-        self.batch.max_queue_size = Set::code("with_max_queue_size", size);
-        self
+    pub fn with_max_queue_size(self, size: usize) -> Self {
+        table::MAX_QUEUE_SIZE.code(self, size)
     }
 
     /// Sets the largest batch handed to an exporter at once.
@@ -603,9 +338,8 @@ impl Config {
     /// let layer = zdk_trace_runtime::Config::default().with_max_export_batch_size(256);
     /// # let _ = layer;
     /// ```
-    pub fn with_max_export_batch_size(mut self, size: usize) -> Self {
-        self.batch.max_export_batch_size = Set::code("with_max_export_batch_size", size);
-        self
+    pub fn with_max_export_batch_size(self, size: usize) -> Self {
+        table::MAX_EXPORT_BATCH_SIZE.code(self, size)
     }
 
     /// Sets the longest time a finished span waits before its batch is exported.
@@ -620,9 +354,8 @@ impl Config {
     /// let layer = zdk_trace_runtime::Config::default().with_scheduled_delay(Duration::from_secs(1));
     /// # let _ = layer;
     /// ```
-    pub fn with_scheduled_delay(mut self, delay: Duration) -> Self {
-        self.batch.scheduled_delay = Set::code("with_scheduled_delay", delay);
-        self
+    pub fn with_scheduled_delay(self, delay: Duration) -> Self {
+        table::SCHEDULED_DELAY.code(self, delay)
     }
 
     /// Sets how long one export may take before it is abandoned.
@@ -637,9 +370,8 @@ impl Config {
     /// let layer = zdk_trace_runtime::Config::default().with_export_timeout(Duration::from_secs(10));
     /// # let _ = layer;
     /// ```
-    pub fn with_export_timeout(mut self, timeout: Duration) -> Self {
-        self.batch.export_timeout = Set::code("with_export_timeout", timeout);
-        self
+    pub fn with_export_timeout(self, timeout: Duration) -> Self {
+        table::EXPORT_TIMEOUT.code(self, timeout)
     }
 
     /// Sets the OTLP endpoint. For `http/protobuf`, a URL without a path gets `/v1/traces`.
@@ -672,9 +404,8 @@ impl Config {
     /// let layer = Config::default().with_otlp_protocol(Protocol::Grpc);
     /// # let _ = layer;
     /// ```
-    pub fn with_otlp_protocol(mut self, protocol: Protocol) -> Self {
-        self.otlp.protocol = Set::code("with_otlp_protocol", protocol.into());
-        self
+    pub fn with_otlp_protocol(self, protocol: Protocol) -> Self {
+        table::OTLP_PROTOCOL.code(self, protocol.into())
     }
 
     /// Adds an OTLP header (e.g. an API key), replacing one with the same name in this layer.
@@ -717,9 +448,8 @@ impl Config {
     /// let layer = zdk_trace_runtime::Config::default().with_otlp_timeout(Duration::from_secs(3));
     /// # let _ = layer;
     /// ```
-    pub fn with_otlp_timeout(mut self, timeout: Duration) -> Self {
-        self.otlp.timeout = Set::code("with_otlp_timeout", timeout);
-        self
+    pub fn with_otlp_timeout(self, timeout: Duration) -> Self {
+        table::OTLP_TIMEOUT.code(self, timeout)
     }
 
     /// Turns gzip compression of OTLP requests on (`true`) or off.
@@ -733,9 +463,8 @@ impl Config {
     /// let layer = zdk_trace_runtime::Config::default().with_otlp_compression(true);
     /// # let _ = layer;
     /// ```
-    pub fn with_otlp_compression(mut self, gzip: bool) -> Self {
-        self.otlp.gzip = Set::code("with_otlp_compression", gzip);
-        self
+    pub fn with_otlp_compression(self, gzip: bool) -> Self {
+        table::OTLP_COMPRESSION.code(self, gzip)
     }
 
     /// Adds the stdout exporter (human-readable trace trees).
@@ -798,9 +527,8 @@ impl Config {
     ///     .with_capture_message_content(CaptureMode::EventOnly);
     /// # let _ = layer;
     /// ```
-    pub fn with_capture_message_content(mut self, mode: CaptureMode) -> Self {
-        self.capture = Set::code("with_capture_message_content", mode);
-        self
+    pub fn with_capture_message_content(self, mode: CaptureMode) -> Self {
+        table::CAPTURE.code(self, mode)
     }
 
     /// Turns the anonymous usage layer on (`true`) or off. It is off unless the application
@@ -817,9 +545,8 @@ impl Config {
     ///     .with_usage_endpoint("http://usage.example.com:4318");
     /// # let _ = layer;
     /// ```
-    pub fn with_usage_enabled(mut self, enabled: bool) -> Self {
-        self.usage.enabled = Set::code("with_usage_enabled", enabled);
-        self
+    pub fn with_usage_enabled(self, enabled: bool) -> Self {
+        table::USAGE_ENABLED.code(self, enabled)
     }
 
     /// Sets where anonymous usage events go: an OTLP/HTTP base URL, to which `/v1/traces` is
@@ -834,9 +561,8 @@ impl Config {
     /// let layer = zdk_trace_runtime::Config::default().with_usage_endpoint("http://localhost:4318");
     /// # let _ = layer;
     /// ```
-    pub fn with_usage_endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.usage.endpoint = Set::code("with_usage_endpoint", endpoint.into());
-        self
+    pub fn with_usage_endpoint(self, endpoint: impl Into<String>) -> Self {
+        table::USAGE_ENDPOINT.code(self, endpoint.into())
     }
 
     /// Allows (`true`, the default) or suppresses the one-time notice the usage layer prints
@@ -850,16 +576,15 @@ impl Config {
     /// let layer = zdk_trace_runtime::Config::default().with_usage_notice(false);
     /// # let _ = layer;
     /// ```
-    pub fn with_usage_notice(mut self, notice: bool) -> Self {
-        self.usage.notice = Set::code("with_usage_notice", notice);
-        self
+    pub fn with_usage_notice(self, notice: bool) -> Self {
+        table::USAGE_NOTICE.code(self, notice)
     }
 
-    /// What `TelemetryBuilder::usage_span_exporter` implies: the usage layer on, unless this
+    /// What `UsageOptions::span_exporter` implies: the usage layer on, unless this
     /// layer already says on or off.
     pub(crate) fn with_usage_enabled_by_exporter(mut self) -> Self {
         if self.usage.enabled.is_none() {
-            self.usage.enabled = Set::code("usage_span_exporter", true);
+            self.usage.enabled = Set::code("UsageOptions::span_exporter", true);
         }
         self
     }

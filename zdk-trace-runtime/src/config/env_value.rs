@@ -1,0 +1,231 @@
+//! Values of the standard `OTEL_*` variables (and `ZDK_TRACE_CONFIG`): their names and the
+//! parsers that turn a value into a setting, or into an error naming the variable.
+//!
+//! Unlike the OpenTelemetry SDKs, a value that is not accepted is an error naming the variable,
+//! never skipped with a warning: a typo in a sampler name should not silently sample everything.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::error::{expected_one_of, ConfigError};
+use super::toml_value::EXPECTED_POSITIVE_INT;
+use super::values::{Origin, Set};
+
+/// Path of the configuration file [`Config::discover`] reads (instead of `./zdk-trace.toml`).
+pub(crate) const ZDK_TRACE_CONFIG: &str = "ZDK_TRACE_CONFIG";
+
+/// `true` turns tracing off.
+pub(crate) const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
+/// The service name; wins over `service.name` in [`OTEL_RESOURCE_ATTRIBUTES`].
+pub(crate) const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
+/// `key=value,key2=value2`, percent-encoded.
+pub(crate) const OTEL_RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
+/// Base URL; for HTTP, `/v1/traces` is appended.
+pub(crate) const OTEL_EXPORTER_OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+/// Traces URL, used as-is; wins over [`OTEL_EXPORTER_OTLP_ENDPOINT`].
+pub(crate) const OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+/// `grpc` or `http/protobuf`.
+pub(crate) const OTEL_EXPORTER_OTLP_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
+/// Wins over [`OTEL_EXPORTER_OTLP_PROTOCOL`].
+pub(crate) const OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL";
+/// `key=value,key2=value2`, percent-encoded.
+pub(crate) const OTEL_EXPORTER_OTLP_HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
+/// Wins over [`OTEL_EXPORTER_OTLP_HEADERS`] (the whole list).
+pub(crate) const OTEL_EXPORTER_OTLP_TRACES_HEADERS: &str = "OTEL_EXPORTER_OTLP_TRACES_HEADERS";
+/// Milliseconds.
+pub(crate) const OTEL_EXPORTER_OTLP_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
+/// Wins over [`OTEL_EXPORTER_OTLP_TIMEOUT`].
+pub(crate) const OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT";
+/// `gzip` or `none`.
+pub(crate) const OTEL_EXPORTER_OTLP_COMPRESSION: &str = "OTEL_EXPORTER_OTLP_COMPRESSION";
+/// Wins over [`OTEL_EXPORTER_OTLP_COMPRESSION`].
+pub(crate) const OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: &str =
+    "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION";
+/// The head sampler, see [`SAMPLERS`].
+pub(crate) const OTEL_TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
+/// The sampler's ratio, `0..=1`.
+pub(crate) const OTEL_TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
+/// Milliseconds.
+pub(crate) const OTEL_BSP_SCHEDULE_DELAY: &str = "OTEL_BSP_SCHEDULE_DELAY";
+/// Milliseconds.
+pub(crate) const OTEL_BSP_EXPORT_TIMEOUT: &str = "OTEL_BSP_EXPORT_TIMEOUT";
+/// Spans.
+pub(crate) const OTEL_BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
+/// Spans.
+pub(crate) const OTEL_BSP_MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
+
+/// Whether and where GenAI message content is recorded (the OpenTelemetry Python GenAI
+/// instrumentations' variable): see [`CAPTURE_MODES`].
+pub(crate) const OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: &str =
+    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
+
+const EXPECTED_PAIRS: &str = "comma-separated `key=value` pairs, values percent-encoded \
+                              (e.g. `a=1,b=hello%20world`)";
+
+/// The known variables that are set and not empty.
+pub(crate) struct Vars(pub(crate) HashMap<String, String>);
+
+impl Vars {
+    pub(crate) fn get(&self, var: &str) -> Option<&str> {
+        self.0.get(var).map(String::as_str)
+    }
+}
+
+pub(crate) fn set<T>(var: &'static str, value: T) -> Option<Set<T>> {
+    Some(Set::new(value, Origin::Env { var }))
+}
+
+pub(crate) fn error(var: &str, value: &str, expected: String) -> ConfigError {
+    ConfigError::Env {
+        var: var.to_owned(),
+        value: value.to_owned(),
+        expected,
+    }
+}
+
+pub(crate) fn choice_error(var: &str, value: &str, choices: &[&str]) -> ConfigError {
+    ConfigError::Env {
+        var: var.to_owned(),
+        value: value.to_owned(),
+        expected: expected_one_of(value, choices),
+    }
+}
+
+pub(crate) fn parse_bool(var: &str, value: &str) -> Result<bool, ConfigError> {
+    if value.eq_ignore_ascii_case("true") {
+        Ok(true)
+    } else if value.eq_ignore_ascii_case("false") {
+        Ok(false)
+    } else {
+        Err(error(var, value, "`true` or `false`".to_owned()))
+    }
+}
+
+pub(crate) fn parse_positive(var: &str, value: &str) -> Result<usize, ConfigError> {
+    match value.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(error(var, value, EXPECTED_POSITIVE_INT.to_owned())),
+    }
+}
+
+pub(crate) fn parse_millis(var: &str, value: &str, zero_ok: bool) -> Result<Duration, ConfigError> {
+    match value.parse::<u64>() {
+        Ok(ms) if zero_ok || ms > 0 => Ok(Duration::from_millis(ms)),
+        _ => Err(error(
+            var,
+            value,
+            if zero_ok {
+                "a whole number of milliseconds, 0 or more, e.g. `5000`"
+            } else {
+                "a positive whole number of milliseconds, e.g. `10000`"
+            }
+            .to_owned(),
+        )),
+    }
+}
+
+/// `k=v,k2=v2` with percent-encoded keys and values (the W3C baggage form the OTel
+/// specification uses). `secret` values never appear in errors.
+pub(crate) fn parse_pairs(
+    var: &str,
+    value: &str,
+    secret: bool,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    let fail = |problem: String| {
+        // Header values are secrets: show the names only (`a=***,***`).
+        let shown = if secret {
+            let masked: Vec<String> = value
+                .split(',')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, _)) => format!("{}=***", name.trim()),
+                    None => "***".to_owned(),
+                })
+                .collect();
+            masked.join(",")
+        } else {
+            value.to_owned()
+        };
+        error(var, &shown, format!("{EXPECTED_PAIRS}; here {problem}"))
+    };
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for pair in value.split(',').filter(|p| !p.trim().is_empty()) {
+        let Some((key, val)) = pair.split_once('=') else {
+            return Err(fail(if secret {
+                "an entry has no `=`".to_owned()
+            } else {
+                format!("`{}` has no `=`", pair.trim())
+            }));
+        };
+        let key = percent_decode(key.trim())
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| {
+                fail(format!(
+                    "the key `{}` is empty or badly encoded",
+                    key.trim()
+                ))
+            })?;
+        let val = percent_decode(val.trim())
+            .ok_or_else(|| fail(format!("the value of `{key}` has a bad `%` escape")))?;
+        pairs.retain(|(k, _)| *k != key);
+        pairs.push((key, val));
+    }
+    Ok(pairs)
+}
+
+/// Decodes `%XX` escapes; `None` for a bad escape or bytes that are not UTF-8.
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+// Tests panic on failure by design.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%20b%2Cc").as_deref(), Some("a b,c"));
+        assert_eq!(percent_decode("%C3%A9").as_deref(), Some("é"));
+        assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(percent_decode("%2"), None);
+        assert_eq!(percent_decode("%FF"), None);
+    }
+
+    #[test]
+    fn pairs() {
+        let p = parse_pairs("V", "a=1, b = x%3Dy ,,a=2", false).unwrap();
+        assert_eq!(
+            p,
+            vec![
+                ("b".to_owned(), "x=y".to_owned()),
+                ("a".to_owned(), "2".to_owned())
+            ]
+        );
+        assert!(parse_pairs("V", "a", false).is_err());
+        assert!(parse_pairs("V", "=1", false).is_err());
+    }
+
+    #[test]
+    fn header_errors_hide_values() {
+        let err = parse_pairs("H", "api-key=s3cr3t%zz", true).unwrap_err();
+        let msg = err.to_string();
+        assert!(!msg.contains("s3cr3t"), "{msg}");
+        assert!(msg.contains("api-key"), "{msg}");
+        let err = parse_pairs("H", "s3cr3t", true).unwrap_err();
+        assert!(!err.to_string().contains("s3cr3t"), "{err}");
+    }
+}

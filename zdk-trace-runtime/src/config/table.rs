@@ -1,0 +1,1257 @@
+//! Every setting, defined once: its key in `zdk-trace.toml`, its environment variables, its
+//! kind (parser, range check, accepted values), its default and how `zdk-trace status` shows
+//! it. The file reader, the environment reader, the resolver, the report and the `with_*`
+//! setters all read [`SETTINGS`].
+//!
+//! **Adding a setting** is one entry in the `settings!` list below: its `static` [`Setting`]
+//! (its place in the list is its place in the file's tables and in error messages). With
+//! `field: None` the layer keeps it by key ([`Keyed`](super::values::Keyed)): no other file
+//! changes. The part of the pipeline that uses it reads it with [`Setting::resolved`]; a code
+//! setter, if one is wanted, is one line calling [`Setting::code`]. The settings that predate
+//! the table keep a field of [`Config`] (`field: Some(..)`), which their tests read.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use toml::de::DeValue;
+
+use super::endpoint::{is_valid_url, EXPECTED_URL};
+use super::entry::{entry, source_of, ConfigEntry, ConfigSource, MASKED};
+use super::env_value::{
+    choice_error, error, parse_bool, parse_millis, parse_pairs, parse_positive, set, Vars,
+    OTEL_BSP_EXPORT_TIMEOUT, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_MAX_QUEUE_SIZE,
+    OTEL_BSP_SCHEDULE_DELAY, OTEL_EXPORTER_OTLP_COMPRESSION, OTEL_EXPORTER_OTLP_ENDPOINT,
+    OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_TIMEOUT,
+    OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    OTEL_EXPORTER_OTLP_TRACES_HEADERS, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+    OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
+    OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER,
+    OTEL_TRACES_SAMPLER_ARG,
+};
+use super::error::{one_of, ConfigError};
+use super::expand::{self, ExpandError};
+use super::setting::{Custom, Describe, Field, Kind, LayerCheck, Report, ReportInput, Setting};
+use super::settings::{
+    OtlpProtocol, Secret, EXPORT_TIMEOUT_DEFAULT, MAX_EXPORT_BATCH_SIZE_DEFAULT,
+    MAX_QUEUE_SIZE_DEFAULT, OTLP_PROTOCOL_DEFAULT, OTLP_TIMEOUT_DEFAULT, SCHEDULED_DELAY_DEFAULT,
+    SERVICE_NAME_DEFAULT,
+};
+use super::toml_value::{
+    Doc, Item, EXPECTED_HEADER_NAME, EXPECTED_POSITIVE_INT, EXPECTED_PROBABILITY, EXPECTED_RATE,
+    HIDDEN,
+};
+use super::values::{Config, Endpoint, ExporterChoice, Origin, Root, Set, Strategy};
+use crate::genai::CaptureMode;
+use crate::sampling::Sampler;
+
+/// Every variable [`Config::from_env`](super::Config::from_env) reads.
+pub(crate) fn env_vars() -> impl Iterator<Item = &'static str> {
+    SETTINGS.iter().flat_map(|s| s.env_vars().iter().copied())
+}
+
+/// The setting whose key is `key`, if any (else `key` may name a table).
+pub(crate) fn find(key: &str) -> Option<&'static dyn Describe> {
+    SETTINGS.iter().copied().find(|s| s.key() == key)
+}
+
+/// Defines each setting as a `static` and lists them all, in the order written, in
+/// [`SETTINGS`].
+macro_rules! settings {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty = $definition:expr;)*) => {
+        $($(#[$doc])* pub(crate) static $name: $ty = $definition;)*
+
+        /// Every setting, in the order of the file's tables: the keys each table accepts (and
+        /// lists in an error) come from here.
+        pub(crate) static SETTINGS: &[&dyn Describe] = &[$(&$name),*];
+    };
+}
+
+settings! {
+    // ----- [telemetry] -----
+
+    /// `telemetry.enabled`; `OTEL_SDK_DISABLED=true` turns it off (`false` changes nothing: it
+    /// does not re-enable what a file or code turned off).
+    ENABLED: Setting<bool> = Setting {
+        key: "telemetry.enabled",
+        env: &[OTEL_SDK_DISABLED],
+        setter: "with_enabled",
+        kind: &BOOL,
+        default: || Some(true),
+        field: Some(Field {
+            get: |c| &c.enabled,
+            get_mut: |c| &mut c.enabled,
+        }),
+        read_env: Some(|vars, c| {
+            if let Some(v) = vars.get(OTEL_SDK_DISABLED) {
+                if parse_bool(OTEL_SDK_DISABLED, v)? {
+                    c.enabled = set(OTEL_SDK_DISABLED, false);
+                }
+            }
+            Ok(())
+        }),
+        report: Report::Custom {
+            rank: 10,
+            entries: enabled_entry,
+        },
+    };
+
+    /// `telemetry.service_name`, `OTEL_SERVICE_NAME`; else a `service.name` resource attribute.
+    SERVICE_NAME: Setting<String> = Setting {
+        key: "telemetry.service_name",
+        env: &[OTEL_SERVICE_NAME],
+        setter: "with_service_name",
+        kind: &TEXT,
+        default: || Some(SERVICE_NAME_DEFAULT.to_owned()),
+        field: Some(Field {
+            get: |c| &c.service_name,
+            get_mut: |c| &mut c.service_name,
+        }),
+        read_env: None,
+        report: Report::Custom {
+            rank: 20,
+            entries: service_name_entry,
+        },
+    };
+
+    SERVICE_VERSION: Setting<String> = Setting {
+        key: "telemetry.service_version",
+        env: &[],
+        setter: "with_service_version",
+        kind: &TEXT,
+        default: || None,
+        field: Some(Field {
+            get: |c| &c.service_version,
+            get_mut: |c| &mut c.service_version,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 30,
+            unset: "(none)",
+        },
+    };
+
+    /// `[telemetry.resource]`, `OTEL_RESOURCE_ATTRIBUTES`: merged key by key.
+    RESOURCE: Custom = Custom {
+        key: "telemetry.resource",
+        env: &[OTEL_RESOURCE_ATTRIBUTES],
+        read_file: resource_from_file,
+        read_env: resource_from_env,
+        report: Report::Custom {
+            rank: 40,
+            entries: resource_entries,
+        },
+    };
+
+    // ----- [telemetry.tracing] -----
+
+    /// `telemetry.tracing.enabled`: shown with `telemetry.enabled`.
+    TRACING_ENABLED: Setting<bool> = Setting {
+        key: "telemetry.tracing.enabled",
+        env: &[],
+        setter: "with_enabled",
+        kind: &BOOL,
+        default: || Some(true),
+        field: Some(Field {
+            get: |c| &c.tracing_enabled,
+            get_mut: |c| &mut c.tracing_enabled,
+        }),
+        read_env: None,
+        report: Report::Hidden,
+    };
+
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` is a base URL (HTTP appends `/v1/traces`);
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is used as-is and wins.
+    OTLP_ENDPOINT: Custom = Custom {
+        key: "telemetry.tracing.otlp.endpoint",
+        env: &[
+            OTEL_EXPORTER_OTLP_ENDPOINT,
+            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+        ],
+        read_file: |doc, c, key, item| {
+            let url = doc.string(key, item, EXPECTED_URL)?;
+            if !is_valid_url(url) {
+                return Err(doc.invalid(key, item, EXPECTED_URL));
+            }
+            c.otlp.endpoint = doc.set(key, item, Endpoint::Url(url.to_owned()));
+            Ok(())
+        },
+        read_env: endpoint_from_env,
+        report: Report::Custom {
+            rank: 150,
+            entries: |input, out| {
+                out.push(entry(
+                    OTLP_ENDPOINT.key,
+                    input.otlp.endpoint.clone(),
+                    source_of(last(input.layers, |c| &c.otlp.endpoint)),
+                ));
+            },
+        },
+    };
+
+    OTLP_PROTOCOL: Setting<OtlpProtocol> = Setting {
+        key: "telemetry.tracing.otlp.protocol",
+        env: &[
+            OTEL_EXPORTER_OTLP_PROTOCOL,
+            OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+        ],
+        setter: "with_otlp_protocol",
+        kind: &PROTOCOL,
+        default: || Some(OTLP_PROTOCOL_DEFAULT),
+        field: Some(Field {
+            get: |c| &c.otlp.protocol,
+            get_mut: |c| &mut c.otlp.protocol,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 160,
+            unset: "",
+        },
+    };
+
+    OTLP_TIMEOUT: Setting<Duration> = Setting {
+        key: "telemetry.tracing.otlp.timeout_seconds",
+        env: &[
+            OTEL_EXPORTER_OTLP_TIMEOUT,
+            OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+        ],
+        setter: "with_otlp_timeout",
+        kind: &POSITIVE_SECONDS,
+        default: || Some(OTLP_TIMEOUT_DEFAULT),
+        field: Some(Field {
+            get: |c| &c.otlp.timeout,
+            get_mut: |c| &mut c.otlp.timeout,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 180,
+            unset: "",
+        },
+    };
+
+    /// `gzip` (`true`) or `none`.
+    OTLP_COMPRESSION: Setting<bool> = Setting {
+        key: "telemetry.tracing.otlp.compression",
+        env: &[
+            OTEL_EXPORTER_OTLP_COMPRESSION,
+            OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
+        ],
+        setter: "with_otlp_compression",
+        kind: &COMPRESSION,
+        default: || Some(false),
+        field: Some(Field {
+            get: |c| &c.otlp.gzip,
+            get_mut: |c| &mut c.otlp.gzip,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 190,
+            unset: "",
+        },
+    };
+
+    /// Header values are secrets; a file's may hold `${VAR}`, expanded when layers are merged.
+    OTLP_HEADERS: Custom = Custom {
+        key: "telemetry.tracing.otlp.headers",
+        env: &[
+            OTEL_EXPORTER_OTLP_HEADERS,
+            OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+        ],
+        read_file: headers_from_file,
+        read_env: |vars, c| {
+            for var in [
+                OTEL_EXPORTER_OTLP_HEADERS,
+                OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+            ] {
+                if let Some(v) = vars.get(var) {
+                    let origin = Origin::Env { var };
+                    c.otlp.headers = parse_pairs(var, v, true)?
+                        .into_iter()
+                        .map(|(name, value)| Set::new((name, Secret(value)), origin.clone()))
+                        .collect();
+                }
+            }
+            Ok(())
+        },
+        report: Report::Custom {
+            rank: 170,
+            entries: header_entries,
+        },
+    };
+
+    SCHEDULED_DELAY: Setting<Duration> = Setting {
+        key: "telemetry.tracing.otlp.batch.scheduled_delay_seconds",
+        env: &[OTEL_BSP_SCHEDULE_DELAY],
+        setter: "with_scheduled_delay",
+        kind: &SECONDS,
+        default: || Some(SCHEDULED_DELAY_DEFAULT),
+        field: Some(Field {
+            get: |c| &c.batch.scheduled_delay,
+            get_mut: |c| &mut c.batch.scheduled_delay,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 120,
+            unset: "",
+        },
+    };
+
+    /// At most the queue size; a small queue set alone lowers the default.
+    MAX_EXPORT_BATCH_SIZE: Setting<usize> = Setting {
+        key: "telemetry.tracing.otlp.batch.max_export_batch_size",
+        env: &[OTEL_BSP_MAX_EXPORT_BATCH_SIZE],
+        setter: "with_max_export_batch_size",
+        kind: &POSITIVE_INT,
+        default: || Some(MAX_EXPORT_BATCH_SIZE_DEFAULT),
+        field: Some(Field {
+            get: |c| &c.batch.max_export_batch_size,
+            get_mut: |c| &mut c.batch.max_export_batch_size,
+        }),
+        read_env: None,
+        report: Report::Resolved {
+            rank: 110,
+            show: |input| input.settings.batch.max_export_batch_size.to_string(),
+        },
+    };
+
+    MAX_QUEUE_SIZE: Setting<usize> = Setting {
+        key: "telemetry.tracing.otlp.batch.max_queue_size",
+        env: &[OTEL_BSP_MAX_QUEUE_SIZE],
+        setter: "with_max_queue_size",
+        kind: &POSITIVE_INT,
+        default: || Some(MAX_QUEUE_SIZE_DEFAULT),
+        field: Some(Field {
+            get: |c| &c.batch.max_queue_size,
+            get_mut: |c| &mut c.batch.max_queue_size,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 100,
+            unset: "",
+        },
+    };
+
+    EXPORT_TIMEOUT: Setting<Duration> = Setting {
+        key: "telemetry.tracing.otlp.batch.export_timeout_seconds",
+        env: &[OTEL_BSP_EXPORT_TIMEOUT],
+        setter: "with_export_timeout",
+        kind: &POSITIVE_SECONDS,
+        default: || Some(EXPORT_TIMEOUT_DEFAULT),
+        field: Some(Field {
+            get: |c| &c.batch.export_timeout,
+            get_mut: |c| &mut c.batch.export_timeout,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 130,
+            unset: "",
+        },
+    };
+
+    /// The head sampler; its ratio ([`PROBABILITY`]) may come from another layer.
+    STRATEGY: Setting<Strategy> = Setting {
+        key: "telemetry.tracing.sampling.strategy",
+        env: &[OTEL_TRACES_SAMPLER],
+        setter: "with_sampler",
+        kind: &STRATEGY_KIND,
+        default: || None,
+        field: Some(Field {
+            get: |c| &c.sampling.strategy,
+            get_mut: |c| &mut c.sampling.strategy,
+        }),
+        read_env: None,
+        report: Report::Custom {
+            rank: 50,
+            entries: strategy_entry,
+        },
+    };
+
+    /// Shown as part of the strategy.
+    PROBABILITY: Setting<f64> = Setting {
+        key: "telemetry.tracing.sampling.probability",
+        env: &[OTEL_TRACES_SAMPLER_ARG],
+        setter: "with_sampler",
+        kind: &PROBABILITY_KIND,
+        default: || None,
+        field: Some(Field {
+            get: |c| &c.sampling.probability,
+            get_mut: |c| &mut c.sampling.probability,
+        }),
+        read_env: None,
+        report: Report::Hidden,
+    };
+
+    KEEP_ERRORS: Setting<bool> = Setting {
+        key: "telemetry.tracing.sampling.always_sample_errors",
+        env: &[],
+        setter: "with_tail_sampling",
+        kind: &BOOL,
+        default: || Some(false),
+        field: Some(Field {
+            get: |c| &c.sampling.keep_errors,
+            get_mut: |c| &mut c.sampling.keep_errors,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 60,
+            unset: "",
+        },
+    };
+
+    SLOW_THRESHOLD: Setting<Duration> = Setting {
+        key: "telemetry.tracing.sampling.always_sample_slow_seconds",
+        env: &[],
+        setter: "with_tail_sampling",
+        kind: &SECONDS,
+        default: || None,
+        field: Some(Field {
+            get: |c| &c.sampling.slow_threshold,
+            get_mut: |c| &mut c.sampling.slow_threshold,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 70,
+            unset: "(none)",
+        },
+    };
+
+    MAX_TRACES_PER_SECOND: Setting<f64> = Setting {
+        key: "telemetry.tracing.sampling.max_traces_per_second",
+        env: &[],
+        setter: "with_tail_sampling",
+        kind: &RATE,
+        default: || None,
+        field: Some(Field {
+            get: |c| &c.sampling.max_traces_per_second,
+            get_mut: |c| &mut c.sampling.max_traces_per_second,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 80,
+            unset: "(no limit)",
+        },
+    };
+
+    /// `[[telemetry.tracing.exporters]]`; a later layer's list replaces an earlier one whole.
+    EXPORTERS: Custom = Custom {
+        key: "telemetry.tracing.exporters",
+        env: &[],
+        read_file: |doc, c, key, item| {
+            c.exporters = doc.set(key, item, exporters_from_file(doc, key, item)?);
+            Ok(())
+        },
+        read_env: |_, _| Ok(()),
+        report: Report::Custom {
+            rank: 140,
+            entries: exporters_entry,
+        },
+    };
+
+    // ----- [telemetry.genai] -----
+
+    CAPTURE: Setting<CaptureMode> = Setting {
+        key: "telemetry.genai.capture_message_content",
+        env: &[OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT],
+        setter: "with_capture_message_content",
+        kind: &CAPTURE_KIND,
+        default: || Some(CaptureMode::NoContent),
+        field: Some(Field {
+            get: |c| &c.capture,
+            get_mut: |c| &mut c.capture,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 200,
+            unset: "",
+        },
+    };
+
+    // ----- [telemetry.usage] -----
+
+    USAGE_ENABLED: Setting<bool> = Setting {
+        key: "telemetry.usage.enabled",
+        env: &[],
+        setter: "with_usage_enabled",
+        kind: &BOOL,
+        default: || Some(false),
+        field: Some(Field {
+            get: |c| &c.usage.enabled,
+            get_mut: |c| &mut c.usage.enabled,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 300,
+            unset: "",
+        },
+    };
+
+    /// The base URL; `/v1/traces` is appended. Only `http://`: there is no TLS backend.
+    USAGE_ENDPOINT: Setting<String> = Setting {
+        key: "telemetry.usage.endpoint",
+        env: &[],
+        setter: "with_usage_endpoint",
+        kind: &USAGE_URL,
+        default: || None,
+        field: Some(Field {
+            get: |c| &c.usage.endpoint,
+            get_mut: |c| &mut c.usage.endpoint,
+        }),
+        read_env: None,
+        report: Report::Resolved {
+            rank: 310,
+            show: |input| (input.settings.usage.url.clone()).unwrap_or_else(|| "(none)".to_owned()),
+        },
+    };
+
+    USAGE_NOTICE: Setting<bool> = Setting {
+        key: "telemetry.usage.notice",
+        env: &[],
+        setter: "with_usage_notice",
+        kind: &BOOL,
+        default: || Some(true),
+        field: Some(Field {
+            get: |c| &c.usage.notice,
+            get_mut: |c| &mut c.usage.notice,
+        }),
+        read_env: None,
+        report: Report::Value {
+            rank: 320,
+            unset: "",
+        },
+    };
+
+    /// How long the usage circuit stays open after the endpoint failed (events are dropped and
+    /// counted meanwhile). In code: `UsageOptions::circuit_cooldown`.
+    USAGE_CIRCUIT_COOLDOWN: Setting<Duration> = Setting {
+        key: "telemetry.usage.circuit_cooldown_seconds",
+        env: &[],
+        setter: "UsageOptions::circuit_cooldown",
+        kind: &SECONDS,
+        default: || Some(Duration::from_secs(60)),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 330,
+            unset: "",
+        },
+    };
+}
+
+/// Checks that need a whole table of one file, run when that table has been read.
+pub(crate) static FILE_TABLE_CHECKS: &[(&str, LayerCheck)] =
+    &[("telemetry.tracing.otlp.batch", batch_within_queue)];
+
+/// Checked in the file too (resolve checks across layers) so the file alone is known good.
+fn batch_within_queue(c: &Config) -> Result<(), ConfigError> {
+    if let (Some(queue), Some(batch)) = (&c.batch.max_queue_size, &c.batch.max_export_batch_size) {
+        if batch.value > queue.value {
+            return Err(batch.origin.invalid(
+                batch.value.to_string(),
+                format!(
+                    "a positive integer no larger than the queue size, {} (set by {})",
+                    queue.value,
+                    queue.origin.describe()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+// ----- kinds -----
+
+static BOOL: Kind<bool> = Kind {
+    file: |doc, key, item| doc.boolean(key, item),
+    env: |var, value| parse_bool(var, value),
+    check: |_| None,
+    show: |b| b.to_string(),
+};
+
+/// A non-empty string in a file; any value in a variable.
+static TEXT: Kind<String> = Kind {
+    file: |doc, key, item| doc.text(key, item),
+    env: |_, value| Ok(value.to_owned()),
+    check: |_| None,
+    show: Clone::clone,
+};
+
+static POSITIVE_INT: Kind<usize> = Kind {
+    file: |doc, key, item| doc.positive_int(key, item),
+    env: |var, value| parse_positive(var, value),
+    check: |n| (*n == 0).then(|| ("0".to_owned(), EXPECTED_POSITIVE_INT)),
+    show: |n| n.to_string(),
+};
+
+/// Seconds in a file, milliseconds in a variable; 0 allowed.
+static SECONDS: Kind<Duration> = Kind {
+    file: |doc, key, item| doc.seconds(key, item, true),
+    env: |var, value| parse_millis(var, value, true),
+    check: |_| None,
+    show: |d| seconds(*d),
+};
+
+/// [`SECONDS`], but not 0.
+static POSITIVE_SECONDS: Kind<Duration> = Kind {
+    file: |doc, key, item| doc.seconds(key, item, false),
+    env: |var, value| parse_millis(var, value, false),
+    check: |d| {
+        d.is_zero()
+            .then(|| (format!("{d:?}"), "a positive duration"))
+    },
+    show: |d| seconds(*d),
+};
+
+const PROTOCOLS: &[&str] = &["grpc", "http/protobuf"];
+
+static PROTOCOL: Kind<OtlpProtocol> = Kind {
+    file: |doc, key, item| {
+        Ok(match doc.choice(key, item, PROTOCOLS)? {
+            "grpc" => OtlpProtocol::Grpc,
+            _ => OtlpProtocol::HttpProtobuf,
+        })
+    },
+    env: |var, value| match value {
+        "grpc" => Ok(OtlpProtocol::Grpc),
+        "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
+        "http/json" => Err(error(
+            var,
+            value,
+            "`http/protobuf` or `grpc` (`http/json` is not supported; use `http/protobuf`)"
+                .to_owned(),
+        )),
+        _ => Err(choice_error(var, value, PROTOCOLS)),
+    },
+    check: |_| None,
+    show: |p| {
+        match p {
+            OtlpProtocol::Grpc => "grpc",
+            OtlpProtocol::HttpProtobuf => "http/protobuf",
+        }
+        .to_owned()
+    },
+};
+
+const COMPRESSIONS: &[&str] = &["gzip", "none"];
+
+/// `gzip` (`true`) or `none`.
+static COMPRESSION: Kind<bool> = Kind {
+    file: |doc, key, item| Ok(doc.choice(key, item, COMPRESSIONS)? == "gzip"),
+    env: |var, value| {
+        if !COMPRESSIONS.contains(&value) {
+            return Err(choice_error(var, value, COMPRESSIONS));
+        }
+        Ok(value == "gzip")
+    },
+    check: |_| None,
+    show: |gzip| if *gzip { "gzip" } else { "none" }.to_owned(),
+};
+
+/// `0..=1`. A code value is not checked: `Sampler` clamps it.
+static PROBABILITY_KIND: Kind<f64> = Kind {
+    file: |doc, key, item| {
+        let p = doc.number(key, item, EXPECTED_PROBABILITY)?;
+        if !(0.0..=1.0).contains(&p) {
+            return Err(doc.invalid(key, item, EXPECTED_PROBABILITY));
+        }
+        Ok(p)
+    },
+    env: |var, value| match value.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(error(var, value, EXPECTED_PROBABILITY.to_owned())),
+    },
+    check: |_| None,
+    show: |p| p.to_string(),
+};
+
+/// A positive, finite number.
+static RATE: Kind<f64> = Kind {
+    file: |doc, key, item| {
+        let rate = doc.number(key, item, EXPECTED_RATE)?;
+        if rate <= 0.0 {
+            return Err(doc.invalid(key, item, EXPECTED_RATE));
+        }
+        Ok(rate)
+    },
+    env: |var, value| match value.parse::<f64>() {
+        Ok(rate) if rate > 0.0 && rate.is_finite() => Ok(rate),
+        _ => Err(error(var, value, EXPECTED_RATE.to_owned())),
+    },
+    check: |rate| (!(*rate > 0.0 && rate.is_finite())).then(|| (rate.to_string(), EXPECTED_RATE)),
+    show: |rate| rate.to_string(),
+};
+
+/// What a file's `capture_message_content` takes (besides `true` and `false`).
+const CAPTURE_MODES: &[&str] = &["no_content", "span_only", "event_only", "span_and_event"];
+/// What `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` takes, in any case (suggestions
+/// compare against the upper-case names, as they are usually written).
+const ENV_CAPTURE_MODES: &[&str] = &[
+    "true",
+    "false",
+    "NO_CONTENT",
+    "SPAN_ONLY",
+    "EVENT_ONLY",
+    "SPAN_AND_EVENT",
+];
+
+static CAPTURE_KIND: Kind<CaptureMode> = Kind {
+    // `true`/`false` as in the environment variable, or one of the modes.
+    file: |doc, key, item| {
+        Ok(match item.get_ref() {
+            DeValue::Boolean(true) => CaptureMode::SpanOnly,
+            DeValue::Boolean(false) => CaptureMode::NoContent,
+            _ => match doc.choice(key, item, CAPTURE_MODES)? {
+                "span_only" => CaptureMode::SpanOnly,
+                "event_only" => CaptureMode::EventOnly,
+                "span_and_event" => CaptureMode::SpanAndEvent,
+                _ => CaptureMode::NoContent,
+            },
+        })
+    },
+    env: |var, value| {
+        CaptureMode::from_env_value(value)
+            .ok_or_else(|| choice_error(var, value, ENV_CAPTURE_MODES))
+    },
+    check: |_| None,
+    show: |mode| capture_text(*mode).to_owned(),
+};
+
+/// What a usage endpoint may be in this build.
+const EXPECTED_HTTP_USAGE_URL: &str = "an `http://` URL such as `http://localhost:4318`: this \
+     build has no TLS backend, so `https://` cannot connect; send to a collector reachable over \
+     http";
+
+/// An `http://` URL. The usage client is built without a TLS backend (as are the OTLP
+/// clients): an https endpoint could never connect, so say so now rather than drop every
+/// event. A file's value is checked for a URL when read, and for `https` when resolved.
+static USAGE_URL: Kind<String> = Kind {
+    file: |doc, key, item| {
+        let url = doc.string(key, item, EXPECTED_URL)?;
+        if !is_valid_url(url) {
+            return Err(doc.invalid(key, item, EXPECTED_URL));
+        }
+        Ok(url.to_owned())
+    },
+    env: |var, value| {
+        if !is_valid_url(value) {
+            return Err(error(var, value, EXPECTED_URL.to_owned()));
+        }
+        Ok(value.to_owned())
+    },
+    check: |url| {
+        if !is_valid_url(url) {
+            Some((format!("{url:?}"), EXPECTED_URL))
+        } else if url.starts_with("https://") {
+            Some((format!("{url:?}"), EXPECTED_HTTP_USAGE_URL))
+        } else {
+            None
+        }
+    },
+    show: Clone::clone,
+};
+
+/// What a file's `strategy` takes.
+const STRATEGIES: &[&str] = &["always_on", "always_off", "probability", "parent_based"];
+/// What `OTEL_TRACES_SAMPLER` takes (the samplers this crate implements).
+const SAMPLERS: &[&str] = &[
+    "always_on",
+    "always_off",
+    "traceidratio",
+    "parentbased_always_on",
+    "parentbased_always_off",
+    "parentbased_traceidratio",
+];
+
+static STRATEGY_KIND: Kind<Strategy> = Kind {
+    file: |doc, key, item| {
+        Ok(match doc.choice(key, item, STRATEGIES)? {
+            "always_on" => Strategy::AlwaysOn,
+            "always_off" => Strategy::AlwaysOff,
+            "probability" => Strategy::TraceIdRatio,
+            _ => Strategy::ParentBased(Root::RatioOrAlwaysOn),
+        })
+    },
+    env: |var, value| {
+        Ok(match value {
+            "always_on" => Strategy::AlwaysOn,
+            "always_off" => Strategy::AlwaysOff,
+            "traceidratio" => Strategy::TraceIdRatio,
+            "parentbased_always_on" => Strategy::ParentBased(Root::AlwaysOn),
+            "parentbased_always_off" => Strategy::ParentBased(Root::AlwaysOff),
+            "parentbased_traceidratio" => Strategy::ParentBased(Root::TraceIdRatio),
+            _ => return Err(choice_error(var, value, SAMPLERS)),
+        })
+    },
+    check: |_| None,
+    // Shown resolved, as a sampler (see `strategy_entry`).
+    show: |strategy| format!("{strategy:?}"),
+};
+
+// ----- how structured values are shown -----
+
+/// `5s`, `0.5s`.
+pub(crate) fn seconds(d: Duration) -> String {
+    format!("{}s", d.as_secs_f64())
+}
+
+/// The sampler as the configuration file spells it: `always_on`, `always_off`,
+/// `probability 0.1`, `parent_based (root: always_on)`.
+pub(crate) fn sampler_text(sampler: &Sampler) -> String {
+    match sampler {
+        Sampler::AlwaysOn => "always_on".to_owned(),
+        Sampler::AlwaysOff => "always_off".to_owned(),
+        Sampler::TraceIdRatio(p) => format!("probability {p}"),
+        Sampler::ParentBased(root) => format!("parent_based (root: {})", sampler_text(root)),
+    }
+}
+
+/// The capture mode as `telemetry.genai.capture_message_content` takes it.
+pub(crate) fn capture_text(mode: CaptureMode) -> &'static str {
+    match mode {
+        CaptureMode::NoContent => "no_content",
+        CaptureMode::SpanOnly => "span_only",
+        CaptureMode::EventOnly => "event_only",
+        CaptureMode::SpanAndEvent => "span_and_event",
+    }
+}
+
+fn last<'a, T>(
+    layers: &[&'a Config],
+    field: impl Fn(&'a Config) -> &'a Option<Set<T>>,
+) -> Option<&'a Set<T>> {
+    layers.iter().rev().find_map(|layer| field(layer).as_ref())
+}
+
+fn enabled_entry(input: &ReportInput<'_>, out: &mut Vec<ConfigEntry>) {
+    let source = if input.disable_all {
+        ConfigSource::Env {
+            var: "ZDK_DISABLE_ALL_TRACING".to_owned(),
+        }
+    } else {
+        // The switch that turned tracing off, else the last one set.
+        let tracing = TRACING_ENABLED.last(input.layers);
+        let all = ENABLED.last(input.layers);
+        match (all, tracing) {
+            (_, Some(t)) if !t.value => source_of(Some(t)),
+            (Some(a), _) => source_of(Some(a)),
+            (None, t) => source_of(t),
+        }
+    };
+    out.push(entry(
+        ENABLED.key,
+        (input.settings.enabled && !input.disable_all).to_string(),
+        source,
+    ));
+}
+
+fn service_name_entry(input: &ReportInput<'_>, out: &mut Vec<ConfigEntry>) {
+    // The service name may come from a `service.name` resource attribute of some layer.
+    let source = input
+        .layers
+        .iter()
+        .rev()
+        .find_map(|layer| {
+            layer.service_name.as_ref().map(|s| &s.origin).or_else(|| {
+                layer
+                    .resource
+                    .iter()
+                    .rev()
+                    .find(|s| s.value.0 == "service.name")
+                    .map(|s| &s.origin)
+            })
+        })
+        .map_or(ConfigSource::Default, ConfigSource::from);
+    out.push(entry(
+        SERVICE_NAME.key,
+        input.settings.service_name.clone(),
+        source,
+    ));
+}
+
+fn resource_entries(input: &ReportInput<'_>, out: &mut Vec<ConfigEntry>) {
+    for (key, value) in &input.settings.resource_attributes {
+        let set = input
+            .layers
+            .iter()
+            .rev()
+            .find_map(|layer| layer.resource.iter().rev().find(|s| &s.value.0 == key));
+        out.push(entry(
+            format!("telemetry.resource.{key}"),
+            value.clone(),
+            source_of(set),
+        ));
+    }
+}
+
+fn strategy_entry(input: &ReportInput<'_>, out: &mut Vec<ConfigEntry>) {
+    let strategy = STRATEGY.last(input.layers);
+    let probability = PROBABILITY.last(input.layers);
+    out.push(entry(
+        STRATEGY.key,
+        sampler_text(&input.settings.sampler),
+        strategy
+            .map(|s| &s.origin)
+            .or(probability.map(|p| &p.origin))
+            .map_or(ConfigSource::Default, ConfigSource::from),
+    ));
+}
+
+fn exporters_entry(input: &ReportInput<'_>, out: &mut Vec<ConfigEntry>) {
+    let exporters = last(input.layers, |c| &c.exporters);
+    let endpoint = last(input.layers, |c| &c.otlp.endpoint);
+    let (list, source) = match (exporters, input.settings.exporters.is_empty()) {
+        (Some(list), _) => (
+            list.value
+                .iter()
+                .map(|choice| match choice {
+                    ExporterChoice::Stdout => "stdout".to_owned(),
+                    ExporterChoice::File(path) => format!("file {}", path.display()),
+                    ExporterChoice::Otlp => "otlp".to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            source_of(Some(list)),
+        ),
+        // No list anywhere: an endpoint turns OTLP on, else the console is used.
+        (None, false) => ("otlp".to_owned(), source_of(endpoint)),
+        (None, true) => ("stdout".to_owned(), ConfigSource::Default),
+    };
+    out.push(entry(EXPORTERS.key, list, source));
+}
+
+fn header_entries(input: &ReportInput<'_>, out: &mut Vec<ConfigEntry>) {
+    for (name, _) in &input.otlp.headers {
+        let set = input.layers.iter().rev().find_map(|layer| {
+            layer
+                .otlp
+                .headers
+                .iter()
+                .rev()
+                .find(|s| s.value.0.eq_ignore_ascii_case(name))
+        });
+        out.push(entry(
+            format!("telemetry.tracing.otlp.headers.{name}"),
+            MASKED,
+            source_of(set),
+        ));
+    }
+}
+
+// ----- how structured values are read -----
+
+fn resource_from_file(
+    doc: &Doc<'_>,
+    c: &mut Config,
+    key: &str,
+    item: &Item<'_>,
+) -> Result<(), ConfigError> {
+    for (attr, attr_key, value) in doc.entries(doc.table(key, item)?, key) {
+        if attr.is_empty() {
+            return Err(doc.invalid_with(
+                &attr_key,
+                value,
+                "\"\"".to_owned(),
+                "a non-empty attribute name",
+            ));
+        }
+        let text = doc.string(&attr_key, value, "a string")?.to_owned();
+        c.resource.retain(|set| set.value.0 != attr);
+        c.resource.push(Set::new(
+            (attr.to_owned(), text),
+            doc.origin(&attr_key, value),
+        ));
+    }
+    Ok(())
+}
+
+fn resource_from_env(vars: &Vars, c: &mut Config) -> Result<(), ConfigError> {
+    if let Some(v) = vars.get(OTEL_RESOURCE_ATTRIBUTES) {
+        for (key, value) in parse_pairs(OTEL_RESOURCE_ATTRIBUTES, v, false)? {
+            c.resource.retain(|set| set.value.0 != key);
+            c.resource.push(Set::new(
+                (key, value),
+                Origin::Env {
+                    var: OTEL_RESOURCE_ATTRIBUTES,
+                },
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn endpoint_from_env(vars: &Vars, c: &mut Config) -> Result<(), ConfigError> {
+    // The generic variable is checked even when the traces-specific one wins, so a bad value
+    // is never ignored.
+    let endpoint = vars
+        .get(OTEL_EXPORTER_OTLP_ENDPOINT)
+        .map(|v| (OTEL_EXPORTER_OTLP_ENDPOINT, v));
+    let traces_endpoint = vars
+        .get(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+        .map(|v| (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, v));
+    for (var, url) in endpoint.iter().chain(traces_endpoint.iter()) {
+        if !is_valid_url(url) {
+            return Err(error(var, url, EXPECTED_URL.to_owned()));
+        }
+    }
+    if let Some((var, url)) = traces_endpoint {
+        c.otlp.endpoint = set(var, Endpoint::Traces(url.to_owned()));
+    } else if let Some((var, url)) = endpoint {
+        c.otlp.endpoint = set(var, Endpoint::Base(url.to_owned()));
+    }
+    Ok(())
+}
+
+fn headers_from_file(
+    doc: &Doc<'_>,
+    c: &mut Config,
+    key: &str,
+    item: &Item<'_>,
+) -> Result<(), ConfigError> {
+    for (header, header_key, value) in doc.entries(doc.table(key, item)?, key) {
+        if !is_header_name(header) {
+            return Err(doc.invalid_with(
+                &header_key,
+                value,
+                format!("{header:?}"),
+                EXPECTED_HEADER_NAME,
+            ));
+        }
+        let template = match value.get_ref() {
+            DeValue::String(s) => s,
+            _ => {
+                return Err(doc.invalid_with(
+                    &header_key,
+                    value,
+                    HIDDEN.to_owned(),
+                    "a string (`${NAME}` is replaced by environment variable `NAME`)",
+                ))
+            }
+        };
+        if let Err(err) = expand::check(template) {
+            let problem = match err {
+                ExpandError::BadName(name) => {
+                    format!("`${{{name}}}` does not name a variable")
+                }
+                _ => "a `${` is not closed by `}`".to_owned(),
+            };
+            return Err(doc.invalid_with(
+                &header_key,
+                value,
+                HIDDEN.to_owned(),
+                format!("{}; here {problem}", ExpandError::EXPECTED),
+            ));
+        }
+        c.otlp
+            .headers
+            .retain(|set| !set.value.0.eq_ignore_ascii_case(header));
+        c.otlp.headers.push(Set::new(
+            (header.to_owned(), Secret(template.to_string())),
+            doc.origin(&header_key, value),
+        ));
+    }
+    Ok(())
+}
+
+/// An HTTP header name (RFC 9110 token).
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
+}
+
+const EXPORTER_KEYS: &[&str] = &["type", "path"];
+const EXPORTER_TYPES: &[&str] = &["stdout", "file", "otlp"];
+
+fn exporters_from_file(
+    doc: &Doc<'_>,
+    path: &str,
+    item: &Item<'_>,
+) -> Result<Vec<ExporterChoice>, ConfigError> {
+    const EXPECTED: &str = "a list of tables: `[[telemetry.tracing.exporters]]` with \
+                            `type = \"stdout\"`, `\"file\"` or `\"otlp\"`";
+    let DeValue::Array(items) = item.get_ref() else {
+        return Err(doc.invalid(path, item, EXPECTED));
+    };
+    let mut exporters = Vec::with_capacity(items.len());
+    for (index, entry) in items.iter().enumerate() {
+        let entry_path = format!("{path}[{index}]");
+        let DeValue::Table(table) = entry.get_ref() else {
+            return Err(doc.invalid(&entry_path, entry, EXPECTED));
+        };
+        let mut kind = None;
+        let mut file_path = None;
+        for (name, key, v) in doc.fields(table, &entry_path, EXPORTER_KEYS)? {
+            match name {
+                "type" => kind = Some(doc.choice(&key, v, EXPORTER_TYPES)?),
+                "path" => {
+                    file_path = Some((doc.text(&key, v)?, key, v));
+                }
+                _ => {}
+            }
+        }
+        let exporter = match (kind, file_path) {
+            (None, _) => {
+                return Err(doc.missing(
+                    &format!("{entry_path}.type"),
+                    entry.span(),
+                    format!("`type = …`, one of {}", one_of(EXPORTER_TYPES)),
+                ))
+            }
+            (Some("file"), Some((file, _, _))) => ExporterChoice::File(PathBuf::from(file)),
+            (Some("file"), None) => {
+                return Err(doc.missing(
+                    &format!("{entry_path}.path"),
+                    entry.span(),
+                    "the file to write, e.g. `path = \"traces.jsonl\"` \
+                     (a `type = \"file\"` exporter needs one)"
+                        .to_owned(),
+                ))
+            }
+            (Some(other), Some((_, key, v))) => {
+                return Err(doc.invalid(
+                    &key,
+                    v,
+                    format!(
+                        "no `path` for `type = \"{other}\"` (only `type = \"file\"` \
+                         takes one); remove it"
+                    ),
+                ))
+            }
+            (Some("stdout"), None) => ExporterChoice::Stdout,
+            (Some(_), None) => ExporterChoice::Otlp,
+        };
+        exporters.push(exporter);
+    }
+    Ok(exporters)
+}
+
+#[cfg(test)]
+// Tests panic on failure by design.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::config::report::{tracing_entries, usage_setting_entries};
+    use crate::config::resolve::resolve;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn keys_are_unique_and_tables_accept_them_in_order() {
+        for (i, a) in SETTINGS.iter().enumerate() {
+            for b in &SETTINGS[i + 1..] {
+                assert_ne!(a.key(), b.key());
+            }
+        }
+        use crate::config::setting::children;
+        assert_eq!(children(SETTINGS, ""), ["telemetry"]);
+        assert_eq!(
+            children(SETTINGS, "telemetry.tracing"),
+            ["enabled", "otlp", "sampling", "exporters"]
+        );
+        assert_eq!(
+            children(SETTINGS, "telemetry.tracing.otlp.batch"),
+            [
+                "scheduled_delay_seconds",
+                "max_export_batch_size",
+                "max_queue_size",
+                "export_timeout_seconds"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_setting_added_in_one_place() {
+        // `telemetry.usage.circuit_cooldown_seconds`: only its entry above was written for it;
+        // file, report, code setter and default follow.
+        let file =
+            Config::from_toml_str("[telemetry.usage]\ncircuit_cooldown_seconds = 300\n").unwrap();
+        let code = USAGE_CIRCUIT_COOLDOWN.code(Config::default(), Duration::from_secs(5));
+        let settings = resolve(&[&code, &file], &no_env).unwrap();
+        assert_eq!(
+            USAGE_CIRCUIT_COOLDOWN.resolved(&settings).unwrap(),
+            Some(Duration::from_secs(300))
+        );
+        let entries = usage_setting_entries(&[&code, &file], &settings, &no_env).unwrap();
+        let entry = entries
+            .iter()
+            .find(|e| e.key == "telemetry.usage.circuit_cooldown_seconds")
+            .unwrap();
+        assert_eq!(entry.value, "300s");
+        assert_eq!(entry.source.to_string(), "file <string>:2");
+        assert_eq!(entries[0].key, "telemetry.usage.enabled");
+
+        let defaults = resolve(&[], &no_env).unwrap();
+        assert_eq!(
+            USAGE_CIRCUIT_COOLDOWN.resolved(&defaults).unwrap(),
+            Some(Duration::from_secs(60))
+        );
+        let settings = resolve(&[&code], &no_env).unwrap();
+        let entries = usage_setting_entries(&[&code], &settings, &no_env).unwrap();
+        assert!(entries.iter().any(|e| e.key == USAGE_CIRCUIT_COOLDOWN.key
+            && e.source.to_string() == "code `UsageOptions::circuit_cooldown`"));
+
+        let err = Config::from_toml_str("[telemetry.usage]\ncircuit_cooldown_seconds = \"5\"\n")
+            .unwrap_err();
+        match err {
+            ConfigError::Invalid {
+                key,
+                line,
+                expected,
+                ..
+            } => {
+                assert_eq!(key, "telemetry.usage.circuit_cooldown_seconds");
+                assert_eq!(line, Some(2));
+                assert!(expected.contains("seconds"), "{expected}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let err = Config::from_toml_str("[telemetry.usage]\ncircuit_cooldown_second = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("did you mean `circuit_cooldown_seconds`?"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn report_keeps_its_order() {
+        let settings = resolve(&[], &no_env).unwrap();
+        let (_, entries) = tracing_entries(&[], &no_env, false).unwrap();
+        let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "telemetry.enabled",
+                "telemetry.service_name",
+                "telemetry.service_version",
+                "telemetry.tracing.sampling.strategy",
+                "telemetry.tracing.sampling.always_sample_errors",
+                "telemetry.tracing.sampling.always_sample_slow_seconds",
+                "telemetry.tracing.sampling.max_traces_per_second",
+                "telemetry.tracing.otlp.batch.max_queue_size",
+                "telemetry.tracing.otlp.batch.max_export_batch_size",
+                "telemetry.tracing.otlp.batch.scheduled_delay_seconds",
+                "telemetry.tracing.otlp.batch.export_timeout_seconds",
+                "telemetry.tracing.exporters",
+                "telemetry.tracing.otlp.endpoint",
+                "telemetry.tracing.otlp.protocol",
+                "telemetry.tracing.otlp.timeout_seconds",
+                "telemetry.tracing.otlp.compression",
+                "telemetry.genai.capture_message_content",
+            ]
+        );
+        let usage = usage_setting_entries(&[], &settings, &no_env).unwrap();
+        let keys: Vec<&str> = usage.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "telemetry.usage.enabled",
+                "telemetry.usage.endpoint",
+                "telemetry.usage.notice",
+                "telemetry.usage.circuit_cooldown_seconds",
+            ]
+        );
+    }
+}
