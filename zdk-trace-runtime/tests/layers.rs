@@ -342,7 +342,7 @@ fn imports_of(text: &str, module: &[String]) -> Vec<Import> {
     let mut i = 0;
     while i < bytes.len() {
         let rest = &code[i..];
-        let preceded_by_ident = i > 0 && is_ident_byte(bytes[i - 1]) || i > 0 && bytes[i - 1] == b'$';
+        let preceded_by_ident = i > 0 && (is_ident_byte(bytes[i - 1]) || bytes[i - 1] == b'$');
         let (base, skip) = if !preceded_by_ident && rest.starts_with("crate::") {
             (Vec::new(), "crate::".len())
         } else if !preceded_by_ident && rest.starts_with("super::") {
@@ -376,13 +376,18 @@ fn imports_of(text: &str, module: &[String]) -> Vec<Import> {
 
 /// Where the `#[cfg(test)] mod tests` block starts (other attributes may sit between them).
 fn test_module_start(code: &str) -> Option<usize> {
-    code.match_indices("#[cfg(test)]").map(|(at, _)| at).find(|&at| {
-        let mut rest = code[at + "#[cfg(test)]".len()..].trim_start();
-        while rest.starts_with("#[") {
-            rest = rest.split_once(']').map_or("", |(_, after)| after).trim_start();
-        }
-        rest.starts_with("mod tests")
-    })
+    code.match_indices("#[cfg(test)]")
+        .map(|(at, _)| at)
+        .find(|&at| {
+            let mut rest = code[at + "#[cfg(test)]".len()..].trim_start();
+            while rest.starts_with("#[") {
+                rest = rest
+                    .split_once(']')
+                    .map_or("", |(_, after)| after)
+                    .trim_start();
+            }
+            rest.starts_with("mod tests")
+        })
 }
 
 fn is_ident_byte(b: u8) -> bool {
@@ -540,9 +545,7 @@ fn strip_comments(text: &str) -> String {
                 i += 1;
             }
             i += 1;
-        } else if c == '\''
-            && chars.get(i + 2) == Some(&'\'')
-            && next.is_some()
+        } else if c == '\'' && chars.get(i + 2) == Some(&'\'') && next.is_some()
             || c == '\'' && next == Some('\\')
         {
             // A char literal ('x', '\n', '\''); lifetimes ('a) are left alone.
