@@ -630,7 +630,7 @@ impl TelemetryBuilder {
                         }
                     })?)
                 }
-                ExporterSettings::Otlp(otlp) => Box::new(export::build_otlp_exporter(otlp)?),
+                ExporterSettings::Otlp(otlp) => export::build_otlp_exporter(otlp)?,
             });
         }
         for exporter in &mut exporters {
@@ -705,6 +705,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "otlp-http")]
     fn exporter_build_error_is_the_source() {
         // This build has no TLS backend: the OTLP exporter refuses an https endpoint when it
         // is built (configuration accepts the URL).
