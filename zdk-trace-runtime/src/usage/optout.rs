@@ -1,33 +1,46 @@
 //! Whether the usage layer may run, and if not, why: the user's opt-outs in precedence order,
 //! then what the application asked for.
 
+#[cfg(feature = "usage")]
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "usage")]
 use super::status::UsageReason;
+#[cfg(feature = "usage")]
 use crate::config::UsageSettings;
 
 /// Any value but `0`/`false`/`no`/`off` turns off *both* layers: tracing and usage.
 pub(crate) const ZDK_DISABLE_ALL_TRACING: &str = "ZDK_DISABLE_ALL_TRACING";
+#[cfg(feature = "usage")]
 /// `false` (or `0`/`no`/`off`) turns the usage layer off.
 pub(crate) const ZDK_TELEMETRY_ENABLED: &str = "ZDK_TELEMETRY_ENABLED";
+#[cfg(feature = "usage")]
 /// The cross-tool convention (<https://consoledonottrack.com>): `1` turns the usage layer off.
 pub(crate) const DO_NOT_TRACK: &str = "DO_NOT_TRACK";
+#[cfg(feature = "usage")]
 /// `1` keeps the usage layer on in CI, where it is otherwise off.
 pub(crate) const ZDK_ENABLE_TRACING_IN_CI: &str = "ZDK_ENABLE_TRACING_IN_CI";
+#[cfg(feature = "usage")]
 /// `1` prints each batch to stderr, exactly as it would be sent, instead of sending it.
 pub(crate) const ZDK_TELEMETRY_DEBUG: &str = "ZDK_TELEMETRY_DEBUG";
+#[cfg(feature = "usage")]
 /// Base of the per-user configuration directory (`~/.config` when unset).
 pub(crate) const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+#[cfg(feature = "usage")]
 const HOME: &str = "HOME";
+#[cfg(feature = "usage")]
 /// Windows has no XDG directory; its per-user application data directory stands in.
 const APPDATA: &str = "APPDATA";
 
+#[cfg(feature = "usage")]
 /// The directory under the configuration base that holds the id, the notice marker and the
 /// opt-out file.
 pub(crate) const APP_DIR: &str = "zdk";
+#[cfg(feature = "usage")]
 /// A file of this name in the configuration directory turns the usage layer off.
 pub(crate) const OPT_OUT_FILE: &str = "no-tracing";
 
+#[cfg(feature = "usage")]
 /// Variables set by CI services (any non-empty value other than `false`/`0` means CI).
 pub(crate) const CI_VARS: &[&str] = &[
     "CI",
@@ -65,6 +78,7 @@ fn is_no(v: &str) -> bool {
         .any(|no| v.eq_ignore_ascii_case(no))
 }
 
+#[cfg(feature = "usage")]
 fn is_yes(v: &str) -> bool {
     ["1", "true", "yes", "on"]
         .iter()
@@ -76,11 +90,13 @@ pub(crate) fn disable_all(env: Lookup<'_>) -> bool {
     value(env, ZDK_DISABLE_ALL_TRACING).is_some_and(|v| !is_no(&v))
 }
 
+#[cfg(feature = "usage")]
 /// `ZDK_TELEMETRY_DEBUG` is set.
 pub(crate) fn debug(env: Lookup<'_>) -> bool {
     value(env, ZDK_TELEMETRY_DEBUG).is_some_and(|v| !is_no(&v))
 }
 
+#[cfg(feature = "usage")]
 /// The per-user directory of zdk files: `$XDG_CONFIG_HOME/zdk`, else `$HOME/.config/zdk`
 /// (`%APPDATA%\zdk` on Windows). `None` when none of them is set: then nothing is stored.
 pub(crate) fn config_dir(env: Lookup<'_>) -> Option<PathBuf> {
@@ -97,6 +113,7 @@ pub(crate) fn config_dir(env: Lookup<'_>) -> Option<PathBuf> {
     value(env, APPDATA).map(|base| Path::new(&base).join(APP_DIR))
 }
 
+#[cfg(feature = "usage")]
 /// Why the usage layer is on or off. The user's opt-outs come first, in the documented
 /// precedence; only then does the application's choice count. An exporter given in code
 /// (`has_exporter`) stands in for the endpoint.
@@ -138,7 +155,7 @@ pub(crate) fn decide(
     UsageReason::Enabled
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "usage"))]
 // Tests panic on failure by design.
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
