@@ -372,6 +372,9 @@ mod transport;
 pub mod usage;
 mod warn;
 
+#[cfg(test)]
+mod feature_tests;
+
 pub use config::{Config, ConfigEntry, ConfigError, ConfigReport, ConfigSource, Protocol, MASKED};
 pub use context::propagation;
 pub use context::{current_span_context, ContextGuard, TraceContext};

@@ -52,6 +52,7 @@ pub(crate) fn expand(
     Ok(out)
 }
 
+#[cfg(feature = "config-file")]
 /// Checks the syntax only: every `${…}` is closed and names a variable.
 pub(crate) fn check(template: &str) -> Result<(), ExpandError> {
     expand(template, &|_| Some("x".to_owned())).map(|_| ())

@@ -212,6 +212,7 @@ pub(crate) enum Root {
     AlwaysOn,
     AlwaysOff,
     TraceIdRatio,
+    #[cfg(feature = "config-file")]
     /// The file's `parent_based`: the probability when one is set, else always on.
     RatioOrAlwaysOn,
 }
@@ -230,6 +231,7 @@ pub(crate) enum ExporterChoice {
 pub(crate) enum Origin {
     /// A `Config::with_*` setter.
     Code { setter: &'static str },
+    #[cfg(feature = "config-file")]
     /// A key in a TOML document.
     File {
         source_name: String,
@@ -245,6 +247,7 @@ impl Origin {
     pub(crate) fn describe(&self) -> String {
         match self {
             Origin::Code { setter } => format!("`Config::{setter}`"),
+            #[cfg(feature = "config-file")]
             Origin::File {
                 source_name,
                 line,
@@ -264,6 +267,7 @@ impl Origin {
                 value,
                 expected,
             },
+            #[cfg(feature = "config-file")]
             Origin::File {
                 source_name,
                 line,
