@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 
 use opentelemetry_sdk::trace::InMemorySpanExporter;
 
-use crate::{Config, ConsoleExporter, InstallError, Protocol, Sampler, Span, Telemetry};
+#[cfg(not(all(feature = "otlp-grpc", feature = "otlp-http")))]
+use crate::{Config, InstallError};
+use crate::{ConsoleExporter, Sampler, Span, Telemetry};
 
 /// `install()` replaces the one global pipeline: the tests that install run one at a time.
 static INSTALL: Mutex<()> = Mutex::new(());
@@ -36,7 +38,7 @@ impl Write for Shared {
 }
 
 /// The exporter's error, checked to name the protocol, the feature and the fix.
-#[allow(dead_code)] // Used only by the OTLP tests, each behind its own feature.
+#[cfg(not(all(feature = "otlp-grpc", feature = "otlp-http")))]
 fn assert_not_compiled(result: Result<Telemetry, InstallError>, protocol: &str, feature: &str) {
     let err = match result {
         Ok(telemetry) => {
@@ -62,6 +64,8 @@ fn assert_not_compiled(result: Result<Telemetry, InstallError>, protocol: &str, 
 #[cfg(not(feature = "otlp-grpc"))]
 #[test]
 fn otlp_grpc_without_its_feature_is_a_named_error() {
+    use crate::Protocol;
+
     let _serial = serial();
     // Chosen in code.
     let code = Telemetry::builder()
