@@ -52,8 +52,8 @@ pub(crate) fn expand(
     Ok(out)
 }
 
-#[cfg(feature = "config-file")]
 /// Checks the syntax only: every `${…}` is closed and names a variable.
+#[cfg(feature = "config-file")]
 pub(crate) fn check(template: &str) -> Result<(), ExpandError> {
     expand(template, &|_| Some("x".to_owned())).map(|_| ())
 }

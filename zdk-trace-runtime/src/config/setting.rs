@@ -14,11 +14,11 @@ use super::values::{Config, Origin, Set, Value};
 
 /// Reads a layer's values from the variables (a setting's or a structured reader).
 pub(crate) type EnvReader = fn(&Vars, &mut Config) -> Result<(), ConfigError>;
-#[cfg(feature = "config-file")]
 /// Reads a layer's values from one key of a file (a structured reader).
-pub(crate) type FileReader = fn(&Doc<'_>, &mut Config, &str, &Item<'_>) -> Result<(), ConfigError>;
 #[cfg(feature = "config-file")]
+pub(crate) type FileReader = fn(&Doc<'_>, &mut Config, &str, &Item<'_>) -> Result<(), ConfigError>;
 /// A check over one layer.
+#[cfg(feature = "config-file")]
 pub(crate) type LayerCheck = fn(&Config) -> Result<(), ConfigError>;
 
 /// How one kind of value is read from a file and from a variable, checked when set in code,
@@ -271,9 +271,9 @@ impl Describe for Custom {
     }
 }
 
-#[cfg(feature = "config-file")]
 /// The names a TOML table at `path` accepts: the next part of every key under it, in the
 /// order of `settings` (`""` is the document's root).
+#[cfg(feature = "config-file")]
 pub(crate) fn children(settings: &[&dyn Describe], path: &str) -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Vec::new();
     for setting in settings {

@@ -16,8 +16,8 @@ use super::values::{Config, Endpoint, ExporterChoice, Origin, Protocol, Root, Se
 use crate::genai::CaptureMode;
 use crate::sampling::{Sampler, TailSampling};
 
-#[cfg(feature = "config-file")]
 /// The file [`Config::discover`] looks for in the working directory.
+#[cfg(feature = "config-file")]
 pub(crate) const CONFIG_FILE_DEFAULT: &str = "zdk-trace.toml";
 
 impl Config {

@@ -55,8 +55,8 @@ pub(crate) fn env_vars() -> impl Iterator<Item = &'static str> {
     SETTINGS.iter().flat_map(|s| s.env_vars().iter().copied())
 }
 
-#[cfg(feature = "config-file")]
 /// The setting whose key is `key`, if any (else `key` may name a table).
+#[cfg(feature = "config-file")]
 pub(crate) fn find(key: &str) -> Option<&'static dyn Describe> {
     SETTINGS.iter().copied().find(|s| s.key() == key)
 }
@@ -547,13 +547,13 @@ settings! {
     };
 }
 
-#[cfg(feature = "config-file")]
 /// Checks that need a whole table of one file, run when that table has been read.
+#[cfg(feature = "config-file")]
 pub(crate) static FILE_TABLE_CHECKS: &[(&str, LayerCheck)] =
     &[("telemetry.tracing.otlp.batch", batch_within_queue)];
 
-#[cfg(feature = "config-file")]
 /// Checked in the file too (resolve checks across layers) so the file alone is known good.
+#[cfg(feature = "config-file")]
 fn batch_within_queue(c: &Config) -> Result<(), ConfigError> {
     if let (Some(queue), Some(batch)) = (&c.batch.max_queue_size, &c.batch.max_export_batch_size) {
         if batch.value > queue.value {
@@ -701,8 +701,8 @@ static RATE: Kind<f64> = Kind {
     show: |rate| rate.to_string(),
 };
 
-#[cfg(feature = "config-file")]
 /// What a file's `capture_message_content` takes (besides `true` and `false`).
+#[cfg(feature = "config-file")]
 const CAPTURE_MODES: &[&str] = &["no_content", "span_only", "event_only", "span_and_event"];
 /// What `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` takes, in any case (suggestions
 /// compare against the upper-case names, as they are usually written).
@@ -773,8 +773,8 @@ static USAGE_URL: Kind<String> = Kind {
     show: Clone::clone,
 };
 
-#[cfg(feature = "config-file")]
 /// What a file's `strategy` takes.
+#[cfg(feature = "config-file")]
 const STRATEGIES: &[&str] = &["always_on", "always_off", "probability", "parent_based"];
 /// What `OTEL_TRACES_SAMPLER` takes (the samplers this crate implements).
 const SAMPLERS: &[&str] = &[
@@ -1079,8 +1079,8 @@ fn headers_from_file(
     Ok(())
 }
 
-#[cfg(feature = "config-file")]
 /// An HTTP header name (RFC 9110 token).
+#[cfg(feature = "config-file")]
 fn is_header_name(name: &str) -> bool {
     !name.is_empty()
         && name

@@ -20,8 +20,8 @@ use super::error::{expected_one_of, one_of, suggest, ConfigError};
 #[cfg(feature = "config-file")]
 use super::values::{Origin, Set};
 
-#[cfg(feature = "config-file")]
 /// One value of the document, with its span.
+#[cfg(feature = "config-file")]
 pub(crate) type Item<'i> = Spanned<DeValue<'i>>;
 
 pub(crate) const EXPECTED_POSITIVE_INT: &str = "a positive integer";
@@ -39,12 +39,12 @@ pub(crate) const EXPECTED_TEXT: &str = "a non-empty string";
 #[cfg(feature = "config-file")]
 pub(crate) const EXPECTED_HEADER_NAME: &str =
     "a header name made of letters, digits and `!#$%&'*+-.^_`|~`, e.g. `x-api-key`";
-#[cfg(feature = "config-file")]
 /// Header values are secrets: errors about them never show what was written.
+#[cfg(feature = "config-file")]
 pub(crate) const HIDDEN: &str = "\"***\"";
 
-#[cfg(feature = "config-file")]
 /// The document being read, for line numbers and errors.
+#[cfg(feature = "config-file")]
 pub(crate) struct Doc<'s> {
     pub(crate) src: &'s str,
     pub(crate) source_name: &'s str,
@@ -262,8 +262,8 @@ impl Doc<'_> {
     }
 }
 
-#[cfg(feature = "config-file")]
 /// `path.name`, quoting `name` as TOML does when it is not a bare key.
+#[cfg(feature = "config-file")]
 pub(crate) fn join(path: &str, name: &str) -> String {
     let bare = !name.is_empty()
         && name
@@ -281,8 +281,8 @@ pub(crate) fn join(path: &str, name: &str) -> String {
     }
 }
 
-#[cfg(feature = "config-file")]
 /// A value as the user wrote it, for errors: strings quoted, numbers as written.
+#[cfg(feature = "config-file")]
 pub(crate) fn show(value: &DeValue<'_>) -> String {
     match value {
         DeValue::String(s) => format!("{s:?}"),

@@ -212,8 +212,8 @@ pub(crate) enum Root {
     AlwaysOn,
     AlwaysOff,
     TraceIdRatio,
-    #[cfg(feature = "config-file")]
     /// The file's `parent_based`: the probability when one is set, else always on.
+    #[cfg(feature = "config-file")]
     RatioOrAlwaysOn,
 }
 
@@ -231,8 +231,8 @@ pub(crate) enum ExporterChoice {
 pub(crate) enum Origin {
     /// A `Config::with_*` setter.
     Code { setter: &'static str },
-    #[cfg(feature = "config-file")]
     /// A key in a TOML document.
+    #[cfg(feature = "config-file")]
     File {
         source_name: String,
         line: usize,

@@ -503,22 +503,22 @@ pub fn usage_status() -> UsageStatus {
     off::not_compiled_status()
 }
 
-#[cfg(feature = "usage")]
 /// The usage layer of the installed `Telemetry`, which [`usage_status`] reads. The installer
 /// sets it (this module does not reach up into `telemetry`).
+#[cfg(feature = "usage")]
 static INSTALLED: Lazy<Mutex<Option<Arc<UsageHandle>>>> = Lazy::new(|| Mutex::new(None));
 
-#[cfg(feature = "usage")]
 /// Publishes the usage layer of the `Telemetry` just installed (`None` when it is shut down).
+#[cfg(feature = "usage")]
 pub(crate) fn set_installed(handle: Option<Arc<UsageHandle>>) {
     *lock(&INSTALLED) = handle;
 }
 
-#[cfg(feature = "usage")]
 /// The usage layer's state as `install()` would decide it, for
 /// [`ConfigReport`](crate::ConfigReport): the reason, the debug switch, the configuration
 /// directory and the anonymous id, read only (nothing is created). `enabled_source` is where
 /// the application's `telemetry.usage.enabled` came from.
+#[cfg(feature = "usage")]
 pub(crate) fn report_entries(
     settings: &UsageSettings,
     has_exporter: bool,
@@ -613,8 +613,6 @@ pub(crate) fn report_entries(
     (reason, entries)
 }
 
-#[cfg(feature = "usage")]
-#[cfg_attr(docsrs, doc(cfg(feature = "usage")))]
 /// Deletes the anonymous id kept in the zdk configuration directory of this user
 /// (`$XDG_CONFIG_HOME/zdk`, else `~/.config/zdk`); the next start of the usage layer creates a
 /// new one. Returns whether there was one. A layer already running keeps its id.
@@ -630,6 +628,8 @@ pub(crate) fn report_entries(
 /// # Errors
 ///
 /// The I/O error if the file exists but cannot be deleted.
+#[cfg(feature = "usage")]
+#[cfg_attr(docsrs, doc(cfg(feature = "usage")))]
 pub fn reset_anonymous_id() -> std::io::Result<bool> {
     match optout::config_dir(&|name| std::env::var(name).ok()) {
         Some(dir) => reset_anonymous_id_in(&dir),
@@ -637,8 +637,6 @@ pub fn reset_anonymous_id() -> std::io::Result<bool> {
     }
 }
 
-#[cfg(feature = "usage")]
-#[cfg_attr(docsrs, doc(cfg(feature = "usage")))]
 /// [`reset_anonymous_id`] for the id kept in `dir` (what
 /// [`UsageOptions::config_dir`] names).
 ///
@@ -653,6 +651,8 @@ pub fn reset_anonymous_id() -> std::io::Result<bool> {
 /// # Errors
 ///
 /// The I/O error if the file exists but cannot be deleted.
+#[cfg(feature = "usage")]
+#[cfg_attr(docsrs, doc(cfg(feature = "usage")))]
 pub fn reset_anonymous_id_in(dir: &Path) -> std::io::Result<bool> {
     identity::reset(dir)
 }
@@ -672,8 +672,8 @@ pub(crate) struct StartParts<'a> {
     pub(crate) cooldown: Duration,
 }
 
-#[cfg(feature = "usage")]
 /// The usage layer of one installed `Telemetry`: why it is on or off, and the running layer.
+#[cfg(feature = "usage")]
 #[derive(Debug)]
 pub(crate) struct UsageHandle {
     reason: UsageReason,
@@ -776,9 +776,9 @@ impl UsageHandle {
     }
 }
 
-#[cfg(feature = "usage")]
 /// Prints the notice unless this user has seen it (the marker exists), or this process
 /// printed it already without being able to write the marker.
+#[cfg(feature = "usage")]
 fn show_notice_once(output: &Output, dir: Option<&Path>, destination: &str) {
     use std::sync::atomic::{AtomicBool, Ordering};
     static PRINTED_UNMARKED: AtomicBool = AtomicBool::new(false);

@@ -11,37 +11,37 @@ use crate::config::UsageSettings;
 
 /// Any value but `0`/`false`/`no`/`off` turns off *both* layers: tracing and usage.
 pub(crate) const ZDK_DISABLE_ALL_TRACING: &str = "ZDK_DISABLE_ALL_TRACING";
-#[cfg(feature = "usage")]
 /// `false` (or `0`/`no`/`off`) turns the usage layer off.
+#[cfg(feature = "usage")]
 pub(crate) const ZDK_TELEMETRY_ENABLED: &str = "ZDK_TELEMETRY_ENABLED";
-#[cfg(feature = "usage")]
 /// The cross-tool convention (<https://consoledonottrack.com>): `1` turns the usage layer off.
+#[cfg(feature = "usage")]
 pub(crate) const DO_NOT_TRACK: &str = "DO_NOT_TRACK";
-#[cfg(feature = "usage")]
 /// `1` keeps the usage layer on in CI, where it is otherwise off.
+#[cfg(feature = "usage")]
 pub(crate) const ZDK_ENABLE_TRACING_IN_CI: &str = "ZDK_ENABLE_TRACING_IN_CI";
-#[cfg(feature = "usage")]
 /// `1` prints each batch to stderr, exactly as it would be sent, instead of sending it.
-pub(crate) const ZDK_TELEMETRY_DEBUG: &str = "ZDK_TELEMETRY_DEBUG";
 #[cfg(feature = "usage")]
+pub(crate) const ZDK_TELEMETRY_DEBUG: &str = "ZDK_TELEMETRY_DEBUG";
 /// Base of the per-user configuration directory (`~/.config` when unset).
+#[cfg(feature = "usage")]
 pub(crate) const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 #[cfg(feature = "usage")]
 const HOME: &str = "HOME";
-#[cfg(feature = "usage")]
 /// Windows has no XDG directory; its per-user application data directory stands in.
+#[cfg(feature = "usage")]
 const APPDATA: &str = "APPDATA";
 
-#[cfg(feature = "usage")]
 /// The directory under the configuration base that holds the id, the notice marker and the
 /// opt-out file.
-pub(crate) const APP_DIR: &str = "zdk";
 #[cfg(feature = "usage")]
+pub(crate) const APP_DIR: &str = "zdk";
 /// A file of this name in the configuration directory turns the usage layer off.
+#[cfg(feature = "usage")]
 pub(crate) const OPT_OUT_FILE: &str = "no-tracing";
 
-#[cfg(feature = "usage")]
 /// Variables set by CI services (any non-empty value other than `false`/`0` means CI).
+#[cfg(feature = "usage")]
 pub(crate) const CI_VARS: &[&str] = &[
     "CI",
     "CONTINUOUS_INTEGRATION",
@@ -90,15 +90,15 @@ pub(crate) fn disable_all(env: Lookup<'_>) -> bool {
     value(env, ZDK_DISABLE_ALL_TRACING).is_some_and(|v| !is_no(&v))
 }
 
-#[cfg(feature = "usage")]
 /// `ZDK_TELEMETRY_DEBUG` is set.
+#[cfg(feature = "usage")]
 pub(crate) fn debug(env: Lookup<'_>) -> bool {
     value(env, ZDK_TELEMETRY_DEBUG).is_some_and(|v| !is_no(&v))
 }
 
-#[cfg(feature = "usage")]
 /// The per-user directory of zdk files: `$XDG_CONFIG_HOME/zdk`, else `$HOME/.config/zdk`
 /// (`%APPDATA%\zdk` on Windows). `None` when none of them is set: then nothing is stored.
+#[cfg(feature = "usage")]
 pub(crate) fn config_dir(env: Lookup<'_>) -> Option<PathBuf> {
     // The XDG specification says relative values are invalid and must be ignored.
     let xdg = value(env, XDG_CONFIG_HOME)
@@ -113,10 +113,10 @@ pub(crate) fn config_dir(env: Lookup<'_>) -> Option<PathBuf> {
     value(env, APPDATA).map(|base| Path::new(&base).join(APP_DIR))
 }
 
-#[cfg(feature = "usage")]
 /// Why the usage layer is on or off. The user's opt-outs come first, in the documented
 /// precedence; only then does the application's choice count. An exporter given in code
 /// (`has_exporter`) stands in for the endpoint.
+#[cfg(feature = "usage")]
 pub(crate) fn decide(
     app: &UsageSettings,
     has_exporter: bool,
