@@ -347,6 +347,28 @@
 //! }
 //! # assert_eq!(search("abc"), Ok(3));
 //! ```
+//!
+//! # Cargo features
+//!
+//! Optional parts are behind Cargo features, so an application compiles only what it uses. All
+//! four are on by default (the examples above need them); to trim, turn the defaults off and
+//! name what you use:
+//!
+//! ```toml
+//! zdk-trace-runtime = { version = "0.1", default-features = false, features = ["otlp-http"] }
+//! ```
+//!
+//! | Feature | Default | What it compiles | Without it |
+//! |---|---|---|---|
+//! | `otlp-grpc` | on | OTLP over gRPC (tonic), gzip | choosing `protocol = "grpc"` (file, `OTEL_EXPORTER_OTLP_PROTOCOL`, code) makes `install()` and `check_otlp()` fail with [`InstallError::Exporter`] naming the feature |
+//! | `otlp-http` | on | OTLP over HTTP/protobuf (async reqwest), gzip | the same for `http/protobuf`, the default protocol |
+//! | `config-file` | on | `zdk-trace.toml`: [`Config::from_toml_str`], [`Config::from_file`] and the file [`Config::discover`] finds | `ZDK_TRACE_CONFIG` naming a file is [`ConfigError::FileNotCompiled`]; `./zdk-trace.toml` is not looked for |
+//! | `usage` | on | the anonymous usage layer's sender: its thread, HTTP client, gzip, anonymous id, opt-out files | `#[usage_event]`, [`usage_keys!`], the `track_*` functions still compile and send nothing; [`usage::usage_status`] says [`NotCompiled`](usage::UsageReason::NotCompiled) |
+//!
+//! Without any of them the console and JSON-lines exporters, any `opentelemetry_sdk`
+//! `SpanExporter` given to [`TelemetryBuilder::span_exporter`], the `OTEL_*` variables and
+//! configuration in code all work as usual.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs, unreachable_pub)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -371,6 +393,9 @@ mod telemetry;
 mod transport;
 pub mod usage;
 mod warn;
+
+#[cfg(test)]
+mod feature_tests;
 
 pub use config::{Config, ConfigEntry, ConfigError, ConfigReport, ConfigSource, Protocol, MASKED};
 pub use context::propagation;

@@ -630,7 +630,7 @@ impl TelemetryBuilder {
                         }
                     })?)
                 }
-                ExporterSettings::Otlp(otlp) => Box::new(export::build_otlp_exporter(otlp)?),
+                ExporterSettings::Otlp(otlp) => export::build_otlp_exporter(otlp)?,
             });
         }
         for exporter in &mut exporters {
@@ -696,7 +696,7 @@ impl TelemetryBuilder {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "otlp-http"))]
 // Tests panic on failure by design.
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

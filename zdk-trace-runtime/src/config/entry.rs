@@ -88,6 +88,7 @@ impl From<&Origin> for ConfigSource {
             Origin::Code { setter } => ConfigSource::Code {
                 setter: (*setter).to_owned(),
             },
+            #[cfg(feature = "config-file")]
             Origin::File {
                 source_name, line, ..
             } => ConfigSource::File {

@@ -143,6 +143,23 @@ pub enum ConfigError {
         /// The I/O error.
         source: std::io::Error,
     },
+
+    /// A configuration file was asked for, but this build cannot read one: the `config-file`
+    /// Cargo feature of zdk-trace-runtime is off.
+    #[error(
+        "cannot read configuration file `{}`{}: reading `zdk-trace.toml` files is not compiled \
+         in; enable the `config-file` feature of zdk-trace-runtime, or unset the variable and \
+         configure in code or with `OTEL_*` variables",
+        .path.display(),
+        named_by_note(.named_by)
+    )]
+    #[non_exhaustive]
+    FileNotCompiled {
+        /// The path that was asked for.
+        path: PathBuf,
+        /// The environment variable that named the file (`ZDK_TRACE_CONFIG`), if any.
+        named_by: Option<String>,
+    },
 }
 
 /// `file:line`, or `file` alone when there is no line (values set in code).

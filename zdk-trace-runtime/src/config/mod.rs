@@ -19,7 +19,9 @@ mod entry;
 mod env;
 mod env_value;
 mod error;
+#[cfg(feature = "config-file")]
 mod expand;
+#[cfg(feature = "config-file")]
 mod file;
 mod report;
 mod resolve;

@@ -126,7 +126,8 @@ fn entries(input: &ReportInput<'_>, wanted: impl Fn(&str) -> bool) -> Vec<Config
     out
 }
 
-#[cfg(test)]
+// These tests read `zdk-trace.toml` documents.
+#[cfg(all(test, feature = "config-file"))]
 // Tests panic on failure by design.
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

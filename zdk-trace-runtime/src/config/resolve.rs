@@ -2,6 +2,7 @@
 
 use super::endpoint::{append_traces_path, is_valid_url, traces_url, EXPECTED_URL};
 use super::error::ConfigError;
+#[cfg(feature = "config-file")]
 use super::expand::{expand, ExpandError};
 use super::settings::{
     BatchSettings, ExporterSettings, OtlpSettings, Secret, Settings, UsageSettings,
@@ -127,6 +128,7 @@ fn sampler(layers: &[&Config]) -> Result<Sampler, ConfigError> {
     let required_ratio = || match (ratio, &strategy.origin) {
         (Some(p), _) => Ok(p),
         // A file that says `strategy = "probability"` must say which.
+        #[cfg(feature = "config-file")]
         (
             None,
             Origin::File {
@@ -151,6 +153,7 @@ fn sampler(layers: &[&Config]) -> Result<Sampler, ConfigError> {
             Root::AlwaysOn => Sampler::AlwaysOn,
             Root::AlwaysOff => Sampler::AlwaysOff,
             Root::TraceIdRatio => Sampler::TraceIdRatio(ratio.unwrap_or(PROBABILITY_DEFAULT)),
+            #[cfg(feature = "config-file")]
             Root::RatioOrAlwaysOn => ratio.map_or(Sampler::AlwaysOn, Sampler::TraceIdRatio),
         }),
         Strategy::Exact(sampler) => sampler.clone(),
@@ -235,11 +238,15 @@ pub(crate) fn resolve_otlp(
         }
     }
 
+    // Only files hold `${VAR}` templates: nothing to expand without the file reader.
+    #[cfg(not(feature = "config-file"))]
+    let _ = env_for_expansion;
     let mut headers: Vec<(String, Secret)> = Vec::new();
     for set in layers.iter().flat_map(|layer| &layer.otlp.headers) {
         let (name, Secret(value)) = &set.value;
         let value = match &set.origin {
             // Only files hold `${VAR}` templates; code and env values are sent as given.
+            #[cfg(feature = "config-file")]
             Origin::File {
                 source_name,
                 line,
@@ -271,7 +278,8 @@ pub(crate) fn resolve_otlp(
     })
 }
 
-#[cfg(test)]
+// These tests read `zdk-trace.toml` documents.
+#[cfg(all(test, feature = "config-file"))]
 // Tests panic on failure by design.
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

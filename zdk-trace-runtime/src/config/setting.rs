@@ -8,20 +8,24 @@ use super::entry::{entry, source_of, ConfigEntry};
 use super::env_value::Vars;
 use super::error::ConfigError;
 use super::settings::{OtlpSettings, Settings};
+#[cfg(feature = "config-file")]
 use super::toml_value::{Doc, Item};
 use super::values::{Config, Origin, Set, Value};
 
 /// Reads a layer's values from the variables (a setting's or a structured reader).
 pub(crate) type EnvReader = fn(&Vars, &mut Config) -> Result<(), ConfigError>;
 /// Reads a layer's values from one key of a file (a structured reader).
+#[cfg(feature = "config-file")]
 pub(crate) type FileReader = fn(&Doc<'_>, &mut Config, &str, &Item<'_>) -> Result<(), ConfigError>;
 /// A check over one layer.
+#[cfg(feature = "config-file")]
 pub(crate) type LayerCheck = fn(&Config) -> Result<(), ConfigError>;
 
 /// How one kind of value is read from a file and from a variable, checked when set in code,
 /// and shown.
 pub(crate) struct Kind<T: 'static> {
     /// From a TOML value; errors name the key, its line, the value and what is accepted.
+    #[cfg(feature = "config-file")]
     pub(crate) file: fn(&Doc<'_>, &str, &Item<'_>) -> Result<T, ConfigError>,
     /// From a variable's value (trimmed, not empty); errors name the variable.
     pub(crate) env: fn(&'static str, &str) -> Result<T, ConfigError>,
@@ -157,6 +161,7 @@ impl<T: Value + Clone> Setting<T> {
 pub(crate) struct Custom {
     pub(crate) key: &'static str,
     pub(crate) env: &'static [&'static str],
+    #[cfg(feature = "config-file")]
     pub(crate) read_file: FileReader,
     pub(crate) read_env: EnvReader,
     pub(crate) report: Report,
@@ -166,6 +171,7 @@ pub(crate) struct Custom {
 pub(crate) trait Describe: Sync {
     fn key(&self) -> &'static str;
     fn env_vars(&self) -> &'static [&'static str];
+    #[cfg(feature = "config-file")]
     fn read_file(
         &self,
         doc: &Doc<'_>,
@@ -187,6 +193,7 @@ impl<T: Value + Clone> Describe for Setting<T> {
         self.env
     }
 
+    #[cfg(feature = "config-file")]
     fn read_file(
         &self,
         doc: &Doc<'_>,
@@ -238,6 +245,7 @@ impl Describe for Custom {
         self.env
     }
 
+    #[cfg(feature = "config-file")]
     fn read_file(
         &self,
         doc: &Doc<'_>,
@@ -265,6 +273,7 @@ impl Describe for Custom {
 
 /// The names a TOML table at `path` accepts: the next part of every key under it, in the
 /// order of `settings` (`""` is the document's root).
+#[cfg(feature = "config-file")]
 pub(crate) fn children(settings: &[&dyn Describe], path: &str) -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Vec::new();
     for setting in settings {

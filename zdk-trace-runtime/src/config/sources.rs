@@ -5,16 +5,19 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::env;
 use super::env_value::ZDK_TRACE_CONFIG;
 use super::error::ConfigError;
+#[cfg(feature = "config-file")]
+use super::file;
 use super::settings::Secret;
 use super::table;
 use super::values::{Config, Endpoint, ExporterChoice, Origin, Protocol, Root, Set, Strategy};
-use super::{env, file};
 use crate::genai::CaptureMode;
 use crate::sampling::{Sampler, TailSampling};
 
 /// The file [`Config::discover`] looks for in the working directory.
+#[cfg(feature = "config-file")]
 pub(crate) const CONFIG_FILE_DEFAULT: &str = "zdk-trace.toml";
 
 impl Config {
@@ -50,6 +53,8 @@ impl Config {
     ///
     /// [`ConfigError::Syntax`], [`ConfigError::UnknownKey`], [`ConfigError::Invalid`] or
     /// [`ConfigError::Missing`] when the document does not follow the schema.
+    #[cfg(feature = "config-file")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "config-file")))]
     pub fn from_toml_str(toml: &str) -> Result<Config, ConfigError> {
         file::parse(toml, "<string>")
     }
@@ -68,6 +73,8 @@ impl Config {
     /// # Errors
     ///
     /// [`ConfigError::Io`] when the file cannot be read, else as [`Config::from_toml_str`].
+    #[cfg(feature = "config-file")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "config-file")))]
     pub fn from_file(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
         read_file(path.as_ref(), None)
     }
@@ -166,6 +173,10 @@ impl Config {
     /// Finds the configuration file: the one named by `ZDK_TRACE_CONFIG` if that is set, else
     /// `./zdk-trace.toml` if it exists, else none (`Ok(None)`).
     ///
+    /// Without the `config-file` feature no file can be read: `ZDK_TRACE_CONFIG` naming a file
+    /// is [`ConfigError::FileNotCompiled`], and `./zdk-trace.toml` is not looked for (always
+    /// `Ok(None)`).
+    ///
     /// # Examples
     ///
     /// ```
@@ -179,7 +190,9 @@ impl Config {
     /// # Errors
     ///
     /// [`ConfigError::Io`] when `ZDK_TRACE_CONFIG` names a file that cannot be read (or
-    /// `./zdk-trace.toml` exists but cannot be read); else as [`Config::from_toml_str`].
+    /// `./zdk-trace.toml` exists but cannot be read); else as `Config::from_toml_str`.
+    /// [`ConfigError::FileNotCompiled`] when `ZDK_TRACE_CONFIG` is set in a build without the
+    /// `config-file` feature.
     pub fn discover() -> Result<Option<Config>, ConfigError> {
         discover_in(std::env::var_os(ZDK_TRACE_CONFIG), Path::new("."))
     }
@@ -599,6 +612,7 @@ impl Config {
 }
 
 /// Reads `path`; `named_by` is the variable that named it, for the error.
+#[cfg(feature = "config-file")]
 fn read_file(path: &Path, named_by: Option<&str>) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
         path: path.to_path_buf(),
@@ -609,6 +623,7 @@ fn read_file(path: &Path, named_by: Option<&str>) -> Result<Config, ConfigError>
 }
 
 /// [`Config::discover`] with its inputs explicit, for tests.
+#[cfg(feature = "config-file")]
 fn discover_in(
     named: Option<std::ffi::OsString>,
     dir: &Path,
@@ -623,7 +638,24 @@ fn discover_in(
     Ok(None)
 }
 
-#[cfg(test)]
+/// [`Config::discover`] without the file reader: a file named by `ZDK_TRACE_CONFIG` is an
+/// error naming the feature; `./zdk-trace.toml` is not looked for.
+#[cfg(not(feature = "config-file"))]
+fn discover_in(
+    named: Option<std::ffi::OsString>,
+    _dir: &Path,
+) -> Result<Option<Config>, ConfigError> {
+    match named.filter(|p| !p.is_empty()) {
+        Some(named) => Err(ConfigError::FileNotCompiled {
+            path: PathBuf::from(named),
+            named_by: Some(ZDK_TRACE_CONFIG.to_owned()),
+        }),
+        None => Ok(None),
+    }
+}
+
+// These tests read `zdk-trace.toml` documents.
+#[cfg(all(test, feature = "config-file"))]
 // Tests panic on failure by design.
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -738,5 +770,43 @@ mod tests {
         let debug = format!("{c:?}");
         assert!(!debug.contains("very-secret-value"), "{debug}");
         assert!(debug.contains("x-api-key"), "{debug}");
+    }
+}
+
+// What `ZDK_TRACE_CONFIG` and `./zdk-trace.toml` do in a build without the file reader.
+#[cfg(all(test, not(feature = "config-file")))]
+// Tests panic on failure by design.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod without_file {
+    use super::*;
+
+    #[test]
+    fn a_named_file_is_an_error_naming_the_feature() {
+        let err = discover_in(Some("/etc/app/zdk-trace.toml".into()), Path::new(".")).unwrap_err();
+        match &err {
+            ConfigError::FileNotCompiled { path, named_by } => {
+                assert_eq!(path, Path::new("/etc/app/zdk-trace.toml"));
+                assert_eq!(named_by.as_deref(), Some(ZDK_TRACE_CONFIG));
+            }
+            other => panic!("unexpected error: {other:?}"),
+        }
+        let msg = err.to_string();
+        assert!(msg.contains("`/etc/app/zdk-trace.toml`"), "{msg}");
+        assert!(msg.contains("ZDK_TRACE_CONFIG"), "{msg}");
+        assert!(
+            msg.contains("enable the `config-file` feature of zdk-trace-runtime"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn the_working_directory_is_not_searched() {
+        let dir = std::env::temp_dir().join(format!("zdk-nofile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("zdk-trace.toml"), "not = [valid").unwrap();
+        // Documented: without `config-file`, discovery finds nothing (and reads nothing).
+        assert!(discover_in(None, &dir).unwrap().is_none());
+        assert!(discover_in(Some("".into()), &dir).unwrap().is_none());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -10,9 +10,11 @@
 //! setter, if one is wanted, is one line calling [`Setting::code`]. The settings that predate
 //! the table keep a field of [`Config`] (`field: Some(..)`), which their tests read.
 
+#[cfg(feature = "config-file")]
 use std::path::PathBuf;
 use std::time::Duration;
 
+#[cfg(feature = "config-file")]
 use toml::de::DeValue;
 
 use super::endpoint::{is_valid_url, EXPECTED_URL};
@@ -28,18 +30,22 @@ use super::env_value::{
     OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER,
     OTEL_TRACES_SAMPLER_ARG,
 };
-use super::error::{one_of, ConfigError};
+#[cfg(feature = "config-file")]
+use super::error::one_of;
+use super::error::ConfigError;
+#[cfg(feature = "config-file")]
 use super::expand::{self, ExpandError};
-use super::setting::{Custom, Describe, Field, Kind, LayerCheck, Report, ReportInput, Setting};
+#[cfg(feature = "config-file")]
+use super::setting::LayerCheck;
+use super::setting::{Custom, Describe, Field, Kind, Report, ReportInput, Setting};
 use super::settings::{
     OtlpProtocol, Secret, EXPORT_TIMEOUT_DEFAULT, MAX_EXPORT_BATCH_SIZE_DEFAULT,
     MAX_QUEUE_SIZE_DEFAULT, OTLP_PROTOCOL_DEFAULT, OTLP_TIMEOUT_DEFAULT, SCHEDULED_DELAY_DEFAULT,
     SERVICE_NAME_DEFAULT,
 };
-use super::toml_value::{
-    Doc, Item, EXPECTED_HEADER_NAME, EXPECTED_POSITIVE_INT, EXPECTED_PROBABILITY, EXPECTED_RATE,
-    HIDDEN,
-};
+#[cfg(feature = "config-file")]
+use super::toml_value::{Doc, Item, EXPECTED_HEADER_NAME, HIDDEN};
+use super::toml_value::{EXPECTED_POSITIVE_INT, EXPECTED_PROBABILITY, EXPECTED_RATE};
 use super::values::{Config, Endpoint, ExporterChoice, Origin, Root, Set, Strategy};
 use crate::genai::CaptureMode;
 use crate::sampling::Sampler;
@@ -50,6 +56,7 @@ pub(crate) fn env_vars() -> impl Iterator<Item = &'static str> {
 }
 
 /// The setting whose key is `key`, if any (else `key` may name a table).
+#[cfg(feature = "config-file")]
 pub(crate) fn find(key: &str) -> Option<&'static dyn Describe> {
     SETTINGS.iter().copied().find(|s| s.key() == key)
 }
@@ -134,6 +141,7 @@ settings! {
     RESOURCE: Custom = Custom {
         key: "telemetry.resource",
         env: &[OTEL_RESOURCE_ATTRIBUTES],
+        #[cfg(feature = "config-file")]
         read_file: resource_from_file,
         read_env: resource_from_env,
         report: Report::Custom {
@@ -167,6 +175,7 @@ settings! {
             OTEL_EXPORTER_OTLP_ENDPOINT,
             OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
         ],
+        #[cfg(feature = "config-file")]
         read_file: |doc, c, key, item| {
             let url = doc.string(key, item, EXPECTED_URL)?;
             if !is_valid_url(url) {
@@ -256,6 +265,7 @@ settings! {
             OTEL_EXPORTER_OTLP_HEADERS,
             OTEL_EXPORTER_OTLP_TRACES_HEADERS,
         ],
+        #[cfg(feature = "config-file")]
         read_file: headers_from_file,
         read_env: |vars, c| {
             for var in [
@@ -435,6 +445,7 @@ settings! {
     EXPORTERS: Custom = Custom {
         key: "telemetry.tracing.exporters",
         env: &[],
+        #[cfg(feature = "config-file")]
         read_file: |doc, c, key, item| {
             c.exporters = doc.set(key, item, exporters_from_file(doc, key, item)?);
             Ok(())
@@ -537,10 +548,12 @@ settings! {
 }
 
 /// Checks that need a whole table of one file, run when that table has been read.
+#[cfg(feature = "config-file")]
 pub(crate) static FILE_TABLE_CHECKS: &[(&str, LayerCheck)] =
     &[("telemetry.tracing.otlp.batch", batch_within_queue)];
 
 /// Checked in the file too (resolve checks across layers) so the file alone is known good.
+#[cfg(feature = "config-file")]
 fn batch_within_queue(c: &Config) -> Result<(), ConfigError> {
     if let (Some(queue), Some(batch)) = (&c.batch.max_queue_size, &c.batch.max_export_batch_size) {
         if batch.value > queue.value {
@@ -560,6 +573,7 @@ fn batch_within_queue(c: &Config) -> Result<(), ConfigError> {
 // ----- kinds -----
 
 static BOOL: Kind<bool> = Kind {
+    #[cfg(feature = "config-file")]
     file: |doc, key, item| doc.boolean(key, item),
     env: |var, value| parse_bool(var, value),
     check: |_| None,
@@ -568,6 +582,7 @@ static BOOL: Kind<bool> = Kind {
 
 /// A non-empty string in a file; any value in a variable.
 static TEXT: Kind<String> = Kind {
+    #[cfg(feature = "config-file")]
     file: |doc, key, item| doc.text(key, item),
     env: |_, value| Ok(value.to_owned()),
     check: |_| None,
@@ -575,6 +590,7 @@ static TEXT: Kind<String> = Kind {
 };
 
 static POSITIVE_INT: Kind<usize> = Kind {
+    #[cfg(feature = "config-file")]
     file: |doc, key, item| doc.positive_int(key, item),
     env: |var, value| parse_positive(var, value),
     check: |n| (*n == 0).then(|| ("0".to_owned(), EXPECTED_POSITIVE_INT)),
@@ -583,6 +599,7 @@ static POSITIVE_INT: Kind<usize> = Kind {
 
 /// Seconds in a file, milliseconds in a variable; 0 allowed.
 static SECONDS: Kind<Duration> = Kind {
+    #[cfg(feature = "config-file")]
     file: |doc, key, item| doc.seconds(key, item, true),
     env: |var, value| parse_millis(var, value, true),
     check: |_| None,
@@ -591,6 +608,7 @@ static SECONDS: Kind<Duration> = Kind {
 
 /// [`SECONDS`], but not 0.
 static POSITIVE_SECONDS: Kind<Duration> = Kind {
+    #[cfg(feature = "config-file")]
     file: |doc, key, item| doc.seconds(key, item, false),
     env: |var, value| parse_millis(var, value, false),
     check: |d| {
@@ -603,6 +621,7 @@ static POSITIVE_SECONDS: Kind<Duration> = Kind {
 const PROTOCOLS: &[&str] = &["grpc", "http/protobuf"];
 
 static PROTOCOL: Kind<OtlpProtocol> = Kind {
+    #[cfg(feature = "config-file")]
     file: |doc, key, item| {
         Ok(match doc.choice(key, item, PROTOCOLS)? {
             "grpc" => OtlpProtocol::Grpc,
@@ -634,6 +653,7 @@ const COMPRESSIONS: &[&str] = &["gzip", "none"];
 
 /// `gzip` (`true`) or `none`.
 static COMPRESSION: Kind<bool> = Kind {
+    #[cfg(feature = "config-file")]
     file: |doc, key, item| Ok(doc.choice(key, item, COMPRESSIONS)? == "gzip"),
     env: |var, value| {
         if !COMPRESSIONS.contains(&value) {
@@ -647,6 +667,7 @@ static COMPRESSION: Kind<bool> = Kind {
 
 /// `0..=1`. A code value is not checked: `Sampler` clamps it.
 static PROBABILITY_KIND: Kind<f64> = Kind {
+    #[cfg(feature = "config-file")]
     file: |doc, key, item| {
         let p = doc.number(key, item, EXPECTED_PROBABILITY)?;
         if !(0.0..=1.0).contains(&p) {
@@ -664,6 +685,7 @@ static PROBABILITY_KIND: Kind<f64> = Kind {
 
 /// A positive, finite number.
 static RATE: Kind<f64> = Kind {
+    #[cfg(feature = "config-file")]
     file: |doc, key, item| {
         let rate = doc.number(key, item, EXPECTED_RATE)?;
         if rate <= 0.0 {
@@ -680,6 +702,7 @@ static RATE: Kind<f64> = Kind {
 };
 
 /// What a file's `capture_message_content` takes (besides `true` and `false`).
+#[cfg(feature = "config-file")]
 const CAPTURE_MODES: &[&str] = &["no_content", "span_only", "event_only", "span_and_event"];
 /// What `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` takes, in any case (suggestions
 /// compare against the upper-case names, as they are usually written).
@@ -694,6 +717,7 @@ const ENV_CAPTURE_MODES: &[&str] = &[
 
 static CAPTURE_KIND: Kind<CaptureMode> = Kind {
     // `true`/`false` as in the environment variable, or one of the modes.
+    #[cfg(feature = "config-file")]
     file: |doc, key, item| {
         Ok(match item.get_ref() {
             DeValue::Boolean(true) => CaptureMode::SpanOnly,
@@ -723,6 +747,7 @@ const EXPECTED_HTTP_USAGE_URL: &str = "an `http://` URL such as `http://localhos
 /// clients): an https endpoint could never connect, so say so now rather than drop every
 /// event. A file's value is checked for a URL when read, and for `https` when resolved.
 static USAGE_URL: Kind<String> = Kind {
+    #[cfg(feature = "config-file")]
     file: |doc, key, item| {
         let url = doc.string(key, item, EXPECTED_URL)?;
         if !is_valid_url(url) {
@@ -749,6 +774,7 @@ static USAGE_URL: Kind<String> = Kind {
 };
 
 /// What a file's `strategy` takes.
+#[cfg(feature = "config-file")]
 const STRATEGIES: &[&str] = &["always_on", "always_off", "probability", "parent_based"];
 /// What `OTEL_TRACES_SAMPLER` takes (the samplers this crate implements).
 const SAMPLERS: &[&str] = &[
@@ -761,6 +787,7 @@ const SAMPLERS: &[&str] = &[
 ];
 
 static STRATEGY_KIND: Kind<Strategy> = Kind {
+    #[cfg(feature = "config-file")]
     file: |doc, key, item| {
         Ok(match doc.choice(key, item, STRATEGIES)? {
             "always_on" => Strategy::AlwaysOn,
@@ -937,6 +964,7 @@ fn header_entries(input: &ReportInput<'_>, out: &mut Vec<ConfigEntry>) {
 
 // ----- how structured values are read -----
 
+#[cfg(feature = "config-file")]
 fn resource_from_file(
     doc: &Doc<'_>,
     c: &mut Config,
@@ -999,6 +1027,7 @@ fn endpoint_from_env(vars: &Vars, c: &mut Config) -> Result<(), ConfigError> {
     Ok(())
 }
 
+#[cfg(feature = "config-file")]
 fn headers_from_file(
     doc: &Doc<'_>,
     c: &mut Config,
@@ -1051,6 +1080,7 @@ fn headers_from_file(
 }
 
 /// An HTTP header name (RFC 9110 token).
+#[cfg(feature = "config-file")]
 fn is_header_name(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -1058,9 +1088,12 @@ fn is_header_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
 }
 
+#[cfg(feature = "config-file")]
 const EXPORTER_KEYS: &[&str] = &["type", "path"];
+#[cfg(feature = "config-file")]
 const EXPORTER_TYPES: &[&str] = &["stdout", "file", "otlp"];
 
+#[cfg(feature = "config-file")]
 fn exporters_from_file(
     doc: &Doc<'_>,
     path: &str,
@@ -1124,7 +1157,8 @@ fn exporters_from_file(
     Ok(exporters)
 }
 
-#[cfg(test)]
+// These tests read `zdk-trace.toml` documents.
+#[cfg(all(test, feature = "config-file"))]
 // Tests panic on failure by design.
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

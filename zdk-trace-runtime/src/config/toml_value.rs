@@ -5,37 +5,52 @@
 //! (through `serde_path_to_error`) but only as text, and neither the given value nor the
 //! accepted ones, so they could not fill [`ConfigError`]'s fields.
 
+#[cfg(feature = "config-file")]
 use std::ops::Range;
+#[cfg(feature = "config-file")]
 use std::time::Duration;
 
+#[cfg(feature = "config-file")]
 use toml::de::{DeTable, DeValue};
+#[cfg(feature = "config-file")]
 use toml::Spanned;
 
+#[cfg(feature = "config-file")]
 use super::error::{expected_one_of, one_of, suggest, ConfigError};
+#[cfg(feature = "config-file")]
 use super::values::{Origin, Set};
 
 /// One value of the document, with its span.
+#[cfg(feature = "config-file")]
 pub(crate) type Item<'i> = Spanned<DeValue<'i>>;
 
 pub(crate) const EXPECTED_POSITIVE_INT: &str = "a positive integer";
 pub(crate) const EXPECTED_PROBABILITY: &str = "a number from 0 to 1, e.g. `0.1`";
 pub(crate) const EXPECTED_RATE: &str = "a positive number, e.g. `100`";
+#[cfg(feature = "config-file")]
 pub(crate) const EXPECTED_BOOL: &str = "`true` or `false`";
+#[cfg(feature = "config-file")]
 pub(crate) const EXPECTED_SECONDS: &str = "a number of seconds, 0 or more, e.g. `5` or `0.5`";
+#[cfg(feature = "config-file")]
 pub(crate) const EXPECTED_POSITIVE_SECONDS: &str =
     "a positive number of seconds, e.g. `10` or `0.5`";
+#[cfg(feature = "config-file")]
 pub(crate) const EXPECTED_TEXT: &str = "a non-empty string";
+#[cfg(feature = "config-file")]
 pub(crate) const EXPECTED_HEADER_NAME: &str =
     "a header name made of letters, digits and `!#$%&'*+-.^_`|~`, e.g. `x-api-key`";
 /// Header values are secrets: errors about them never show what was written.
+#[cfg(feature = "config-file")]
 pub(crate) const HIDDEN: &str = "\"***\"";
 
 /// The document being read, for line numbers and errors.
+#[cfg(feature = "config-file")]
 pub(crate) struct Doc<'s> {
     pub(crate) src: &'s str,
     pub(crate) source_name: &'s str,
 }
 
+#[cfg(feature = "config-file")]
 impl Doc<'_> {
     // ----- tables and keys -----
 
@@ -248,6 +263,7 @@ impl Doc<'_> {
 }
 
 /// `path.name`, quoting `name` as TOML does when it is not a bare key.
+#[cfg(feature = "config-file")]
 pub(crate) fn join(path: &str, name: &str) -> String {
     let bare = !name.is_empty()
         && name
@@ -266,6 +282,7 @@ pub(crate) fn join(path: &str, name: &str) -> String {
 }
 
 /// A value as the user wrote it, for errors: strings quoted, numbers as written.
+#[cfg(feature = "config-file")]
 pub(crate) fn show(value: &DeValue<'_>) -> String {
     match value {
         DeValue::String(s) => format!("{s:?}"),
@@ -278,7 +295,7 @@ pub(crate) fn show(value: &DeValue<'_>) -> String {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "config-file"))]
 // Tests panic on failure by design.
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

@@ -32,6 +32,9 @@ pub enum UsageReason {
     NoEndpoint,
     /// No [`Telemetry`](crate::Telemetry) is installed.
     NotInstalled,
+    /// The usage layer is not compiled in: the `usage` Cargo feature of zdk-trace-runtime is
+    /// off. Nothing is ever sent.
+    NotCompiled,
 }
 
 impl fmt::Display for UsageReason {
@@ -57,6 +60,10 @@ impl fmt::Display for UsageReason {
                 f.write_str("off: no endpoint configured (`[telemetry.usage] endpoint`)")
             }
             UsageReason::NotInstalled => f.write_str("off: no `Telemetry` is installed"),
+            UsageReason::NotCompiled => f.write_str(
+                "off: the usage layer is not compiled in (enable the `usage` feature of \
+                 zdk-trace-runtime)",
+            ),
         }
     }
 }

@@ -213,6 +213,7 @@ pub(crate) enum Root {
     AlwaysOff,
     TraceIdRatio,
     /// The file's `parent_based`: the probability when one is set, else always on.
+    #[cfg(feature = "config-file")]
     RatioOrAlwaysOn,
 }
 
@@ -231,6 +232,7 @@ pub(crate) enum Origin {
     /// A `Config::with_*` setter.
     Code { setter: &'static str },
     /// A key in a TOML document.
+    #[cfg(feature = "config-file")]
     File {
         source_name: String,
         line: usize,
@@ -245,6 +247,7 @@ impl Origin {
     pub(crate) fn describe(&self) -> String {
         match self {
             Origin::Code { setter } => format!("`Config::{setter}`"),
+            #[cfg(feature = "config-file")]
             Origin::File {
                 source_name,
                 line,
@@ -264,6 +267,7 @@ impl Origin {
                 value,
                 expected,
             },
+            #[cfg(feature = "config-file")]
             Origin::File {
                 source_name,
                 line,

@@ -1,5 +1,7 @@
 //! OTLP exporter (gRPC through tonic, HTTP/protobuf through the async reqwest client), built from
-//! the resolved [`OtlpSettings`].
+//! the resolved [`OtlpSettings`]. Each transport is compiled only with its Cargo feature
+//! (`otlp-grpc`, `otlp-http`); asking for one that is not compiled in is
+//! [`ExporterBuildError::NotCompiled`], naming the feature to enable.
 //!
 //! Both transports are driven by the pipeline's background thread, which owns one
 //! `tokio` current-thread runtime and `block_on`s every export future. Two rules follow:
@@ -11,16 +13,17 @@
 //! - The **same** runtime must drive every export: both clients keep pooled connections whose
 //!   tasks live on the runtime that created them.
 
-use std::collections::HashMap;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 use std::str::FromStr;
 
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 use http::header::{HeaderMap, HeaderName, HeaderValue};
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 use http::Uri;
-use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
-use opentelemetry_otlp::{
-    Compression, Protocol, SpanExporter, WithExportConfig, WithHttpConfig, WithTonicConfig,
-};
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+use opentelemetry_otlp::{Compression, SpanExporter, WithExportConfig};
 
+use super::DynExporter;
 use crate::config::{OtlpProtocol, OtlpSettings};
 
 /// Why an OTLP exporter could not be built from its settings.
@@ -28,7 +31,18 @@ use crate::config::{OtlpProtocol, OtlpSettings};
 /// Header values are secrets: no variant ever contains one.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ExporterBuildError {
+    /// The protocol's transport is not compiled in: its Cargo feature is off.
+    #[cfg(not(all(feature = "otlp-grpc", feature = "otlp-http")))]
+    #[error(
+        "OTLP over {protocol} is not compiled in: enable the `{feature}` feature of \
+         zdk-trace-runtime, or choose another exporter or protocol"
+    )]
+    NotCompiled {
+        protocol: &'static str,
+        feature: &'static str,
+    },
     /// The endpoint is not an absolute `http://` or `https://` URL.
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
     #[error("invalid OTLP {protocol} endpoint `{endpoint}`: {reason}")]
     InvalidEndpoint {
         protocol: &'static str,
@@ -36,21 +50,25 @@ pub(crate) enum ExporterBuildError {
         reason: String,
     },
     /// A header name is not a valid HTTP header name.
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
     #[error("invalid OTLP header name `{name}`: {reason}; use letters, digits and `-`")]
     InvalidHeaderName { name: String, reason: String },
     /// A header value contains characters HTTP does not allow (the value is not shown).
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
     #[error(
         "invalid value for OTLP header `{name}`: only visible ASCII characters, spaces and tabs \
          are allowed (value not shown)"
     )]
     InvalidHeaderValue { name: String },
     /// The gRPC exporter was built outside a tokio runtime.
+    #[cfg(feature = "otlp-grpc")]
     #[error(
         "the OTLP gRPC exporter must be built inside the tokio runtime that will run its \
          exports (call it within `Runtime::enter` or `block_on`)"
     )]
     NoRuntime,
     /// `opentelemetry-otlp` rejected the configuration.
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
     #[error("building the OTLP {protocol} exporter failed: {source}")]
     Otlp {
         protocol: &'static str,
@@ -68,50 +86,96 @@ pub(crate) enum ExporterBuildError {
 ///
 /// # Errors
 ///
-/// [`ExporterBuildError`] naming the bad endpoint or header, or [`ExporterBuildError::NoRuntime`]
-/// for gRPC outside a tokio runtime.
-pub(crate) fn build_otlp_exporter(s: &OtlpSettings) -> Result<SpanExporter, ExporterBuildError> {
-    let protocol = protocol_name(s.protocol);
+/// [`ExporterBuildError`] naming the bad endpoint or header, [`ExporterBuildError::NoRuntime`]
+/// for gRPC outside a tokio runtime, [`ExporterBuildError::NotCompiled`] when the protocol's
+/// feature is off.
+pub(crate) fn build_otlp_exporter(
+    s: &OtlpSettings,
+) -> Result<Box<dyn DynExporter>, ExporterBuildError> {
+    match s.protocol {
+        OtlpProtocol::Grpc => build_grpc(s),
+        OtlpProtocol::HttpProtobuf => build_http(s),
+    }
+}
+
+#[cfg(feature = "otlp-grpc")]
+fn build_grpc(s: &OtlpSettings) -> Result<Box<dyn DynExporter>, ExporterBuildError> {
+    use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
+    use opentelemetry_otlp::WithTonicConfig;
+
     validate_endpoint(s.protocol, &s.endpoint)?;
     let headers = header_map(&s.headers)?;
-    let otlp_error = |source| ExporterBuildError::Otlp { protocol, source };
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(ExporterBuildError::NoRuntime);
+    }
+    let mut builder = SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(s.endpoint.clone())
+        .with_timeout(s.timeout)
+        .with_metadata(MetadataMap::from_headers(headers));
+    if s.gzip {
+        builder = builder.with_compression(Compression::Gzip);
+    }
+    built(s.protocol, builder.build())
+}
 
-    match s.protocol {
-        OtlpProtocol::Grpc => {
-            if tokio::runtime::Handle::try_current().is_err() {
-                return Err(ExporterBuildError::NoRuntime);
-            }
-            let mut builder = SpanExporter::builder()
-                .with_tonic()
-                .with_endpoint(s.endpoint.clone())
-                .with_timeout(s.timeout)
-                .with_metadata(MetadataMap::from_headers(headers));
-            if s.gzip {
-                builder = builder.with_compression(Compression::Gzip);
-            }
-            builder.build().map_err(otlp_error)
-        }
-        OtlpProtocol::HttpProtobuf => {
-            // `with_headers` percent-decodes values (the `OTEL_EXPORTER_OTLP_HEADERS` format);
-            // ours are already plain, so escape `%` to make that decoding a no-op.
-            let headers: HashMap<String, String> = s
-                .headers
-                .iter()
-                .map(|(name, value)| (name.clone(), value.0.replace('%', "%25")))
-                .collect();
-            // With the `reqwest-client` feature, opentelemetry-otlp picks the *async* reqwest
-            // client (built with our timeout), which runs on the current-thread runtime.
-            let mut builder = SpanExporter::builder()
-                .with_http()
-                .with_protocol(Protocol::HttpBinary)
-                .with_endpoint(s.endpoint.clone())
-                .with_timeout(s.timeout)
-                .with_headers(headers);
-            if s.gzip {
-                builder = builder.with_compression(Compression::Gzip);
-            }
-            builder.build().map_err(otlp_error)
-        }
+#[cfg(not(feature = "otlp-grpc"))]
+fn build_grpc(s: &OtlpSettings) -> Result<Box<dyn DynExporter>, ExporterBuildError> {
+    Err(ExporterBuildError::NotCompiled {
+        protocol: protocol_name(s.protocol),
+        feature: "otlp-grpc",
+    })
+}
+
+#[cfg(feature = "otlp-http")]
+fn build_http(s: &OtlpSettings) -> Result<Box<dyn DynExporter>, ExporterBuildError> {
+    use std::collections::HashMap;
+
+    use opentelemetry_otlp::{Protocol, WithHttpConfig};
+
+    validate_endpoint(s.protocol, &s.endpoint)?;
+    header_map(&s.headers)?;
+    // `with_headers` percent-decodes values (the `OTEL_EXPORTER_OTLP_HEADERS` format);
+    // ours are already plain, so escape `%` to make that decoding a no-op.
+    let headers: HashMap<String, String> = s
+        .headers
+        .iter()
+        .map(|(name, value)| (name.clone(), value.0.replace('%', "%25")))
+        .collect();
+    // With the `reqwest-client` feature, opentelemetry-otlp picks the *async* reqwest
+    // client (built with our timeout), which runs on the current-thread runtime.
+    let mut builder = SpanExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpBinary)
+        .with_endpoint(s.endpoint.clone())
+        .with_timeout(s.timeout)
+        .with_headers(headers);
+    if s.gzip {
+        builder = builder.with_compression(Compression::Gzip);
+    }
+    built(s.protocol, builder.build())
+}
+
+#[cfg(not(feature = "otlp-http"))]
+fn build_http(s: &OtlpSettings) -> Result<Box<dyn DynExporter>, ExporterBuildError> {
+    Err(ExporterBuildError::NotCompiled {
+        protocol: protocol_name(s.protocol),
+        feature: "otlp-http",
+    })
+}
+
+/// Boxes the exporter `opentelemetry-otlp` built, or keeps its error as the source.
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+fn built(
+    protocol: OtlpProtocol,
+    result: Result<SpanExporter, opentelemetry_otlp::ExporterBuildError>,
+) -> Result<Box<dyn DynExporter>, ExporterBuildError> {
+    match result {
+        Ok(exporter) => Ok(Box::new(exporter)),
+        Err(source) => Err(ExporterBuildError::Otlp {
+            protocol: protocol_name(protocol),
+            source,
+        }),
     }
 }
 
@@ -124,6 +188,7 @@ fn protocol_name(protocol: OtlpProtocol) -> &'static str {
 
 /// Checks the endpoint up front: opentelemetry-otlp accepts scheme-less URIs such as
 /// `collector:4318` and only fails, without naming the endpoint, at the first export.
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 fn validate_endpoint(protocol: OtlpProtocol, endpoint: &str) -> Result<(), ExporterBuildError> {
     let invalid = |reason: String| ExporterBuildError::InvalidEndpoint {
         protocol: protocol_name(protocol),
@@ -158,6 +223,7 @@ fn validate_endpoint(protocol: OtlpProtocol, endpoint: &str) -> Result<(), Expor
     Ok(())
 }
 
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 fn header_map(
     headers: &[(String, crate::config::Secret)],
 ) -> Result<HeaderMap, ExporterBuildError> {
@@ -176,12 +242,13 @@ fn header_map(
     Ok(map)
 }
 
-#[cfg(test)]
+// The wire tests need both transports.
+#[cfg(all(test, feature = "otlp-grpc", feature = "otlp-http"))]
 mod tests {
     use std::time::Duration;
 
     use opentelemetry::KeyValue;
-    use opentelemetry_sdk::trace::{SpanData, SpanExporter as _};
+    use opentelemetry_sdk::trace::SpanData;
     use opentelemetry_sdk::Resource;
     use zdk_trace_receivers::{attr_i64, attr_str, hex, GrpcCode, GrpcReceiver, HttpReceiver};
 
@@ -255,7 +322,10 @@ mod tests {
         (first, second)
     }
 
-    fn assert_error(result: Result<SpanExporter, ExporterBuildError>, needle: &str) -> String {
+    fn assert_error(
+        result: Result<Box<dyn DynExporter>, ExporterBuildError>,
+        needle: &str,
+    ) -> String {
         match result {
             Ok(_) => panic!("expected an error containing {needle:?}"),
             Err(e) => {

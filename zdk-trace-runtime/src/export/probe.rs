@@ -3,11 +3,9 @@
 use std::borrow::Cow;
 use std::time::{Duration, Instant, SystemTime};
 
-use opentelemetry::trace::{
-    SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
-};
+use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceState};
 use opentelemetry::{InstrumentationScope, KeyValue};
-use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter, SpanLinks};
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, SpanData, SpanEvents, SpanLinks};
 use opentelemetry_sdk::Resource;
 
 use super::otlp::{build_otlp_exporter, ExporterBuildError};
@@ -67,12 +65,13 @@ pub(crate) fn send_test_span(
         build_otlp_exporter(otlp)?
     };
     exporter.set_resource(resource);
-    let trace_id = TraceId::from(random_u128());
+    let ids = RandomIdGenerator::default();
+    let trace_id = ids.new_trace_id();
     let end = SystemTime::now();
     let span = SpanData {
         span_context: SpanContext::new(
             trace_id,
-            SpanId::from(random_u128() as u64 | 1),
+            ids.new_span_id(),
             TraceFlags::SAMPLED,
             false,
             TraceState::default(),
@@ -95,7 +94,7 @@ pub(crate) fn send_test_span(
     let started = Instant::now();
     let result = runtime.block_on(exporter.export(vec![span]));
     let elapsed = started.elapsed();
-    let _ = exporter.shutdown();
+    let _ = exporter.shutdown_with_timeout(Duration::from_secs(5));
     Ok(OtlpCheck {
         endpoint: otlp.endpoint.clone(),
         protocol: match otlp.protocol {
@@ -107,9 +106,4 @@ pub(crate) fn send_test_span(
         elapsed,
         error: result.err().map(|e| e.to_string()),
     })
-}
-
-/// A random 128-bit value (the v4 UUID generator is already in the tree for the usage ids).
-fn random_u128() -> u128 {
-    uuid::Uuid::new_v4().as_u128()
 }

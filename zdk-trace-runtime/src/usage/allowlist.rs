@@ -6,6 +6,7 @@
 
 use std::sync::RwLock;
 
+#[cfg(feature = "usage")]
 use super::ALLOWED_KEYS;
 
 /// A list of application usage keys, made by [`usage_keys!`](crate::usage_keys): accepted by
@@ -129,6 +130,7 @@ pub(crate) fn set_app_keys(keys: Vec<&'static str>) {
 /// Whether a usage event may carry `key`: built in ([`ALLOWED_KEYS`]) or declared by the
 /// application with [`UsageOptions::allowlist`](crate::usage::UsageOptions::allowlist).
 /// The usage sanitizer drops every other key.
+#[cfg(feature = "usage")]
 pub(crate) fn is_allowed(key: &str) -> bool {
     if ALLOWED_KEYS.contains(&key) {
         return true;
@@ -141,7 +143,7 @@ pub(crate) fn is_allowed(key: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_allowed, UsageKeys};
+    use super::UsageKeys;
 
     #[test]
     fn const_contains_compares_whole_keys() {
@@ -154,7 +156,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "usage")]
     fn built_in_keys_are_allowed() {
+        use super::is_allowed;
+
         assert!(is_allowed("agent.type"));
         assert!(is_allowed("success"));
         assert!(!is_allowed("user.name"));

@@ -215,19 +215,35 @@
 mod allowlist;
 pub(crate) mod call;
 mod event;
+#[cfg(feature = "usage")]
 mod identity;
+// Without the `usage` feature, `off` stands in for the sender: nothing runs, nothing is sent.
+#[cfg(not(feature = "usage"))]
+mod off;
 mod options;
 mod optout;
+#[cfg(feature = "usage")]
 mod sanitize;
+#[cfg(feature = "usage")]
 mod sender;
 mod status;
+#[cfg(feature = "usage")]
 mod wire;
 
+#[cfg(not(feature = "usage"))]
+use off as sender;
+#[cfg(not(feature = "usage"))]
+pub(crate) use off::{report_entries, set_installed, UsageHandle};
+
 use std::borrow::Cow;
-use std::path::{Path, PathBuf};
+#[cfg(feature = "usage")]
+use std::path::Path;
+use std::path::PathBuf;
+#[cfg(feature = "usage")]
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+#[cfg(feature = "usage")]
 use once_cell::sync::Lazy;
 
 pub use allowlist::UsageKeys;
@@ -235,16 +251,24 @@ pub use event::{UsageEvent, UsageValue, ALLOWED_KEYS, MAX_STRING_LEN};
 pub use options::UsageOptions;
 pub use status::{CircuitState, UsageCounters, UsageReason, UsageStatus};
 
-pub(crate) use allowlist::{is_allowed, set_app_keys};
+#[cfg(feature = "usage")]
+pub(crate) use allowlist::is_allowed;
+pub(crate) use allowlist::set_app_keys;
 pub(crate) use optout::disable_all;
 pub(crate) use sender::{stderr_output, Output};
 
-use crate::config::{report_entry, ConfigEntry, ConfigSource, UsageSettings};
+use crate::config::UsageSettings;
+#[cfg(feature = "usage")]
+use crate::config::{report_entry, ConfigEntry, ConfigSource};
 use crate::export::DynExporter;
+#[cfg(feature = "usage")]
 use crate::lock::lock;
+#[cfg(feature = "usage")]
 use identity::Identity;
 use optout::Lookup;
+#[cfg(feature = "usage")]
 use sender::{write_out, LayerParts, Sink, UsageLayer};
+#[cfg(feature = "usage")]
 use wire::UsageResource;
 
 /// Hands one event to the usage layer: sanitized (keys not [allowed](is_allowed) dropped,
@@ -445,6 +469,9 @@ pub fn track_error(error_type: &str, component: &str) {
 /// let status = zdk_trace_runtime::usage::usage_status();
 /// println!("usage telemetry: {}", status.reason);
 /// ```
+///
+/// Without the `usage` feature the reason is always [`UsageReason::NotCompiled`].
+#[cfg(feature = "usage")]
 pub fn usage_status() -> UsageStatus {
     let installed = lock(&INSTALLED).clone();
     installed
@@ -462,11 +489,27 @@ pub fn usage_status() -> UsageStatus {
         })
 }
 
+/// The status of the usage layer: without the `usage` feature there is none, so the reason
+/// is always [`UsageReason::NotCompiled`].
+///
+/// # Examples
+///
+/// ```
+/// let status = zdk_trace_runtime::usage::usage_status();
+/// println!("usage telemetry: {}", status.reason);
+/// ```
+#[cfg(not(feature = "usage"))]
+pub fn usage_status() -> UsageStatus {
+    off::not_compiled_status()
+}
+
 /// The usage layer of the installed `Telemetry`, which [`usage_status`] reads. The installer
 /// sets it (this module does not reach up into `telemetry`).
+#[cfg(feature = "usage")]
 static INSTALLED: Lazy<Mutex<Option<Arc<UsageHandle>>>> = Lazy::new(|| Mutex::new(None));
 
 /// Publishes the usage layer of the `Telemetry` just installed (`None` when it is shut down).
+#[cfg(feature = "usage")]
 pub(crate) fn set_installed(handle: Option<Arc<UsageHandle>>) {
     *lock(&INSTALLED) = handle;
 }
@@ -475,6 +518,7 @@ pub(crate) fn set_installed(handle: Option<Arc<UsageHandle>>) {
 /// [`ConfigReport`](crate::ConfigReport): the reason, the debug switch, the configuration
 /// directory and the anonymous id, read only (nothing is created). `enabled_source` is where
 /// the application's `telemetry.usage.enabled` came from.
+#[cfg(feature = "usage")]
 pub(crate) fn report_entries(
     settings: &UsageSettings,
     has_exporter: bool,
@@ -584,6 +628,8 @@ pub(crate) fn report_entries(
 /// # Errors
 ///
 /// The I/O error if the file exists but cannot be deleted.
+#[cfg(feature = "usage")]
+#[cfg_attr(docsrs, doc(cfg(feature = "usage")))]
 pub fn reset_anonymous_id() -> std::io::Result<bool> {
     match optout::config_dir(&|name| std::env::var(name).ok()) {
         Some(dir) => reset_anonymous_id_in(&dir),
@@ -605,11 +651,15 @@ pub fn reset_anonymous_id() -> std::io::Result<bool> {
 /// # Errors
 ///
 /// The I/O error if the file exists but cannot be deleted.
+#[cfg(feature = "usage")]
+#[cfg_attr(docsrs, doc(cfg(feature = "usage")))]
 pub fn reset_anonymous_id_in(dir: &Path) -> std::io::Result<bool> {
     identity::reset(dir)
 }
 
 /// What the installer hands to [`UsageHandle::start`].
+// Without the `usage` feature nothing reads these: the installer builds them either way.
+#[cfg_attr(not(feature = "usage"), allow(dead_code))]
 pub(crate) struct StartParts<'a> {
     pub(crate) settings: &'a UsageSettings,
     pub(crate) service_name: &'a str,
@@ -623,6 +673,7 @@ pub(crate) struct StartParts<'a> {
 }
 
 /// The usage layer of one installed `Telemetry`: why it is on or off, and the running layer.
+#[cfg(feature = "usage")]
 #[derive(Debug)]
 pub(crate) struct UsageHandle {
     reason: UsageReason,
@@ -632,6 +683,7 @@ pub(crate) struct UsageHandle {
     layer: Option<UsageLayer>,
 }
 
+#[cfg(feature = "usage")]
 impl UsageHandle {
     /// Decides whether the layer runs and starts it if so (printing the notice when due).
     pub(crate) fn start(options: StartParts<'_>) -> std::io::Result<UsageHandle> {
@@ -726,6 +778,7 @@ impl UsageHandle {
 
 /// Prints the notice unless this user has seen it (the marker exists), or this process
 /// printed it already without being able to write the marker.
+#[cfg(feature = "usage")]
 fn show_notice_once(output: &Output, dir: Option<&Path>, destination: &str) {
     use std::sync::atomic::{AtomicBool, Ordering};
     static PRINTED_UNMARKED: AtomicBool = AtomicBool::new(false);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use opentelemetry_sdk::trace::SpanExporter;
 
 use super::allowlist::UsageKeys;
-use super::sender::Output;
+use super::Output;
 use crate::export::DynExporter;
 
 /// The application's choices for the anonymous usage layer (see [`usage`](crate::usage)),

@@ -1,34 +1,47 @@
 //! Whether the usage layer may run, and if not, why: the user's opt-outs in precedence order,
 //! then what the application asked for.
 
+#[cfg(feature = "usage")]
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "usage")]
 use super::status::UsageReason;
+#[cfg(feature = "usage")]
 use crate::config::UsageSettings;
 
 /// Any value but `0`/`false`/`no`/`off` turns off *both* layers: tracing and usage.
 pub(crate) const ZDK_DISABLE_ALL_TRACING: &str = "ZDK_DISABLE_ALL_TRACING";
 /// `false` (or `0`/`no`/`off`) turns the usage layer off.
+#[cfg(feature = "usage")]
 pub(crate) const ZDK_TELEMETRY_ENABLED: &str = "ZDK_TELEMETRY_ENABLED";
 /// The cross-tool convention (<https://consoledonottrack.com>): `1` turns the usage layer off.
+#[cfg(feature = "usage")]
 pub(crate) const DO_NOT_TRACK: &str = "DO_NOT_TRACK";
 /// `1` keeps the usage layer on in CI, where it is otherwise off.
+#[cfg(feature = "usage")]
 pub(crate) const ZDK_ENABLE_TRACING_IN_CI: &str = "ZDK_ENABLE_TRACING_IN_CI";
 /// `1` prints each batch to stderr, exactly as it would be sent, instead of sending it.
+#[cfg(feature = "usage")]
 pub(crate) const ZDK_TELEMETRY_DEBUG: &str = "ZDK_TELEMETRY_DEBUG";
 /// Base of the per-user configuration directory (`~/.config` when unset).
+#[cfg(feature = "usage")]
 pub(crate) const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+#[cfg(feature = "usage")]
 const HOME: &str = "HOME";
 /// Windows has no XDG directory; its per-user application data directory stands in.
+#[cfg(feature = "usage")]
 const APPDATA: &str = "APPDATA";
 
 /// The directory under the configuration base that holds the id, the notice marker and the
 /// opt-out file.
+#[cfg(feature = "usage")]
 pub(crate) const APP_DIR: &str = "zdk";
 /// A file of this name in the configuration directory turns the usage layer off.
+#[cfg(feature = "usage")]
 pub(crate) const OPT_OUT_FILE: &str = "no-tracing";
 
 /// Variables set by CI services (any non-empty value other than `false`/`0` means CI).
+#[cfg(feature = "usage")]
 pub(crate) const CI_VARS: &[&str] = &[
     "CI",
     "CONTINUOUS_INTEGRATION",
@@ -65,6 +78,7 @@ fn is_no(v: &str) -> bool {
         .any(|no| v.eq_ignore_ascii_case(no))
 }
 
+#[cfg(feature = "usage")]
 fn is_yes(v: &str) -> bool {
     ["1", "true", "yes", "on"]
         .iter()
@@ -77,12 +91,14 @@ pub(crate) fn disable_all(env: Lookup<'_>) -> bool {
 }
 
 /// `ZDK_TELEMETRY_DEBUG` is set.
+#[cfg(feature = "usage")]
 pub(crate) fn debug(env: Lookup<'_>) -> bool {
     value(env, ZDK_TELEMETRY_DEBUG).is_some_and(|v| !is_no(&v))
 }
 
 /// The per-user directory of zdk files: `$XDG_CONFIG_HOME/zdk`, else `$HOME/.config/zdk`
 /// (`%APPDATA%\zdk` on Windows). `None` when none of them is set: then nothing is stored.
+#[cfg(feature = "usage")]
 pub(crate) fn config_dir(env: Lookup<'_>) -> Option<PathBuf> {
     // The XDG specification says relative values are invalid and must be ignored.
     let xdg = value(env, XDG_CONFIG_HOME)
@@ -100,6 +116,7 @@ pub(crate) fn config_dir(env: Lookup<'_>) -> Option<PathBuf> {
 /// Why the usage layer is on or off. The user's opt-outs come first, in the documented
 /// precedence; only then does the application's choice count. An exporter given in code
 /// (`has_exporter`) stands in for the endpoint.
+#[cfg(feature = "usage")]
 pub(crate) fn decide(
     app: &UsageSettings,
     has_exporter: bool,
@@ -138,7 +155,7 @@ pub(crate) fn decide(
     UsageReason::Enabled
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "usage"))]
 // Tests panic on failure by design.
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
