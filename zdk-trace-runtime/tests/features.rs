@@ -1,5 +1,5 @@
 //! What a build without some Cargo features does: each test is compiled only when the feature
-//! it is about is off (`.ci/features` runs them with `--no-default-features`), and checks the
+//! it is about is off (`.ci/features` runs this file with `--no-default-features`), and checks the
 //! named error or the behaviour documented in the crate's `# Cargo features` section.
 
 // Tests panic on failure by design.
@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use opentelemetry_sdk::trace::InMemorySpanExporter;
 
 #[cfg(not(all(feature = "otlp-grpc", feature = "otlp-http")))]
-use crate::{Config, InstallError};
-use crate::{ConsoleExporter, Sampler, Span, Telemetry};
+use zdk_trace_runtime::{Config, InstallError};
+use zdk_trace_runtime::{ConsoleExporter, Sampler, Span, Telemetry};
 
 /// `install()` replaces the one global pipeline: the tests that install run one at a time.
 static INSTALL: Mutex<()> = Mutex::new(());
@@ -64,7 +64,7 @@ fn assert_not_compiled(result: Result<Telemetry, InstallError>, protocol: &str, 
 #[cfg(not(feature = "otlp-grpc"))]
 #[test]
 fn otlp_grpc_without_its_feature_is_a_named_error() {
-    use crate::Protocol;
+    use zdk_trace_runtime::Protocol;
 
     let _serial = serial();
     // Chosen in code.
@@ -145,7 +145,7 @@ fn console_and_in_memory_exporters_work() {
 #[cfg(not(feature = "usage"))]
 #[test]
 fn usage_status_says_the_layer_is_not_compiled_in() {
-    use crate::usage::{self, UsageOptions, UsageReason};
+    use zdk_trace_runtime::usage::{self, UsageOptions, UsageReason};
 
     let _serial = serial();
     assert_eq!(usage::usage_status().reason, UsageReason::NotCompiled);
