@@ -100,7 +100,7 @@ fn imports_run_downward_only() {
 fn the_checker_sees_upward_imports_and_folder_loops() {
     let text = "use crate::{a::{B, c::D}, e};\nfn f() { super::g::h(); crate::x::y(); }\n\
                 // crate::not_code\n/// [`crate::docs`]\nlet s = \"crate::in_a_string\";\n\
-                #[cfg(test)]\n// why\n#[allow(unused)]\nmod tests { use crate::z; }\n";
+                #[cfg(all(test, feature = \"x\"))]\n// why\n#[allow(unused)]\nmod tests { use crate::z; }\n";
     let imports = imports_of(text, &["config".to_owned(), "env".to_owned()]);
     let paths: Vec<String> = imports.iter().map(|i| i.segments.join("::")).collect();
     assert_eq!(
@@ -374,20 +374,26 @@ fn imports_of(text: &str, module: &[String]) -> Vec<Import> {
     imports
 }
 
-/// Where the `#[cfg(test)] mod tests` block starts (other attributes may sit between them).
+/// Where the test module starts: a `mod tests` line under a `#[cfg(test)]` (or
+/// `#[cfg(all(test, …))]`) attribute, other attributes possibly between them.
 fn test_module_start(code: &str) -> Option<usize> {
-    code.match_indices("#[cfg(test)]")
-        .map(|(at, _)| at)
-        .find(|&at| {
-            let mut rest = code[at + "#[cfg(test)]".len()..].trim_start();
-            while rest.starts_with("#[") {
-                rest = rest
-                    .split_once(']')
-                    .map_or("", |(_, after)| after)
-                    .trim_start();
+    code.match_indices("\nmod tests").find_map(|(at, _)| {
+        // Walk back over the attribute (and blanked comment) lines right above `mod tests`.
+        let mut start = at + 1;
+        let mut cfg_test = false;
+        while start > 0 {
+            let previous_end = start - 1;
+            let previous_start = code[..previous_end].rfind('\n').map_or(0, |i| i + 1);
+            let line = code[previous_start..previous_end].trim();
+            if line.starts_with("#[") {
+                cfg_test |= line.starts_with("#[cfg(") && line.contains("test");
+            } else if !line.is_empty() {
+                break;
             }
-            rest.starts_with("mod tests")
-        })
+            start = previous_start;
+        }
+        cfg_test.then_some(start)
+    })
 }
 
 fn is_ident_byte(b: u8) -> bool {
