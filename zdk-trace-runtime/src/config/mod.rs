@@ -10,7 +10,8 @@
 //!
 //! 1. leaves: `error`, `expand`, `usage_reason`; `values` (the layer); `settings` (resolved);
 //!    `endpoint`, `entry`, `resource`, `toml_value`, then `env_value`;
-//! 2. `setting` (what defines a setting), then `table` (every setting);
+//! 2. `setting` (what defines a setting); `kinds` (the kinds of value: parsers, range checks,
+//!    display) and `structured` (readers of structured values), then `table` (every setting);
 //! 3. `env`, `file` and `resolve` (read through the table), then `report` (uses `resolve`),
 //!    `sources` (the `Config` constructors and setters: uses `env` and `file`).
 
@@ -23,12 +24,14 @@ mod error;
 mod expand;
 #[cfg(feature = "config-file")]
 mod file;
+mod kinds;
 mod report;
 mod resolve;
 mod resource;
 mod setting;
 mod settings;
 mod sources;
+mod structured;
 pub(crate) mod table;
 mod toml_value;
 mod usage_reason;

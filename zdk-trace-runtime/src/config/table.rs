@@ -8,47 +8,46 @@
 //! `field: None` the layer keeps it by key ([`Keyed`](super::values::Keyed)): no other file
 //! changes. The part of the pipeline that uses it reads it with [`Setting::resolved`]; a code
 //! setter, if one is wanted, is one line calling [`Setting::code`]. The settings that predate
-//! the table keep a field of [`Config`] (`field: Some(..)`), which their tests read.
+//! the table keep a field of [`Config`] (`field: Some(..)`), which their tests read. A setting
+//! names its kind from [`kinds`](super::kinds) (add a kind there for a new type of value); a
+//! structured value's readers live in [`structured`](super::structured).
 
-#[cfg(feature = "config-file")]
-use std::path::PathBuf;
 use std::time::Duration;
 
 #[cfg(feature = "config-file")]
-use toml::de::DeValue;
-
 use super::endpoint::{is_valid_url, EXPECTED_URL};
 use super::entry::{entry, source_of, ConfigEntry, ConfigSource, MASKED};
 use super::env_value::{
-    choice_error, error, parse_bool, parse_millis, parse_pairs, parse_positive, set, Vars,
-    OTEL_BSP_EXPORT_TIMEOUT, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_MAX_QUEUE_SIZE,
-    OTEL_BSP_SCHEDULE_DELAY, OTEL_EXPORTER_OTLP_COMPRESSION, OTEL_EXPORTER_OTLP_ENDPOINT,
-    OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_TIMEOUT,
-    OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
-    OTEL_EXPORTER_OTLP_TRACES_HEADERS, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
-    OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
-    OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER,
-    OTEL_TRACES_SAMPLER_ARG,
+    parse_bool, parse_pairs, set, OTEL_BSP_EXPORT_TIMEOUT, OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+    OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_SCHEDULE_DELAY, OTEL_EXPORTER_OTLP_COMPRESSION,
+    OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_PROTOCOL,
+    OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+    OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, OTEL_RESOURCE_ATTRIBUTES,
+    OTEL_SDK_DISABLED, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG,
 };
 #[cfg(feature = "config-file")]
-use super::error::one_of;
 use super::error::ConfigError;
-#[cfg(feature = "config-file")]
-use super::expand::{self, ExpandError};
+use super::kinds::{
+    sampler_text, BOOL, CAPTURE_KIND, COMPRESSION, POSITIVE_INT, POSITIVE_SECONDS,
+    PROBABILITY_KIND, PROTOCOL, RATE, SECONDS, STRATEGY_KIND, TEXT, USAGE_URL,
+};
 #[cfg(feature = "config-file")]
 use super::setting::LayerCheck;
-use super::setting::{Custom, Describe, Field, Kind, Report, ReportInput, Setting};
+use super::setting::{Custom, Describe, Field, Report, ReportInput, Setting};
 use super::settings::{
     OtlpProtocol, Secret, EXPORT_TIMEOUT_DEFAULT, MAX_EXPORT_BATCH_SIZE_DEFAULT,
     MAX_QUEUE_SIZE_DEFAULT, OTLP_PROTOCOL_DEFAULT, OTLP_TIMEOUT_DEFAULT, SCHEDULED_DELAY_DEFAULT,
     SERVICE_NAME_DEFAULT,
 };
+use super::structured::{endpoint_from_env, resource_from_env};
 #[cfg(feature = "config-file")]
-use super::toml_value::{Doc, Item, EXPECTED_HEADER_NAME, HIDDEN};
-use super::toml_value::{EXPECTED_POSITIVE_INT, EXPECTED_PROBABILITY, EXPECTED_RATE};
-use super::values::{Config, Endpoint, ExporterChoice, Origin, Root, Set, Strategy};
+use super::structured::{exporters_from_file, headers_from_file, resource_from_file};
+#[cfg(feature = "config-file")]
+use super::values::Endpoint;
+use super::values::{Config, ExporterChoice, Origin, Set, Strategy};
 use crate::genai::CaptureMode;
-use crate::sampling::Sampler;
 
 /// Every variable [`Config::from_env`](super::Config::from_env) reads.
 pub(crate) fn env_vars() -> impl Iterator<Item = &'static str> {
@@ -570,275 +569,7 @@ fn batch_within_queue(c: &Config) -> Result<(), ConfigError> {
     Ok(())
 }
 
-// ----- kinds -----
-
-static BOOL: Kind<bool> = Kind {
-    #[cfg(feature = "config-file")]
-    file: |doc, key, item| doc.boolean(key, item),
-    env: |var, value| parse_bool(var, value),
-    check: |_| None,
-    show: |b| b.to_string(),
-};
-
-/// A non-empty string in a file; any value in a variable.
-static TEXT: Kind<String> = Kind {
-    #[cfg(feature = "config-file")]
-    file: |doc, key, item| doc.text(key, item),
-    env: |_, value| Ok(value.to_owned()),
-    check: |_| None,
-    show: Clone::clone,
-};
-
-static POSITIVE_INT: Kind<usize> = Kind {
-    #[cfg(feature = "config-file")]
-    file: |doc, key, item| doc.positive_int(key, item),
-    env: |var, value| parse_positive(var, value),
-    check: |n| (*n == 0).then(|| ("0".to_owned(), EXPECTED_POSITIVE_INT)),
-    show: |n| n.to_string(),
-};
-
-/// Seconds in a file, milliseconds in a variable; 0 allowed.
-static SECONDS: Kind<Duration> = Kind {
-    #[cfg(feature = "config-file")]
-    file: |doc, key, item| doc.seconds(key, item, true),
-    env: |var, value| parse_millis(var, value, true),
-    check: |_| None,
-    show: |d| seconds(*d),
-};
-
-/// [`SECONDS`], but not 0.
-static POSITIVE_SECONDS: Kind<Duration> = Kind {
-    #[cfg(feature = "config-file")]
-    file: |doc, key, item| doc.seconds(key, item, false),
-    env: |var, value| parse_millis(var, value, false),
-    check: |d| {
-        d.is_zero()
-            .then(|| (format!("{d:?}"), "a positive duration"))
-    },
-    show: |d| seconds(*d),
-};
-
-const PROTOCOLS: &[&str] = &["grpc", "http/protobuf"];
-
-static PROTOCOL: Kind<OtlpProtocol> = Kind {
-    #[cfg(feature = "config-file")]
-    file: |doc, key, item| {
-        Ok(match doc.choice(key, item, PROTOCOLS)? {
-            "grpc" => OtlpProtocol::Grpc,
-            _ => OtlpProtocol::HttpProtobuf,
-        })
-    },
-    env: |var, value| match value {
-        "grpc" => Ok(OtlpProtocol::Grpc),
-        "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
-        "http/json" => Err(error(
-            var,
-            value,
-            "`http/protobuf` or `grpc` (`http/json` is not supported; use `http/protobuf`)"
-                .to_owned(),
-        )),
-        _ => Err(choice_error(var, value, PROTOCOLS)),
-    },
-    check: |_| None,
-    show: |p| {
-        match p {
-            OtlpProtocol::Grpc => "grpc",
-            OtlpProtocol::HttpProtobuf => "http/protobuf",
-        }
-        .to_owned()
-    },
-};
-
-const COMPRESSIONS: &[&str] = &["gzip", "none"];
-
-/// `gzip` (`true`) or `none`.
-static COMPRESSION: Kind<bool> = Kind {
-    #[cfg(feature = "config-file")]
-    file: |doc, key, item| Ok(doc.choice(key, item, COMPRESSIONS)? == "gzip"),
-    env: |var, value| {
-        if !COMPRESSIONS.contains(&value) {
-            return Err(choice_error(var, value, COMPRESSIONS));
-        }
-        Ok(value == "gzip")
-    },
-    check: |_| None,
-    show: |gzip| if *gzip { "gzip" } else { "none" }.to_owned(),
-};
-
-/// `0..=1`. A code value is not checked: `Sampler` clamps it.
-static PROBABILITY_KIND: Kind<f64> = Kind {
-    #[cfg(feature = "config-file")]
-    file: |doc, key, item| {
-        let p = doc.number(key, item, EXPECTED_PROBABILITY)?;
-        if !(0.0..=1.0).contains(&p) {
-            return Err(doc.invalid(key, item, EXPECTED_PROBABILITY));
-        }
-        Ok(p)
-    },
-    env: |var, value| match value.parse::<f64>() {
-        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
-        _ => Err(error(var, value, EXPECTED_PROBABILITY.to_owned())),
-    },
-    check: |_| None,
-    show: |p| p.to_string(),
-};
-
-/// A positive, finite number.
-static RATE: Kind<f64> = Kind {
-    #[cfg(feature = "config-file")]
-    file: |doc, key, item| {
-        let rate = doc.number(key, item, EXPECTED_RATE)?;
-        if rate <= 0.0 {
-            return Err(doc.invalid(key, item, EXPECTED_RATE));
-        }
-        Ok(rate)
-    },
-    env: |var, value| match value.parse::<f64>() {
-        Ok(rate) if rate > 0.0 && rate.is_finite() => Ok(rate),
-        _ => Err(error(var, value, EXPECTED_RATE.to_owned())),
-    },
-    check: |rate| (!(*rate > 0.0 && rate.is_finite())).then(|| (rate.to_string(), EXPECTED_RATE)),
-    show: |rate| rate.to_string(),
-};
-
-/// What a file's `capture_message_content` takes (besides `true` and `false`).
-#[cfg(feature = "config-file")]
-const CAPTURE_MODES: &[&str] = &["no_content", "span_only", "event_only", "span_and_event"];
-/// What `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` takes, in any case (suggestions
-/// compare against the upper-case names, as they are usually written).
-const ENV_CAPTURE_MODES: &[&str] = &[
-    "true",
-    "false",
-    "NO_CONTENT",
-    "SPAN_ONLY",
-    "EVENT_ONLY",
-    "SPAN_AND_EVENT",
-];
-
-static CAPTURE_KIND: Kind<CaptureMode> = Kind {
-    // `true`/`false` as in the environment variable, or one of the modes.
-    #[cfg(feature = "config-file")]
-    file: |doc, key, item| {
-        Ok(match item.get_ref() {
-            DeValue::Boolean(true) => CaptureMode::SpanOnly,
-            DeValue::Boolean(false) => CaptureMode::NoContent,
-            _ => match doc.choice(key, item, CAPTURE_MODES)? {
-                "span_only" => CaptureMode::SpanOnly,
-                "event_only" => CaptureMode::EventOnly,
-                "span_and_event" => CaptureMode::SpanAndEvent,
-                _ => CaptureMode::NoContent,
-            },
-        })
-    },
-    env: |var, value| {
-        CaptureMode::from_env_value(value)
-            .ok_or_else(|| choice_error(var, value, ENV_CAPTURE_MODES))
-    },
-    check: |_| None,
-    show: |mode| capture_text(*mode).to_owned(),
-};
-
-/// What a usage endpoint may be in this build.
-const EXPECTED_HTTP_USAGE_URL: &str = "an `http://` URL such as `http://localhost:4318`: this \
-     build has no TLS backend, so `https://` cannot connect; send to a collector reachable over \
-     http";
-
-/// An `http://` URL. The usage client is built without a TLS backend (as are the OTLP
-/// clients): an https endpoint could never connect, so say so now rather than drop every
-/// event. A file's value is checked for a URL when read, and for `https` when resolved.
-static USAGE_URL: Kind<String> = Kind {
-    #[cfg(feature = "config-file")]
-    file: |doc, key, item| {
-        let url = doc.string(key, item, EXPECTED_URL)?;
-        if !is_valid_url(url) {
-            return Err(doc.invalid(key, item, EXPECTED_URL));
-        }
-        Ok(url.to_owned())
-    },
-    env: |var, value| {
-        if !is_valid_url(value) {
-            return Err(error(var, value, EXPECTED_URL.to_owned()));
-        }
-        Ok(value.to_owned())
-    },
-    check: |url| {
-        if !is_valid_url(url) {
-            Some((format!("{url:?}"), EXPECTED_URL))
-        } else if url.starts_with("https://") {
-            Some((format!("{url:?}"), EXPECTED_HTTP_USAGE_URL))
-        } else {
-            None
-        }
-    },
-    show: Clone::clone,
-};
-
-/// What a file's `strategy` takes.
-#[cfg(feature = "config-file")]
-const STRATEGIES: &[&str] = &["always_on", "always_off", "probability", "parent_based"];
-/// What `OTEL_TRACES_SAMPLER` takes (the samplers this crate implements).
-const SAMPLERS: &[&str] = &[
-    "always_on",
-    "always_off",
-    "traceidratio",
-    "parentbased_always_on",
-    "parentbased_always_off",
-    "parentbased_traceidratio",
-];
-
-static STRATEGY_KIND: Kind<Strategy> = Kind {
-    #[cfg(feature = "config-file")]
-    file: |doc, key, item| {
-        Ok(match doc.choice(key, item, STRATEGIES)? {
-            "always_on" => Strategy::AlwaysOn,
-            "always_off" => Strategy::AlwaysOff,
-            "probability" => Strategy::TraceIdRatio,
-            _ => Strategy::ParentBased(Root::RatioOrAlwaysOn),
-        })
-    },
-    env: |var, value| {
-        Ok(match value {
-            "always_on" => Strategy::AlwaysOn,
-            "always_off" => Strategy::AlwaysOff,
-            "traceidratio" => Strategy::TraceIdRatio,
-            "parentbased_always_on" => Strategy::ParentBased(Root::AlwaysOn),
-            "parentbased_always_off" => Strategy::ParentBased(Root::AlwaysOff),
-            "parentbased_traceidratio" => Strategy::ParentBased(Root::TraceIdRatio),
-            _ => return Err(choice_error(var, value, SAMPLERS)),
-        })
-    },
-    check: |_| None,
-    // Shown resolved, as a sampler (see `strategy_entry`).
-    show: |strategy| format!("{strategy:?}"),
-};
-
 // ----- how structured values are shown -----
-
-/// `5s`, `0.5s`.
-pub(crate) fn seconds(d: Duration) -> String {
-    format!("{}s", d.as_secs_f64())
-}
-
-/// The sampler as the configuration file spells it: `always_on`, `always_off`,
-/// `probability 0.1`, `parent_based (root: always_on)`.
-pub(crate) fn sampler_text(sampler: &Sampler) -> String {
-    match sampler {
-        Sampler::AlwaysOn => "always_on".to_owned(),
-        Sampler::AlwaysOff => "always_off".to_owned(),
-        Sampler::TraceIdRatio(p) => format!("probability {p}"),
-        Sampler::ParentBased(root) => format!("parent_based (root: {})", sampler_text(root)),
-    }
-}
-
-/// The capture mode as `telemetry.genai.capture_message_content` takes it.
-pub(crate) fn capture_text(mode: CaptureMode) -> &'static str {
-    match mode {
-        CaptureMode::NoContent => "no_content",
-        CaptureMode::SpanOnly => "span_only",
-        CaptureMode::EventOnly => "event_only",
-        CaptureMode::SpanAndEvent => "span_and_event",
-    }
-}
 
 fn last<'a, T>(
     layers: &[&'a Config],
@@ -960,201 +691,6 @@ fn header_entries(input: &ReportInput<'_>, out: &mut Vec<ConfigEntry>) {
             source_of(set),
         ));
     }
-}
-
-// ----- how structured values are read -----
-
-#[cfg(feature = "config-file")]
-fn resource_from_file(
-    doc: &Doc<'_>,
-    c: &mut Config,
-    key: &str,
-    item: &Item<'_>,
-) -> Result<(), ConfigError> {
-    for (attr, attr_key, value) in doc.entries(doc.table(key, item)?, key) {
-        if attr.is_empty() {
-            return Err(doc.invalid_with(
-                &attr_key,
-                value,
-                "\"\"".to_owned(),
-                "a non-empty attribute name",
-            ));
-        }
-        let text = doc.string(&attr_key, value, "a string")?.to_owned();
-        c.resource.retain(|set| set.value.0 != attr);
-        c.resource.push(Set::new(
-            (attr.to_owned(), text),
-            doc.origin(&attr_key, value),
-        ));
-    }
-    Ok(())
-}
-
-fn resource_from_env(vars: &Vars, c: &mut Config) -> Result<(), ConfigError> {
-    if let Some(v) = vars.get(OTEL_RESOURCE_ATTRIBUTES) {
-        for (key, value) in parse_pairs(OTEL_RESOURCE_ATTRIBUTES, v, false)? {
-            c.resource.retain(|set| set.value.0 != key);
-            c.resource.push(Set::new(
-                (key, value),
-                Origin::Env {
-                    var: OTEL_RESOURCE_ATTRIBUTES,
-                },
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn endpoint_from_env(vars: &Vars, c: &mut Config) -> Result<(), ConfigError> {
-    // The generic variable is checked even when the traces-specific one wins, so a bad value
-    // is never ignored.
-    let endpoint = vars
-        .get(OTEL_EXPORTER_OTLP_ENDPOINT)
-        .map(|v| (OTEL_EXPORTER_OTLP_ENDPOINT, v));
-    let traces_endpoint = vars
-        .get(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
-        .map(|v| (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, v));
-    for (var, url) in endpoint.iter().chain(traces_endpoint.iter()) {
-        if !is_valid_url(url) {
-            return Err(error(var, url, EXPECTED_URL.to_owned()));
-        }
-    }
-    if let Some((var, url)) = traces_endpoint {
-        c.otlp.endpoint = set(var, Endpoint::Traces(url.to_owned()));
-    } else if let Some((var, url)) = endpoint {
-        c.otlp.endpoint = set(var, Endpoint::Base(url.to_owned()));
-    }
-    Ok(())
-}
-
-#[cfg(feature = "config-file")]
-fn headers_from_file(
-    doc: &Doc<'_>,
-    c: &mut Config,
-    key: &str,
-    item: &Item<'_>,
-) -> Result<(), ConfigError> {
-    for (header, header_key, value) in doc.entries(doc.table(key, item)?, key) {
-        if !is_header_name(header) {
-            return Err(doc.invalid_with(
-                &header_key,
-                value,
-                format!("{header:?}"),
-                EXPECTED_HEADER_NAME,
-            ));
-        }
-        let template = match value.get_ref() {
-            DeValue::String(s) => s,
-            _ => {
-                return Err(doc.invalid_with(
-                    &header_key,
-                    value,
-                    HIDDEN.to_owned(),
-                    "a string (`${NAME}` is replaced by environment variable `NAME`)",
-                ))
-            }
-        };
-        if let Err(err) = expand::check(template) {
-            let problem = match err {
-                ExpandError::BadName(name) => {
-                    format!("`${{{name}}}` does not name a variable")
-                }
-                _ => "a `${` is not closed by `}`".to_owned(),
-            };
-            return Err(doc.invalid_with(
-                &header_key,
-                value,
-                HIDDEN.to_owned(),
-                format!("{}; here {problem}", ExpandError::EXPECTED),
-            ));
-        }
-        c.otlp
-            .headers
-            .retain(|set| !set.value.0.eq_ignore_ascii_case(header));
-        c.otlp.headers.push(Set::new(
-            (header.to_owned(), Secret(template.to_string())),
-            doc.origin(&header_key, value),
-        ));
-    }
-    Ok(())
-}
-
-/// An HTTP header name (RFC 9110 token).
-#[cfg(feature = "config-file")]
-fn is_header_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
-}
-
-#[cfg(feature = "config-file")]
-const EXPORTER_KEYS: &[&str] = &["type", "path"];
-#[cfg(feature = "config-file")]
-const EXPORTER_TYPES: &[&str] = &["stdout", "file", "otlp"];
-
-#[cfg(feature = "config-file")]
-fn exporters_from_file(
-    doc: &Doc<'_>,
-    path: &str,
-    item: &Item<'_>,
-) -> Result<Vec<ExporterChoice>, ConfigError> {
-    const EXPECTED: &str = "a list of tables: `[[telemetry.tracing.exporters]]` with \
-                            `type = \"stdout\"`, `\"file\"` or `\"otlp\"`";
-    let DeValue::Array(items) = item.get_ref() else {
-        return Err(doc.invalid(path, item, EXPECTED));
-    };
-    let mut exporters = Vec::with_capacity(items.len());
-    for (index, entry) in items.iter().enumerate() {
-        let entry_path = format!("{path}[{index}]");
-        let DeValue::Table(table) = entry.get_ref() else {
-            return Err(doc.invalid(&entry_path, entry, EXPECTED));
-        };
-        let mut kind = None;
-        let mut file_path = None;
-        for (name, key, v) in doc.fields(table, &entry_path, EXPORTER_KEYS)? {
-            match name {
-                "type" => kind = Some(doc.choice(&key, v, EXPORTER_TYPES)?),
-                "path" => {
-                    file_path = Some((doc.text(&key, v)?, key, v));
-                }
-                _ => {}
-            }
-        }
-        let exporter = match (kind, file_path) {
-            (None, _) => {
-                return Err(doc.missing(
-                    &format!("{entry_path}.type"),
-                    entry.span(),
-                    format!("`type = …`, one of {}", one_of(EXPORTER_TYPES)),
-                ))
-            }
-            (Some("file"), Some((file, _, _))) => ExporterChoice::File(PathBuf::from(file)),
-            (Some("file"), None) => {
-                return Err(doc.missing(
-                    &format!("{entry_path}.path"),
-                    entry.span(),
-                    "the file to write, e.g. `path = \"traces.jsonl\"` \
-                     (a `type = \"file\"` exporter needs one)"
-                        .to_owned(),
-                ))
-            }
-            (Some(other), Some((_, key, v))) => {
-                return Err(doc.invalid(
-                    &key,
-                    v,
-                    format!(
-                        "no `path` for `type = \"{other}\"` (only `type = \"file\"` \
-                         takes one); remove it"
-                    ),
-                ))
-            }
-            (Some("stdout"), None) => ExporterChoice::Stdout,
-            (Some(_), None) => ExporterChoice::Otlp,
-        };
-        exporters.push(exporter);
-    }
-    Ok(exporters)
 }
 
 // These tests read `zdk-trace.toml` documents.
