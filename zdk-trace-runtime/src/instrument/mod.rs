@@ -102,6 +102,7 @@ impl<F: Future> Instrumented<F> {
     /// Polls like [`Future::poll`], and when the future completes calls `on_ready` with the
     /// span and the output *before* the span ends (the macros record `Err` results and token
     /// usage this way, through `__private::InstrumentedWith`).
+    #[inline]
     pub(crate) fn poll_then(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -126,6 +127,7 @@ impl<S: Stream> Instrumented<S> {
     /// Polls like [`Stream::poll_next`], calling `on_ready` with the span and each result
     /// (`Some(item)`, or `None` at the end) before the span ends (the macros count items and
     /// sum token usage this way, through `__private::InstrumentedStream`).
+    #[inline]
     pub(crate) fn poll_next_then(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
