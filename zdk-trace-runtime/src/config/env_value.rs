@@ -11,7 +11,7 @@ use super::error::{expected_one_of, ConfigError};
 use super::toml_value::EXPECTED_POSITIVE_INT;
 use super::values::{Origin, Set};
 
-/// Path of the configuration file [`Config::discover`] reads (instead of `./zdk-trace.toml`).
+/// Path of the configuration file [`Config::discover`](crate::Config::discover) reads (instead of `./zdk-trace.toml`).
 pub(crate) const ZDK_TRACE_CONFIG: &str = "ZDK_TRACE_CONFIG";
 
 /// `true` turns tracing off.
@@ -41,7 +41,7 @@ pub(crate) const OTEL_EXPORTER_OTLP_COMPRESSION: &str = "OTEL_EXPORTER_OTLP_COMP
 /// Wins over [`OTEL_EXPORTER_OTLP_COMPRESSION`].
 pub(crate) const OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: &str =
     "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION";
-/// The head sampler, see [`SAMPLERS`].
+/// The head sampler, see [`SAMPLERS`](super::kinds::SAMPLERS).
 pub(crate) const OTEL_TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
 /// The sampler's ratio, `0..=1`.
 pub(crate) const OTEL_TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
@@ -55,7 +55,7 @@ pub(crate) const OTEL_BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
 pub(crate) const OTEL_BSP_MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
 
 /// Whether and where GenAI message content is recorded (the OpenTelemetry Python GenAI
-/// instrumentations' variable): see [`CAPTURE_MODES`].
+/// instrumentations' variable): see [`CAPTURE_MODES`](super::kinds::CAPTURE_MODES).
 pub(crate) const OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: &str =
     "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
 

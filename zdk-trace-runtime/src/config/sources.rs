@@ -1,6 +1,6 @@
 //! Where [`Config`] layers come from: a `zdk-trace.toml` document or file, the `OTEL_*`
 //! variables, and the `with_*` setters of code, each a one-line call into the setting's
-//! definition in [`table`](super::table).
+//! definition in [`table`].
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

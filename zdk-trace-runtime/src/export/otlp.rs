@@ -1,7 +1,7 @@
 //! OTLP exporter (gRPC through tonic, HTTP/protobuf through the async reqwest client), built from
 //! the resolved [`OtlpSettings`]. Each transport is compiled only with its Cargo feature
 //! (`otlp-grpc`, `otlp-http`); asking for one that is not compiled in is
-//! [`ExporterBuildError::NotCompiled`], naming the feature to enable.
+//! `ExporterBuildError::NotCompiled`, naming the feature to enable.
 //!
 //! Both transports are driven by the pipeline's background thread, which owns one
 //! `tokio` current-thread runtime and `block_on`s every export future. Two rules follow:
@@ -87,7 +87,7 @@ pub(crate) enum ExporterBuildError {
 /// # Errors
 ///
 /// [`ExporterBuildError`] naming the bad endpoint or header, [`ExporterBuildError::NoRuntime`]
-/// for gRPC outside a tokio runtime, [`ExporterBuildError::NotCompiled`] when the protocol's
+/// for gRPC outside a tokio runtime, `ExporterBuildError::NotCompiled` when the protocol's
 /// feature is off.
 pub(crate) fn build_otlp_exporter(
     s: &OtlpSettings,

@@ -94,7 +94,7 @@ const fn const_str_eq(a: &str, b: &str) -> bool {
 }
 
 /// Declares the application's extra usage keys once, as a `const`
-/// [`UsageKeys`](crate::usage::UsageKeys) to name in
+/// [`UsageKeys`] to name in
 /// `#[usage_event(keys = ...)]` and to pass to
 /// [`UsageOptions::allowlist`](crate::usage::UsageOptions::allowlist).
 ///
