@@ -173,7 +173,14 @@ fn an_unreachable_collector_costs_the_application_nothing_and_is_counted() {
     assert_eq!(stats.spans_recorded, 2000);
     assert!(stats.export_errors >= 1, "{stats:?}");
     assert_eq!(stats.spans_exported, 0);
-    assert_eq!(stats.dropped_export_failed, 2000, "{stats:?}");
+    // Each batch is retried (a refused connection may be a collector restarting) until the
+    // export timeout; meanwhile the queue may fill. Every span is accounted for either way.
+    assert!(stats.dropped_export_failed >= 1, "{stats:?}");
+    assert_eq!(
+        stats.dropped_export_failed + stats.dropped_queue_full,
+        2000,
+        "{stats:?}"
+    );
     let _ = telemetry.shutdown();
 }
 

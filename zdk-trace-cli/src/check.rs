@@ -181,10 +181,13 @@ fn grpc_call(endpoint: &str, timeout: Duration) -> Option<tonic::Status> {
     })
 }
 
-/// The HTTP status in an OTLP/HTTP exporter error (`… Status Code: 401 …`), if any.
+/// The HTTP status in an OTLP/HTTP export error (`… answered HTTP 401 …`), if any.
 fn http_status(error: &str) -> Option<u16> {
     let lower = error.to_ascii_lowercase();
-    let at = lower.find("status code")? + "status code".len();
+    // The runtime's OTLP/HTTP sender says "the collector answered HTTP 404".
+    let at = ["answered http", "status code"]
+        .iter()
+        .find_map(|marker| lower.find(marker).map(|at| at + marker.len()))?;
     let digits: String = lower[at..]
         .chars()
         .skip_while(|c| !c.is_ascii_digit())

@@ -49,6 +49,7 @@ enum Who {
     /// Not a default setting: tells capacity (CPU) from slack (queue) in the paced sweep.
     ZdkGrpcBigQueue,
     SdkGrpc,
+    SdkHttp,
     TracingGrpc,
 }
 
@@ -59,6 +60,7 @@ impl Who {
             Who::ZdkHttp => "zdk-trace, OTLP/HTTP protobuf (the default protocol)",
             Who::ZdkGrpcBigQueue => "zdk-trace, OTLP/gRPC, max_queue_size 65536 (NOT default)",
             Who::SdkGrpc => "otel sdk BatchSpanProcessor, OTLP/gRPC",
+            Who::SdkHttp => "otel sdk BatchSpanProcessor, OTLP/HTTP protobuf",
             Who::TracingGrpc => "tracing-opentelemetry (sdk), OTLP/gRPC",
         }
     }
@@ -79,7 +81,9 @@ struct Load {
 
 /// The pipeline's own threads (not the application's, not the receiver's), by role.
 fn role(comm: &str) -> Option<&'static str> {
-    if comm.starts_with("zdk-trace-colle") {
+    if comm.starts_with("bench-app") {
+        Some("app")
+    } else if comm.starts_with("zdk-trace-colle") {
         Some("collect")
     } else if comm.starts_with("zdk-trace-expor") {
         Some("export")
@@ -103,7 +107,8 @@ struct Outcome {
     create_secs: f64,
     /// From the start to the end of the shutdown (flush included).
     total_secs: f64,
-    /// CPU ns per span received while the application threads ran, by pipeline role.
+    /// CPU ns per span received, from the start to the end of the flush after the
+    /// application threads stopped, by thread role.
     cpu_ns_per_span: Vec<(&'static str, f64)>,
 }
 
@@ -128,9 +133,40 @@ enum Pipeline {
     },
 }
 
+/// [`sdk_otlp`] with the opentelemetry-otlp HTTP/protobuf exporter (its blocking reqwest
+/// client, the one it picks for the batch processor's own thread).
+fn sdk_otlp_http(
+    endpoint: &str,
+) -> (
+    opentelemetry_sdk::trace::SdkTracerProvider,
+    tokio::runtime::Runtime,
+) {
+    use opentelemetry_otlp::WithExportConfig as _;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let exporter = {
+        let _enter = rt.enter();
+        opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+            .with_endpoint(format!("{endpoint}/v1/traces"))
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let processor = opentelemetry_sdk::trace::BatchSpanProcessor::builder(exporter).build();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOn)
+        .with_span_processor(processor)
+        .build();
+    (provider, rt)
+}
+
 fn run(who: Who, threads: usize, load: Load) -> Outcome {
     let receiver = match who {
-        Who::ZdkHttp => CountingReceiver::http(),
+        Who::ZdkHttp | Who::SdkHttp => CountingReceiver::http(),
         _ => CountingReceiver::grpc(),
     };
     let pipeline = match who {
@@ -147,8 +183,12 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
             None,
             None,
         )),
-        Who::SdkGrpc | Who::TracingGrpc => {
-            let (provider, rt) = sdk_otlp(&receiver.endpoint(), None);
+        Who::SdkGrpc | Who::SdkHttp | Who::TracingGrpc => {
+            let (provider, rt) = if who == Who::SdkHttp {
+                sdk_otlp_http(&receiver.endpoint())
+            } else {
+                sdk_otlp(&receiver.endpoint(), None)
+            };
             let tracer = provider.tracer("bench");
             let dispatch = (who == Who::TracingGrpc).then(|| {
                 tracing::Dispatch::new(
@@ -198,16 +238,18 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
             let barrier = barrier.clone();
             let tracer = tracer.clone();
             let dispatch = dispatch.clone();
-            std::thread::spawn(move || {
+            let thread = std::thread::Builder::new().name("bench-app".into());
+            let spawned = thread.spawn(move || {
                 let _default = dispatch.as_ref().map(tracing::dispatcher::set_default);
                 let one = || match (who, &tracer) {
                     (Who::ZdkGrpc | Who::ZdkHttp | Who::ZdkGrpcBigQueue, _) => zdk_sync(),
                     (Who::TracingGrpc, _) => tracing_sync(),
-                    (Who::SdkGrpc, Some(t)) => sdk_sync(t),
-                    (Who::SdkGrpc, None) => 0,
+                    (Who::SdkGrpc | Who::SdkHttp, Some(t)) => sdk_sync(t),
+                    (Who::SdkGrpc | Who::SdkHttp, None) => 0,
                 };
                 let per_thread = load.rate.map(|r| r / threads as f64);
                 barrier.wait();
+                let cpu_start = own_cpu_ns();
                 let start = Instant::now();
                 let mut done = 0u64;
                 loop {
@@ -229,8 +271,13 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
                     }
                     done += n;
                 }
-                (done, start.elapsed())
-            })
+                (
+                    done,
+                    start.elapsed(),
+                    own_cpu_ns().saturating_sub(cpu_start),
+                )
+            });
+            spawned.unwrap_or_else(|e| panic!("cannot spawn an app thread: {e}"))
         })
         .collect();
     let cpu_before = thread_cpu_ns();
@@ -239,14 +286,29 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
     let start = Instant::now();
     let mut created = 1; // the warm-up span
     let mut create_secs = 0f64;
+    let mut app_cpu = 0;
     for h in handles {
-        let (n, took) = h.join().unwrap_or_else(|_| panic!("app thread panicked"));
+        let (n, took, cpu) = h.join().unwrap_or_else(|_| panic!("app thread panicked"));
         created += n;
         create_secs = create_secs.max(took.as_secs_f64());
+        app_cpu += cpu;
+    }
+    // Flushed before the CPU is read, with the pipeline's threads still alive: the CPU per
+    // span includes the work left over when the application stopped (a pipeline that only
+    // defers its work must not look cheap).
+    match &pipeline {
+        Pipeline::Zdk(telemetry) => {
+            let _ = telemetry.force_flush_with_timeout(Duration::from_secs(30));
+        }
+        Pipeline::Sdk { provider, .. } => {
+            let _ = provider.force_flush();
+        }
     }
     let cpu_after = thread_cpu_ns();
     let received_while_running = receiver.spans().saturating_sub(received_before).max(1);
     let mut cpu_by_role: BTreeMap<&'static str, u64> = BTreeMap::new();
+    // The app threads have exited by now: each measured its own.
+    cpu_by_role.insert("app", app_cpu);
     for (comm, ns) in &cpu_after {
         if let Some(role) = role(comm) {
             let before = cpu_before.get(comm).copied().unwrap_or(0);
@@ -319,6 +381,7 @@ fn main() {
         Who::ZdkHttp,
         Who::ZdkGrpcBigQueue,
         Who::SdkGrpc,
+        Who::SdkHttp,
         Who::TracingGrpc,
     ]
     .into_iter()
@@ -349,6 +412,8 @@ fn main() {
             750_000.0,
             1_000_000.0,
             1_500_000.0,
+            2_000_000.0,
+            3_000_000.0,
         ]
     };
     let step_duration = if smoke {
@@ -369,7 +434,7 @@ fn main() {
         }
     );
     println!();
-    println!("| contender | threads | created | received | dropped | dropped % | app spans/s | exported spans/s (incl. flush) | flush s | pipeline CPU ns per received span |");
+    println!("| contender | threads | created | received | dropped | dropped % | app spans/s | exported spans/s (incl. flush) | flush s | CPU ns per received span, all threads of the process (app + pipeline) |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
     for &who in &contenders {
         if who == Who::ZdkGrpcBigQueue {
@@ -395,7 +460,7 @@ fn main() {
     println!();
     println!("Paced ({step_duration:?} per step; a step passes when dropped = 0, received = created and the threads produced >= 95% of the offered rate):");
     println!();
-    println!("| contender | threads | offered spans/s | created spans/s | received | dropped | passes | pipeline CPU ns per received span |");
+    println!("| contender | threads | offered spans/s | created spans/s | received | dropped | passes | CPU ns per received span, all threads of the process (app + pipeline) |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |");
     let mut best = Vec::new();
     for &who in &contenders {
@@ -448,13 +513,34 @@ fn main() {
     }
 }
 
-/// `collect 120, export 900, receiver 200`.
+/// CPU nanoseconds the calling thread has used (`/proc/thread-self/schedstat`; 0 without it).
+fn own_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `all 350 = app 120, collect 80, export 150; receiver 200`: the process's own threads
+/// (the application's and the pipeline's) summed first, the receiver (not ours) after.
 fn cpu(o: &Outcome) -> String {
-    o.cpu_ns_per_span
+    let ours: Vec<_> = o
+        .cpu_ns_per_span
         .iter()
-        .map(|(role, ns)| format!("{role} {ns:.0}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .filter(|(role, _)| *role != "receiver")
+        .collect();
+    let all: f64 = ours.iter().map(|(_, ns)| ns).sum();
+    let mut out = format!(
+        "**all {all:.0}** = {}",
+        ours.iter()
+            .map(|(role, ns)| format!("{role} {ns:.0}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if let Some((_, ns)) = o.cpu_ns_per_span.iter().find(|(r, _)| *r == "receiver") {
+        out.push_str(&format!("; receiver {ns:.0}"));
+    }
+    out
 }
 
 /// `1234567.8` → `1 234 568`.

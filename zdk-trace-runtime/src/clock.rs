@@ -12,15 +12,21 @@ struct Anchored {
     clock: quanta::Clock,
     raw0: u64,
     wall0: SystemTime,
+    /// `wall0` in nanoseconds since the Unix epoch.
+    wall0_nanos: u64,
 }
 
 static CLOCK: Lazy<Anchored> = Lazy::new(|| {
     let clock = quanta::Clock::new();
     let raw0 = clock.raw();
+    let wall0 = SystemTime::now();
     Anchored {
         clock,
         raw0,
-        wall0: SystemTime::now(),
+        wall0,
+        wall0_nanos: wall0
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64),
     }
 });
 
@@ -39,6 +45,14 @@ pub(crate) fn now_raw() -> u64 {
 pub(crate) fn to_system_time(raw: u64) -> SystemTime {
     let c = &*CLOCK;
     c.wall0 + Duration::from_nanos(c.clock.delta_as_nanos(c.raw0, raw))
+}
+
+/// Nanoseconds since the Unix epoch of a raw timestamp: [`to_system_time`] as OTLP writes it,
+/// without building a `SystemTime`.
+#[inline]
+pub(crate) fn to_unix_nanos(raw: u64) -> u64 {
+    let c = &*CLOCK;
+    c.wall0_nanos + c.clock.delta_as_nanos(c.raw0, raw)
 }
 
 /// Nanoseconds between two raw timestamps (0 if `end` is not after `start`).

@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
-use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::SpanExporter;
 
 use crate::clock;
@@ -613,6 +612,7 @@ impl TelemetryBuilder {
         // gRPC clients start a background task on the runtime current when they are built.
         let runtime_guard = runtime.enter();
         let mut exporters = self.exporters;
+        let mut otlp = Vec::new();
         let mut configured = settings.exporters.clone();
         if configured.is_empty() && exporters.is_empty() {
             configured.push(ExporterSettings::Stdout);
@@ -630,7 +630,10 @@ impl TelemetryBuilder {
                         }
                     })?)
                 }
-                ExporterSettings::Otlp(otlp) => export::build_otlp_exporter(otlp)?,
+                ExporterSettings::Otlp(settings) => {
+                    otlp.push(export::build_otlp_sender(settings)?);
+                    continue;
+                }
             });
         }
         for exporter in &mut exporters {
@@ -651,9 +654,9 @@ impl TelemetryBuilder {
                     batch: settings.batch,
                     tail: settings.tail.clone(),
                     exporters,
-                    scope: InstrumentationScope::builder("zdk-trace")
-                        .with_version(env!("CARGO_PKG_VERSION"))
-                        .build(),
+                    otlp,
+                    resource,
+                    scope: export::scope(),
                     runtime,
                 })
                 .map_err(InstallError::Thread)?,
@@ -742,7 +745,7 @@ pub enum InstallError {
         source: std::io::Error,
     },
     /// An exporter could not be built. The cause (its [`source`](std::error::Error::source))
-    /// names the bad endpoint or header, or is `opentelemetry-otlp`'s own error.
+    /// names the bad endpoint or header, or why the HTTP or gRPC client could not be built.
     #[error("cannot build exporter: {0}")]
     Exporter(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The pipeline threads could not be started.

@@ -2,15 +2,22 @@
 //! `opentelemetry_sdk` `SpanExporter`.
 
 mod console;
+mod encode;
 mod file;
+#[cfg(feature = "otlp-grpc")]
+mod grpc;
+#[cfg(feature = "otlp-http")]
+mod http;
 mod otlp;
 mod probe;
+mod wire;
 
 pub use console::ConsoleExporter;
+pub(crate) use encode::{OtlpBatch, TraceEncoder};
 pub use file::JsonLinesExporter;
-pub(crate) use otlp::{build_otlp_exporter, ExporterBuildError};
-pub(crate) use probe::send_test_span;
+pub(crate) use otlp::{build_otlp_sender, ExporterBuildError, OtlpSender};
 pub use probe::OtlpCheck;
+pub(crate) use probe::{scope, send_test_span};
 
 use std::future::Future;
 use std::pin::Pin;

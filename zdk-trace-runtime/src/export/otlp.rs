@@ -1,29 +1,39 @@
-//! OTLP exporter (gRPC through tonic, HTTP/protobuf through the async reqwest client), built from
-//! the resolved [`OtlpSettings`]. Each transport is compiled only with its Cargo feature
-//! (`otlp-grpc`, `otlp-http`); asking for one that is not compiled in is
-//! `ExporterBuildError::NotCompiled`, naming the feature to enable.
+//! The built-in OTLP exporters (gRPC through tonic, HTTP/protobuf through the async reqwest
+//! client), built from the resolved [`OtlpSettings`]. They send requests the pipeline encoded
+//! straight from the span records ([`super::encode`]): no `SpanData`, no protobuf structs.
+//! Each transport is compiled only with its Cargo feature (`otlp-grpc`, `otlp-http`); asking
+//! for one that is not compiled in is `ExporterBuildError::NotCompiled`, naming the feature to
+//! enable.
 //!
-//! Both transports are driven by the pipeline's background thread, which owns one
-//! `tokio` current-thread runtime and `block_on`s every export future. Two rules follow:
+//! Both transports are driven by the pipeline's exporter thread, which owns one `tokio`
+//! current-thread runtime and `block_on`s every export. Two rules follow:
 //!
 //! - The gRPC exporter must be **built inside that runtime** (`rt.enter()` or inside
 //!   `rt.block_on`): tonic spawns its channel worker onto the current runtime when the channel
-//!   is created. Without a runtime, [`build_otlp_exporter`] returns
+//!   is created. Without a runtime, [`build_otlp_sender`] returns
 //!   [`ExporterBuildError::NoRuntime`] instead of letting tonic panic.
 //! - The **same** runtime must drive every export: both clients keep pooled connections whose
 //!   tasks live on the runtime that created them.
+//!
+//! Failed requests are retried as the OTLP specification allows (throttled or unavailable
+//! collectors, broken connections), with exponential backoff, all within the export timeout
+//! ([`super::wire::with_retries`]).
 
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 use std::str::FromStr;
+use std::time::Duration;
 
+use bytes::Bytes;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 use http::Uri;
-#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-use opentelemetry_otlp::{Compression, SpanExporter, WithExportConfig};
 
-use super::DynExporter;
+#[cfg(feature = "otlp-grpc")]
+use super::grpc::GrpcSender;
+#[cfg(feature = "otlp-http")]
+use super::http::HttpSender;
+use super::wire::{with_retries, SendError};
 use crate::config::{OtlpProtocol, OtlpSettings};
 
 /// Why an OTLP exporter could not be built from its settings.
@@ -67,60 +77,104 @@ pub(crate) enum ExporterBuildError {
          exports (call it within `Runtime::enter` or `block_on`)"
     )]
     NoRuntime,
-    /// `opentelemetry-otlp` rejected the configuration.
+    /// The HTTP or gRPC client refused the settings.
     #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-    #[error("building the OTLP {protocol} exporter failed: {source}")]
-    Otlp {
+    #[error("building the OTLP {protocol} client for `{endpoint}` failed: {reason}")]
+    Client {
         protocol: &'static str,
-        #[source]
-        source: opentelemetry_otlp::ExporterBuildError,
+        endpoint: String,
+        reason: String,
     },
 }
 
-/// Builds the OTLP span exporter described by `s`.
-///
-/// Settings given here take precedence over the `OTEL_EXPORTER_OTLP_*` variables that
-/// `opentelemetry-otlp` reads itself, except headers: `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS` are
-/// still merged over ours by `opentelemetry-otlp` (same key: the variable wins, as in our own
-/// precedence), and `OTEL_EXPORTER_OTLP_(TRACES_)COMPRESSION` applies when `s.gzip` is false.
+/// A built-in OTLP exporter: sends encoded `ExportTraceServiceRequest`s, retrying within the
+/// timeout.
+#[derive(Debug)]
+pub(crate) struct OtlpSender {
+    transport: Transport,
+    timeout: Duration,
+}
+
+#[derive(Debug)]
+enum Transport {
+    #[cfg(feature = "otlp-grpc")]
+    Grpc(GrpcSender),
+    #[cfg(feature = "otlp-http")]
+    Http(HttpSender),
+    /// Neither transport is compiled in: no sender can be built.
+    #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+    #[allow(dead_code)]
+    None(std::convert::Infallible),
+}
+
+impl OtlpSender {
+    /// How warnings name this exporter.
+    pub(crate) fn name(&self) -> &'static str {
+        match &self.transport {
+            #[cfg(feature = "otlp-grpc")]
+            Transport::Grpc(_) => "the OTLP/gRPC exporter",
+            #[cfg(feature = "otlp-http")]
+            Transport::Http(_) => "the OTLP/HTTP exporter",
+            #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+            Transport::None(never) => match *never {},
+        }
+    }
+
+    /// Sends one encoded request (retried as the specification allows, within the timeout).
+    pub(crate) async fn send(&self, request: Bytes) -> Result<(), SendError> {
+        with_retries(self.timeout, || {
+            let request = request.clone();
+            async move {
+                match &self.transport {
+                    #[cfg(feature = "otlp-grpc")]
+                    Transport::Grpc(grpc) => grpc.send(request).await,
+                    #[cfg(feature = "otlp-http")]
+                    Transport::Http(http) => http.send(request).await,
+                    #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+                    Transport::None(never) => {
+                        let _ = request;
+                        match *never {}
+                    }
+                }
+            }
+        })
+        .await
+    }
+}
+
+/// Builds the OTLP exporter described by `s`. Headers, compression and timeout come from the
+/// settings only (the configuration layers already merged `OTEL_EXPORTER_OTLP_*` into them).
 ///
 /// # Errors
 ///
 /// [`ExporterBuildError`] naming the bad endpoint or header, [`ExporterBuildError::NoRuntime`]
 /// for gRPC outside a tokio runtime, `ExporterBuildError::NotCompiled` when the protocol's
 /// feature is off.
-pub(crate) fn build_otlp_exporter(
-    s: &OtlpSettings,
-) -> Result<Box<dyn DynExporter>, ExporterBuildError> {
-    match s.protocol {
-        OtlpProtocol::Grpc => build_grpc(s),
-        OtlpProtocol::HttpProtobuf => build_http(s),
-    }
+pub(crate) fn build_otlp_sender(s: &OtlpSettings) -> Result<OtlpSender, ExporterBuildError> {
+    let transport = match s.protocol {
+        OtlpProtocol::Grpc => build_grpc(s)?,
+        OtlpProtocol::HttpProtobuf => build_http(s)?,
+    };
+    Ok(OtlpSender {
+        transport,
+        timeout: s.timeout,
+    })
 }
 
 #[cfg(feature = "otlp-grpc")]
-fn build_grpc(s: &OtlpSettings) -> Result<Box<dyn DynExporter>, ExporterBuildError> {
-    use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
-    use opentelemetry_otlp::WithTonicConfig;
-
+fn build_grpc(s: &OtlpSettings) -> Result<Transport, ExporterBuildError> {
     validate_endpoint(s.protocol, &s.endpoint)?;
     let headers = header_map(&s.headers)?;
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(ExporterBuildError::NoRuntime);
     }
-    let mut builder = SpanExporter::builder()
-        .with_tonic()
-        .with_endpoint(s.endpoint.clone())
-        .with_timeout(s.timeout)
-        .with_metadata(MetadataMap::from_headers(headers));
-    if s.gzip {
-        builder = builder.with_compression(Compression::Gzip);
-    }
-    built(s.protocol, builder.build())
+    GrpcSender::new(&s.endpoint, headers, s.gzip, s.timeout)
+        .map(Transport::Grpc)
+        .map_err(|reason| client_error(s, reason))
 }
 
 #[cfg(not(feature = "otlp-grpc"))]
-fn build_grpc(s: &OtlpSettings) -> Result<Box<dyn DynExporter>, ExporterBuildError> {
+fn build_grpc(s: &OtlpSettings) -> Result<Transport, ExporterBuildError> {
     Err(ExporterBuildError::NotCompiled {
         protocol: protocol_name(s.protocol),
         feature: "otlp-grpc",
@@ -128,54 +182,28 @@ fn build_grpc(s: &OtlpSettings) -> Result<Box<dyn DynExporter>, ExporterBuildErr
 }
 
 #[cfg(feature = "otlp-http")]
-fn build_http(s: &OtlpSettings) -> Result<Box<dyn DynExporter>, ExporterBuildError> {
-    use std::collections::HashMap;
-
-    use opentelemetry_otlp::{Protocol, WithHttpConfig};
-
+fn build_http(s: &OtlpSettings) -> Result<Transport, ExporterBuildError> {
     validate_endpoint(s.protocol, &s.endpoint)?;
-    header_map(&s.headers)?;
-    // `with_headers` percent-decodes values (the `OTEL_EXPORTER_OTLP_HEADERS` format);
-    // ours are already plain, so escape `%` to make that decoding a no-op.
-    let headers: HashMap<String, String> = s
-        .headers
-        .iter()
-        .map(|(name, value)| (name.clone(), value.0.replace('%', "%25")))
-        .collect();
-    // With the `reqwest-client` feature, opentelemetry-otlp picks the *async* reqwest
-    // client (built with our timeout), which runs on the current-thread runtime.
-    let mut builder = SpanExporter::builder()
-        .with_http()
-        .with_protocol(Protocol::HttpBinary)
-        .with_endpoint(s.endpoint.clone())
-        .with_timeout(s.timeout)
-        .with_headers(headers);
-    if s.gzip {
-        builder = builder.with_compression(Compression::Gzip);
-    }
-    built(s.protocol, builder.build())
+    let headers = header_map(&s.headers)?;
+    HttpSender::new(&s.endpoint, headers, s.gzip, s.timeout)
+        .map(Transport::Http)
+        .map_err(|reason| client_error(s, reason))
 }
 
 #[cfg(not(feature = "otlp-http"))]
-fn build_http(s: &OtlpSettings) -> Result<Box<dyn DynExporter>, ExporterBuildError> {
+fn build_http(s: &OtlpSettings) -> Result<Transport, ExporterBuildError> {
     Err(ExporterBuildError::NotCompiled {
         protocol: protocol_name(s.protocol),
         feature: "otlp-http",
     })
 }
 
-/// Boxes the exporter `opentelemetry-otlp` built, or keeps its error as the source.
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-fn built(
-    protocol: OtlpProtocol,
-    result: Result<SpanExporter, opentelemetry_otlp::ExporterBuildError>,
-) -> Result<Box<dyn DynExporter>, ExporterBuildError> {
-    match result {
-        Ok(exporter) => Ok(Box::new(exporter)),
-        Err(source) => Err(ExporterBuildError::Otlp {
-            protocol: protocol_name(protocol),
-            source,
-        }),
+fn client_error(s: &OtlpSettings, reason: String) -> ExporterBuildError {
+    ExporterBuildError::Client {
+        protocol: protocol_name(s.protocol),
+        endpoint: s.endpoint.clone(),
+        reason,
     }
 }
 
@@ -186,8 +214,8 @@ fn protocol_name(protocol: OtlpProtocol) -> &'static str {
     }
 }
 
-/// Checks the endpoint up front: opentelemetry-otlp accepts scheme-less URIs such as
-/// `collector:4318` and only fails, without naming the endpoint, at the first export.
+/// Checks the endpoint up front: HTTP clients accept scheme-less URIs such as
+/// `collector:4318` and only fail, without naming the endpoint, at the first export.
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 fn validate_endpoint(protocol: OtlpProtocol, endpoint: &str) -> Result<(), ExporterBuildError> {
     let invalid = |reason: String| ExporterBuildError::InvalidEndpoint {
@@ -248,6 +276,9 @@ mod tests {
     use std::time::Duration;
 
     use opentelemetry::KeyValue;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+    use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
     use opentelemetry_sdk::trace::SpanData;
     use opentelemetry_sdk::Resource;
     use zdk_trace_receivers::{attr_i64, attr_str, hex, GrpcCode, GrpcReceiver, HttpReceiver};
@@ -301,31 +332,32 @@ mod tests {
         rt: &tokio::runtime::Runtime,
         s: &OtlpSettings,
         batch: Vec<SpanData>,
-    ) -> (
-        opentelemetry_sdk::error::OTelSdkResult,
-        opentelemetry_sdk::error::OTelSdkResult,
-    ) {
-        let mut exporter = {
+    ) -> (Result<(), SendError>, Result<(), SendError>) {
+        let sender = {
             let _guard = rt.enter();
-            match build_otlp_exporter(s) {
+            match build_otlp_sender(s) {
                 Ok(e) => e,
                 Err(e) => panic!("build failed: {e}"),
             }
         };
-        exporter.set_resource(
-            &Resource::builder_empty()
-                .with_service_name("checkout")
-                .build(),
-        );
-        let first = rt.block_on(exporter.export(batch.clone()));
-        let second = rt.block_on(exporter.export(batch));
+        // Encoded by opentelemetry-proto, independently of the pipeline's encoder: these tests
+        // are about the transports.
+        let resource = Resource::builder_empty()
+            .with_service_name("checkout")
+            .build();
+        let request = ExportTraceServiceRequest {
+            resource_spans: group_spans_by_resource_and_scope(
+                batch,
+                &ResourceAttributesWithSchema::from(&resource),
+            ),
+        };
+        let request = Bytes::from(prost::Message::encode_to_vec(&request));
+        let first = rt.block_on(sender.send(request.clone()));
+        let second = rt.block_on(sender.send(request));
         (first, second)
     }
 
-    fn assert_error(
-        result: Result<Box<dyn DynExporter>, ExporterBuildError>,
-        needle: &str,
-    ) -> String {
+    fn assert_error(result: Result<OtlpSender, ExporterBuildError>, needle: &str) -> String {
         match result {
             Ok(_) => panic!("expected an error containing {needle:?}"),
             Err(e) => {
@@ -342,7 +374,7 @@ mod tests {
         let _guard = rt.enter();
         for protocol in [OtlpProtocol::Grpc, OtlpProtocol::HttpProtobuf] {
             let msg = assert_error(
-                build_otlp_exporter(&settings(protocol, "collector:4317")),
+                build_otlp_sender(&settings(protocol, "collector:4317")),
                 "`collector:4317`",
             );
             assert!(msg.contains("http://"), "{msg}");
@@ -352,15 +384,15 @@ mod tests {
     #[test]
     fn endpoint_that_is_not_a_uri_is_rejected() {
         assert_error(
-            build_otlp_exporter(&settings(OtlpProtocol::HttpProtobuf, "http://bad host/")),
+            build_otlp_sender(&settings(OtlpProtocol::HttpProtobuf, "http://bad host/")),
             "invalid OTLP HTTP/protobuf endpoint `http://bad host/`",
         );
         assert_error(
-            build_otlp_exporter(&settings(OtlpProtocol::HttpProtobuf, "")),
+            build_otlp_sender(&settings(OtlpProtocol::HttpProtobuf, "")),
             "invalid OTLP HTTP/protobuf endpoint ``",
         );
         assert_error(
-            build_otlp_exporter(&settings(OtlpProtocol::HttpProtobuf, "ftp://x/v1/traces")),
+            build_otlp_sender(&settings(OtlpProtocol::HttpProtobuf, "ftp://x/v1/traces")),
             "unsupported scheme `ftp`",
         );
     }
@@ -368,7 +400,7 @@ mod tests {
     #[test]
     fn https_is_rejected_without_tls_backend() {
         assert_error(
-            build_otlp_exporter(&settings(OtlpProtocol::HttpProtobuf, "https://x/v1/traces")),
+            build_otlp_sender(&settings(OtlpProtocol::HttpProtobuf, "https://x/v1/traces")),
             "no TLS backend",
         );
     }
@@ -381,7 +413,7 @@ mod tests {
         );
         s.headers = vec![("bad header".to_owned(), Secret("v".to_owned()))];
         assert_error(
-            build_otlp_exporter(&s),
+            build_otlp_sender(&s),
             "invalid OTLP header name `bad header`",
         );
     }
@@ -393,14 +425,14 @@ mod tests {
             "authorization".to_owned(),
             Secret("Bearer sk-secret\n".to_owned()),
         )];
-        let msg = assert_error(build_otlp_exporter(&s), "`authorization`");
+        let msg = assert_error(build_otlp_sender(&s), "`authorization`");
         assert!(!msg.contains("sk-secret"), "{msg}");
     }
 
     #[test]
     fn grpc_outside_a_runtime_is_an_error_not_a_panic() {
         assert!(matches!(
-            build_otlp_exporter(&settings(OtlpProtocol::Grpc, "http://127.0.0.1:4317")),
+            build_otlp_sender(&settings(OtlpProtocol::Grpc, "http://127.0.0.1:4317")),
             Err(ExporterBuildError::NoRuntime)
         ));
     }
@@ -411,7 +443,7 @@ mod tests {
             OtlpProtocol::HttpProtobuf,
             "http://127.0.0.1:4318/v1/traces",
         );
-        assert!(build_otlp_exporter(&s).is_ok());
+        assert!(build_otlp_sender(&s).is_ok());
     }
 
     #[test]
@@ -539,7 +571,7 @@ mod tests {
         assert_eq!(request.header("x-tenant"), Some("acme"));
         assert!(request
             .header("user-agent")
-            .is_some_and(|ua| ua.starts_with("OTel-OTLP-Exporter-Rust")));
+            .is_some_and(|ua| ua.starts_with("zdk-trace/")));
     }
 
     #[test]

@@ -1,15 +1,25 @@
 //! [`OtlpCheck`]: one test span sent through the configured OTLP exporter (`zdk-trace check`).
 
 use std::borrow::Cow;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceState};
+use opentelemetry::trace::SpanKind;
 use opentelemetry::{InstrumentationScope, KeyValue};
-use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, SpanData, SpanEvents, SpanLinks};
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
 use opentelemetry_sdk::Resource;
 
-use super::otlp::{build_otlp_exporter, ExporterBuildError};
+use super::encode::TraceEncoder;
+use super::otlp::{build_otlp_sender, ExporterBuildError};
+use crate::clock;
 use crate::config::{OtlpProtocol, OtlpSettings, Protocol};
+use crate::record::{RawSpan, FLAG_RECORDING, FLAG_SAMPLED};
+
+/// The instrumentation scope of every span zdk-trace exports.
+pub(crate) fn scope() -> InstrumentationScope {
+    InstrumentationScope::builder("zdk-trace")
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
+}
 
 /// The name of the span [`TelemetryBuilder::check_otlp`](crate::TelemetryBuilder::check_otlp)
 /// sends, so it can be found in the backend.
@@ -59,42 +69,36 @@ pub(crate) fn send_test_span(
     resource: &Resource,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<OtlpCheck, ExporterBuildError> {
-    let mut exporter = {
+    let sender = {
         // gRPC clients start their worker on the runtime current when they are built.
         let _guard = runtime.enter();
-        build_otlp_exporter(otlp)?
+        build_otlp_sender(otlp)?
     };
-    exporter.set_resource(resource);
     let ids = RandomIdGenerator::default();
     let trace_id = ids.new_trace_id();
-    let end = SystemTime::now();
-    let span = SpanData {
-        span_context: SpanContext::new(
-            trace_id,
-            ids.new_span_id(),
-            TraceFlags::SAMPLED,
-            false,
-            TraceState::default(),
-        ),
-        parent_span_id: SpanId::INVALID,
-        parent_span_is_remote: false,
-        span_kind: SpanKind::Internal,
+    let end = clock::now_raw();
+    let span = RawSpan {
+        trace_id: u128::from_be_bytes(trace_id.to_bytes()),
+        span_id: u64::from_be_bytes(ids.new_span_id().to_bytes()),
+        parent_id: 0,
+        start: end,
+        end,
         name: Cow::Borrowed(CHECK_SPAN_NAME),
-        start_time: end.checked_sub(Duration::from_millis(1)).unwrap_or(end),
-        end_time: end,
-        attributes: vec![KeyValue::new("zdk.check", true)],
-        dropped_attributes_count: 0,
-        events: SpanEvents::default(),
-        links: SpanLinks::default(),
-        status: Status::Unset,
-        instrumentation_scope: InstrumentationScope::builder("zdk-trace")
-            .with_version(env!("CARGO_PKG_VERSION"))
-            .build(),
+        kind: SpanKind::Internal,
+        flags: FLAG_SAMPLED | FLAG_RECORDING,
+        dropped: 0,
+        attributes: smallvec::smallvec![KeyValue::new("zdk.check", true)],
+        extras: None,
     };
+    // Encoded and sent exactly as the pipeline does it.
+    let mut encoder = TraceEncoder::new(resource, &scope());
+    let mut batch = encoder.begin(Vec::new());
+    encoder.push(&mut batch, &span);
+    encoder.finish(&mut batch);
+    let request = batch.into_bytes();
     let started = Instant::now();
-    let result = runtime.block_on(exporter.export(vec![span]));
+    let result = runtime.block_on(sender.send(request));
     let elapsed = started.elapsed();
-    let _ = exporter.shutdown_with_timeout(Duration::from_secs(5));
     Ok(OtlpCheck {
         endpoint: otlp.endpoint.clone(),
         protocol: match otlp.protocol {

@@ -3,7 +3,7 @@
 //! single-threaded tokio runtime. Both are bounded: when the exporter is behind, spans are
 //! dropped and counted, and the application is never blocked.
 
-mod convert;
+pub(crate) mod convert;
 mod error;
 pub(crate) mod stats;
 mod tail;
@@ -14,25 +14,27 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use once_cell::sync::Lazy;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::SpanData;
+use opentelemetry_sdk::Resource;
 
 pub use error::PipelineError;
 use tail::{TailOutcome, TailSampler};
 
 use crate::config::BatchSettings;
 use crate::counters::{add, count_dropped_shutdown, COUNTERS};
-use crate::export::DynExporter;
+use crate::export::{DynExporter, OtlpBatch, OtlpSender, TraceEncoder};
 use crate::hot::hot;
 use crate::lock::lock;
 use crate::record::RawSpan;
 use crate::sampling::TailSampling;
 use crate::transport::{
-    clear_wake_request, give_back, pop_overflow, set_collector, set_overflow_cap, unpark_collector,
-    RingPair, NEW_RINGS,
+    clear_wake_request, give_back, set_collector, set_max_ring_capacity, unpark_collector,
+    RingPair, NEW_RINGS, RING_CAPACITY,
 };
 use crate::warn::warn_once;
 
@@ -53,8 +55,18 @@ enum Control {
     Shutdown(Reply, Duration),
 }
 
+/// One batch for the exporter thread: the same spans in the form each kind of exporter takes.
+struct Batch {
+    /// How many spans.
+    len: usize,
+    /// For the user's and the file/console exporters (empty when there are none).
+    spans: Vec<SpanData>,
+    /// The encoded OTLP request, for the built-in OTLP exporters (when there are any).
+    otlp: Option<Bytes>,
+}
+
 enum ExportMsg {
-    Batch(Vec<SpanData>),
+    Batch(Batch),
     Flush(Reply),
     Shutdown(Reply, Duration),
 }
@@ -72,7 +84,11 @@ pub(crate) struct Pipeline {
 pub(crate) struct PipelineParts {
     pub(crate) batch: BatchSettings,
     pub(crate) tail: TailSampling,
+    /// Exporters that take `SpanData` (the user's, console, JSON lines).
     pub(crate) exporters: Vec<Box<dyn DynExporter>>,
+    /// The built-in OTLP exporters, which take requests encoded from the records.
+    pub(crate) otlp: Vec<OtlpSender>,
+    pub(crate) resource: Resource,
     pub(crate) scope: InstrumentationScope,
     /// The runtime the exporters were built in (gRPC clients bind to it); exports run on it.
     pub(crate) runtime: tokio::runtime::Runtime,
@@ -93,9 +109,14 @@ impl Pipeline {
             batch,
             tail,
             exporters,
+            otlp,
+            resource,
             scope,
             runtime,
         } = parts;
+        // Each form of the batch is built only if some exporter takes it.
+        let span_data = !exporters.is_empty();
+        let encoder = (!otlp.is_empty()).then(|| TraceEncoder::new(&resource, &scope));
         let queued = Arc::new(AtomicUsize::new(0));
         let (control_tx, control_rx) = unbounded();
         // Unbounded as a channel, bounded in spans: `queued` never lets more than
@@ -108,7 +129,10 @@ impl Pipeline {
             .spawn(move || {
                 run_exporter(
                     runtime,
-                    exporters,
+                    Exporters {
+                        spans: exporters,
+                        otlp,
+                    },
                     export_rx,
                     exporter_queued,
                     export_timeout,
@@ -126,18 +150,23 @@ impl Pipeline {
             }
         }
         rings.retain(|ring| !ring.spans.is_abandoned());
-        while pop_overflow().is_some() {
-            leftovers += 1;
-        }
         count_dropped_shutdown(leftovers);
-        set_overflow_cap(batch.max_queue_size);
+        set_max_ring_capacity(batch.max_queue_size);
         hot().set_queue_full(false);
         let collector = Collector {
             rings,
             tail: tail
                 .is_active()
                 .then(|| TailSampler::new(tail, batch.max_queue_size.saturating_mul(4))),
-            batch: Vec::with_capacity(batch.max_export_batch_size),
+            batch: Vec::with_capacity(if span_data {
+                batch.max_export_batch_size
+            } else {
+                0
+            }),
+            span_data,
+            otlp_batch: encoder.as_ref().map(|e| e.begin(Vec::new())),
+            encoder,
+            batch_len: 0,
             batch_started: None,
             kept: Vec::new(),
             settings: batch,
@@ -213,7 +242,14 @@ impl Pipeline {
 struct Collector {
     rings: Vec<RingPair>,
     tail: Option<TailSampler>,
+    /// The batch as `SpanData`, when some exporter takes it.
     batch: Vec<SpanData>,
+    span_data: bool,
+    /// The batch encoded as an OTLP request, when some OTLP exporter takes it.
+    encoder: Option<TraceEncoder>,
+    otlp_batch: Option<OtlpBatch>,
+    /// Spans in the current batch.
+    batch_len: usize,
     batch_started: Option<Instant>,
     /// Scratch buffer for the tail sampler's output.
     kept: Vec<RawSpan>,
@@ -261,9 +297,17 @@ impl Collector {
                 Err(TryRecvError::Disconnected) => break,
                 Err(TryRecvError::Empty) => {}
             }
-            if drained > 0 {
+            // A drain that found a ring at least half full may find more at once; one that
+            // found less sleeps until a thread's ring fills halfway (its producer wakes us) or
+            // the timeout: large chunks, few wake-ups, no spinning on a trickle. Every cycle
+            // costs the same whatever it drains, so under sustained load this is what keeps
+            // the collector's CPU per span small.
+            if drained >= RING_CAPACITY / 2 {
                 idle_sleep = Duration::from_millis(1);
                 continue;
+            }
+            if drained > 0 {
+                idle_sleep = Duration::from_millis(1);
             }
             let until_batch_due = self
                 .batch_started
@@ -286,20 +330,14 @@ impl Collector {
         while let Ok(ring) = NEW_RINGS.1.try_recv() {
             self.rings.push(ring);
         }
-        // Spans of one thread can arrive out of order between its ring and the overflow lane
-        // (a burst spills, the ring drains, the next span fits again); the tail sampler
-        // decides a trace only one drain after its root, when everything sent before the root
-        // has been seen.
         let mut total = 0;
         // One clock read per drain: the tail sampler's times (first seen, decisions) need no
         // finer grain than a collector cycle.
         let now = Instant::now();
-        while let Some(span) = pop_overflow() {
-            total += 1;
-            // Its thread is unknown here: the slot is freed.
-            let (raw, _slot) = span.take();
-            self.accept(raw, now);
-        }
+        // A thread that outgrew its ring sends a larger one; its spans can then arrive out of
+        // order between the two (the new ring read before the rest of the old one): the tail
+        // sampler decides a trace only one drain after its root, when everything sent before
+        // the root has been seen.
         // Out of `self` while it is read, so each ring is read as one chunk (its index
         // written once) while the spans go to the batch or the tail sampler.
         let mut rings = std::mem::take(&mut self.rings);
@@ -382,12 +420,20 @@ impl Collector {
             return;
         }
         self.queued.fetch_add(1, Ordering::Relaxed);
-        let data = convert::to_span_data(span, &self.scope);
-        self.batch.push(data);
+        // Encoded first, while the record still holds everything (the conversion below moves
+        // its parts out).
+        if let (Some(encoder), Some(batch)) = (&mut self.encoder, &mut self.otlp_batch) {
+            encoder.push(batch, span);
+        }
+        if self.span_data {
+            let data = convert::to_span_data(span, &self.scope);
+            self.batch.push(data);
+        }
+        self.batch_len += 1;
         if self.batch_started.is_none() {
             self.batch_started = Some(Instant::now());
         }
-        if self.batch.len() >= self.settings.max_export_batch_size {
+        if self.batch_len >= self.settings.max_export_batch_size {
             self.send_batch();
         }
     }
@@ -397,18 +443,35 @@ impl Collector {
         let due = self
             .batch_started
             .is_some_and(|t| t.elapsed() >= self.settings.scheduled_delay);
-        if !self.batch.is_empty() && (force || due) {
+        if self.batch_len > 0 && (force || due) {
             self.send_batch();
         }
     }
 
     fn send_batch(&mut self) {
-        let batch = std::mem::replace(
+        let spans = std::mem::replace(
             &mut self.batch,
-            Vec::with_capacity(self.settings.max_export_batch_size),
+            Vec::with_capacity(if self.span_data {
+                self.settings.max_export_batch_size
+            } else {
+                0
+            }),
         );
+        let otlp = match (&self.encoder, &mut self.otlp_batch) {
+            (Some(encoder), Some(batch)) => {
+                let mut done = std::mem::replace(batch, encoder.begin(Vec::new()));
+                encoder.finish(&mut done);
+                Some(done.into_bytes())
+            }
+            _ => None,
+        };
+        let n = std::mem::take(&mut self.batch_len);
         self.batch_started = None;
-        let n = batch.len();
+        let batch = Batch {
+            len: n,
+            spans,
+            otlp,
+        };
         if let Err(err) = self.export.try_send(ExportMsg::Batch(batch)) {
             // The exporter thread is gone or its channel is full: these spans are lost.
             self.queued.fetch_sub(n, Ordering::Relaxed);
@@ -426,9 +489,15 @@ fn take_idle_rings() -> Vec<RingPair> {
     std::mem::take(&mut *lock(&IDLE_RINGS))
 }
 
+/// Everything the exporter thread exports to.
+struct Exporters {
+    spans: Vec<Box<dyn DynExporter>>,
+    otlp: Vec<OtlpSender>,
+}
+
 fn run_exporter(
     runtime: tokio::runtime::Runtime,
-    exporters: Vec<Box<dyn DynExporter>>,
+    exporters: Exporters,
     rx: Receiver<ExportMsg>,
     queued: Arc<AtomicUsize>,
     timeout: Duration,
@@ -436,7 +505,7 @@ fn run_exporter(
     while let Ok(msg) = rx.recv() {
         match msg {
             ExportMsg::Batch(batch) => {
-                let n = batch.len();
+                let n = batch.len;
                 let ok = export_batch(&runtime, &exporters, batch, timeout);
                 queued.fetch_sub(n, Ordering::Relaxed);
                 // Room again: spans go to the collector (it sets the flag again if the queue
@@ -450,11 +519,12 @@ fn run_exporter(
                 }
             }
             ExportMsg::Flush(reply) => {
-                let result = each_exporter(&exporters, |e| e.force_flush());
+                // The OTLP exporters hold nothing between batches.
+                let result = each_exporter(&exporters.spans, |e| e.force_flush());
                 let _ = reply.send(result);
             }
             ExportMsg::Shutdown(reply, timeout) => {
-                let result = each_exporter(&exporters, |e| e.shutdown_with_timeout(timeout));
+                let result = each_exporter(&exporters.spans, |e| e.shutdown_with_timeout(timeout));
                 let _ = reply.send(result);
                 return;
             }
@@ -497,57 +567,88 @@ fn each_exporter(
 /// Exports one batch to every exporter. `true` if all accepted it.
 fn export_batch(
     runtime: &tokio::runtime::Runtime,
-    exporters: &[Box<dyn DynExporter>],
-    batch: Vec<SpanData>,
+    exporters: &Exporters,
+    batch: Batch,
     timeout: Duration,
 ) -> bool {
     let mut all_ok = true;
-    let last = exporters.len().saturating_sub(1);
-    let mut batch = Some(batch);
-    for (i, exporter) in exporters.iter().enumerate() {
+    if let Some(request) = &batch.otlp {
+        for sender in &exporters.otlp {
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                runtime.block_on(async {
+                    tokio::time::timeout(timeout, sender.send(request.clone())).await
+                })
+            }));
+            let outcome = match outcome {
+                Ok(Ok(Ok(()))) => Ok(()),
+                Ok(Ok(Err(err))) => Err(Failure::Error(err.to_string())),
+                Ok(Err(_elapsed)) => Err(Failure::Timeout),
+                Err(_panic) => Err(Failure::Panic),
+            };
+            all_ok &= report(sender.name(), outcome, timeout);
+        }
+    }
+    let last = exporters.spans.len().saturating_sub(1);
+    let mut spans = Some(batch.spans);
+    for (i, exporter) in exporters.spans.iter().enumerate() {
         let spans = if i == last {
-            batch.take().unwrap_or_default()
+            spans.take().unwrap_or_default()
         } else {
-            batch.clone().unwrap_or_default()
+            spans.clone().unwrap_or_default()
         };
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
             runtime.block_on(async { tokio::time::timeout(timeout, exporter.export(spans)).await })
         }));
-        match outcome {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(err))) => {
-                all_ok = false;
-                add(&COUNTERS.export_errors, 1);
-                warn_once(
-                    ("export failed", exporter.name()),
-                    &format!("export to {} failed: {err}", exporter.name()),
-                );
-            }
-            Ok(Err(_elapsed)) => {
-                all_ok = false;
-                add(&COUNTERS.export_errors, 1);
-                add(&COUNTERS.export_timeouts, 1);
-                warn_once(
-                    ("export timed out", exporter.name()),
-                    &format!(
-                        "export to {} timed out: no answer within {timeout:?}; check the collector, or raise the export timeout",
-                        exporter.name()
-                    ),
-                );
-            }
-            Err(_panic) => {
-                all_ok = false;
-                add(&COUNTERS.export_errors, 1);
-                add(&COUNTERS.export_panics, 1);
-                warn_once(
-                    ("exporter panicked", exporter.name()),
-                    &format!(
-                        "exporter {} panicked: the batch was dropped and the pipeline goes on",
-                        exporter.name()
-                    ),
-                );
-            }
-        }
+        let outcome = match outcome {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(err))) => Err(Failure::Error(err.to_string())),
+            Ok(Err(_elapsed)) => Err(Failure::Timeout),
+            Err(_panic) => Err(Failure::Panic),
+        };
+        all_ok &= report(exporter.name(), outcome, timeout);
     }
     all_ok
+}
+
+/// How one export of a batch failed.
+enum Failure {
+    Error(String),
+    Timeout,
+    Panic,
+}
+
+/// Counts and warns (once per exporter and kind) about a failed export; `true` if it
+/// succeeded.
+fn report(name: &'static str, outcome: Result<(), Failure>, timeout: Duration) -> bool {
+    let failure = match outcome {
+        Ok(()) => return true,
+        Err(failure) => failure,
+    };
+    add(&COUNTERS.export_errors, 1);
+    match failure {
+        Failure::Error(err) => warn_once(
+            ("export failed", name),
+            &format!("export to {name} failed: {err}"),
+        ),
+        Failure::Timeout => {
+            add(&COUNTERS.export_timeouts, 1);
+            warn_once(
+                ("export timed out", name),
+                &format!(
+                    "export to {name} timed out: no answer within {timeout:?}; check the \
+                     collector, or raise the export timeout"
+                ),
+            );
+        }
+        Failure::Panic => {
+            add(&COUNTERS.export_panics, 1);
+            warn_once(
+                ("exporter panicked", name),
+                &format!(
+                    "exporter {name} panicked: the batch was dropped and the pipeline goes on"
+                ),
+            );
+        }
+    }
+    false
 }

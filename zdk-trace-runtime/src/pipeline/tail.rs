@@ -208,8 +208,8 @@ impl TailSampler {
         entry.has_error |= span.flags & FLAG_ERROR != 0;
         if is_root && entry.root.is_none() {
             // Not decided yet: a span of this trace that ended before the root on the same
-            // thread may still be on its way (in the overflow lane while the root came through
-            // the ring, or the reverse). Everything sent before the root is visible to the
+            // thread may still be on its way (in a thread's new ring while the root is read
+            // from another, or the reverse). Everything sent before the root is visible to the
             // collector's next drain, so the trace is decided at the end of that one.
             let duration = Duration::from_nanos(clock::delta_nanos(span.start, span.end));
             entry.root = Some((span.name.clone(), duration, self.cycle));
@@ -446,7 +446,7 @@ mod tests {
     }
 
     /// A child that ended before its root can reach the collector after it (the root came
-    /// through the thread's ring, the child through the overflow lane): its error must still
+    /// through one of the thread's rings, the child through another): its error must still
     /// decide the trace, and the child must be exported with it.
     #[test]
     fn a_child_arriving_after_its_root_in_the_same_drain_still_counts() {

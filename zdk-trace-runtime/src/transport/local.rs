@@ -3,7 +3,7 @@
 //! collector and empty slots back.
 //!
 //! Nothing here takes a lock per span, and nothing allocates once the pool has grown to what
-//! the thread keeps in flight. The rings ([`super::ring`]) are single-producer,
+//! the thread keeps in flight; a span that finds the ring full is shed here, counted. The rings ([`super::ring`]) are single-producer,
 //! single-consumer queues of pointers: this thread pushes finished spans' slots, the collector
 //! reads the records (converting them where they lie, or moving them out for the tail sampler)
 //! and pushes the empty slots back. They are allocated once per thread, on the first recorded
@@ -19,8 +19,7 @@ use crate::hot::hot;
 use crate::lock::lock;
 use crate::record::Frame;
 
-use super::overflow::push_overflow;
-use super::ring::{RingPair, NEW_RINGS, POOL_CAPACITY, RING_CAPACITY};
+use super::ring::{max_ring_capacity, RingPair, NEW_RINGS, RING_CAPACITY};
 use super::slot::{Filled, Slot};
 use super::wake::wake_collector;
 /// An entry of the thread's current-span stack: the frame, and which OpenTelemetry span was
@@ -39,6 +38,8 @@ pub(crate) struct Local {
     pub(crate) stack: Vec<Entered>,
     rng: u64,
     ring: Option<rtrb::Producer<Filled>>,
+    /// Capacity of `ring` (and of `returns`, and the most idle slots `free` keeps).
+    ring_capacity: usize,
     /// Empty slots ready for new spans.
     free: Vec<Slot>,
     /// Slots the collector gave back.
@@ -52,6 +53,7 @@ thread_local! {
             stack: Vec::new(),
             rng: 0,
             ring: None,
+            ring_capacity: RING_CAPACITY,
             free: Vec::new(),
             returns: None,
             counters: None,
@@ -117,7 +119,7 @@ impl Local {
     #[inline]
     pub(crate) fn recycle(&mut self, span: Filled) {
         let slot = span.empty_head_dropped();
-        if self.free.len() < POOL_CAPACITY {
+        if self.free.len() < self.ring_capacity {
             self.free.push(slot);
         }
     }
@@ -145,57 +147,83 @@ impl Local {
         }
     }
 
-    /// Hands a finished span to the collector through this thread's ring (a pointer copy), or
-    /// down the overflow lane when the ring is full, or counts it as dropped.
+    /// Hands a finished span to the collector through this thread's ring (a pointer copy). A
+    /// full ring is replaced by one twice as large, up to the export queue's size (so a burst
+    /// that size is kept, as `max_queue_size` promises); past that, or while the export queue
+    /// is full, the span is shed here: a counter and the slot back into the pool, a few
+    /// nanoseconds, no allocation and nothing shared touched. Every recorded span is
+    /// accounted for (`stats()`: exported, dropped by reason, sampled out by a tail rule, or
+    /// still queued).
     #[inline]
     pub(crate) fn push(&mut self, span: Filled) {
-        if hot().queue_full() {
-            // The collector would drop it: drop it here, for a counter and a slot back. It
-            // was recorded all the same (`stats()`: every recorded span is exported,
-            // dropped by reason, sampled out by a tail rule, or still queued).
-            let counters = self.counters();
-            bump(&counters.recorded);
-            bump(&counters.dropped_queue_full);
-            let slot = span.discard();
-            if self.free.len() < POOL_CAPACITY {
-                self.free.push(slot);
-            }
-            return;
-        }
-        if self.ring.is_none() {
-            self.ring = Some(self.new_rings());
-        }
-        let Some(ring) = &mut self.ring else {
-            return;
-        };
-        let accepted = match ring.push(span) {
-            Ok(()) => {
-                // Once the ring is half full, wake the collector (rare: once per half ring;
-                // `slots()` is only read when the cached count says the ring is filling).
-                if ring.cached_slots() < RING_CAPACITY / 2 && ring.slots() < RING_CAPACITY / 2 {
-                    wake_collector();
-                }
-                true
-            }
-            // A burst outran the collector: take the overflow lane, bounded by the queue.
-            Err(rtrb::PushError::Full(span)) => push_overflow(span),
+        let shed = if hot().queue_full() {
+            // The collector would drop it: dropped here instead.
+            Some(span)
+        } else {
+            self.push_ring(span).err()
         };
         let counters = self.counters();
         bump(&counters.recorded);
-        if !accepted {
+        if let Some(span) = shed {
             bump(&counters.dropped_queue_full);
+            let slot = span.discard();
+            if self.free.len() < self.ring_capacity {
+                self.free.push(slot);
+            }
         }
     }
 
-    /// This thread's rings, the collector's ends sent to it.
+    #[inline]
+    fn push_ring(&mut self, span: Filled) -> Result<(), Filled> {
+        let Some(ring) = &mut self.ring else {
+            return self.grow(span);
+        };
+        match ring.push(span) {
+            Ok(()) => {
+                // Once the ring is half full, wake the collector (rare: once per half ring;
+                // `slots()` is only read when the cached count says the ring is filling).
+                let half = self.ring_capacity / 2;
+                if ring.cached_slots() < half && ring.slots() < half {
+                    wake_collector();
+                }
+                Ok(())
+            }
+            Err(rtrb::PushError::Full(span)) => self.grow(span),
+        }
+    }
+
+    /// This thread's first rings, or larger ones when a burst filled them (the collector
+    /// drains the old ones, then drops them); `Err` (shed) when the rings are already as
+    /// large as the export queue.
     #[cold]
-    fn new_rings(&mut self) -> rtrb::Producer<Filled> {
-        let (producer, spans) = rtrb::RingBuffer::new(RING_CAPACITY);
-        let (returns, consumer) = rtrb::RingBuffer::new(POOL_CAPACITY);
-        self.returns = Some(consumer);
+    #[inline(never)]
+    fn grow(&mut self, span: Filled) -> Result<(), Filled> {
+        let capacity = if self.ring.is_none() {
+            RING_CAPACITY
+        } else if self.ring_capacity < max_ring_capacity() {
+            (self.ring_capacity * 2).min(max_ring_capacity())
+        } else {
+            wake_collector();
+            return Err(span);
+        };
+        let (mut producer, spans) = rtrb::RingBuffer::new(capacity);
+        let (returns, consumer) = rtrb::RingBuffer::new(capacity);
+        // Slots already given back on the old ring are kept; later ones are freed there.
+        if let Some(mut old) = self.returns.replace(consumer) {
+            let n = old.slots();
+            if let Ok(chunk) = old.read_chunk(n) {
+                self.free.extend(chunk);
+            }
+        }
+        self.ring_capacity = capacity;
         // The receiver lives in a static, so this cannot fail.
         let _ = NEW_RINGS.0.send(RingPair { spans, returns });
-        producer
+        let pushed = producer
+            .push(span)
+            .map_err(|rtrb::PushError::Full(span)| span);
+        self.ring = Some(producer);
+        wake_collector();
+        pushed
     }
 }
 

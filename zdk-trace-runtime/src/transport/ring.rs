@@ -6,18 +6,32 @@
 //! [`Local`](super::local::Local); the collector's ends ([`RingPair`]) reach the collector
 //! through [`NEW_RINGS`].
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use once_cell::sync::Lazy;
 
 use super::slot::{Filled, Slot};
 
-/// Spans a thread's ring holds before the collector must drain it.
+/// Spans a thread's first ring holds. A ring that fills up is replaced by one twice as large,
+/// up to [`max_ring_capacity`]; the ring of returned slots always has the same capacity, and a
+/// thread keeps at most that many idle slots. A thread holds at most its ring's capacity of
+/// finished spans in flight plus as many idle slots plus its open spans, 320 bytes each: about
+/// 650 KB at the default queue size (2048) after a burst, and only what it used (a thread that
+/// records one span has one slot).
 pub(crate) const RING_CAPACITY: usize = 1024;
 
-/// Empty slots the collector can give back to a thread at once, and the most a thread keeps
-/// idle in its pool; more are freed. A thread holds at most this many idle slots, plus one
-/// ring of finished spans in flight, plus its open spans: about 1 000 × 320 bytes at rest
-/// after a burst, and only what it used (a thread that records one span has one slot).
-pub(crate) const POOL_CAPACITY: usize = RING_CAPACITY;
+/// The largest ring: the export queue's size (`max_queue_size`), set by each pipeline.
+static MAX_RING_CAPACITY: AtomicUsize = AtomicUsize::new(RING_CAPACITY);
+
+/// See [`MAX_RING_CAPACITY`].
+pub(crate) fn max_ring_capacity() -> usize {
+    MAX_RING_CAPACITY.load(Ordering::Relaxed)
+}
+
+/// Sets [`max_ring_capacity`] (a new pipeline's queue size; never below [`RING_CAPACITY`]).
+pub(crate) fn set_max_ring_capacity(max_queue_size: usize) {
+    MAX_RING_CAPACITY.store(max_queue_size.max(RING_CAPACITY), Ordering::Relaxed);
+}
 
 /// The collector's ends of one thread's rings: finished spans come in, empty slots go back.
 #[derive(Debug)]

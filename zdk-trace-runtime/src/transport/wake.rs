@@ -1,5 +1,5 @@
-//! Waking the collector: producers unpark it when their ring is half full or a span takes the
-//! overflow lane, and control requests unpark it at once; otherwise it sleeps between drains.
+//! Waking the collector: producers unpark it when their ring is half full (or full), and
+//! control requests unpark it at once; otherwise it sleeps between drains.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

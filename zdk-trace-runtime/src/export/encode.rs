@@ -1,0 +1,734 @@
+//! OTLP protobuf straight from the span records: the `ExportTraceServiceRequest` the built-in
+//! exporters send, written by the collector into one reused buffer per batch, with no
+//! `SpanData` and no protobuf structs in between (each of those allocates per span and per
+//! attribute, and was most of a span's cost off the application thread).
+//!
+//! The output is canonical protobuf, byte for byte what prost produces for the request
+//! `opentelemetry-proto` builds from the same spans (the tests compare the two): fields in the
+//! order prost writes them, minimal varints, default scalars left out, set `oneof`s and
+//! present messages always written.
+//!
+//! Layout of a batch buffer: `[headroom][span][span]…[scope schema][resource schema]`. Each
+//! span is encoded into a scratch buffer first (its length prefix must come before it), then
+//! copied behind its tag and length. The envelope around the spans (request → resource spans →
+//! resource, scope spans → scope) needs the spans' total length, so [`TraceEncoder::finish`]
+//! writes it right-aligned into the headroom [`TraceEncoder::begin`] reserved: the request is
+//! `buf[start..]`, and the spans are never moved.
+//!
+//! Varints and fixed-width fields are written by hand into the `Vec` (`prost::encoding` works
+//! on `BufMut` one call per field, slower here, and it checks nothing we need).
+
+use bytes::Bytes;
+use opentelemetry::trace::{Event, Link, SpanKind};
+use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value};
+use opentelemetry_sdk::Resource;
+
+use crate::clock;
+use crate::record::{RawSpan, FLAG_ERROR, FLAG_PARENT_REMOTE, FLAG_STATUS_OK};
+
+/// One batch being encoded: the request's bytes from `start`, once finished.
+#[derive(Debug)]
+pub(crate) struct OtlpBatch {
+    buf: Vec<u8>,
+    start: usize,
+    spans: usize,
+}
+
+impl OtlpBatch {
+    /// Spans in the batch.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.spans
+    }
+
+    /// The finished request, without a copy (call [`TraceEncoder::finish`] first).
+    pub(crate) fn into_bytes(self) -> Bytes {
+        Bytes::from(self.buf).slice(self.start..)
+    }
+
+    /// The finished request (call [`TraceEncoder::finish`] first).
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+}
+
+/// Encodes batches of span records as OTLP requests for one resource and scope.
+#[derive(Debug)]
+pub(crate) struct TraceEncoder {
+    /// `ResourceSpans.resource` (field 1), tag and length included.
+    resource: Vec<u8>,
+    /// `ResourceSpans.schema_url` (field 3), written after the scope spans; empty if none.
+    resource_schema: Vec<u8>,
+    /// `ScopeSpans.scope` (field 1), tag and length included.
+    scope: Vec<u8>,
+    /// `ScopeSpans.schema_url` (field 3), written after the spans; empty if none.
+    scope_schema: Vec<u8>,
+    /// Room reserved before the spans for the envelope.
+    headroom: usize,
+    /// One span's body, before its length is known.
+    scratch: Vec<u8>,
+}
+
+// Field tags: (field number << 3) | wire type (0 varint, 1 fixed64, 2 length-delimited,
+// 5 fixed32).
+const LEN: u8 = 2;
+const fn tag(field: u8, wire: u8) -> u8 {
+    (field << 3) | wire
+}
+
+/// The most bytes a varint of a 64-bit length takes.
+const MAX_VARINT: usize = 10;
+
+impl TraceEncoder {
+    pub(crate) fn new(resource: &Resource, scope: &InstrumentationScope) -> TraceEncoder {
+        // Resource { attributes = 1, dropped_attributes_count = 2, entity_refs = 3 }, in the
+        // order `opentelemetry-proto` reads them (the resource's own iteration order).
+        let mut body = Vec::new();
+        for (key, value) in resource.iter() {
+            let mut kv = Vec::new();
+            put_key_value(&mut kv, key.as_str(), value);
+            put_bytes_field(&mut body, tag(1, LEN), &kv);
+        }
+        let mut resource_field = Vec::new();
+        put_bytes_field(&mut resource_field, tag(1, LEN), &body);
+        let mut resource_schema = Vec::new();
+        if let Some(url) = resource.schema_url().filter(|u| !u.is_empty()) {
+            put_bytes_field(&mut resource_schema, tag(3, LEN), url.as_bytes());
+        }
+        // InstrumentationScope { name = 1, version = 2, attributes = 3, dropped = 4 }.
+        let mut body = Vec::new();
+        put_str_field(&mut body, tag(1, LEN), scope.name());
+        put_str_field(&mut body, tag(2, LEN), scope.version().unwrap_or_default());
+        for attribute in scope.attributes() {
+            let mut kv = Vec::new();
+            put_key_value(&mut kv, attribute.key.as_str(), &attribute.value);
+            put_bytes_field(&mut body, tag(3, LEN), &kv);
+        }
+        let mut scope_field = Vec::new();
+        put_bytes_field(&mut scope_field, tag(1, LEN), &body);
+        let mut scope_schema = Vec::new();
+        if let Some(url) = scope.schema_url().filter(|u| !u.is_empty()) {
+            put_bytes_field(&mut scope_schema, tag(3, LEN), url.as_bytes());
+        }
+        // request.resource_spans tag+len, resource, scope_spans tag+len, scope, spans tag+len
+        // is per span; two tags and two lengths around the spans.
+        let headroom = resource_field.len() + scope_field.len() + 2 * (1 + MAX_VARINT);
+        TraceEncoder {
+            resource: resource_field,
+            resource_schema,
+            scope: scope_field,
+            scope_schema,
+            headroom,
+            scratch: Vec::with_capacity(256),
+        }
+    }
+
+    /// Starts a batch in `buf` (emptied; its capacity is kept).
+    pub(crate) fn begin(&self, mut buf: Vec<u8>) -> OtlpBatch {
+        buf.clear();
+        buf.resize(self.headroom, 0);
+        OtlpBatch {
+            buf,
+            start: self.headroom,
+            spans: 0,
+        }
+    }
+
+    /// Appends one span, read where it lies.
+    pub(crate) fn push(&mut self, batch: &mut OtlpBatch, span: &RawSpan) {
+        self.scratch.clear();
+        put_span(&mut self.scratch, span);
+        // ScopeSpans.spans = 2.
+        put_bytes_field(&mut batch.buf, tag(2, LEN), &self.scratch);
+        batch.spans += 1;
+    }
+
+    /// Writes the envelope around the spans; the batch then holds a whole request.
+    pub(crate) fn finish(&self, batch: &mut OtlpBatch) {
+        // ScopeSpans { scope = 1, spans = 2, schema_url = 3 }.
+        batch.buf.extend_from_slice(&self.scope_schema);
+        let scope_spans_len = self.scope.len() + (batch.buf.len() - self.headroom);
+        // ResourceSpans { resource = 1, scope_spans = 2, schema_url = 3 }.
+        batch.buf.extend_from_slice(&self.resource_schema);
+        let resource_spans_len = self.resource.len()
+            + 1
+            + varint_len(scope_spans_len as u64)
+            + scope_spans_len
+            + self.resource_schema.len();
+        // The envelope, built small and copied right before the spans.
+        let mut head = Vec::with_capacity(self.headroom);
+        head.push(tag(1, LEN)); // ExportTraceServiceRequest.resource_spans
+        put_varint(&mut head, resource_spans_len as u64);
+        head.extend_from_slice(&self.resource);
+        head.push(tag(2, LEN)); // ResourceSpans.scope_spans
+        put_varint(&mut head, scope_spans_len as u64);
+        head.extend_from_slice(&self.scope);
+        let start = self.headroom - head.len();
+        batch.buf[start..self.headroom].copy_from_slice(&head);
+        batch.start = start;
+    }
+}
+
+/// `Span`, in the field order prost writes it (field-number order).
+fn put_span(out: &mut Vec<u8>, span: &RawSpan) {
+    // trace_id = 1, span_id = 2
+    out.push(tag(1, LEN));
+    out.push(16);
+    out.extend_from_slice(&span.trace_id.to_be_bytes());
+    out.push(tag(2, LEN));
+    out.push(8);
+    out.extend_from_slice(&span.span_id.to_be_bytes());
+    // trace_state = 3
+    if let Some(state) = span.trace_state().filter(|s| !s.is_empty()) {
+        put_bytes_field(out, tag(3, LEN), state.as_bytes());
+    }
+    // parent_span_id = 4
+    if span.parent_id != 0 {
+        out.push(tag(4, LEN));
+        out.push(8);
+        out.extend_from_slice(&span.parent_id.to_be_bytes());
+    }
+    // name = 5
+    put_str_field(out, tag(5, LEN), &span.name);
+    // kind = 6
+    out.push(tag(6, 0));
+    out.push(kind(&span.kind));
+    // start_time_unix_nano = 7, end_time_unix_nano = 8 (fixed64)
+    let start = clock::to_unix_nanos(span.start);
+    let end = clock::to_unix_nanos(span.end.max(span.start));
+    put_fixed64_field(out, tag(7, 1), start);
+    put_fixed64_field(out, tag(8, 1), end);
+    // attributes = 9, dropped_attributes_count = 10
+    for attribute in &span.attributes {
+        put_attribute(out, tag(9, LEN), attribute);
+    }
+    if span.dropped != 0 {
+        out.push(tag(10, 0));
+        put_varint(out, u64::from(span.dropped));
+    }
+    // events = 11, links = 13 (dropped counts 12 and 14 are always 0 here)
+    let mut description = "";
+    if let Some(extras) = &span.extras {
+        for event in &extras.events {
+            put_nested(out, tag(11, LEN), |out| put_event(out, event));
+        }
+        for link in &extras.links {
+            put_nested(out, tag(13, LEN), |out| put_link(out, link));
+        }
+        if let Some(text) = &extras.error_description {
+            description = text;
+        }
+    }
+    // status = 15: Status { message = 2, code = 3 }, always present.
+    out.push(tag(15, LEN));
+    if span.flags & FLAG_ERROR != 0 {
+        let len = 1 + varint_len(description.len() as u64) + description.len() + 2;
+        if description.is_empty() {
+            out.extend_from_slice(&[2, tag(3, 0), 2]);
+        } else {
+            put_varint(out, len as u64);
+            put_str_field(out, tag(2, LEN), description);
+            out.extend_from_slice(&[tag(3, 0), 2]);
+        }
+    } else if span.flags & FLAG_STATUS_OK != 0 {
+        out.extend_from_slice(&[2, tag(3, 0), 1]);
+    } else {
+        out.push(0);
+    }
+    // flags = 16 (fixed32), last: prost writes fields in field-number order. Sampled, and
+    // whether the parent is remote is known (0x100) and its value (0x200).
+    let remote = if span.flags & FLAG_PARENT_REMOTE != 0 {
+        0x200
+    } else {
+        0
+    };
+    let flags: u32 = 0x01 | 0x100 | remote;
+    out.extend_from_slice(&[0x85, 0x01]); // field 16, wire type 5
+    out.extend_from_slice(&flags.to_le_bytes());
+}
+
+fn kind(kind: &SpanKind) -> u8 {
+    match kind {
+        SpanKind::Internal => 1,
+        SpanKind::Server => 2,
+        SpanKind::Client => 3,
+        SpanKind::Producer => 4,
+        SpanKind::Consumer => 5,
+    }
+}
+
+/// `Span.Event { time_unix_nano = 1, name = 2, attributes = 3, dropped = 4 }`.
+fn put_event(out: &mut Vec<u8>, event: &Event) {
+    let nanos = event
+        .timestamp
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    if nanos != 0 {
+        put_fixed64_field(out, tag(1, 1), nanos);
+    }
+    put_str_field(out, tag(2, LEN), &event.name);
+    for attribute in &event.attributes {
+        put_attribute(out, tag(3, LEN), attribute);
+    }
+    if event.dropped_attributes_count != 0 {
+        out.push(tag(4, 0));
+        put_varint(out, u64::from(event.dropped_attributes_count));
+    }
+}
+
+/// `Span.Link { trace_id = 1, span_id = 2, trace_state = 3, attributes = 4, dropped = 5,
+/// flags = 6 }`.
+fn put_link(out: &mut Vec<u8>, link: &Link) {
+    let cx = &link.span_context;
+    out.push(tag(1, LEN));
+    out.push(16);
+    out.extend_from_slice(&cx.trace_id().to_bytes());
+    out.push(tag(2, LEN));
+    out.push(8);
+    out.extend_from_slice(&cx.span_id().to_bytes());
+    put_str_field(out, tag(3, LEN), &cx.trace_state().header());
+    for attribute in &link.attributes {
+        put_attribute(out, tag(4, LEN), attribute);
+    }
+    if link.dropped_attributes_count != 0 {
+        out.push(tag(5, 0));
+        put_varint(out, u64::from(link.dropped_attributes_count));
+    }
+    let remote = if cx.is_remote() { 0x200 } else { 0 };
+    let flags = u32::from(cx.trace_flags().to_u8()) | 0x100 | remote;
+    out.push(tag(6, 5));
+    out.extend_from_slice(&flags.to_le_bytes());
+}
+
+/// One `KeyValue` field with tag `field_tag`.
+#[inline]
+fn put_attribute(out: &mut Vec<u8>, field_tag: u8, attribute: &KeyValue) {
+    put_nested(out, field_tag, |out| {
+        put_key_value(out, attribute.key.as_str(), &attribute.value)
+    });
+}
+
+/// `KeyValue { key = 1, value = 2 }` body.
+#[inline]
+fn put_key_value(out: &mut Vec<u8>, key: &str, value: &Value) {
+    put_str_field(out, tag(1, LEN), key);
+    put_nested(out, tag(2, LEN), |out| put_any_value(out, value));
+}
+
+/// `AnyValue` body: the one `oneof` field set (always written, even at its default).
+fn put_any_value(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::String(s) => {
+            out.push(tag(1, LEN));
+            put_varint(out, s.as_str().len() as u64);
+            out.extend_from_slice(s.as_str().as_bytes());
+        }
+        Value::Bool(b) => out.extend_from_slice(&[tag(2, 0), u8::from(*b)]),
+        Value::I64(i) => {
+            out.push(tag(3, 0));
+            put_varint(out, *i as u64);
+        }
+        Value::F64(f) => put_fixed64_field(out, tag(4, 1), f.to_bits()),
+        Value::Array(array) => {
+            // ArrayValue { values = 1 } of AnyValue.
+            put_nested(out, tag(5, LEN), |out| match array {
+                Array::Bool(values) => {
+                    for v in values {
+                        put_nested(out, tag(1, LEN), |out| put_any_value(out, &Value::Bool(*v)));
+                    }
+                }
+                Array::I64(values) => {
+                    for v in values {
+                        put_nested(out, tag(1, LEN), |out| put_any_value(out, &Value::I64(*v)));
+                    }
+                }
+                Array::F64(values) => {
+                    for v in values {
+                        put_nested(out, tag(1, LEN), |out| put_any_value(out, &Value::F64(*v)));
+                    }
+                }
+                Array::String(values) => {
+                    for v in values {
+                        put_nested(out, tag(1, LEN), |out| put_string_value(out, v));
+                    }
+                }
+                // `Array` is non-exhaustive; a future variant is written as an empty array.
+                _ => {}
+            });
+        }
+        // `Value` is non-exhaustive: a future variant is written as its text.
+        other => {
+            let text = other.as_str();
+            out.push(tag(1, LEN));
+            put_varint(out, text.len() as u64);
+            out.extend_from_slice(text.as_bytes());
+        }
+    }
+}
+
+fn put_string_value(out: &mut Vec<u8>, s: &StringValue) {
+    out.push(tag(1, LEN));
+    put_varint(out, s.as_str().len() as u64);
+    out.extend_from_slice(s.as_str().as_bytes());
+}
+
+/// A length-delimited field whose body `f` writes: the body is written in place after a
+/// one-byte length guess, and moved only in the rare case it is 128 bytes or longer.
+#[inline]
+fn put_nested(out: &mut Vec<u8>, field_tag: u8, f: impl FnOnce(&mut Vec<u8>)) {
+    out.push(field_tag);
+    out.push(0);
+    let body = out.len();
+    f(out);
+    let len = out.len() - body;
+    if len < 0x80 {
+        out[body - 1] = len as u8;
+    } else {
+        let mut prefix = [0u8; MAX_VARINT];
+        let n = write_varint(&mut prefix, len as u64);
+        // One byte is already there; make room for the rest and move the body.
+        out.splice(body - 1..body, prefix[..n].iter().copied());
+    }
+}
+
+#[inline]
+fn put_str_field(out: &mut Vec<u8>, field_tag: u8, s: &str) {
+    if !s.is_empty() {
+        put_bytes_field(out, field_tag, s.as_bytes());
+    }
+}
+
+#[inline]
+fn put_bytes_field(out: &mut Vec<u8>, field_tag: u8, bytes: &[u8]) {
+    out.push(field_tag);
+    put_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+#[inline]
+fn put_fixed64_field(out: &mut Vec<u8>, field_tag: u8, value: u64) {
+    out.push(field_tag);
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+#[inline]
+fn put_varint(out: &mut Vec<u8>, value: u64) {
+    if value < 0x80 {
+        out.push(value as u8);
+    } else {
+        let mut buf = [0u8; MAX_VARINT];
+        let n = write_varint(&mut buf, value);
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
+fn write_varint(buf: &mut [u8; MAX_VARINT], mut value: u64) -> usize {
+    let mut i = 0;
+    while value >= 0x80 {
+        buf[i] = (value as u8) | 0x80;
+        value >>= 7;
+        i += 1;
+    }
+    buf[i] = value as u8;
+    i + 1
+}
+
+fn varint_len(value: u64) -> usize {
+    // 1 byte per 7 bits, at least 1.
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+    use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+    use prost::Message as _;
+    use smallvec::SmallVec;
+
+    use super::*;
+    use crate::pipeline::convert::to_span_data;
+    use crate::record::{Extras, FLAG_RECORDING, FLAG_SAMPLED};
+
+    /// One raw time for every record, so records built twice are equal.
+    fn base() -> u64 {
+        static BASE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        *BASE.get_or_init(clock::now_raw)
+    }
+
+    fn record(span_id: u64, parent_id: u64, name: &'static str) -> RawSpan {
+        let now = base();
+        RawSpan {
+            trace_id: 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736,
+            span_id,
+            parent_id,
+            start: now,
+            end: now + span_id * 1_000,
+            name: Cow::Borrowed(name),
+            kind: SpanKind::Internal,
+            flags: FLAG_SAMPLED | FLAG_RECORDING,
+            dropped: 0,
+            attributes: SmallVec::new(),
+            extras: None,
+        }
+    }
+
+    /// Every shape a record can take: each kind, each value type (defaults and arrays
+    /// included), spilled attributes, events, links, each status, remote parents, a
+    /// `tracestate`, long and Unicode strings. Built fresh on each call (records own their
+    /// parts and are not `Clone`).
+    fn records() -> Vec<RawSpan> {
+        let mut spans = Vec::new();
+        let mut root = record(1, 0, "agent.run");
+        root.kind = SpanKind::Server;
+        root.flags |= FLAG_PARENT_REMOTE | FLAG_STATUS_OK;
+        root.parent_id = 0xdead_beef;
+        root.extras = Some(Box::new(Extras {
+            trace_state: Some(Arc::from("vendor=abc,other=1")),
+            ..Extras::default()
+        }));
+        spans.push(root);
+        let mut llm = record(2, 1, "chat gpt-4o");
+        llm.kind = SpanKind::Client;
+        llm.attributes = [
+            KeyValue::new("gen_ai.request.model", "gpt-4o"),
+            KeyValue::new("gen_ai.usage.input_tokens", 128_i64),
+            KeyValue::new("gen_ai.usage.output_tokens", 0_i64),
+            KeyValue::new("negative", -5_i64),
+            KeyValue::new("ratio", 0.25),
+            KeyValue::new("zero", 0.0),
+            KeyValue::new("yes", true),
+            KeyValue::new("no", false),
+            KeyValue::new("empty", ""),
+            KeyValue::new("long", "x".repeat(300)),
+            KeyValue::new("unicode", "héllo ✓ 世界"),
+        ]
+        .into_iter()
+        .collect();
+        llm.dropped = 3;
+        spans.push(llm);
+        let mut arrays = record(3, 1, "arrays");
+        arrays.kind = SpanKind::Producer;
+        arrays.attributes = [
+            KeyValue::new(
+                "gen_ai.response.finish_reasons",
+                Value::Array(Array::String(vec!["stop".into(), "".into()])),
+            ),
+            KeyValue::new("ints", Value::Array(Array::I64(vec![0, 1, -1, 300]))),
+            KeyValue::new("floats", Value::Array(Array::F64(vec![0.0, 1.5]))),
+            KeyValue::new("bools", Value::Array(Array::Bool(vec![true, false]))),
+            KeyValue::new("none", Value::Array(Array::I64(vec![]))),
+        ]
+        .into_iter()
+        .collect();
+        spans.push(arrays);
+        let mut failed = record(4, 2, "execute_tool search");
+        failed.kind = SpanKind::Consumer;
+        failed.flags |= FLAG_ERROR;
+        let linked = SpanContext::new(
+            TraceId::from(7_u128),
+            SpanId::from(8_u64),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::from_key_value([("k", "v")]).unwrap_or_default(),
+        );
+        failed.extras = Some(Box::new(Extras {
+            events: vec![
+                Event::new(
+                    "exception",
+                    SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+                    vec![
+                        KeyValue::new("exception.type", "Timeout"),
+                        KeyValue::new("exception.message", "y".repeat(200)),
+                    ],
+                    2,
+                ),
+                Event::new("at epoch", SystemTime::UNIX_EPOCH, Vec::new(), 0),
+            ],
+            links: vec![
+                Link::new(linked.clone(), vec![KeyValue::new("why", "retry")], 1),
+                Link::with_context(SpanContext::new(
+                    TraceId::from(9_u128),
+                    SpanId::from(10_u64),
+                    TraceFlags::default(),
+                    false,
+                    TraceState::default(),
+                )),
+            ],
+            error_description: Some(Cow::Borrowed("flight API did not answer")),
+            trace_state: None,
+        }));
+        spans.push(failed);
+        let mut bare_error = record(5, 2, "");
+        bare_error.flags |= FLAG_ERROR;
+        spans.push(bare_error);
+        spans
+    }
+
+    fn expected(spans: Vec<RawSpan>, resource: &Resource, scope: &InstrumentationScope) -> Vec<u8> {
+        let data = spans
+            .into_iter()
+            .map(|mut raw| to_span_data(&mut raw, scope))
+            .collect();
+        ExportTraceServiceRequest {
+            resource_spans: group_spans_by_resource_and_scope(
+                data,
+                &ResourceAttributesWithSchema::from(resource),
+            ),
+        }
+        .encode_to_vec()
+    }
+
+    fn ours(spans: &[RawSpan], resource: &Resource, scope: &InstrumentationScope) -> Vec<u8> {
+        let mut encoder = TraceEncoder::new(resource, scope);
+        let mut batch = encoder.begin(Vec::new());
+        for span in spans {
+            encoder.push(&mut batch, span);
+        }
+        encoder.finish(&mut batch);
+        batch.bytes().to_vec()
+    }
+
+    fn assert_same(ours: &[u8], theirs: &[u8]) {
+        if ours != theirs {
+            let decode = |b: &[u8]| {
+                ExportTraceServiceRequest::decode(b)
+                    .map(|r| format!("{r:#?}"))
+                    .unwrap_or_else(|e| format!("undecodable: {e}"))
+            };
+            let (a, b) = (decode(ours), decode(theirs));
+            if let Some((line, (x, y))) = a
+                .lines()
+                .zip(b.lines())
+                .enumerate()
+                .find(|(_, (x, y))| x != y)
+            {
+                panic!("decoded requests differ at line {line}: ours `{x}`, expected `{y}`");
+            }
+            let at = ours.iter().zip(theirs).position(|(a, b)| a != b);
+            panic!(
+                "same message, different bytes ({} vs {} bytes, first difference at {at:?})",
+                ours.len(),
+                theirs.len()
+            );
+        }
+    }
+
+    fn resources() -> Vec<(Resource, InstrumentationScope)> {
+        vec![
+            (
+                Resource::builder_empty()
+                    .with_service_name("checkout")
+                    .with_attributes([
+                        KeyValue::new("deployment.environment.name", "prod"),
+                        KeyValue::new("host.cores", 2_i64),
+                    ])
+                    .build(),
+                super::super::scope(),
+            ),
+            (
+                Resource::builder_empty()
+                    .with_schema_url(
+                        [KeyValue::new("service.name", "s")],
+                        "https://opentelemetry.io/schemas/1.30.0",
+                    )
+                    .build(),
+                InstrumentationScope::builder("lib")
+                    .with_schema_url("https://example.com/schema")
+                    .with_attributes([KeyValue::new("scope.attr", 1_i64)])
+                    .build(),
+            ),
+            (
+                Resource::builder_empty().build(),
+                InstrumentationScope::builder("").build(),
+            ),
+        ]
+    }
+
+    #[test]
+    fn the_request_is_byte_for_byte_what_opentelemetry_proto_encodes() {
+        for (resource, scope) in resources() {
+            let spans = records();
+            assert_same(
+                &ours(&spans, &resource, &scope),
+                &expected(records(), &resource, &scope),
+            );
+            // One span alone, and none.
+            let one: Vec<RawSpan> = records().into_iter().take(1).collect();
+            let expected_one: Vec<RawSpan> = records().into_iter().take(1).collect();
+            assert_same(
+                &ours(&one, &resource, &scope),
+                &expected(expected_one, &resource, &scope),
+            );
+        }
+    }
+
+    #[test]
+    fn a_large_batch_with_long_lengths_matches_too() {
+        let (resource, scope) = resources().swap_remove(0);
+        let many = || (0..10_000).flat_map(|_| records()).collect::<Vec<_>>();
+        let spans = many();
+        let bytes = ours(&spans, &resource, &scope);
+        assert!(
+            bytes.len() > 1 << 21,
+            "{} bytes: lengths take 3+ byte varints",
+            bytes.len()
+        );
+        assert_same(&bytes, &expected(many(), &resource, &scope));
+    }
+
+    #[test]
+    fn the_decoded_request_holds_what_the_records_held() {
+        let (resource, scope) = resources().swap_remove(0);
+        let spans = records();
+        let request = match ExportTraceServiceRequest::decode(&*ours(&spans, &resource, &scope)) {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        };
+        let decoded = &request.resource_spans[0].scope_spans[0].spans;
+        assert_eq!(decoded.len(), spans.len());
+        let llm = &decoded[1];
+        assert_eq!(llm.name, "chat gpt-4o");
+        assert_eq!(llm.parent_span_id, 1_u64.to_be_bytes());
+        assert_eq!(llm.trace_id, spans[1].trace_id.to_be_bytes());
+        assert_eq!(llm.attributes[1].key, "gen_ai.usage.input_tokens");
+        // Each end is converted on its own: the difference may round one way or the other.
+        let took = llm.end_time_unix_nano - llm.start_time_unix_nano;
+        assert!(took.abs_diff(clock::delta_nanos(spans[1].start, spans[1].end)) <= 1);
+        assert_eq!(decoded[0].flags, 0x301, "sampled, remote parent");
+        assert_eq!(decoded[3].status.as_ref().map(|s| s.code), Some(2));
+    }
+
+    #[test]
+    fn a_reused_buffer_does_not_grow() {
+        let (resource, scope) = resources().swap_remove(0);
+        let spans = records();
+        let mut encoder = TraceEncoder::new(&resource, &scope);
+        let mut buf = Vec::new();
+        let mut first = Vec::new();
+        for round in 0..3 {
+            let mut batch = encoder.begin(buf);
+            for span in &spans {
+                encoder.push(&mut batch, span);
+            }
+            assert_eq!(batch.len(), spans.len());
+            encoder.finish(&mut batch);
+            if round == 0 {
+                first = batch.bytes().to_vec();
+            } else {
+                assert_eq!(batch.bytes(), first.as_slice());
+            }
+            let capacity = batch.buf.capacity();
+            buf = batch.buf;
+            if round > 0 {
+                assert_eq!(buf.capacity(), capacity);
+            }
+        }
+    }
+}
