@@ -123,6 +123,118 @@ fn the_application_is_never_blocked_by_a_stuck_exporter() {
 }
 
 #[test]
+fn spans_started_while_the_queue_is_full_are_shed_before_anything_is_recorded() {
+    let _serial = serial();
+    let exporter = GatedExporter::default();
+    let telemetry = isolated_builder()
+        .max_queue_size(16)
+        .max_export_batch_size(4)
+        .scheduled_delay(Duration::from_millis(5))
+        .span_exporter(exporter.clone())
+        .install()
+        .expect("install");
+    // Fill the queue (the exporter is stuck on its first batch), then wait until the
+    // collector has said so.
+    let mut shed = None;
+    for _ in 0..2000 {
+        drop(Span::start("filler"));
+        let probe = Span::start("probe");
+        if !probe.is_recording() {
+            shed = Some(probe);
+            break;
+        }
+        drop(probe);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let shed = shed.expect("a span started while the queue is full is not recording");
+    // Not recorded, but still a sampled context: children started later and downstream
+    // services keep the trace.
+    assert!(shed
+        .context()
+        .span_context()
+        .is_some_and(|sc| sc.is_sampled()));
+    drop(shed);
+    exporter.open();
+    telemetry.force_flush().expect("flush");
+    let s = telemetry.stats();
+    // Every span is accounted for: exported or dropped because the queue was full.
+    assert_eq!(s.spans_started, s.spans_recorded);
+    assert_eq!(s.spans_exported + s.dropped_queue_full, s.spans_recorded);
+    assert!(s.dropped_queue_full >= 1);
+    let exported = exporter.exported.lock().unwrap_or_else(|p| p.into_inner());
+    assert_eq!(exported.len() as u64, s.spans_exported);
+    drop(exported);
+    // With room again, spans record again.
+    assert!(Span::start("after").is_recording());
+    telemetry.shutdown().expect("shutdown");
+}
+
+/// Every thread's nice value, by name (`/proc/self/task/*/stat`, field 19).
+#[cfg(target_os = "linux")]
+fn nice_by_thread() -> Vec<(String, i32)> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        panic!("cannot read /proc/self/task");
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ...`: fields after the closing parenthesis, from field 3.
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let comm = head.split_once('(').map_or("", |(_, c)| c).to_owned();
+        let nice = rest.split_whitespace().nth(16).and_then(|f| f.parse().ok());
+        if let Some(nice) = nice {
+            out.push((comm, nice));
+        }
+    }
+    out
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_pipeline_threads_yield_the_cpu_to_the_application() {
+    let _serial = serial();
+    let telemetry = isolated_builder()
+        .span_exporter(Recorder::default())
+        .install()
+        .expect("install");
+    // Thread names as the kernel keeps them: the first 15 bytes.
+    let roles = ["zdk-trace-colle", "zdk-trace-expor"];
+    let mut threads = nice_by_thread();
+    for _ in 0..200 {
+        if roles
+            .iter()
+            .all(|role| threads.iter().any(|(comm, _)| comm == role))
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        threads = nice_by_thread();
+    }
+    let own = threads
+        .iter()
+        .find(|(comm, _)| comm.starts_with("pipeline-"))
+        .or_else(|| {
+            threads
+                .iter()
+                .find(|(comm, _)| !comm.starts_with("zdk-trace"))
+        })
+        .map(|(_, nice)| *nice)
+        .expect("this thread");
+    for role in roles {
+        let found: Vec<_> = threads.iter().filter(|(comm, _)| comm == role).collect();
+        assert!(!found.is_empty(), "no {role} thread in {threads:?}");
+        for (_, nice) in found {
+            assert_eq!(*nice, (own + 5).min(19), "{role} in {threads:?}");
+        }
+    }
+    telemetry.shutdown().expect("shutdown");
+}
+
+#[test]
 fn shutdown_delivers_spans_from_every_thread() {
     let _serial = serial();
     let exporter = Recorder::default();

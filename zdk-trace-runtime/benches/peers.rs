@@ -14,6 +14,10 @@
 //! table: criterion's case-after-case runs drown it in wake-up noise); a stream of 100 items
 //! (tracing through `tracing-futures`, fastrace through `fastrace-futures`).
 //!
+//! Sustained mode (`benches/sustained/`): the same sync fn called back to back for a second,
+//! no pause, with every span accounted for and the CPU of every thread per span; printed as a
+//! table after the criterion groups (`-- sustained` runs it alone).
+//!
 //! `cargo bench -p zdk-trace-runtime --bench peers` (full) or `-- --test` (smoke run).
 
 use std::future::Future;
@@ -31,6 +35,7 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use zdk_trace_runtime::{Sampler, Span};
 
 mod common;
+mod sustained;
 
 use common::{
     bursts_paused, filtered, sdk, sdk_sync, time_async, tracing_sync, zdk, zdk_async, zdk_sync,
@@ -38,7 +43,7 @@ use common::{
 };
 
 /// fastrace's counterpart of [`CountingSink`].
-struct CountingReporter(Arc<AtomicU64>);
+pub(crate) struct CountingReporter(pub(crate) Arc<AtomicU64>);
 
 impl fastrace::collector::Reporter for CountingReporter {
     fn report(&mut self, spans: Vec<fastrace::collector::SpanRecord>) {
@@ -70,7 +75,7 @@ fn bursts(iters: u64, f: impl FnMut()) -> Duration {
 /// A fastrace root for one burst, set as the thread's local parent. Dropped in the timed
 /// region: a tuple drops its fields in order, so the guard first, then the root, which
 /// submits the burst's spans to the collector.
-fn fastrace_root() -> (fastrace::local::LocalParentGuard, fastrace::Span) {
+pub(crate) fn fastrace_root() -> (fastrace::local::LocalParentGuard, fastrace::Span) {
     let root = fastrace::Span::root("root", fastrace::collector::SpanContext::random());
     let guard = root.set_local_parent();
     (guard, root)
@@ -92,7 +97,7 @@ async fn tracing_async() -> u64 {
     name = "llm.call",
     properties = { "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": "128" }
 )]
-fn fastrace_sync() -> u64 {
+pub(crate) fn fastrace_sync() -> u64 {
     black_box(7)
 }
 
@@ -946,6 +951,6 @@ criterion_group! {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(50);
-    targets = sync_fns, async_fns, async_multi_thread, streams
+    targets = sync_fns, async_fns, async_multi_thread, streams, sustained::sustained
 }
 criterion_main!(benches);

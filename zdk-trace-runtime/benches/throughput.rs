@@ -1,7 +1,7 @@
 //! End to end: spans per second from 1, 2 and 4 application threads through the whole pipeline
-//! (head sampling `always_on`, batching, conversion, OTLP protobuf encoding by
-//! opentelemetry-otlp, gRPC or HTTP) into a receiver on 127.0.0.1 that counts what it receives
-//! (`zdk_trace_receivers::CountingReceiver`), with the DEFAULT queue settings (queue 2048, batch
+//! (head sampling `always_on`, batching, OTLP protobuf encoding (zdk-trace: its own encoder,
+//! from the span records; the SDK: opentelemetry-otlp), gRPC or HTTP) into a receiver on 127.0.0.1 that counts what it receives
+//! (`zdk_trace_receivers::CountingReceiver`), with the DEFAULT queue settings (queue 8192, batch
 //! 512, 5 s: nothing is overridden).
 //!
 //! Two scenarios per contender and thread count:
@@ -17,6 +17,10 @@
 //! `opentelemetry_sdk` `BatchSpanProcessor` with the opentelemetry-otlp gRPC exporter (SDK
 //! default batch config), and `tracing` + `tracing-opentelemetry` on that SDK. Every one
 //! records the same sync fn with the same 2 attributes as the `peers` bench.
+//!
+//! Every case reports the CPU per received span of each thread (app, collector, exporter, the
+//! SDK's threads, the receiver apart) and the allocations per received span of each, counted
+//! by a global allocator that wraps the system one (the same for every contender).
 //!
 //! For zdk-trace the bench asserts `received == created - dropped` (nothing lost silently, with
 //! `dropped` from `Telemetry::stats()`). The SDK does not count its drops: for it, dropped is
@@ -37,6 +41,93 @@ use zdk_trace_receivers::CountingReceiver;
 use zdk_trace_runtime::Protocol;
 
 mod common;
+
+/// Counts allocations by the role of the thread that makes them (the roles of [`role`]), so
+/// the bench reports allocations per span on every thread: the system allocator, plus a
+/// thread-local read and one relaxed add per allocation on a counter of the thread's role.
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// Roles, in the order of [`super::ROLES`]; the last slot is every other thread.
+    pub static ALLOCS: [Padded; super::ROLES.len() + 1] =
+        [const { Padded(AtomicU64::new(0)) }; super::ROLES.len() + 1];
+
+    /// One counter per cache line, so threads of different roles do not share one.
+    #[repr(align(128))]
+    pub struct Padded(pub AtomicU64);
+
+    thread_local! {
+        static ROLE: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+
+    /// The calling thread's role index, from its name (read with `prctl`, which does not
+    /// allocate: this runs inside the allocator). Not cached before the name can be read.
+    fn role_index() -> usize {
+        ROLE.try_with(|cached| {
+            if cached.get() != usize::MAX {
+                return cached.get();
+            }
+            let mut name = [0u8; 16];
+            // SAFETY: PR_GET_NAME writes at most 16 bytes, NUL-terminated, into `name`.
+            let ok = unsafe { libc::prctl(libc::PR_GET_NAME, name.as_mut_ptr()) } == 0;
+            let len = name.iter().position(|&b| b == 0).unwrap_or(16);
+            let comm = std::str::from_utf8(&name[..len]).unwrap_or("");
+            let index = super::role(comm)
+                .and_then(|r| super::ROLES.iter().position(|x| *x == r))
+                .unwrap_or(super::ROLES.len());
+            if ok {
+                cached.set(index);
+            }
+            index
+        })
+        .unwrap_or(super::ROLES.len())
+    }
+
+    pub struct Counting;
+
+    // SAFETY: every call is forwarded to the system allocator unchanged.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            ALLOCS[role_index()].0.fetch_add(1, Ordering::Relaxed);
+            // SAFETY: forwarded with the caller's layout.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            ALLOCS[role_index()].0.fetch_add(1, Ordering::Relaxed);
+            // SAFETY: forwarded with the caller's layout.
+            unsafe { System.alloc_zeroed(layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            ALLOCS[role_index()].0.fetch_add(1, Ordering::Relaxed);
+            // SAFETY: forwarded with the caller's pointer, layout and size.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: forwarded with the caller's pointer and layout.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+
+    /// The counters now, by role.
+    pub fn snapshot() -> Vec<u64> {
+        ALLOCS.iter().map(|c| c.0.load(Ordering::Relaxed)).collect()
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: counting::Counting = counting::Counting;
+
+/// The thread roles the bench reports, in a fixed order.
+const ROLES: [&str; 6] = [
+    "app",
+    "collect",
+    "export",
+    "sdk tokio i/o",
+    "sdk batch",
+    "receiver",
+];
 
 use common::{
     filter, sdk_otlp, sdk_sync, smoke_mode, thread_cpu_ns, tracing_sync, zdk_otlp, zdk_sync,
@@ -110,6 +201,8 @@ struct Outcome {
     /// CPU ns per span received, from the start to the end of the flush after the
     /// application threads stopped, by thread role.
     cpu_ns_per_span: Vec<(&'static str, f64)>,
+    /// Allocations (alloc, realloc) per span received, same window, by thread role.
+    allocs_per_span: Vec<(&'static str, f64)>,
 }
 
 impl Outcome {
@@ -281,6 +374,7 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
         })
         .collect();
     let cpu_before = thread_cpu_ns();
+    let allocs_before = counting::snapshot();
     let received_before = receiver.spans();
     barrier.wait();
     let start = Instant::now();
@@ -305,6 +399,7 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
         }
     }
     let cpu_after = thread_cpu_ns();
+    let allocs_after = counting::snapshot();
     let received_while_running = receiver.spans().saturating_sub(received_before).max(1);
     let mut cpu_by_role: BTreeMap<&'static str, u64> = BTreeMap::new();
     // The app threads have exited by now: each measured its own.
@@ -318,6 +413,15 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
     let cpu_ns_per_span = cpu_by_role
         .into_iter()
         .map(|(role, ns)| (role, ns as f64 / received_while_running as f64))
+        .collect();
+    let allocs_per_span = ROLES
+        .iter()
+        .enumerate()
+        .map(|(i, role)| {
+            let n = allocs_after[i].saturating_sub(allocs_before[i]);
+            (*role, n as f64 / received_while_running as f64)
+        })
+        .filter(|(role, n)| *n > 0.0 || *role == "app")
         .collect();
     let dropped = match pipeline {
         Pipeline::Zdk(telemetry) => {
@@ -370,6 +474,7 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
         create_secs,
         total_secs,
         cpu_ns_per_span,
+        allocs_per_span,
     }
 }
 
@@ -422,7 +527,7 @@ fn main() {
         Duration::from_millis(1500)
     };
 
-    println!("throughput: default queue settings (2048 / 512 / 5 s), head sampling always_on");
+    println!("throughput: default queue settings (8192 / 512 / 5 s), head sampling always_on");
     println!();
     println!(
         "Flat out ({:?} per case{}):",
@@ -434,8 +539,8 @@ fn main() {
         }
     );
     println!();
-    println!("| contender | threads | created | received | dropped | dropped % | app spans/s | exported spans/s (incl. flush) | flush s | CPU ns per received span, all threads of the process (app + pipeline) |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    println!("| contender | threads | created | received | dropped | dropped % | app spans/s | exported spans/s (incl. flush) | flush s | CPU ns per received span, all threads of the process (app + pipeline) | allocations per received span, by thread |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
     for &who in &contenders {
         if who == Who::ZdkGrpcBigQueue {
             continue; // paced only: flat out, a bigger queue only drops later
@@ -443,7 +548,7 @@ fn main() {
         for &threads in thread_counts {
             let o = run(who, threads, flat);
             println!(
-                "| {} | {threads} | {} | {} | {} | {:.1}% | {} | {} | {:.2} | {} |",
+                "| {} | {threads} | {} | {} | {} | {:.1}% | {} | {} | {:.2} | {} | {} |",
                 who.name(),
                 o.created,
                 o.received,
@@ -453,6 +558,7 @@ fn main() {
                 thousands(o.exported_per_sec()),
                 (o.total_secs - o.create_secs).max(0.0),
                 cpu(&o),
+                allocs(&o),
             );
         }
     }
@@ -460,8 +566,8 @@ fn main() {
     println!();
     println!("Paced ({step_duration:?} per step; a step passes when dropped = 0, received = created and the threads produced >= 95% of the offered rate):");
     println!();
-    println!("| contender | threads | offered spans/s | created spans/s | received | dropped | passes | CPU ns per received span, all threads of the process (app + pipeline) |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |");
+    println!("| contender | threads | offered spans/s | created spans/s | received | dropped | passes | CPU ns per received span, all threads of the process (app + pipeline) | allocations per received span, by thread |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |");
     let mut best = Vec::new();
     for &who in &contenders {
         for &threads in thread_counts {
@@ -476,7 +582,7 @@ fn main() {
                 let produced = o.created as f64 / step_duration.as_secs_f64();
                 let ok = o.dropped == 0 && o.received == o.created && produced >= 0.95 * rate;
                 println!(
-                    "| {} | {threads} | {} | {} | {} | {} | {} | {} |",
+                    "| {} | {threads} | {} | {} | {} | {} | {} | {} | {} |",
                     who.name(),
                     thousands(rate),
                     thousands(produced),
@@ -490,6 +596,7 @@ fn main() {
                         "no (drops)"
                     },
                     cpu(&o),
+                    allocs(&o),
                 );
                 if !ok {
                     break;
@@ -541,6 +648,15 @@ fn cpu(o: &Outcome) -> String {
         out.push_str(&format!("; receiver {ns:.0}"));
     }
     out
+}
+
+/// `app 0.00, collect 0.01, export 0.02; receiver 3.10`.
+fn allocs(o: &Outcome) -> String {
+    o.allocs_per_span
+        .iter()
+        .map(|(role, n)| format!("{role} {n:.2}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `1234567.8` → `1 234 568`.

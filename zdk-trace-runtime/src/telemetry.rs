@@ -358,7 +358,7 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Most spans waiting for export; more are dropped and counted (default 2048).
+    /// Most spans waiting for export; more are dropped and counted (default 8192).
     pub fn max_queue_size(mut self, size: usize) -> Self {
         self.code = self.code.with_max_queue_size(size);
         self

@@ -231,7 +231,7 @@ pub fn filtered() -> bool {
     std::env::args().skip(1).any(|a| !a.starts_with('-'))
 }
 
-/// zdk-trace exporting OTLP to `endpoint` with the DEFAULT batch settings (queue 2048, batch
+/// zdk-trace exporting OTLP to `endpoint` with the DEFAULT batch settings (queue 8192, batch
 /// 512, 5 s), unless `max_queue_size` overrides the queue; head sampling `always_on`.
 pub fn zdk_otlp(
     endpoint: &str,

@@ -327,7 +327,8 @@ impl Config {
     /// Sets how many finished spans may wait for export; more are dropped (and counted).
     ///
     /// File: `telemetry.tracing.otlp.batch.max_queue_size`; environment:
-    /// `OTEL_BSP_MAX_QUEUE_SIZE`. Default: 2048. Must be positive.
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`. Default: 8192 (the OpenTelemetry SDKs' 2048 is two milliseconds
+    /// at a million spans per second: less than one export round trip). Must be positive.
     ///
     /// # Examples
     ///

@@ -127,6 +127,7 @@ impl Pipeline {
         let exporter = thread::Builder::new()
             .name("zdk-trace-export".into())
             .spawn(move || {
+                yield_to_application();
                 run_exporter(
                     runtime,
                     Exporters {
@@ -177,6 +178,7 @@ impl Pipeline {
         let collector = thread::Builder::new()
             .name("zdk-trace-collect".into())
             .spawn(move || {
+                yield_to_application();
                 set_collector(Some(thread::current()));
                 collector.run(control_rx);
                 set_collector(None);
@@ -651,4 +653,27 @@ fn report(name: &'static str, outcome: Result<(), Failure>, timeout: Duration) -
         }
     }
     false
+}
+
+/// How much lower than the application's the pipeline threads' priority is (Linux nice
+/// values: +5 gives a thread about a third of the weight of a nice-0 thread when both want
+/// the same core). When the cores are busy, the application's threads get the CPU first and
+/// the pipeline sheds (and counts) what it cannot export; when a core is idle, the pipeline
+/// runs at full speed, so at any load that leaves CPU free nothing changes.
+pub(crate) const PIPELINE_NICE: i32 = 5;
+
+/// Lowers the calling thread's scheduling priority by [`PIPELINE_NICE`], relative to the
+/// process's (Linux; elsewhere, and where the call fails, the priority is left as it is).
+fn yield_to_application() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid, getpriority and setpriority take plain integers and only read or set the
+    // scheduling priority of the thread they name (this one); errno is this thread's own.
+    unsafe {
+        let tid = libc::gettid() as libc::id_t;
+        *libc::__errno_location() = 0;
+        let current = libc::getpriority(libc::PRIO_PROCESS, tid);
+        if current != -1 || *libc::__errno_location() == 0 {
+            let _ = libc::setpriority(libc::PRIO_PROCESS, tid, (current + PIPELINE_NICE).min(19));
+        }
+    }
 }

@@ -16,7 +16,7 @@ use super::slot::{Filled, Slot};
 /// up to [`max_ring_capacity`]; the ring of returned slots always has the same capacity, and a
 /// thread keeps at most that many idle slots. A thread holds at most its ring's capacity of
 /// finished spans in flight plus as many idle slots plus its open spans, 320 bytes each: about
-/// 650 KB at the default queue size (2048) after a burst, and only what it used (a thread that
+/// 5 MB at the default queue size (8192) after bursts that filled it, and only what it used (a thread that
 /// records one span has one slot).
 pub(crate) const RING_CAPACITY: usize = 1024;
 
