@@ -882,3 +882,149 @@ fn https_endpoint_is_a_config_error_at_install() {
         "{err}"
     );
 }
+
+/// Values a usage event must never carry: emails, URLs, paths, addresses, host names, UUIDs,
+/// long numbers, credentials (at least 50; the runtime's unit tests check the reason of each
+/// shape, this checks that none leaves by any entry point).
+const PERSONAL: &[&str] = &[
+    "alice.smith@example.com",
+    "bob@corp.internal",
+    "mail from carol+tag@gmail.com failed",
+    "dan@mail.example.de",
+    "https://api.example.com/v1?key=abc",
+    "http://localhost:8080/admin",
+    "ftp://files.example.org/a",
+    "www.example.com",
+    "s3://bucket/private/key",
+    "/home/alice/x.txt",
+    "~/projects/secret",
+    "./config/app.toml",
+    "../etc/passwd",
+    "C:\\Users\\alice\\Desktop",
+    "D:/data/file.csv",
+    "\\\\server\\share\\doc",
+    "home/alice/notes.txt",
+    "cannot open /var/lib/app.db",
+    "10.0.0.7",
+    "192.168.1.20:8080",
+    "connect to 172.16.4.2 failed",
+    "::1",
+    "fe80::1ff:fe23:4567:890a",
+    "[2001:db8::1]:443",
+    "2001:0db8:85a3:0000:0000:8a2e:0370:7334",
+    "alice-laptop.local",
+    "db01.internal",
+    "build.corp",
+    "nas.lan",
+    "router.home",
+    "api.openai.com",
+    "example.co.uk",
+    "myhost.example.org",
+    "550e8400-e29b-41d4-a716-446655440000",
+    "550E8400E29B41D4A716446655440000",
+    "order 123e4567-e89b-12d3-a456-426614174000",
+    "4111111111111111",
+    "+1 5551234567",
+    "user 1234567",
+    "sk-proj-abcdefghijklmnop1234",
+    "sk_live_51H8abcdefGHIJK",
+    "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+    "github_pat_11ABCDEFG0123456789",
+    "AKIAIOSFODNN7EXAMPLE",
+    "xoxb-123456-abcdef-ghijkl",
+    "Bearer abc.def.ghi",
+    "glpat-xxxxxxxxxxxxxxxxxxxx",
+    "AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUv",
+    "eyJhbGciOiJIUzI1NiJ9",
+    "q8Zt3Lm9Xp2Rv7Ws4Ky1Hb6N",
+    "a9F3kL0pQ7zX2mN8vB4cR6tY1wE5",
+];
+
+/// Labels that must still be sent.
+const LABELS: &[&str] = &[
+    "react",
+    "openai",
+    "timeout",
+    "web_search",
+    "gpt-4.1",
+    "gemini-1.5-pro",
+    "claude-3.5-sonnet",
+];
+
+/// Every run-time entry point, with `value` in every string it takes: 6 string attributes.
+fn track_everywhere(value: &str) {
+    usage::track_error(value, value);
+    usage::track_agent_run(value, value, true, 1.0);
+    usage::track_feature_usage(value);
+    usage::track_event(
+        EventType::FeatureUsed,
+        [("feature.name", UsageValue::from(value))],
+    );
+}
+
+#[test]
+fn personal_data_never_leaves_by_any_entry_point() {
+    let _serial = serial();
+    // Once into a span exporter (what would be sent), once in debug mode (what is printed).
+    let dir = Dir::new("screen");
+    let exporter = InMemorySpanExporter::default();
+    let telemetry = install(
+        builder(dir.path(), &[], "http://127.0.0.1:9")
+            .usage(UsageOptions::new().span_exporter(exporter.clone())),
+    );
+    for value in PERSONAL.iter().chain(LABELS) {
+        track_everywhere(value);
+    }
+    flush(&telemetry);
+    let spans = exporter.get_finished_spans().unwrap_or_default();
+    let status = telemetry.usage_status();
+    shutdown(&telemetry);
+    let sent: Vec<String> = spans
+        .iter()
+        .flat_map(|s| s.attributes.iter().map(|kv| kv.value.as_str().into_owned()))
+        .collect();
+    for value in PERSONAL {
+        assert!(
+            !sent.iter().any(|s| s.contains(value)),
+            "{value} was exported"
+        );
+    }
+    for label in LABELS {
+        let seen = sent.iter().filter(|s| s.as_str() == *label).count();
+        assert_eq!(seen, 6, "{label} should be sent in all 6 attributes");
+    }
+    assert_eq!(
+        status.counters.values_screened.total(),
+        6 * PERSONAL.len() as u64,
+        "{:?}",
+        status.counters
+    );
+
+    let dir = Dir::new("screen-debug");
+    let out = Captured::default();
+    let telemetry = install(
+        builder(
+            dir.path(),
+            &[("ZDK_TELEMETRY_DEBUG", "1")],
+            "http://127.0.0.1:9",
+        )
+        .usage(UsageOptions::new().output(out.clone())),
+    );
+    for value in PERSONAL.iter().chain(LABELS) {
+        track_everywhere(value);
+    }
+    flush(&telemetry);
+    shutdown(&telemetry);
+    let printed = out.text();
+    for value in PERSONAL {
+        // The JSON print escapes backslashes: look for both spellings.
+        let escaped = value.replace('\\', "\\\\");
+        assert!(
+            !printed.contains(value) && !printed.contains(&escaped),
+            "{value} was printed"
+        );
+    }
+    for label in LABELS {
+        assert!(printed.contains(&format!("\"{label}\"")), "{label} missing");
+    }
+}

@@ -67,10 +67,13 @@
 //!
 //! [`track_agent_run`], [`track_feature_usage`], [`track_error`] and [`track_event`] (with an
 //! [`EventType`]) take values known only at run time. They cannot be checked when compiling,
-//! so the sanitizer checks them: keys off the allowlist are dropped, strings longer than
-//! [`MAX_STRING_LEN`] characters are cut, non-finite numbers are dropped, and each removal is
-//! counted ([`UsageCounters::keys_dropped`], [`UsageCounters::strings_truncated`]). Events of
-//! `#[usage_event]` go through the same sanitizer. All of them return at once.
+//! so the sanitizer checks them: keys off the allowlist are dropped, string values that look
+//! like personal data or secrets (emails, URLs, paths, IP addresses, host names, UUIDs, runs of
+//! 7+ digits, credential-shaped tokens) are dropped, strings longer than [`MAX_STRING_LEN`]
+//! characters are cut, non-finite numbers are dropped, and each removal is counted
+//! ([`UsageCounters::keys_dropped`], [`UsageCounters::values_screened`],
+//! [`UsageCounters::strings_truncated`]). Events of `#[usage_event]` go through the same
+//! sanitizer. All of them return at once.
 //!
 //! # Application keys
 //!
@@ -225,6 +228,8 @@ mod optout;
 #[cfg(feature = "usage")]
 mod sanitize;
 #[cfg(feature = "usage")]
+mod screen;
+#[cfg(feature = "usage")]
 mod sender;
 mod status;
 #[cfg(feature = "usage")]
@@ -249,7 +254,7 @@ use once_cell::sync::Lazy;
 pub use allowlist::UsageKeys;
 pub use event::{UsageEvent, UsageValue, ALLOWED_KEYS, MAX_STRING_LEN};
 pub use options::UsageOptions;
-pub use status::{CircuitState, UsageCounters, UsageReason, UsageStatus};
+pub use status::{CircuitState, ScreenedValues, UsageCounters, UsageReason, UsageStatus};
 
 #[cfg(feature = "usage")]
 pub(crate) use allowlist::is_allowed;

@@ -1,10 +1,12 @@
 //! The run-time twin of `#[usage_event]`'s compile-time check: whatever reaches the layer
-//! carries only allowlisted keys, short strings and finite numbers.
+//! carries only allowlisted keys, short strings that do not look like personal data or secrets
+//! (`screen.rs`), and finite numbers.
 
 use std::borrow::Cow;
 
 use super::event::{UsageEvent, UsageValue, MAX_STRING_LEN};
 use super::is_allowed;
+use super::screen::{screen, Reason};
 
 /// What the sanitizer removed from one event.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -13,6 +15,9 @@ pub(crate) struct Removed {
     pub(crate) keys_dropped: u64,
     /// Strings (values or the event name) cut to [`MAX_STRING_LEN`] characters.
     pub(crate) strings_truncated: u64,
+    /// Attributes whose string value looked like personal data or a secret, by
+    /// [`Reason::index`].
+    pub(crate) screened: [u64; Reason::ALL.len()],
 }
 
 /// Drops attributes off the allowlist (built-in and application keys, see [`is_allowed`]) and
@@ -33,6 +38,10 @@ pub(crate) fn sanitize(event: &mut UsageEvent) -> Removed {
             return false;
         }
         if let UsageValue::Str(s) = value {
+            if let Some(reason) = screen(s) {
+                removed.screened[reason.index()] += 1;
+                return false;
+            }
             if truncate(s) {
                 removed.strings_truncated += 1;
             }
@@ -88,7 +97,8 @@ mod tests {
             removed,
             Removed {
                 keys_dropped: 2,
-                strings_truncated: 1
+                strings_truncated: 1,
+                ..Removed::default()
             }
         );
         let keys: Vec<&str> = e.attributes.iter().map(|(k, _)| k.as_ref()).collect();

@@ -15,7 +15,8 @@ use once_cell::sync::Lazy;
 
 use super::event::UsageEvent;
 use super::sanitize::sanitize;
-use super::status::{CircuitState, UsageCounters};
+use super::screen::Reason;
+use super::status::{CircuitState, ScreenedValues, UsageCounters};
 use super::wire::{gzip, to_otlp_json, to_span_data, UsageResource};
 use crate::export::DynExporter;
 use crate::lock::lock;
@@ -90,6 +91,8 @@ struct Counters {
     dropped_shutdown: AtomicU64,
     keys_dropped: AtomicU64,
     strings_truncated: AtomicU64,
+    /// By [`screen::Reason`](super::screen::Reason) index.
+    screened: [AtomicU64; 8],
     retries: AtomicU64,
     circuit_opened: AtomicU64,
 }
@@ -111,6 +114,19 @@ impl Counters {
             dropped_shutdown: get(&self.dropped_shutdown),
             keys_dropped: get(&self.keys_dropped),
             strings_truncated: get(&self.strings_truncated),
+            values_screened: {
+                let s = |r: Reason| get(&self.screened[r.index()]);
+                ScreenedValues {
+                    email: s(Reason::Email),
+                    url: s(Reason::Url),
+                    path: s(Reason::Path),
+                    ip_address: s(Reason::IpAddress),
+                    host_name: s(Reason::HostName),
+                    uuid: s(Reason::Uuid),
+                    long_number: s(Reason::LongNumber),
+                    secret: s(Reason::Secret),
+                }
+            },
             retries: get(&self.retries),
             circuit_opened: get(&self.circuit_opened),
         }
@@ -166,6 +182,12 @@ pub(crate) fn submit(mut event: UsageEvent) {
     let removed = sanitize(&mut event);
     add(&counters.keys_dropped, removed.keys_dropped);
     add(&counters.strings_truncated, removed.strings_truncated);
+    for reason in Reason::ALL {
+        add(
+            &counters.screened[reason.index()],
+            removed.screened[reason.index()],
+        );
+    }
     match active.events.try_send(event) {
         Ok(()) => add(&counters.queued, 1),
         Err(TrySendError::Full(_)) => add(&counters.dropped_queue_full, 1),

@@ -66,6 +66,9 @@ pub struct UsageCounters {
     pub keys_dropped: u64,
     /// Strings cut to [`MAX_STRING_LEN`](super::MAX_STRING_LEN) characters.
     pub strings_truncated: u64,
+    /// Attributes dropped because their value looked like personal data or a secret, by
+    /// reason (the value screen behind the allowlist).
+    pub values_screened: ScreenedValues,
     /// Requests retried after a failure.
     pub retries: u64,
     /// Times the circuit opened.
@@ -79,6 +82,54 @@ impl UsageCounters {
             + self.dropped_export_failed
             + self.dropped_circuit_open
             + self.dropped_shutdown
+    }
+}
+
+/// Attribute values the usage layer's screen dropped, by what they looked like. Any string
+/// value that reaches the layer, by any entry point, is checked before it is queued: neither
+/// the endpoint nor the `ZDK_TELEMETRY_DEBUG` print ever sees a dropped value.
+///
+/// # Examples
+///
+/// ```
+/// let screened = zdk_trace_runtime::usage::usage_status().counters.values_screened;
+/// assert_eq!(screened.total(), 0);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ScreenedValues {
+    /// `name@domain.tld`.
+    pub email: u64,
+    /// Anything with `://`, `www.`, `mailto:`.
+    pub url: u64,
+    /// Unix (absolute, `~/`, `./`, `../`, three or more segments) and Windows (drive, UNC,
+    /// backslash) paths.
+    pub path: u64,
+    /// IPv4 and IPv6 addresses, with or without a port.
+    pub ip_address: u64,
+    /// Dotted names ending in a public suffix or in `.local`, `.internal`, `.corp`, `.lan`,
+    /// `.home`, `.localdomain`.
+    pub host_name: u64,
+    /// UUIDs, hyphenated or not.
+    pub uuid: u64,
+    /// Runs of 7 or more digits (phone, card, account numbers).
+    pub long_number: u64,
+    /// Credential-shaped tokens: known prefixes (`sk-`, `ghp_`, `AKIA`, `xox`, `Bearer `, ...)
+    /// and long high-entropy strings.
+    pub secret: u64,
+}
+
+impl ScreenedValues {
+    /// Values dropped for any reason.
+    pub fn total(&self) -> u64 {
+        self.email
+            + self.url
+            + self.path
+            + self.ip_address
+            + self.host_name
+            + self.uuid
+            + self.long_number
+            + self.secret
     }
 }
 
