@@ -255,7 +255,7 @@ fn sanitizer_lets_no_content_leave() {
             ("user.ssn", UsageValue::from("123-45-6789")),
             ("api_key", UsageValue::from("sk-live-4f9a8b7c6d5e")),
             ("email", UsageValue::from("jane.doe@example.com")),
-            ("component", UsageValue::from(message.as_str())),
+            ("component", UsageValue::from(&*message.clone().leak())),
         ],
     );
     flush(&telemetry);
@@ -952,7 +952,7 @@ const LABELS: &[&str] = &[
 ];
 
 /// Every run-time entry point, with `value` in every string it takes: 6 string attributes.
-fn track_everywhere(value: &str) {
+fn track_everywhere(value: &'static str) {
     usage::track_error(value, value);
     usage::track_agent_run(value, value, true, 1.0);
     usage::track_feature_usage(value);

@@ -169,7 +169,7 @@ impl UsageFieldValue for f64 {
 impl<T: UsageLabel> UsageFieldValue for T {
     #[inline]
     fn usage_value(&self) -> Option<UsageValue> {
-        Some(UsageValue::Str(Cow::Borrowed(self.label())))
+        Some(UsageValue::Str(self.label()))
     }
 }
 
@@ -189,7 +189,7 @@ pub fn usage_value<T: UsageFieldValue + ?Sized>(value: &T) -> Option<UsageValue>
 /// A field value given as a string literal in the attribute.
 #[inline]
 pub fn usage_str(value: &'static str) -> Option<UsageValue> {
-    Some(UsageValue::Str(Cow::Borrowed(value)))
+    Some(UsageValue::Str(value))
 }
 
 /// A function's return value, to tell success from failure by autoref specialization: the
@@ -328,7 +328,7 @@ mod tests {
         assert_eq!(usage_value(&u64::MAX), Some(UsageValue::I64(i64::MAX)));
         assert_eq!(usage_value(&-3_i128), Some(UsageValue::I64(-3)));
         assert_eq!(usage_value(&1.5_f32), Some(UsageValue::F64(1.5)));
-        assert_eq!(usage_value(&Kind), Some(UsageValue::Str("react".into())));
+        assert_eq!(usage_value(&Kind), Some(UsageValue::Str("react")));
         assert_eq!(usage_value(&None::<Kind>), None);
         assert_eq!(usage_value(&Some(2_u8)), Some(UsageValue::I64(2)));
     }

@@ -25,8 +25,10 @@ pub enum UsageValue {
     I64(i64),
     /// A measure, such as `duration_ms`.
     F64(f64),
-    /// A label: `&'static str` from code, or a dynamic string cut to [`MAX_STRING_LEN`].
-    Str(Cow<'static, str>),
+    /// A label: a `&'static str` from code (a literal, or a [`UsageLabel`](super::UsageLabel)),
+    /// cut to [`MAX_STRING_LEN`] characters when sent. Never text built at run time: a
+    /// `String` (an error message, user input) cannot become one.
+    Str(&'static str),
 }
 
 /// One anonymous usage event, before the layer adds the resource (service, anonymous id,
@@ -59,21 +61,32 @@ impl From<f64> for UsageValue {
     }
 }
 
-/// Copies the string (cut to [`MAX_STRING_LEN`] later, when the event is sanitized).
-impl From<&str> for UsageValue {
-    fn from(value: &str) -> Self {
-        UsageValue::Str(Cow::Owned(value.to_owned()))
-    }
-}
-
-impl From<String> for UsageValue {
-    fn from(value: String) -> Self {
-        UsageValue::Str(Cow::Owned(value))
-    }
-}
-
-impl From<Cow<'static, str>> for UsageValue {
-    fn from(value: Cow<'static, str>) -> Self {
+/// A literal label (cut to [`MAX_STRING_LEN`] later, when the event is sanitized). There is
+/// no conversion from `String` or a borrowed `&str`: usage values are fixed labels.
+impl From<&'static str> for UsageValue {
+    fn from(value: &'static str) -> Self {
         UsageValue::Str(value)
+    }
+}
+
+impl UsageValue {
+    /// The label of `value` (an enum mapping each variant to a fixed string).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::usage::{UsageLabel, UsageValue};
+    ///
+    /// enum Store { Memory, Disk }
+    /// impl UsageLabel for Store {
+    ///     fn label(&self) -> &'static str {
+    ///         match self { Store::Memory => "memory", Store::Disk => "disk" }
+    ///     }
+    /// }
+    /// assert_eq!(UsageValue::label(&Store::Disk), UsageValue::Str("disk"));
+    /// # let _ = Store::Memory;
+    /// ```
+    pub fn label(value: &impl super::UsageLabel) -> UsageValue {
+        UsageValue::Str(value.label())
     }
 }

@@ -66,8 +66,10 @@
 //! # Events from values known at run time: the dynamic API
 //!
 //! [`track_agent_run`], [`track_feature_usage`], [`track_error`] and [`track_event`] (with an
-//! [`EventType`]) take values known only at run time. They cannot be checked when compiling,
-//! so the sanitizer checks them: keys off the allowlist are dropped, string values that look
+//! [`EventType`]) are called where the event happens, with values chosen at run time among
+//! fixed labels: their text parameters take [`UsageText`] (a `&'static str` or a
+//! [`UsageLabel`]) and [`UsageValue::Str`] holds a `&'static str`, so an error message or user
+//! input (a `String`) does not compile. The sanitizer then checks every event: keys off the allowlist are dropped, string values that look
 //! like personal data or secrets (emails, URLs, paths, IP addresses, host names, UUIDs, runs of
 //! 7+ digits, credential-shaped tokens) are dropped, strings longer than [`MAX_STRING_LEN`]
 //! characters are cut, non-finite numbers are dropped, and each removal is counted
@@ -320,6 +322,48 @@ pub trait UsageLabel {
     fn label(&self) -> &'static str;
 }
 
+/// Text the run-time usage API accepts: a string literal (`&'static str`) or a value whose type
+/// implements [`UsageLabel`]. Never a `String` or a borrowed run-time string, so an error
+/// message or user input cannot reach the usage layer by accident:
+/// `track_error(&e.to_string(), "llm_client")` does not compile.
+///
+/// # Examples
+///
+/// ```
+/// use zdk_trace_runtime::usage::{track_error, UsageLabel};
+///
+/// enum ErrorKind { Timeout, RateLimit }
+/// impl UsageLabel for ErrorKind {
+///     fn label(&self) -> &'static str {
+///         match self { ErrorKind::Timeout => "timeout", ErrorKind::RateLimit => "rate_limit" }
+///     }
+/// }
+/// track_error(ErrorKind::RateLimit, "llm_client");
+/// # let _ = ErrorKind::Timeout;
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "usage telemetry takes fixed labels, not run-time text: `{Self}` is neither a `&'static str` nor a `UsageLabel`",
+    label = "run-time text here could carry personal data",
+    note = "pass a string literal (`\"timeout\"`), or map the value to an enum that implements `zdk_trace_runtime::usage::UsageLabel` (a fixed `&'static str` per variant)",
+    note = "never an error message or user input: `track_error(\"timeout\", \"llm_client\")`, not `track_error(&e.to_string(), …)`"
+)]
+pub trait UsageText {
+    /// The text sent.
+    fn text(&self) -> &'static str;
+}
+
+impl UsageText for &'static str {
+    fn text(&self) -> &'static str {
+        self
+    }
+}
+
+impl<T: UsageLabel> UsageText for T {
+    fn text(&self) -> &'static str {
+        self.label()
+    }
+}
+
 /// The kinds of usage event of the dynamic API.
 ///
 /// # Examples
@@ -410,15 +454,20 @@ where
 /// ```
 /// zdk_trace_runtime::usage::track_agent_run("simple", "pydantic_ai", true, 1234.5);
 /// ```
-pub fn track_agent_run(agent_type: &str, framework: &str, success: bool, duration_ms: f64) {
+pub fn track_agent_run(
+    agent_type: impl UsageText,
+    framework: impl UsageText,
+    success: bool,
+    duration_ms: f64,
+) {
     if !enabled() {
         return;
     }
     track_event(
         EventType::AgentRun,
         [
-            ("agent.type", UsageValue::from(agent_type)),
-            ("framework", UsageValue::from(framework)),
+            ("agent.type", UsageValue::Str(agent_type.text())),
+            ("framework", UsageValue::Str(framework.text())),
             ("success", UsageValue::Bool(success)),
             ("duration_ms", UsageValue::F64(duration_ms)),
         ],
@@ -433,13 +482,13 @@ pub fn track_agent_run(agent_type: &str, framework: &str, success: bool, duratio
 /// ```
 /// zdk_trace_runtime::usage::track_feature_usage("streaming");
 /// ```
-pub fn track_feature_usage(name: &str) {
+pub fn track_feature_usage(name: impl UsageText) {
     if !enabled() {
         return;
     }
     track_event(
         EventType::FeatureUsed,
-        [("feature.name", UsageValue::from(name))],
+        [("feature.name", UsageValue::Str(name.text()))],
     );
 }
 
@@ -452,15 +501,15 @@ pub fn track_feature_usage(name: &str) {
 /// ```
 /// zdk_trace_runtime::usage::track_error("rate_limit", "llm_client");
 /// ```
-pub fn track_error(error_type: &str, component: &str) {
+pub fn track_error(error_type: impl UsageText, component: impl UsageText) {
     if !enabled() {
         return;
     }
     track_event(
         EventType::AgentError,
         [
-            ("error.type", UsageValue::from(error_type)),
-            ("component", UsageValue::from(component)),
+            ("error.type", UsageValue::Str(error_type.text())),
+            ("component", UsageValue::Str(component.text())),
         ],
     );
 }

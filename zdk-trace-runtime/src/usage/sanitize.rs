@@ -42,13 +42,24 @@ pub(crate) fn sanitize(event: &mut UsageEvent) -> Removed {
                 removed.screened[reason.index()] += 1;
                 return false;
             }
-            if truncate(s) {
+            if truncate_label(s) {
                 removed.strings_truncated += 1;
             }
         }
         true
     });
     removed
+}
+
+/// [`truncate`] for a label.
+fn truncate_label(s: &mut &'static str) -> bool {
+    match s.char_indices().nth(MAX_STRING_LEN) {
+        Some((at, _)) => {
+            *s = &s[..at];
+            true
+        }
+        None => false,
+    }
 }
 
 /// Cuts `s` to [`MAX_STRING_LEN`] characters (never inside a character). `true` if it did.
@@ -86,9 +97,9 @@ mod tests {
     fn drops_cuts_and_counts() {
         let long = "é".repeat(60);
         let mut e = event(vec![
-            ("agent.type", UsageValue::Str("simple".into())),
-            ("user.email", UsageValue::Str("jane@example.com".into())),
-            ("component", UsageValue::Str(long.into())),
+            ("agent.type", UsageValue::Str("simple")),
+            ("user.email", UsageValue::Str("jane@example.com")),
+            ("component", UsageValue::Str(long.leak())),
             ("duration_ms", UsageValue::F64(f64::NAN)),
             ("success", UsageValue::Bool(true)),
         ]);
@@ -105,13 +116,13 @@ mod tests {
         assert_eq!(keys, ["agent.type", "component", "success"]);
         assert_eq!(
             e.attributes[1].1,
-            UsageValue::Str("é".repeat(MAX_STRING_LEN).into())
+            UsageValue::Str("é".repeat(MAX_STRING_LEN).leak())
         );
     }
 
     #[test]
     fn clean_events_are_untouched() {
-        let mut e = event(vec![("framework", UsageValue::Str("x".repeat(50).into()))]);
+        let mut e = event(vec![("framework", UsageValue::Str("x".repeat(50).leak()))]);
         let before = e.clone();
         assert_eq!(sanitize(&mut e), Removed::default());
         assert_eq!(e, before);

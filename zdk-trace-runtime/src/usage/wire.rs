@@ -58,11 +58,11 @@ fn wire_attributes(event: &UsageEvent) -> Vec<(Cow<'static, str>, UsageValue)> {
     let mut attributes = Vec::with_capacity(event.attributes.len() + 2);
     attributes.push((
         Cow::Borrowed("system.os"),
-        UsageValue::Str(Cow::Borrowed(std::env::consts::OS)),
+        UsageValue::Str(std::env::consts::OS),
     ));
     attributes.push((
         Cow::Borrowed("system.arch"),
-        UsageValue::Str(Cow::Borrowed(std::env::consts::ARCH)),
+        UsageValue::Str(std::env::consts::ARCH),
     ));
     for (key, value) in &event.attributes {
         attributes.push((Cow::Owned(wire_key(key)), value.clone()));
@@ -245,7 +245,7 @@ impl From<UsageValue> for JsonValue {
             UsageValue::Bool(b) => JsonValue::BoolValue(b),
             UsageValue::I64(i) => JsonValue::IntValue(i.to_string()),
             UsageValue::F64(f) => JsonValue::DoubleValue(f),
-            UsageValue::Str(s) => JsonValue::StringValue(s),
+            UsageValue::Str(s) => JsonValue::StringValue(Cow::Borrowed(s)),
         }
     }
 }
@@ -269,14 +269,8 @@ mod tests {
         UsageEvent {
             name: Cow::Borrowed("agent.run"),
             attributes: vec![
-                (
-                    Cow::Borrowed("agent.type"),
-                    UsageValue::Str("simple".into()),
-                ),
-                (
-                    Cow::Borrowed("framework"),
-                    UsageValue::Str("pydantic_ai".into()),
-                ),
+                (Cow::Borrowed("agent.type"), UsageValue::Str("simple")),
+                (Cow::Borrowed("framework"), UsageValue::Str("pydantic_ai")),
                 (Cow::Borrowed("success"), UsageValue::Bool(true)),
                 (Cow::Borrowed("duration_ms"), UsageValue::F64(1234.5)),
             ],
