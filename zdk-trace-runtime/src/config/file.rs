@@ -40,6 +40,29 @@ fn walk(doc: &Doc<'_>, c: &mut Config, path: &str, table: &DeTable<'_>) -> Resul
 // Tests panic on failure by design.
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    #[test]
+    fn a_duplicate_key_is_named() {
+        for (doc, key) in [
+            (
+                "[telemetry]\nservice_name = \"a\"\nservice_name = \"b\"\n",
+                "service_name",
+            ),
+            (
+                "[telemetry.tracing.otlp]\ntimeout_seconds = 1\n[telemetry.tracing.otlp]\n",
+                "otlp",
+            ),
+        ] {
+            let err = match Config::from_toml_str(doc) {
+                Err(e) => e.to_string(),
+                Ok(_) => panic!("{doc:?} was accepted"),
+            };
+            assert!(
+                err.contains("duplicate key") && err.contains(&format!("`{key}`")),
+                "{err}"
+            );
+        }
+    }
+
     use std::time::Duration;
 
     use super::*;

@@ -8,7 +8,7 @@ use std::time::Duration;
 #[cfg(feature = "config-file")]
 use toml::de::DeValue;
 
-use super::endpoint::{is_valid_url, EXPECTED_URL};
+use super::endpoint::is_valid_url;
 use super::env_value::{choice_error, error, parse_bool, parse_millis, parse_positive};
 use super::setting::Kind;
 use super::settings::OtlpProtocol;
@@ -196,22 +196,20 @@ pub(super) const EXPECTED_HTTP_USAGE_URL: &str =
 pub(super) static USAGE_URL: Kind<String> = Kind {
     #[cfg(feature = "config-file")]
     file: |doc, key, item| {
-        let url = doc.string(key, item, EXPECTED_URL)?;
+        let url = doc.string(key, item, EXPECTED_HTTP_USAGE_URL)?;
         if !is_valid_url(url) {
-            return Err(doc.invalid(key, item, EXPECTED_URL));
+            return Err(doc.invalid(key, item, EXPECTED_HTTP_USAGE_URL));
         }
         Ok(url.to_owned())
     },
     env: |var, value| {
         if !is_valid_url(value) {
-            return Err(error(var, value, EXPECTED_URL.to_owned()));
+            return Err(error(var, value, EXPECTED_HTTP_USAGE_URL.to_owned()));
         }
         Ok(value.to_owned())
     },
     check: |url| {
-        if !is_valid_url(url) {
-            Some((format!("{url:?}"), EXPECTED_URL))
-        } else if url.starts_with("https://") {
+        if !is_valid_url(url) || url.starts_with("https://") {
             Some((format!("{url:?}"), EXPECTED_HTTP_USAGE_URL))
         } else {
             None

@@ -341,6 +341,19 @@ mod tests {
         let bad = Config::default().with_usage_endpoint("usage.example.com");
         let err = resolve(&[&bad], &no_env).unwrap_err().to_string();
         assert!(err.contains("with_usage_endpoint"), "{err}");
+        // Whatever is wrong with a usage endpoint, the error asks for what is accepted: an
+        // `http://` URL (never "http:// or https://", which would then be refused).
+        assert!(
+            err.contains("an `http://` URL") && !err.contains("https:// URL"),
+            "{err}"
+        );
+        let err = Config::from_toml_str("[telemetry.usage]\nendpoint = \"usage.example.com\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("an `http://` URL") && !err.contains("https:// URL"),
+            "{err}"
+        );
         // No TLS backend: https is refused, naming the value, its origin and the limitation.
         let tls = Config::default().with_usage_endpoint("https://usage.example.com");
         let err = resolve(&[&tls], &no_env).unwrap_err().to_string();

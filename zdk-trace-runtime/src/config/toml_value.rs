@@ -223,7 +223,30 @@ impl Doc<'_> {
             source_name: self.source_name.to_owned(),
             line: before.matches('\n').count() + 1,
             column: before[line_start..].chars().count() + 1,
-            message: err.message().to_owned(),
+            message: self.name_duplicate(err),
+        }
+    }
+
+    /// toml's message, with the key named when it is a duplicate (toml says only "duplicate
+    /// key" and points at it).
+    fn name_duplicate(&self, err: &toml::de::Error) -> String {
+        let message = err.message().trim_end().to_owned();
+        if !message.starts_with("duplicate key") {
+            return message;
+        }
+        let key = err
+            .span()
+            .and_then(|span| self.src.get(span))
+            .map(|text| {
+                text.trim()
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .trim()
+            })
+            .filter(|key| !key.is_empty() && !key.contains('\n'));
+        match key {
+            Some(key) if !message.contains(key) => format!("duplicate key `{key}`"),
+            _ => message,
         }
     }
 

@@ -59,7 +59,9 @@ fn is_lower_hex(s: &str) -> bool {
 /// assert!(parse_traceparent("00-xyz-00f067aa0ba902b7-01").is_err());
 /// ```
 pub fn parse_traceparent(value: &str) -> Result<SpanContext, TraceparentError> {
-    let value = value.trim();
+    // Optional whitespace around a header value is spaces and tabs (RFC 9110 `OWS`); a line
+    // break or any other control character is not part of the W3C grammar.
+    let value = value.trim_matches([' ', '\t']);
     let mut parts = value.split('-');
     let (Some(version), Some(trace_id), Some(span_id), Some(flags)) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -234,8 +236,21 @@ mod tests {
             "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
             "zz-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\n",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n",
+            "\n00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
         ] {
             assert!(parse_traceparent(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn accepts_spaces_and_tabs_around_the_value() {
+        for ok in [
+            " 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 \t",
+        ] {
+            assert!(parse_traceparent(ok).is_ok(), "{ok:?} rejected");
         }
     }
 
