@@ -404,3 +404,67 @@ fn a_thread_reuses_its_span_slots_once_its_pool_has_grown() {
         "slots still allocated per round: {allocated_per_round:?}"
     );
 }
+
+/// Panics on every export.
+#[derive(Debug, Clone, Default)]
+struct AlwaysPanics;
+
+impl SpanExporter for AlwaysPanics {
+    async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
+        panic!("exporter bug {}", 42)
+    }
+}
+
+/// Run by [`exporter_panics_are_reported_once_and_the_application_hook_is_kept`] in a child
+/// process (it does nothing in a normal run): ten exporter panics, then one panic of the
+/// application's own, on a thread of its own.
+#[test]
+fn child_process_with_a_panicking_exporter() {
+    if std::env::var_os("ZDK_PANIC_CHILD").is_none() {
+        return;
+    }
+    let telemetry = isolated_builder()
+        .span_exporter(AlwaysPanics)
+        .install()
+        .unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..10 {
+        drop(Span::start("doomed"));
+        let _ = telemetry.force_flush();
+    }
+    assert_eq!(telemetry.stats().export_panics, 10);
+    let app = std::thread::spawn(|| panic!("the application's own bug"));
+    assert!(app.join().is_err());
+    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn exporter_panics_are_reported_once_and_the_application_hook_is_kept() {
+    let Ok(exe) = std::env::current_exe() else {
+        panic!("no test executable path");
+    };
+    let out = std::process::Command::new(exe)
+        .args([
+            "--exact",
+            "child_process_with_a_panicking_exporter",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("ZDK_PANIC_CHILD", "1")
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the child: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "child failed:\n{stderr}");
+    // The pipeline's warning, once, with the panic's message and what to read next.
+    assert_eq!(
+        stderr.matches("panicked (exporter bug 42)").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("stats().export_panics"), "{stderr}");
+    // The process's hook printed one panic, the application's own: nothing (no message, no
+    // backtrace) for the exporter's ten. Its hook was kept for its own threads.
+    assert_eq!(stderr.matches("panicked at").count(), 1, "{stderr}");
+    assert!(stderr.contains("the application's own bug"), "{stderr}");
+    assert_eq!(stderr.matches("stack backtrace").count(), 1, "{stderr}");
+}

@@ -128,6 +128,7 @@ impl Pipeline {
             .name("zdk-trace-export".into())
             .spawn(move || {
                 yield_to_application();
+                mark_pipeline_thread();
                 run_exporter(
                     runtime,
                     Exporters {
@@ -179,6 +180,7 @@ impl Pipeline {
             .name("zdk-trace-collect".into())
             .spawn(move || {
                 yield_to_application();
+                mark_pipeline_thread();
                 set_collector(Some(thread::current()));
                 collector.run(control_rx);
                 set_collector(None);
@@ -585,7 +587,7 @@ fn export_batch(
                 Ok(Ok(Ok(()))) => Ok(()),
                 Ok(Ok(Err(err))) => Err(Failure::Error(err.to_string())),
                 Ok(Err(_elapsed)) => Err(Failure::Timeout),
-                Err(_panic) => Err(Failure::Panic),
+                Err(panic) => Err(Failure::Panic(panic_message(panic.as_ref()))),
             };
             all_ok &= report(sender.name(), outcome, timeout);
         }
@@ -605,7 +607,7 @@ fn export_batch(
             Ok(Ok(Ok(()))) => Ok(()),
             Ok(Ok(Err(err))) => Err(Failure::Error(err.to_string())),
             Ok(Err(_elapsed)) => Err(Failure::Timeout),
-            Err(_panic) => Err(Failure::Panic),
+            Err(panic) => Err(Failure::Panic(panic_message(panic.as_ref()))),
         };
         all_ok &= report(exporter.name(), outcome, timeout);
     }
@@ -616,7 +618,17 @@ fn export_batch(
 enum Failure {
     Error(String),
     Timeout,
-    Panic,
+    /// With the panic's message.
+    Panic(String),
+}
+
+/// The message a panic was raised with (`panic!("...")`), or a placeholder.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned())
 }
 
 /// Counts and warns (once per exporter and kind) about a failed export; `true` if it
@@ -642,12 +654,13 @@ fn report(name: &'static str, outcome: Result<(), Failure>, timeout: Duration) -
                 ),
             );
         }
-        Failure::Panic => {
+        Failure::Panic(message) => {
             add(&COUNTERS.export_panics, 1);
             warn_once(
                 ("exporter panicked", name),
                 &format!(
-                    "exporter {name} panicked: the batch was dropped and the pipeline goes on"
+                    "exporter {name} panicked ({message}): the batch was dropped and the \
+                     pipeline goes on; later panics are counted in stats().export_panics"
                 ),
             );
         }
@@ -676,4 +689,31 @@ fn yield_to_application() {
             let _ = libc::setpriority(libc::PRIO_PROCESS, tid, (current + PIPELINE_NICE).min(19));
         }
     }
+}
+
+thread_local! {
+    /// Set on the pipeline's own threads: a panic there (an exporter's) is caught, counted
+    /// and warned about once by the pipeline, so the process's panic hook stays quiet.
+    static PIPELINE_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the calling thread as one of the pipeline's, and installs (once per process) the
+/// panic hook that keeps panics on such threads quiet.
+fn mark_pipeline_thread() {
+    PIPELINE_THREAD.with(|flag| flag.set(true));
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        // Chains to the hook in place (the application's, or the default): a panic on any
+        // other thread is reported exactly as before. A hook the application sets later
+        // replaces this one, and then exporter panics are printed by it as well.
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let ours = PIPELINE_THREAD
+                .try_with(std::cell::Cell::get)
+                .unwrap_or(false);
+            if !ours {
+                previous(info);
+            }
+        }));
+    });
 }
