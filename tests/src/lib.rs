@@ -16,5 +16,5 @@ pub mod phoenix;
 pub use zdk_trace_receivers::{
     attr, attr_bool, attr_f64, attr_i64, attr_str, attr_text, count_spans, hex, CountingReceiver,
     GrpcCode, GrpcReceiver, HasAttributes, HttpReceiver, JsonReceiver, JsonRequest,
-    ReceivedRequest, ReceivedSpan, WireError, GRPC_EXPORT_PATH,
+    ReceivedRequest, ReceivedSpan, TraceCount, WireError, GRPC_EXPORT_PATH,
 };

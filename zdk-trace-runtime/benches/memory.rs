@@ -381,6 +381,94 @@ fn trace_sdk(children: u64) {
     );
 }
 
+/// One span with status ERROR (`llm.call`, like [`zdk_sync`]).
+#[inline(never)]
+fn zdk_error() {
+    let mut span = Span::start("llm.call");
+    span.set_status(Status::error("rate limited"));
+}
+
+/// The tail rule of an `overload-*` case.
+fn overload_rule(case: &str) -> Option<TailSampling> {
+    match case {
+        "overload-none" => None,
+        "overload-keep_errors" => Some(TailSampling::default().keep_errors(true)),
+        "overload-slow" => Some(TailSampling::default().keep_slower_than(Duration::from_millis(1))),
+        "overload-rate" => Some(TailSampling::default().max_traces_per_second(1000.0)),
+        other => panic!("unknown case {other}"),
+    }
+}
+
+/// One thread creating one-span traces flat out (every tenth with status ERROR) into a real
+/// OTLP/HTTP receiver, with the case's tail rule; RSS sampled every 100 ms.
+fn overload(case: &str, run_for: Duration) {
+    let (baseline, _) = rss();
+    let receiver = CountingReceiver::http();
+    let telemetry = zdk_otlp(
+        &receiver.endpoint(),
+        Protocol::HttpProtobuf,
+        None,
+        overload_rule(case),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let app = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let (mut created, mut errors) = (0u64, 0u64);
+            while !stop.load(Ordering::Relaxed) {
+                for _ in 0..9 {
+                    std::hint::black_box(zdk_sync());
+                }
+                zdk_error();
+                created += 10;
+                errors += 1;
+            }
+            (created, errors)
+        })
+    };
+    let start = Instant::now();
+    let mut samples = Vec::new();
+    let mut heap_max = 0;
+    while start.elapsed() < run_for {
+        std::thread::sleep(Duration::from_millis(100));
+        samples.push(rss().0);
+        heap_max = heap_max.max(allocated());
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (created, errors) = app.join().unwrap_or_else(|_| panic!("app thread panicked"));
+    let elapsed = start.elapsed().as_secs_f64();
+    let (_, hwm) = rss();
+    telemetry
+        .shutdown()
+        .unwrap_or_else(|e| panic!("{case}: shutdown: {e}"));
+    let stats = telemetry.stats();
+    let quarter = |q: usize| samples[(samples.len() * q / 4).saturating_sub(1)];
+    let exported = receiver.spans();
+    assert_eq!(exported, stats.spans_exported, "{case}: {stats:?}");
+    assert_eq!(
+        stats.spans_recorded,
+        stats.spans_exported + stats.spans_sampled_out + stats.dropped(),
+        "{case}: a recorded span is unaccounted for: {stats:?}"
+    );
+    println!(
+        "| {case} | {:.2} M/s | {} | {} | {} | {} | {} | {} | {} | {created} | {exported} ({:.1}%) | {} ({} errors) | {errors} | {} ({:.1}%) | {} |",
+        created as f64 / elapsed / 1e6,
+        mib(baseline as f64),
+        mib(quarter(1) as f64),
+        mib(quarter(2) as f64),
+        mib(quarter(4) as f64),
+        mib(hwm as f64),
+        mib(heap_max as f64),
+        mib(quarter(4) as f64 - quarter(2) as f64),
+        100.0 * exported as f64 / created.max(1) as f64,
+        stats.dropped_queue_full,
+        stats.dropped_queue_full_errors,
+        receiver.error_spans(),
+        100.0 * receiver.error_spans() as f64 / errors.max(1) as f64,
+        stats.span_slots_allocated,
+    );
+}
+
 fn run_case(case: &str, smoke: bool) {
     let stall_for = if smoke {
         Duration::from_millis(1500)
@@ -390,6 +478,7 @@ fn run_case(case: &str, smoke: bool) {
     match case {
         "trace-zdk" => trace_zdk(1000),
         "trace-sdk" => trace_sdk(1000),
+        _ if case.starts_with("overload-") => overload(case, stall_for),
         _ => stall(case, stall_for),
     }
 }
@@ -435,6 +524,21 @@ fn main() {
     println!("| case | spans | heap growth (bytes) | bytes per buffered span | left after export (bytes) | heap allocated by install (bytes) | heap held before the trace: install + warm-up (bytes) |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     for case in ["trace-zdk", "trace-sdk"] {
+        if selected(case) {
+            child(case);
+        }
+    }
+    println!();
+    println!("memory, part 3: overload with each tail rule: one thread creating one-span traces flat out, every tenth with status ERROR, into a real OTLP/HTTP receiver; RSS sampled every 100 ms (MiB)");
+    println!();
+    println!("| case | offered | baseline RSS | RSS at 1/4 | 1/2 | end | peak (VmHWM) | heap max (allocator) | growth 1/2 → end | spans created | exported | dropped (queue full) | error spans created | error spans exported | span slots allocated |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for case in [
+        "overload-none",
+        "overload-keep_errors",
+        "overload-slow",
+        "overload-rate",
+    ] {
         if selected(case) {
             child(case);
         }

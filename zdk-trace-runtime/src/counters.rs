@@ -17,6 +17,8 @@ pub(crate) struct ThreadCounters {
     pub(crate) sampled_out: AtomicU64,
     pub(crate) recorded: AtomicU64,
     pub(crate) dropped_queue_full: AtomicU64,
+    /// Of `dropped_queue_full`, spans with status ERROR (shed only when nothing else could be).
+    pub(crate) dropped_queue_full_errors: AtomicU64,
     pub(crate) dropped_shutdown: AtomicU64,
     pub(crate) slots_allocated: AtomicU64,
 }
@@ -44,6 +46,8 @@ pub(crate) struct Counters {
     pub(crate) kept_for_slowness: AtomicU64,
     pub(crate) exported: AtomicU64,
     pub(crate) dropped_queue_full: AtomicU64,
+    /// Of `dropped_queue_full`, spans with status ERROR or of a trace kept for an error.
+    pub(crate) dropped_queue_full_errors: AtomicU64,
     pub(crate) dropped_export_failed: AtomicU64,
     pub(crate) dropped_shutdown: AtomicU64,
     pub(crate) export_errors: AtomicU64,
@@ -59,6 +63,7 @@ pub(crate) static COUNTERS: Counters = Counters {
     kept_for_slowness: AtomicU64::new(0),
     exported: AtomicU64::new(0),
     dropped_queue_full: AtomicU64::new(0),
+    dropped_queue_full_errors: AtomicU64::new(0),
     dropped_export_failed: AtomicU64::new(0),
     dropped_shutdown: AtomicU64::new(0),
     export_errors: AtomicU64::new(0),

@@ -7,10 +7,11 @@
 //! the count to an atomic. It can also be told to hold every answer back for a while, to stall
 //! the exporter on the other side.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -107,6 +108,18 @@ fn for_each_len_field(
 /// ```
 pub fn count_spans(body: &[u8]) -> Result<u64, WireError> {
     let mut spans = 0u64;
+    for_each_span(body, |_| {
+        spans += 1;
+        Ok(())
+    })?;
+    Ok(spans)
+}
+
+/// Calls `f` with the bytes of every `Span` of an `ExportTraceServiceRequest`.
+fn for_each_span(
+    body: &[u8],
+    mut f: impl FnMut(&[u8]) -> Result<(), WireError>,
+) -> Result<(), WireError> {
     for_each_len_field(body, |field, resource_spans| {
         if field != 1 {
             return Ok(());
@@ -115,31 +128,99 @@ pub fn count_spans(body: &[u8]) -> Result<u64, WireError> {
             if field != 2 {
                 return Ok(());
             }
-            for_each_len_field(scope_spans, |field, _span| {
+            for_each_len_field(scope_spans, |field, span| {
                 if field == 2 {
-                    spans += 1;
+                    f(span)?;
                 }
                 Ok(())
             })
         })
-    })?;
-    Ok(spans)
+    })
 }
 
-/// What a [`CountingReceiver`] counted so far.
+/// What [`CountingReceiver::traces`] knows of one trace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TraceCount {
+    /// Spans received.
+    pub spans: u64,
+    /// Of which with status ERROR.
+    pub errors: u64,
+}
+
+/// A span's trace id and whether its status code is ERROR (2).
+fn trace_and_error(span: &[u8]) -> Result<([u8; 16], bool), WireError> {
+    let mut trace_id = [0u8; 16];
+    let mut error = false;
+    for_each_len_field(span, |field, bytes| {
+        match field {
+            1 if bytes.len() == 16 => trace_id.copy_from_slice(bytes),
+            15 => {
+                // `Status`: field 3 is the code (varint).
+                let mut pos = 0;
+                while pos < bytes.len() {
+                    let key = varint(bytes, &mut pos)?;
+                    match key & 7 {
+                        0 => {
+                            let value = varint(bytes, &mut pos)?;
+                            if key >> 3 == 3 {
+                                error = value == 2;
+                            }
+                        }
+                        2 => {
+                            let len = usize::try_from(varint(bytes, &mut pos)?)
+                                .map_err(|_| WireError("length overflows usize"))?;
+                            pos = pos.saturating_add(len);
+                        }
+                        _ => return Err(WireError("unexpected wire type in Status")),
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    })?;
+    Ok((trace_id, error))
+}
+
 #[derive(Debug, Default)]
 struct Counts {
     spans: AtomicU64,
+    error_spans: AtomicU64,
     requests: AtomicU64,
     malformed: AtomicU64,
+    /// Per-trace counts, kept only once [`CountingReceiver::track_traces`] was called.
+    track: AtomicBool,
+    traces: Mutex<HashMap<[u8; 16], TraceCount>>,
 }
 
 impl Counts {
     fn add(&self, body: &[u8]) -> bool {
         self.requests.fetch_add(1, Ordering::Relaxed);
-        match count_spans(body) {
-            Ok(n) => {
-                self.spans.fetch_add(n, Ordering::Relaxed);
+        let track = self.track.load(Ordering::Relaxed);
+        let mut spans = 0u64;
+        let mut errors = 0u64;
+        let mut seen = Vec::new();
+        let walked = for_each_span(body, |span| {
+            spans += 1;
+            let (trace_id, error) = trace_and_error(span)?;
+            errors += u64::from(error);
+            if track {
+                seen.push((trace_id, error));
+            }
+            Ok(())
+        });
+        match walked {
+            Ok(()) => {
+                self.spans.fetch_add(spans, Ordering::Relaxed);
+                self.error_spans.fetch_add(errors, Ordering::Relaxed);
+                if track {
+                    let mut traces = self.traces.lock().unwrap_or_else(|e| e.into_inner());
+                    for (trace_id, error) in seen {
+                        let count = traces.entry(trace_id).or_default();
+                        count.spans += 1;
+                        count.errors += u64::from(error);
+                    }
+                }
                 true
             }
             Err(_) => {
@@ -213,6 +294,25 @@ impl CountingReceiver {
     /// Spans received so far (in well-formed requests).
     pub fn spans(&self) -> u64 {
         self.counts.spans.load(Ordering::Relaxed)
+    }
+
+    /// Spans received so far with status ERROR.
+    pub fn error_spans(&self) -> u64 {
+        self.counts.error_spans.load(Ordering::Relaxed)
+    }
+
+    /// From now on, counts the spans (and error spans) of each trace; see [`Self::traces`].
+    pub fn track_traces(&self) {
+        self.counts.track.store(true, Ordering::Relaxed);
+    }
+
+    /// The spans received per trace id since [`Self::track_traces`].
+    pub fn traces(&self) -> HashMap<[u8; 16], TraceCount> {
+        self.counts
+            .traces
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Requests received so far, well-formed or not.

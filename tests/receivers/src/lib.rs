@@ -29,7 +29,7 @@ mod server;
 mod store;
 
 pub use attrs::{attr, attr_bool, attr_f64, attr_i64, attr_str, attr_text, hex, HasAttributes};
-pub use counting::{count_spans, CountingReceiver, WireError};
+pub use counting::{count_spans, CountingReceiver, TraceCount, WireError};
 pub use grpc::{GrpcReceiver, GRPC_EXPORT_PATH};
 pub use http::HttpReceiver;
 pub use json::{JsonReceiver, JsonRequest};

@@ -8,6 +8,7 @@ mod error;
 pub(crate) mod stats;
 mod tail;
 
+use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,14 +24,14 @@ use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
 
 pub use error::PipelineError;
-use tail::{TailOutcome, TailSampler};
+use tail::{Release, TailOutcome, TailSampler};
 
 use crate::config::BatchSettings;
 use crate::counters::{add, count_dropped_shutdown, COUNTERS};
 use crate::export::{DynExporter, OtlpBatch, OtlpSender, TraceEncoder};
 use crate::hot::hot;
 use crate::lock::lock;
-use crate::record::RawSpan;
+use crate::record::{RawSpan, FLAG_ERROR};
 use crate::sampling::TailSampling;
 use crate::transport::{
     clear_wake_request, give_back, set_collector, set_max_ring_capacity, unpark_collector,
@@ -53,6 +54,16 @@ type Reply = Sender<Result<(), PipelineError>>;
 enum Control {
     Flush(Reply),
     Shutdown(Reply, Duration),
+}
+
+/// Where [`Collector::admit`] puts a span.
+enum Admit {
+    /// Into the current batch.
+    Now,
+    /// Behind the error spans waiting for room.
+    Wait,
+    /// Nowhere: the queue is full (counted).
+    Drop,
 }
 
 /// One batch for the exporter thread: the same spans in the form each kind of exporter takes.
@@ -155,11 +166,8 @@ impl Pipeline {
         count_dropped_shutdown(leftovers);
         set_max_ring_capacity(batch.max_queue_size);
         hot().set_queue_full(false);
-        let collector = Collector {
-            rings,
-            tail: tail
-                .is_active()
-                .then(|| TailSampler::new(tail, batch.max_queue_size.saturating_mul(4))),
+        let tail_active = tail.is_active();
+        let queue = Queue {
             batch: Vec::with_capacity(if span_data {
                 batch.max_export_batch_size
             } else {
@@ -170,11 +178,18 @@ impl Pipeline {
             encoder,
             batch_len: 0,
             batch_started: None,
-            kept: Vec::new(),
+            waiting_errors: VecDeque::new(),
+            tail_active,
             settings: batch,
             export: export_tx,
             queued: queued.clone(),
             scope,
+        };
+        let collector = Collector {
+            rings,
+            tail: tail_active
+                .then(|| TailSampler::new(tail, queue.settings.max_queue_size.saturating_mul(4))),
+            queue,
         };
         let collector = thread::Builder::new()
             .name("zdk-trace-collect".into())
@@ -246,6 +261,12 @@ impl Pipeline {
 struct Collector {
     rings: Vec<RingPair>,
     tail: Option<TailSampler>,
+    queue: Queue,
+}
+
+/// The export queue's side of the collector: the batch being built, the error spans waiting
+/// for room, and the channel to the exporter thread.
+struct Queue {
     /// The batch as `SpanData`, when some exporter takes it.
     batch: Vec<SpanData>,
     span_data: bool,
@@ -255,8 +276,12 @@ struct Collector {
     /// Spans in the current batch.
     batch_len: usize,
     batch_started: Option<Instant>,
-    /// Scratch buffer for the tail sampler's output.
-    kept: Vec<RawSpan>,
+    /// Error spans (and spans of traces kept for an error) that found the export queue full,
+    /// oldest first: they go into the next batches ahead of any ok span. At most
+    /// `max_queue_size`.
+    waiting_errors: VecDeque<RawSpan>,
+    /// A tail rule is on: threads must not shed spans themselves (the sampler needs them).
+    tail_active: bool,
     settings: BatchSettings,
     export: Sender<ExportMsg>,
     queued: Arc<AtomicUsize>,
@@ -269,7 +294,8 @@ impl Collector {
         loop {
             clear_wake_request();
             let drained = self.drain();
-            self.maybe_send(false);
+            self.queue.release_waiting(false);
+            self.queue.maybe_send(false);
             match control.try_recv() {
                 Ok(Control::Flush(reply)) => {
                     // Twice: a trace whose root the first drain saw is decided by the next.
@@ -277,12 +303,12 @@ impl Collector {
                     self.drain();
                     if let Some(tail) = &mut self.tail {
                         let mut outcome = TailOutcome::default();
-                        tail.flush(Instant::now(), &mut self.kept, &mut outcome);
-                        self.count_tail(&outcome);
-                        self.push_kept();
+                        tail.flush(Instant::now(), &mut self.queue, &mut outcome);
+                        count_tail(&outcome);
                     }
-                    self.maybe_send(true);
-                    let _ = self.export.send(ExportMsg::Flush(reply));
+                    self.queue.release_waiting(true);
+                    self.queue.maybe_send(true);
+                    let _ = self.queue.export.send(ExportMsg::Flush(reply));
                     continue;
                 }
                 Ok(Control::Shutdown(reply, timeout)) => {
@@ -290,12 +316,12 @@ impl Collector {
                     self.drain();
                     if let Some(tail) = &mut self.tail {
                         let mut outcome = TailOutcome::default();
-                        tail.drain(Instant::now(), &mut self.kept, &mut outcome);
-                        self.count_tail(&outcome);
-                        self.push_kept();
+                        tail.drain(Instant::now(), &mut self.queue, &mut outcome);
+                        count_tail(&outcome);
                     }
-                    self.maybe_send(true);
-                    let _ = self.export.send(ExportMsg::Shutdown(reply, timeout));
+                    self.queue.release_waiting(true);
+                    self.queue.maybe_send(true);
+                    let _ = self.queue.export.send(ExportMsg::Shutdown(reply, timeout));
                     break;
                 }
                 Err(TryRecvError::Disconnected) => break,
@@ -314,8 +340,14 @@ impl Collector {
                 idle_sleep = Duration::from_millis(1);
             }
             let until_batch_due = self
+                .queue
                 .batch_started
-                .map(|t| self.settings.scheduled_delay.saturating_sub(t.elapsed()))
+                .map(|t| {
+                    self.queue
+                        .settings
+                        .scheduled_delay
+                        .saturating_sub(t.elapsed())
+                })
                 .unwrap_or(MAX_IDLE_SLEEP);
             thread::park_timeout(
                 idle_sleep
@@ -342,23 +374,36 @@ impl Collector {
         // order between the two (the new ring read before the rest of the old one): the tail
         // sampler decides a trace only one drain after its root, when everything sent before
         // the root has been seen.
-        // Out of `self` while it is read, so each ring is read as one chunk (its index
-        // written once) while the spans go to the batch or the tail sampler.
-        let mut rings = std::mem::take(&mut self.rings);
+        let Collector { rings, tail, queue } = self;
         rings.retain_mut(|RingPair { spans, returns }| {
+            // Each ring is read as one chunk (its index written once).
             if let Ok(chunk) = spans.read_chunk(spans.slots()) {
                 for mut span in chunk {
                     total += 1;
-                    let slot = if self.tail.is_none() {
-                        // Converted where it lies: no copy of the record.
-                        self.enqueue_in_place(&mut span);
-                        span.discard()
-                    } else {
-                        // Moved out for the tail sampler, which holds it until its trace is
-                        // decided; the slot goes back at once so the thread's pool refills.
-                        let (raw, slot) = span.take();
-                        self.accept(raw, now);
-                        slot
+                    let slot = match tail {
+                        None => match queue.admit(span.flags & FLAG_ERROR != 0) {
+                            Admit::Now => {
+                                // Converted where it lies: no copy of the record.
+                                queue.enqueue_in_place(&mut span);
+                                span.discard()
+                            }
+                            Admit::Wait => {
+                                let (raw, slot) = span.take();
+                                queue.waiting_errors.push_back(raw);
+                                slot
+                            }
+                            Admit::Drop => span.discard(),
+                        },
+                        Some(tail) => {
+                            // Moved out for the tail sampler, which holds it until its trace
+                            // is decided; the slot goes back at once so the thread's pool
+                            // refills.
+                            let (raw, slot) = span.take();
+                            let mut outcome = TailOutcome::default();
+                            tail.accept(raw, now, queue, &mut outcome);
+                            count_tail(&outcome);
+                            slot
+                        }
                     };
                     give_back(returns, slot);
                 }
@@ -366,63 +411,72 @@ impl Collector {
             // A thread that exited leaves its ring abandoned; once empty it is gone.
             !(spans.is_abandoned() && spans.is_empty())
         });
-        self.rings = rings;
-        if let Some(tail) = &mut self.tail {
+        if let Some(tail) = tail {
             let mut outcome = TailOutcome::default();
-            tail.end_cycle(now, &mut self.kept, &mut outcome);
-            self.count_tail(&outcome);
-            self.push_kept();
+            tail.end_cycle(now, queue, &mut outcome);
+            count_tail(&outcome);
         }
         total
     }
+}
 
-    fn accept(&mut self, span: RawSpan, now: Instant) {
-        match &mut self.tail {
-            Some(tail) => {
-                let mut outcome = TailOutcome::default();
-                tail.accept(span, now, &mut self.kept, &mut outcome);
-                self.count_tail(&outcome);
-                if outcome.evicted_spans > 0 {
-                    self.push_kept();
-                }
+fn count_tail(outcome: &TailOutcome) {
+    add(&COUNTERS.sampled_out_tail, outcome.dropped_spans);
+    add(&COUNTERS.kept_for_error, outcome.kept_for_error);
+    add(&COUNTERS.kept_for_slowness, outcome.kept_for_slowness);
+}
+
+impl Release for Queue {
+    fn release(&mut self, mut span: RawSpan, error: bool) {
+        match self.admit(error) {
+            Admit::Now => self.enqueue_in_place(&mut span),
+            Admit::Wait => self.waiting_errors.push_back(span),
+            Admit::Drop => {}
+        }
+    }
+}
+
+impl Queue {
+    /// Whether the export queue takes another span now.
+    fn has_room(&self) -> bool {
+        self.queued.load(Ordering::Relaxed) < self.settings.max_queue_size
+    }
+
+    /// Moves waiting error spans into the batch while the queue has room (all of them if
+    /// `force`, on flush and shutdown). `true` when none are left waiting.
+    fn release_waiting(&mut self, force: bool) -> bool {
+        while !self.waiting_errors.is_empty() && (force || self.has_room()) {
+            if let Some(mut span) = self.waiting_errors.pop_front() {
+                self.enqueue_in_place(&mut span);
             }
-            None => self.enqueue(span),
         }
+        self.waiting_errors.is_empty()
     }
 
-    fn count_tail(&self, outcome: &TailOutcome) {
-        add(&COUNTERS.sampled_out_tail, outcome.dropped_spans);
-        add(&COUNTERS.kept_for_error, outcome.kept_for_error);
-        add(&COUNTERS.kept_for_slowness, outcome.kept_for_slowness);
-    }
-
-    fn push_kept(&mut self) {
-        // Drained, not dropped: the buffer keeps its capacity from one cycle to the next.
-        let mut kept = std::mem::take(&mut self.kept);
-        for span in kept.drain(..) {
-            self.enqueue(span);
+    /// Where a span goes: into the batch now, behind the other waiting error spans, or
+    /// nowhere (counted). An ok span gets a place only while no error span waits for one.
+    fn admit(&mut self, error: bool) -> Admit {
+        if self.release_waiting(false) && self.has_room() {
+            return Admit::Now;
         }
-        self.kept = kept;
+        if error && self.waiting_errors.len() < self.settings.max_queue_size {
+            return Admit::Wait;
+        }
+        add(&COUNTERS.dropped_queue_full, 1);
+        if error {
+            add(&COUNTERS.dropped_queue_full_errors, 1);
+        }
+        // Until the exporter completes a batch, threads drop their ok spans themselves. Not
+        // while a tail rule holds traces: their spans must reach the sampler.
+        if !self.tail_active {
+            hot().set_queue_full(true);
+        }
+        Admit::Drop
     }
 
-    /// Adds a span to the current batch, or drops it if the queue is full.
-    fn enqueue(&mut self, mut span: RawSpan) {
-        self.enqueue_in_place(&mut span);
-    }
-
-    /// [`enqueue`](Self::enqueue) for a record read where it lies (its slot): what the batch
-    /// needs is moved out, the rest stays (and owns nothing).
+    /// Adds a span the queue has room for to the current batch, from a record read where it
+    /// lies (its slot): what the batch needs is moved out, the rest stays (and owns nothing).
     fn enqueue_in_place(&mut self, span: &mut RawSpan) {
-        let held = self.tail.as_ref().map_or(0, TailSampler::pending_spans);
-        if self.queued.load(Ordering::Relaxed) + held >= self.settings.max_queue_size {
-            add(&COUNTERS.dropped_queue_full, 1);
-            // Until the exporter completes a batch, threads drop their spans themselves.
-            // Not while a tail rule holds traces: their spans must reach the sampler.
-            if self.tail.is_none() {
-                hot().set_queue_full(true);
-            }
-            return;
-        }
         self.queued.fetch_add(1, Ordering::Relaxed);
         // Encoded first, while the record still holds everything (the conversion below moves
         // its parts out).

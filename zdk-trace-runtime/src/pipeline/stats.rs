@@ -32,8 +32,13 @@ pub struct Stats {
     pub spans_sampled_out: u64,
     /// Spans every exporter accepted.
     pub spans_exported: u64,
-    /// Spans dropped because the queue was full (the exporter was behind).
+    /// Spans dropped because the queue was full (the exporter was behind). Ok spans are shed
+    /// first: an error span (and the rest of a trace a tail rule keeps for an error) is dropped
+    /// only when the queue and the error spans already waiting for it fill the reserve.
     pub dropped_queue_full: u64,
+    /// Of [`dropped_queue_full`](Self::dropped_queue_full), spans with status ERROR or of a
+    /// trace kept for an error: 0 unless errors alone outran the exporter.
+    pub dropped_queue_full_errors: u64,
     /// Spans dropped because an exporter failed, timed out or panicked.
     pub dropped_export_failed: u64,
     /// Spans that ended after shutdown began, or could not be exported before its deadline.
@@ -79,6 +84,7 @@ impl Stats {
             spans_sampled_out: get(&c.sampled_out_tail),
             spans_exported: get(&c.exported),
             dropped_queue_full: get(&c.dropped_queue_full),
+            dropped_queue_full_errors: get(&c.dropped_queue_full_errors),
             dropped_export_failed: get(&c.dropped_export_failed),
             dropped_shutdown: get(&c.dropped_shutdown),
             export_errors: get(&c.export_errors),
@@ -97,6 +103,7 @@ impl Stats {
             stats.spans_recorded += get(&t.recorded);
             stats.spans_sampled_out += get(&t.sampled_out);
             stats.dropped_queue_full += get(&t.dropped_queue_full);
+            stats.dropped_queue_full_errors += get(&t.dropped_queue_full_errors);
             stats.dropped_shutdown += get(&t.dropped_shutdown);
             stats.span_slots_allocated += get(&t.slots_allocated);
         }
@@ -115,6 +122,9 @@ impl Stats {
             dropped_queue_full: self
                 .dropped_queue_full
                 .saturating_sub(base.dropped_queue_full),
+            dropped_queue_full_errors: self
+                .dropped_queue_full_errors
+                .saturating_sub(base.dropped_queue_full_errors),
             dropped_export_failed: self
                 .dropped_export_failed
                 .saturating_sub(base.dropped_export_failed),

@@ -15,10 +15,20 @@ use crate::sampling::TailSampling;
 /// How long a decision is remembered, for spans of the trace that arrive after its root
 /// (detached tasks, other threads' late rings).
 const DECISION_TTL: Duration = Duration::from_secs(60);
-/// How many decisions are remembered at most (about 5 MB): at a high trace rate, a minute of
-/// decisions would be millions of entries, rehashed and paged in by the collector. At 100 000
-/// traces per second, a straggler is still matched to its trace's decision for 0.65 s.
+/// How many decisions are remembered at most: half the held-span bound (16 384 with the
+/// default queue, about 2 MB), within these limits. At a high trace rate, a minute of
+/// decisions would be millions of entries, rehashed and paged in by the collector; at 100 000
+/// traces per second, a straggler is still matched to its trace's decision for 0.16 s.
+const MIN_DECISIONS: usize = 1024;
 const MAX_DECISIONS: usize = 65_536;
+
+/// How many root names get a rate-limit bucket of their own; past that, new names share one.
+const MAX_RATE_BUCKETS: usize = 1024;
+/// The key of that shared bucket (no span is named with an empty string by the macros).
+const SHARED_BUCKET: &str = "";
+
+/// How many of the oldest pending traces an eviction looks through for one without an error.
+const EVICTION_SCAN: usize = 64;
 
 /// Trace ids hash with one keyed multiply instead of SipHash: they are random already, and the
 /// key (random per process) keeps ids chosen by a remote caller (`traceparent`) from being
@@ -120,6 +130,45 @@ struct Bucket {
     last: Instant,
 }
 
+/// Where the tail sampler puts the spans of the traces it keeps, as it decides them (no buffer
+/// in between: a burst of thousands of decisions costs no memory of its own).
+pub(crate) trait Release {
+    /// Takes a span of a kept trace; `error`: the trace has an error (under overload the
+    /// collector queues those ahead of the others).
+    fn release(&mut self, span: RawSpan, error: bool);
+}
+
+/// The spans of kept traces, by class.
+#[cfg(test)]
+#[derive(Debug, Default)]
+struct Released {
+    pub(crate) ok: Vec<RawSpan>,
+    pub(crate) errors: Vec<RawSpan>,
+}
+
+#[cfg(test)]
+impl Release for Released {
+    fn release(&mut self, span: RawSpan, error: bool) {
+        if error {
+            self.errors.push(span);
+        } else {
+            self.ok.push(span);
+        }
+    }
+}
+
+#[cfg(test)]
+impl Released {
+    fn is_empty(&self) -> bool {
+        self.ok.is_empty() && self.errors.is_empty()
+    }
+
+    /// Every span released, errors first.
+    fn spans(&self) -> impl Iterator<Item = &RawSpan> {
+        self.errors.iter().chain(&self.ok)
+    }
+}
+
 /// What the tail sampler did with spans, for the caller to count.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct TailOutcome {
@@ -141,7 +190,7 @@ pub(crate) struct TailSampler {
     max_pending_spans: usize,
     /// Recent decisions, for spans that arrive after their trace was decided; at most
     /// `max_decided`, each for at most [`DECISION_TTL`].
-    decided: IdMap<(bool, Instant)>,
+    decided: IdMap<(Option<Kept>, Instant)>,
     /// `decided` in decision order, for expiry.
     decided_order: VecDeque<(u128, Instant)>,
     max_decided: usize,
@@ -163,7 +212,7 @@ impl TailSampler {
             max_pending_spans: max_pending_spans.max(1),
             decided: IdMap::default(),
             decided_order: VecDeque::new(),
-            max_decided: MAX_DECISIONS,
+            max_decided: (max_pending_spans / 2).clamp(MIN_DECISIONS, MAX_DECISIONS),
             buckets: HashMap::new(),
             last_purge: Instant::now(),
             cycle: 0,
@@ -172,7 +221,8 @@ impl TailSampler {
     }
 
     /// Spans held, waiting for their root.
-    pub(crate) fn pending_spans(&self) -> usize {
+    #[cfg(test)]
+    fn pending_spans(&self) -> usize {
         self.pending_spans
     }
 
@@ -181,12 +231,19 @@ impl TailSampler {
         &mut self,
         span: RawSpan,
         now: Instant,
-        out: &mut Vec<RawSpan>,
+        out: &mut impl Release,
         outcome: &mut TailOutcome,
     ) {
-        if let Some(&(keep, _)) = self.decided.get(&span.trace_id) {
-            if keep {
-                out.push(span);
+        if let Some(&(verdict, at)) = self.decided.get(&span.trace_id) {
+            let error = span.flags & FLAG_ERROR != 0;
+            if verdict.is_some() {
+                out.release(span, verdict == Some(Kept::Error));
+            } else if error && self.rules.keep_errors {
+                // An error after the trace was dropped (evicted under load before its root,
+                // or a straggler): the error is kept, and so is what follows of the trace.
+                self.decided.insert(span.trace_id, (Some(Kept::Error), at));
+                outcome.kept_for_error += 1;
+                out.release(span, true);
             } else {
                 outcome.dropped_spans += 1;
             }
@@ -259,7 +316,7 @@ impl TailSampler {
     pub(crate) fn end_cycle(
         &mut self,
         now: Instant,
-        out: &mut Vec<RawSpan>,
+        out: &mut impl Release,
         outcome: &mut TailOutcome,
     ) {
         let cycle = self.cycle;
@@ -288,6 +345,13 @@ impl TailSampler {
         {
             self.expire_decisions(now);
             self.last_purge = now;
+            // After a burst, give back what the maps no longer need.
+            if self.pending.capacity() > 4 * self.pending.len().max(1024) {
+                self.pending.shrink_to(2 * self.pending.len());
+            }
+            if self.decided.capacity() > 4 * self.decided.len().max(1024) {
+                self.decided.shrink_to(2 * self.decided.len());
+            }
         }
     }
 
@@ -322,7 +386,20 @@ impl TailSampler {
     #[allow(clippy::ptr_arg)]
     fn take_token(&mut self, name: &Cow<'static, str>, rate: f64, now: Instant) -> bool {
         let burst = rate.max(1.0);
-        let bucket = self.buckets.entry(name.clone()).or_insert(Bucket {
+        if self.buckets.len() >= MAX_RATE_BUCKETS && !self.buckets.contains_key(name) {
+            // Root names made at run time (an id in the name): buckets untouched for as long
+            // as a full one takes to refill are full again, so forgetting them changes nothing.
+            let refill = Duration::from_secs_f64((burst / rate).min(3600.0));
+            self.buckets
+                .retain(|_, b| now.saturating_duration_since(b.last) < refill);
+        }
+        // Past the bound, the remaining new names share one bucket.
+        let key = if self.buckets.len() >= MAX_RATE_BUCKETS && !self.buckets.contains_key(name) {
+            Cow::Borrowed(SHARED_BUCKET)
+        } else {
+            name.clone()
+        };
+        let bucket = self.buckets.entry(key).or_insert(Bucket {
             tokens: burst,
             last: now,
         });
@@ -343,10 +420,10 @@ impl TailSampler {
         pending: Pending,
         verdict: Option<Kept>,
         now: Instant,
-        out: &mut Vec<RawSpan>,
+        out: &mut impl Release,
         outcome: &mut TailOutcome,
     ) {
-        self.decided.insert(trace_id, (verdict.is_some(), now));
+        self.decided.insert(trace_id, (verdict, now));
         self.decided_order.push_back((trace_id, now));
         match verdict {
             Some(kept) => {
@@ -355,22 +432,35 @@ impl TailSampler {
                     Kept::Slow if !pending.sampled => outcome.kept_for_slowness += 1,
                     _ => {}
                 }
-                out.extend(pending.spans);
+                for span in pending.spans {
+                    out.release(span, pending.has_error);
+                }
             }
             None => outcome.dropped_spans += pending.spans.len() as u64,
         }
     }
 
-    /// Too many spans held: decide the oldest trace now, without its root.
-    fn evict_oldest(&mut self, now: Instant, out: &mut Vec<RawSpan>, outcome: &mut TailOutcome) {
-        // The first id in `pending_order` that is still pending (decided ones are skipped).
-        let mut oldest = None;
-        while let Some(id) = self.pending_order.pop_front() {
-            if self.pending.contains_key(&id) {
-                oldest = Some(id);
+    /// Too many spans held: decide a trace now, without its root: the oldest without an error
+    /// (among the [`EVICTION_SCAN`] oldest), else the oldest. Under overload, traces that may
+    /// end up kept for an error are held longest.
+    fn evict_oldest(&mut self, now: Instant, out: &mut impl Release, outcome: &mut TailOutcome) {
+        // Ids of traces decided since they were queued are skipped (and dropped at the front).
+        while let Some(id) = self.pending_order.front() {
+            if self.pending.contains_key(id) {
                 break;
             }
+            self.pending_order.pop_front();
         }
+        let pending = &self.pending;
+        let without_error = self
+            .pending_order
+            .iter()
+            .take(EVICTION_SCAN)
+            .position(|id| pending.get(id).is_some_and(|p| !p.has_error));
+        let oldest = match without_error {
+            Some(i) => self.pending_order.remove(i),
+            None => self.pending_order.pop_front(),
+        };
         if let Some(id) = oldest {
             if let Some(pending) = self.pending.remove(&id) {
                 self.pending_spans -= pending.spans.len();
@@ -386,7 +476,7 @@ impl TailSampler {
     pub(crate) fn flush(
         &mut self,
         now: Instant,
-        out: &mut Vec<RawSpan>,
+        out: &mut impl Release,
         outcome: &mut TailOutcome,
     ) {
         if self.rules.max_traces_per_second.is_some() {
@@ -410,7 +500,7 @@ impl TailSampler {
     pub(crate) fn drain(
         &mut self,
         now: Instant,
-        out: &mut Vec<RawSpan>,
+        out: &mut impl Release,
         outcome: &mut TailOutcome,
     ) {
         let all: Vec<(u128, Pending)> = self.pending.drain().collect();
@@ -452,14 +542,20 @@ mod tests {
     fn a_child_arriving_after_its_root_in_the_same_drain_still_counts() {
         let rules = TailSampling::default().keep_errors(true);
         let mut tail = TailSampler::new(rules, 100);
-        let (now, mut out, mut outcome) = (Instant::now(), Vec::new(), TailOutcome::default());
+        let (now, mut out, mut outcome) =
+            (Instant::now(), Released::default(), TailOutcome::default());
         tail.accept(span(1, FLAG_LOCAL_ROOT), now, &mut out, &mut outcome);
         tail.accept(span(2, FLAG_ERROR), now, &mut out, &mut outcome);
         tail.end_cycle(now, &mut out, &mut outcome);
         assert!(out.is_empty(), "decided in the drain that saw the root");
         tail.end_cycle(now, &mut out, &mut outcome);
-        let ids: Vec<u64> = out.iter().map(|s| s.span_id).collect();
+        let ids: Vec<u64> = out.spans().map(|s| s.span_id).collect();
         assert_eq!(ids, [1, 2]);
+        assert_eq!(
+            out.errors.len(),
+            2,
+            "a trace kept for its error is an error class"
+        );
         assert_eq!(outcome.kept_for_error, 1);
         assert_eq!(tail.pending_spans(), 0);
     }
@@ -469,7 +565,8 @@ mod tests {
     fn an_unsampled_trace_is_dropped_after_the_next_drain() {
         let rules = TailSampling::default().keep_errors(true);
         let mut tail = TailSampler::new(rules, 100);
-        let (now, mut out, mut outcome) = (Instant::now(), Vec::new(), TailOutcome::default());
+        let (now, mut out, mut outcome) =
+            (Instant::now(), Released::default(), TailOutcome::default());
         tail.accept(span(2, 0), now, &mut out, &mut outcome);
         tail.accept(span(1, FLAG_LOCAL_ROOT), now, &mut out, &mut outcome);
         tail.end_cycle(now, &mut out, &mut outcome);
@@ -493,7 +590,8 @@ mod tests {
     fn remembered_decisions_are_bounded_by_count() {
         let mut tail = TailSampler::new(TailSampling::default().keep_errors(true), 10);
         tail.max_decided = 100;
-        let (now, mut out, mut outcome) = (Instant::now(), Vec::new(), TailOutcome::default());
+        let (now, mut out, mut outcome) =
+            (Instant::now(), Released::default(), TailOutcome::default());
         for id in 1..=10_000u128 {
             tail.accept(traced(id, 1, FLAG_LOCAL_ROOT), now, &mut out, &mut outcome);
             tail.end_cycle(now, &mut out, &mut outcome);
@@ -517,21 +615,84 @@ mod tests {
     #[test]
     fn eviction_takes_the_oldest_pending_trace() {
         let mut tail = TailSampler::new(TailSampling::default().keep_errors(true), 3);
-        let (now, mut out, mut outcome) = (Instant::now(), Vec::new(), TailOutcome::default());
+        let (now, mut out, mut outcome) =
+            (Instant::now(), Released::default(), TailOutcome::default());
         // Trace 5 is decided (root, two cycles); 6, 7, 8 wait for roots that never come.
         tail.accept(traced(5, 1, FLAG_LOCAL_ROOT), now, &mut out, &mut outcome);
         tail.end_cycle(now, &mut out, &mut outcome);
         tail.end_cycle(now, &mut out, &mut outcome);
         for id in [6u128, 7, 8] {
-            tail.accept(traced(id, 1, FLAG_ERROR), now, &mut out, &mut outcome);
+            tail.accept(traced(id, 1, FLAG_SAMPLED), now, &mut out, &mut outcome);
         }
         assert!(out.is_empty());
-        // A fourth pending span exceeds the budget of 3: trace 6 goes, kept for its error.
-        tail.accept(traced(9, 1, 0), now, &mut out, &mut outcome);
-        let evicted: Vec<u128> = out.iter().map(|s| s.trace_id).collect();
+        // A fourth pending span exceeds the budget of 3: trace 6 goes (kept: sampled).
+        tail.accept(traced(9, 1, FLAG_SAMPLED), now, &mut out, &mut outcome);
+        let evicted: Vec<u128> = out.spans().map(|s| s.trace_id).collect();
         assert_eq!(evicted, [6]);
         assert_eq!(outcome.evicted_spans, 1);
         assert_eq!(tail.pending_spans(), 3);
+    }
+
+    /// Under overload a trace with an error is held longest: the oldest trace without one is
+    /// evicted first; only when every trace in view has an error does the oldest go.
+    #[test]
+    fn eviction_spares_traces_with_an_error() {
+        let mut tail = TailSampler::new(TailSampling::default().keep_errors(true), 3);
+        let (now, mut out, mut outcome) =
+            (Instant::now(), Released::default(), TailOutcome::default());
+        tail.accept(traced(6, 1, FLAG_ERROR), now, &mut out, &mut outcome);
+        tail.accept(traced(7, 1, 0), now, &mut out, &mut outcome);
+        tail.accept(traced(8, 1, FLAG_ERROR), now, &mut out, &mut outcome);
+        tail.accept(traced(9, 1, FLAG_ERROR), now, &mut out, &mut outcome);
+        // Trace 7 (no error, unsampled) was evicted and dropped; 6, 8, 9 still wait.
+        assert!(out.is_empty());
+        assert_eq!(outcome.dropped_spans, 1);
+        assert!(tail.pending.contains_key(&6) && !tail.pending.contains_key(&7));
+        tail.accept(traced(10, 1, FLAG_ERROR), now, &mut out, &mut outcome);
+        let evicted: Vec<u128> = out.errors.iter().map(|s| s.trace_id).collect();
+        assert_eq!(
+            evicted,
+            [6],
+            "all have errors: the oldest goes, kept for its error"
+        );
+        assert!(out.ok.is_empty());
+    }
+
+    /// An error arriving after its trace was dropped (evicted before its root) is kept, and
+    /// so are the trace's later spans.
+    #[test]
+    fn an_error_after_its_trace_was_dropped_is_kept() {
+        let mut tail = TailSampler::new(TailSampling::default().keep_errors(true), 1);
+        let (now, mut out, mut outcome) =
+            (Instant::now(), Released::default(), TailOutcome::default());
+        tail.accept(traced(6, 1, 0), now, &mut out, &mut outcome);
+        tail.accept(traced(7, 1, 0), now, &mut out, &mut outcome);
+        assert_eq!(
+            outcome.dropped_spans, 1,
+            "trace 6 evicted, unsampled: dropped"
+        );
+        tail.accept(traced(6, 2, FLAG_ERROR), now, &mut out, &mut outcome);
+        tail.accept(traced(6, 3, FLAG_LOCAL_ROOT), now, &mut out, &mut outcome);
+        let kept: Vec<u64> = out.spans().map(|s| s.span_id).collect();
+        assert_eq!(kept, [2, 3]);
+        assert_eq!(outcome.kept_for_error, 1);
+    }
+
+    /// Root names made at run time cannot grow the rate limiter's memory without bound.
+    #[test]
+    fn rate_buckets_are_bounded_by_count() {
+        let rules = TailSampling::default().max_traces_per_second(1.0);
+        let mut tail = TailSampler::new(rules, 100);
+        let now = Instant::now();
+        for i in 0..10 * MAX_RATE_BUCKETS {
+            let name: Cow<'static, str> = Cow::Owned(format!("request {i}"));
+            tail.take_token(&name, 1.0, now);
+        }
+        assert!(
+            tail.buckets.len() <= MAX_RATE_BUCKETS + 1,
+            "{}",
+            tail.buckets.len()
+        );
     }
 
     #[test]

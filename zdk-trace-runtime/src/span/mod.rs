@@ -647,20 +647,11 @@ fn decide(local: &mut Local, parent: &Parent) -> Start {
         }
     };
     let span_id = local.next_u64();
-    let mut record = sampled || hot.record_unsampled();
+    let record = sampled || hot.record_unsampled();
     let counters = local.counters();
     // One counter per span: `stats()` adds the two for `spans_started`.
     if record {
         bump(&counters.started);
-        if hot.queue_full() {
-            // The export queue is full: the span would be dropped when it ends, so it is
-            // dropped now, before anything is recorded (counted as recorded and dropped, as
-            // at the ring). Its context stays sampled: downstream services and children
-            // started once the queue has room keep the trace.
-            bump(&counters.recorded);
-            bump(&counters.dropped_queue_full);
-            record = false;
-        }
     } else {
         bump(&counters.sampled_out);
     }

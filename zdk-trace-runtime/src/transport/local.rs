@@ -17,7 +17,7 @@ use std::sync::Arc;
 use crate::counters::{bump, ThreadCounters, THREAD_COUNTERS};
 use crate::hot::hot;
 use crate::lock::lock;
-use crate::record::Frame;
+use crate::record::{Frame, FLAG_ERROR};
 
 use super::ring::{max_ring_capacity, RingPair, NEW_RINGS, RING_CAPACITY};
 use super::slot::{Filled, Slot};
@@ -40,6 +40,8 @@ pub(crate) struct Local {
     ring: Option<rtrb::Producer<Filled>>,
     /// Capacity of `ring` (and of `returns`, and the most idle slots `free` keeps).
     ring_capacity: usize,
+    /// The collector is behind: ok spans are shed until half the ring is free again.
+    shedding_ok: bool,
     /// Empty slots ready for new spans.
     free: Vec<Slot>,
     /// Slots the collector gave back.
@@ -54,6 +56,7 @@ thread_local! {
             rng: 0,
             ring: None,
             ring_capacity: RING_CAPACITY,
+            shedding_ok: false,
             free: Vec::new(),
             returns: None,
             counters: None,
@@ -156,16 +159,21 @@ impl Local {
     /// still queued).
     #[inline]
     pub(crate) fn push(&mut self, span: Filled) {
-        let shed = if hot().queue_full() {
-            // The collector would drop it: dropped here instead.
+        let error = span.flags & FLAG_ERROR != 0;
+        let shed = if hot().queue_full() && !error {
+            // The export queue is full: the collector would drop it, so it is dropped here.
+            // An error span goes on: the collector keeps it ahead of ok spans.
             Some(span)
         } else {
-            self.push_ring(span).err()
+            self.push_ring(span, error).err()
         };
         let counters = self.counters();
         bump(&counters.recorded);
         if let Some(span) = shed {
             bump(&counters.dropped_queue_full);
+            if error {
+                bump(&counters.dropped_queue_full_errors);
+            }
             let slot = span.discard();
             if self.free.len() < self.ring_capacity {
                 self.free.push(slot);
@@ -174,10 +182,25 @@ impl Local {
     }
 
     #[inline]
-    fn push_ring(&mut self, span: Filled) -> Result<(), Filled> {
+    fn push_ring(&mut self, span: Filled, error: bool) -> Result<(), Filled> {
         let Some(ring) = &mut self.ring else {
             return self.grow(span);
         };
+        // The last eighth of a ring that cannot grow any more is kept for error spans: when
+        // the collector falls behind, ok spans are shed first, until it has caught up with
+        // half the ring (so it spends the time it has on errors, not on the next ok spans).
+        if !error && (self.shedding_ok || ring.cached_slots() < self.ring_capacity / 8) {
+            if self.keep_for_errors() {
+                return Err(span);
+            }
+            let Some(ring) = &mut self.ring else {
+                return self.grow(span);
+            };
+            return match ring.push(span) {
+                Ok(()) => Ok(()),
+                Err(rtrb::PushError::Full(span)) => self.grow(span),
+            };
+        }
         match ring.push(span) {
             Ok(()) => {
                 // Once the ring is half full, wake the collector (rare: once per half ring;
@@ -190,6 +213,24 @@ impl Local {
             }
             Err(rtrb::PushError::Full(span)) => self.grow(span),
         }
+    }
+
+    /// Whether an ok span is shed to keep the ring's last eighth for error spans (see
+    /// [`push_ring`](Self::push_ring)); wakes the collector when it starts.
+    #[cold]
+    #[inline(never)]
+    fn keep_for_errors(&mut self) -> bool {
+        let Some(ring) = &self.ring else {
+            return false;
+        };
+        let free = ring.slots();
+        if self.shedding_ok {
+            self.shedding_ok = free < self.ring_capacity / 2;
+        } else if free < self.ring_capacity / 8 && self.ring_capacity >= max_ring_capacity() {
+            self.shedding_ok = true;
+            wake_collector();
+        }
+        self.shedding_ok
     }
 
     /// This thread's first rings, or larger ones when a burst filled them (the collector
@@ -233,6 +274,7 @@ static NO_COUNTERS: ThreadCounters = ThreadCounters {
     sampled_out: AtomicU64::new(0),
     recorded: AtomicU64::new(0),
     dropped_queue_full: AtomicU64::new(0),
+    dropped_queue_full_errors: AtomicU64::new(0),
     dropped_shutdown: AtomicU64::new(0),
     slots_allocated: AtomicU64::new(0),
 };
