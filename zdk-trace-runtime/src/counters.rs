@@ -55,6 +55,11 @@ pub(crate) struct Counters {
     pub(crate) export_timeouts: AtomicU64,
     pub(crate) batches: AtomicU64,
     pub(crate) malformed_traceparent: AtomicU64,
+    pub(crate) attribute_values_truncated: AtomicU64,
+    pub(crate) attributes_dropped: AtomicU64,
+    pub(crate) events_dropped: AtomicU64,
+    pub(crate) links_dropped: AtomicU64,
+    pub(crate) spans_too_large: AtomicU64,
 }
 
 pub(crate) static COUNTERS: Counters = Counters {
@@ -71,6 +76,11 @@ pub(crate) static COUNTERS: Counters = Counters {
     export_timeouts: AtomicU64::new(0),
     batches: AtomicU64::new(0),
     malformed_traceparent: AtomicU64::new(0),
+    attribute_values_truncated: AtomicU64::new(0),
+    attributes_dropped: AtomicU64::new(0),
+    events_dropped: AtomicU64::new(0),
+    links_dropped: AtomicU64::new(0),
+    spans_too_large: AtomicU64::new(0),
 };
 
 pub(crate) fn add(counter: &AtomicU64, n: u64) {

@@ -1,6 +1,6 @@
 //! The few switches the hot path reads on every span, on one cache line.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use crate::genai::CaptureMode;
 use crate::sampling::{Sampler, TailSampling};
@@ -116,6 +116,63 @@ impl Hot {
 
     pub(crate) fn set_enabled(&self, on: bool) {
         self.enabled.store(on, Ordering::SeqCst);
+    }
+}
+
+/// The span limits (see `span/limits.rs`), read only when an attribute, event or link is
+/// added; set at install.
+#[derive(Debug)]
+pub(crate) struct Limits {
+    value_length: AtomicUsize,
+    attribute_count: AtomicUsize,
+    event_count: AtomicUsize,
+    link_count: AtomicUsize,
+}
+
+/// Defaults: 1 MiB values (a long prompt fits; a single value cannot fill a 4 MiB export
+/// request), and the OpenTelemetry SDK's 128 attributes, events and links.
+pub(crate) const VALUE_LENGTH_DEFAULT: usize = 1 << 20;
+pub(crate) const COUNT_DEFAULT: usize = 128;
+
+static LIMITS: Limits = Limits {
+    value_length: AtomicUsize::new(VALUE_LENGTH_DEFAULT),
+    attribute_count: AtomicUsize::new(COUNT_DEFAULT),
+    event_count: AtomicUsize::new(COUNT_DEFAULT),
+    link_count: AtomicUsize::new(COUNT_DEFAULT),
+};
+
+#[inline]
+pub(crate) fn limits() -> &'static Limits {
+    &LIMITS
+}
+
+impl Limits {
+    #[inline]
+    pub(crate) fn value_length(&self) -> usize {
+        self.value_length.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    pub(crate) fn attribute_count(&self) -> usize {
+        self.attribute_count.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    pub(crate) fn event_count(&self) -> usize {
+        self.event_count.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    pub(crate) fn link_count(&self) -> usize {
+        self.link_count.load(Ordering::Relaxed)
+    }
+
+    /// Installs the limits: value length in bytes, then the attribute, event and link counts.
+    pub(crate) fn set(&self, value_length: usize, attributes: usize, events: usize, links: usize) {
+        self.value_length.store(value_length, Ordering::Relaxed);
+        self.attribute_count.store(attributes, Ordering::Relaxed);
+        self.event_count.store(events, Ordering::Relaxed);
+        self.link_count.store(links, Ordering::Relaxed);
     }
 }
 

@@ -50,6 +50,9 @@ pub(crate) struct RawSpan {
 pub(crate) struct Extras {
     pub(crate) events: Vec<Event>,
     pub(crate) links: Vec<Link>,
+    /// Events and links not recorded, over the span's limits.
+    pub(crate) dropped_events: u32,
+    pub(crate) dropped_links: u32,
     /// Set only for an error status (the description); `Ok` and `Unset` are flags.
     pub(crate) error_description: Option<Cow<'static, str>>,
     pub(crate) trace_state: Option<Arc<str>>,

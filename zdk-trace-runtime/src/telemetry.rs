@@ -14,7 +14,7 @@ use crate::config::{
 };
 use crate::export::{self, DynExporter, ExporterBuildError, OtlpCheck};
 use crate::genai::CaptureMode;
-use crate::hot::hot;
+use crate::hot::{hot, limits, COUNT_DEFAULT, VALUE_LENGTH_DEFAULT};
 use crate::lock::lock;
 use crate::pipeline::stats::Stats;
 use crate::pipeline::{Pipeline, PipelineError, PipelineParts};
@@ -648,6 +648,18 @@ impl TelemetryBuilder {
         }
 
         clock::init();
+        // The span limits, read by the recording API from now on.
+        use config::table::{ATTRIBUTE_COUNT, ATTRIBUTE_VALUE_LENGTH, EVENT_COUNT, LINK_COUNT};
+        limits().set(
+            ATTRIBUTE_VALUE_LENGTH
+                .resolved(&settings)?
+                .unwrap_or(VALUE_LENGTH_DEFAULT),
+            ATTRIBUTE_COUNT
+                .resolved(&settings)?
+                .unwrap_or(COUNT_DEFAULT),
+            EVENT_COUNT.resolved(&settings)?.unwrap_or(COUNT_DEFAULT),
+            LINK_COUNT.resolved(&settings)?.unwrap_or(COUNT_DEFAULT),
+        );
         let pipeline = if settings.enabled {
             Some(
                 Pipeline::start(PipelineParts {

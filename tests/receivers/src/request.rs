@@ -24,6 +24,12 @@ pub struct ReceivedRequest {
 }
 
 impl ReceivedRequest {
+    /// The size of the decoded request, in bytes, as protobuf (before any compression): the
+    /// size the sender encoded, since the encoding of a message is unique for its fields.
+    pub fn body_len(&self) -> usize {
+        self.body.as_ref().map_or(0, prost::Message::encoded_len)
+    }
+
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

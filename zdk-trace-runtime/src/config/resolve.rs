@@ -10,9 +10,9 @@ use super::settings::{
 };
 use super::table::{
     CAPTURE, ENABLED, EXPORT_TIMEOUT, KEEP_ERRORS, MAX_EXPORT_BATCH_SIZE, MAX_QUEUE_SIZE,
-    MAX_TRACES_PER_SECOND, OTLP_COMPRESSION, OTLP_PROTOCOL, OTLP_TIMEOUT, PROBABILITY,
-    SCHEDULED_DELAY, SLOW_THRESHOLD, STRATEGY, TRACING_ENABLED, USAGE_ENABLED, USAGE_ENDPOINT,
-    USAGE_NOTICE,
+    MAX_REQUEST_BYTES, MAX_TRACES_PER_SECOND, OTLP_COMPRESSION, OTLP_PROTOCOL, OTLP_TIMEOUT,
+    PROBABILITY, SCHEDULED_DELAY, SLOW_THRESHOLD, STRATEGY, TRACING_ENABLED, USAGE_ENABLED,
+    USAGE_ENDPOINT, USAGE_NOTICE,
 };
 use super::toml_value::{EXPECTED_POSITIVE_INT, EXPECTED_PROBABILITY};
 use super::values::{Config, ExporterChoice, Origin, Root, Set, Strategy};
@@ -207,6 +207,7 @@ fn batch(layers: &[&Config]) -> Result<BatchSettings, ConfigError> {
         max_export_batch_size,
         scheduled_delay: SCHEDULED_DELAY.value(layers)?.unwrap_or_default(),
         export_timeout: EXPORT_TIMEOUT.value(layers)?.unwrap_or_default(),
+        max_request_bytes: MAX_REQUEST_BYTES.value(layers)?.unwrap_or_default(),
     })
 }
 

@@ -14,6 +14,8 @@ use crate::sampling::{Sampler, TailSampling};
 /// less than an export round trip on a busy machine (the `throughput` bench dropped spans at
 /// 1 M/s with 2048, none up to 1.5–2 M/s with 8192).
 pub(crate) const MAX_QUEUE_SIZE_DEFAULT: usize = 8192;
+/// Default `telemetry.tracing.otlp.batch.max_request_bytes`: gRPC's default message limit.
+pub(crate) const MAX_REQUEST_BYTES_DEFAULT: usize = 4 << 20;
 /// Default for [`BatchSettings::max_export_batch_size`] (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`).
 pub(crate) const MAX_EXPORT_BATCH_SIZE_DEFAULT: usize = 512;
 /// Default for [`BatchSettings::scheduled_delay`] (`OTEL_BSP_SCHEDULE_DELAY`).
@@ -68,6 +70,8 @@ pub(crate) struct BatchSettings {
     pub(crate) max_export_batch_size: usize,
     pub(crate) scheduled_delay: Duration,
     pub(crate) export_timeout: Duration,
+    /// The largest OTLP request (`telemetry.tracing.otlp.batch.max_request_bytes`).
+    pub(crate) max_request_bytes: usize,
 }
 
 impl Default for BatchSettings {
@@ -77,6 +81,7 @@ impl Default for BatchSettings {
             max_export_batch_size: MAX_EXPORT_BATCH_SIZE_DEFAULT,
             scheduled_delay: SCHEDULED_DELAY_DEFAULT,
             export_timeout: EXPORT_TIMEOUT_DEFAULT,
+            max_request_bytes: MAX_REQUEST_BYTES_DEFAULT,
         }
     }
 }

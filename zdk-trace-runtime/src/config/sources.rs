@@ -388,6 +388,93 @@ impl Config {
         table::EXPORT_TIMEOUT.code(self, timeout)
     }
 
+    /// Sets the largest OTLP export request, in bytes: a batch is cut into several requests
+    /// where the next span would take it past this size, and a span that alone exceeds it is
+    /// dropped (counted in [`Stats::spans_too_large`](crate::Stats::spans_too_large)).
+    ///
+    /// File: `telemetry.tracing.otlp.batch.max_request_bytes`. Default: 4 MiB (gRPC's default
+    /// message limit; collectors reject larger requests whole). Must be positive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_max_request_bytes(1 << 20);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_max_request_bytes(self, bytes: usize) -> Self {
+        table::MAX_REQUEST_BYTES.code(self, bytes)
+    }
+
+    /// Sets the longest attribute value a span keeps, in bytes: longer strings (and strings
+    /// of arrays) are truncated at a character boundary and counted in
+    /// [`Stats::attribute_values_truncated`](crate::Stats::attribute_values_truncated).
+    ///
+    /// File: `telemetry.tracing.limits.attribute_value_length`; environment:
+    /// `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT` (wins).
+    /// Default: 1 MiB (a long prompt fits; one value cannot fill an export request). Must be
+    /// positive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_attribute_value_length_limit(4096);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_attribute_value_length_limit(self, bytes: usize) -> Self {
+        table::ATTRIBUTE_VALUE_LENGTH.code(self, bytes)
+    }
+
+    /// Sets how many attributes a span (and each of its events and links) keeps; later ones
+    /// are dropped and counted ([`Stats::attributes_dropped`](crate::Stats::attributes_dropped),
+    /// and the span's `dropped_attributes_count`).
+    ///
+    /// File: `telemetry.tracing.limits.attribute_count`; environment:
+    /// `OTEL_ATTRIBUTE_COUNT_LIMIT`, `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT` (wins). Default: 128.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_attribute_count_limit(64);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_attribute_count_limit(self, count: usize) -> Self {
+        table::ATTRIBUTE_COUNT.code(self, count)
+    }
+
+    /// Sets how many events a span keeps; later ones are dropped and counted
+    /// ([`Stats::events_dropped`](crate::Stats::events_dropped), and the span's
+    /// `dropped_events_count`).
+    ///
+    /// File: `telemetry.tracing.limits.event_count`; environment:
+    /// `OTEL_SPAN_EVENT_COUNT_LIMIT`. Default: 128.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_event_count_limit(32);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_event_count_limit(self, count: usize) -> Self {
+        table::EVENT_COUNT.code(self, count)
+    }
+
+    /// Sets how many links a span keeps; later ones are dropped and counted
+    /// ([`Stats::links_dropped`](crate::Stats::links_dropped), and the span's
+    /// `dropped_links_count`).
+    ///
+    /// File: `telemetry.tracing.limits.link_count`; environment:
+    /// `OTEL_SPAN_LINK_COUNT_LIMIT`. Default: 128.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_link_count_limit(32);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_link_count_limit(self, count: usize) -> Self {
+        table::LINK_COUNT.code(self, count)
+    }
+
     /// Sets the OTLP endpoint. For `http/protobuf`, a URL without a path gets `/v1/traces`.
     ///
     /// Setting an endpoint anywhere turns the OTLP exporter on when no exporter is listed.

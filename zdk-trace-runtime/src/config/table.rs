@@ -18,14 +18,17 @@ use std::time::Duration;
 use super::endpoint::{is_valid_url, EXPECTED_URL};
 use super::entry::{entry, source_of, ConfigEntry, ConfigSource, MASKED};
 use super::env_value::{
-    parse_bool, parse_pairs, set, OTEL_BSP_EXPORT_TIMEOUT, OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
-    OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_SCHEDULE_DELAY, OTEL_EXPORTER_OTLP_COMPRESSION,
-    OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_PROTOCOL,
-    OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
-    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_HEADERS,
-    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
-    OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, OTEL_RESOURCE_ATTRIBUTES,
-    OTEL_SDK_DISABLED, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG,
+    parse_bool, parse_pairs, set, OTEL_ATTRIBUTE_COUNT_LIMIT, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+    OTEL_BSP_EXPORT_TIMEOUT, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_MAX_QUEUE_SIZE,
+    OTEL_BSP_SCHEDULE_DELAY, OTEL_EXPORTER_OTLP_COMPRESSION, OTEL_EXPORTER_OTLP_ENDPOINT,
+    OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_TIMEOUT,
+    OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    OTEL_EXPORTER_OTLP_TRACES_HEADERS, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+    OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
+    OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, OTEL_SERVICE_NAME,
+    OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+    OTEL_SPAN_EVENT_COUNT_LIMIT, OTEL_SPAN_LINK_COUNT_LIMIT, OTEL_TRACES_SAMPLER,
+    OTEL_TRACES_SAMPLER_ARG,
 };
 #[cfg(feature = "config-file")]
 use super::error::ConfigError;
@@ -38,8 +41,8 @@ use super::setting::LayerCheck;
 use super::setting::{Custom, Describe, Field, Report, ReportInput, Setting};
 use super::settings::{
     OtlpProtocol, Secret, EXPORT_TIMEOUT_DEFAULT, MAX_EXPORT_BATCH_SIZE_DEFAULT,
-    MAX_QUEUE_SIZE_DEFAULT, OTLP_PROTOCOL_DEFAULT, OTLP_TIMEOUT_DEFAULT, SCHEDULED_DELAY_DEFAULT,
-    SERVICE_NAME_DEFAULT,
+    MAX_QUEUE_SIZE_DEFAULT, MAX_REQUEST_BYTES_DEFAULT, OTLP_PROTOCOL_DEFAULT, OTLP_TIMEOUT_DEFAULT,
+    SCHEDULED_DELAY_DEFAULT, SERVICE_NAME_DEFAULT,
 };
 use super::structured::{endpoint_from_env, resource_from_env};
 #[cfg(feature = "config-file")]
@@ -48,6 +51,7 @@ use super::structured::{exporters_from_file, headers_from_file, resource_from_fi
 use super::values::Endpoint;
 use super::values::{Config, ExporterChoice, Origin, Set, Strategy};
 use crate::genai::CaptureMode;
+use crate::hot::{COUNT_DEFAULT, VALUE_LENGTH_DEFAULT};
 
 /// Every variable [`Config::from_env`](super::Config::from_env) reads.
 pub(crate) fn env_vars() -> impl Iterator<Item = &'static str> {
@@ -352,6 +356,88 @@ settings! {
         read_env: None,
         report: Report::Value {
             rank: 130,
+            unset: "",
+        },
+    };
+
+    /// The largest OTLP export request, in bytes: a batch is cut where the next span would
+    /// take it past this (collectors reject larger requests whole: gRPC's default limit is
+    /// 4 MiB). In code: `Config::with_max_request_bytes`.
+    MAX_REQUEST_BYTES: Setting<usize> = Setting {
+        key: "telemetry.tracing.otlp.batch.max_request_bytes",
+        env: &[],
+        setter: "with_max_request_bytes",
+        kind: &POSITIVE_INT,
+        default: || Some(MAX_REQUEST_BYTES_DEFAULT),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 135,
+            unset: "",
+        },
+    };
+
+    /// The longest attribute value kept, in bytes (strings and each string of an array;
+    /// longer ones are truncated at a character boundary and counted).
+    ATTRIBUTE_VALUE_LENGTH: Setting<usize> = Setting {
+        key: "telemetry.tracing.limits.attribute_value_length",
+        env: &[
+            OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+            OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+        ],
+        setter: "with_attribute_value_length_limit",
+        kind: &POSITIVE_INT,
+        default: || Some(VALUE_LENGTH_DEFAULT),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 136,
+            unset: "",
+        },
+    };
+
+    /// Attributes a span keeps (events and links keep as many each); later ones are dropped
+    /// and counted.
+    ATTRIBUTE_COUNT: Setting<usize> = Setting {
+        key: "telemetry.tracing.limits.attribute_count",
+        env: &[OTEL_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT],
+        setter: "with_attribute_count_limit",
+        kind: &POSITIVE_INT,
+        default: || Some(COUNT_DEFAULT),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 137,
+            unset: "",
+        },
+    };
+
+    /// Events a span keeps; later ones are dropped and counted.
+    EVENT_COUNT: Setting<usize> = Setting {
+        key: "telemetry.tracing.limits.event_count",
+        env: &[OTEL_SPAN_EVENT_COUNT_LIMIT],
+        setter: "with_event_count_limit",
+        kind: &POSITIVE_INT,
+        default: || Some(COUNT_DEFAULT),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 138,
+            unset: "",
+        },
+    };
+
+    /// Links a span keeps; later ones are dropped and counted.
+    LINK_COUNT: Setting<usize> = Setting {
+        key: "telemetry.tracing.limits.link_count",
+        env: &[OTEL_SPAN_LINK_COUNT_LIMIT],
+        setter: "with_link_count_limit",
+        kind: &POSITIVE_INT,
+        default: || Some(COUNT_DEFAULT),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 139,
             unset: "",
         },
     };
@@ -717,7 +803,7 @@ mod tests {
         assert_eq!(children(SETTINGS, ""), ["telemetry"]);
         assert_eq!(
             children(SETTINGS, "telemetry.tracing"),
-            ["enabled", "otlp", "sampling", "exporters"]
+            ["enabled", "otlp", "limits", "sampling", "exporters"]
         );
         assert_eq!(
             children(SETTINGS, "telemetry.tracing.otlp.batch"),
@@ -725,7 +811,8 @@ mod tests {
                 "scheduled_delay_seconds",
                 "max_export_batch_size",
                 "max_queue_size",
-                "export_timeout_seconds"
+                "export_timeout_seconds",
+                "max_request_bytes"
             ]
         );
     }
@@ -804,6 +891,11 @@ mod tests {
                 "telemetry.tracing.otlp.batch.max_export_batch_size",
                 "telemetry.tracing.otlp.batch.scheduled_delay_seconds",
                 "telemetry.tracing.otlp.batch.export_timeout_seconds",
+                "telemetry.tracing.otlp.batch.max_request_bytes",
+                "telemetry.tracing.limits.attribute_value_length",
+                "telemetry.tracing.limits.attribute_count",
+                "telemetry.tracing.limits.event_count",
+                "telemetry.tracing.limits.link_count",
                 "telemetry.tracing.exporters",
                 "telemetry.tracing.otlp.endpoint",
                 "telemetry.tracing.otlp.protocol",

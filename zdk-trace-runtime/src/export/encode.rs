@@ -137,8 +137,30 @@ impl TraceEncoder {
 
     /// Appends one span, read where it lies.
     pub(crate) fn push(&mut self, batch: &mut OtlpBatch, span: &RawSpan) {
+        self.encode(span);
+        self.append(batch);
+    }
+
+    /// Encodes one span, read where it lies, to be appended by [`append`](Self::append).
+    pub(crate) fn encode(&mut self, span: &RawSpan) {
         self.scratch.clear();
         put_span(&mut self.scratch, span);
+    }
+
+    /// The size of the request `batch` would make with the span last
+    /// [`encode`](Self::encode)d appended (an upper bound: the envelope's lengths are counted
+    /// at their largest).
+    pub(crate) fn request_len_with(&self, batch: &OtlpBatch) -> usize {
+        let span = 1 + varint_len(self.scratch.len() as u64) + self.scratch.len();
+        self.headroom
+            + (batch.buf.len() - self.headroom)
+            + span
+            + self.scope_schema.len()
+            + self.resource_schema.len()
+    }
+
+    /// Appends the span last [`encode`](Self::encode)d.
+    pub(crate) fn append(&self, batch: &mut OtlpBatch) {
         // ScopeSpans.spans = 2.
         put_bytes_field(&mut batch.buf, tag(2, LEN), &self.scratch);
         batch.spans += 1;
@@ -207,14 +229,22 @@ fn put_span(out: &mut Vec<u8>, span: &RawSpan) {
         out.push(tag(10, 0));
         put_varint(out, u64::from(span.dropped));
     }
-    // events = 11, links = 13 (dropped counts 12 and 14 are always 0 here)
+    // events = 11, dropped_events_count = 12, links = 13, dropped_links_count = 14
     let mut description = "";
     if let Some(extras) = &span.extras {
         for event in &extras.events {
             put_nested(out, tag(11, LEN), |out| put_event(out, event));
         }
+        if extras.dropped_events != 0 {
+            out.push(tag(12, 0));
+            put_varint(out, u64::from(extras.dropped_events));
+        }
         for link in &extras.links {
             put_nested(out, tag(13, LEN), |out| put_link(out, link));
+        }
+        if extras.dropped_links != 0 {
+            out.push(tag(14, 0));
+            put_varint(out, u64::from(extras.dropped_links));
         }
         if let Some(text) = &extras.error_description {
             description = text;
@@ -539,6 +569,8 @@ mod tests {
             TraceState::from_key_value([("k", "v")]).unwrap_or_default(),
         );
         failed.extras = Some(Box::new(Extras {
+            dropped_events: 3,
+            dropped_links: 1,
             events: vec![
                 Event::new(
                     "exception",

@@ -30,7 +30,9 @@ pub(crate) fn to_span_data(raw: &mut RawSpan, scope: &InstrumentationScope) -> S
     let mut links = SpanLinks::default();
     if let Some(extras) = raw.extras.take() {
         events.events = extras.events;
+        events.dropped_count = extras.dropped_events;
         links.links = extras.links;
+        links.dropped_count = extras.dropped_links;
     }
     SpanData {
         span_context,

@@ -187,8 +187,9 @@ impl Pipeline {
         };
         let collector = Collector {
             rings,
+            // Held spans: at most twice the export queue (16 384 by default).
             tail: tail_active
-                .then(|| TailSampler::new(tail, queue.settings.max_queue_size.saturating_mul(4))),
+                .then(|| TailSampler::new(tail, queue.settings.max_queue_size.saturating_mul(2))),
             queue,
         };
         let collector = thread::Builder::new()
@@ -477,12 +478,33 @@ impl Queue {
     /// Adds a span the queue has room for to the current batch, from a record read where it
     /// lies (its slot): what the batch needs is moved out, the rest stays (and owns nothing).
     fn enqueue_in_place(&mut self, span: &mut RawSpan) {
-        self.queued.fetch_add(1, Ordering::Relaxed);
         // Encoded first, while the record still holds everything (the conversion below moves
-        // its parts out).
-        if let (Some(encoder), Some(batch)) = (&mut self.encoder, &mut self.otlp_batch) {
-            encoder.push(batch, span);
+        // its parts out). A batch is cut where this span would take its request past the
+        // size limit; a span too large for any request is dropped.
+        if let Some(encoder) = &mut self.encoder {
+            encoder.encode(span);
+            if self.over_request_limit() && self.batch_len > 0 {
+                self.send_batch();
+            }
+            if self.over_request_limit() {
+                add(&COUNTERS.spans_too_large, 1);
+                add(&COUNTERS.dropped_export_failed, 1);
+                warn_once(
+                    ("span too large", "otlp"),
+                    &format!(
+                        "span {:?} dropped: it alone encodes to more than the largest export \
+                         request, {} bytes (telemetry.tracing.otlp.batch.max_request_bytes); \
+                         lower the attribute limits or raise that setting",
+                        span.name, self.settings.max_request_bytes
+                    ),
+                );
+                return;
+            }
+            if let (Some(encoder), Some(batch)) = (&self.encoder, &mut self.otlp_batch) {
+                encoder.append(batch);
+            }
         }
+        self.queued.fetch_add(1, Ordering::Relaxed);
         if self.span_data {
             let data = convert::to_span_data(span, &self.scope);
             self.batch.push(data);
@@ -493,6 +515,16 @@ impl Queue {
         }
         if self.batch_len >= self.settings.max_export_batch_size {
             self.send_batch();
+        }
+    }
+
+    /// Whether the span just encoded would take the OTLP request past its size limit.
+    fn over_request_limit(&self) -> bool {
+        match (&self.encoder, &self.otlp_batch) {
+            (Some(encoder), Some(batch)) => {
+                encoder.request_len_with(batch) > self.settings.max_request_bytes
+            }
+            _ => false,
         }
     }
 

@@ -57,6 +57,19 @@ pub struct Stats {
     pub traces_kept_for_slowness: u64,
     /// Incoming `traceparent` headers that were malformed (and ignored).
     pub malformed_traceparent: u64,
+    /// Attribute values truncated to the length limit (`OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`,
+    /// [`Config::with_attribute_value_length_limit`](crate::Config::with_attribute_value_length_limit)).
+    pub attribute_values_truncated: u64,
+    /// Attributes (of spans, events and links) dropped over the count limit.
+    pub attributes_dropped: u64,
+    /// Events dropped over a span's event count limit.
+    pub events_dropped: u64,
+    /// Links dropped over a span's link count limit.
+    pub links_dropped: u64,
+    /// Spans dropped because one alone encodes to more than the largest export request
+    /// ([`Config::with_max_request_bytes`](crate::Config::with_max_request_bytes)); also
+    /// counted in `dropped_export_failed`.
+    pub spans_too_large: u64,
     /// Span record slots allocated on application threads. A thread allocates them only
     /// while its pool grows to the spans it keeps in flight (open, or not yet collected), then
     /// reuses them: a count that keeps growing under a steady load means spans are being
@@ -94,6 +107,11 @@ impl Stats {
             traces_kept_for_error: get(&c.kept_for_error),
             traces_kept_for_slowness: get(&c.kept_for_slowness),
             malformed_traceparent: get(&c.malformed_traceparent),
+            attribute_values_truncated: get(&c.attribute_values_truncated),
+            attributes_dropped: get(&c.attributes_dropped),
+            events_dropped: get(&c.events_dropped),
+            links_dropped: get(&c.links_dropped),
+            spans_too_large: get(&c.spans_too_large),
             ..Stats::default()
         };
         let threads = lock(&THREAD_COUNTERS);
@@ -142,6 +160,15 @@ impl Stats {
             malformed_traceparent: self
                 .malformed_traceparent
                 .saturating_sub(base.malformed_traceparent),
+            attribute_values_truncated: self
+                .attribute_values_truncated
+                .saturating_sub(base.attribute_values_truncated),
+            attributes_dropped: self
+                .attributes_dropped
+                .saturating_sub(base.attributes_dropped),
+            events_dropped: self.events_dropped.saturating_sub(base.events_dropped),
+            links_dropped: self.links_dropped.saturating_sub(base.links_dropped),
+            spans_too_large: self.spans_too_large.saturating_sub(base.spans_too_large),
             span_slots_allocated: self
                 .span_slots_allocated
                 .saturating_sub(base.span_slots_allocated),

@@ -19,20 +19,18 @@ use smallvec::SmallVec;
 
 use crate::clock;
 use crate::context::{innermost_frame, pop_frame, pop_frame_in, push_span, TraceContext};
+use crate::counters::{add, COUNTERS};
 use crate::counters::{bump, count_dropped_shutdown};
-use crate::hot::hot;
+use crate::hot::{hot, limits};
 use crate::record::{
     Extras, Frame, RawSpan, FLAG_CANCELLED, FLAG_ERROR, FLAG_LOCAL_ROOT, FLAG_PARENT_REMOTE,
     FLAG_RECORDING, FLAG_SAMPLED, FLAG_STATUS_OK, FLAG_WAS_PANICKING,
 };
 use crate::transport::{with_local, Filled, Local};
 
-/// Attributes a span keeps; later ones are counted as dropped.
-pub(crate) const MAX_ATTRIBUTES: usize = 128;
-/// Events a span keeps; later ones are counted as dropped.
-pub(crate) const MAX_EVENTS: usize = 128;
-/// Links a span keeps; later ones are counted as dropped.
-pub(crate) const MAX_LINKS: usize = 128;
+mod limits;
+
+use limits::{limit_attributes, limit_value};
 
 /// Where a new span takes its parent from.
 #[derive(Debug, Clone)]
@@ -211,12 +209,14 @@ impl Span {
     ///     Value::Array(Array::String(vec!["stop".into()]))));
     /// ```
     #[inline]
-    pub fn set_attribute(&mut self, attribute: KeyValue) {
+    pub fn set_attribute(&mut self, mut attribute: KeyValue) {
         if let Some(raw) = self.recording() {
-            if raw.attributes.len() < MAX_ATTRIBUTES {
+            if raw.attributes.len() < limits().attribute_count() {
+                limit_value(&mut attribute);
                 raw.attributes.push(attribute);
             } else {
                 raw.dropped = raw.dropped.saturating_add(1);
+                add(&COUNTERS.attributes_dropped, 1);
             }
         }
     }
@@ -248,15 +248,8 @@ impl Span {
     /// span.add_event("iteration", vec![KeyValue::new("index", 0_i64)]);
     /// ```
     pub fn add_event(&mut self, name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
-        if let Some(raw) = self.recording() {
-            if raw.extras.as_ref().map_or(0, |e| e.events.len()) < MAX_EVENTS {
-                let time = clock::to_system_time(clock::now_raw());
-                raw.extras()
-                    .events
-                    .push(Event::new(name, time, attributes, 0));
-            } else {
-                raw.dropped = raw.dropped.saturating_add(1);
-            }
+        if self.is_recording() {
+            self.add_event_at_raw(name, clock::now_raw(), attributes);
         }
     }
 
@@ -270,14 +263,17 @@ impl Span {
         attributes: Vec<KeyValue>,
     ) {
         if let Some(raw_span) = self.recording() {
-            if raw_span.extras.as_ref().map_or(0, |e| e.events.len()) < MAX_EVENTS {
+            let extras = raw_span.extras();
+            if extras.events.len() < limits().event_count() {
+                let mut attributes = attributes;
+                let dropped = limit_attributes(&mut attributes);
                 let time = clock::to_system_time(raw);
-                raw_span
-                    .extras()
+                extras
                     .events
-                    .push(Event::new(name, time, attributes, 0));
+                    .push(Event::new(name, time, attributes, dropped));
             } else {
-                raw_span.dropped = raw_span.dropped.saturating_add(1);
+                extras.dropped_events = extras.dropped_events.saturating_add(1);
+                add(&COUNTERS.events_dropped, 1);
             }
         }
     }
@@ -295,12 +291,16 @@ impl Span {
     /// ```
     pub fn add_link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>) {
         if let Some(raw) = self.recording() {
-            if raw.extras.as_ref().map_or(0, |e| e.links.len()) < MAX_LINKS {
-                raw.extras()
+            let extras = raw.extras();
+            if extras.links.len() < limits().link_count() {
+                let mut attributes = attributes;
+                let dropped = limit_attributes(&mut attributes);
+                extras
                     .links
-                    .push(Link::new(span_context, attributes, 0));
+                    .push(Link::new(span_context, attributes, dropped));
             } else {
-                raw.dropped = raw.dropped.saturating_add(1);
+                extras.dropped_links = extras.dropped_links.saturating_add(1);
+                add(&COUNTERS.links_dropped, 1);
             }
         }
     }
