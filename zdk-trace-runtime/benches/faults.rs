@@ -1,0 +1,201 @@
+//! What a broken collector costs the application: the per-span cost on the application thread
+//! (median, p99 and p99.9 of bursts of 256 spans) with a healthy OTLP receiver and with each
+//! fault of the fault-injection suite (`tests/tests/faults.rs`), in the same run, and what
+//! `stats()` counted. A fault must not block the application: its percentiles stay those of
+//! the healthy case within noise.
+//!
+//! Each case runs in a fresh child process (a stalled receiver leaves an export hanging), for
+//! 5 s (`--test`: 0.5 s) at about 250 000 spans a second (bursts of 256, 1 ms apart).
+//!
+//! `cargo bench -p zdk-trace-runtime --bench faults`; a word argument runs only the cases whose
+//! name contains it.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use zdk_trace_receivers::{CountingReceiver, HttpReceiver};
+use zdk_trace_runtime::{Protocol, Sampler, Telemetry};
+
+mod common;
+
+use common::{filter, smoke_mode, zdk_otlp, zdk_sync};
+
+const BURST: usize = 256;
+
+/// An exporter that panics on every batch.
+#[derive(Debug)]
+struct Panicking;
+
+impl SpanExporter for Panicking {
+    async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
+        panic!("exporter bug");
+    }
+}
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .port();
+    drop(listener);
+    port
+}
+
+/// Keeps a case's receiver alive for the run.
+enum Receiver {
+    Counting(CountingReceiver),
+    Http(HttpReceiver),
+    None,
+}
+
+fn install(case: &str) -> (Telemetry, Receiver) {
+    match case {
+        "healthy" => {
+            let r = CountingReceiver::http();
+            (
+                zdk_otlp(&r.endpoint(), Protocol::HttpProtobuf, None, None),
+                Receiver::Counting(r),
+            )
+        }
+        "refused" => (
+            zdk_otlp(
+                &format!("http://127.0.0.1:{}", closed_port()),
+                Protocol::HttpProtobuf,
+                None,
+                None,
+            ),
+            Receiver::None,
+        ),
+        "stalled" => {
+            let r = CountingReceiver::grpc_stalled(Duration::from_secs(3600));
+            (
+                zdk_otlp(&r.endpoint(), Protocol::Grpc, None, None),
+                Receiver::Counting(r),
+            )
+        }
+        "http-503" | "http-429" => {
+            let r = HttpReceiver::start();
+            r.respond_with_status(if case == "http-503" { 503 } else { 429 });
+            (
+                zdk_otlp(&r.endpoint(), Protocol::HttpProtobuf, None, None),
+                Receiver::Http(r),
+            )
+        }
+        "panicking-exporter" => (
+            Telemetry::builder()
+                .ignore_env()
+                .sampler(Sampler::AlwaysOn)
+                .span_exporter(Panicking)
+                .install()
+                .unwrap_or_else(|e| panic!("install: {e}")),
+            Receiver::None,
+        ),
+        other => panic!("unknown case {other}"),
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn run_case(case: &str, run_for: Duration) {
+    let (telemetry, receiver) = install(case);
+    // Warm up: the thread's ring and slot pool.
+    for _ in 0..4 * BURST {
+        std::hint::black_box(zdk_sync());
+    }
+    let mut per_span = Vec::new();
+    let start = Instant::now();
+    while start.elapsed() < run_for {
+        let t = Instant::now();
+        for _ in 0..BURST {
+            std::hint::black_box(zdk_sync());
+        }
+        per_span.push(t.elapsed().as_nanos() as f64 / BURST as f64);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let created = (per_span.len() * BURST + 4 * BURST) as u64;
+    per_span.sort_by(f64::total_cmp);
+    // A bounded shutdown: what cannot be exported by then is counted as dropped.
+    let shutdown = telemetry.shutdown_with_timeout(Duration::from_secs(2));
+    let stats = telemetry.stats();
+    let arrived = match &receiver {
+        Receiver::Counting(r) => r.spans().to_string(),
+        Receiver::Http(r) => r.spans().len().to_string(),
+        Receiver::None => "—".to_owned(),
+    };
+    assert_eq!(
+        stats.spans_recorded, created,
+        "{case}: every span created is recorded"
+    );
+    if shutdown.is_ok() {
+        assert_eq!(
+            stats.spans_recorded,
+            stats.spans_exported + stats.dropped(),
+            "{case}: a span is unaccounted for: {stats:?}"
+        );
+    }
+    println!(
+        "| {case} | {:.1} | {:.1} | {:.1} | {created} | {arrived} | {} | {} | {} | {} | {} | {} | {} |",
+        percentile(&per_span, 0.5),
+        percentile(&per_span, 0.99),
+        percentile(&per_span, 0.999),
+        stats.spans_exported,
+        stats.dropped_queue_full,
+        stats.dropped_export_failed,
+        stats.dropped_shutdown,
+        stats.export_errors,
+        stats.export_timeouts + stats.export_panics,
+        if shutdown.is_ok() { "ok" } else { "timed out" },
+    );
+    // A stalled export may still hang: exit without waiting for it.
+    std::mem::forget(telemetry);
+    std::mem::forget(receiver);
+}
+
+fn main() {
+    let smoke = smoke_mode();
+    let run_for = if smoke {
+        Duration::from_millis(500)
+    } else {
+        Duration::from_secs(5)
+    };
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--case") {
+        run_case(args.get(i + 1).map_or("", String::as_str), run_for);
+        std::process::exit(0);
+    }
+    let filter = filter().filter(|f| f != "--case");
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+    println!(
+        "faults: per-span cost on the application thread, bursts of {BURST} spans 1 ms apart for {:.1} s, each case in its own process (ns per span)",
+        run_for.as_secs_f64()
+    );
+    println!();
+    println!("| case | median | p99 | p99.9 | spans created | arrived | exported | dropped: queue full | export failed | shutdown | export errors | timeouts + panics | shutdown |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    for case in [
+        "healthy",
+        "refused",
+        "stalled",
+        "http-503",
+        "http-429",
+        "panicking-exporter",
+    ] {
+        if filter.as_deref().is_some_and(|f| !case.contains(f)) {
+            continue;
+        }
+        let mut cmd = Command::new(&exe);
+        cmd.args(["--case", case]);
+        if smoke {
+            cmd.arg("--test");
+        }
+        let status = cmd.status().unwrap_or_else(|e| panic!("{case}: {e}"));
+        assert!(status.success(), "case {case} failed: {status}");
+    }
+}
