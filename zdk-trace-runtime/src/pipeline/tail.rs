@@ -255,7 +255,9 @@ impl TailSampler {
         let entry = self.pending.entry(trace_id).or_insert_with(|| {
             order.push_back(trace_id);
             Pending {
-                spans: Vec::new(),
+                // Room for one: most traces are a span or a few, and `Vec`'s first growth
+                // would reserve four records (1.3 KB) for each.
+                spans: Vec::with_capacity(1),
                 has_error: false,
                 sampled: span.flags & FLAG_SAMPLED != 0,
                 first_seen: now,
