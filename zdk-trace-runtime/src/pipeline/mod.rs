@@ -187,9 +187,8 @@ impl Pipeline {
         };
         let collector = Collector {
             rings,
-            // Held spans: at most twice the export queue (16 384 by default).
-            tail: tail_active
-                .then(|| TailSampler::new(tail, queue.settings.max_queue_size.saturating_mul(2))),
+            // Held spans: at most as many as the export queue (8192 by default).
+            tail: tail_active.then(|| TailSampler::new(tail, queue.settings.max_queue_size)),
             queue,
         };
         let collector = thread::Builder::new()
