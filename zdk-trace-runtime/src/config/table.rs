@@ -30,8 +30,9 @@ use super::env_value::{
 #[cfg(feature = "config-file")]
 use super::error::ConfigError;
 use super::kinds::{
-    sampler_text, BOOL, CAPTURE_KIND, COMPRESSION, POSITIVE_INT, POSITIVE_SECONDS,
-    PROBABILITY_KIND, PROTOCOL, RATE, SECONDS, STRATEGY_KIND, TEXT, USAGE_URL,
+    header_problem, sampler_text, BATCH_SIZE, BOOL, CAPTURE_KIND, COMPRESSION, DELAY, NAME_KIND,
+    PROBABILITY_KIND, PROTOCOL, QUEUE_SIZE, RATE, SLOW_THRESHOLD_KIND, STRATEGY_KIND, TIMEOUT,
+    USAGE_URL,
 };
 #[cfg(feature = "config-file")]
 use super::setting::LayerCheck;
@@ -106,7 +107,7 @@ settings! {
         key: "telemetry.service_name",
         env: &[OTEL_SERVICE_NAME],
         setter: "with_service_name",
-        kind: &TEXT,
+        kind: &NAME_KIND,
         default: || Some(SERVICE_NAME_DEFAULT.to_owned()),
         field: Some(Field {
             get: |c| &c.service_name,
@@ -123,7 +124,7 @@ settings! {
         key: "telemetry.service_version",
         env: &[],
         setter: "with_service_version",
-        kind: &TEXT,
+        kind: &NAME_KIND,
         default: || None,
         field: Some(Field {
             get: |c| &c.service_version,
@@ -223,7 +224,7 @@ settings! {
             OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
         ],
         setter: "with_otlp_timeout",
-        kind: &POSITIVE_SECONDS,
+        kind: &TIMEOUT,
         default: || Some(OTLP_TIMEOUT_DEFAULT),
         field: Some(Field {
             get: |c| &c.otlp.timeout,
@@ -273,7 +274,7 @@ settings! {
             ] {
                 if let Some(v) = vars.get(var) {
                     let origin = Origin::Env { var };
-                    c.otlp.headers = parse_pairs(var, v, true)?
+                    c.otlp.headers = parse_pairs(var, v, true, header_problem)?
                         .into_iter()
                         .map(|(name, value)| Set::new((name, Secret(value)), origin.clone()))
                         .collect();
@@ -291,7 +292,7 @@ settings! {
         key: "telemetry.tracing.otlp.batch.scheduled_delay_seconds",
         env: &[OTEL_BSP_SCHEDULE_DELAY],
         setter: "with_scheduled_delay",
-        kind: &SECONDS,
+        kind: &DELAY,
         default: || Some(SCHEDULED_DELAY_DEFAULT),
         field: Some(Field {
             get: |c| &c.batch.scheduled_delay,
@@ -309,7 +310,7 @@ settings! {
         key: "telemetry.tracing.otlp.batch.max_export_batch_size",
         env: &[OTEL_BSP_MAX_EXPORT_BATCH_SIZE],
         setter: "with_max_export_batch_size",
-        kind: &POSITIVE_INT,
+        kind: &BATCH_SIZE,
         default: || Some(MAX_EXPORT_BATCH_SIZE_DEFAULT),
         field: Some(Field {
             get: |c| &c.batch.max_export_batch_size,
@@ -326,7 +327,7 @@ settings! {
         key: "telemetry.tracing.otlp.batch.max_queue_size",
         env: &[OTEL_BSP_MAX_QUEUE_SIZE],
         setter: "with_max_queue_size",
-        kind: &POSITIVE_INT,
+        kind: &QUEUE_SIZE,
         default: || Some(MAX_QUEUE_SIZE_DEFAULT),
         field: Some(Field {
             get: |c| &c.batch.max_queue_size,
@@ -343,7 +344,7 @@ settings! {
         key: "telemetry.tracing.otlp.batch.export_timeout_seconds",
         env: &[OTEL_BSP_EXPORT_TIMEOUT],
         setter: "with_export_timeout",
-        kind: &POSITIVE_SECONDS,
+        kind: &TIMEOUT,
         default: || Some(EXPORT_TIMEOUT_DEFAULT),
         field: Some(Field {
             get: |c| &c.batch.export_timeout,
@@ -410,7 +411,7 @@ settings! {
         key: "telemetry.tracing.sampling.always_sample_slow_seconds",
         env: &[],
         setter: "with_tail_sampling",
-        kind: &SECONDS,
+        kind: &SLOW_THRESHOLD_KIND,
         default: || None,
         field: Some(Field {
             get: |c| &c.sampling.slow_threshold,
@@ -535,7 +536,7 @@ settings! {
         key: "telemetry.usage.circuit_cooldown_seconds",
         env: &[],
         setter: "UsageOptions::circuit_cooldown",
-        kind: &SECONDS,
+        kind: &DELAY,
         default: || Some(Duration::from_secs(60)),
         field: None,
         read_env: None,
