@@ -328,19 +328,20 @@ impl TelemetryBuilder {
         self
     }
 
-    /// `service.name` (overridden by the file and by `OTEL_SERVICE_NAME`).
+    /// `service.name` (overridden by the file and by `OTEL_SERVICE_NAME`): 1 to 255
+    /// characters, no control character, as [`Config::with_service_name`].
     pub fn service_name(mut self, name: impl Into<String>) -> Self {
         self.code = self.code.with_service_name(name);
         self
     }
 
-    /// `service.version`.
+    /// `service.version`: 1 to 255 characters, no control character.
     pub fn service_version(mut self, version: impl Into<String>) -> Self {
         self.code = self.code.with_service_version(version);
         self
     }
 
-    /// An extra resource attribute.
+    /// An extra resource attribute (rules: [`Config::with_resource_attribute`]).
     pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.code = self.code.with_resource_attribute(key, value);
         self
@@ -358,25 +359,26 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Most spans waiting for export; more are dropped and counted (default 8192).
+    /// Most spans waiting for export; more are dropped and counted (default 8192, from 1 to
+    /// 1 048 576).
     pub fn max_queue_size(mut self, size: usize) -> Self {
         self.code = self.code.with_max_queue_size(size);
         self
     }
 
-    /// Most spans per export call (default 512).
+    /// Most spans per export call (default 512, from 1 to 65 536 and at most the queue size).
     pub fn max_export_batch_size(mut self, size: usize) -> Self {
         self.code = self.code.with_max_export_batch_size(size);
         self
     }
 
-    /// Longest wait before a partial batch is exported (default 5 s).
+    /// Longest wait before a partial batch is exported (default 5 s, from 0 to 1 hour).
     pub fn scheduled_delay(mut self, delay: Duration) -> Self {
         self.code = self.code.with_scheduled_delay(delay);
         self
     }
 
-    /// Longest an export call may take (default 30 s).
+    /// Longest an export call may take (default 30 s, from 1 ms to 1 hour).
     pub fn export_timeout(mut self, timeout: Duration) -> Self {
         self.code = self.code.with_export_timeout(timeout);
         self

@@ -592,13 +592,13 @@ fn wrong_types() {
             "[telemetry.tracing.sampling]\nmax_traces_per_second = 0\n",
             "telemetry.tracing.sampling.max_traces_per_second",
             "0",
-            "a positive number",
+            "a number of traces per second from 0.001 to 1000000",
         ),
         (
             "[telemetry.tracing.sampling]\nmax_traces_per_second = -3.5\n",
             "telemetry.tracing.sampling.max_traces_per_second",
             "-3.5",
-            "a positive number",
+            "a number of traces per second from 0.001 to 1000000",
         ),
         (
             "[telemetry.tracing.sampling]\nstrategy = true\n",
@@ -610,7 +610,7 @@ fn wrong_types() {
             "[[telemetry.tracing.exporters]]\ntype = \"file\"\npath = \"\"\n",
             "telemetry.tracing.exporters[0].path",
             "\"\"",
-            "a non-empty string",
+            "a non-empty path",
         ),
     ];
     for (toml, key, value, accepted) in cases {
@@ -745,8 +745,8 @@ fn empty_env_values_are_unset() {
 }
 
 #[track_caller]
-fn assert_env_error(var: &str, value: &str, accepted: &str) {
-    let err = Config::from_env_vars([(var, value)]).expect_err("expected an error");
+fn assert_env_error(var: &str, value: &str, accepted: &str, given: &str) {
+    let err = Config::from_env_vars([(var, given)]).expect_err("expected an error");
     let msg = err.to_string();
     match &err {
         ConfigError::Env {
@@ -794,7 +794,7 @@ fn bad_env_values_name_the_variable() {
         ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "lots", "a positive integer"),
     ];
     for (var, value, accepted) in cases {
-        assert_env_error(var, value, accepted);
+        assert_env_error(var, value, accepted, value);
     }
 }
 
@@ -858,4 +858,293 @@ fn readme_config_block_is_a_valid_file() {
         panic!("README's zdk-trace.toml block does not parse: {error}");
     }
     assert!(block.contains("[telemetry.genai]") && block.contains("[telemetry.usage]"));
+}
+
+// ----- issue 13: every numeric setting has a range, every string a rule -----
+
+/// Out-of-range values of issue 13, in a file: each an error naming the key, its line, the
+/// value and the range.
+#[test]
+fn repro_13_out_of_range_values_in_a_file() {
+    let batch = "[telemetry.tracing.otlp.batch]\n";
+    let otlp = "[telemetry.tracing.otlp]\n";
+    let sampling = "[telemetry.tracing.sampling]\n";
+    let cases: &[(String, &str, &str, &str)] = &[
+        (
+            format!("{batch}max_queue_size = 9223372036854775807\n"),
+            "telemetry.tracing.otlp.batch.max_queue_size",
+            "9223372036854775807",
+            "no larger than 1048576",
+        ),
+        (
+            format!("{batch}max_queue_size = 1048577\n"),
+            "telemetry.tracing.otlp.batch.max_queue_size",
+            "1048577",
+            "no larger than 1048576",
+        ),
+        (
+            format!("{batch}max_export_batch_size = 65537\n"),
+            "telemetry.tracing.otlp.batch.max_export_batch_size",
+            "65537",
+            "no larger than 65536",
+        ),
+        (
+            format!("{batch}export_timeout_seconds = 0.0000001\n"),
+            "telemetry.tracing.otlp.batch.export_timeout_seconds",
+            "0.0000001",
+            "from 0.001 (1 ms) to 3600 (1 h)",
+        ),
+        (
+            format!("{batch}export_timeout_seconds = 3601\n"),
+            "telemetry.tracing.otlp.batch.export_timeout_seconds",
+            "3601",
+            "from 0.001 (1 ms) to 3600 (1 h)",
+        ),
+        (
+            format!("{batch}scheduled_delay_seconds = 9.2e18\n"),
+            "telemetry.tracing.otlp.batch.scheduled_delay_seconds",
+            "9.2e18",
+            "at most 3600 (1 h)",
+        ),
+        (
+            format!("{otlp}timeout_seconds = 0.0000001\n"),
+            "telemetry.tracing.otlp.timeout_seconds",
+            "0.0000001",
+            "from 0.001 (1 ms) to 3600 (1 h)",
+        ),
+        (
+            format!("{otlp}timeout_seconds = 1e10\n"),
+            "telemetry.tracing.otlp.timeout_seconds",
+            "1e10",
+            "from 0.001 (1 ms) to 3600 (1 h)",
+        ),
+        (
+            format!("{otlp}endpoint = \"http://collector:99999\"\n"),
+            "telemetry.tracing.otlp.endpoint",
+            "\"http://collector:99999\"",
+            "a port from 1 to 65535",
+        ),
+        (
+            format!("{otlp}endpoint = \"http://collector\\u0007:4318\"\n"),
+            "telemetry.tracing.otlp.endpoint",
+            "\"http://collector\\u{7}:4318\"",
+            "without spaces or control characters",
+        ),
+        (
+            format!("{sampling}max_traces_per_second = 1e-320\n"),
+            "telemetry.tracing.sampling.max_traces_per_second",
+            "1e-320",
+            "from 0.001 to 1000000",
+        ),
+        (
+            format!("{sampling}max_traces_per_second = 1e7\n"),
+            "telemetry.tracing.sampling.max_traces_per_second",
+            "1e7",
+            "from 0.001 to 1000000",
+        ),
+        (
+            format!("{sampling}max_traces_per_second = inf\n"),
+            "telemetry.tracing.sampling.max_traces_per_second",
+            "inf",
+            "from 0.001 to 1000000",
+        ),
+        (
+            format!("{sampling}always_sample_slow_seconds = 9.2e18\n"),
+            "telemetry.tracing.sampling.always_sample_slow_seconds",
+            "9.2e18",
+            "at most 86400 (1 day)",
+        ),
+        (
+            "[telemetry.usage]\ncircuit_cooldown_seconds = 9.2e18\n".to_owned(),
+            "telemetry.usage.circuit_cooldown_seconds",
+            "9.2e18",
+            "at most 3600 (1 h)",
+        ),
+        (
+            "[telemetry.usage]\nendpoint = \"http://usage:0\"\n".to_owned(),
+            "telemetry.usage.endpoint",
+            "\"http://usage:0\"",
+            "an `http://` URL",
+        ),
+        (
+            "[telemetry]\nservice_name = \"\\u0000\"\n".to_owned(),
+            "telemetry.service_name",
+            "\"\\0\"",
+            "character 1 is the control character U+0000",
+        ),
+        (
+            "[telemetry]\nservice_name = \"agent\\n\"\n".to_owned(),
+            "telemetry.service_name",
+            "\"agent\\n\"",
+            "character 6 is the control character U+000A",
+        ),
+        (
+            "[telemetry]\nservice_version = \"\\u001b[31m1.0\"\n".to_owned(),
+            "telemetry.service_version",
+            "\"\\u{1b}[31m1.0\"",
+            "the control character U+001B",
+        ),
+        (
+            "[telemetry.resource]\nteam = \"a\\u0000b\"\n".to_owned(),
+            "telemetry.resource.team",
+            "\"a\\0b\"",
+            "without control characters",
+        ),
+        (
+            "[telemetry.resource]\n\"te\\tam\" = \"a\"\n".to_owned(),
+            "telemetry.resource.\"te\\tam\"",
+            "\"te\\tam\"",
+            "a non-empty attribute name",
+        ),
+        (
+            "[telemetry.resource]\n\"service.name\" = \"\"\n".to_owned(),
+            "telemetry.resource.\"service.name\"",
+            "\"\"",
+            "a non-empty string of at most 255 characters",
+        ),
+        (
+            "[[telemetry.tracing.exporters]]\ntype = \"file\"\npath = \"t\\u0000.jsonl\"\n"
+                .to_owned(),
+            "telemetry.tracing.exporters[0].path",
+            "\"t\\0.jsonl\"",
+            "a non-empty path",
+        ),
+    ];
+    for (toml, key, value, accepted) in cases {
+        assert_invalid(toml, key, toml.lines().count(), value, &[accepted]);
+    }
+    let long = "a".repeat(256);
+    assert_invalid(
+        &format!("[telemetry]\nservice_name = \"{long}\"\n"),
+        "telemetry.service_name",
+        2,
+        &format!("{long:?}"),
+        &["at most 255 characters", "it is 256 characters long"],
+    );
+    let long = "a".repeat(4097);
+    assert_invalid(
+        &format!("[telemetry.resource]\nteam = \"{long}\"\n"),
+        "telemetry.resource.team",
+        2,
+        &format!("{long:?}"),
+        &["at most 4096 characters", "it is 4097 characters long"],
+    );
+}
+
+/// Header values are secrets: the rule is applied, the value never shown.
+#[test]
+fn repro_13_header_values_without_control_characters() {
+    let (err, msg) = error("[telemetry.tracing.otlp.headers]\nx-api-key = \"s3cr3t\\n\"\n");
+    assert!(
+        matches!(&err, ConfigError::Invalid { key, .. } if key == "telemetry.tracing.otlp.headers.x-api-key"),
+        "{msg}"
+    );
+    assert!(!msg.contains("s3cr3t"), "{msg}");
+    assert!(
+        msg.contains("character 7 is the control character U+000A"),
+        "{msg}"
+    );
+}
+
+/// The bounds themselves are accepted, in a file and in variables.
+#[test]
+fn repro_13_the_bounds_are_accepted() {
+    Config::from_toml_str(&format!(
+        "[telemetry]\nservice_name = \"{}\"\n\
+         [telemetry.resource]\nteam = \"\"\n\
+         [telemetry.tracing.otlp]\nendpoint = \"http://[::1]:65535\"\ntimeout_seconds = 0.001\n\
+         [telemetry.tracing.otlp.batch]\nmax_queue_size = 1048576\nmax_export_batch_size = 65536\n\
+         scheduled_delay_seconds = 3600\nexport_timeout_seconds = 3600\n\
+         [telemetry.tracing.sampling]\nmax_traces_per_second = 0.001\nalways_sample_slow_seconds = 86400\n\
+         [telemetry.usage]\ncircuit_cooldown_seconds = 0\n",
+        "é".repeat(255)
+    ))
+    .unwrap();
+    Config::from_env_vars([
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "1048576"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "65536"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "3600000"),
+        ("OTEL_BSP_EXPORT_TIMEOUT", "1"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "3600000"),
+        ("OTEL_RESOURCE_ATTRIBUTES", "empty=,team=a%20b"),
+    ])
+    .unwrap();
+}
+
+/// The same values of issue 13, in variables: each an error naming the variable.
+#[test]
+fn repro_13_out_of_range_values_in_variables() {
+    let cases = [
+        (
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            "9223372036854775807",
+            "no larger than 1048576",
+        ),
+        (
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            "65537",
+            "no larger than 65536",
+        ),
+        (
+            "OTEL_BSP_EXPORT_TIMEOUT",
+            "3600001",
+            "at most 3600000 (1 h)",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+            "9223372036854775807",
+            "at most 3600000 (1 h)",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+            "18446744073709551616",
+            "at most 3600000 (1 h)",
+        ),
+        (
+            "OTEL_BSP_SCHEDULE_DELAY",
+            "9223372036854775807",
+            "at most 3600000 (1 h)",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "http://collector:65536",
+            "a port from 1 to 65535",
+        ),
+        ("OTEL_TRACES_SAMPLER_ARG", "NaN", "a number from 0 to 1"),
+        (
+            "OTEL_SERVICE_NAME",
+            "agent\u{0}",
+            "character 6 is the control character U+0000",
+        ),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "team=a%00b",
+            "the value of `team`: character 2 is the control character U+0000",
+        ),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.name=",
+            "the value of `service.name`: it is empty",
+        ),
+    ];
+    for (var, value, accepted) in cases {
+        let shown = value.replace('\u{0}', "\\u{0}");
+        assert_env_error(var, &shown, accepted, value);
+    }
+    assert_env_error(
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "x%20api=***",
+        "the name `x api` is not a header name",
+        "x%20api=1",
+    );
+    // A header value is a secret: the rule holds, the value is never shown.
+    let err = Config::from_env_vars([("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=s3cr3t%0A")])
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("s3cr3t"), "{err}");
+    assert!(err.contains("x-api-key=***"), "{err}");
+    assert!(
+        err.contains("the value of `x-api-key`: character 7 is the control character U+000A"),
+        "{err}"
+    );
 }

@@ -5,7 +5,11 @@ use super::values::Endpoint;
 
 /// What an endpoint must look like, for errors.
 pub(crate) const EXPECTED_URL: &str =
-    "an `http://` or `https://` URL with a host, e.g. `http://localhost:4318`";
+    "an `http://` or `https://` URL with a host (and a port from 1 to 65535, if any), without \
+     spaces or control characters, at most 2048 characters, e.g. `http://localhost:4318`";
+
+/// Longest endpoint URL: 2048 characters, what browsers, proxies and collectors all accept.
+const URL_MAX_CHARS: usize = 2048;
 
 /// Default gRPC endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT` for `grpc`).
 pub(crate) const GRPC_ENDPOINT_DEFAULT: &str = "http://localhost:4317";
@@ -15,7 +19,8 @@ pub(crate) const HTTP_ENDPOINT_DEFAULT: &str = "http://localhost:4318/v1/traces"
 /// The path OTLP/HTTP serves traces on.
 const TRACES_PATH: &str = "/v1/traces";
 
-/// Whether `url` is an `http(s)://` URL with a host and no whitespace.
+/// Whether `url` is an `http(s)://` URL with a host, a port from 1 to 65535 if it has one, no
+/// whitespace or control character, and at most [`URL_MAX_CHARS`] characters.
 pub(crate) fn is_valid_url(url: &str) -> bool {
     let Some(rest) = url
         .strip_prefix("http://")
@@ -23,8 +28,21 @@ pub(crate) fn is_valid_url(url: &str) -> bool {
     else {
         return false;
     };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    !host.is_empty() && !url.chars().any(char::is_whitespace)
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    // `user:password@host:port`: the host and port are after the last `@`.
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let port = match host_port.rfind([':', ']']) {
+        Some(at) if host_port[at..].starts_with(':') => Some(&host_port[at + 1..]),
+        _ => None,
+    };
+    let port_ok = port.is_none_or(|p| {
+        p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok_and(|p| p > 0)
+    });
+    let host = port.map_or(host_port, |p| &host_port[..host_port.len() - p.len() - 1]);
+    !host.is_empty()
+        && port_ok
+        && url.chars().count() <= URL_MAX_CHARS
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// The URL the exporter uses for `endpoint` (or the default) over `protocol`.
@@ -81,6 +99,34 @@ mod tests {
         assert!(!is_valid_url("http:///path"));
         assert!(!is_valid_url("http://a b"));
         assert!(!is_valid_url("ftp://host"));
+        assert!(is_valid_url("http://[::1]:4318/v1/traces"));
+        assert!(is_valid_url("http://[::1]"));
+        assert!(is_valid_url("http://user:pw@host:1/x"));
+        assert!(is_valid_url("http://host:65535"));
+    }
+
+    #[test]
+    fn repro_13_bad_ports_control_characters_and_length() {
+        for bad in [
+            "http://host:0",
+            "http://host:65536",
+            "http://host:99999999999999999999",
+            "http://host:",
+            "http://host:12a",
+            "http://:4318",
+            "http://host\u{0}:4318",
+            "http://host/\u{7f}",
+            "http://host/\u{85}",
+        ] {
+            assert!(!is_valid_url(bad), "{bad:?} accepted");
+        }
+        let long = format!("http://host/{}", "a".repeat(URL_MAX_CHARS));
+        assert!(!is_valid_url(&long));
+        let longest = format!(
+            "http://host/{}",
+            "a".repeat(URL_MAX_CHARS - "http://host/".len())
+        );
+        assert!(is_valid_url(&longest));
     }
 
     #[test]

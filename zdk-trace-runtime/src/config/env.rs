@@ -119,3 +119,90 @@ mod tests {
         assert_eq!(c, Config::default());
     }
 }
+
+/// Property tests of the `OTEL_*` reader: it never panics, an error always names a variable
+/// it reads, and valid values are what the layer holds.
+#[cfg(test)]
+// Tests panic on failure by design.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod props {
+    use std::time::Duration;
+
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::config::resolve;
+
+    fn known_var() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(table::env_vars().collect::<Vec<_>>())
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_values_never_panic(vars in vec((known_var(), any::<String>()), 0..8)) {
+            match parse(vars.iter().map(|(k, v)| (*k, v.as_str()))) {
+                Ok(layer) => {
+                    let _ = resolve(&[&layer], &|_| None);
+                }
+                Err(ConfigError::Env { var, expected, .. }) => {
+                    prop_assert!(vars.iter().any(|(k, _)| *k == var), "{var}");
+                    prop_assert!(!expected.is_empty());
+                }
+                Err(other) => prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
+
+        #[test]
+        fn valid_values_are_what_the_layer_holds(
+            queue in 1usize..=1 << 20,
+            batch in 1usize..=65_536,
+            delay_ms in 0u64..=3_600_000,
+            timeout_ms in 1u64..=3_600_000,
+            probability in 0.0f64..=1.0,
+            name in "[A-Za-z0-9._é-]{1,40}",
+        ) {
+            let batch = batch.min(queue);
+            let vars = [
+                ("OTEL_BSP_MAX_QUEUE_SIZE", queue.to_string()),
+                ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", batch.to_string()),
+                ("OTEL_BSP_SCHEDULE_DELAY", delay_ms.to_string()),
+                ("OTEL_BSP_EXPORT_TIMEOUT", timeout_ms.to_string()),
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", timeout_ms.to_string()),
+                ("OTEL_TRACES_SAMPLER", "traceidratio".to_owned()),
+                ("OTEL_TRACES_SAMPLER_ARG", format!("{probability:?}")),
+                ("OTEL_SERVICE_NAME", name.clone()),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318".to_owned()),
+            ];
+            let layer = parse(vars.iter().map(|(k, v)| (*k, v.as_str())))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let s = resolve(&[&layer], &|_| None).unwrap_or_else(|e| panic!("{e}"));
+            prop_assert_eq!(&s.service_name, &name);
+            prop_assert_eq!(s.batch.max_queue_size, queue);
+            prop_assert_eq!(s.batch.max_export_batch_size, batch);
+            prop_assert_eq!(s.batch.scheduled_delay, Duration::from_millis(delay_ms));
+            prop_assert_eq!(s.batch.export_timeout, Duration::from_millis(timeout_ms));
+            prop_assert_eq!(s.sampler, crate::sampling::Sampler::TraceIdRatio(probability));
+        }
+
+        #[test]
+        fn out_of_range_values_are_refused(
+            queue in (1u64 << 20) + 1..=u64::MAX,
+            ms in 3_600_001u64..=u64::MAX,
+            which in 0usize..3,
+        ) {
+            let (var, value) = match which {
+                0 => ("OTEL_BSP_MAX_QUEUE_SIZE", queue.to_string()),
+                1 => ("OTEL_BSP_SCHEDULE_DELAY", ms.to_string()),
+                _ => ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", ms.to_string()),
+            };
+            match parse([(var, value.as_str())]) {
+                Err(ConfigError::Env { var: v, value: shown, .. }) => {
+                    prop_assert_eq!(v, var);
+                    prop_assert_eq!(shown, value);
+                }
+                other => prop_assert!(false, "{var}={value}: {other:?}"),
+            }
+        }
+    }
+}

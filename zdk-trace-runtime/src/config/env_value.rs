@@ -5,10 +5,10 @@
 //! never skipped with a warning: a typo in a sampler name should not silently sample everything.
 
 use std::collections::HashMap;
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use super::error::{expected_one_of, ConfigError};
-use super::toml_value::EXPECTED_POSITIVE_INT;
 use super::values::{Origin, Set};
 
 /// Path of the configuration file [`Config::discover`](crate::Config::discover) reads (instead of `./zdk-trace.toml`).
@@ -83,12 +83,28 @@ pub(crate) fn set<T>(var: &'static str, value: T) -> Option<Set<T>> {
     Some(Set::new(value, Origin::Env { var }))
 }
 
+/// The error for `var=value`; control characters in `value` are shown escaped (`\u{0}`,
+/// `\n`), so the message stays on one line and shows what is there.
 pub(crate) fn error(var: &str, value: &str, expected: String) -> ConfigError {
     ConfigError::Env {
         var: var.to_owned(),
-        value: value.to_owned(),
+        value: escape_controls(value),
         expected,
     }
+}
+
+/// `value` with each control character written as its Rust escape.
+pub(crate) fn escape_controls(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 pub(crate) fn choice_error(var: &str, value: &str, choices: &[&str]) -> ConfigError {
@@ -109,35 +125,41 @@ pub(crate) fn parse_bool(var: &str, value: &str) -> Result<bool, ConfigError> {
     }
 }
 
-pub(crate) fn parse_positive(var: &str, value: &str) -> Result<usize, ConfigError> {
+/// A whole number in `range`.
+pub(crate) fn parse_count(
+    var: &str,
+    value: &str,
+    range: RangeInclusive<usize>,
+    expected: &str,
+) -> Result<usize, ConfigError> {
     match value.parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(error(var, value, EXPECTED_POSITIVE_INT.to_owned())),
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(error(var, value, expected.to_owned())),
     }
 }
 
-pub(crate) fn parse_millis(var: &str, value: &str, zero_ok: bool) -> Result<Duration, ConfigError> {
-    match value.parse::<u64>() {
-        Ok(ms) if zero_ok || ms > 0 => Ok(Duration::from_millis(ms)),
-        _ => Err(error(
-            var,
-            value,
-            if zero_ok {
-                "a whole number of milliseconds, 0 or more, e.g. `5000`"
-            } else {
-                "a positive whole number of milliseconds, e.g. `10000`"
-            }
-            .to_owned(),
-        )),
+/// A whole number of milliseconds from `min` to `max`.
+pub(crate) fn parse_millis(
+    var: &str,
+    value: &str,
+    min: Duration,
+    max: Duration,
+    expected: &str,
+) -> Result<Duration, ConfigError> {
+    match value.parse::<u64>().map(Duration::from_millis) {
+        Ok(d) if (min..=max).contains(&d) => Ok(d),
+        _ => Err(error(var, value, expected.to_owned())),
     }
 }
 
 /// `k=v,k2=v2` with percent-encoded keys and values (the W3C baggage form the OTel
-/// specification uses). `secret` values never appear in errors.
+/// specification uses). `secret` values never appear in errors. `problem` says what is wrong
+/// with a decoded pair, if anything (the rule of the setting the variable sets).
 pub(crate) fn parse_pairs(
     var: &str,
     value: &str,
     secret: bool,
+    problem: fn(&str, &str) -> Option<String>,
 ) -> Result<Vec<(String, String)>, ConfigError> {
     let fail = |problem: String| {
         // Header values are secrets: show the names only (`a=***,***`).
@@ -161,7 +183,7 @@ pub(crate) fn parse_pairs(
             return Err(fail(if secret {
                 "an entry has no `=`".to_owned()
             } else {
-                format!("`{}` has no `=`", pair.trim())
+                format!("`{}` has no `=`", escape_controls(pair.trim()))
             }));
         };
         let key = percent_decode(key.trim())
@@ -169,11 +191,14 @@ pub(crate) fn parse_pairs(
             .ok_or_else(|| {
                 fail(format!(
                     "the key `{}` is empty or badly encoded",
-                    key.trim()
+                    escape_controls(key.trim())
                 ))
             })?;
         let val = percent_decode(val.trim())
             .ok_or_else(|| fail(format!("the value of `{key}` has a bad `%` escape")))?;
+        if let Some(problem) = problem(&key, &val) {
+            return Err(fail(problem));
+        }
         pairs.retain(|(k, _)| *k != key);
         pairs.push((key, val));
     }
@@ -215,7 +240,7 @@ mod tests {
 
     #[test]
     fn pairs() {
-        let p = parse_pairs("V", "a=1, b = x%3Dy ,,a=2", false).unwrap();
+        let p = parse_pairs("V", "a=1, b = x%3Dy ,,a=2", false, |_, _| None).unwrap();
         assert_eq!(
             p,
             vec![
@@ -223,17 +248,17 @@ mod tests {
                 ("a".to_owned(), "2".to_owned())
             ]
         );
-        assert!(parse_pairs("V", "a", false).is_err());
-        assert!(parse_pairs("V", "=1", false).is_err());
+        assert!(parse_pairs("V", "a", false, |_, _| None).is_err());
+        assert!(parse_pairs("V", "=1", false, |_, _| None).is_err());
     }
 
     #[test]
     fn header_errors_hide_values() {
-        let err = parse_pairs("H", "api-key=s3cr3t%zz", true).unwrap_err();
+        let err = parse_pairs("H", "api-key=s3cr3t%zz", true, |_, _| None).unwrap_err();
         let msg = err.to_string();
         assert!(!msg.contains("s3cr3t"), "{msg}");
         assert!(msg.contains("api-key"), "{msg}");
-        let err = parse_pairs("H", "s3cr3t", true).unwrap_err();
+        let err = parse_pairs("H", "s3cr3t", true, |_, _| None).unwrap_err();
         assert!(!err.to_string().contains("s3cr3t"), "{err}");
     }
 }

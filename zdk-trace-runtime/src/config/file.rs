@@ -135,3 +135,194 @@ mod tests {
         assert_eq!(c.batch.max_queue_size.unwrap().value, 16);
     }
 }
+
+/// Property tests of the `zdk-trace.toml` reader: it never panics, an error always names a
+/// position and (past the syntax) a key, and a valid document reports what it says.
+#[cfg(test)]
+// Tests panic on failure by design.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod props {
+    use std::time::Duration;
+
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::config::resolve;
+
+    /// Every error of a document says where: `<string>:line`, and the key past the syntax.
+    fn assert_named(err: &ConfigError) -> Result<(), TestCaseError> {
+        let msg = err.to_string();
+        prop_assert!(msg.starts_with("<string>:"), "{msg}");
+        match err {
+            ConfigError::Syntax { line, column, .. } => prop_assert!(*line >= 1 && *column >= 1),
+            ConfigError::UnknownKey { key, .. }
+            | ConfigError::Invalid { key, .. }
+            | ConfigError::Missing { key, .. } => {
+                prop_assert!(
+                    !key.is_empty() && msg.contains(&format!("`{key}`")),
+                    "{msg}"
+                );
+            }
+            other => prop_assert!(false, "unexpected error from a document: {other:?}"),
+        }
+        Ok(())
+    }
+
+    /// Lines that look like `zdk-trace.toml`: its tables, its keys and other names, values of
+    /// every type, in and out of range, and some noise.
+    fn tomlish_line() -> impl Strategy<Value = String> {
+        let table = prop::sample::select(vec![
+            "telemetry",
+            "telemetry.resource",
+            "telemetry.tracing",
+            "telemetry.tracing.otlp",
+            "telemetry.tracing.otlp.headers",
+            "telemetry.tracing.otlp.batch",
+            "telemetry.tracing.sampling",
+            "telemetry.genai",
+            "telemetry.usage",
+            "telemetry.metrics",
+        ]);
+        let key = prop::sample::select(vec![
+            "enabled",
+            "service_name",
+            "service_version",
+            "endpoint",
+            "protocol",
+            "timeout_seconds",
+            "compression",
+            "max_queue_size",
+            "max_export_batch_size",
+            "scheduled_delay_seconds",
+            "export_timeout_seconds",
+            "strategy",
+            "probability",
+            "always_sample_errors",
+            "always_sample_slow_seconds",
+            "max_traces_per_second",
+            "capture_message_content",
+            "notice",
+            "circuit_cooldown_seconds",
+            "\"x-api-key\"",
+            "\"deployment.environment\"",
+            "type",
+            "path",
+        ]);
+        let value = prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<f64>().prop_map(|n| format!("{n:?}")),
+            any::<bool>().prop_map(|b| b.to_string()),
+            "[ -~]{0,12}".prop_map(|s| format!("{s:?}")),
+            any::<String>().prop_map(|s| format!("{s:?}")),
+            Just("\"http://localhost:4318\"".to_owned()),
+            Just("\"${API_KEY}\"".to_owned()),
+            Just("[1, 2]".to_owned()),
+            Just("{ type = \"stdout\" }".to_owned()),
+            Just("nan".to_owned()),
+            Just("inf".to_owned()),
+        ];
+        prop_oneof![
+            table.clone().prop_map(|t| format!("[{t}]")),
+            Just("[[telemetry.tracing.exporters]]".to_owned()),
+            (key, value).prop_map(|(k, v)| format!("{k} = {v}")),
+            "[ -~]{0,20}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(text in any::<String>()) {
+            if let Err(err) = Config::from_toml_str(&text) {
+                assert_named(&err)?;
+            }
+        }
+
+        #[test]
+        fn tomlish_documents_load_or_name_what_is_wrong(lines in vec(tomlish_line(), 0..12)) {
+            let doc = lines.join("\n");
+            match Config::from_toml_str(&doc) {
+                // What a document holds is resolved at install: that must not panic either.
+                Ok(layer) => {
+                    let _ = resolve(&[&layer], &|_| None);
+                }
+                Err(err) => assert_named(&err)?,
+            }
+        }
+
+        #[test]
+        fn valid_documents_report_what_they_say(
+            queue in 1usize..=1 << 20,
+            batch_fraction in 0.0f64..=1.0,
+            delay_ms in 0u64..=3_600_000,
+            export_ms in 1u64..=3_600_000,
+            otlp_ms in 1u64..=3_600_000,
+            slow_ms in 0u64..=86_400_000,
+            rate in 0.001f64..=1_000_000.0,
+            probability in 0.0f64..=1.0,
+            name in "[A-Za-z0-9 ._é-]{1,40}",
+        ) {
+            let batch = ((queue.min(65_536) as f64 * batch_fraction) as usize).max(1);
+            let secs = |ms: u64| format!("{}.{:03}", ms / 1000, ms % 1000);
+            let doc = format!(
+                "[telemetry]\nservice_name = {name:?}\n\
+                 [telemetry.tracing.otlp]\nendpoint = \"http://c:4318\"\ntimeout_seconds = {}\n\
+                 [telemetry.tracing.otlp.batch]\nmax_queue_size = {queue}\n\
+                 max_export_batch_size = {batch}\nscheduled_delay_seconds = {}\n\
+                 export_timeout_seconds = {}\n\
+                 [telemetry.tracing.sampling]\nprobability = {probability:?}\n\
+                 always_sample_slow_seconds = {}\nmax_traces_per_second = {rate:?}\n",
+                secs(otlp_ms), secs(delay_ms), secs(export_ms), secs(slow_ms),
+            );
+            let layer = Config::from_toml_str(&doc)
+                .unwrap_or_else(|e| panic!("{e}\n{doc}"));
+            let s = resolve(&[&layer], &|_| None).unwrap_or_else(|e| panic!("{e}\n{doc}"));
+            // Seconds are read as the float they are written as.
+            let read = |ms: u64| Duration::from_secs_f64(secs(ms).parse::<f64>().unwrap());
+            prop_assert_eq!(&s.service_name, &name);
+            prop_assert_eq!(s.batch.max_queue_size, queue);
+            prop_assert_eq!(s.batch.max_export_batch_size, batch);
+            prop_assert_eq!(s.batch.scheduled_delay, read(delay_ms));
+            prop_assert_eq!(s.batch.export_timeout, read(export_ms));
+            prop_assert_eq!(s.tail.slow_threshold, Some(read(slow_ms)));
+            prop_assert_eq!(s.tail.max_traces_per_second, Some(rate));
+            prop_assert_eq!(s.sampler, crate::sampling::Sampler::TraceIdRatio(probability));
+            match &s.exporters[..] {
+                [crate::config::ExporterSettings::Otlp(otlp)] => {
+                    prop_assert_eq!(otlp.timeout, read(otlp_ms));
+                }
+                other => prop_assert!(false, "{other:?}"),
+            }
+        }
+
+        #[test]
+        fn out_of_range_numbers_are_refused(
+            queue in (1u64 << 20) + 1..=i64::MAX as u64,
+            timeout in 3600.001f64..1e300,
+            rate in prop_oneof![1e-300f64..0.000_999, 1_000_000.001f64..1e300],
+            which in 0usize..3,
+        ) {
+            let (doc, key) = match which {
+                0 => (
+                    format!("[telemetry.tracing.otlp.batch]\nmax_queue_size = {queue}\n"),
+                    "telemetry.tracing.otlp.batch.max_queue_size",
+                ),
+                1 => (
+                    format!("[telemetry.tracing.otlp]\ntimeout_seconds = {timeout:?}\n"),
+                    "telemetry.tracing.otlp.timeout_seconds",
+                ),
+                _ => (
+                    format!("[telemetry.tracing.sampling]\nmax_traces_per_second = {rate:?}\n"),
+                    "telemetry.tracing.sampling.max_traces_per_second",
+                ),
+            };
+            match Config::from_toml_str(&doc) {
+                Err(ConfigError::Invalid { key: k, line, .. }) => {
+                    prop_assert_eq!(k, key);
+                    prop_assert_eq!(line, Some(2));
+                }
+                other => prop_assert!(false, "{doc}: {other:?}"),
+            }
+        }
+    }
+}

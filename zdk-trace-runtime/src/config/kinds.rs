@@ -3,19 +3,256 @@
 //! range-checked, and shown by `zdk-trace status`. Each setting of [`table`](super::table)
 //! names its kind.
 
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 #[cfg(feature = "config-file")]
 use toml::de::DeValue;
 
 use super::endpoint::is_valid_url;
-use super::env_value::{choice_error, error, parse_bool, parse_millis, parse_positive};
+use super::env_value::{
+    choice_error, error, escape_controls, parse_bool, parse_count, parse_millis,
+};
+use super::error::ConfigError;
 use super::setting::Kind;
 use super::settings::OtlpProtocol;
-use super::toml_value::{EXPECTED_POSITIVE_INT, EXPECTED_PROBABILITY, EXPECTED_RATE};
+use super::toml_value::EXPECTED_PROBABILITY;
+#[cfg(feature = "config-file")]
+use super::toml_value::{Doc, Item};
 use super::values::{Root, Strategy};
 use crate::genai::CaptureMode;
 use crate::sampling::Sampler;
+
+// ----- the bounds of every numeric setting -----
+//
+// A value outside them is refused with an error naming the key (or variable, or setter), the
+// value and the range. The upper bounds keep every later `Instant + Duration`, allocation and
+// token bucket far from overflow; the lower bounds refuse values that would silently turn a
+// feature off (a rate of 1e-320 per second keeps one trace, then none).
+
+/// Most spans waiting for export: 2^20 (1 048 576), 128 times the default. Every waiting span
+/// holds a 320-byte slot and one thread's ring may grow to the queue size (tail sampling holds
+/// as many again): about 320 MB for one thread at the bound. Past it a queue is
+/// no longer slack for a slow export but memory the application needs.
+pub(crate) const QUEUE_SIZE_MAX: usize = 1 << 20;
+const QUEUE_SIZE_RANGE: RangeInclusive<usize> = 1..=QUEUE_SIZE_MAX;
+const EXPECTED_QUEUE_SIZE: &str = "a positive integer no larger than 1048576 (2^20 spans, \
+                                   about 320 MB of span slots), e.g. `8192`";
+
+/// Most spans per export call: 65 536. At a few hundred bytes per encoded span that is already
+/// a request of tens of MB, several times what OTLP receivers accept by default (4 MiB for
+/// gRPC); the queue size bounds it too.
+pub(crate) const BATCH_SIZE_MAX: usize = 65_536;
+const BATCH_SIZE_RANGE: RangeInclusive<usize> = 1..=BATCH_SIZE_MAX;
+const EXPECTED_BATCH_SIZE: &str = "a positive integer no larger than 65536, e.g. `512`";
+
+/// Shortest timeout (an export, an OTLP request): 1 ms, the environment variables' unit; a
+/// shorter one fails every export.
+pub(crate) const TIMEOUT_MIN: Duration = Duration::from_millis(1);
+/// Longest timeout, and longest delay: one hour. A shutdown may wait this long for an export.
+pub(crate) const TIMEOUT_MAX: Duration = Duration::from_secs(3600);
+// Read only by the file reader (and the bounds test).
+#[cfg(any(feature = "config-file", test))]
+const EXPECTED_TIMEOUT_SECONDS: &str =
+    "a positive number of seconds from 0.001 (1 ms) to 3600 (1 h), e.g. `10` or `0.5`";
+const EXPECTED_TIMEOUT_MILLIS: &str =
+    "a positive whole number of milliseconds, at most 3600000 (1 h), e.g. `10000`";
+const EXPECTED_TIMEOUT: &str =
+    "a duration from 1 ms to 1 h (`Duration::from_millis(1)` to `Duration::from_secs(3600)`)";
+
+/// Longest delay (the batch delay, the usage circuit's cooldown): one hour. 0 is allowed.
+pub(crate) const DELAY_MAX: Duration = Duration::from_secs(3600);
+// Read only by the file reader (and the bounds test).
+#[cfg(any(feature = "config-file", test))]
+const EXPECTED_DELAY_SECONDS: &str =
+    "a number of seconds, 0 or more and at most 3600 (1 h), e.g. `5` or `0.5`";
+const EXPECTED_DELAY_MILLIS: &str =
+    "a whole number of milliseconds, 0 or more and at most 3600000 (1 h), e.g. `5000`";
+const EXPECTED_DELAY: &str = "a duration of at most 1 h (`Duration::from_secs(3600)`)";
+
+/// Longest slow-trace threshold: one day (an agent's run may well last hours).
+pub(crate) const SLOW_THRESHOLD_MAX: Duration = Duration::from_secs(86_400);
+// Read only by the file reader (and the bounds test).
+#[cfg(any(feature = "config-file", test))]
+const EXPECTED_SLOW_SECONDS: &str =
+    "a number of seconds, 0 or more and at most 86400 (1 day), e.g. `5` or `0.5`";
+const EXPECTED_SLOW_MILLIS: &str =
+    "a whole number of milliseconds, 0 or more and at most 86400000 (1 day), e.g. `5000`";
+const EXPECTED_SLOW: &str = "a duration of at most 1 day (`Duration::from_secs(86400)`)";
+
+/// Fewest traces per second a rate limit keeps: 0.001, one trace per root span name every
+/// 17 minutes. Less is in effect "none": use the `always_off` sampler for that.
+pub(crate) const RATE_MIN: f64 = 0.001;
+/// Most traces per second a rate limit keeps: 1 000 000, more than the pipeline can export
+/// (so a larger limit would never apply).
+pub(crate) const RATE_MAX: f64 = 1_000_000.0;
+const RATE_RANGE: RangeInclusive<f64> = RATE_MIN..=RATE_MAX;
+const EXPECTED_RATE: &str = "a number of traces per second from 0.001 to 1000000, e.g. `100`";
+
+const PROBABILITY_RANGE: RangeInclusive<f64> = 0.0..=1.0;
+
+// ----- the rule of every string -----
+
+/// What a string setting may hold: never a control character (U+0000 to U+001F, U+007F to
+/// U+009F: a NUL, a line break or an escape corrupts what is exported and the logs that show
+/// it), at most `max_chars` characters, and, unless `empty_ok`, something.
+#[derive(Debug)]
+pub(crate) struct TextRule {
+    /// What is accepted, for errors.
+    pub(crate) expected: &'static str,
+    max_chars: usize,
+    empty_ok: bool,
+}
+
+impl TextRule {
+    /// What is wrong with `s`, if anything (never quoting `s`: it may be a secret).
+    pub(crate) fn problem(&self, s: &str) -> Option<String> {
+        if s.is_empty() && !self.empty_ok {
+            return Some("it is empty".to_owned());
+        }
+        if let Some((at, c)) = s.chars().enumerate().find(|(_, c)| c.is_control()) {
+            return Some(format!(
+                "character {} is the control character U+{:04X}",
+                at + 1,
+                u32::from(c)
+            ));
+        }
+        let chars = s.chars().count();
+        (chars > self.max_chars).then(|| format!("it is {chars} characters long"))
+    }
+
+    /// What is accepted and, when `s` breaks the rule, what is wrong with it.
+    pub(crate) fn check(&self, s: &str) -> Option<String> {
+        self.problem(s)
+            .map(|problem| format!("{}; here {problem}", self.expected))
+    }
+
+    /// `s` if it follows the rule, else the error for `var`.
+    pub(crate) fn env(&self, var: &str, value: &str) -> Result<String, ConfigError> {
+        match self.check(value) {
+            Some(expected) => Err(error(var, value, expected)),
+            None => Ok(value.to_owned()),
+        }
+    }
+
+    /// The string at `key` if it follows the rule, else the error naming the key and line.
+    #[cfg(feature = "config-file")]
+    pub(crate) fn file(
+        &self,
+        doc: &Doc<'_>,
+        key: &str,
+        item: &Item<'_>,
+    ) -> Result<String, ConfigError> {
+        let s = doc.string(key, item, self.expected)?;
+        match self.check(s) {
+            Some(expected) => Err(doc.invalid(key, item, expected)),
+            None => Ok(s.to_owned()),
+        }
+    }
+}
+
+/// The service name and version: a label every backend shows and indexes.
+pub(crate) const NAME: TextRule = TextRule {
+    expected: "a non-empty string of at most 255 characters without control characters \
+               (U+0000 to U+001F, U+007F to U+009F), e.g. `my-agent`",
+    max_chars: 255,
+    empty_ok: false,
+};
+
+/// A resource attribute's key.
+pub(crate) const ATTRIBUTE_KEY: TextRule = TextRule {
+    expected: "a non-empty attribute name of at most 255 characters without control \
+               characters, e.g. `deployment.environment`",
+    max_chars: 255,
+    empty_ok: false,
+};
+
+/// A resource attribute's value (empty allowed, as OpenTelemetry allows it).
+pub(crate) const ATTRIBUTE_VALUE: TextRule = TextRule {
+    expected: "a string of at most 4096 characters without control characters \
+               (U+0000 to U+001F, U+007F to U+009F)",
+    max_chars: 4096,
+    empty_ok: true,
+};
+
+/// An OTLP header's value (a secret: errors never show it). 8192 characters is the whole
+/// header block most servers accept.
+pub(crate) const HEADER_VALUE: TextRule = TextRule {
+    expected: "a header value of at most 8192 characters without control characters (a \
+               trailing line break, as `$(cat token-file)` leaves, is one)",
+    max_chars: 8192,
+    empty_ok: true,
+};
+
+/// The file exporter's path (4096 bytes is Linux's `PATH_MAX`).
+pub(crate) const FILE_PATH: TextRule = TextRule {
+    expected: "a non-empty path of at most 4096 characters without control characters, e.g. \
+               `traces.jsonl`",
+    max_chars: 4096,
+    empty_ok: false,
+};
+
+/// What an OTLP header name must be.
+pub(crate) const EXPECTED_HEADER_NAME: &str = "a header name of at most 255 letters, digits and \
+                                               `!#$%&'*+-.^_`|~`, e.g. `x-api-key`";
+
+/// An HTTP header name (RFC 9110 token), at most 255 characters.
+pub(crate) fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
+}
+
+/// What is wrong with an OTLP header, if anything. Its value is a secret: only where the
+/// problem is is said, never what the value holds.
+pub(crate) fn header_problem(name: &str, value: &str) -> Option<String> {
+    if !is_header_name(name) {
+        return Some(format!(
+            "the name `{}` is not {EXPECTED_HEADER_NAME}",
+            escape_controls(name)
+        ));
+    }
+    HEADER_VALUE.problem(value).map(|problem| {
+        format!(
+            "the value of `{name}`: {problem}; expected {}",
+            HEADER_VALUE.expected
+        )
+    })
+}
+
+/// The key of the resource attribute that names the service when no service name is set.
+pub(crate) const SERVICE_NAME_ATTRIBUTE: &str = "service.name";
+
+/// What is wrong with a resource attribute, if anything (a `service.name` follows [`NAME`]).
+pub(crate) fn attribute_problem(key: &str, value: &str) -> Option<String> {
+    if let Some(problem) = ATTRIBUTE_KEY.problem(key) {
+        return Some(format!(
+            "the key `{}`: {problem}; expected {}",
+            escape_controls(key),
+            ATTRIBUTE_KEY.expected
+        ));
+    }
+    let rule = attribute_rule(key);
+    rule.problem(value).map(|problem| {
+        format!(
+            "the value of `{key}`: {problem}; expected {}",
+            rule.expected
+        )
+    })
+}
+
+/// The rule of an attribute's value: [`NAME`] for `service.name`, else [`ATTRIBUTE_VALUE`].
+pub(crate) fn attribute_rule(key: &str) -> &'static TextRule {
+    if key == SERVICE_NAME_ATTRIBUTE {
+        &NAME
+    } else {
+        &ATTRIBUTE_VALUE
+    }
+}
+
+// ----- kinds -----
 
 pub(super) static BOOL: Kind<bool> = Kind {
     #[cfg(feature = "config-file")]
@@ -25,43 +262,172 @@ pub(super) static BOOL: Kind<bool> = Kind {
     show: |b| b.to_string(),
 };
 
-/// A non-empty string in a file; any value in a variable.
-pub(super) static TEXT: Kind<String> = Kind {
+/// The service name or version: see [`NAME`].
+pub(super) static NAME_KIND: Kind<String> = Kind {
     #[cfg(feature = "config-file")]
-    file: |doc, key, item| doc.text(key, item),
-    env: |_, value| Ok(value.to_owned()),
-    check: |_| None,
+    file: |doc, key, item| NAME.file(doc, key, item),
+    env: |var, value| NAME.env(var, value),
+    check: |s| NAME.check(s).map(|expected| (format!("{s:?}"), expected)),
     show: Clone::clone,
 };
 
-pub(super) static POSITIVE_INT: Kind<usize> = Kind {
+/// `1..=`[`QUEUE_SIZE_MAX`] spans.
+pub(super) static QUEUE_SIZE: Kind<usize> = Kind {
     #[cfg(feature = "config-file")]
-    file: |doc, key, item| doc.positive_int(key, item),
-    env: |var, value| parse_positive(var, value),
-    check: |n| (*n == 0).then(|| ("0".to_owned(), EXPECTED_POSITIVE_INT)),
+    file: |doc, key, item| doc.count(key, item, QUEUE_SIZE_RANGE, EXPECTED_QUEUE_SIZE),
+    env: |var, value| parse_count(var, value, QUEUE_SIZE_RANGE, EXPECTED_QUEUE_SIZE),
+    check: |n| outside(n, &QUEUE_SIZE_RANGE, n.to_string(), EXPECTED_QUEUE_SIZE),
     show: |n| n.to_string(),
 };
 
-/// Seconds in a file, milliseconds in a variable; 0 allowed.
-pub(super) static SECONDS: Kind<Duration> = Kind {
+/// `1..=`[`BATCH_SIZE_MAX`] spans (and at most the queue size, checked across layers).
+pub(super) static BATCH_SIZE: Kind<usize> = Kind {
     #[cfg(feature = "config-file")]
-    file: |doc, key, item| doc.seconds(key, item, true),
-    env: |var, value| parse_millis(var, value, true),
-    check: |_| None,
-    show: |d| seconds(*d),
+    file: |doc, key, item| doc.count(key, item, BATCH_SIZE_RANGE, EXPECTED_BATCH_SIZE),
+    env: |var, value| parse_count(var, value, BATCH_SIZE_RANGE, EXPECTED_BATCH_SIZE),
+    check: |n| outside(n, &BATCH_SIZE_RANGE, n.to_string(), EXPECTED_BATCH_SIZE),
+    show: |n| n.to_string(),
 };
 
-/// [`SECONDS`], but not 0.
-pub(super) static POSITIVE_SECONDS: Kind<Duration> = Kind {
+/// The largest OTLP request: 1 KiB to 256 MiB (collectors cap requests at a few MiB).
+const REQUEST_BYTES_RANGE: RangeInclusive<usize> = 1024..=(256 << 20);
+const EXPECTED_REQUEST_BYTES: &str =
+    "a number of bytes from 1024 to 268435456 (256 MiB), e.g. `4194304` (4 MiB)";
+
+/// `1024..=256 MiB` bytes.
+pub(super) static REQUEST_BYTES: Kind<usize> = Kind {
     #[cfg(feature = "config-file")]
-    file: |doc, key, item| doc.seconds(key, item, false),
-    env: |var, value| parse_millis(var, value, false),
+    file: |doc, key, item| doc.count(key, item, REQUEST_BYTES_RANGE, EXPECTED_REQUEST_BYTES),
+    env: |var, value| parse_count(var, value, REQUEST_BYTES_RANGE, EXPECTED_REQUEST_BYTES),
+    check: |n| {
+        outside(
+            n,
+            &REQUEST_BYTES_RANGE,
+            n.to_string(),
+            EXPECTED_REQUEST_BYTES,
+        )
+    },
+    show: |n| n.to_string(),
+};
+
+/// The longest attribute value: 1 byte to 64 MiB.
+const VALUE_LENGTH_RANGE: RangeInclusive<usize> = 1..=(64 << 20);
+const EXPECTED_VALUE_LENGTH: &str =
+    "a number of bytes from 1 to 67108864 (64 MiB), e.g. `1048576` (1 MiB)";
+
+/// `1..=64 MiB` bytes.
+pub(super) static VALUE_LENGTH: Kind<usize> = Kind {
+    #[cfg(feature = "config-file")]
+    file: |doc, key, item| doc.count(key, item, VALUE_LENGTH_RANGE, EXPECTED_VALUE_LENGTH),
+    env: |var, value| parse_count(var, value, VALUE_LENGTH_RANGE, EXPECTED_VALUE_LENGTH),
+    check: |n| outside(n, &VALUE_LENGTH_RANGE, n.to_string(), EXPECTED_VALUE_LENGTH),
+    show: |n| n.to_string(),
+};
+
+/// How many attributes, events or links a span keeps: 1 to 65 536.
+const SPAN_COUNT_RANGE: RangeInclusive<usize> = 1..=65_536;
+const EXPECTED_SPAN_COUNT: &str = "a positive integer no larger than 65536, e.g. `128`";
+
+/// `1..=65536`.
+pub(super) static SPAN_COUNT: Kind<usize> = Kind {
+    #[cfg(feature = "config-file")]
+    file: |doc, key, item| doc.count(key, item, SPAN_COUNT_RANGE, EXPECTED_SPAN_COUNT),
+    env: |var, value| parse_count(var, value, SPAN_COUNT_RANGE, EXPECTED_SPAN_COUNT),
+    check: |n| outside(n, &SPAN_COUNT_RANGE, n.to_string(), EXPECTED_SPAN_COUNT),
+    show: |n| n.to_string(),
+};
+
+/// [`TIMEOUT_MIN`] to [`TIMEOUT_MAX`]: seconds in a file, milliseconds in a variable.
+pub(super) static TIMEOUT: Kind<Duration> = Kind {
+    #[cfg(feature = "config-file")]
+    file: |doc, key, item| {
+        doc.seconds(
+            key,
+            item,
+            TIMEOUT_MIN,
+            TIMEOUT_MAX,
+            EXPECTED_TIMEOUT_SECONDS,
+        )
+    },
+    env: |var, value| {
+        parse_millis(
+            var,
+            value,
+            TIMEOUT_MIN,
+            TIMEOUT_MAX,
+            EXPECTED_TIMEOUT_MILLIS,
+        )
+    },
     check: |d| {
-        d.is_zero()
-            .then(|| (format!("{d:?}"), "a positive duration"))
+        outside(
+            d,
+            &(TIMEOUT_MIN..=TIMEOUT_MAX),
+            format!("{d:?}"),
+            EXPECTED_TIMEOUT,
+        )
     },
     show: |d| seconds(*d),
 };
+
+/// 0 to [`DELAY_MAX`]: seconds in a file, milliseconds in a variable.
+pub(super) static DELAY: Kind<Duration> = Kind {
+    #[cfg(feature = "config-file")]
+    file: |doc, key, item| {
+        doc.seconds(key, item, Duration::ZERO, DELAY_MAX, EXPECTED_DELAY_SECONDS)
+    },
+    env: |var, value| parse_millis(var, value, Duration::ZERO, DELAY_MAX, EXPECTED_DELAY_MILLIS),
+    check: |d| {
+        outside(
+            d,
+            &(Duration::ZERO..=DELAY_MAX),
+            format!("{d:?}"),
+            EXPECTED_DELAY,
+        )
+    },
+    show: |d| seconds(*d),
+};
+
+/// 0 to [`SLOW_THRESHOLD_MAX`] (a file's seconds; no variable sets it).
+pub(super) static SLOW_THRESHOLD_KIND: Kind<Duration> = Kind {
+    #[cfg(feature = "config-file")]
+    file: |doc, key, item| {
+        doc.seconds(
+            key,
+            item,
+            Duration::ZERO,
+            SLOW_THRESHOLD_MAX,
+            EXPECTED_SLOW_SECONDS,
+        )
+    },
+    env: |var, value| {
+        parse_millis(
+            var,
+            value,
+            Duration::ZERO,
+            SLOW_THRESHOLD_MAX,
+            EXPECTED_SLOW_MILLIS,
+        )
+    },
+    check: |d| {
+        outside(
+            d,
+            &(Duration::ZERO..=SLOW_THRESHOLD_MAX),
+            format!("{d:?}"),
+            EXPECTED_SLOW,
+        )
+    },
+    show: |d| seconds(*d),
+};
+
+/// `value` shown as `shown`, with what is accepted, when it is not in `range` (NaN never is).
+fn outside<T: PartialOrd>(
+    value: &T,
+    range: &RangeInclusive<T>,
+    shown: String,
+    expected: &str,
+) -> Option<(String, String)> {
+    (!range.contains(value)).then(|| (shown, expected.to_owned()))
+}
 
 pub(super) const PROTOCOLS: &[&str] = &["grpc", "http/protobuf"];
 
@@ -110,39 +476,39 @@ pub(super) static COMPRESSION: Kind<bool> = Kind {
     show: |gzip| if *gzip { "gzip" } else { "none" }.to_owned(),
 };
 
-/// `0..=1`. A code value is not checked: `Sampler` clamps it.
+/// `0..=1`, in a file, a variable and code alike (NaN is refused too: it would sample nothing).
 pub(super) static PROBABILITY_KIND: Kind<f64> = Kind {
     #[cfg(feature = "config-file")]
     file: |doc, key, item| {
         let p = doc.number(key, item, EXPECTED_PROBABILITY)?;
-        if !(0.0..=1.0).contains(&p) {
+        if !PROBABILITY_RANGE.contains(&p) {
             return Err(doc.invalid(key, item, EXPECTED_PROBABILITY));
         }
         Ok(p)
     },
     env: |var, value| match value.parse::<f64>() {
-        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        Ok(p) if PROBABILITY_RANGE.contains(&p) => Ok(p),
         _ => Err(error(var, value, EXPECTED_PROBABILITY.to_owned())),
     },
-    check: |_| None,
+    check: |p| outside(p, &PROBABILITY_RANGE, p.to_string(), EXPECTED_PROBABILITY),
     show: |p| p.to_string(),
 };
 
-/// A positive, finite number.
+/// [`RATE_MIN`] to [`RATE_MAX`] traces per second (finite: NaN and infinities are refused).
 pub(super) static RATE: Kind<f64> = Kind {
     #[cfg(feature = "config-file")]
     file: |doc, key, item| {
         let rate = doc.number(key, item, EXPECTED_RATE)?;
-        if rate <= 0.0 {
+        if !RATE_RANGE.contains(&rate) {
             return Err(doc.invalid(key, item, EXPECTED_RATE));
         }
         Ok(rate)
     },
     env: |var, value| match value.parse::<f64>() {
-        Ok(rate) if rate > 0.0 && rate.is_finite() => Ok(rate),
+        Ok(rate) if RATE_RANGE.contains(&rate) => Ok(rate),
         _ => Err(error(var, value, EXPECTED_RATE.to_owned())),
     },
-    check: |rate| (!(*rate > 0.0 && rate.is_finite())).then(|| (rate.to_string(), EXPECTED_RATE)),
+    check: |rate| outside(rate, &RATE_RANGE, rate.to_string(), EXPECTED_RATE),
     show: |rate| rate.to_string(),
 };
 
@@ -210,7 +576,7 @@ pub(super) static USAGE_URL: Kind<String> = Kind {
     },
     check: |url| {
         if !is_valid_url(url) || url.starts_with("https://") {
-            Some((format!("{url:?}"), EXPECTED_HTTP_USAGE_URL))
+            Some((format!("{url:?}"), EXPECTED_HTTP_USAGE_URL.to_owned()))
         } else {
             None
         }
@@ -282,5 +648,49 @@ pub(crate) fn capture_text(mode: CaptureMode) -> &'static str {
         CaptureMode::SpanOnly => "span_only",
         CaptureMode::EventOnly => "event_only",
         CaptureMode::SpanAndEvent => "span_and_event",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The messages spell the bounds out; they must say what the constants are.
+    #[test]
+    fn messages_state_the_bounds() {
+        assert!(EXPECTED_QUEUE_SIZE.contains(&QUEUE_SIZE_MAX.to_string()));
+        assert!(EXPECTED_BATCH_SIZE.contains(&BATCH_SIZE_MAX.to_string()));
+        for (max, messages) in [
+            (
+                TIMEOUT_MAX,
+                [EXPECTED_TIMEOUT_SECONDS, EXPECTED_TIMEOUT_MILLIS],
+            ),
+            (DELAY_MAX, [EXPECTED_DELAY_SECONDS, EXPECTED_DELAY_MILLIS]),
+            (
+                SLOW_THRESHOLD_MAX,
+                [EXPECTED_SLOW_SECONDS, EXPECTED_SLOW_MILLIS],
+            ),
+        ] {
+            assert!(messages[0].contains(&format!(" {} ", max.as_secs())));
+            assert!(messages[1].contains(&format!(" {} ", max.as_millis())));
+        }
+        assert!(EXPECTED_TIMEOUT_SECONDS.contains(&TIMEOUT_MIN.as_secs_f64().to_string()));
+        assert!(EXPECTED_RATE.contains(&format!("from {RATE_MIN} to {RATE_MAX}")));
+    }
+
+    #[test]
+    fn text_rules() {
+        assert_eq!(NAME.problem("my-agent"), None);
+        assert_eq!(NAME.problem("é".repeat(255).as_str()), None);
+        assert_eq!(NAME.problem("").as_deref(), Some("it is empty"));
+        assert_eq!(
+            NAME.problem("a\u{85}").as_deref(),
+            Some("character 2 is the control character U+0085")
+        );
+        assert_eq!(ATTRIBUTE_VALUE.problem(""), None);
+        assert!(header_problem("x-api-key", "Bearer abc").is_none());
+        assert!(header_problem("x-api-key", "abc\r").is_some());
+        assert!(header_problem("", "abc").is_some());
+        assert!(header_problem(&"h".repeat(256), "abc").is_some());
     }
 }

@@ -4,6 +4,9 @@ use super::endpoint::{append_traces_path, is_valid_url, traces_url, EXPECTED_URL
 use super::error::ConfigError;
 #[cfg(feature = "config-file")]
 use super::expand::{expand, ExpandError};
+use super::kinds::{
+    attribute_problem, header_problem, FILE_PATH, HEADER_VALUE, SERVICE_NAME_ATTRIBUTE,
+};
 use super::settings::{
     BatchSettings, ExporterSettings, OtlpSettings, Secret, Settings, UsageSettings,
     OTLP_PROTOCOL_DEFAULT, SERVICE_NAME_DEFAULT,
@@ -11,10 +14,10 @@ use super::settings::{
 use super::table::{
     CAPTURE, ENABLED, EXPORT_TIMEOUT, KEEP_ERRORS, MAX_EXPORT_BATCH_SIZE, MAX_QUEUE_SIZE,
     MAX_REQUEST_BYTES, MAX_TRACES_PER_SECOND, OTLP_COMPRESSION, OTLP_PROTOCOL, OTLP_TIMEOUT,
-    PROBABILITY, SCHEDULED_DELAY, SLOW_THRESHOLD, STRATEGY, TRACING_ENABLED, USAGE_ENABLED,
-    USAGE_ENDPOINT, USAGE_NOTICE,
+    PROBABILITY, SCHEDULED_DELAY, SERVICE_NAME, SERVICE_VERSION, SLOW_THRESHOLD, STRATEGY,
+    TRACING_ENABLED, USAGE_ENABLED, USAGE_ENDPOINT, USAGE_NOTICE,
 };
-use super::toml_value::{EXPECTED_POSITIVE_INT, EXPECTED_PROBABILITY};
+use super::toml_value::EXPECTED_PROBABILITY;
 use super::values::{Config, ExporterChoice, Origin, Root, Set, Strategy};
 use crate::sampling::{Sampler, TailSampling};
 /// The ratio of `traceidratio` samplers when no layer sets one (as `OTEL_TRACES_SAMPLER_ARG`).
@@ -34,6 +37,16 @@ pub(crate) fn resolve(
     let enabled = ENABLED.last(layers).is_none_or(|s| s.value)
         && TRACING_ENABLED.last(layers).is_none_or(|s| s.value);
 
+    // File and environment values were checked when read; this catches code values.
+    for set in layers.iter().flat_map(|layer| &layer.resource) {
+        let (key, value) = &set.value;
+        if let Some(problem) = attribute_problem(key, value) {
+            return Err(set.origin.invalid(format!("{key:?} = {value:?}"), problem));
+        }
+    }
+    SERVICE_NAME.value(layers)?;
+    SERVICE_VERSION.value(layers)?;
+
     let mut service_name = None;
     for layer in layers {
         // A layer's `service.name` resource attribute names the service only when that layer
@@ -42,7 +55,7 @@ pub(crate) fn resolve(
             .resource
             .iter()
             .rev()
-            .find(|set| set.value.0 == SERVICE_NAME_KEY)
+            .find(|set| set.value.0 == SERVICE_NAME_ATTRIBUTE)
             .map(|set| &set.value.1);
         if let Some(name) = layer
             .service_name
@@ -57,7 +70,7 @@ pub(crate) fn resolve(
     let mut resource_attributes: Vec<(String, String)> = Vec::new();
     for set in layers.iter().flat_map(|layer| &layer.resource) {
         let (key, value) = &set.value;
-        if key != SERVICE_NAME_KEY {
+        if key != SERVICE_NAME_ATTRIBUTE {
             resource_attributes.retain(|(k, _)| k != key);
             resource_attributes.push((key.clone(), value.clone()));
         }
@@ -69,7 +82,14 @@ pub(crate) fn resolve(
             .iter()
             .map(|choice| match choice {
                 ExporterChoice::Stdout => Ok(ExporterSettings::Stdout),
-                ExporterChoice::File(path) => Ok(ExporterSettings::File { path: path.clone() }),
+                ExporterChoice::File(path) => {
+                    // A file's path was checked when read; this catches code values.
+                    let shown = path.to_string_lossy();
+                    match FILE_PATH.check(&shown) {
+                        Some(expected) => Err(list.origin.invalid(format!("{shown:?}"), expected)),
+                        None => Ok(ExporterSettings::File { path: path.clone() }),
+                    }
+                }
                 ExporterChoice::Otlp => {
                     resolve_otlp(layers, env_for_expansion).map(ExporterSettings::Otlp)
                 }
@@ -100,8 +120,6 @@ pub(crate) fn resolve(
     })
 }
 
-const SERVICE_NAME_KEY: &str = "service.name";
-
 /// The value set by the last layer that sets it.
 fn last<'a, T>(
     layers: &[&'a Config],
@@ -112,14 +130,8 @@ fn last<'a, T>(
 
 fn sampler(layers: &[&Config]) -> Result<Sampler, ConfigError> {
     let probability = PROBABILITY.last(layers);
-    if let Some(p) = probability {
-        // Code ratios are not checked when set (`Sampler` clamps them); file and env ones are.
-        if !(0.0..=1.0).contains(&p.value) && !matches!(p.origin, Origin::Code { .. }) {
-            return Err(p
-                .origin
-                .invalid(p.value.to_string(), EXPECTED_PROBABILITY.to_owned()));
-        }
-    }
+    // Checks the ratio set last, wherever it was set (code too: NaN or 1.5 is a mistake).
+    PROBABILITY.value(layers)?;
     let ratio = probability.map(|p| p.value);
     let Some(strategy) = STRATEGY.last(layers) else {
         // A probability with no strategy anywhere means sampling by that probability.
@@ -156,8 +168,24 @@ fn sampler(layers: &[&Config]) -> Result<Sampler, ConfigError> {
             #[cfg(feature = "config-file")]
             Root::RatioOrAlwaysOn => ratio.map_or(Sampler::AlwaysOn, Sampler::TraceIdRatio),
         }),
-        Strategy::Exact(sampler) => sampler.clone(),
+        Strategy::Exact(sampler) => {
+            if let Some(p) = ratio_of(sampler).filter(|p| !(0.0..=1.0).contains(p)) {
+                return Err(strategy
+                    .origin
+                    .invalid(p.to_string(), EXPECTED_PROBABILITY.to_owned()));
+            }
+            sampler.clone()
+        }
     })
+}
+
+/// The ratio of a (nested) ratio sampler.
+fn ratio_of(sampler: &Sampler) -> Option<f64> {
+    match sampler {
+        Sampler::TraceIdRatio(p) => Some(*p),
+        Sampler::ParentBased(root) => ratio_of(root),
+        _ => None,
+    }
 }
 
 fn tail(layers: &[&Config]) -> Result<TailSampling, ConfigError> {
@@ -165,8 +193,8 @@ fn tail(layers: &[&Config]) -> Result<TailSampling, ConfigError> {
     if let Some(keep) = KEEP_ERRORS.last(layers) {
         tail = tail.keep_errors(keep.value);
     }
-    if let Some(slow) = SLOW_THRESHOLD.last(layers) {
-        tail = tail.keep_slower_than(slow.value);
+    if let Some(slow) = SLOW_THRESHOLD.value(layers)? {
+        tail = tail.keep_slower_than(slow);
     }
     if let Some(rate) = MAX_TRACES_PER_SECOND.value(layers)? {
         tail = tail.max_traces_per_second(rate);
@@ -176,13 +204,10 @@ fn tail(layers: &[&Config]) -> Result<TailSampling, ConfigError> {
 
 fn batch(layers: &[&Config]) -> Result<BatchSettings, ConfigError> {
     let max_queue_size = MAX_QUEUE_SIZE.value(layers)?.unwrap_or_default();
+    // Checks the batch size set last against its own range first.
+    MAX_EXPORT_BATCH_SIZE.value(layers)?;
     let batch = MAX_EXPORT_BATCH_SIZE.last(layers);
     let max_export_batch_size = match batch {
-        Some(b) if b.value == 0 => {
-            return Err(b
-                .origin
-                .invalid("0".to_owned(), EXPECTED_POSITIVE_INT.to_owned()));
-        }
         Some(b) if b.value > max_queue_size => {
             let queue_from = MAX_QUEUE_SIZE
                 .last(layers)
@@ -245,6 +270,11 @@ pub(crate) fn resolve_otlp(
     let mut headers: Vec<(String, Secret)> = Vec::new();
     for set in layers.iter().flat_map(|layer| &layer.otlp.headers) {
         let (name, Secret(value)) = &set.value;
+        let hidden = || format!("{name}: \"***\"");
+        // File and environment headers were checked when read; this catches code values.
+        if let Some(problem) = header_problem(name, value) {
+            return Err(set.origin.invalid(hidden(), problem));
+        }
         let value = match &set.origin {
             // Only files hold `${VAR}` templates; code and env values are sent as given.
             #[cfg(feature = "config-file")]
@@ -266,6 +296,17 @@ pub(crate) fn resolve_otlp(
             })?,
             Origin::Code { .. } | Origin::Env { .. } => value.clone(),
         };
+        // `${VAR}` may bring in what the file could not hold: a variable read from a file
+        // often ends in a line break, which no HTTP client can send.
+        if let Some(problem) = HEADER_VALUE.problem(&value) {
+            return Err(set.origin.invalid(
+                hidden(),
+                format!(
+                    "{}; here, once `${{…}}` is expanded, {problem}",
+                    HEADER_VALUE.expected
+                ),
+            ));
+        }
         headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         headers.push((name.clone(), Secret(value)));
     }
@@ -602,6 +643,254 @@ mod tests {
         }
         let zero_timeout = Config::default().with_export_timeout(Duration::ZERO);
         assert!(resolve(&[&zero_timeout], &no_env).is_err());
+    }
+
+    /// The values of issue 13, set in code: `install()` refuses each, naming the setter, the
+    /// value and the range (file and variable forms: tests/config.rs).
+    #[test]
+    fn repro_13_code_values_are_checked_as_file_values() {
+        use crate::config::table::USAGE_CIRCUIT_COOLDOWN;
+        let d = Config::default;
+        let tail = |t: TailSampling| d().with_tail_sampling(t);
+        let cases: Vec<(Config, &str, &str, &str)> = vec![
+            (
+                d().with_max_queue_size(usize::MAX),
+                "Config::with_max_queue_size",
+                "18446744073709551615",
+                "no larger than 1048576",
+            ),
+            (
+                d().with_max_queue_size(1 << 20)
+                    .with_max_export_batch_size(65_537),
+                "Config::with_max_export_batch_size",
+                "65537",
+                "no larger than 65536",
+            ),
+            (
+                d().with_export_timeout(Duration::from_nanos(100)),
+                "Config::with_export_timeout",
+                "100ns",
+                "a duration from 1 ms to 1 h",
+            ),
+            (
+                d().with_otlp_timeout(Duration::MAX).with_otlp_exporter(),
+                "Config::with_otlp_timeout",
+                "18446744073709551615.999999999s",
+                "a duration from 1 ms to 1 h",
+            ),
+            (
+                d().with_scheduled_delay(Duration::from_secs(9_200_000_000_000_000_000)),
+                "Config::with_scheduled_delay",
+                "9200000000000000000s",
+                "at most 1 h",
+            ),
+            (
+                tail(TailSampling::default().max_traces_per_second(1e-320)),
+                "Config::with_tail_sampling",
+                "0.00000",
+                "from 0.001 to 1000000",
+            ),
+            (
+                tail(TailSampling::default().max_traces_per_second(f64::NAN)),
+                "Config::with_tail_sampling",
+                "NaN",
+                "from 0.001 to 1000000",
+            ),
+            (
+                tail(TailSampling::default().max_traces_per_second(f64::INFINITY)),
+                "Config::with_tail_sampling",
+                "inf",
+                "from 0.001 to 1000000",
+            ),
+            (
+                tail(TailSampling::default().keep_slower_than(Duration::MAX)),
+                "Config::with_tail_sampling",
+                "18446744073709551615.999999999s",
+                "at most 1 day",
+            ),
+            (
+                d().with_sampler(Sampler::TraceIdRatio(f64::NAN)),
+                "Config::with_sampler",
+                "NaN",
+                "a number from 0 to 1",
+            ),
+            (
+                d().with_sampler(Sampler::parent_based(Sampler::TraceIdRatio(1.5))),
+                "Config::with_sampler",
+                "1.5",
+                "a number from 0 to 1",
+            ),
+            (
+                d().with_sampler(Sampler::parent_based(Sampler::parent_based(
+                    Sampler::TraceIdRatio(-1.0),
+                ))),
+                "Config::with_sampler",
+                "-1",
+                "a number from 0 to 1",
+            ),
+            (
+                d().with_service_name("\u{0}"),
+                "Config::with_service_name",
+                "\"\\0\"",
+                "character 1 is the control character U+0000",
+            ),
+            (
+                d().with_service_name(""),
+                "Config::with_service_name",
+                "\"\"",
+                "here it is empty",
+            ),
+            (
+                d().with_service_name("a".repeat(256)),
+                "Config::with_service_name",
+                "\"aaaa",
+                "it is 256 characters long",
+            ),
+            (
+                d().with_service_version("1.0\n"),
+                "Config::with_service_version",
+                "\"1.0\\n\"",
+                "U+000A",
+            ),
+            (
+                d().with_resource_attribute("", "x"),
+                "Config::with_resource_attribute",
+                "\"\" = \"x\"",
+                "the key ``: it is empty",
+            ),
+            (
+                d().with_resource_attribute("team", "a\u{7f}"),
+                "Config::with_resource_attribute",
+                "\"team\" = \"a\\u{7f}\"",
+                "U+007F",
+            ),
+            (
+                d().with_resource_attribute("service.name", ""),
+                "Config::with_resource_attribute",
+                "\"service.name\" = \"\"",
+                "the value of `service.name`: it is empty",
+            ),
+            (
+                d().with_otlp_header("x api", "v").with_otlp_exporter(),
+                "Config::with_otlp_header",
+                "x api: \"***\"",
+                "the name `x api` is not a header name",
+            ),
+            (
+                d().with_otlp_header("x-api-key", "s3cr3t\r\n")
+                    .with_otlp_exporter(),
+                "Config::with_otlp_header",
+                "x-api-key: \"***\"",
+                "character 7 is the control character U+000D",
+            ),
+            (
+                d().with_file_exporter(""),
+                "Config::with_file_exporter",
+                "\"\"",
+                "a non-empty path",
+            ),
+            (
+                d().with_file_exporter("t\u{0}.jsonl"),
+                "Config::with_file_exporter",
+                "\"t\\0.jsonl\"",
+                "U+0000",
+            ),
+            (
+                d().with_otlp_endpoint("http://collector:0"),
+                "Config::with_otlp_endpoint",
+                "\"http://collector:0\"",
+                "a port from 1 to 65535",
+            ),
+            (
+                d().with_usage_endpoint("http://usage:70000"),
+                "Config::with_usage_endpoint",
+                "\"http://usage:70000\"",
+                "an `http://` URL",
+            ),
+        ];
+        for (code, setter, value, accepted) in cases {
+            let err = match resolve(&[&code], &no_env) {
+                Ok(_) => panic!("{setter} {value} accepted"),
+                Err(err) => err,
+            };
+            let msg = err.to_string();
+            match &err {
+                ConfigError::Invalid {
+                    key,
+                    line,
+                    value: v,
+                    expected,
+                    ..
+                } => {
+                    assert_eq!(key, setter, "{msg}");
+                    assert_eq!(*line, None, "{msg}");
+                    assert!(
+                        v.starts_with(value),
+                        "{v:?} does not start with {value:?}: {msg}"
+                    );
+                    assert!(expected.contains(accepted), "{accepted:?} not in {msg}");
+                }
+                other => panic!("expected Invalid, got {other:?}"),
+            }
+            assert!(msg.starts_with("<code>: invalid value "), "{msg}");
+            assert!(!msg.contains("s3cr3t"), "{msg}");
+        }
+
+        // Read by the usage layer at install, through the same check.
+        let cooldown = USAGE_CIRCUIT_COOLDOWN.code(d(), Duration::MAX);
+        let resolved = resolve(&[&cooldown], &no_env).unwrap();
+        let err = USAGE_CIRCUIT_COOLDOWN
+            .resolved(&resolved)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("UsageOptions::circuit_cooldown") && err.contains("at most 1 h"),
+            "{err}"
+        );
+
+        // The bounds themselves are accepted.
+        let edge = d()
+            .with_service_name("é".repeat(255))
+            .with_max_queue_size(1 << 20)
+            .with_max_export_batch_size(65_536)
+            .with_export_timeout(Duration::from_millis(1))
+            .with_otlp_timeout(Duration::from_secs(3600))
+            .with_scheduled_delay(Duration::ZERO)
+            .with_sampler(Sampler::TraceIdRatio(0.0))
+            .with_tail_sampling(
+                TailSampling::default()
+                    .max_traces_per_second(1_000_000.0)
+                    .keep_slower_than(Duration::from_secs(86_400)),
+            )
+            .with_resource_attribute("empty", "")
+            .with_otlp_header("x-empty", "")
+            .with_otlp_exporter();
+        settings(&[&edge]);
+    }
+
+    /// A `${VAR}` whose value ends in a line break (`API_KEY=$(cat key-file)`) is refused when
+    /// the header is expanded, without showing the value.
+    #[test]
+    fn repro_13_expanded_header_values_are_checked() {
+        let file = toml(
+            "[telemetry.tracing.otlp]\nendpoint = \"http://c:4318\"\n\
+             [telemetry.tracing.otlp.headers]\nauthorization = \"Bearer ${API_KEY}\"\n",
+        );
+        let lookup = |name: &str| (name == "API_KEY").then(|| "s3cr3t\n".to_owned());
+        let err = resolve(&[&file], &lookup).unwrap_err();
+        let msg = err.to_string();
+        match &err {
+            ConfigError::Invalid { key, line, .. } => {
+                assert_eq!(key, "telemetry.tracing.otlp.headers.authorization");
+                assert_eq!(*line, Some(4));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(!msg.contains("s3cr3t"), "{msg}");
+        assert!(
+            msg.contains("once `${…}` is expanded, character 14 is the control character U+000A"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub(crate) struct Kind<T: 'static> {
     pub(crate) env: fn(&'static str, &str) -> Result<T, ConfigError>,
     /// For a value set in code (file and environment values are checked when read): the value
     /// as shown and what is accepted, when it is out of range.
-    pub(crate) check: fn(&T) -> Option<(String, &'static str)>,
+    pub(crate) check: fn(&T) -> Option<(String, String)>,
     /// As `zdk-trace status` shows it, spelled as the file takes it.
     pub(crate) show: fn(&T) -> String,
 }
@@ -134,7 +134,7 @@ impl<T: Value + Clone> Setting<T> {
     pub(crate) fn value(&self, layers: &[&Config]) -> Result<Option<T>, ConfigError> {
         match self.last(layers) {
             Some(set) => match (self.kind.check)(&set.value) {
-                Some((shown, expected)) => Err(set.origin.invalid(shown, expected.to_owned())),
+                Some((shown, expected)) => Err(set.origin.invalid(shown, expected)),
                 None => Ok(Some(set.value.clone())),
             },
             None => Ok((self.default)()),

@@ -128,13 +128,16 @@ impl Config {
     /// - `OTEL_EXPORTER_OTLP_ENDPOINT` is a base URL: for `http/protobuf`, `/v1/traces` is
     ///   appended. `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is used as-is and wins.
     /// - `…_PROTOCOL`: `grpc` or `http/protobuf` (`http/json` is not supported). `…_HEADERS`:
-    ///   `k=v,k2=v2`, percent-encoded. `…_TIMEOUT`: milliseconds. `…_COMPRESSION`: `gzip` or
+    ///   `k=v,k2=v2`, percent-encoded. `…_TIMEOUT`: milliseconds, 1 to 3600000. `…_COMPRESSION`: `gzip` or
     ///   `none`. The `OTEL_EXPORTER_OTLP_TRACES_*` form of each wins over the generic one.
     /// - `OTEL_TRACES_SAMPLER`: `always_on`, `always_off`, `traceidratio`,
     ///   `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio`;
     ///   `OTEL_TRACES_SAMPLER_ARG`: the ratio, `0..=1` (1 when unset).
-    /// - `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_EXPORT_TIMEOUT` (milliseconds),
-    ///   `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`.
+    /// - `OTEL_BSP_SCHEDULE_DELAY` (milliseconds, 0 to 3600000), `OTEL_BSP_EXPORT_TIMEOUT`
+    ///   (milliseconds, 1 to 3600000), `OTEL_BSP_MAX_QUEUE_SIZE` (1 to 1048576),
+    ///   `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` (1 to 65536, at most the queue size).
+    /// - `OTEL_SERVICE_NAME`, resource attributes and header values: no control characters
+    ///   (see the `with_*` setters for every rule).
     /// - `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`: `true`, `false`, `NO_CONTENT`,
     ///   `SPAN_ONLY`, `EVENT_ONLY` or `SPAN_AND_EVENT`, in any case (see
     ///   [`CaptureMode`]).
@@ -200,7 +203,8 @@ impl Config {
     /// Sets the service name (`service.name`).
     ///
     /// File: `telemetry.service_name`; environment: `OTEL_SERVICE_NAME`. Default:
-    /// `unknown_service`.
+    /// `unknown_service`. 1 to 255 characters, no control character (U+0000 to U+001F,
+    /// U+007F to U+009F); anything else is refused when the configuration is resolved.
     ///
     /// # Examples
     ///
@@ -214,7 +218,7 @@ impl Config {
 
     /// Sets the service version (`service.version`).
     ///
-    /// File: `telemetry.service_version`.
+    /// File: `telemetry.service_version`. 1 to 255 characters, no control character.
     ///
     /// # Examples
     ///
@@ -228,7 +232,9 @@ impl Config {
 
     /// Adds a resource attribute, replacing one with the same key in this layer.
     ///
-    /// File: `[telemetry.resource]`; environment: `OTEL_RESOURCE_ATTRIBUTES`.
+    /// File: `[telemetry.resource]`; environment: `OTEL_RESOURCE_ATTRIBUTES`. The key has 1 to
+    /// 255 characters, the value at most 4096 (a `service.name` value: 1 to 255), neither any
+    /// control character.
     ///
     /// # Examples
     ///
@@ -273,7 +279,8 @@ impl Config {
     /// File: `telemetry.tracing.sampling.strategy` and `probability`; environment:
     /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`. A ratio set by a later layer
     /// (e.g. `OTEL_TRACES_SAMPLER_ARG` alone) replaces this sampler's ratio. Default:
-    /// [`Sampler::AlwaysOn`].
+    /// [`Sampler::AlwaysOn`]. A ratio outside `0..=1` (or NaN), even nested, is refused when
+    /// the configuration is resolved.
     ///
     /// # Examples
     ///
@@ -304,7 +311,9 @@ impl Config {
     /// Sets the tail sampling rules (all three of them).
     ///
     /// File: `telemetry.tracing.sampling.always_sample_errors`, `always_sample_slow_seconds`
-    /// and `max_traces_per_second`. Default: no tail rule.
+    /// and `max_traces_per_second`. Default: no tail rule. The slow threshold is at most one
+    /// day; the rate from 0.001 to 1 000 000 traces per second (finite); anything else is
+    /// refused when the configuration is resolved.
     ///
     /// # Examples
     ///
@@ -328,7 +337,8 @@ impl Config {
     ///
     /// File: `telemetry.tracing.otlp.batch.max_queue_size`; environment:
     /// `OTEL_BSP_MAX_QUEUE_SIZE`. Default: 8192 (the OpenTelemetry SDKs' 2048 is two milliseconds
-    /// at a million spans per second: less than one export round trip). Must be positive.
+    /// at a million spans per second: less than one export round trip). From 1 to 1 048 576
+    /// (2^20): each waiting span holds a 320-byte slot, so the bound is about 320 MB.
     ///
     /// # Examples
     ///
@@ -343,8 +353,8 @@ impl Config {
     /// Sets the largest batch handed to an exporter at once.
     ///
     /// File: `telemetry.tracing.otlp.batch.max_export_batch_size`; environment:
-    /// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`. Default: 512 (or the queue size if smaller). Must be
-    /// positive and at most the queue size.
+    /// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`. Default: 512 (or the queue size if smaller). From 1
+    /// to 65 536, and at most the queue size.
     ///
     /// # Examples
     ///
@@ -359,7 +369,7 @@ impl Config {
     /// Sets the longest time a finished span waits before its batch is exported.
     ///
     /// File: `telemetry.tracing.otlp.batch.scheduled_delay_seconds`; environment:
-    /// `OTEL_BSP_SCHEDULE_DELAY` (milliseconds). Default: 5 s.
+    /// `OTEL_BSP_SCHEDULE_DELAY` (milliseconds). Default: 5 s. From 0 to 1 hour.
     ///
     /// # Examples
     ///
@@ -375,7 +385,7 @@ impl Config {
     /// Sets how long one export may take before it is abandoned.
     ///
     /// File: `telemetry.tracing.otlp.batch.export_timeout_seconds`; environment:
-    /// `OTEL_BSP_EXPORT_TIMEOUT` (milliseconds). Default: 30 s. Must be positive.
+    /// `OTEL_BSP_EXPORT_TIMEOUT` (milliseconds). Default: 30 s. From 1 ms to 1 hour.
     ///
     /// # Examples
     ///
@@ -480,7 +490,8 @@ impl Config {
     /// Setting an endpoint anywhere turns the OTLP exporter on when no exporter is listed.
     /// File: `telemetry.tracing.otlp.endpoint`; environment: `OTEL_EXPORTER_OTLP_ENDPOINT`,
     /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`. Default: `http://localhost:4318/v1/traces`
-    /// (`http://localhost:4317` for gRPC).
+    /// (`http://localhost:4317` for gRPC). An `http://` or `https://` URL with a host, a port
+    /// from 1 to 65535 if any, no whitespace or control character, at most 2048 characters.
     ///
     /// # Examples
     ///
@@ -514,7 +525,9 @@ impl Config {
     /// (`${VAR}` is expanded only in files).
     ///
     /// File: `[telemetry.tracing.otlp.headers]`; environment: `OTEL_EXPORTER_OTLP_HEADERS`,
-    /// `OTEL_EXPORTER_OTLP_TRACES_HEADERS`.
+    /// `OTEL_EXPORTER_OTLP_TRACES_HEADERS`. The name is an HTTP token (letters, digits and
+    /// ``!#$%&'*+-.^_`|~``) of at most 255 characters; the value has at most 8192 characters and
+    /// no control character (a trailing line break is a common one).
     ///
     /// # Examples
     ///
@@ -540,7 +553,7 @@ impl Config {
     ///
     /// File: `telemetry.tracing.otlp.timeout_seconds`; environment:
     /// `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` (milliseconds).
-    /// Default: 10 s. Must be positive.
+    /// Default: 10 s. From 1 ms to 1 hour.
     ///
     /// # Examples
     ///
@@ -587,7 +600,8 @@ impl Config {
     /// Adds the file exporter: one span per line, OTLP/JSON shape, appended to `path`
     /// (relative paths are relative to the working directory).
     ///
-    /// File: `[[telemetry.tracing.exporters]] type = "file"`, `path = "traces.jsonl"`.
+    /// File: `[[telemetry.tracing.exporters]] type = "file"`, `path = "traces.jsonl"`. 1 to
+    /// 4096 characters, no control character.
     ///
     /// # Examples
     ///
@@ -654,7 +668,8 @@ impl Config {
     /// appended. Only `http://` (this build has no TLS backend): an `https://` URL is refused
     /// when the configuration is resolved.
     ///
-    /// File: `telemetry.usage.endpoint`. Default: none (nothing is sent).
+    /// File: `telemetry.usage.endpoint`. Default: none (nothing is sent). A port, if any, from
+    /// 1 to 65535; no whitespace or control character; at most 2048 characters.
     ///
     /// # Examples
     ///

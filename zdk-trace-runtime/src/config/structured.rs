@@ -18,10 +18,15 @@ use super::error::one_of;
 use super::error::ConfigError;
 #[cfg(feature = "config-file")]
 use super::expand::{self, ExpandError};
+use super::kinds::attribute_problem;
+#[cfg(feature = "config-file")]
+use super::kinds::{
+    attribute_rule, is_header_name, ATTRIBUTE_KEY, EXPECTED_HEADER_NAME, FILE_PATH, HEADER_VALUE,
+};
 #[cfg(feature = "config-file")]
 use super::settings::Secret;
 #[cfg(feature = "config-file")]
-use super::toml_value::{Doc, Item, EXPECTED_HEADER_NAME, HIDDEN};
+use super::toml_value::{Doc, Item, HIDDEN};
 #[cfg(feature = "config-file")]
 use super::values::ExporterChoice;
 use super::values::{Config, Endpoint, Origin, Set};
@@ -34,15 +39,10 @@ pub(super) fn resource_from_file(
     item: &Item<'_>,
 ) -> Result<(), ConfigError> {
     for (attr, attr_key, value) in doc.entries(doc.table(key, item)?, key) {
-        if attr.is_empty() {
-            return Err(doc.invalid_with(
-                &attr_key,
-                value,
-                "\"\"".to_owned(),
-                "a non-empty attribute name",
-            ));
+        if let Some(expected) = ATTRIBUTE_KEY.check(attr) {
+            return Err(doc.invalid_with(&attr_key, value, format!("{attr:?}"), expected));
         }
-        let text = doc.string(&attr_key, value, "a string")?.to_owned();
+        let text = attribute_rule(attr).file(doc, &attr_key, value)?;
         c.resource.retain(|set| set.value.0 != attr);
         c.resource.push(Set::new(
             (attr.to_owned(), text),
@@ -54,7 +54,7 @@ pub(super) fn resource_from_file(
 
 pub(super) fn resource_from_env(vars: &Vars, c: &mut Config) -> Result<(), ConfigError> {
     if let Some(v) = vars.get(OTEL_RESOURCE_ATTRIBUTES) {
-        for (key, value) in parse_pairs(OTEL_RESOURCE_ATTRIBUTES, v, false)? {
+        for (key, value) in parse_pairs(OTEL_RESOURCE_ATTRIBUTES, v, false, attribute_problem)? {
             c.resource.retain(|set| set.value.0 != key);
             c.resource.push(Set::new(
                 (key, value),
@@ -116,6 +116,14 @@ pub(super) fn headers_from_file(
                 ))
             }
         };
+        if let Some(problem) = HEADER_VALUE.problem(template) {
+            return Err(doc.invalid_with(
+                &header_key,
+                value,
+                HIDDEN.to_owned(),
+                format!("{}; here {problem}", HEADER_VALUE.expected),
+            ));
+        }
         if let Err(err) = expand::check(template) {
             let problem = match err {
                 ExpandError::BadName(name) => {
@@ -139,15 +147,6 @@ pub(super) fn headers_from_file(
         ));
     }
     Ok(())
-}
-
-/// An HTTP header name (RFC 9110 token).
-#[cfg(feature = "config-file")]
-pub(super) fn is_header_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
 }
 
 #[cfg(feature = "config-file")]
@@ -178,7 +177,7 @@ pub(super) fn exporters_from_file(
             match name {
                 "type" => kind = Some(doc.choice(&key, v, EXPORTER_TYPES)?),
                 "path" => {
-                    file_path = Some((doc.text(&key, v)?, key, v));
+                    file_path = Some((FILE_PATH.file(doc, &key, v)?, key, v));
                 }
                 _ => {}
             }

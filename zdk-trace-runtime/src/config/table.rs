@@ -33,8 +33,9 @@ use super::env_value::{
 #[cfg(feature = "config-file")]
 use super::error::ConfigError;
 use super::kinds::{
-    sampler_text, BOOL, CAPTURE_KIND, COMPRESSION, POSITIVE_INT, POSITIVE_SECONDS,
-    PROBABILITY_KIND, PROTOCOL, RATE, SECONDS, STRATEGY_KIND, TEXT, USAGE_URL,
+    header_problem, sampler_text, BATCH_SIZE, BOOL, CAPTURE_KIND, COMPRESSION, DELAY, NAME_KIND,
+    PROBABILITY_KIND, PROTOCOL, QUEUE_SIZE, RATE, REQUEST_BYTES, SLOW_THRESHOLD_KIND, SPAN_COUNT,
+    STRATEGY_KIND, TIMEOUT, USAGE_URL, VALUE_LENGTH,
 };
 #[cfg(feature = "config-file")]
 use super::setting::LayerCheck;
@@ -110,7 +111,7 @@ settings! {
         key: "telemetry.service_name",
         env: &[OTEL_SERVICE_NAME],
         setter: "with_service_name",
-        kind: &TEXT,
+        kind: &NAME_KIND,
         default: || Some(SERVICE_NAME_DEFAULT.to_owned()),
         field: Some(Field {
             get: |c| &c.service_name,
@@ -127,7 +128,7 @@ settings! {
         key: "telemetry.service_version",
         env: &[],
         setter: "with_service_version",
-        kind: &TEXT,
+        kind: &NAME_KIND,
         default: || None,
         field: Some(Field {
             get: |c| &c.service_version,
@@ -227,7 +228,7 @@ settings! {
             OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
         ],
         setter: "with_otlp_timeout",
-        kind: &POSITIVE_SECONDS,
+        kind: &TIMEOUT,
         default: || Some(OTLP_TIMEOUT_DEFAULT),
         field: Some(Field {
             get: |c| &c.otlp.timeout,
@@ -277,7 +278,7 @@ settings! {
             ] {
                 if let Some(v) = vars.get(var) {
                     let origin = Origin::Env { var };
-                    c.otlp.headers = parse_pairs(var, v, true)?
+                    c.otlp.headers = parse_pairs(var, v, true, header_problem)?
                         .into_iter()
                         .map(|(name, value)| Set::new((name, Secret(value)), origin.clone()))
                         .collect();
@@ -295,7 +296,7 @@ settings! {
         key: "telemetry.tracing.otlp.batch.scheduled_delay_seconds",
         env: &[OTEL_BSP_SCHEDULE_DELAY],
         setter: "with_scheduled_delay",
-        kind: &SECONDS,
+        kind: &DELAY,
         default: || Some(SCHEDULED_DELAY_DEFAULT),
         field: Some(Field {
             get: |c| &c.batch.scheduled_delay,
@@ -313,7 +314,7 @@ settings! {
         key: "telemetry.tracing.otlp.batch.max_export_batch_size",
         env: &[OTEL_BSP_MAX_EXPORT_BATCH_SIZE],
         setter: "with_max_export_batch_size",
-        kind: &POSITIVE_INT,
+        kind: &BATCH_SIZE,
         default: || Some(MAX_EXPORT_BATCH_SIZE_DEFAULT),
         field: Some(Field {
             get: |c| &c.batch.max_export_batch_size,
@@ -330,7 +331,7 @@ settings! {
         key: "telemetry.tracing.otlp.batch.max_queue_size",
         env: &[OTEL_BSP_MAX_QUEUE_SIZE],
         setter: "with_max_queue_size",
-        kind: &POSITIVE_INT,
+        kind: &QUEUE_SIZE,
         default: || Some(MAX_QUEUE_SIZE_DEFAULT),
         field: Some(Field {
             get: |c| &c.batch.max_queue_size,
@@ -347,7 +348,7 @@ settings! {
         key: "telemetry.tracing.otlp.batch.export_timeout_seconds",
         env: &[OTEL_BSP_EXPORT_TIMEOUT],
         setter: "with_export_timeout",
-        kind: &POSITIVE_SECONDS,
+        kind: &TIMEOUT,
         default: || Some(EXPORT_TIMEOUT_DEFAULT),
         field: Some(Field {
             get: |c| &c.batch.export_timeout,
@@ -367,7 +368,7 @@ settings! {
         key: "telemetry.tracing.otlp.batch.max_request_bytes",
         env: &[],
         setter: "with_max_request_bytes",
-        kind: &POSITIVE_INT,
+        kind: &REQUEST_BYTES,
         default: || Some(MAX_REQUEST_BYTES_DEFAULT),
         field: None,
         read_env: None,
@@ -386,7 +387,7 @@ settings! {
             OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
         ],
         setter: "with_attribute_value_length_limit",
-        kind: &POSITIVE_INT,
+        kind: &VALUE_LENGTH,
         default: || Some(VALUE_LENGTH_DEFAULT),
         field: None,
         read_env: None,
@@ -402,7 +403,7 @@ settings! {
         key: "telemetry.tracing.limits.attribute_count",
         env: &[OTEL_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT],
         setter: "with_attribute_count_limit",
-        kind: &POSITIVE_INT,
+        kind: &SPAN_COUNT,
         default: || Some(COUNT_DEFAULT),
         field: None,
         read_env: None,
@@ -417,7 +418,7 @@ settings! {
         key: "telemetry.tracing.limits.event_count",
         env: &[OTEL_SPAN_EVENT_COUNT_LIMIT],
         setter: "with_event_count_limit",
-        kind: &POSITIVE_INT,
+        kind: &SPAN_COUNT,
         default: || Some(COUNT_DEFAULT),
         field: None,
         read_env: None,
@@ -432,7 +433,7 @@ settings! {
         key: "telemetry.tracing.limits.link_count",
         env: &[OTEL_SPAN_LINK_COUNT_LIMIT],
         setter: "with_link_count_limit",
-        kind: &POSITIVE_INT,
+        kind: &SPAN_COUNT,
         default: || Some(COUNT_DEFAULT),
         field: None,
         read_env: None,
@@ -496,7 +497,7 @@ settings! {
         key: "telemetry.tracing.sampling.always_sample_slow_seconds",
         env: &[],
         setter: "with_tail_sampling",
-        kind: &SECONDS,
+        kind: &SLOW_THRESHOLD_KIND,
         default: || None,
         field: Some(Field {
             get: |c| &c.sampling.slow_threshold,
@@ -621,7 +622,7 @@ settings! {
         key: "telemetry.usage.circuit_cooldown_seconds",
         env: &[],
         setter: "UsageOptions::circuit_cooldown",
-        kind: &SECONDS,
+        kind: &DELAY,
         default: || Some(Duration::from_secs(60)),
         field: None,
         read_env: None,

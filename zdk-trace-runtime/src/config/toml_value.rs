@@ -6,7 +6,7 @@
 //! accepted ones, so they could not fill [`ConfigError`]'s fields.
 
 #[cfg(feature = "config-file")]
-use std::ops::Range;
+use std::ops::{Range, RangeInclusive};
 #[cfg(feature = "config-file")]
 use std::time::Duration;
 
@@ -24,21 +24,9 @@ use super::values::{Origin, Set};
 #[cfg(feature = "config-file")]
 pub(crate) type Item<'i> = Spanned<DeValue<'i>>;
 
-pub(crate) const EXPECTED_POSITIVE_INT: &str = "a positive integer";
 pub(crate) const EXPECTED_PROBABILITY: &str = "a number from 0 to 1, e.g. `0.1`";
-pub(crate) const EXPECTED_RATE: &str = "a positive number, e.g. `100`";
 #[cfg(feature = "config-file")]
 pub(crate) const EXPECTED_BOOL: &str = "`true` or `false`";
-#[cfg(feature = "config-file")]
-pub(crate) const EXPECTED_SECONDS: &str = "a number of seconds, 0 or more, e.g. `5` or `0.5`";
-#[cfg(feature = "config-file")]
-pub(crate) const EXPECTED_POSITIVE_SECONDS: &str =
-    "a positive number of seconds, e.g. `10` or `0.5`";
-#[cfg(feature = "config-file")]
-pub(crate) const EXPECTED_TEXT: &str = "a non-empty string";
-#[cfg(feature = "config-file")]
-pub(crate) const EXPECTED_HEADER_NAME: &str =
-    "a header name made of letters, digits and `!#$%&'*+-.^_`|~`, e.g. `x-api-key`";
 /// Header values are secrets: errors about them never show what was written.
 #[cfg(feature = "config-file")]
 pub(crate) const HIDDEN: &str = "\"***\"";
@@ -121,13 +109,6 @@ impl Doc<'_> {
         }
     }
 
-    pub(crate) fn text(&self, key: &str, item: &Item<'_>) -> Result<String, ConfigError> {
-        match self.string(key, item, EXPECTED_TEXT)? {
-            "" => Err(self.invalid(key, item, EXPECTED_TEXT)),
-            s => Ok(s.to_owned()),
-        }
-    }
-
     pub(crate) fn boolean(&self, key: &str, item: &Item<'_>) -> Result<bool, ConfigError> {
         match item.get_ref() {
             DeValue::Boolean(b) => Ok(*b),
@@ -153,29 +134,34 @@ impl Doc<'_> {
             .ok_or_else(|| self.invalid(key, item, expected))
     }
 
-    pub(crate) fn positive_int(&self, key: &str, item: &Item<'_>) -> Result<usize, ConfigError> {
+    /// A whole number in `range` (an integer in the document, any radix TOML allows).
+    pub(crate) fn count(
+        &self,
+        key: &str,
+        item: &Item<'_>,
+        range: RangeInclusive<usize>,
+        expected: &str,
+    ) -> Result<usize, ConfigError> {
         let n = match item.get_ref() {
             DeValue::Integer(i) => usize::from_str_radix(i.as_str(), i.radix()).ok(),
             _ => None,
         };
-        n.filter(|n| *n > 0)
-            .ok_or_else(|| self.invalid(key, item, EXPECTED_POSITIVE_INT))
+        n.filter(|n| range.contains(n))
+            .ok_or_else(|| self.invalid(key, item, expected))
     }
 
+    /// A number of seconds (integer or float) from `min` to `max`.
     pub(crate) fn seconds(
         &self,
         key: &str,
         item: &Item<'_>,
-        zero_ok: bool,
+        min: Duration,
+        max: Duration,
+        expected: &str,
     ) -> Result<Duration, ConfigError> {
-        let expected = if zero_ok {
-            EXPECTED_SECONDS
-        } else {
-            EXPECTED_POSITIVE_SECONDS
-        };
         let secs = self.number(key, item, expected)?;
         match Duration::try_from_secs_f64(secs) {
-            Ok(d) if zero_ok || !d.is_zero() => Ok(d),
+            Ok(d) if (min..=max).contains(&d) => Ok(d),
             _ => Err(self.invalid(key, item, expected)),
         }
     }

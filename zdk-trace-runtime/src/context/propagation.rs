@@ -269,3 +269,194 @@ mod tests {
         assert_eq!(format_traceparent(&sc), v);
     }
 }
+
+/// Property tests: the parsers never panic, round-trip what is valid and reject what is not.
+#[cfg(test)]
+mod props {
+    use std::collections::HashMap;
+
+    use proptest::collection::btree_map;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A valid `traceparent` of version 00: non-zero ids, flags `00` or `01`.
+    fn traceparent() -> impl Strategy<Value = (u128, u64, bool)> {
+        (1..=u128::MAX, 1..=u64::MAX, any::<bool>())
+    }
+
+    fn text(trace_id: u128, span_id: u64, sampled: bool) -> String {
+        format!("00-{trace_id:032x}-{span_id:016x}-0{}", u8::from(sampled))
+    }
+
+    fn headers(pairs: &[(&str, String)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    }
+
+    /// A tracestate list-member key as the W3C grammar (and OpenTelemetry) accepts it, without
+    /// the multi-tenant `@` form.
+    const TRACESTATE_KEY: &str = "[a-z0-9][a-z0-9_*/-]{0,15}";
+    /// A tracestate value: printable ASCII but `,` and `=`, no spaces.
+    const TRACESTATE_VALUE: &str = "[!-+--<>-~]{1,16}";
+    /// A baggage key: an HTTP token, `%` aside (the propagator does not encode it).
+    const BAGGAGE_KEY: &str = "[A-Za-z0-9!#$&'*+.^_`|~-]{1,16}";
+
+    proptest! {
+        #[test]
+        fn parse_traceparent_never_panics(value in any::<String>()) {
+            let _ = parse_traceparent(&value);
+        }
+
+        #[test]
+        fn parse_traceparent_never_panics_on_near_misses(value in "[0-9a-fA-F\\- \t\r\n]{0,70}") {
+            let _ = parse_traceparent(&value);
+        }
+
+        #[test]
+        fn extract_never_panics(
+            traceparent in any::<String>(),
+            tracestate in any::<String>(),
+            baggage in any::<String>(),
+        ) {
+            let _ = extract(&headers(&[
+                (TRACEPARENT_HEADER, traceparent),
+                (TRACESTATE_HEADER, tracestate),
+                ("baggage", baggage),
+            ]));
+        }
+
+        #[test]
+        fn traceparent_round_trips((trace_id, span_id, sampled) in traceparent()) {
+            let flags = if sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
+            let sc = SpanContext::new(
+                TraceId::from(trace_id),
+                SpanId::from(span_id),
+                flags,
+                true,
+                TraceState::default(),
+            );
+            let formatted = format_traceparent(&sc);
+            prop_assert_eq!(&formatted, &text(trace_id, span_id, sampled));
+            prop_assert_eq!(parse_traceparent(&formatted), Ok(sc));
+        }
+
+        #[test]
+        fn wrong_lengths_are_rejected(
+            (trace_id, span_id, sampled) in traceparent(),
+            field in 0usize..4,
+            longer in any::<bool>(),
+        ) {
+            let valid = text(trace_id, span_id, sampled);
+            let mut fields: Vec<String> = valid.split('-').map(str::to_owned).collect();
+            if longer {
+                fields[field].push('a');
+            } else {
+                fields[field].pop();
+            }
+            let bad = fields.join("-");
+            prop_assert!(matches!(parse_traceparent(&bad), Err(TraceparentError::Format(_))), "{bad}");
+        }
+
+        #[test]
+        fn uppercase_hex_is_rejected(
+            (trace_id, span_id, sampled) in traceparent(),
+            at in 3usize..52,
+            upper in "[A-F]",
+        ) {
+            let mut bad = text(trace_id, span_id, sampled);
+            // Positions 3..35 are the trace id, 36..52 the span id (35 is a `-`).
+            let at = if at == 35 { 36 } else { at };
+            bad.replace_range(at..=at, &upper);
+            prop_assert!(matches!(parse_traceparent(&bad), Err(TraceparentError::NotHex(_))), "{bad}");
+        }
+
+        #[test]
+        fn zero_ids_and_version_ff_are_rejected((trace_id, span_id, sampled) in traceparent()) {
+            for bad in [text(0, span_id, sampled), text(trace_id, 0, sampled)] {
+                prop_assert!(matches!(parse_traceparent(&bad), Err(TraceparentError::ZeroId(_))), "{bad}");
+            }
+            let bad = format!("ff{}", &text(trace_id, span_id, sampled)[2..]);
+            prop_assert!(matches!(
+                parse_traceparent(&bad),
+                Err(TraceparentError::ForbiddenVersion(_))
+            ));
+        }
+
+        #[test]
+        fn line_breaks_are_rejected(
+            (trace_id, span_id, sampled) in traceparent(),
+            at in 0usize..=55,
+            line_break in prop::sample::select(vec!["\n", "\r", "\r\n"]),
+        ) {
+            let mut bad = text(trace_id, span_id, sampled);
+            bad.insert_str(at, line_break);
+            prop_assert!(parse_traceparent(&bad).is_err(), "{bad:?}");
+        }
+
+        #[test]
+        fn tracestate_round_trips(
+            (trace_id, span_id, sampled) in traceparent(),
+            members in btree_map(TRACESTATE_KEY, TRACESTATE_VALUE, 1..=8),
+        ) {
+            let list: Vec<String> = members.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let tracestate = list.join(",");
+            let cx = extract(&headers(&[
+                (TRACEPARENT_HEADER, text(trace_id, span_id, sampled)),
+                (TRACESTATE_HEADER, tracestate.clone()),
+            ]));
+            let mut out = HashMap::new();
+            inject_context(&cx, &mut out);
+            prop_assert_eq!(out.get(TRACESTATE_HEADER), Some(&tracestate));
+            prop_assert_eq!(out.get(TRACEPARENT_HEADER), Some(&text(trace_id, span_id, sampled)));
+        }
+
+        #[test]
+        fn baggage_round_trips_percent_encoded(
+            pairs in btree_map(BAGGAGE_KEY, "[^%]{1,12}", 1..=8)
+                .prop_filter("the propagator trims values", |pairs| {
+                    pairs.values().all(|v| v.trim() == v && !v.is_empty())
+                }),
+        ) {
+            let header: Vec<String> = pairs
+                .iter()
+                .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+                .collect();
+            let cx = extract(&headers(&[("baggage", header.join(","))]));
+            let baggage = |cx: &TraceContext| -> Vec<(String, String)> {
+                let mut got: Vec<(String, String)> = cx
+                    .baggage()
+                    .map(|b| {
+                        b.iter()
+                            .map(|(k, (v, _))| (k.to_string(), v.to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                got.sort();
+                got
+            };
+            let expected: Vec<(String, String)> = pairs.clone().into_iter().collect();
+            prop_assert_eq!(baggage(&cx), expected.clone());
+            let mut out = HashMap::new();
+            inject_context(&cx, &mut out);
+            let again = extract(&headers(&[("baggage", out.get("baggage").cloned().unwrap_or_default())]));
+            prop_assert_eq!(baggage(&again), expected);
+        }
+    }
+
+    /// Every byte outside unreserved ASCII as `%XX`.
+    fn percent_encode(value: &str) -> String {
+        value
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    }
+}

@@ -32,7 +32,9 @@ pub enum Sampler {
     /// Keep no trace (`always_off`), unless a tail rule keeps it.
     AlwaysOff,
     /// Keep this fraction of traces, chosen from the trace id so every service that sees the
-    /// same trace id makes the same choice (`probability`, `traceidratio`). Clamped to `0..=1`.
+    /// same trace id makes the same choice (`probability`, `traceidratio`). From 0 to 1: a
+    /// ratio outside (or NaN) makes [`install`](crate::TelemetryBuilder::install) fail with
+    /// [`ConfigError::Invalid`](crate::ConfigError::Invalid) naming `Config::with_sampler`.
     TraceIdRatio(f64),
     /// Follow the parent's decision (local or remote, as `traceparent`'s sampled flag carries
     /// it); for a trace that starts here, ask the inner sampler (`parent_based`).
@@ -88,11 +90,12 @@ impl Sampler {
 pub struct TailSampling {
     /// Keep every trace in which any span has status error (`always_sample_errors`).
     pub keep_errors: bool,
-    /// Keep every trace whose local root lasted at least this long (`always_sample_slow_seconds`).
+    /// Keep every trace whose local root lasted at least this long (`always_sample_slow_seconds`):
+    /// at most one day.
     pub slow_threshold: Option<Duration>,
     /// Keep at most this many traces per second for each root span name
     /// (`max_traces_per_second`). Applies to traces kept by the head sampler; traces kept for an
-    /// error or for being slow are never rate limited.
+    /// error or for being slow are never rate limited. From 0.001 to 1 000 000, finite.
     pub max_traces_per_second: Option<f64>,
 }
 

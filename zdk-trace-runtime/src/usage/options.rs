@@ -207,7 +207,8 @@ impl UsageOptions {
 
     /// How long the usage circuit stays open after the endpoint failed (default 60 s):
     /// events are dropped and counted meanwhile, then one batch is tried again. Also
-    /// `[telemetry.usage] circuit_cooldown_seconds`, which overrides it.
+    /// `[telemetry.usage] circuit_cooldown_seconds`, which overrides it. From 0 to 1 hour;
+    /// a longer one makes [`install`](crate::TelemetryBuilder::install) fail.
     ///
     /// # Examples
     ///
