@@ -465,3 +465,21 @@ fn exporter_panics_are_reported_once_and_the_application_hook_is_kept() {
     assert!(stderr.contains("the application's own bug"), "{stderr}");
     assert_eq!(stderr.matches("stack backtrace").count(), 1, "{stderr}");
 }
+
+/// "Wait as long as it takes" is a timeout too, not a panic.
+#[test]
+fn flush_and_shutdown_accept_any_timeout() {
+    let _serial = serial();
+    let telemetry = isolated_builder()
+        .span_exporter(opentelemetry_sdk::trace::InMemorySpanExporter::default())
+        .install()
+        .expect("install");
+    drop(Span::start("one"));
+    telemetry
+        .force_flush_with_timeout(Duration::MAX)
+        .unwrap_or_else(|e| panic!("flush: {e}"));
+    telemetry
+        .shutdown_with_timeout(Duration::MAX)
+        .unwrap_or_else(|e| panic!("shutdown: {e}"));
+    assert_eq!(telemetry.stats().spans_exported, 1);
+}

@@ -4,7 +4,7 @@
 //! Spans store raw ticks and the background thread converts them with one anchor pair
 //! (raw tick, wall time) taken when the clock is first used.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use once_cell::sync::Lazy;
 
@@ -76,4 +76,13 @@ mod tests {
         let d = delta_nanos(raw, later);
         assert!((19_000_000..500_000_000).contains(&d), "delta {d}");
     }
+}
+
+/// `timeout` from now, for a deadline a caller gave: a timeout too large to add (say
+/// `Duration::MAX`, "wait as long as it takes") is a deadline a century away, not a panic.
+pub(crate) fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(now)
 }

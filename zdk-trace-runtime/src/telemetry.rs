@@ -53,7 +53,7 @@ impl Inner {
         if self.stopped.swap(true, Ordering::AcqRel) {
             return Err(ShutdownError::AlreadyShutdown);
         }
-        let deadline = Instant::now() + timeout;
+        let deadline = clock::deadline_after(timeout);
         {
             let mut installed = lock(&INSTALLED);
             if installed.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, self)) {
@@ -154,7 +154,7 @@ impl Telemetry {
         if self.inner.stopped.load(Ordering::Acquire) {
             return Err(FlushError::AlreadyShutdown);
         }
-        let deadline = Instant::now() + timeout;
+        let deadline = clock::deadline_after(timeout);
         let result = match &self.inner.pipeline {
             Some(pipeline) => pipeline.force_flush(timeout),
             None => Ok(()),

@@ -26,6 +26,7 @@ use opentelemetry_sdk::Resource;
 pub use error::PipelineError;
 use tail::{Release, TailOutcome, TailSampler};
 
+use crate::clock;
 use crate::config::BatchSettings;
 use crate::counters::{add, count_dropped_shutdown, COUNTERS};
 use crate::export::{DynExporter, OtlpBatch, OtlpSender, TraceEncoder};
@@ -238,7 +239,7 @@ impl Pipeline {
 
     /// Exports everything, shuts the exporters down and stops the threads.
     pub(crate) fn shutdown(&self, timeout: Duration) -> Result<(), PipelineError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = clock::deadline_after(timeout);
         let result = self.request(|tx| Control::Shutdown(tx, timeout), timeout);
         if result.is_ok() {
             // The threads are finishing; join them unless the deadline has passed.
