@@ -15,6 +15,6 @@ pub mod phoenix;
 
 pub use zdk_trace_receivers::{
     attr, attr_bool, attr_f64, attr_i64, attr_str, attr_text, count_spans, hex, CountingReceiver,
-    GrpcCode, GrpcReceiver, HasAttributes, HttpReceiver, JsonReceiver, JsonRequest,
+    FlappingProxy, GrpcCode, GrpcReceiver, HasAttributes, HttpReceiver, JsonReceiver, JsonRequest,
     ReceivedRequest, ReceivedSpan, TraceCount, WireError, GRPC_EXPORT_PATH,
 };

@@ -60,6 +60,15 @@ pub(crate) fn delta_nanos(start: u64, end: u64) -> u64 {
     CLOCK.clock.delta_as_nanos(start, end)
 }
 
+/// `timeout` from now, for a deadline a caller gave: a timeout too large to add (say
+/// `Duration::MAX`, "wait as long as it takes") is a deadline a century away, not a panic.
+pub(crate) fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,13 +85,4 @@ mod tests {
         let d = delta_nanos(raw, later);
         assert!((19_000_000..500_000_000).contains(&d), "delta {d}");
     }
-}
-
-/// `timeout` from now, for a deadline a caller gave: a timeout too large to add (say
-/// `Duration::MAX`, "wait as long as it takes") is a deadline a century away, not a panic.
-pub(crate) fn deadline_after(timeout: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(timeout)
-        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
-        .unwrap_or(now)
 }

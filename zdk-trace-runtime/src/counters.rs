@@ -60,6 +60,16 @@ pub(crate) struct Counters {
     pub(crate) events_dropped: AtomicU64,
     pub(crate) links_dropped: AtomicU64,
     pub(crate) spans_too_large: AtomicU64,
+    /// Spans of batches an OTLP exporter keeps for a retry (a gauge).
+    pub(crate) awaiting_retry: AtomicU64,
+    /// Bytes of requests kept for a retry (a gauge).
+    pub(crate) retry_buffer_bytes: AtomicU64,
+    pub(crate) dropped_retry_buffer: AtomicU64,
+    pub(crate) export_retries: AtomicU64,
+    /// `CircuitState` as a number (a gauge).
+    pub(crate) circuit: AtomicU64,
+    pub(crate) circuit_opened: AtomicU64,
+    pub(crate) circuit_closed: AtomicU64,
 }
 
 pub(crate) static COUNTERS: Counters = Counters {
@@ -81,6 +91,13 @@ pub(crate) static COUNTERS: Counters = Counters {
     events_dropped: AtomicU64::new(0),
     links_dropped: AtomicU64::new(0),
     spans_too_large: AtomicU64::new(0),
+    awaiting_retry: AtomicU64::new(0),
+    retry_buffer_bytes: AtomicU64::new(0),
+    dropped_retry_buffer: AtomicU64::new(0),
+    export_retries: AtomicU64::new(0),
+    circuit: AtomicU64::new(0),
+    circuit_opened: AtomicU64::new(0),
+    circuit_closed: AtomicU64::new(0),
 };
 
 pub(crate) fn add(counter: &AtomicU64, n: u64) {

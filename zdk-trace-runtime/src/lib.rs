@@ -412,7 +412,7 @@ pub use instrument::{spawn, spawn_thread, FutureExt, Instrumented, StreamExt, Wi
 pub use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId};
 pub use opentelemetry::{KeyValue, Value};
 pub use pipeline::stats::Stats;
-pub use pipeline::PipelineError;
+pub use pipeline::{CircuitState, PipelineError};
 pub use sampling::{Sampler, TailSampling};
 pub use span::{EnterGuard, EnteredSpan, Span, SpanBuilder};
 pub use telemetry::{

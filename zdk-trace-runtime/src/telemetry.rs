@@ -17,7 +17,7 @@ use crate::genai::CaptureMode;
 use crate::hot::{hot, limits, COUNT_DEFAULT, VALUE_LENGTH_DEFAULT};
 use crate::lock::lock;
 use crate::pipeline::stats::Stats;
-use crate::pipeline::{Pipeline, PipelineError, PipelineParts};
+use crate::pipeline::{Pipeline, PipelineError, PipelineParts, RetrySettings};
 use crate::sampling::{Sampler, TailSampling};
 use crate::usage::{self, StartParts, UsageHandle, UsageOptions, UsageStatus};
 
@@ -662,6 +662,22 @@ impl TelemetryBuilder {
             EVENT_COUNT.resolved(&settings)?.unwrap_or(COUNT_DEFAULT),
             LINK_COUNT.resolved(&settings)?.unwrap_or(COUNT_DEFAULT),
         );
+        let retry = RetrySettings {
+            buffer_bytes: config::table::RETRY_BUFFER_BYTES
+                .resolved(&settings)?
+                .unwrap_or(config::RETRY_BUFFER_BYTES_DEFAULT),
+            max_age: config::table::RETRY_MAX_AGE
+                .resolved(&settings)?
+                .unwrap_or(config::RETRY_MAX_AGE_DEFAULT),
+            failures_to_open: config::table::CIRCUIT_FAILURES
+                .resolved(&settings)?
+                .map_or(config::RETRY_FAILURES_TO_OPEN_DEFAULT, |n| {
+                    u32::try_from(n).unwrap_or(u32::MAX)
+                }),
+            probe_interval: config::table::PROBE_INTERVAL
+                .resolved(&settings)?
+                .unwrap_or(config::RETRY_PROBE_INTERVAL_DEFAULT),
+        };
         let pipeline = if settings.enabled {
             Some(
                 Pipeline::start(PipelineParts {
@@ -672,6 +688,7 @@ impl TelemetryBuilder {
                     resource,
                     scope: export::scope(),
                     runtime,
+                    retry,
                 })
                 .map_err(InstallError::Thread)?,
             )

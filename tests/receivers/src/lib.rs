@@ -21,6 +21,7 @@
 
 mod attrs;
 mod counting;
+mod flapping;
 mod grpc;
 mod http;
 mod json;
@@ -30,6 +31,7 @@ mod store;
 
 pub use attrs::{attr, attr_bool, attr_f64, attr_i64, attr_str, attr_text, hex, HasAttributes};
 pub use counting::{count_spans, CountingReceiver, TraceCount, WireError};
+pub use flapping::FlappingProxy;
 pub use grpc::{GrpcReceiver, GRPC_EXPORT_PATH};
 pub use http::HttpReceiver;
 pub use json::{JsonReceiver, JsonRequest};

@@ -310,6 +310,33 @@ pub(super) static REQUEST_BYTES: Kind<usize> = Kind {
     show: |n| n.to_string(),
 };
 
+/// The retry buffer: 0 (off) to 1 GiB.
+const RETRY_BYTES_RANGE: RangeInclusive<usize> = 0..=(1 << 30);
+const EXPECTED_RETRY_BYTES: &str =
+    "a number of bytes from 0 (no retry buffer) to 1073741824 (1 GiB), e.g. `33554432` (32 MiB)";
+
+/// `0..=1 GiB` bytes.
+pub(super) static RETRY_BYTES: Kind<usize> = Kind {
+    #[cfg(feature = "config-file")]
+    file: |doc, key, item| doc.count(key, item, RETRY_BYTES_RANGE, EXPECTED_RETRY_BYTES),
+    env: |var, value| parse_count(var, value, RETRY_BYTES_RANGE, EXPECTED_RETRY_BYTES),
+    check: |n| outside(n, &RETRY_BYTES_RANGE, n.to_string(), EXPECTED_RETRY_BYTES),
+    show: |n| n.to_string(),
+};
+
+/// Failures in a row that open the circuit: 1 to 1000.
+const FAILURES_RANGE: RangeInclusive<usize> = 1..=1000;
+const EXPECTED_FAILURES: &str = "a positive integer no larger than 1000, e.g. `5`";
+
+/// `1..=1000`.
+pub(super) static FAILURES: Kind<usize> = Kind {
+    #[cfg(feature = "config-file")]
+    file: |doc, key, item| doc.count(key, item, FAILURES_RANGE, EXPECTED_FAILURES),
+    env: |var, value| parse_count(var, value, FAILURES_RANGE, EXPECTED_FAILURES),
+    check: |n| outside(n, &FAILURES_RANGE, n.to_string(), EXPECTED_FAILURES),
+    show: |n| n.to_string(),
+};
+
 /// The longest attribute value: 1 byte to 64 MiB.
 const VALUE_LENGTH_RANGE: RangeInclusive<usize> = 1..=(64 << 20);
 const EXPECTED_VALUE_LENGTH: &str =

@@ -16,6 +16,17 @@ use crate::sampling::{Sampler, TailSampling};
 pub(crate) const MAX_QUEUE_SIZE_DEFAULT: usize = 8192;
 /// Default `telemetry.tracing.otlp.batch.max_request_bytes`: gRPC's default message limit.
 pub(crate) const MAX_REQUEST_BYTES_DEFAULT: usize = 4 << 20;
+/// Default `telemetry.tracing.otlp.retry.buffer_bytes`: 32 MiB, a minute of 5 000 spans a
+/// second at about 100 bytes a span, seven times over.
+pub(crate) const RETRY_BUFFER_BYTES_DEFAULT: usize = 32 << 20;
+/// Default `telemetry.tracing.otlp.retry.max_age_seconds`: five minutes (older telemetry is
+/// rarely worth sending late).
+pub(crate) const RETRY_MAX_AGE_DEFAULT: Duration = Duration::from_secs(300);
+/// Default `telemetry.tracing.otlp.retry.circuit_failures`.
+pub(crate) const RETRY_FAILURES_TO_OPEN_DEFAULT: u32 = 5;
+/// Default `telemetry.tracing.otlp.retry.probe_interval_seconds`: a dead collector costs one
+/// request a second.
+pub(crate) const RETRY_PROBE_INTERVAL_DEFAULT: Duration = Duration::from_secs(1);
 /// Default for [`BatchSettings::max_export_batch_size`] (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`).
 pub(crate) const MAX_EXPORT_BATCH_SIZE_DEFAULT: usize = 512;
 /// Default for [`BatchSettings::scheduled_delay`] (`OTEL_BSP_SCHEDULE_DELAY`).

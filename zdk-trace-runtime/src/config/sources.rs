@@ -415,6 +415,69 @@ impl Config {
         table::MAX_REQUEST_BYTES.code(self, bytes)
     }
 
+    /// Sets how many bytes of OTLP requests are kept to be sent again when the collector does
+    /// not take them (refused, unreachable, 429/502/503/504, `UNAVAILABLE`, no answer in
+    /// time); past it the oldest are dropped and counted
+    /// ([`Stats::dropped_retry_buffer`](crate::Stats::dropped_retry_buffer)). 0: no retry.
+    ///
+    /// File: `telemetry.tracing.otlp.retry.buffer_bytes`. Default: 32 MiB. At most 1 GiB.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_retry_buffer_bytes(8 << 20);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_retry_buffer_bytes(self, bytes: usize) -> Self {
+        table::RETRY_BUFFER_BYTES.code(self, bytes)
+    }
+
+    /// Sets how old a kept request may get before it is dropped (and counted).
+    ///
+    /// File: `telemetry.tracing.otlp.retry.max_age_seconds`. Default: 300 s; 1 ms to 1 h.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let layer = zdk_trace_runtime::Config::default().with_retry_max_age(Duration::from_secs(60));
+    /// # let _ = layer;
+    /// ```
+    pub fn with_retry_max_age(self, age: Duration) -> Self {
+        table::RETRY_MAX_AGE.code(self, age)
+    }
+
+    /// Sets how many failed exports in a row open the circuit breaker: the collector is then
+    /// left alone but for one probe per [probe interval](Self::with_probe_interval), and new
+    /// requests are kept.
+    ///
+    /// File: `telemetry.tracing.otlp.retry.circuit_failures`. Default: 5; 1 to 1000.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_circuit_failures(3);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_circuit_failures(self, failures: usize) -> Self {
+        table::CIRCUIT_FAILURES.code(self, failures)
+    }
+
+    /// Sets the time between two probes of the collector while the circuit is open.
+    ///
+    /// File: `telemetry.tracing.otlp.retry.probe_interval_seconds`. Default: 1 s; 1 ms to 1 h.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let layer = zdk_trace_runtime::Config::default().with_probe_interval(Duration::from_secs(5));
+    /// # let _ = layer;
+    /// ```
+    pub fn with_probe_interval(self, interval: Duration) -> Self {
+        table::PROBE_INTERVAL.code(self, interval)
+    }
+
     /// Sets the longest attribute value a span keeps, in bytes: longer strings (and strings
     /// of arrays) are truncated at a character boundary and counted in
     /// [`Stats::attribute_values_truncated`](crate::Stats::attribute_values_truncated).

@@ -33,9 +33,9 @@ use super::env_value::{
 #[cfg(feature = "config-file")]
 use super::error::ConfigError;
 use super::kinds::{
-    header_problem, sampler_text, BATCH_SIZE, BOOL, CAPTURE_KIND, COMPRESSION, DELAY, NAME_KIND,
-    PROBABILITY_KIND, PROTOCOL, QUEUE_SIZE, RATE, REQUEST_BYTES, SLOW_THRESHOLD_KIND, SPAN_COUNT,
-    STRATEGY_KIND, TIMEOUT, USAGE_URL, VALUE_LENGTH,
+    header_problem, sampler_text, BATCH_SIZE, BOOL, CAPTURE_KIND, COMPRESSION, DELAY, FAILURES,
+    NAME_KIND, PROBABILITY_KIND, PROTOCOL, QUEUE_SIZE, RATE, REQUEST_BYTES, RETRY_BYTES,
+    SLOW_THRESHOLD_KIND, SPAN_COUNT, STRATEGY_KIND, TIMEOUT, USAGE_URL, VALUE_LENGTH,
 };
 #[cfg(feature = "config-file")]
 use super::setting::LayerCheck;
@@ -43,7 +43,8 @@ use super::setting::{Custom, Describe, Field, Report, ReportInput, Setting};
 use super::settings::{
     OtlpProtocol, Secret, EXPORT_TIMEOUT_DEFAULT, MAX_EXPORT_BATCH_SIZE_DEFAULT,
     MAX_QUEUE_SIZE_DEFAULT, MAX_REQUEST_BYTES_DEFAULT, OTLP_PROTOCOL_DEFAULT, OTLP_TIMEOUT_DEFAULT,
-    SCHEDULED_DELAY_DEFAULT, SERVICE_NAME_DEFAULT,
+    RETRY_BUFFER_BYTES_DEFAULT, RETRY_FAILURES_TO_OPEN_DEFAULT, RETRY_MAX_AGE_DEFAULT,
+    RETRY_PROBE_INTERVAL_DEFAULT, SCHEDULED_DELAY_DEFAULT, SERVICE_NAME_DEFAULT,
 };
 use super::structured::{endpoint_from_env, resource_from_env};
 #[cfg(feature = "config-file")]
@@ -374,6 +375,67 @@ settings! {
         read_env: None,
         report: Report::Value {
             rank: 135,
+            unset: "",
+        },
+    };
+
+    /// Bytes of OTLP requests kept to be sent again when the collector answers (0: none);
+    /// past it the oldest are dropped and counted. In code: `Config::with_retry_buffer_bytes`.
+    RETRY_BUFFER_BYTES: Setting<usize> = Setting {
+        key: "telemetry.tracing.otlp.retry.buffer_bytes",
+        env: &[],
+        setter: "with_retry_buffer_bytes",
+        kind: &RETRY_BYTES,
+        default: || Some(RETRY_BUFFER_BYTES_DEFAULT),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 181,
+            unset: "",
+        },
+    };
+
+    /// The oldest a kept request may be before it is dropped (and counted).
+    RETRY_MAX_AGE: Setting<Duration> = Setting {
+        key: "telemetry.tracing.otlp.retry.max_age_seconds",
+        env: &[],
+        setter: "with_retry_max_age",
+        kind: &TIMEOUT,
+        default: || Some(RETRY_MAX_AGE_DEFAULT),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 182,
+            unset: "",
+        },
+    };
+
+    /// Failed exports in a row that open the circuit (then one probe per interval).
+    CIRCUIT_FAILURES: Setting<usize> = Setting {
+        key: "telemetry.tracing.otlp.retry.circuit_failures",
+        env: &[],
+        setter: "with_circuit_failures",
+        kind: &FAILURES,
+        default: || Some(RETRY_FAILURES_TO_OPEN_DEFAULT as usize),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 183,
+            unset: "",
+        },
+    };
+
+    /// Time between two probes of a collector while the circuit is open.
+    PROBE_INTERVAL: Setting<Duration> = Setting {
+        key: "telemetry.tracing.otlp.retry.probe_interval_seconds",
+        env: &[],
+        setter: "with_probe_interval",
+        kind: &TIMEOUT,
+        default: || Some(RETRY_PROBE_INTERVAL_DEFAULT),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 184,
             unset: "",
         },
     };
@@ -901,6 +963,10 @@ mod tests {
                 "telemetry.tracing.otlp.endpoint",
                 "telemetry.tracing.otlp.protocol",
                 "telemetry.tracing.otlp.timeout_seconds",
+                "telemetry.tracing.otlp.retry.buffer_bytes",
+                "telemetry.tracing.otlp.retry.max_age_seconds",
+                "telemetry.tracing.otlp.retry.circuit_failures",
+                "telemetry.tracing.otlp.retry.probe_interval_seconds",
                 "telemetry.tracing.otlp.compression",
                 "telemetry.genai.capture_message_content",
             ]

@@ -18,6 +18,7 @@ pub use file::JsonLinesExporter;
 pub(crate) use otlp::{build_otlp_sender, ExporterBuildError, OtlpSender};
 pub use probe::OtlpCheck;
 pub(crate) use probe::{scope, send_test_span};
+pub(crate) use wire::SendError;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -120,6 +120,28 @@ impl OtlpSender {
         }
     }
 
+    /// One attempt of one encoded request, within the timeout (the pipeline keeps a request
+    /// that failed for a retry, without holding up the next ones).
+    pub(crate) async fn attempt(&self, request: Bytes) -> Result<(), SendError> {
+        let once = async {
+            match &self.transport {
+                #[cfg(feature = "otlp-grpc")]
+                Transport::Grpc(grpc) => grpc.send(request).await,
+                #[cfg(feature = "otlp-http")]
+                Transport::Http(http) => http.send(request).await,
+                #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+                Transport::None(never) => {
+                    let _ = request;
+                    match *never {}
+                }
+            }
+        };
+        match tokio::time::timeout(self.timeout, once).await {
+            Ok(result) => result,
+            Err(_) => Err(SendError::Timeout(self.timeout)),
+        }
+    }
+
     /// Sends one encoded request (retried as the specification allows, within the timeout).
     pub(crate) async fn send(&self, request: Bytes) -> Result<(), SendError> {
         with_retries(self.timeout, || {

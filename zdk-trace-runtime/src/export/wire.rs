@@ -64,7 +64,8 @@ impl SendError {
         }
     }
 
-    fn retry_after(&self) -> Option<Duration> {
+    /// How long the collector asked us to wait (`Retry-After`, gRPC `RetryInfo`).
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
         match self {
             SendError::Http { retry_after, .. } => *retry_after,
             #[cfg(feature = "otlp-grpc")]

@@ -5,11 +5,12 @@
 
 pub(crate) mod convert;
 mod error;
+mod exporter;
+mod retry;
 pub(crate) mod stats;
 mod tail;
 
 use std::collections::VecDeque;
-use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -19,11 +20,14 @@ use bytes::Bytes;
 use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use once_cell::sync::Lazy;
 use opentelemetry::InstrumentationScope;
-use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
 
 pub use error::PipelineError;
+use exporter::{run_exporter, Exporters};
+pub use retry::CircuitState;
+pub(crate) use retry::RetrySettings;
+
 use tail::{Release, TailOutcome, TailSampler};
 
 use crate::clock;
@@ -104,6 +108,8 @@ pub(crate) struct PipelineParts {
     pub(crate) scope: InstrumentationScope,
     /// The runtime the exporters were built in (gRPC clients bind to it); exports run on it.
     pub(crate) runtime: tokio::runtime::Runtime,
+    /// The OTLP exporters' retry buffer and circuit breaker.
+    pub(crate) retry: RetrySettings,
 }
 
 /// The single-threaded runtime exports run on.
@@ -125,6 +131,7 @@ impl Pipeline {
             resource,
             scope,
             runtime,
+            retry,
         } = parts;
         // Each form of the batch is built only if some exporter takes it.
         let span_data = !exporters.is_empty();
@@ -150,6 +157,7 @@ impl Pipeline {
                     export_rx,
                     exporter_queued,
                     export_timeout,
+                    retry,
                 )
             })?;
         // Leftovers of a previous pipeline were recorded for it; they are not ours to export.
@@ -577,181 +585,6 @@ impl Queue {
 
 fn take_idle_rings() -> Vec<RingPair> {
     std::mem::take(&mut *lock(&IDLE_RINGS))
-}
-
-/// Everything the exporter thread exports to.
-struct Exporters {
-    spans: Vec<Box<dyn DynExporter>>,
-    otlp: Vec<OtlpSender>,
-}
-
-fn run_exporter(
-    runtime: tokio::runtime::Runtime,
-    exporters: Exporters,
-    rx: Receiver<ExportMsg>,
-    queued: Arc<AtomicUsize>,
-    timeout: Duration,
-) {
-    while let Ok(msg) = rx.recv() {
-        match msg {
-            ExportMsg::Batch(batch) => {
-                let n = batch.len;
-                let ok = export_batch(&runtime, &exporters, batch, timeout);
-                queued.fetch_sub(n, Ordering::Relaxed);
-                // Room again: spans go to the collector (it sets the flag again if the queue
-                // fills up).
-                hot().set_queue_full(false);
-                add(&COUNTERS.batches, 1);
-                if ok {
-                    add(&COUNTERS.exported, n as u64);
-                } else {
-                    add(&COUNTERS.dropped_export_failed, n as u64);
-                }
-            }
-            ExportMsg::Flush(reply) => {
-                // The OTLP exporters hold nothing between batches.
-                let result = each_exporter(&exporters.spans, |e| e.force_flush());
-                let _ = reply.send(result);
-            }
-            ExportMsg::Shutdown(reply, timeout) => {
-                let result = each_exporter(&exporters.spans, |e| e.shutdown_with_timeout(timeout));
-                let _ = reply.send(result);
-                return;
-            }
-        }
-    }
-}
-
-/// Calls `f` on every exporter, catching panics; returns the first error (every exporter is
-/// called all the same).
-fn each_exporter(
-    exporters: &[Box<dyn DynExporter>],
-    f: impl Fn(&dyn DynExporter) -> opentelemetry_sdk::error::OTelSdkResult,
-) -> Result<(), PipelineError> {
-    let mut first = None;
-    for exporter in exporters {
-        let failure = match std::panic::catch_unwind(AssertUnwindSafe(|| f(exporter.as_ref()))) {
-            Ok(Ok(())) => None,
-            Ok(Err(err)) => Some(err),
-            Err(_) => {
-                add(&COUNTERS.export_panics, 1);
-                Some(OTelSdkError::InternalFailure(format!(
-                    "exporter {} panicked",
-                    exporter.name()
-                )))
-            }
-        };
-        if let (Some(source), None) = (failure, &first) {
-            first = Some(PipelineError::Exporter {
-                exporter: exporter.name().to_owned(),
-                source,
-            });
-        }
-    }
-    match first {
-        Some(error) => Err(error),
-        None => Ok(()),
-    }
-}
-
-/// Exports one batch to every exporter. `true` if all accepted it.
-fn export_batch(
-    runtime: &tokio::runtime::Runtime,
-    exporters: &Exporters,
-    batch: Batch,
-    timeout: Duration,
-) -> bool {
-    let mut all_ok = true;
-    if let Some(request) = &batch.otlp {
-        for sender in &exporters.otlp {
-            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                runtime.block_on(async {
-                    tokio::time::timeout(timeout, sender.send(request.clone())).await
-                })
-            }));
-            let outcome = match outcome {
-                Ok(Ok(Ok(()))) => Ok(()),
-                Ok(Ok(Err(err))) => Err(Failure::Error(err.to_string())),
-                Ok(Err(_elapsed)) => Err(Failure::Timeout),
-                Err(panic) => Err(Failure::Panic(panic_message(panic.as_ref()))),
-            };
-            all_ok &= report(sender.name(), outcome, timeout);
-        }
-    }
-    let last = exporters.spans.len().saturating_sub(1);
-    let mut spans = Some(batch.spans);
-    for (i, exporter) in exporters.spans.iter().enumerate() {
-        let spans = if i == last {
-            spans.take().unwrap_or_default()
-        } else {
-            spans.clone().unwrap_or_default()
-        };
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            runtime.block_on(async { tokio::time::timeout(timeout, exporter.export(spans)).await })
-        }));
-        let outcome = match outcome {
-            Ok(Ok(Ok(()))) => Ok(()),
-            Ok(Ok(Err(err))) => Err(Failure::Error(err.to_string())),
-            Ok(Err(_elapsed)) => Err(Failure::Timeout),
-            Err(panic) => Err(Failure::Panic(panic_message(panic.as_ref()))),
-        };
-        all_ok &= report(exporter.name(), outcome, timeout);
-    }
-    all_ok
-}
-
-/// How one export of a batch failed.
-enum Failure {
-    Error(String),
-    Timeout,
-    /// With the panic's message.
-    Panic(String),
-}
-
-/// The message a panic was raised with (`panic!("...")`), or a placeholder.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".to_owned())
-}
-
-/// Counts and warns (once per exporter and kind) about a failed export; `true` if it
-/// succeeded.
-fn report(name: &'static str, outcome: Result<(), Failure>, timeout: Duration) -> bool {
-    let failure = match outcome {
-        Ok(()) => return true,
-        Err(failure) => failure,
-    };
-    add(&COUNTERS.export_errors, 1);
-    match failure {
-        Failure::Error(err) => warn_once(
-            ("export failed", name),
-            &format!("export to {name} failed: {err}"),
-        ),
-        Failure::Timeout => {
-            add(&COUNTERS.export_timeouts, 1);
-            warn_once(
-                ("export timed out", name),
-                &format!(
-                    "export to {name} timed out: no answer within {timeout:?}; check the \
-                     collector, or raise the export timeout"
-                ),
-            );
-        }
-        Failure::Panic(message) => {
-            add(&COUNTERS.export_panics, 1);
-            warn_once(
-                ("exporter panicked", name),
-                &format!(
-                    "exporter {name} panicked ({message}): the batch was dropped and the \
-                     pipeline goes on; later panics are counted in stats().export_panics"
-                ),
-            );
-        }
-    }
-    false
 }
 
 /// How much lower than the application's the pipeline threads' priority is (Linux nice

@@ -2,14 +2,15 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::CircuitState;
 use crate::counters::{COUNTERS, THREAD_COUNTERS};
 use crate::lock::lock;
 
 /// What the pipeline has done since it was installed.
 ///
 /// `spans_started = spans_recorded + spans_sampled_out (head) + spans still open`, and every
-/// recorded span ends up exported, sampled out by a tail rule, dropped (by reason), or still
-/// queued.
+/// recorded span ends up exported, sampled out by a tail rule, dropped (by reason), still
+/// queued, or kept for a retry (`spans_awaiting_retry`).
 ///
 /// # Examples
 ///
@@ -70,6 +71,22 @@ pub struct Stats {
     /// ([`Config::with_max_request_bytes`](crate::Config::with_max_request_bytes)); also
     /// counted in `dropped_export_failed`.
     pub spans_too_large: u64,
+    /// Spans an OTLP exporter keeps to send again when the collector answers (now: a gauge,
+    /// not a count since install). Neither exported nor dropped yet.
+    pub spans_awaiting_retry: u64,
+    /// Bytes of OTLP requests kept for a retry (now: a gauge).
+    pub retry_buffer_bytes: u64,
+    /// Spans dropped from the retry buffer: it was full (oldest first), or they were older than
+    /// `telemetry.tracing.otlp.retry.max_age_seconds`.
+    pub dropped_retry_buffer: u64,
+    /// Kept requests sent again (each probe of an open circuit included).
+    pub export_retries: u64,
+    /// The OTLP exporters' circuit breaker (now; `Open` if any exporter's is open).
+    pub circuit: CircuitState,
+    /// Times a circuit opened (the collector failed `circuit_failures` times in a row).
+    pub circuit_opened: u64,
+    /// Times a circuit closed again (a probe got through).
+    pub circuit_closed: u64,
     /// Span record slots allocated on application threads. A thread allocates them only
     /// while its pool grows to the spans it keeps in flight (open, or not yet collected), then
     /// reuses them: a count that keeps growing under a steady load means spans are being
@@ -86,7 +103,10 @@ impl Stats {
     /// assert_eq!(zdk_trace_runtime::Stats::default().dropped(), 0);
     /// ```
     pub fn dropped(&self) -> u64 {
-        self.dropped_queue_full + self.dropped_export_failed + self.dropped_shutdown
+        self.dropped_queue_full
+            + self.dropped_export_failed
+            + self.dropped_shutdown
+            + self.dropped_retry_buffer
     }
 
     /// Reads every counter now (cumulative since the process started).
@@ -112,6 +132,13 @@ impl Stats {
             events_dropped: get(&c.events_dropped),
             links_dropped: get(&c.links_dropped),
             spans_too_large: get(&c.spans_too_large),
+            spans_awaiting_retry: get(&c.awaiting_retry),
+            retry_buffer_bytes: get(&c.retry_buffer_bytes),
+            dropped_retry_buffer: get(&c.dropped_retry_buffer),
+            export_retries: get(&c.export_retries),
+            circuit: CircuitState::from_u8(u8::try_from(get(&c.circuit)).unwrap_or(0)),
+            circuit_opened: get(&c.circuit_opened),
+            circuit_closed: get(&c.circuit_closed),
             ..Stats::default()
         };
         let threads = lock(&THREAD_COUNTERS);
@@ -169,6 +196,16 @@ impl Stats {
             events_dropped: self.events_dropped.saturating_sub(base.events_dropped),
             links_dropped: self.links_dropped.saturating_sub(base.links_dropped),
             spans_too_large: self.spans_too_large.saturating_sub(base.spans_too_large),
+            // Gauges: what is kept now.
+            spans_awaiting_retry: self.spans_awaiting_retry,
+            retry_buffer_bytes: self.retry_buffer_bytes,
+            circuit: self.circuit,
+            dropped_retry_buffer: self
+                .dropped_retry_buffer
+                .saturating_sub(base.dropped_retry_buffer),
+            export_retries: self.export_retries.saturating_sub(base.export_retries),
+            circuit_opened: self.circuit_opened.saturating_sub(base.circuit_opened),
+            circuit_closed: self.circuit_closed.saturating_sub(base.circuit_closed),
             span_slots_allocated: self
                 .span_slots_allocated
                 .saturating_sub(base.span_slots_allocated),

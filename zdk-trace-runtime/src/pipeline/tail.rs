@@ -86,7 +86,10 @@ impl IdHasher {
 impl Hasher for IdHasher {
     #[inline]
     fn finish(&self) -> u64 {
-        self.state
+        // One more folded multiply by a fixed odd constant: the keyed one alone leaves the low
+        // bits (the table's bucket index) uneven for some keys and sequential ids.
+        let product = u128::from(self.state) * 0x9e37_79b9_7f4a_7c15;
+        (product as u64) ^ ((product >> 64) as u64)
     }
 
     fn write(&mut self, bytes: &[u8]) {
