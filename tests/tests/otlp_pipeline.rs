@@ -181,7 +181,9 @@ fn an_unreachable_collector_costs_the_application_nothing_and_is_counted() {
         "{stats:?}"
     );
     // At shutdown, with the collector still unreachable, what is kept is given up and counted.
-    assert!(telemetry.shutdown_with_timeout(Duration::from_secs(2)).is_err());
+    assert!(telemetry
+        .shutdown_with_timeout(Duration::from_secs(2))
+        .is_err());
     let stats = telemetry.stats();
     assert_eq!(stats.spans_awaiting_retry, 0);
     assert_eq!(stats.dropped(), 2000, "{stats:?}");

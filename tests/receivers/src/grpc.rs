@@ -59,7 +59,7 @@ impl TraceService for GrpcService {
         });
         match reply {
             Reply::Grpc(code, message) => Err(tonic::Status::new(code, message)),
-            Reply::Http(status) => Err(tonic::Status::unknown(format!("http status {status}"))),
+            Reply::Http(status, _) => Err(tonic::Status::unknown(format!("http status {status}"))),
             Reply::Ok => Ok(tonic::Response::new(ExportTraceServiceResponse {
                 partial_success: None,
             })),

@@ -63,12 +63,19 @@ impl HttpReceiver {
     /// Answers every following valid request with `status` until
     /// [`respond_ok`](Self::respond_ok).
     pub fn respond_with_status(&self, status: u16) {
-        self.store.set_reply(Reply::Http(status), None);
+        self.store.set_reply(Reply::Http(status, None), None);
     }
 
     /// Answers the next `times` valid requests with `status`, then success again.
     pub fn respond_with_status_times(&self, status: u16, times: usize) {
-        self.store.set_reply(Reply::Http(status), Some(times));
+        self.store.set_reply(Reply::Http(status, None), Some(times));
+    }
+
+    /// Answers every following valid request with `status` and `Retry-After: {seconds}`
+    /// until [`respond_ok`](Self::respond_ok).
+    pub fn respond_with_retry_after(&self, status: u16, seconds: u64) {
+        self.store
+            .set_reply(Reply::Http(status, Some(seconds)), None);
     }
 
     receiver_accessors!();
@@ -126,9 +133,17 @@ async fn handle_http(
             )
                 .into_response()
         }
-        Reply::Http(status) => StatusCode::from_u16(status)
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-            .into_response(),
+        Reply::Http(status, retry_after) => {
+            let mut response = StatusCode::from_u16(status)
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+                .into_response();
+            if let Some(seconds) = retry_after {
+                if let Ok(value) = seconds.to_string().parse() {
+                    response.headers_mut().insert("retry-after", value);
+                }
+            }
+            response
+        }
         Reply::Grpc(code, message) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("{code:?}: {message}"),

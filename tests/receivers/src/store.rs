@@ -12,7 +12,8 @@ use crate::GrpcCode;
 pub(crate) enum Reply {
     Ok,
     Grpc(GrpcCode, String),
-    Http(u16),
+    /// A status, and a `Retry-After` in seconds.
+    Http(u16, Option<u64>),
 }
 
 /// State shared between a receiver's server thread and the test.

@@ -39,15 +39,14 @@ fn retry_hint(retry_after: Option<Duration>) -> String {
 }
 
 impl SendError {
-    /// Whether the OTLP specification says the request may be sent again: throttling (429,
+    /// Whether the OTLP specification says the request may be sent again: throttling (429;
     /// `RESOURCE_EXHAUSTED` with a retry delay), unavailable (502, 503, 504, `UNAVAILABLE`),
     /// and transient gRPC codes; a refused or broken connection too.
     pub(crate) fn retryable(&self) -> bool {
         match self {
-            SendError::Http {
-                status,
-                retry_after,
-            } => matches!(status, 502..=504) || (*status == 429 && retry_after.is_some()),
+            // The OTLP/HTTP specification: 429, 502, 503 and 504 are retryable, with or
+            // without `Retry-After`.
+            SendError::Http { status, .. } => matches!(status, 429 | 502..=504),
             #[cfg(feature = "otlp-grpc")]
             SendError::Grpc { code, retry_after } => match code {
                 tonic::Code::ResourceExhausted => retry_after.is_some(),
