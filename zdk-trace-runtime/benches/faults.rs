@@ -1,6 +1,6 @@
 //! What a broken collector costs the application: the per-span cost on the application thread
 //! (median, p99 and p99.9 of bursts of 256 spans) with a healthy OTLP receiver and with each
-//! fault of the fault-injection suite (`tests/tests/faults.rs`), in the same run, and what
+//! fault of the fault-injection suite (`tests/tests/faults.rs`, `outage.rs`), in the same run, and what
 //! `stats()` counted. A fault must not block the application: its percentiles stay those of
 //! the healthy case within noise.
 //!
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-use zdk_trace_receivers::{CountingReceiver, HttpReceiver};
+use zdk_trace_receivers::{CountingReceiver, FlappingProxy, HttpReceiver};
 use zdk_trace_runtime::{Protocol, Sampler, Telemetry};
 
 mod common;
@@ -49,6 +49,7 @@ fn closed_port() -> u16 {
 enum Receiver {
     Counting(CountingReceiver),
     Http(HttpReceiver),
+    Flapping(HttpReceiver, FlappingProxy),
     None,
 }
 
@@ -77,9 +78,17 @@ fn install(case: &str) -> (Telemetry, Receiver) {
                 Receiver::Counting(r),
             )
         }
+        "flapping" => {
+            let r = HttpReceiver::start();
+            let proxy = FlappingProxy::start(r.addr());
+            (
+                zdk_otlp(&proxy.endpoint(), Protocol::HttpProtobuf, None, None),
+                Receiver::Flapping(r, proxy),
+            )
+        }
         "http-503" | "http-429" => {
             let r = HttpReceiver::start();
-            r.respond_with_status(if case == "http-503" { 503 } else { 429 });
+            r.respond_with_retry_after(if case == "http-503" { 503 } else { 429 }, 1);
             (
                 zdk_otlp(&r.endpoint(), Protocol::HttpProtobuf, None, None),
                 Receiver::Http(r),
@@ -111,7 +120,20 @@ fn run_case(case: &str, run_for: Duration) {
     }
     let mut per_span = Vec::new();
     let start = Instant::now();
+    let mut up = true;
     while start.elapsed() < run_for {
+        // The flapping collector: down every other second.
+        if let Receiver::Flapping(_, proxy) = &receiver {
+            let want_up = (start.elapsed().as_millis() / 1000) % 2 == 0;
+            if want_up != up {
+                up = want_up;
+                if up {
+                    proxy.up();
+                } else {
+                    proxy.down();
+                }
+            }
+        }
         let t = Instant::now();
         for _ in 0..BURST {
             std::hint::black_box(zdk_sync());
@@ -120,13 +142,16 @@ fn run_case(case: &str, run_for: Duration) {
         std::thread::sleep(Duration::from_millis(1));
     }
     let created = (per_span.len() * BURST + 4 * BURST) as u64;
+    if let Receiver::Flapping(_, proxy) = &receiver {
+        proxy.up();
+    }
     per_span.sort_by(f64::total_cmp);
     // A bounded shutdown: what cannot be exported by then is counted as dropped.
     let shutdown = telemetry.shutdown_with_timeout(Duration::from_secs(2));
     let stats = telemetry.stats();
     let arrived = match &receiver {
         Receiver::Counting(r) => r.spans().to_string(),
-        Receiver::Http(r) => r.spans().len().to_string(),
+        Receiver::Http(r) | Receiver::Flapping(r, _) => r.spans().len().to_string(),
         Receiver::None => "—".to_owned(),
     };
     assert_eq!(
@@ -141,7 +166,7 @@ fn run_case(case: &str, run_for: Duration) {
         );
     }
     println!(
-        "| {case} | {:.1} | {:.1} | {:.1} | {created} | {arrived} | {} | {} | {} | {} | {} | {} | {} |",
+        "| {case} | {:.1} | {:.1} | {:.1} | {created} | {arrived} | {} | {} | {} | {} | {} | {} | {} | {} |",
         percentile(&per_span, 0.5),
         percentile(&per_span, 0.99),
         percentile(&per_span, 0.999),
@@ -149,6 +174,7 @@ fn run_case(case: &str, run_for: Duration) {
         stats.dropped_queue_full,
         stats.dropped_export_failed,
         stats.dropped_shutdown,
+        stats.dropped_retry_buffer,
         stats.export_errors,
         stats.export_timeouts + stats.export_panics,
         if shutdown.is_ok() { "ok" } else { "timed out" },
@@ -177,10 +203,11 @@ fn main() {
         run_for.as_secs_f64()
     );
     println!();
-    println!("| case | median | p99 | p99.9 | spans created | arrived | exported | dropped: queue full | export failed | shutdown | export errors | timeouts + panics | shutdown |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    println!("| case | median | p99 | p99.9 | spans created | arrived | exported | dropped: queue full | export failed | shutdown | retry buffer | export errors | timeouts + panics | shutdown |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
     for case in [
         "healthy",
+        "flapping",
         "refused",
         "stalled",
         "http-503",
