@@ -168,3 +168,73 @@ fn rate_limit_caps_traces_per_root_name() {
     );
     assert_eq!(roots("quiet"), 3);
 }
+
+/// A sampled-out span records nothing and takes no slot, but it is still a span of its trace:
+/// its ids are valid and stable, children share its trace id and its decision, `traceparent`
+/// carries it downstream, and it can move to another thread and end there.
+#[inline(never)]
+#[zdk_trace_runtime::span(name = "sampled out fn", fields(items = 3_i64))]
+fn sampled_out_fn() -> SpanContext {
+    let cx = TraceContext::current()
+        .span_context()
+        .unwrap_or_else(|| panic!("no current span inside a sampled-out #[span] fn"));
+    let mut headers = HashMap::new();
+    zdk_trace_runtime::propagation::inject(&mut headers);
+    assert_eq!(
+        headers.get("traceparent"),
+        Some(&format!("00-{}-{}-00", cx.trace_id(), cx.span_id())),
+        "traceparent of the current sampled-out span"
+    );
+    cx
+}
+
+#[test]
+fn a_sampled_out_span_keeps_its_ids_for_children_and_propagation() {
+    let h = Harness::install(|b| b.sampler(Sampler::AlwaysOff));
+    let root = Span::start("root");
+    assert!(!root.is_recording());
+    let root_cx = root
+        .span_context()
+        .unwrap_or_else(|| panic!("a sampled-out span has a context"));
+    assert!(root_cx.is_valid());
+    assert!(!root_cx.is_sampled());
+    assert_eq!(root.span_context(), Some(root_cx.clone()), "ids are stable");
+
+    let root = root.entered();
+    let child = Span::start("child");
+    let child_cx = child
+        .span_context()
+        .unwrap_or_else(|| panic!("a sampled-out child has a context"));
+    assert_eq!(child_cx.trace_id(), root_cx.trace_id());
+    assert_ne!(child_cx.span_id(), root_cx.span_id());
+    assert!(!child_cx.is_sampled());
+
+    // Through the macro: the function's span is current inside it, under `root`.
+    let in_fn = sampled_out_fn();
+    assert_eq!(in_fn.trace_id(), root_cx.trace_id());
+    assert_ne!(in_fn.span_id(), root_cx.span_id());
+    assert_eq!(
+        TraceContext::current().span_context(),
+        Some(root_cx.clone()),
+        "the fn's frame is popped when it returns"
+    );
+
+    // Moved to another thread and ended there.
+    std::thread::spawn(move || {
+        assert_eq!(
+            child.span_context().map(|c| c.trace_id()),
+            Some(root_cx.trace_id())
+        );
+        drop(child);
+    })
+    .join()
+    .unwrap_or_else(|e| panic!("the thread panicked: {e:?}"));
+    drop(root);
+    assert!(TraceContext::current().span_context().is_none());
+
+    assert!(h.spans().is_empty());
+    let stats = h.telemetry.stats();
+    assert_eq!(stats.spans_started, 3);
+    assert_eq!(stats.spans_sampled_out, 3);
+    assert_eq!(stats.spans_recorded, 0);
+}

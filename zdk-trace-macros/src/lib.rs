@@ -121,9 +121,9 @@ pub fn span(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// assert_eq!(Agent { id: 7 }.answer("s-1", "why"), "s-1: why?");
 /// ```
 ///
-/// Expands to `let __zdk_span = Span::start("invoke_agent support")`, the attributes set
-/// when the span records, `__private::enter(__zdk_span)` (a guard that records a panic and
-/// ends the span), then the body.
+/// Expands to `let mut __zdk_span = Span::start("invoke_agent support")`, the attributes set
+/// when the span records, `__private::enter(&mut __zdk_span)` (a guard that records a panic
+/// and ends the span), then the body.
 ///
 /// ```compile_fail
 /// #[zdk_trace_runtime::agent_span(name = "support", model = "gpt-4o")]

@@ -76,8 +76,8 @@ fn with_original(error: syn::Error, item: TokenStream) -> TokenStream {
 pub(crate) struct Model<'a> {
     pub(crate) func: &'a ItemFn,
     pub(crate) krate: TokenStream,
-    /// Declares `__zdk_span` (a `Span`, mutable only when attributes follow) and sets its
-    /// attributes when it records.
+    /// Declares `__zdk_span` (a `Span`, mutable when attributes follow or the expansion lends
+    /// it out) and sets its attributes when it records.
     pub(crate) start: TokenStream,
     /// Statements run with `__zdk_span: &mut Span` and `__zdk_ret: &R` in scope, or `None`.
     pub(crate) on_return: Option<TokenStream>,
@@ -142,8 +142,14 @@ fn expand(args: &Args, func: &ItemFn) -> TokenStream {
     let shape = func.shape_with(args.stream.is_some());
     let model = Model {
         func,
-        // The async expansion lends the span (`&mut __zdk_span`) to the body's future.
-        start: start_span(args, func, &krate, shape == FnShape::Async),
+        // The async expansion lends the span (`&mut __zdk_span`) to the body's future, the
+        // sync one to the guard that keeps it entered.
+        start: start_span(
+            args,
+            func,
+            &krate,
+            matches!(shape, FnShape::Async | FnShape::Sync),
+        ),
         on_return: on_return(args, func, &krate),
         llm_stream: args.kind == MacroKind::LlmCall,
         capture: args.capture.is_some(),

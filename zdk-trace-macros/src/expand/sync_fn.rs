@@ -27,7 +27,7 @@ pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
             };
             quote! {
                 #start
-                let __zdk_guard = #p::#enter(__zdk_span);
+                let __zdk_guard = #p::#enter(&mut __zdk_span);
                 #counter
                 #tail
             }
@@ -39,7 +39,7 @@ pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
             let ret = m.func.return_type();
             quote! {
                 #start
-                let mut __zdk_guard = #p::#enter(__zdk_span);
+                let mut __zdk_guard = #p::#enter(&mut __zdk_span);
                 #counter
                 // `call_once` makes the closure `FnOnce`, so returned borrows of captured
                 // references keep their lifetimes.

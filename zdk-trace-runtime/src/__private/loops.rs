@@ -107,22 +107,22 @@ impl BeforeEnd for LoopCounter {
 /// that adds the iterations to the span before it ends (on return and on panic).
 #[derive(Debug)]
 #[must_use = "the span is current only while this guard lives"]
-pub struct LoopGuard {
-    guard: SyncGuard,
+pub struct LoopGuard<'a> {
+    guard: SyncGuard<'a>,
     counter: LoopCounter,
 }
 
 /// Enters `span` for a sync loop workflow's call.
 #[inline]
-pub fn enter_loop(span: Span) -> LoopGuard {
-    let counter = LoopCounter::new(&span);
+pub fn enter_loop(span: &mut Span) -> LoopGuard<'_> {
+    let counter = LoopCounter::new(span);
     LoopGuard {
         guard: enter(span),
         counter,
     }
 }
 
-impl LoopGuard {
+impl LoopGuard<'_> {
     /// The counter the function's loops tick.
     #[inline]
     pub fn counter(&self) -> &LoopCounter {
@@ -130,7 +130,7 @@ impl LoopGuard {
     }
 }
 
-impl Deref for LoopGuard {
+impl Deref for LoopGuard<'_> {
     type Target = Span;
 
     fn deref(&self) -> &Span {
@@ -138,13 +138,13 @@ impl Deref for LoopGuard {
     }
 }
 
-impl DerefMut for LoopGuard {
+impl DerefMut for LoopGuard<'_> {
     fn deref_mut(&mut self) -> &mut Span {
         &mut self.guard
     }
 }
 
-impl Drop for LoopGuard {
+impl Drop for LoopGuard<'_> {
     fn drop(&mut self) {
         // Before the `SyncGuard` field drops, which records a panic and ends the span.
         self.counter.before_end(&mut self.guard);

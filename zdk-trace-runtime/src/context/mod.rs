@@ -62,7 +62,8 @@ pub(crate) fn pop_frame(span_id: u64) {
 #[inline]
 pub(crate) fn pop_frame_in(stack: &mut Vec<Entered>, span_id: u64) {
     if stack.last().is_some_and(|e| e.frame.span_id == span_id) {
-        stack.pop();
+        // Dropped where it lies (`pop` would move it out first).
+        stack.truncate(stack.len() - 1);
     } else if let Some(pos) = stack.iter().rposition(|e| e.frame.span_id == span_id) {
         stack.remove(pos);
     }

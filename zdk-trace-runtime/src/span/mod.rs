@@ -6,8 +6,10 @@
 //! TSC and writes the record into the slot in place; attributes go into inline storage (four
 //! before it spills); ending it hands the slot's pointer to the thread's ring. Conversion to
 //! `SpanData`, sampling by outcome, batching and export happen on the pipeline's threads, and
-//! the collector gives the slot back. A head-dropped span uses a slot too (only its ids are
-//! written), given back to the pool when it ends: moving a `Span` never copies a record.
+//! the collector gives the slot back. A head-dropped span takes no slot: it is its ids, kept
+//! in the handle, which its children and `traceparent` need (one whose trace carries a W3C
+//! `tracestate` keeps it in a slot, as a recording span does). Moving a `Span` never copies a
+//! record.
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
@@ -18,7 +20,9 @@ use opentelemetry::KeyValue;
 use smallvec::SmallVec;
 
 use crate::clock;
-use crate::context::{innermost_frame, pop_frame, pop_frame_in, push_span, TraceContext};
+use crate::context::{
+    innermost_frame, pop_frame, pop_frame_in, push_frame, push_span, TraceContext,
+};
 use crate::counters::{add, COUNTERS};
 use crate::counters::{bump, count_dropped_shutdown};
 use crate::hot::{hot, limits};
@@ -63,10 +67,35 @@ enum Parent {
 #[derive(Debug)]
 #[must_use = "a span ends as soon as it is dropped"]
 pub struct Span {
-    /// The record, in a slot of the thread's pool, for a recording or head-dropped span; `None`
-    /// for a disabled or ended span. One pointer: a span is cheap to move and returned in a
-    /// register.
-    slot: Option<Filled>,
+    inner: Inner,
+}
+
+/// What a [`Span`] holds: four words at most, so a span is cheap to move.
+#[derive(Debug)]
+enum Inner {
+    /// A disabled or ended span.
+    Off,
+    /// The record, in a slot of the thread's pool: a recording span, or a head-dropped one
+    /// whose trace carries a `tracestate`.
+    Slot(Filled),
+    /// A head-dropped span: nothing is recorded, only its ids are kept (for its children and
+    /// propagation). Takes no slot and hands nothing over when it ends. The trace id is two
+    /// halves so that the handle stays 8-byte aligned.
+    Ids {
+        trace_hi: u64,
+        trace_lo: u64,
+        span_id: u64,
+    },
+}
+
+impl Inner {
+    #[inline]
+    fn slot(&self) -> Option<&Filled> {
+        match self {
+            Inner::Slot(raw) => Some(raw),
+            _ => None,
+        }
+    }
 }
 
 impl Span {
@@ -134,7 +163,7 @@ impl Span {
     /// ```
     #[inline]
     pub const fn disabled() -> Span {
-        Span { slot: None }
+        Span { inner: Inner::Off }
     }
 
     /// Whether this span records attributes and events. Compute expensive attribute values
@@ -150,8 +179,8 @@ impl Span {
     /// ```
     #[inline]
     pub fn is_recording(&self) -> bool {
-        self.slot
-            .as_ref()
+        self.inner
+            .slot()
             .is_some_and(|raw| raw.flags & FLAG_RECORDING != 0)
     }
 
@@ -184,15 +213,24 @@ impl Span {
     }
 
     pub(crate) fn frame(&self) -> Option<Frame> {
-        self.slot.as_ref().map(|raw| raw.frame())
+        match &self.inner {
+            Inner::Off => None,
+            Inner::Slot(raw) => Some(raw.frame()),
+            &Inner::Ids {
+                trace_hi,
+                trace_lo,
+                span_id,
+            } => Some(unsampled_frame(trace_hi, trace_lo, span_id)),
+        }
     }
 
     /// The record, if the span records.
     #[inline]
     fn recording(&mut self) -> Option<&mut RawSpan> {
-        self.slot
-            .as_deref_mut()
-            .filter(|raw| raw.flags & FLAG_RECORDING != 0)
+        match &mut self.inner {
+            Inner::Slot(raw) if raw.flags & FLAG_RECORDING != 0 => Some(raw),
+            _ => None,
+        }
     }
 
     /// Sets an attribute (typed: string, integer, float, bool, or an array of one of these).
@@ -381,7 +419,7 @@ impl Span {
 
     /// Whether the span has ended (or never recorded).
     pub(crate) fn is_ended(&self) -> bool {
-        self.slot.is_none()
+        matches!(self.inner, Inner::Off)
     }
 
     /// Makes this span current until the guard drops (the span itself stays open).
@@ -428,13 +466,21 @@ impl Span {
 
     /// Makes this span current on the thread; its span id (to pop it), 0 if it has none.
     #[inline]
-    fn push_frame(&self) -> u64 {
-        match self.slot.as_deref() {
-            Some(raw) => {
+    pub(crate) fn push_frame(&self) -> u64 {
+        match &self.inner {
+            Inner::Off => 0,
+            Inner::Slot(raw) => {
                 push_span(raw);
                 raw.span_id
             }
-            None => 0,
+            &Inner::Ids {
+                trace_hi,
+                trace_lo,
+                span_id,
+            } => {
+                push_frame(unsampled_frame(trace_hi, trace_lo, span_id));
+                span_id
+            }
         }
     }
 
@@ -463,7 +509,7 @@ impl Span {
     /// ```
     #[inline]
     pub fn end(&mut self) {
-        if let Some(raw) = self.slot.take() {
+        if let Inner::Slot(raw) = std::mem::replace(&mut self.inner, Inner::Off) {
             finish(raw);
         }
     }
@@ -479,8 +525,8 @@ impl Span {
     /// Whether [`mark_was_panicking`](Self::mark_was_panicking) was called.
     #[inline]
     pub(crate) fn was_panicking(&self) -> bool {
-        self.slot
-            .as_ref()
+        self.inner
+            .slot()
             .is_some_and(|raw| raw.flags & FLAG_WAS_PANICKING != 0)
     }
 }
@@ -492,9 +538,23 @@ impl Drop for Span {
     }
 }
 
-/// Ends a span: a recorded one goes to this thread's ring (or is counted as dropped), the slot
-/// of a head-dropped one back to the thread's pool.
+/// The frame of a head-dropped span without a slot: not sampled, no `tracestate`.
 #[inline]
+fn unsampled_frame(trace_hi: u64, trace_lo: u64, span_id: u64) -> Frame {
+    Frame {
+        trace_id: (u128::from(trace_hi) << 64) | u128::from(trace_lo),
+        span_id,
+        sampled: false,
+        remote: false,
+        foreign: false,
+        trace_state: None,
+    }
+}
+
+/// Ends a span: a recorded one goes to this thread's ring (or is counted as dropped), the slot
+/// of a head-dropped one back to the thread's pool. Out of line, so that dropping a span
+/// without a slot inlines to a test.
+#[inline(never)]
 fn finish(raw: Filled) {
     let mut raw = Some(raw);
     with_local(|local| hand_over(local, &mut raw));
@@ -555,55 +615,67 @@ struct Start {
 /// disabled check inlines into the caller and costs a load and a branch.
 #[inline(never)]
 fn begin(name: Cow<'static, str>, kind: SpanKind, parent: &Parent) -> Span {
-    let Some((start, slot)) = with_local(|local| {
+    let begun = with_local(|local| {
         let start = decide(local, parent);
-        (start, local.take_slot())
-    }) else {
-        return Span::disabled();
+        if !start.record && start.trace_state.is_none() {
+            // Head-dropped: its ids are the whole span (a `tracestate` needs a slot).
+            return Err(Span {
+                inner: Inner::Ids {
+                    trace_hi: (start.trace_id >> 64) as u64,
+                    trace_lo: start.trace_id as u64,
+                    span_id: start.span_id,
+                },
+            });
+        }
+        Ok((start, local.take_slot()))
+    });
+    let (start, slot) = match begun {
+        Some(Ok(started)) => started,
+        Some(Err(head_dropped)) => return head_dropped,
+        None => return Span::disabled(),
     };
+    Span {
+        inner: Inner::Slot(Filled::new(slot, record(start, name, kind, 0))),
+    }
+}
+
+/// The record of a span that takes a slot: a recording one, or a head-dropped one whose trace
+/// carries a `tracestate` (only what children and `traceparent` need).
+#[inline(always)]
+fn record(start: Start, name: Cow<'static, str>, kind: SpanKind, extra_flags: u8) -> RawSpan {
     let extras = start.trace_state.map(|trace_state| {
         Box::new(Extras {
             trace_state: Some(trace_state),
             ..Extras::default()
         })
     });
-    let raw = if start.record {
-        RawSpan {
-            trace_id: start.trace_id,
-            span_id: start.span_id,
-            parent_id: start.parent_id,
-            start: clock::now_raw(),
-            end: 0,
+    let (begun, name, flags) = if start.record {
+        (
+            clock::now_raw(),
             name,
-            kind,
-            flags: start.flags | FLAG_RECORDING,
-            dropped: 0,
-            attributes: SmallVec::new(),
-            extras,
-        }
+            start.flags | FLAG_RECORDING | extra_flags,
+        )
     } else {
-        // Head-dropped: only what children and `traceparent` need.
-        RawSpan {
-            trace_id: start.trace_id,
-            span_id: start.span_id,
-            parent_id: start.parent_id,
-            start: 0,
-            end: 0,
-            name: Cow::Borrowed(""),
-            kind,
-            flags: start.flags,
-            dropped: 0,
-            attributes: SmallVec::new(),
-            extras,
-        }
+        (0, Cow::Borrowed(""), start.flags)
     };
-    Span {
-        slot: Some(Filled::new(slot, raw)),
+    RawSpan {
+        trace_id: start.trace_id,
+        span_id: start.span_id,
+        parent_id: start.parent_id,
+        start: begun,
+        end: 0,
+        name,
+        kind,
+        flags,
+        dropped: 0,
+        attributes: SmallVec::new(),
+        extras,
     }
 }
 
-/// Parent, ids and sampling decision of a new span.
-#[inline]
+/// Parent, ids and sampling decision of a new span. Always inlined: returned through memory,
+/// the trace id's halves would be stored apart and read back whole (a store-forwarding stall).
+#[inline(always)]
 fn decide(local: &mut Local, parent: &Parent) -> Start {
     let hot = hot();
     let parent = match parent {
@@ -805,24 +877,36 @@ impl std::ops::DerefMut for EnteredSpan {
 impl Drop for EnteredSpan {
     #[inline]
     fn drop(&mut self) {
-        let Some(raw) = self.span.slot.take() else {
-            // Ended while entered (or never recorded): only the frame, if any, is left.
-            if self.span_id != 0 {
-                pop_frame(self.span_id);
-            }
-            return;
-        };
-        // One visit to the thread's state for both: the frame and the record.
-        let span_id = self.span_id;
-        let mut raw = Some(raw);
-        with_local(|local| {
-            if span_id != 0 {
-                pop_frame_in(&mut local.stack, span_id);
-            }
-            hand_over(local, &mut raw);
-        });
-        if let Some(raw) = raw {
-            left_over(raw);
+        self.span.exit_and_end(self.span_id);
+    }
+}
+
+impl Span {
+    /// Pops the frame [`push_frame`](Self::push_frame) pushed (`span_id`, 0 for none) and ends
+    /// the span: what an entered span's guard does when it drops.
+    #[inline]
+    pub(crate) fn exit_and_end(&mut self, span_id: u64) {
+        if let Inner::Slot(raw) = std::mem::replace(&mut self.inner, Inner::Off) {
+            end_entered(span_id, raw);
+        } else if span_id != 0 {
+            // Head-dropped (or ended while entered): only the frame is left.
+            pop_frame(span_id);
         }
+    }
+}
+
+/// Ends an entered span that has a slot, with one visit to the thread's state for both the
+/// frame and the record.
+#[inline(never)]
+fn end_entered(span_id: u64, raw: Filled) {
+    let mut raw = Some(raw);
+    with_local(|local| {
+        if span_id != 0 {
+            pop_frame_in(&mut local.stack, span_id);
+        }
+        hand_over(local, &mut raw);
+    });
+    if let Some(raw) = raw {
+        left_over(raw);
     }
 }

@@ -77,23 +77,41 @@ impl Local {
     /// A non-zero random 64-bit value (wyrand).
     #[inline]
     pub(crate) fn next_u64(&mut self) -> u64 {
-        if self.rng == 0 {
-            self.rng = seed();
-        }
+        self.seeded();
         loop {
-            self.rng = self.rng.wrapping_add(0xa076_1d64_78bd_642f);
-            let t = u128::from(self.rng) * u128::from(self.rng ^ 0xe703_7ed1_a0b4_28db);
-            let v = ((t >> 64) as u64) ^ (t as u64);
+            let v = self.step();
             if v != 0 {
                 return v;
             }
         }
     }
 
-    /// A non-zero random trace id.
+    /// A non-zero random trace id: two draws, one seed check and one zero check.
     #[inline]
     pub(crate) fn next_trace_id(&mut self) -> u128 {
-        (u128::from(self.next_u64()) << 64) | u128::from(self.next_u64())
+        self.seeded();
+        loop {
+            let (hi, lo) = (self.step(), self.step());
+            // Tested as two words: as one `u128` the test compiles to vector shuffles.
+            if hi | lo != 0 {
+                return (u128::from(hi) << 64) | u128::from(lo);
+            }
+        }
+    }
+
+    #[inline]
+    fn seeded(&mut self) {
+        if self.rng == 0 {
+            self.rng = seed();
+        }
+    }
+
+    /// One wyrand step.
+    #[inline]
+    fn step(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0xa076_1d64_78bd_642f);
+        let t = u128::from(self.rng) * u128::from(self.rng ^ 0xe703_7ed1_a0b4_28db);
+        ((t >> 64) as u64) ^ (t as u64)
     }
 
     #[inline]
