@@ -121,9 +121,10 @@ pub fn span(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// assert_eq!(Agent { id: 7 }.answer("s-1", "why"), "s-1: why?");
 /// ```
 ///
-/// Expands to `let mut __zdk_span = Span::start("invoke_agent support")`, the attributes set
-/// when the span records, `__private::enter(&mut __zdk_span)` (a guard that records a panic
-/// and ends the span), then the body.
+/// Expands to `__private::start_entered(&mut __zdk_span, "invoke_agent support", ..)` (the
+/// span started and made current in one step, and a guard that records a panic and ends it),
+/// the attributes set when the span records (their values computed with the span current),
+/// then the body.
 ///
 /// ```compile_fail
 /// #[zdk_trace_runtime::agent_span(name = "support", model = "gpt-4o")]

@@ -77,7 +77,9 @@ pub(crate) struct Model<'a> {
     pub(crate) func: &'a ItemFn,
     pub(crate) krate: TokenStream,
     /// Declares `__zdk_span` (a `Span`, mutable when attributes follow or the expansion lends
-    /// it out) and sets its attributes when it records.
+    /// it out) and sets its attributes when it records. For a sync fn without loops to count,
+    /// also `__zdk_guard`: the span starts already entered (one visit to the thread's state)
+    /// and its attributes are set through the guard, with the span current.
     pub(crate) start: TokenStream,
     /// Statements run with `__zdk_span: &mut Span` and `__zdk_ret: &R` in scope, or `None`.
     pub(crate) on_return: Option<TokenStream>,
@@ -140,23 +142,23 @@ fn expand(args: &Args, func: &ItemFn) -> TokenStream {
         return usage::expand(args, func, &krate);
     }
     let shape = func.shape_with(args.stream.is_some());
+    let loops = is_loop_workflow(args) && matches!(shape, FnShape::Sync | FnShape::Async);
+    let start = match shape {
+        FnShape::Sync if !loops => Start::Entered,
+        // The async expansion lends the span (`&mut __zdk_span`) to the body's future, a loop
+        // workflow's to the guard that keeps it entered.
+        FnShape::Async | FnShape::Sync => Start::Span { mutable: true },
+        _ => Start::Span { mutable: false },
+    };
     let model = Model {
         func,
-        // The async expansion lends the span (`&mut __zdk_span`) to the body's future, the
-        // sync one to the guard that keeps it entered.
-        start: start_span(
-            args,
-            func,
-            &krate,
-            matches!(shape, FnShape::Async | FnShape::Sync),
-        ),
+        start: start_span(args, func, &krate, start),
         on_return: on_return(args, func, &krate),
         llm_stream: args.kind == MacroKind::LlmCall,
         capture: args.capture.is_some(),
         // Futures and streams built by the body run their loops after the function returns,
         // out of reach of a rewrite of its body: only sync and async fns count iterations.
-        loops: (is_loop_workflow(args) && matches!(shape, FnShape::Sync | FnShape::Async))
-            .then(|| loops::tick_loops(&func.block)),
+        loops: loops.then(|| loops::tick_loops(&func.block)),
         krate,
     };
     match shape {
@@ -196,7 +198,17 @@ impl UnrawString for syn::Ident {
 }
 
 /// `mutable`: declare `let mut __zdk_span` even when no attribute is set on it.
-fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, mutable: bool) -> TokenStream {
+/// How the expansion starts the span.
+#[derive(Clone, Copy, PartialEq)]
+enum Start {
+    /// `let __zdk_span = Span::start_with_kind(..)` (`mut` when the expansion needs it even
+    /// without attributes to set).
+    Span { mutable: bool },
+    /// `__zdk_guard`, the span started entered for a sync call (`__private::start_entered`).
+    Entered,
+}
+
+fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, start: Start) -> TokenStream {
     let p = quote!(#krate::__private);
     let lit = |s: &str| LitStr::new(s, Span::call_site());
     let display = |e: &syn::Expr| quote!(#p::display(&(#e)));
@@ -306,15 +318,37 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, mutable: bool) ->
     }
     let params = args.request.iter().map(|param| request_param(param, &p));
     let name = lit(&name);
-    if attrs.is_empty() && rename.is_empty() && args.request.is_empty() && !mutable {
-        return quote! {
-            let __zdk_span = #p::Span::start_with_kind(#name, #p::SpanKind::#kind);
-        };
-    }
+    let bare = attrs.is_empty() && rename.is_empty() && args.request.is_empty();
     let sets = attrs
         .iter()
         .map(|(key, value)| quote!(__zdk_span.set_attribute(#p::KeyValue::new(#key, #value));));
     let content = capture_start(args, &p);
+    if start == Start::Entered {
+        let guard = quote! {
+            let mut __zdk_span = #p::Span::disabled();
+            #[allow(unused_mut)]
+            let mut __zdk_guard = #p::start_entered(&mut __zdk_span, #name, #p::SpanKind::#kind);
+        };
+        if bare && content.is_empty() {
+            return guard;
+        }
+        return quote! {
+            #guard
+            let __zdk_span: &mut #p::Span = &mut __zdk_guard;
+            // Attribute values are computed only for a span that records.
+            if __zdk_span.is_recording() {
+                #rename
+                #(#sets)*
+                #(#params)*
+            }
+            #content
+        };
+    }
+    if bare && start == (Start::Span { mutable: false }) {
+        return quote! {
+            let __zdk_span = #p::Span::start_with_kind(#name, #p::SpanKind::#kind);
+        };
+    }
     quote! {
         let mut __zdk_span = #p::Span::start_with_kind(#name, #p::SpanKind::#kind);
         // Attribute values are computed only for a span that records.

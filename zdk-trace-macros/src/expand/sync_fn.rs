@@ -8,9 +8,16 @@ pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
     let start = &m.start;
     let p = m.private();
     // A loop workflow's guard also adds the iterations its loops counted before the span ends.
+    // Without loops to count, `start` has declared `__zdk_guard` (the span started entered).
     let (block, enter) = match &m.loops {
-        None => (m.func.block.to_token_stream(), quote!(enter)),
-        Some((block, _)) => (block.clone(), quote!(enter_loop)),
+        None => (m.func.block.to_token_stream(), quote!()),
+        Some((block, _)) => (
+            block.clone(),
+            quote! {
+                #[allow(unused_mut)]
+                let mut __zdk_guard = #p::enter_loop(&mut __zdk_span);
+            },
+        ),
     };
     let counter = match &m.loops {
         Some((_, true)) => quote!(let __zdk_loop = __zdk_guard.counter();),
@@ -27,7 +34,7 @@ pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
             };
             quote! {
                 #start
-                let __zdk_guard = #p::#enter(&mut __zdk_span);
+                #enter
                 #counter
                 #tail
             }
@@ -39,7 +46,7 @@ pub(super) fn expand(m: &Model<'_>) -> proc_macro2::TokenStream {
             let ret = m.func.return_type();
             quote! {
                 #start
-                let mut __zdk_guard = #p::#enter(&mut __zdk_span);
+                #enter
                 #counter
                 // `call_once` makes the closure `FnOnce`, so returned borrows of captured
                 // references keep their lifetimes.

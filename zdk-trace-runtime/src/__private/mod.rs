@@ -49,4 +49,4 @@ pub use loops::{
     enter_loop, in_span_loop, LoopCounter, LoopGuard, MAX_ITERATION_EVENTS, WORKFLOW_ITERATION,
     WORKFLOW_ITERATIONS, WORKFLOW_ITERATION_NUMBER,
 };
-pub use sync_guard::{enter, SyncGuard};
+pub use sync_guard::{enter, start_entered, SyncGuard};

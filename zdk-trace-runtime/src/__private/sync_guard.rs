@@ -4,6 +4,8 @@
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 
+use opentelemetry::trace::SpanKind;
+
 use crate::span::Span;
 
 /// The span of a sync function, entered for the call. Ends the span when dropped, after
@@ -19,6 +21,22 @@ pub struct SyncGuard<'a> {
     /// 0: nothing was pushed.
     span_id: u64,
     _not_send: PhantomData<*const ()>,
+}
+
+/// Starts a span of `kind` named `name` in `span` (a disabled one the expansion declared) and
+/// enters it for a sync function's call, with one visit to the thread's state; the guard ends
+/// it. The expansion sets the span's attributes through the guard.
+#[inline]
+pub fn start_entered<'a>(span: &'a mut Span, name: &'static str, kind: SpanKind) -> SyncGuard<'a> {
+    let span_id = span.start_entered(name, kind);
+    if std::thread::panicking() {
+        span.mark_was_panicking();
+    }
+    SyncGuard {
+        span,
+        span_id,
+        _not_send: PhantomData,
+    }
 }
 
 /// Enters `span` for a sync function's call; the guard ends it.

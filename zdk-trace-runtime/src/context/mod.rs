@@ -37,13 +37,20 @@ pub(crate) fn push_span(raw: &RawSpan) {
     push_frame_with(|| raw.frame());
 }
 
+/// What a pushed frame remembers of OpenTelemetry's active span: its id when OpenTelemetry's
+/// context is inherited, else 0.
 #[inline]
-fn push_frame_with(frame: impl FnOnce() -> Frame) {
-    let otel_span_id = if hot().inherit_otel() {
+pub(crate) fn otel_span_id_to_push() -> u64 {
+    if hot().inherit_otel() {
         otel_active_span_id()
     } else {
         0
-    };
+    }
+}
+
+#[inline]
+fn push_frame_with(frame: impl FnOnce() -> Frame) {
+    let otel_span_id = otel_span_id_to_push();
     with_local(|local| {
         local.stack.push(Entered {
             frame: frame(),
@@ -64,7 +71,16 @@ pub(crate) fn pop_frame_in(stack: &mut Vec<Entered>, span_id: u64) {
     if stack.last().is_some_and(|e| e.frame.span_id == span_id) {
         // Dropped where it lies (`pop` would move it out first).
         stack.truncate(stack.len() - 1);
-    } else if let Some(pos) = stack.iter().rposition(|e| e.frame.span_id == span_id) {
+    } else {
+        pop_frame_out_of_order(stack, span_id);
+    }
+}
+
+/// A guard dropped out of order: its frame is searched for.
+#[cold]
+#[inline(never)]
+fn pop_frame_out_of_order(stack: &mut Vec<Entered>, span_id: u64) {
+    if let Some(pos) = stack.iter().rposition(|e| e.frame.span_id == span_id) {
         stack.remove(pos);
     }
 }

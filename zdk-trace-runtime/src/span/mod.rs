@@ -21,7 +21,8 @@ use smallvec::SmallVec;
 
 use crate::clock;
 use crate::context::{
-    innermost_frame, pop_frame, pop_frame_in, push_frame, push_span, TraceContext,
+    innermost_frame, otel_span_id_to_push, pop_frame, pop_frame_in, push_frame, push_span,
+    TraceContext,
 };
 use crate::counters::{add, COUNTERS};
 use crate::counters::{bump, count_dropped_shutdown};
@@ -30,7 +31,7 @@ use crate::record::{
     Extras, Frame, RawSpan, FLAG_CANCELLED, FLAG_ERROR, FLAG_LOCAL_ROOT, FLAG_PARENT_REMOTE,
     FLAG_RECORDING, FLAG_SAMPLED, FLAG_STATUS_OK, FLAG_WAS_PANICKING,
 };
-use crate::transport::{with_local, Filled, Local};
+use crate::transport::{with_local, Entered, Filled, Local};
 
 mod limits;
 
@@ -464,6 +465,19 @@ impl Span {
         }
     }
 
+    /// Starts a span of `kind` named `name`, a child of the current span, in place of this
+    /// one, and makes it current: `*self = Span::start_with_kind(name, kind)` then
+    /// [`push_frame`](Self::push_frame), with one visit to the thread's state and the span
+    /// written where it lies. `self` must have ended (or be disabled). Returns the span id to
+    /// pop, 0 if nothing was pushed.
+    #[inline]
+    pub(crate) fn start_entered(&mut self, name: &'static str, kind: SpanKind) -> u64 {
+        if !hot().enabled() || !self.is_ended() {
+            return 0;
+        }
+        begin_entered(self, name, kind)
+    }
+
     /// Makes this span current on the thread; its span id (to pop it), 0 if it has none.
     #[inline]
     pub(crate) fn push_frame(&self) -> u64 {
@@ -637,6 +651,45 @@ fn begin(name: Cow<'static, str>, kind: SpanKind, parent: &Parent) -> Span {
     Span {
         inner: Inner::Slot(Filled::new(slot, record(start, name, kind, 0))),
     }
+}
+
+/// Starts a span of `kind` named `name`, a child of the current span, into `span` (which
+/// must be ended or disabled) and makes it current: `begin` and `push_frame` in one visit to
+/// the thread's state, the span written where it lies. Returns the span id to pop (0: none).
+#[inline(never)]
+fn begin_entered(span: &mut Span, name: &'static str, kind: SpanKind) -> u64 {
+    let otel_span_id = otel_span_id_to_push();
+    with_local(|local| {
+        let start = decide(local, &Parent::Current);
+        // The frame is written field by field where it lies: built whole and moved in, the
+        // move would read back the fields just written (a store-forwarding stall).
+        local.stack.push(Entered::EMPTY);
+        if let Some(top) = local.stack.last_mut() {
+            top.frame.trace_id = start.trace_id;
+            top.frame.span_id = start.span_id;
+            top.frame.sampled = start.flags & FLAG_SAMPLED != 0;
+            top.frame.trace_state.clone_from(&start.trace_state);
+            top.otel_span_id = otel_span_id;
+        }
+        let span_id = start.span_id;
+        let inner = if !start.record && start.trace_state.is_none() {
+            Inner::Ids {
+                trace_hi: (start.trace_id >> 64) as u64,
+                trace_lo: start.trace_id as u64,
+                span_id,
+            }
+        } else {
+            let slot = local.take_slot();
+            Inner::Slot(Filled::new(
+                slot,
+                record(start, Cow::Borrowed(name), kind, 0),
+            ))
+        };
+        // `span` was ended or disabled: nothing to drop.
+        std::mem::forget(std::mem::replace(&mut span.inner, inner));
+        span_id
+    })
+    .unwrap_or(0)
 }
 
 /// The record of a span that takes a slot: a recording one, or a head-dropped one whose trace

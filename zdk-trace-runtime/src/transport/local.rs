@@ -33,6 +33,21 @@ pub(crate) struct Entered {
     pub(crate) otel_span_id: u64,
 }
 
+impl Entered {
+    /// A blank entry, pushed and then written field by field where it lies.
+    pub(crate) const EMPTY: Entered = Entered {
+        frame: Frame {
+            trace_id: 0,
+            span_id: 0,
+            sampled: false,
+            remote: false,
+            foreign: false,
+            trace_state: None,
+        },
+        otel_span_id: 0,
+    };
+}
+
 /// This thread's state on the hot path (see the module docs).
 pub(crate) struct Local {
     pub(crate) stack: Vec<Entered>,
