@@ -1,16 +1,24 @@
 //! OTLP/gRPC: the `TraceService/Export` unary call through a tonic channel, with a codec that
 //! writes the already-encoded request as the message (no protobuf structs on this side) and
 //! discards the answer's body (an `ExportTraceServiceResponse` only reports partial success).
+//! The channel dials through [`Connector`], whose socket gathers an export's HTTP/2 frames into
+//! one write ([`super::gather`]).
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf as _, BufMut as _, Bytes};
 use http::uri::PathAndQuery;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::MetadataMap;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
+use super::gather::Gathered;
 use super::wire::SendError;
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
@@ -35,8 +43,7 @@ impl GrpcSender {
         let channel = Endpoint::from_shared(endpoint.to_owned())
             .map_err(|e| e.to_string())?
             .timeout(timeout)
-            .tcp_nodelay(true)
-            .connect_lazy();
+            .connect_with_connector_lazy(Connector);
         let mut client = tonic::client::Grpc::new(channel);
         if gzip {
             client = client
@@ -65,6 +72,40 @@ impl GrpcSender {
             .await
             .map(drop)
             .map_err(|status| status_error(&status))
+    }
+}
+
+/// Dials an `http://` endpoint for the channel: TCP without Nagle's delay (the server's answer
+/// must not wait for a delayed ACK), writes gathered per export ([`Gathered`]).
+#[derive(Debug, Clone, Copy)]
+struct Connector;
+
+type Socket = TokioIo<Gathered<TcpStream>>;
+type Connecting = Pin<Box<dyn Future<Output = std::io::Result<Socket>> + Send>>;
+
+impl tower_service::Service<http::Uri> for Connector {
+    type Response = Socket;
+    type Error = std::io::Error;
+    type Future = Connecting;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Connecting {
+        Box::pin(async move {
+            let Some(host) = uri.host() else {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("no host in the endpoint {uri}"),
+                ));
+            };
+            // An IPv6 literal comes bracketed (`[::1]`); the resolver wants it bare.
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let stream = TcpStream::connect((host, uri.port_u16().unwrap_or(80))).await?;
+            stream.set_nodelay(true)?;
+            Ok(TokioIo::new(Gathered::new(stream)))
+        })
     }
 }
 

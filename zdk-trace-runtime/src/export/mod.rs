@@ -5,6 +5,8 @@ mod console;
 mod encode;
 mod file;
 #[cfg(feature = "otlp-grpc")]
+mod gather;
+#[cfg(feature = "otlp-grpc")]
 mod grpc;
 #[cfg(feature = "otlp-http")]
 mod http;
