@@ -2,6 +2,7 @@
 //!
 //! - [`harness`]: installs the runtime with an in-memory exporter, one test at a time, and
 //!   reads back finished spans;
+//! - [`scrape`]: scrapes a Prometheus endpoint and reads its samples;
 //! - [`phoenix`]: runs the example binaries against a real Arize Phoenix and reads back what it
 //!   stored (the end-to-end tests);
 //! - the OTLP receivers ([`GrpcReceiver`], [`HttpReceiver`], [`JsonReceiver`],
@@ -12,6 +13,7 @@
 
 pub mod harness;
 pub mod phoenix;
+pub mod scrape;
 
 pub use zdk_trace_receivers::{
     attr, attr_bool, attr_f64, attr_i64, attr_str, attr_text, count_spans, hex, CountingReceiver,

@@ -42,15 +42,28 @@ pub(crate) fn run(as_json: bool) -> u8 {
         .map(|e| e.key.len())
         .max()
         .unwrap_or(0);
+    // The report lists the metrics settings after the trace pipeline's: they get a heading of
+    // their own (their switch is their first line).
+    let (metrics, tracing): (Vec<&ConfigEntry>, Vec<&ConfigEntry>) = report
+        .tracing
+        .iter()
+        .partition(|e| e.key.starts_with(METRICS_PREFIX));
     println!(
         "{} {}",
         p.paint(BOLD, "Trace pipeline:"),
         on_off(report.tracing_enabled)
     );
-    for entry in &report.tracing {
+    for entry in tracing {
         print_entry(p, width, entry);
     }
     println!();
+    if !metrics.is_empty() {
+        println!("{}", p.paint(BOLD, "Metrics:"));
+        for entry in metrics {
+            print_entry(p, width, entry);
+        }
+        println!();
+    }
     let state_source = report
         .entry("usage.state")
         .map(|e| format!("  ({})", e.source))
@@ -67,6 +80,9 @@ pub(crate) fn run(as_json: bool) -> u8 {
     }
     0
 }
+
+/// The keys of the metrics settings.
+const METRICS_PREFIX: &str = "telemetry.metrics.";
 
 fn print_entry(p: Painter, width: usize, entry: &ConfigEntry) {
     println!(

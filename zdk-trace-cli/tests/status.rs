@@ -113,6 +113,62 @@ fn opt_out_reason_and_anonymous_id_is_never_created() {
 }
 
 #[test]
+fn metrics_settings_under_their_own_heading() {
+    let dir = TempDir::new("status-metrics");
+    std::fs::write(
+        dir.path().join("zdk-trace.toml"),
+        "[telemetry.metrics.prometheus]\nenabled = true\nport = 9090\n",
+    )
+    .unwrap();
+    let out = run(
+        dir.path(),
+        &["status"],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/protobuf"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "15000"),
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let s = &out.stdout;
+    let at = |text: &str| {
+        s.find(text)
+            .unwrap_or_else(|| panic!("no {text:?} in\n{s}"))
+    };
+    assert!(
+        at("telemetry.tracing.otlp.endpoint") < at("Metrics:")
+            && at("Metrics:") < at("telemetry.metrics.enabled")
+            && at("telemetry.metrics.otlp.temporality") < at("Anonymous usage telemetry:"),
+        "{s}"
+    );
+    assert!(line(s, "telemetry.metrics.enabled").contains("true  (default)"));
+    assert!(line(s, "telemetry.metrics.exporters").contains("otlp, prometheus"));
+    assert!(
+        line(s, "telemetry.metrics.prometheus.port").contains("9090  (file ./zdk-trace.toml:3)")
+    );
+    let endpoint = line(s, "telemetry.metrics.otlp.endpoint");
+    assert!(
+        endpoint.contains("http://collector:4318/v1/metrics  (env `OTEL_EXPORTER_OTLP_ENDPOINT`)"),
+        "{endpoint}"
+    );
+    assert!(line(s, "telemetry.metrics.otlp.interval_seconds")
+        .contains("15s  (env `OTEL_METRIC_EXPORT_INTERVAL`)"));
+
+    let out = run(
+        dir.path(),
+        &["status"],
+        &[("OTEL_METRICS_EXPORTER", "prometheus,statsd")],
+    );
+    assert_eq!(out.code, Some(2));
+    assert!(
+        out.stderr
+            .contains("`OTEL_METRICS_EXPORTER=prometheus,statsd`"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn json_output() {
     let dir = TempDir::new("status-json");
     let out = run(

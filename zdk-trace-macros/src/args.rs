@@ -40,7 +40,7 @@ impl MacroKind {
         use keys::{ALLOW_PII, CAPTURE, OPERATION, PROVIDER, STREAM};
         use keys::{CALL_ID, CONVERSATION, CRATE, ERR, FIELDS, ID, KEYS, KIND, MODEL, NAME};
         use keys::{CHOICE_COUNT, FREQUENCY_PENALTY, MAX_TOKENS, PRESENCE_PENALTY, SEED};
-        use keys::{STOP_SEQUENCES, TEMPERATURE, TOP_K, TOP_P};
+        use keys::{NO_METRICS, STOP_SEQUENCES, TEMPERATURE, TOP_K, TOP_P};
         match self {
             MacroKind::Span => &[NAME, KIND, FIELDS, ALLOW_PII, ERR, STREAM, CRATE],
             MacroKind::AgentSpan => &[
@@ -51,12 +51,15 @@ impl MacroKind {
                 ALLOW_PII,
                 ERR,
                 STREAM,
+                NO_METRICS,
                 CRATE,
             ],
             MacroKind::ToolCall => &[
-                NAME, CALL_ID, CAPTURE, FIELDS, ALLOW_PII, ERR, STREAM, CRATE,
+                NAME, CALL_ID, CAPTURE, FIELDS, ALLOW_PII, ERR, STREAM, NO_METRICS, CRATE,
             ],
-            MacroKind::Workflow => &[NAME, KIND, FIELDS, ALLOW_PII, ERR, STREAM, CRATE],
+            MacroKind::Workflow => &[
+                NAME, KIND, FIELDS, ALLOW_PII, ERR, STREAM, NO_METRICS, CRATE,
+            ],
             // No `allow_pii` (usage events have no escape hatch) and no `err` (an `Err`
             // always sets `success = false`).
             MacroKind::UsageEvent => &[NAME, KEYS, FIELDS, CRATE],
@@ -78,6 +81,7 @@ impl MacroKind {
                 ALLOW_PII,
                 ERR,
                 STREAM,
+                NO_METRICS,
                 CRATE,
             ],
         }
@@ -262,6 +266,8 @@ pub(crate) struct Args {
     pub(crate) err: Option<Ident>,
     /// `stream`: the function returns a boxed stream the signature does not show (an alias).
     pub(crate) stream: Option<Ident>,
+    /// `no_metrics`: the call records no built-in metrics (GenAI macros).
+    pub(crate) no_metrics: Option<Ident>,
     pub(crate) krate: Option<Path>,
     /// `#[usage_event(keys = APP_USAGE_KEYS)]`: the application's extra usage keys.
     pub(crate) usage_keys: Option<Path>,
@@ -289,6 +295,7 @@ impl Args {
             allow_pii: Vec::new(),
             err: None,
             stream: None,
+            no_metrics: None,
             krate: None,
             usage_keys: None,
             attr_span: Span::call_site(),
@@ -315,6 +322,9 @@ impl Args {
                 keys::ALLOW_PII => args.allow_pii = list(cx, option),
                 keys::ERR => args.err = flag(cx, &option).then(|| option.key.clone()),
                 keys::STREAM => args.stream = flag(cx, &option).then(|| option.key.clone()),
+                keys::NO_METRICS => {
+                    args.no_metrics = flag(cx, &option).then(|| option.key.clone());
+                }
                 keys::CRATE => args.krate = crate_path(cx, &option),
                 keys::KEYS => args.usage_keys = keys_path(cx, &option),
                 keys::CAPTURE => args.capture = capture(kind, cx, option),

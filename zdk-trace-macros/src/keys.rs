@@ -26,6 +26,8 @@ pub(crate) const PRESENCE_PENALTY: &str = "presence_penalty";
 pub(crate) const STOP_SEQUENCES: &str = "stop_sequences";
 pub(crate) const SEED: &str = "seed";
 pub(crate) const CHOICE_COUNT: &str = "choice_count";
+/// Turns the built-in metrics of a GenAI macro's call off.
+pub(crate) const NO_METRICS: &str = "no_metrics";
 
 // Keys inside `capture(...)`.
 pub(crate) const CAPTURE_INPUT: &str = "input";
@@ -95,6 +97,7 @@ pub(crate) const ALL_OPTIONS: &[&str] = &[
     SEED,
     CHOICE_COUNT,
     STREAM,
+    NO_METRICS,
 ];
 
 // `kind = …` of `#[span]`.

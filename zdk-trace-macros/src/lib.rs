@@ -20,6 +20,15 @@
 //! | `err` | the function returns `Result<T, E>` with `E: Display`; an `Err` sets status error, `error.type` (from `E`'s `zdk_trace_runtime::ErrorType` impl, else the short type name of `E`; in a generic fn only a written `E: ErrorType` bound is seen) and an `exception` event with the message |
 //! | `stream` | the function returns a boxed stream whose type does not show it (an alias such as `BoxStream` from another crate or your own); the returned stream is instrumented as an `impl Stream` is, and boxed again. Not on an `async fn` |
 //! | `crate = path` | where the runtime is, when it is re-exported (default `::zdk_trace_runtime`) |
+//! | `no_metrics` | (`#[agent_span]`, `#[llm_call]`, `#[tool_call]`, `#[workflow]`) the call records no built-in metrics; the span is unchanged |
+//!
+//! The four GenAI macros also count and time every call into the built-in GenAI metrics,
+//! whether its trace is sampled in or out: `gen_ai.client.operation.duration` and
+//! `gen_ai.client.token.usage` (`#[llm_call]`), `gen_ai.invoke_agent.duration` and the
+//! running-agents gauge (`#[agent_span]`), `gen_ai.execute_tool.duration`,
+//! `gen_ai.workflow.duration`, with `error.type` when `err` saw an `Err` (or the call
+//! panicked). The attributes known at compile time (operation, names, provider, a literal
+//! model) are a `static` of the expansion; see the runtime's `docs/metrics.md`.
 //!
 //! [`macro@usage_event`] is different: it records no span but sends one anonymous usage event
 //! per call, with its own stricter rules (a key allowlist, values that cannot carry user

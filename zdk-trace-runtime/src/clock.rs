@@ -60,6 +60,21 @@ pub(crate) fn delta_nanos(start: u64, end: u64) -> u64 {
     CLOCK.clock.delta_as_nanos(start, end)
 }
 
+/// Nanoseconds of `ticks` raw ticks (a duration, not a timestamp).
+pub(crate) fn nanos_of_ticks(ticks: u64) -> u64 {
+    CLOCK.clock.delta_as_nanos(0, ticks)
+}
+
+/// Raw ticks of `nanos` nanoseconds (a duration), rounded down: bucket bounds of the
+/// duration histograms, so that a call's duration is bucketed without converting it.
+pub(crate) fn ticks_of_nanos(nanos: f64) -> u64 {
+    static TICKS_PER_NANO: Lazy<f64> = Lazy::new(|| {
+        let probe = 1u64 << 40;
+        probe as f64 / (nanos_of_ticks(probe).max(1) as f64)
+    });
+    (nanos * *TICKS_PER_NANO) as u64
+}
+
 /// `timeout` from now, for a deadline a caller gave: a timeout too large to add (say
 /// `Duration::MAX`, "wait as long as it takes") is a deadline a century away, not a panic.
 pub(crate) fn deadline_after(timeout: Duration) -> Instant {

@@ -364,6 +364,7 @@
 //! | `otlp-http` | on | OTLP over HTTP/protobuf (async reqwest), gzip | the same for `http/protobuf`, the default protocol |
 //! | `config-file` | on | `zdk-trace.toml`: [`Config::from_toml_str`], [`Config::from_file`] and the file [`Config::discover`] finds | `ZDK_TRACE_CONFIG` naming a file is [`ConfigError::FileNotCompiled`]; `./zdk-trace.toml` is not looked for |
 //! | `usage` | on | the anonymous usage layer's sender: its thread, HTTP client, gzip, anonymous id, opt-out files | `#[usage_event]`, [`usage_keys!`], the `track_*` functions still compile and send nothing; [`usage::usage_status`] says [`NotCompiled`](usage::UsageReason::NotCompiled) |
+//! | `prometheus` | on | the metrics scrape endpoint (`[telemetry.metrics.prometheus]`): an HTTP/1.1 server on its own thread | the built-in metrics and [`Telemetry::meter`] still record; turning the endpoint on is an install error, [`MetricsError::PrometheusNotCompiled`] |
 //!
 //! Without any of them the console and JSON-lines exporters, any `opentelemetry_sdk`
 //! `SpanExporter` given to [`TelemetryBuilder::span_exporter`], the `OTEL_*` variables and
@@ -392,10 +393,12 @@ pub mod genai;
 mod hot;
 mod instrument;
 mod lock;
+mod metrics;
 mod pipeline;
 mod record;
 mod sampling;
 mod span;
+mod tally;
 mod telemetry;
 mod transport;
 pub mod usage;
@@ -409,6 +412,7 @@ pub use export::OtlpCheck;
 pub use export::{ConsoleExporter, JsonLinesExporter};
 pub use genai::CaptureMode;
 pub use instrument::{spawn, spawn_thread, FutureExt, Instrumented, StreamExt, WithContext};
+pub use metrics::MetricsError;
 pub use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId};
 pub use opentelemetry::{KeyValue, Value};
 pub use pipeline::stats::Stats;

@@ -1,11 +1,15 @@
 //! [`Telemetry`]: install the pipeline once at start-up, flush and shut it down at exit.
 
+use std::borrow::Cow;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
+use opentelemetry::metrics::Meter;
+use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SpanExporter;
 
 use crate::clock;
@@ -16,6 +20,7 @@ use crate::export::{self, DynExporter, ExporterBuildError, OtlpCheck};
 use crate::genai::CaptureMode;
 use crate::hot::{hot, limits, COUNT_DEFAULT, VALUE_LENGTH_DEFAULT};
 use crate::lock::lock;
+use crate::metrics::{self, Metrics, MetricsError, MetricsOptions};
 use crate::pipeline::stats::Stats;
 use crate::pipeline::{Pipeline, PipelineError, PipelineParts, RetrySettings};
 use crate::sampling::{Sampler, TailSampling};
@@ -39,6 +44,9 @@ struct Inner {
     /// The anonymous usage layer: its own queue and thread, independent of `pipeline`; shared
     /// with [`usage::usage_status`] while installed.
     usage: Arc<UsageHandle>,
+    /// The metrics stages (the Prometheus endpoint); stopped after the pipeline, so that the
+    /// console's summary sees the last spans' metrics.
+    metrics: Mutex<Metrics>,
 }
 
 impl Inner {
@@ -73,6 +81,7 @@ impl Inner {
             }
             None => Ok(()),
         };
+        lock(&self.metrics).shutdown();
         *lock(&self.final_stats) = Some(Stats::read_cumulative().since(&self.baseline));
         // Within what is left of the same deadline. Usage failures are not the application's
         // concern: they are counted in `usage_status()`, never returned.
@@ -188,6 +197,48 @@ impl Telemetry {
     /// As [`shutdown`](Self::shutdown).
     pub fn shutdown_with_timeout(&self, timeout: Duration) -> Result<(), ShutdownError> {
         self.inner.shutdown(timeout)
+    }
+
+    /// A standard OpenTelemetry [`Meter`] of instrumentation scope `name`, on zdk-trace's
+    /// metrics: its counters, up-down counters, histograms and gauges (and their observable
+    /// forms) record into per-thread cells without a lock, and are exported with the built-in
+    /// GenAI instruments (the Prometheus endpoint, the console summary). An instrument asked
+    /// for twice (same name, kind and unit) is the same instrument.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::{KeyValue, Telemetry};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let telemetry = Telemetry::builder().ignore_env().install()?;
+    /// let meter = telemetry.meter("my_agent");
+    /// let retries = meter.u64_counter("agent.retries").build();
+    /// retries.add(1, &[KeyValue::new("gen_ai.agent.name", "planner")]);
+    /// let latency = meter
+    ///     .f64_histogram("search.latency")
+    ///     .with_unit("s")
+    ///     .with_boundaries(vec![0.01, 0.1, 1.0, 10.0])
+    ///     .build();
+    /// latency.record(0.042, &[]);
+    /// telemetry.shutdown()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn meter(&self, name: impl Into<Cow<'static, str>>) -> Meter {
+        metrics::meter(name.into())
+    }
+
+    /// The address the Prometheus endpoint listens on, when it runs (the port chosen by the
+    /// system when port 0 was configured).
+    pub fn prometheus_addr(&self) -> Option<SocketAddr> {
+        lock(&self.inner.metrics).prometheus_addr()
+    }
+
+    /// The console's metrics summary now: per agent, model, tool and workflow, the calls,
+    /// errors, p50/p95 latency and tokens; `None` before any instrumented call ended.
+    pub fn metrics_summary(&self) -> Option<String> {
+        export::metrics_summary::summary(&crate::tally::collect())
     }
 
     /// Counters of what the pipeline did since it was installed.
@@ -678,6 +729,7 @@ impl TelemetryBuilder {
                 .resolved(&settings)?
                 .unwrap_or(config::RETRY_PROBE_INTERVAL_DEFAULT),
         };
+        let metrics_options = metrics_options(&settings, &resource)?;
         let pipeline = if settings.enabled {
             Some(
                 Pipeline::start(PipelineParts {
@@ -695,6 +747,7 @@ impl TelemetryBuilder {
         } else {
             None
         };
+        let metrics = metrics::start(&metrics_options)?;
         let options = self.usage;
         usage::set_app_keys(options.keys);
         let usage = UsageHandle::start(StartParts {
@@ -716,6 +769,7 @@ impl TelemetryBuilder {
             stopped: AtomicBool::new(false),
             final_stats: Mutex::new(None),
             usage: Arc::new(usage),
+            metrics: Mutex::new(metrics),
         });
         {
             let mut installed = lock(&INSTALLED);
@@ -759,6 +813,45 @@ mod tests {
     }
 }
 
+/// The metrics options of `settings`: on unless `[telemetry.metrics] enabled = false` or all
+/// telemetry is off (`enabled = false`, `OTEL_SDK_DISABLED`, `ZDK_DISABLE_ALL_TRACING`).
+fn metrics_options(
+    settings: &Settings,
+    resource: &opentelemetry_sdk::Resource,
+) -> Result<MetricsOptions, InstallError> {
+    use config::table::{
+        metrics_exporters, METRICS_CARDINALITY_LIMIT, METRICS_ENABLED, PROMETHEUS_ADDRESS,
+        PROMETHEUS_PATH, PROMETHEUS_PORT,
+    };
+    let enabled = settings.enabled && METRICS_ENABLED.resolved(settings)?.unwrap_or(true);
+    let exporters = metrics_exporters(settings);
+    let prometheus = if enabled && exporters.prometheus {
+        let ip = PROMETHEUS_ADDRESS
+            .resolved(settings)?
+            .unwrap_or(config::PROMETHEUS_ADDRESS_DEFAULT);
+        let port = PROMETHEUS_PORT
+            .resolved(settings)?
+            .unwrap_or(config::PROMETHEUS_PORT_DEFAULT);
+        let path = PROMETHEUS_PATH
+            .resolved(settings)?
+            .unwrap_or_else(|| config::PROMETHEUS_PATH_DEFAULT.to_owned());
+        Some((SocketAddr::new(ip, port), path))
+    } else {
+        None
+    };
+    Ok(MetricsOptions {
+        enabled,
+        cardinality_limit: METRICS_CARDINALITY_LIMIT
+            .resolved(settings)?
+            .unwrap_or(config::METRICS_CARDINALITY_LIMIT_DEFAULT),
+        prometheus,
+        resource: resource
+            .iter()
+            .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+            .collect(),
+    })
+}
+
 /// Why [`TelemetryBuilder::install`] failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -782,6 +875,9 @@ pub enum InstallError {
     /// The pipeline threads could not be started.
     #[error("cannot start the zdk-trace pipeline threads: {0}")]
     Thread(#[source] std::io::Error),
+    /// The metrics could not start (the Prometheus endpoint's port is taken, say).
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
 }
 
 impl From<ExporterBuildError> for InstallError {

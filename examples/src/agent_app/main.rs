@@ -108,6 +108,12 @@ struct Args {
     #[arg(long, value_name = "NAME")]
     project: Option<String>,
 
+    /// After the run, keep serving metrics this many seconds before shutting down, so that a
+    /// Prometheus scraping the endpoint (`[telemetry.metrics.prometheus]`) sees the final
+    /// values.
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    linger_secs: u64,
+
     /// The service name (`service.name`); OTEL_SERVICE_NAME and zdk-trace.toml override it.
     #[arg(long, value_name = "NAME", default_value = "agent-app")]
     service: String,
@@ -141,6 +147,9 @@ fn main() -> ExitCode {
         }
     };
 
+    if args.linger_secs > 0 {
+        std::thread::sleep(std::time::Duration::from_secs(args.linger_secs));
+    }
     // Exports (or prints) everything still queued, then stops the pipeline.
     if let Err(e) = telemetry.shutdown() {
         eprintln!("agent_app: shutting tracing down: {e}");

@@ -215,6 +215,13 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, start: Start) -> 
     // (key, value tokens) pairs set only when the span records.
     let mut attrs: Vec<(LitStr, TokenStream)> = Vec::new();
     let mut rename = TokenStream::new();
+    // The built-in metrics' call site: (kind, operation, name, provider, literal model).
+    let mut site: Option<(&str, String, String, String, String)> = None;
+    let provider = args
+        .provider
+        .as_ref()
+        .map(LitStr::value)
+        .unwrap_or_default();
     let (name, kind) = match args.kind {
         // `#[usage_event]` has no span and is expanded by `usage::expand` before this.
         MacroKind::Span | MacroKind::UsageEvent => {
@@ -231,6 +238,13 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, start: Start) -> 
                 lit(keys::OP_INVOKE_AGENT).into_token_stream(),
             ));
             attrs.push((lit(keys::GEN_AI_AGENT_NAME), lit(&name).into_token_stream()));
+            site = Some((
+                "Agent",
+                keys::OP_INVOKE_AGENT.into(),
+                name.clone(),
+                "".into(),
+                "".into(),
+            ));
             if let Some(id) = &args.id {
                 attrs.push((lit(keys::GEN_AI_AGENT_ID), display(id)));
             }
@@ -246,6 +260,13 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, start: Start) -> 
                 lit(keys::OP_EXECUTE_TOOL).into_token_stream(),
             ));
             attrs.push((lit(keys::GEN_AI_TOOL_NAME), lit(&name).into_token_stream()));
+            site = Some((
+                "Tool",
+                keys::OP_EXECUTE_TOOL.into(),
+                name.clone(),
+                "".into(),
+                "".into(),
+            ));
             if let Some(id) = &args.call_id {
                 attrs.push((lit(keys::GEN_AI_TOOL_CALL_ID), display(id)));
             }
@@ -264,6 +285,13 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, start: Start) -> 
             attrs.push((
                 lit(keys::GEN_AI_WORKFLOW_NAME),
                 lit(&name).into_token_stream(),
+            ));
+            site = Some((
+                "Workflow",
+                keys::OP_INVOKE_WORKFLOW.into(),
+                name.clone(),
+                "".into(),
+                "".into(),
             ));
             if let Some(kind) = &args.workflow_kind {
                 attrs.push((lit(keys::WORKFLOW_TYPE), kind.to_token_stream()));
@@ -289,6 +317,13 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, start: Start) -> 
                     ..
                 })) => {
                     attrs.push((lit(keys::GEN_AI_REQUEST_MODEL), model.to_token_stream()));
+                    site = Some((
+                        "Llm",
+                        operation.clone(),
+                        String::new(),
+                        provider.clone(),
+                        model.value(),
+                    ));
                     format!("{operation} {}", model.value())
                 }
                 // Otherwise the span starts as `{operation}` and is renamed only when it
@@ -309,6 +344,19 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, start: Start) -> 
                 }
                 None => operation,
             };
+            if site.is_none() {
+                let operation = match &args.operation {
+                    Some(op) => op.value(),
+                    None => keys::OP_CHAT.to_owned(),
+                };
+                site = Some((
+                    "Llm",
+                    operation,
+                    String::new(),
+                    provider.clone(),
+                    String::new(),
+                ));
+            }
             (name, syn::Ident::new("Client", Span::call_site()))
         }
     };
@@ -323,11 +371,28 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, start: Start) -> 
         .iter()
         .map(|(key, value)| quote!(__zdk_span.set_attribute(#p::KeyValue::new(#key, #value));));
     let content = capture_start(args, &p);
+    let site = site.filter(|_| args.no_metrics.is_none());
+    let site_def = site
+        .as_ref()
+        .map(|(kind, operation, name, provider, model)| {
+            let kind = syn::Ident::new(kind, Span::call_site());
+            let (operation, name, provider, model) =
+                (lit(operation), lit(name), lit(provider), lit(model));
+            quote! {
+                // The call site of the built-in metrics: its attributes, known here.
+                static __ZDK_SITE: #p::Site =
+                    #p::Site::new(#p::SiteKind::#kind, #operation, #name, #provider, #model);
+            }
+        });
     if start == Start::Entered {
+        let meter = site_def
+            .as_ref()
+            .map(|def| quote!(#def #p::meter(&mut __zdk_guard, &__ZDK_SITE);));
         let guard = quote! {
             let mut __zdk_span = #p::Span::disabled();
             #[allow(unused_mut)]
             let mut __zdk_guard = #p::start_entered(&mut __zdk_span, #name, #p::SpanKind::#kind);
+            #meter
         };
         if bare && content.is_empty() {
             return guard;
@@ -349,8 +414,12 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, start: Start) -> 
             let __zdk_span = #p::Span::start_with_kind(#name, #p::SpanKind::#kind);
         };
     }
+    let meter = site_def
+        .as_ref()
+        .map(|def| quote!(#def #p::meter(&mut __zdk_span, &__ZDK_SITE);));
     quote! {
         let mut __zdk_span = #p::Span::start_with_kind(#name, #p::SpanKind::#kind);
+        #meter
         // Attribute values are computed only for a span that records.
         if __zdk_span.is_recording() {
             #rename

@@ -7,7 +7,7 @@ use opentelemetry::KeyValue;
 use crate::genai::capture::{finish_or_stop, message_json, CaptureValue, Content, ContentSink};
 use crate::genai::{self, CaptureMode, LlmOutput};
 use crate::hot::hot;
-use crate::instrument::set_usage;
+use crate::instrument::{meter_usage, set_usage};
 use crate::span::Span;
 
 impl Content {
@@ -48,6 +48,9 @@ impl ContentSink for Span {
 /// Sets token usage and the response model from an `#[llm_call]` return value.
 #[inline]
 pub fn record_llm_output<T: LlmOutput + ?Sized>(span: &mut Span, output: &T) {
+    if span.is_metered() {
+        meter_usage(span, output.usage().as_ref(), output.response_model());
+    }
     if !span.is_recording() {
         return;
     }

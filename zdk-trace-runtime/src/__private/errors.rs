@@ -28,12 +28,18 @@ impl<T, E: Display> ErrResult for Result<T, E> {
         F: FnOnce(&Self) -> Option<&'static str>,
     {
         if let Err(error) = self {
-            if span.is_recording() {
+            let (metered, recording) = (span.is_metered(), span.is_recording());
+            if metered || recording {
                 let error_type = match read_type(self) {
                     Some(name) => Cow::Borrowed(name),
                     None => short_type_name::<E>(),
                 };
-                span.record_error(error_type, &error.to_string());
+                if metered {
+                    span.meter_error(&error_type);
+                }
+                if recording {
+                    span.record_error(error_type, &error.to_string());
+                }
             }
         }
     }

@@ -7,13 +7,14 @@
 //! request parameters and content capture in `genai/`; the usage-event support in `usage/`.
 //! What exists only for the expansions has a file here, named for its job: `loops` (the
 //! iterations of a loop workflow), `sync_guard` (a sync function's span), `errors` (the `err`
-//! option), `content` (what a GenAI call records on its span) and `expansion` (small helpers
+//! option), `content` (what a GenAI call records on its span), `meter` (its built-in metrics) and `expansion` (small helpers
 //! for attribute values and names).
 
 mod content;
 mod errors;
 mod expansion;
 mod loops;
+mod meter;
 mod sync_guard;
 
 pub use ::std::boxed::Box;
@@ -49,4 +50,5 @@ pub use loops::{
     enter_loop, in_span_loop, LoopCounter, LoopGuard, MAX_ITERATION_EVENTS, WORKFLOW_ITERATION,
     WORKFLOW_ITERATIONS, WORKFLOW_ITERATION_NUMBER,
 };
+pub use meter::{meter, Site, SiteKind};
 pub use sync_guard::{enter, start_entered, SyncGuard};

@@ -72,6 +72,7 @@ impl Drop for SyncGuard<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() && !self.span.was_panicking() {
             self.span.record_error("panic", "panicked");
+            self.span.meter_error("panic");
         }
         self.span.exit_and_end(self.span_id);
     }

@@ -1,4 +1,5 @@
-//! OTLP endpoint URLs: validation, defaults, and the `/v1/traces` rules for HTTP.
+//! OTLP endpoint URLs: validation, defaults, and the `/v1/traces` and `/v1/metrics` rules for
+//! HTTP.
 
 use super::settings::OtlpProtocol;
 use super::values::Endpoint;
@@ -15,9 +16,13 @@ const URL_MAX_CHARS: usize = 2048;
 pub(crate) const GRPC_ENDPOINT_DEFAULT: &str = "http://localhost:4317";
 /// Default HTTP/protobuf traces URL.
 pub(crate) const HTTP_ENDPOINT_DEFAULT: &str = "http://localhost:4318/v1/traces";
+/// Default HTTP/protobuf metrics URL.
+pub(crate) const HTTP_METRICS_ENDPOINT_DEFAULT: &str = "http://localhost:4318/v1/metrics";
 
 /// The path OTLP/HTTP serves traces on.
 const TRACES_PATH: &str = "/v1/traces";
+/// The path OTLP/HTTP serves metrics on.
+const METRICS_PATH: &str = "/v1/metrics";
 
 /// Whether `url` is an `http(s)://` URL with a host, a port from 1 to 65535 if it has one, no
 /// whitespace or control character, and at most [`URL_MAX_CHARS`] characters.
@@ -47,16 +52,39 @@ pub(crate) fn is_valid_url(url: &str) -> bool {
 
 /// The URL the exporter uses for `endpoint` (or the default) over `protocol`.
 pub(crate) fn traces_url(endpoint: Option<&Endpoint>, protocol: OtlpProtocol) -> String {
+    match endpoint {
+        Some(endpoint) => signal_url(endpoint, protocol, TRACES_PATH),
+        None => match protocol {
+            OtlpProtocol::Grpc => GRPC_ENDPOINT_DEFAULT.to_owned(),
+            OtlpProtocol::HttpProtobuf => HTTP_ENDPOINT_DEFAULT.to_owned(),
+        },
+    }
+}
+
+/// The URL the metrics exporter pushes to for `endpoint` (or the default) over `protocol`:
+/// the rules of [`traces_url`] with `/v1/metrics`.
+pub(crate) fn metrics_url(endpoint: Option<&Endpoint>, protocol: OtlpProtocol) -> String {
+    match endpoint {
+        Some(endpoint) => signal_url(endpoint, protocol, METRICS_PATH),
+        None => match protocol {
+            OtlpProtocol::Grpc => GRPC_ENDPOINT_DEFAULT.to_owned(),
+            OtlpProtocol::HttpProtobuf => HTTP_METRICS_ENDPOINT_DEFAULT.to_owned(),
+        },
+    }
+}
+
+/// The URL for `endpoint` over `protocol`, `path` being the signal's OTLP/HTTP path: gRPC
+/// takes every endpoint as given; HTTP appends `path` to a base URL (always) and to a URL from
+/// code or a file that has no path, and takes the signal's own variable as given.
+fn signal_url(endpoint: &Endpoint, protocol: OtlpProtocol, path: &str) -> String {
     match (endpoint, protocol) {
-        (None, OtlpProtocol::Grpc) => GRPC_ENDPOINT_DEFAULT.to_owned(),
-        (None, OtlpProtocol::HttpProtobuf) => HTTP_ENDPOINT_DEFAULT.to_owned(),
-        (Some(endpoint), OtlpProtocol::Grpc) => endpoint.url().to_owned(),
-        (Some(Endpoint::Traces(url)), OtlpProtocol::HttpProtobuf) => url.clone(),
-        (Some(Endpoint::Base(url)), OtlpProtocol::HttpProtobuf) => append_traces_path(url),
-        (Some(Endpoint::Url(url)), OtlpProtocol::HttpProtobuf) => {
+        (endpoint, OtlpProtocol::Grpc) => endpoint.url().to_owned(),
+        (Endpoint::Signal(url), OtlpProtocol::HttpProtobuf) => url.clone(),
+        (Endpoint::Base(url), OtlpProtocol::HttpProtobuf) => append_path(url, path),
+        (Endpoint::Url(url), OtlpProtocol::HttpProtobuf) => {
             let (before_query, _) = split_query(url);
             if matches!(path_of(before_query), "" | "/") {
-                append_traces_path(url)
+                append_path(url, path)
             } else {
                 url.clone()
             }
@@ -66,8 +94,13 @@ pub(crate) fn traces_url(endpoint: Option<&Endpoint>, protocol: OtlpProtocol) ->
 
 /// `base` + `/v1/traces`, with one `/` between them and any query kept at the end.
 pub(crate) fn append_traces_path(base: &str) -> String {
+    append_path(base, TRACES_PATH)
+}
+
+/// `base` + `path`, with one `/` between them and any query kept at the end.
+fn append_path(base: &str, path: &str) -> String {
     let (before_query, query) = split_query(base);
-    format!("{}{TRACES_PATH}{query}", before_query.trim_end_matches('/'))
+    format!("{}{path}{query}", before_query.trim_end_matches('/'))
 }
 
 /// Splits off `?query` or `#fragment`.
@@ -143,9 +176,33 @@ mod tests {
         assert_eq!(base("http://c:4318/"), "http://c:4318/v1/traces");
         assert_eq!(base("http://c/otlp/"), "http://c/otlp/v1/traces");
 
-        let traces = traces_url(Some(&Endpoint::Traces("http://c/x".to_owned())), http);
+        let traces = traces_url(Some(&Endpoint::Signal("http://c/x".to_owned())), http);
         assert_eq!(traces, "http://c/x");
         assert_eq!(traces_url(None, http), HTTP_ENDPOINT_DEFAULT);
+    }
+
+    #[test]
+    fn metrics_urls_follow_the_traces_rules_with_their_path() {
+        let http = OtlpProtocol::HttpProtobuf;
+        let url = |e: Endpoint| metrics_url(Some(&e), http);
+        assert_eq!(
+            url(Endpoint::Url("http://c:4318".to_owned())),
+            "http://c:4318/v1/metrics"
+        );
+        assert_eq!(
+            url(Endpoint::Url("http://c:4318/custom".to_owned())),
+            "http://c:4318/custom"
+        );
+        assert_eq!(
+            url(Endpoint::Base("http://c/otlp/?x=1".to_owned())),
+            "http://c/otlp/v1/metrics?x=1"
+        );
+        assert_eq!(url(Endpoint::Signal("http://c/m".to_owned())), "http://c/m");
+        assert_eq!(metrics_url(None, http), HTTP_METRICS_ENDPOINT_DEFAULT);
+        let grpc = OtlpProtocol::Grpc;
+        let base = Endpoint::Base("http://c:4317".to_owned());
+        assert_eq!(metrics_url(Some(&base), grpc), "http://c:4317");
+        assert_eq!(metrics_url(None, grpc), GRPC_ENDPOINT_DEFAULT);
     }
 
     #[test]

@@ -51,7 +51,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             c.otlp.endpoint.unwrap().value,
-            Endpoint::Traces("http://traces:4318/t".to_owned())
+            Endpoint::Signal("http://traces:4318/t".to_owned())
         );
     }
 
@@ -109,6 +109,177 @@ mod tests {
     }
 
     #[test]
+    fn metrics_variables() {
+        use crate::config::table::{
+            metrics_exporters, metrics_otlp_url, METRICS_EXPORTERS, METRICS_OTLP_ENDPOINT,
+            METRICS_OTLP_INTERVAL, METRICS_OTLP_PROTOCOL, METRICS_OTLP_TEMPORALITY,
+        };
+        use crate::config::values::MetricsExporters;
+        use crate::config::{resolve, Temporality};
+
+        let resolved = |vars: &[(&str, &str)]| {
+            let layer = parse(vars.iter().copied()).unwrap();
+            resolve(&[&layer], &|_| None).unwrap()
+        };
+
+        // The generic endpoint is a base URL: HTTP appends `/v1/metrics` (and turns the push on).
+        let s = resolved(&[
+            (OTEL_EXPORTER_OTLP_ENDPOINT, "http://c:4318/otlp/"),
+            (OTEL_EXPORTER_OTLP_PROTOCOL, "http/protobuf"),
+        ]);
+        assert_eq!(
+            METRICS_OTLP_ENDPOINT.resolved(&s).unwrap(),
+            Some(Endpoint::Base("http://c:4318/otlp/".to_owned()))
+        );
+        assert_eq!(
+            metrics_otlp_url(&s).unwrap(),
+            "http://c:4318/otlp/v1/metrics"
+        );
+        assert!(metrics_exporters(&s).otlp);
+        // ... while traces get `/v1/traces` from the same variable.
+        match &s.exporters[..] {
+            [crate::config::ExporterSettings::Otlp(otlp)] => {
+                assert_eq!(otlp.endpoint, "http://c:4318/otlp/v1/traces");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // gRPC takes it as given.
+        let s = resolved(&[
+            (OTEL_EXPORTER_OTLP_ENDPOINT, "http://c:4317"),
+            (OTEL_EXPORTER_OTLP_PROTOCOL, "grpc"),
+        ]);
+        assert_eq!(metrics_otlp_url(&s).unwrap(), "http://c:4317");
+
+        // The metrics variables win over the generic ones; the metrics URL is used as-is.
+        let s = resolved(&[
+            (OTEL_EXPORTER_OTLP_ENDPOINT, "http://base:4318"),
+            (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, "http://m:4318/custom"),
+            (OTEL_EXPORTER_OTLP_PROTOCOL, "grpc"),
+            (OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, "http/protobuf"),
+        ]);
+        assert_eq!(
+            METRICS_OTLP_ENDPOINT.resolved(&s).unwrap(),
+            Some(Endpoint::Signal("http://m:4318/custom".to_owned()))
+        );
+        assert_eq!(
+            METRICS_OTLP_PROTOCOL.resolved(&s).unwrap(),
+            Some(OtlpProtocol::HttpProtobuf)
+        );
+        assert_eq!(metrics_otlp_url(&s).unwrap(), "http://m:4318/custom");
+        let s = resolved(&[(OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, "http://m:4318")]);
+        assert_eq!(metrics_otlp_url(&s).unwrap(), "http://m:4318");
+        // The generic protocol alone applies to metrics too.
+        let s = resolved(&[(OTEL_EXPORTER_OTLP_PROTOCOL, "http/protobuf")]);
+        assert_eq!(
+            METRICS_OTLP_PROTOCOL.resolved(&s).unwrap(),
+            Some(OtlpProtocol::HttpProtobuf)
+        );
+
+        // Milliseconds, as the specification says.
+        let s = resolved(&[(OTEL_METRIC_EXPORT_INTERVAL, "1500")]);
+        assert_eq!(
+            METRICS_OTLP_INTERVAL.resolved(&s).unwrap(),
+            Some(Duration::from_millis(1500))
+        );
+
+        for (value, temporality) in [
+            ("cumulative", Temporality::Cumulative),
+            ("DELTA", Temporality::Delta),
+            ("LowMemory", Temporality::LowMemory),
+        ] {
+            let s = resolved(&[(OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, value)]);
+            assert_eq!(
+                METRICS_OTLP_TEMPORALITY.resolved(&s).unwrap(),
+                Some(temporality),
+                "{value}"
+            );
+        }
+
+        for (value, otlp, prometheus, console) in [
+            ("otlp", true, false, false),
+            ("prometheus,OTLP", true, true, false),
+            (" console , otlp,,otlp ", true, false, true),
+            ("none", false, false, false),
+            ("None", false, false, false),
+        ] {
+            let s = resolved(&[(OTEL_METRICS_EXPORTER, value)]);
+            let expected = MetricsExporters {
+                otlp,
+                prometheus,
+                console,
+            };
+            assert_eq!(METRICS_EXPORTERS.resolved(&s).unwrap(), Some(expected));
+            assert_eq!(metrics_exporters(&s), expected, "{value}");
+        }
+    }
+
+    #[test]
+    fn bad_metrics_variables_are_named() {
+        for (var, value, accepted) in [
+            (
+                OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+                "localhost:4317",
+                "an `http://` or `https://` URL",
+            ),
+            (
+                OTEL_EXPORTER_OTLP_ENDPOINT,
+                "http://c:0",
+                "a port from 1 to 65535",
+            ),
+            (
+                OTEL_EXPORTER_OTLP_METRICS_PROTOCOL,
+                "http/json",
+                "`http/protobuf` or `grpc`",
+            ),
+            (
+                OTEL_EXPORTER_OTLP_METRICS_PROTOCOL,
+                "grcp",
+                "did you mean `grpc`?",
+            ),
+            (
+                OTEL_METRIC_EXPORT_INTERVAL,
+                "0",
+                "a positive whole number of milliseconds",
+            ),
+            (OTEL_METRIC_EXPORT_INTERVAL, "60s", "milliseconds"),
+            (OTEL_METRIC_EXPORT_INTERVAL, "3600001", "at most 3600000"),
+            (
+                OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
+                "Deltaa",
+                "one of `cumulative`, `delta`, `lowmemory`; did you mean `delta`?",
+            ),
+            (
+                OTEL_METRICS_EXPORTER,
+                "otlp,prometeus",
+                "here `prometeus` is not one of them; did you mean `prometheus`?",
+            ),
+            (
+                OTEL_METRICS_EXPORTER,
+                "jaeger",
+                "`otlp`, `prometheus` and `console`",
+            ),
+            (
+                OTEL_METRICS_EXPORTER,
+                "none,otlp",
+                "`none` is listed with exporters",
+            ),
+            (OTEL_METRICS_EXPORTER, ",", "it names no exporter"),
+        ] {
+            match parse([(var, value)]) {
+                Err(ConfigError::Env {
+                    var: v,
+                    value: shown,
+                    expected,
+                }) => {
+                    assert_eq!((v.as_str(), shown.as_str()), (var, value));
+                    assert!(expected.contains(accepted), "{var}={value}: {expected}");
+                }
+                other => panic!("{var}={value}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn empty_and_unknown_variables_are_ignored() {
         let c = parse([
             (OTEL_SERVICE_NAME, "  "),
@@ -133,6 +304,31 @@ mod props {
 
     use super::*;
     use crate::config::resolve;
+    use crate::config::settings::Settings;
+    use crate::config::table::{
+        metrics_exporters, metrics_otlp_url, METRICS_CARDINALITY_LIMIT, METRICS_ENABLED,
+        METRICS_EXPORTERS, METRICS_OTLP_INTERVAL, METRICS_OTLP_PROTOCOL, METRICS_OTLP_TEMPORALITY,
+        PROMETHEUS_ADDRESS, PROMETHEUS_ENABLED, PROMETHEUS_PATH, PROMETHEUS_PORT,
+    };
+
+    /// What the metrics stage reads at install: it must not panic either.
+    fn read_metrics(s: &Settings) {
+        let _ = (metrics_exporters(s), metrics_otlp_url(s));
+        let _ = (METRICS_ENABLED.resolved(s), METRICS_EXPORTERS.resolved(s));
+        let _ = (
+            METRICS_CARDINALITY_LIMIT.resolved(s),
+            PROMETHEUS_ENABLED.resolved(s),
+        );
+        let _ = (PROMETHEUS_PORT.resolved(s), PROMETHEUS_ADDRESS.resolved(s));
+        let _ = (
+            PROMETHEUS_PATH.resolved(s),
+            METRICS_OTLP_PROTOCOL.resolved(s),
+        );
+        let _ = (
+            METRICS_OTLP_INTERVAL.resolved(s),
+            METRICS_OTLP_TEMPORALITY.resolved(s),
+        );
+    }
 
     fn known_var() -> impl Strategy<Value = &'static str> {
         prop::sample::select(table::env_vars().collect::<Vec<_>>())
@@ -143,7 +339,9 @@ mod props {
         fn arbitrary_values_never_panic(vars in vec((known_var(), any::<String>()), 0..8)) {
             match parse(vars.iter().map(|(k, v)| (*k, v.as_str()))) {
                 Ok(layer) => {
-                    let _ = resolve(&[&layer], &|_| None);
+                    if let Ok(s) = resolve(&[&layer], &|_| None) {
+                        read_metrics(&s);
+                    }
                 }
                 Err(ConfigError::Env { var, expected, .. }) => {
                     prop_assert!(vars.iter().any(|(k, _)| *k == var), "{var}");
@@ -161,6 +359,7 @@ mod props {
             timeout_ms in 1u64..=3_600_000,
             probability in 0.0f64..=1.0,
             name in "[A-Za-z0-9._é-]{1,40}",
+            interval_ms in 1u64..=3_600_000,
         ) {
             let batch = batch.min(queue);
             let vars = [
@@ -173,6 +372,7 @@ mod props {
                 ("OTEL_TRACES_SAMPLER_ARG", format!("{probability:?}")),
                 ("OTEL_SERVICE_NAME", name.clone()),
                 ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318".to_owned()),
+                ("OTEL_METRIC_EXPORT_INTERVAL", interval_ms.to_string()),
             ];
             let layer = parse(vars.iter().map(|(k, v)| (*k, v.as_str())))
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -182,6 +382,10 @@ mod props {
             prop_assert_eq!(s.batch.max_export_batch_size, batch);
             prop_assert_eq!(s.batch.scheduled_delay, Duration::from_millis(delay_ms));
             prop_assert_eq!(s.batch.export_timeout, Duration::from_millis(timeout_ms));
+            prop_assert_eq!(
+                METRICS_OTLP_INTERVAL.resolved(&s).unwrap(),
+                Some(Duration::from_millis(interval_ms))
+            );
             prop_assert_eq!(s.sampler, crate::sampling::Sampler::TraceIdRatio(probability));
         }
 
@@ -189,12 +393,13 @@ mod props {
         fn out_of_range_values_are_refused(
             queue in (1u64 << 20) + 1..=u64::MAX,
             ms in 3_600_001u64..=u64::MAX,
-            which in 0usize..3,
+            which in 0usize..4,
         ) {
             let (var, value) = match which {
                 0 => ("OTEL_BSP_MAX_QUEUE_SIZE", queue.to_string()),
                 1 => ("OTEL_BSP_SCHEDULE_DELAY", ms.to_string()),
-                _ => ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", ms.to_string()),
+                2 => ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", ms.to_string()),
+                _ => ("OTEL_METRIC_EXPORT_INTERVAL", ms.to_string()),
             };
             match parse([(var, value.as_str())]) {
                 Err(ConfigError::Env { var: v, value: shown, .. }) => {

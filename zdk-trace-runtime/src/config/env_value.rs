@@ -62,6 +62,19 @@ pub(crate) const OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_SPAN_ATTRIBUTE_CO
 pub(crate) const OTEL_SPAN_EVENT_COUNT_LIMIT: &str = "OTEL_SPAN_EVENT_COUNT_LIMIT";
 pub(crate) const OTEL_SPAN_LINK_COUNT_LIMIT: &str = "OTEL_SPAN_LINK_COUNT_LIMIT";
 
+/// Metrics URL, used as-is; wins over [`OTEL_EXPORTER_OTLP_ENDPOINT`] (which, for HTTP, gets
+/// `/v1/metrics`).
+pub(crate) const OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
+/// Wins over [`OTEL_EXPORTER_OTLP_PROTOCOL`] for metrics.
+pub(crate) const OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL";
+/// `cumulative`, `delta` or `lowmemory`, in any case.
+pub(crate) const OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: &str =
+    "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
+/// Milliseconds between two pushes of the metrics.
+pub(crate) const OTEL_METRIC_EXPORT_INTERVAL: &str = "OTEL_METRIC_EXPORT_INTERVAL";
+/// `otlp`, `prometheus`, `console`, comma-separated, or `none`.
+pub(crate) const OTEL_METRICS_EXPORTER: &str = "OTEL_METRICS_EXPORTER";
+
 /// Whether and where GenAI message content is recorded (the OpenTelemetry Python GenAI
 /// instrumentations' variable): see [`CAPTURE_MODES`](super::kinds::CAPTURE_MODES).
 pub(crate) const OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: &str =

@@ -124,6 +124,207 @@ mod tests {
         assert!(err.contains("`span_only`"), "{err}");
     }
 
+    /// A bad value of every kind of metrics setting: the error names the key, its line, the
+    /// value and what is accepted.
+    #[test]
+    fn bad_metrics_values_name_the_key() {
+        for (table, line, key, accepted) in [
+            (
+                "metrics",
+                "enabled = \"yes\"",
+                "enabled",
+                "`true` or `false`",
+            ),
+            (
+                "metrics",
+                "cardinality_limit = 1",
+                "cardinality_limit",
+                "from 2 to 1000000",
+            ),
+            (
+                "metrics",
+                "cardinality_limit = 1_000_001",
+                "cardinality_limit",
+                "e.g. `2000`",
+            ),
+            (
+                "metrics",
+                "cardinality_limit = \"2000\"",
+                "cardinality_limit",
+                "an integer",
+            ),
+            (
+                "metrics.prometheus",
+                "enabled = 1",
+                "enabled",
+                "`true` or `false`",
+            ),
+            (
+                "metrics.prometheus",
+                "port = 65536",
+                "port",
+                "a port from 0 to 65535",
+            ),
+            ("metrics.prometheus", "port = -1", "port", "e.g. `9464`"),
+            ("metrics.prometheus", "port = \"9090\"", "port", "a port"),
+            (
+                "metrics.prometheus",
+                "address = \"localhost\"",
+                "address",
+                "an IP address, e.g. `127.0.0.1` (this machine only), `0.0.0.0` (every \
+                 interface) or `::1`; here it is a host name",
+            ),
+            (
+                "metrics.prometheus",
+                "address = \"example.com\"",
+                "address",
+                "e.g. `127.0.0.1`",
+            ),
+            (
+                "metrics.prometheus",
+                "address = \"[::1]\"",
+                "address",
+                "without them",
+            ),
+            (
+                "metrics.prometheus",
+                "address = \"127.0.0.1:9090\"",
+                "address",
+                "it has a port",
+            ),
+            (
+                "metrics.prometheus",
+                "address = 127",
+                "address",
+                "an IP address",
+            ),
+            (
+                "metrics.prometheus",
+                "path = \"metrics\"",
+                "path",
+                "does not start with `/`",
+            ),
+            (
+                "metrics.prometheus",
+                "path = \"\"",
+                "path",
+                "here it is empty",
+            ),
+            (
+                "metrics.prometheus",
+                "path = \"/a b\"",
+                "path",
+                "character 3 is a space",
+            ),
+            (
+                "metrics.prometheus",
+                "path = \"/m?x=1\"",
+                "path",
+                "character 3 is `?`",
+            ),
+            (
+                "metrics.prometheus",
+                "path = \"/m#top\"",
+                "path",
+                "character 3 is `#`",
+            ),
+            (
+                "metrics.prometheus",
+                "path = \"/m\\n\"",
+                "path",
+                "control character U+000A",
+            ),
+            (
+                "metrics.prometheus",
+                "path = 1",
+                "path",
+                "a URL path starting with `/`",
+            ),
+            (
+                "metrics.otlp",
+                "endpoint = \"localhost:4317\"",
+                "endpoint",
+                "`http://`",
+            ),
+            (
+                "metrics.otlp",
+                "endpoint = 4317",
+                "endpoint",
+                "e.g. `http://localhost:4318`",
+            ),
+            (
+                "metrics.otlp",
+                "protocol = \"http\"",
+                "protocol",
+                "`grpc`, `http/protobuf`",
+            ),
+            (
+                "metrics.otlp",
+                "interval_seconds = 0",
+                "interval_seconds",
+                "from 0.001 (1 ms)",
+            ),
+            (
+                "metrics.otlp",
+                "interval_seconds = -60",
+                "interval_seconds",
+                "positive",
+            ),
+            (
+                "metrics.otlp",
+                "interval_seconds = 3601",
+                "interval_seconds",
+                "to 3600 (1 h)",
+            ),
+            (
+                "metrics.otlp",
+                "interval_seconds = \"60\"",
+                "interval_seconds",
+                "seconds",
+            ),
+            (
+                "metrics.otlp",
+                "temporality = \"Delta\"",
+                "temporality",
+                "one of `cumulative`, `delta`, `lowmemory`; did you mean `delta`?",
+            ),
+            (
+                "metrics.otlp",
+                "temporality = true",
+                "temporality",
+                "`lowmemory`",
+            ),
+        ] {
+            let doc = format!("[telemetry.{table}]\n{line}\n");
+            match parse(&doc, "<string>") {
+                Err(ConfigError::Invalid {
+                    key: k,
+                    line: l,
+                    expected,
+                    ..
+                }) => {
+                    assert_eq!(k, format!("telemetry.{table}.{key}"), "{doc}");
+                    assert_eq!(l, Some(2), "{doc}");
+                    assert!(expected.contains(accepted), "{doc}: {expected}");
+                }
+                other => panic!("{doc}: {other:?}"),
+            }
+        }
+        // `OTEL_METRICS_EXPORTER` alone sets the exporter list: a file has no such key.
+        let err = parse("[telemetry.metrics]\nexporters = [\"otlp\"]\n", "<string>")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown key `telemetry.metrics.exporters`")
+                && err.contains("`enabled`, `cardinality_limit`, `prometheus`, `otlp`"),
+            "{err}"
+        );
+        let err = parse("[telemetry.metrics.prometheus]\nprot = 9090\n", "<string>")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean `port`?"), "{err}");
+    }
+
     #[test]
     fn numbers_in_any_toml_form() {
         let c = parse(
@@ -149,6 +350,31 @@ mod props {
 
     use super::*;
     use crate::config::resolve;
+    use crate::config::settings::Settings;
+    use crate::config::table::{
+        metrics_exporters, metrics_otlp_url, METRICS_CARDINALITY_LIMIT, METRICS_ENABLED,
+        METRICS_EXPORTERS, METRICS_OTLP_INTERVAL, METRICS_OTLP_PROTOCOL, METRICS_OTLP_TEMPORALITY,
+        PROMETHEUS_ADDRESS, PROMETHEUS_ENABLED, PROMETHEUS_PATH, PROMETHEUS_PORT,
+    };
+
+    /// What the metrics stage reads at install: it must not panic either.
+    fn read_metrics(s: &Settings) {
+        let _ = (metrics_exporters(s), metrics_otlp_url(s));
+        let _ = (METRICS_ENABLED.resolved(s), METRICS_EXPORTERS.resolved(s));
+        let _ = (
+            METRICS_CARDINALITY_LIMIT.resolved(s),
+            PROMETHEUS_ENABLED.resolved(s),
+        );
+        let _ = (PROMETHEUS_PORT.resolved(s), PROMETHEUS_ADDRESS.resolved(s));
+        let _ = (
+            PROMETHEUS_PATH.resolved(s),
+            METRICS_OTLP_PROTOCOL.resolved(s),
+        );
+        let _ = (
+            METRICS_OTLP_INTERVAL.resolved(s),
+            METRICS_OTLP_TEMPORALITY.resolved(s),
+        );
+    }
 
     /// Every error of a document says where: `<string>:line`, and the key past the syntax.
     fn assert_named(err: &ConfigError) -> Result<(), TestCaseError> {
@@ -183,6 +409,8 @@ mod props {
             "telemetry.genai",
             "telemetry.usage",
             "telemetry.metrics",
+            "telemetry.metrics.prometheus",
+            "telemetry.metrics.otlp",
         ]);
         let key = prop::sample::select(vec![
             "enabled",
@@ -204,6 +432,12 @@ mod props {
             "capture_message_content",
             "notice",
             "circuit_cooldown_seconds",
+            "cardinality_limit",
+            "port",
+            "address",
+            "interval_seconds",
+            "temporality",
+            "exporters",
             "\"x-api-key\"",
             "\"deployment.environment\"",
             "type",
@@ -216,6 +450,11 @@ mod props {
             "[ -~]{0,12}".prop_map(|s| format!("{s:?}")),
             any::<String>().prop_map(|s| format!("{s:?}")),
             Just("\"http://localhost:4318\"".to_owned()),
+            Just("\"/metrics\"".to_owned()),
+            Just("\"127.0.0.1\"".to_owned()),
+            Just("\"::1\"".to_owned()),
+            Just("\"delta\"".to_owned()),
+            Just("9090".to_owned()),
             Just("\"${API_KEY}\"".to_owned()),
             Just("[1, 2]".to_owned()),
             Just("{ type = \"stdout\" }".to_owned()),
@@ -244,7 +483,9 @@ mod props {
             match Config::from_toml_str(&doc) {
                 // What a document holds is resolved at install: that must not panic either.
                 Ok(layer) => {
-                    let _ = resolve(&[&layer], &|_| None);
+                    if let Ok(s) = resolve(&[&layer], &|_| None) {
+                        read_metrics(&s);
+                    }
                 }
                 Err(err) => assert_named(&err)?,
             }
@@ -261,6 +502,10 @@ mod props {
             rate in 0.001f64..=1_000_000.0,
             probability in 0.0f64..=1.0,
             name in "[A-Za-z0-9 ._é-]{1,40}",
+            cardinality in 2usize..=1_000_000,
+            port in 1u16..=u16::MAX,
+            interval_ms in 1u64..=3_600_000,
+            path in "/[A-Za-z0-9._~/-]{0,40}",
         ) {
             let batch = ((queue.min(65_536) as f64 * batch_fraction) as usize).max(1);
             let secs = |ms: u64| format!("{}.{:03}", ms / 1000, ms % 1000);
@@ -271,8 +516,11 @@ mod props {
                  max_export_batch_size = {batch}\nscheduled_delay_seconds = {}\n\
                  export_timeout_seconds = {}\n\
                  [telemetry.tracing.sampling]\nprobability = {probability:?}\n\
-                 always_sample_slow_seconds = {}\nmax_traces_per_second = {rate:?}\n",
-                secs(otlp_ms), secs(delay_ms), secs(export_ms), secs(slow_ms),
+                 always_sample_slow_seconds = {}\nmax_traces_per_second = {rate:?}\n\
+                 [telemetry.metrics]\ncardinality_limit = {cardinality}\n\
+                 [telemetry.metrics.prometheus]\nport = {port}\npath = {path:?}\n\
+                 [telemetry.metrics.otlp]\ninterval_seconds = {}\n",
+                secs(otlp_ms), secs(delay_ms), secs(export_ms), secs(slow_ms), secs(interval_ms),
             );
             let layer = Config::from_toml_str(&doc)
                 .unwrap_or_else(|e| panic!("{e}\n{doc}"));
@@ -286,6 +534,10 @@ mod props {
             prop_assert_eq!(s.batch.export_timeout, read(export_ms));
             prop_assert_eq!(s.tail.slow_threshold, Some(read(slow_ms)));
             prop_assert_eq!(s.tail.max_traces_per_second, Some(rate));
+            prop_assert_eq!(METRICS_CARDINALITY_LIMIT.resolved(&s).unwrap(), Some(cardinality));
+            prop_assert_eq!(PROMETHEUS_PORT.resolved(&s).unwrap(), Some(port));
+            prop_assert_eq!(PROMETHEUS_PATH.resolved(&s).unwrap(), Some(path));
+            prop_assert_eq!(METRICS_OTLP_INTERVAL.resolved(&s).unwrap(), Some(read(interval_ms)));
             prop_assert_eq!(s.sampler, crate::sampling::Sampler::TraceIdRatio(probability));
             match &s.exporters[..] {
                 [crate::config::ExporterSettings::Otlp(otlp)] => {
@@ -300,7 +552,9 @@ mod props {
             queue in (1u64 << 20) + 1..=i64::MAX as u64,
             timeout in 3600.001f64..1e300,
             rate in prop_oneof![1e-300f64..0.000_999, 1_000_000.001f64..1e300],
-            which in 0usize..3,
+            cardinality in prop_oneof![0u64..2, 1_000_001..=i64::MAX as u64],
+            port in prop_oneof![i64::MIN..=0, 65_536..=i64::MAX],
+            which in 0usize..5,
         ) {
             let (doc, key) = match which {
                 0 => (
@@ -311,9 +565,17 @@ mod props {
                     format!("[telemetry.tracing.otlp]\ntimeout_seconds = {timeout:?}\n"),
                     "telemetry.tracing.otlp.timeout_seconds",
                 ),
-                _ => (
+                2 => (
                     format!("[telemetry.tracing.sampling]\nmax_traces_per_second = {rate:?}\n"),
                     "telemetry.tracing.sampling.max_traces_per_second",
+                ),
+                3 => (
+                    format!("[telemetry.metrics]\ncardinality_limit = {cardinality}\n"),
+                    "telemetry.metrics.cardinality_limit",
+                ),
+                _ => (
+                    format!("[telemetry.metrics.prometheus]\nport = {port}\n"),
+                    "telemetry.metrics.prometheus.port",
                 ),
             };
             match Config::from_toml_str(&doc) {

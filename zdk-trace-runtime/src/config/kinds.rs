@@ -3,23 +3,25 @@
 //! range-checked, and shown by `zdk-trace status`. Each setting of [`table`](super::table)
 //! names its kind.
 
+use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
 #[cfg(feature = "config-file")]
 use toml::de::DeValue;
 
-use super::endpoint::is_valid_url;
+use super::endpoint::{is_valid_url, EXPECTED_URL};
 use super::env_value::{
     choice_error, error, escape_controls, parse_bool, parse_count, parse_millis,
+    OTEL_EXPORTER_OTLP_ENDPOINT,
 };
-use super::error::ConfigError;
+use super::error::{expected_one_of, suggest, ConfigError};
 use super::setting::Kind;
 use super::settings::OtlpProtocol;
 use super::toml_value::EXPECTED_PROBABILITY;
 #[cfg(feature = "config-file")]
 use super::toml_value::{Doc, Item};
-use super::values::{Root, Strategy};
+use super::values::{Endpoint, MetricsExporters, Root, Strategy, Temporality};
 use crate::genai::CaptureMode;
 use crate::sampling::Sampler;
 
@@ -90,6 +92,15 @@ const RATE_RANGE: RangeInclusive<f64> = RATE_MIN..=RATE_MAX;
 const EXPECTED_RATE: &str = "a number of traces per second from 0.001 to 1000000, e.g. `100`";
 
 const PROBABILITY_RANGE: RangeInclusive<f64> = 0.0..=1.0;
+
+/// Most attribute sets one metric instrument keeps: 1 000 000, 500 times the default. Each is
+/// a series with cells of its own, in memory until the process ends; an attribute that needs
+/// more holds ids (of users, of requests), and the memory would grow with the traffic. At
+/// least 2: the overflow series (`otel.metric.overflow`) takes one.
+pub(crate) const CARDINALITY_MAX: usize = 1_000_000;
+const CARDINALITY_RANGE: RangeInclusive<usize> = 2..=CARDINALITY_MAX;
+const EXPECTED_CARDINALITY: &str = "an integer from 2 to 1000000 (attribute sets per \
+                                    instrument, the overflow series included), e.g. `2000`";
 
 // ----- the rule of every string -----
 
@@ -362,6 +373,246 @@ pub(super) static SPAN_COUNT: Kind<usize> = Kind {
     env: |var, value| parse_count(var, value, SPAN_COUNT_RANGE, EXPECTED_SPAN_COUNT),
     check: |n| outside(n, &SPAN_COUNT_RANGE, n.to_string(), EXPECTED_SPAN_COUNT),
     show: |n| n.to_string(),
+};
+
+/// `2..=`[`CARDINALITY_MAX`] attribute sets per instrument.
+pub(super) static CARDINALITY: Kind<usize> = Kind {
+    #[cfg(feature = "config-file")]
+    file: |doc, key, item| doc.count(key, item, CARDINALITY_RANGE, EXPECTED_CARDINALITY),
+    env: |var, value| parse_count(var, value, CARDINALITY_RANGE, EXPECTED_CARDINALITY),
+    check: |n| outside(n, &CARDINALITY_RANGE, n.to_string(), EXPECTED_CARDINALITY),
+    show: |n| n.to_string(),
+};
+
+/// A port to listen on. 0 is "any free port" (the system picks; the application reads it from
+/// `Telemetry::prometheus_addr`): for tests, since a scraper must be told the port.
+const EXPECTED_PORT: &str = "a port from 0 to 65535, e.g. `9464` (0: any free port)";
+
+/// `0..=65535`.
+pub(super) static PORT: Kind<u16> = Kind {
+    #[cfg(feature = "config-file")]
+    file: |doc, key, item| {
+        let port = doc.count(key, item, 0..=usize::from(u16::MAX), EXPECTED_PORT)?;
+        u16::try_from(port).map_err(|_| doc.invalid(key, item, EXPECTED_PORT))
+    },
+    env: |var, value| match value.parse::<u16>() {
+        Ok(port) => Ok(port),
+        Err(_) => Err(error(var, value, EXPECTED_PORT.to_owned())),
+    },
+    check: |_| None,
+    show: |port| port.to_string(),
+};
+
+/// What a listening address must be.
+const EXPECTED_IP: &str = "an IP address, e.g. `127.0.0.1` (this machine only), `0.0.0.0` \
+                           (every interface) or `::1`";
+
+/// `text` as an IP address, else what is accepted and, for the usual mistakes (a host name, a
+/// port, brackets), what is wrong.
+fn parse_ip(text: &str) -> Result<IpAddr, String> {
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    let problem = if text.parse::<SocketAddr>().is_ok() {
+        "here it has a port; set the port with `port`"
+    } else if text
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .is_some_and(|inner| inner.parse::<IpAddr>().is_ok())
+    {
+        "here it has brackets; write an IPv6 address without them"
+    } else if text.eq_ignore_ascii_case("localhost") {
+        "here it is a host name; `localhost` is `127.0.0.1`"
+    } else {
+        return Err(EXPECTED_IP.to_owned());
+    };
+    Err(format!("{EXPECTED_IP}; {problem}"))
+}
+
+/// An IPv4 or IPv6 address (no host name: listening needs an address).
+pub(super) static IP_ADDRESS: Kind<IpAddr> = Kind {
+    #[cfg(feature = "config-file")]
+    file: |doc, key, item| {
+        let text = doc.string(key, item, EXPECTED_IP)?;
+        parse_ip(text).map_err(|expected| doc.invalid(key, item, expected))
+    },
+    env: |var, value| parse_ip(value).map_err(|expected| error(var, value, expected)),
+    check: |_| None,
+    show: IpAddr::to_string,
+};
+
+/// Longest scrape path: 2048 characters, as an endpoint URL.
+const SCRAPE_PATH_MAX_CHARS: usize = 2048;
+const EXPECTED_SCRAPE_PATH: &str = "a URL path starting with `/`, without spaces, control \
+                                    characters, `?` or `#`, at most 2048 characters, e.g. \
+                                    `/metrics`";
+
+/// What is wrong with a scrape path, if anything.
+fn scrape_path_problem(path: &str) -> Option<String> {
+    if path.is_empty() {
+        return Some("it is empty".to_owned());
+    }
+    if !path.starts_with('/') {
+        return Some("it does not start with `/`".to_owned());
+    }
+    if let Some((at, c)) = path
+        .chars()
+        .enumerate()
+        .find(|(_, c)| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#'))
+    {
+        let what = match c {
+            '?' | '#' => format!("`{c}`"),
+            ' ' => "a space".to_owned(),
+            c if c.is_control() => format!("the control character U+{:04X}", u32::from(c)),
+            c => format!("the space character U+{:04X}", u32::from(c)),
+        };
+        return Some(format!("character {} is {what}", at + 1));
+    }
+    let chars = path.chars().count();
+    (chars > SCRAPE_PATH_MAX_CHARS).then(|| format!("it is {chars} characters long"))
+}
+
+/// What is accepted and, when `path` is not, what is wrong with it.
+fn scrape_path_check(path: &str) -> Option<String> {
+    scrape_path_problem(path).map(|problem| format!("{EXPECTED_SCRAPE_PATH}; here {problem}"))
+}
+
+/// The path a Prometheus scrape endpoint serves: see [`EXPECTED_SCRAPE_PATH`].
+pub(super) static SCRAPE_PATH: Kind<String> = Kind {
+    #[cfg(feature = "config-file")]
+    file: |doc, key, item| {
+        let path = doc.string(key, item, EXPECTED_SCRAPE_PATH)?;
+        match scrape_path_check(path) {
+            Some(expected) => Err(doc.invalid(key, item, expected)),
+            None => Ok(path.to_owned()),
+        }
+    },
+    env: |var, value| match scrape_path_check(value) {
+        Some(expected) => Err(error(var, value, expected)),
+        None => Ok(value.to_owned()),
+    },
+    check: |path| scrape_path_check(path).map(|expected| (format!("{path:?}"), expected)),
+    show: Clone::clone,
+};
+
+/// An OTLP metrics endpoint, checked as the traces endpoint is: a URL from code or a file,
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` as a base URL, the metrics variable as the URL itself.
+pub(super) static METRICS_URL: Kind<Endpoint> = Kind {
+    #[cfg(feature = "config-file")]
+    file: |doc, key, item| {
+        let url = doc.string(key, item, EXPECTED_URL)?;
+        if !is_valid_url(url) {
+            return Err(doc.invalid(key, item, EXPECTED_URL));
+        }
+        Ok(Endpoint::Url(url.to_owned()))
+    },
+    env: |var, value| {
+        if !is_valid_url(value) {
+            return Err(error(var, value, EXPECTED_URL.to_owned()));
+        }
+        Ok(if var == OTEL_EXPORTER_OTLP_ENDPOINT {
+            Endpoint::Base(value.to_owned())
+        } else {
+            Endpoint::Signal(value.to_owned())
+        })
+    },
+    check: |endpoint| {
+        (!is_valid_url(endpoint.url()))
+            .then(|| (format!("{:?}", endpoint.url()), EXPECTED_URL.to_owned()))
+    },
+    show: |endpoint| endpoint.url().to_owned(),
+};
+
+/// What `telemetry.metrics.otlp.temporality` takes (and, in any case, the variable).
+pub(super) const TEMPORALITIES: &[&str] = &["cumulative", "delta", "lowmemory"];
+
+fn temporality(name: &str) -> Temporality {
+    match name {
+        "delta" => Temporality::Delta,
+        "lowmemory" => Temporality::LowMemory,
+        _ => Temporality::Cumulative,
+    }
+}
+
+/// One of [`TEMPORALITIES`]: exactly in a file, in any case in the variable (as the
+/// specification says of its enum values).
+pub(super) static TEMPORALITY_KIND: Kind<Temporality> = Kind {
+    #[cfg(feature = "config-file")]
+    file: |doc, key, item| Ok(temporality(doc.choice(key, item, TEMPORALITIES)?)),
+    env: |var, value| {
+        let lower = value.to_ascii_lowercase();
+        match TEMPORALITIES.iter().find(|name| **name == lower) {
+            Some(name) => Ok(temporality(name)),
+            None => Err(error(var, value, expected_one_of(&lower, TEMPORALITIES))),
+        }
+    },
+    check: |_| None,
+    show: |t| temporality_text(*t).to_owned(),
+};
+
+/// The exporters `OTEL_METRICS_EXPORTER` may name (`none` alone).
+pub(super) const METRICS_EXPORTER_NAMES: &[&str] = &["otlp", "prometheus", "console", "none"];
+const EXPECTED_METRICS_EXPORTERS: &str = "a comma-separated list of `otlp`, `prometheus` and \
+                                          `console`, or `none` alone (no metrics export), e.g. \
+                                          `otlp,prometheus`";
+
+/// `OTEL_METRICS_EXPORTER`: names in any case, empty entries skipped, repeats allowed.
+fn parse_metrics_exporters(var: &str, value: &str) -> Result<MetricsExporters, ConfigError> {
+    let fail = |problem: String| {
+        error(
+            var,
+            value,
+            format!("{EXPECTED_METRICS_EXPORTERS}; {problem}"),
+        )
+    };
+    let mut exporters = MetricsExporters::default();
+    let (mut named, mut none) = (0, false);
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match name.to_ascii_lowercase().as_str() {
+            "otlp" => exporters.otlp = true,
+            "prometheus" => exporters.prometheus = true,
+            "console" => exporters.console = true,
+            "none" => none = true,
+            lower => {
+                let hint = suggest(lower, METRICS_EXPORTER_NAMES.iter().copied())
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return Err(fail(format!(
+                    "here `{}` is not one of them{hint}",
+                    escape_controls(name)
+                )));
+            }
+        }
+        named += 1;
+    }
+    if named == 0 {
+        return Err(fail("here it names no exporter".to_owned()));
+    }
+    if none && exporters != MetricsExporters::default() {
+        return Err(fail(
+            "here `none` is listed with exporters; keep one or the other".to_owned(),
+        ));
+    }
+    Ok(exporters)
+}
+
+/// Set by `OTEL_METRICS_EXPORTER` alone (no key of a file takes it: see
+/// [`EnvOnly`](super::setting::EnvOnly)).
+pub(super) static METRICS_EXPORTER_LIST: Kind<MetricsExporters> = Kind {
+    // Never called (the file reader does not offer the key); says what to write instead.
+    #[cfg(feature = "config-file")]
+    file: |doc, key, item| {
+        Err(doc.invalid(
+            key,
+            item,
+            "no value in a file: only `OTEL_METRICS_EXPORTER` sets it; in a file, turn the \
+             exporters on with `[telemetry.metrics.prometheus] enabled = true` and \
+             `[telemetry.metrics.otlp] endpoint = …`",
+        ))
+    },
+    env: parse_metrics_exporters,
+    check: |_| None,
+    show: |exporters| metrics_exporters_text(*exporters),
 };
 
 /// [`TIMEOUT_MIN`] to [`TIMEOUT_MAX`]: seconds in a file, milliseconds in a variable.
@@ -675,6 +926,32 @@ pub(crate) fn capture_text(mode: CaptureMode) -> &'static str {
         CaptureMode::SpanOnly => "span_only",
         CaptureMode::EventOnly => "event_only",
         CaptureMode::SpanAndEvent => "span_and_event",
+    }
+}
+
+/// The temporality as `telemetry.metrics.otlp.temporality` takes it.
+pub(crate) fn temporality_text(temporality: Temporality) -> &'static str {
+    match temporality {
+        Temporality::Cumulative => "cumulative",
+        Temporality::Delta => "delta",
+        Temporality::LowMemory => "lowmemory",
+    }
+}
+
+/// The exporters as `OTEL_METRICS_EXPORTER` names them: `otlp, prometheus`, or `none`.
+pub(crate) fn metrics_exporters_text(exporters: MetricsExporters) -> String {
+    let names: Vec<&str> = [
+        (exporters.otlp, "otlp"),
+        (exporters.prometheus, "prometheus"),
+        (exporters.console, "console"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect();
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
     }
 }
 

@@ -47,3 +47,7 @@ pub(crate) use resource::build_resource;
 pub(crate) use settings::*;
 pub use usage_reason::UsageReason;
 pub use values::{Config, Protocol};
+// Reached from outside only through `Config::with_metrics_otlp_temporality` until lib.rs
+// re-exports it with the rest of the metrics API (a separate change).
+#[allow(unreachable_pub)]
+pub use values::Temporality;

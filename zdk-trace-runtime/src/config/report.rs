@@ -37,7 +37,8 @@ use super::values::Config;
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ConfigReport {
-    /// The trace pipeline's settings, in the order of the configuration file's sections.
+    /// The trace pipeline's settings, in the order of the configuration file's sections, then
+    /// the metrics settings (keys starting with `telemetry.metrics.`).
     pub tracing: Vec<ConfigEntry>,
     /// The anonymous usage layer's settings, its state and the anonymous id.
     pub usage: Vec<ConfigEntry>,

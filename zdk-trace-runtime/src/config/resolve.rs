@@ -1058,6 +1058,204 @@ mod tests {
     }
 
     #[test]
+    fn metrics_precedence() {
+        use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+        use crate::config::env_value::{
+            OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, OTEL_EXPORTER_OTLP_METRICS_PROTOCOL,
+            OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, OTEL_METRICS_EXPORTER,
+            OTEL_METRIC_EXPORT_INTERVAL,
+        };
+        use crate::config::table::{
+            metrics_exporters, metrics_otlp_url, METRICS_CARDINALITY_LIMIT, METRICS_ENABLED,
+            METRICS_OTLP_INTERVAL, METRICS_OTLP_PROTOCOL, METRICS_OTLP_TEMPORALITY,
+            PROMETHEUS_ADDRESS, PROMETHEUS_ENABLED, PROMETHEUS_PATH, PROMETHEUS_PORT,
+        };
+        use crate::config::Temporality;
+
+        let code = Config::default()
+            .with_metrics_enabled(false)
+            .with_metrics_cardinality_limit(100)
+            .with_prometheus_enabled(false)
+            .with_prometheus_port(1000)
+            .with_prometheus_address(Ipv6Addr::LOCALHOST)
+            .with_prometheus_path("/code")
+            .with_metrics_otlp_endpoint("http://code:4318")
+            .with_metrics_otlp_protocol(Protocol::HttpProtobuf)
+            .with_metrics_otlp_interval(Duration::from_secs(1))
+            .with_metrics_otlp_temporality(Temporality::Delta);
+        let file = toml(
+            "[telemetry.metrics]\nenabled = true\ncardinality_limit = 200\n\
+             [telemetry.metrics.prometheus]\nenabled = true\nport = 2000\n\
+             address = \"0.0.0.0\"\npath = \"/file\"\n\
+             [telemetry.metrics.otlp]\nendpoint = \"http://file:4317\"\nprotocol = \"grpc\"\n\
+             interval_seconds = 2\ntemporality = \"lowmemory\"\n",
+        );
+        let environment = env(&[
+            (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, "http://env:4318/m"),
+            (OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, "http/protobuf"),
+            (OTEL_METRIC_EXPORT_INTERVAL, "3000"),
+            (
+                OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
+                "cumulative",
+            ),
+            (OTEL_METRICS_EXPORTER, "otlp"),
+        ]);
+
+        let s = settings(&[&code, &file, &environment]);
+        assert_eq!(metrics_otlp_url(&s).unwrap(), "http://env:4318/m");
+        assert_eq!(
+            METRICS_OTLP_PROTOCOL.resolved(&s).unwrap(),
+            Some(OtlpProtocol::HttpProtobuf)
+        );
+        assert_eq!(
+            METRICS_OTLP_INTERVAL.resolved(&s).unwrap(),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            METRICS_OTLP_TEMPORALITY.resolved(&s).unwrap(),
+            Some(Temporality::Cumulative)
+        );
+        // The variable names the exporters: Prometheus, on in the file, does not run.
+        let on = metrics_exporters(&s);
+        assert!(on.otlp && !on.prometheus);
+        // No variable sets these: the file's values stand.
+        assert_eq!(METRICS_ENABLED.resolved(&s).unwrap(), Some(true));
+        assert_eq!(PROMETHEUS_PORT.resolved(&s).unwrap(), Some(2000));
+
+        let s = settings(&[&code, &file]);
+        assert_eq!(METRICS_ENABLED.resolved(&s).unwrap(), Some(true));
+        assert_eq!(METRICS_CARDINALITY_LIMIT.resolved(&s).unwrap(), Some(200));
+        assert_eq!(PROMETHEUS_ENABLED.resolved(&s).unwrap(), Some(true));
+        assert_eq!(PROMETHEUS_PORT.resolved(&s).unwrap(), Some(2000));
+        assert_eq!(
+            PROMETHEUS_ADDRESS.resolved(&s).unwrap(),
+            Some(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        );
+        assert_eq!(
+            PROMETHEUS_PATH.resolved(&s).unwrap().as_deref(),
+            Some("/file")
+        );
+        assert_eq!(metrics_otlp_url(&s).unwrap(), "http://file:4317");
+        assert_eq!(
+            METRICS_OTLP_INTERVAL.resolved(&s).unwrap(),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            METRICS_OTLP_TEMPORALITY.resolved(&s).unwrap(),
+            Some(Temporality::LowMemory)
+        );
+        let on = metrics_exporters(&s);
+        assert!(on.otlp && on.prometheus && !on.console);
+
+        let s = settings(&[&code]);
+        assert_eq!(METRICS_ENABLED.resolved(&s).unwrap(), Some(false));
+        assert_eq!(METRICS_CARDINALITY_LIMIT.resolved(&s).unwrap(), Some(100));
+        assert_eq!(PROMETHEUS_ENABLED.resolved(&s).unwrap(), Some(false));
+        assert_eq!(PROMETHEUS_PORT.resolved(&s).unwrap(), Some(1000));
+        assert_eq!(
+            PROMETHEUS_ADDRESS.resolved(&s).unwrap(),
+            Some(IpAddr::V6(Ipv6Addr::LOCALHOST))
+        );
+        assert_eq!(
+            PROMETHEUS_PATH.resolved(&s).unwrap().as_deref(),
+            Some("/code")
+        );
+        // From code, a URL without a path gets `/v1/metrics` over HTTP.
+        assert_eq!(metrics_otlp_url(&s).unwrap(), "http://code:4318/v1/metrics");
+        assert_eq!(
+            METRICS_OTLP_INTERVAL.resolved(&s).unwrap(),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            METRICS_OTLP_TEMPORALITY.resolved(&s).unwrap(),
+            Some(Temporality::Delta)
+        );
+        assert!(metrics_exporters(&s).otlp && !metrics_exporters(&s).prometheus);
+    }
+
+    /// Metrics values set in code are checked when the part that uses them reads them, with
+    /// the errors a file's values get, naming the setter.
+    #[test]
+    fn bad_metrics_values_from_code() {
+        use crate::config::table::{
+            metrics_otlp_url, METRICS_CARDINALITY_LIMIT, METRICS_OTLP_INTERVAL, PROMETHEUS_PATH,
+        };
+
+        let d = Config::default;
+        let check = |code: Config, read: &dyn Fn(&Settings) -> Result<(), ConfigError>| {
+            read(&settings(&[&code])).unwrap_err()
+        };
+        let cases: Vec<(ConfigError, &str, &str, &str)> = vec![
+            (
+                check(d().with_metrics_cardinality_limit(1), &|s| {
+                    METRICS_CARDINALITY_LIMIT.resolved(s).map(drop)
+                }),
+                "Config::with_metrics_cardinality_limit",
+                "1",
+                "an integer from 2 to 1000000",
+            ),
+            (
+                check(d().with_metrics_cardinality_limit(1_000_001), &|s| {
+                    METRICS_CARDINALITY_LIMIT.resolved(s).map(drop)
+                }),
+                "Config::with_metrics_cardinality_limit",
+                "1000001",
+                "overflow series included",
+            ),
+            (
+                check(d().with_prometheus_path("metrics"), &|s| {
+                    PROMETHEUS_PATH.resolved(s).map(drop)
+                }),
+                "Config::with_prometheus_path",
+                "\"metrics\"",
+                "here it does not start with `/`",
+            ),
+            (
+                check(d().with_prometheus_path("/a b"), &|s| {
+                    PROMETHEUS_PATH.resolved(s).map(drop)
+                }),
+                "Config::with_prometheus_path",
+                "\"/a b\"",
+                "here character 3 is a space",
+            ),
+            (
+                check(d().with_metrics_otlp_endpoint("collector:4317"), &|s| {
+                    metrics_otlp_url(s).map(drop)
+                }),
+                "Config::with_metrics_otlp_endpoint",
+                "\"collector:4317\"",
+                "an `http://` or `https://` URL",
+            ),
+            (
+                check(d().with_metrics_otlp_interval(Duration::ZERO), &|s| {
+                    METRICS_OTLP_INTERVAL.resolved(s).map(drop)
+                }),
+                "Config::with_metrics_otlp_interval",
+                "0ns",
+                "a duration from 1 ms to 1 h",
+            ),
+        ];
+        for (err, setter, value, accepted) in cases {
+            let msg = err.to_string();
+            match err {
+                ConfigError::Invalid {
+                    key,
+                    line,
+                    value: v,
+                    expected,
+                    ..
+                } => {
+                    assert_eq!((key.as_str(), line), (setter, None), "{msg}");
+                    assert_eq!(v, value, "{msg}");
+                    assert!(expected.contains(accepted), "{accepted:?} not in {msg}");
+                }
+                other => panic!("expected Invalid, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn otlp_settings_from_every_source() {
         let file = toml(
             "[telemetry.tracing.otlp]\nendpoint = \"http://c:4317\"\nprotocol = \"grpc\"\n\

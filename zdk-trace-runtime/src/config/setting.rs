@@ -1,8 +1,10 @@
 //! What defines a setting: [`Setting`] for one value (its key in `zdk-trace.toml`, its
-//! environment variables, its [`Kind`], its default, how `zdk-trace status` shows it) and
-//! [`Custom`] for structured ones that keep hand-written readers. The file reader, the
-//! environment reader, the resolver and the report all go through [`Describe`], the view the
-//! table (`table.rs`) lists.
+//! environment variables, its [`Kind`], its default, how `zdk-trace status` shows it),
+//! [`EnvOnly`] for one that only variables set, and [`Custom`] for structured ones that keep
+//! hand-written readers. The file reader, the environment reader, the resolver and the report
+//! all go through [`Describe`], the view the table (`table.rs`) lists.
+
+use std::ops::Deref;
 
 use super::entry::{entry, source_of, ConfigEntry};
 use super::env_value::Vars;
@@ -167,9 +169,26 @@ pub(crate) struct Custom {
     pub(crate) report: Report,
 }
 
+/// A setting that only its variables set: no table of a file takes its key, which names it in
+/// the report. It is read as the [`Setting`] it wraps (`METRICS_EXPORTERS.resolved(..)`).
+pub(crate) struct EnvOnly<T: 'static>(pub(crate) Setting<T>);
+
+impl<T> Deref for EnvOnly<T> {
+    type Target = Setting<T>;
+
+    fn deref(&self) -> &Setting<T> {
+        &self.0
+    }
+}
+
 /// A setting as the readers and the report see it, whatever its type.
 pub(crate) trait Describe: Sync {
     fn key(&self) -> &'static str;
+    /// Whether a file may set it (else only its variables do).
+    #[cfg(feature = "config-file")]
+    fn in_file(&self) -> bool {
+        true
+    }
     fn env_vars(&self) -> &'static [&'static str];
     #[cfg(feature = "config-file")]
     fn read_file(
@@ -236,6 +255,45 @@ impl<T: Value + Clone> Describe for Setting<T> {
     }
 }
 
+impl<T: Value + Clone> Describe for EnvOnly<T> {
+    fn key(&self) -> &'static str {
+        self.0.key()
+    }
+
+    #[cfg(feature = "config-file")]
+    fn in_file(&self) -> bool {
+        false
+    }
+
+    fn env_vars(&self) -> &'static [&'static str] {
+        self.0.env_vars()
+    }
+
+    // Never called: `children` does not offer the key to a file.
+    #[cfg(feature = "config-file")]
+    fn read_file(
+        &self,
+        doc: &Doc<'_>,
+        config: &mut Config,
+        key: &str,
+        item: &Item<'_>,
+    ) -> Result<(), ConfigError> {
+        self.0.read_file(doc, config, key, item)
+    }
+
+    fn read_env(&self, vars: &Vars, config: &mut Config) -> Result<(), ConfigError> {
+        self.0.read_env(vars, config)
+    }
+
+    fn report_rank(&self) -> Option<u16> {
+        self.0.report_rank()
+    }
+
+    fn report(&self, input: &ReportInput<'_>, out: &mut Vec<ConfigEntry>) {
+        self.0.report(input, out);
+    }
+}
+
 impl Describe for Custom {
     fn key(&self) -> &'static str {
         self.key
@@ -271,12 +329,12 @@ impl Describe for Custom {
     }
 }
 
-/// The names a TOML table at `path` accepts: the next part of every key under it, in the
-/// order of `settings` (`""` is the document's root).
+/// The names a TOML table at `path` accepts: the next part of every key under it that a file
+/// may set, in the order of `settings` (`""` is the document's root).
 #[cfg(feature = "config-file")]
 pub(crate) fn children(settings: &[&dyn Describe], path: &str) -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Vec::new();
-    for setting in settings {
+    for setting in settings.iter().filter(|s| s.in_file()) {
         let key = setting.key();
         let rest = if path.is_empty() {
             Some(key)

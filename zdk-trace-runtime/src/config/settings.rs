@@ -1,6 +1,7 @@
 //! The resolved configuration: what the pipeline is built from, after every layer
 //! (code < file < environment) has been merged and validated.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -37,6 +38,22 @@ pub(crate) const EXPORT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
 pub(crate) const OTLP_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
 /// Default OTLP protocol (the OpenTelemetry specification's).
 pub(crate) const OTLP_PROTOCOL_DEFAULT: OtlpProtocol = OtlpProtocol::HttpProtobuf;
+/// Default `telemetry.metrics.cardinality_limit`: attribute sets one instrument keeps (the
+/// overflow series included), the OpenTelemetry SDKs' 2000.
+pub(crate) const METRICS_CARDINALITY_LIMIT_DEFAULT: usize = 2000;
+/// Default `telemetry.metrics.prometheus.port`: the port the OpenTelemetry Prometheus
+/// exporters serve on.
+pub(crate) const PROMETHEUS_PORT_DEFAULT: u16 = 9464;
+/// Default `telemetry.metrics.prometheus.address`: this machine only; `0.0.0.0` exposes the
+/// metrics to the network, which the application must ask for.
+pub(crate) const PROMETHEUS_ADDRESS_DEFAULT: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+/// Default `telemetry.metrics.prometheus.path`.
+pub(crate) const PROMETHEUS_PATH_DEFAULT: &str = "/metrics";
+/// Default `telemetry.metrics.otlp.protocol`.
+pub(crate) const METRICS_OTLP_PROTOCOL_DEFAULT: OtlpProtocol = OtlpProtocol::HttpProtobuf;
+/// Default `telemetry.metrics.otlp.interval_seconds` (`OTEL_METRIC_EXPORT_INTERVAL`): the
+/// OpenTelemetry specification's 60 s.
+pub(crate) const METRICS_EXPORT_INTERVAL_DEFAULT: Duration = Duration::from_secs(60);
 /// Default service name when none is configured anywhere (as the OTel spec says).
 pub(crate) const SERVICE_NAME_DEFAULT: &str = "unknown_service";
 

@@ -2,6 +2,7 @@
 //! variables, and the `with_*` setters of code, each a one-line call into the setting's
 //! definition in [`table`].
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use super::file;
 use super::settings::Secret;
 use super::table;
 use super::values::{Config, Endpoint, ExporterChoice, Origin, Protocol, Root, Set, Strategy};
+use super::Temporality;
 use crate::genai::CaptureMode;
 use crate::sampling::{Sampler, TailSampling};
 
@@ -84,8 +86,10 @@ impl Config {
     /// Read: `OTEL_SDK_DISABLED`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
     /// `OTEL_EXPORTER_OTLP_{,TRACES_}{ENDPOINT,PROTOCOL,HEADERS,TIMEOUT,COMPRESSION}`,
     /// `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`,
-    /// `OTEL_BSP_{SCHEDULE_DELAY,EXPORT_TIMEOUT,MAX_QUEUE_SIZE,MAX_EXPORT_BATCH_SIZE}` and
-    /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`.
+    /// `OTEL_BSP_{SCHEDULE_DELAY,EXPORT_TIMEOUT,MAX_QUEUE_SIZE,MAX_EXPORT_BATCH_SIZE}`,
+    /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`, the span and attribute limits,
+    /// and for metrics `OTEL_METRICS_EXPORTER`, `OTEL_METRIC_EXPORT_INTERVAL`,
+    /// `OTEL_EXPORTER_OTLP_METRICS_{ENDPOINT,PROTOCOL,TEMPORALITY_PREFERENCE}`.
     /// Empty variables count as unset. See [`Config::from_env_vars`] for the rules.
     ///
     /// # Examples
@@ -141,6 +145,14 @@ impl Config {
     /// - `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`: `true`, `false`, `NO_CONTENT`,
     ///   `SPAN_ONLY`, `EVENT_ONLY` or `SPAN_AND_EVENT`, in any case (see
     ///   [`CaptureMode`]).
+    /// - Metrics: `OTEL_METRICS_EXPORTER`, a comma-separated list of `otlp`, `prometheus` and
+    ///   `console`, or `none` (in any case): when set, exactly those exporters run.
+    ///   `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` is used as-is; else `OTEL_EXPORTER_OTLP_ENDPOINT`
+    ///   (for `http/protobuf`, `/v1/metrics` is appended) turns the OTLP push on.
+    ///   `OTEL_EXPORTER_OTLP_METRICS_PROTOCOL` wins over `OTEL_EXPORTER_OTLP_PROTOCOL`.
+    ///   `OTEL_METRIC_EXPORT_INTERVAL`: milliseconds, 1 to 3600000.
+    ///   `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`: `cumulative`, `delta` or
+    ///   `lowmemory`, in any case.
     ///
     /// Empty values count as unset.
     ///
@@ -707,6 +719,181 @@ impl Config {
     /// ```
     pub fn with_capture_message_content(self, mode: CaptureMode) -> Self {
         table::CAPTURE.code(self, mode)
+    }
+
+    /// Turns metrics on (`true`, the default) or off. Off, instruments record nothing and
+    /// nothing is exported. `telemetry.enabled = false` (`OTEL_SDK_DISABLED=true`) turns them
+    /// off too.
+    ///
+    /// File: `telemetry.metrics.enabled`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_metrics_enabled(false);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_metrics_enabled(self, enabled: bool) -> Self {
+        table::METRICS_ENABLED.code(self, enabled)
+    }
+
+    /// Sets how many attribute sets (series) one instrument keeps, the overflow series
+    /// included: measurements with a new attribute set past the limit go to the series with
+    /// the attribute `otel.metric.overflow = true`.
+    ///
+    /// File: `telemetry.metrics.cardinality_limit`. Default: 2000. From 2 to 1 000 000;
+    /// anything else is refused when the configuration is resolved.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_metrics_cardinality_limit(500);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_metrics_cardinality_limit(self, limit: usize) -> Self {
+        table::METRICS_CARDINALITY_LIMIT.code(self, limit)
+    }
+
+    /// Turns the Prometheus scrape endpoint on (`true`) or off (the default): the metrics are
+    /// served at `http://{address}:{port}{path}`.
+    ///
+    /// File: `telemetry.metrics.prometheus.enabled`; environment: `OTEL_METRICS_EXPORTER`
+    /// naming `prometheus` (that variable, when set, decides alone which exporters run).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default()
+    ///     .with_prometheus_enabled(true)
+    ///     .with_prometheus_port(9090);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_prometheus_enabled(self, enabled: bool) -> Self {
+        table::PROMETHEUS_ENABLED.code(self, enabled)
+    }
+
+    /// Sets the port the Prometheus scrape endpoint listens on.
+    ///
+    /// File: `telemetry.metrics.prometheus.port`. Default: 9464. From 0 to 65535; 0 is "any
+    /// free port" (read the port chosen from `Telemetry::prometheus_addr`; for tests).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_prometheus_port(9090);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_prometheus_port(self, port: u16) -> Self {
+        table::PROMETHEUS_PORT.code(self, port)
+    }
+
+    /// Sets the address the Prometheus scrape endpoint listens on.
+    ///
+    /// File: `telemetry.metrics.prometheus.address` (an IP address, not a host name).
+    /// Default: `127.0.0.1`, this machine only; `0.0.0.0` (or `::`) serves every interface,
+    /// which exposes the metrics to the network.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// let layer = zdk_trace_runtime::Config::default().with_prometheus_address(Ipv4Addr::UNSPECIFIED);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_prometheus_address(self, address: impl Into<IpAddr>) -> Self {
+        table::PROMETHEUS_ADDRESS.code(self, address.into())
+    }
+
+    /// Sets the path the Prometheus scrape endpoint serves the metrics on.
+    ///
+    /// File: `telemetry.metrics.prometheus.path`. Default: `/metrics`. It starts with `/` and
+    /// has no space, control character, `?` or `#`, at most 2048 characters; anything else is
+    /// refused when the configuration is resolved.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_prometheus_path("/internal/metrics");
+    /// # let _ = layer;
+    /// ```
+    pub fn with_prometheus_path(self, path: impl Into<String>) -> Self {
+        table::PROMETHEUS_PATH.code(self, path.into())
+    }
+
+    /// Sets the OTLP endpoint the metrics are pushed to, which turns the push on (when
+    /// `OTEL_METRICS_EXPORTER` is not set). For `http/protobuf`, a URL without a path gets
+    /// `/v1/metrics`.
+    ///
+    /// File: `telemetry.metrics.otlp.endpoint`; environment: `OTEL_EXPORTER_OTLP_ENDPOINT` (a
+    /// base URL: `/v1/metrics` is appended for `http/protobuf`),
+    /// `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` (used as-is; wins). Default: none, no push. The
+    /// same rules as [`with_otlp_endpoint`](Self::with_otlp_endpoint): an `http://` or
+    /// `https://` URL with a host, a port from 1 to 65535 if any, no whitespace or control
+    /// character, at most 2048 characters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default()
+    ///     .with_metrics_otlp_endpoint("http://collector:4317");
+    /// # let _ = layer;
+    /// ```
+    pub fn with_metrics_otlp_endpoint(self, endpoint: impl Into<String>) -> Self {
+        table::METRICS_OTLP_ENDPOINT.code(self, Endpoint::Url(endpoint.into()))
+    }
+
+    /// Sets the OTLP transport of the metrics push.
+    ///
+    /// File: `telemetry.metrics.otlp.protocol`; environment: `OTEL_EXPORTER_OTLP_PROTOCOL`,
+    /// `OTEL_EXPORTER_OTLP_METRICS_PROTOCOL` (wins). Default: [`Protocol::Grpc`] (unlike
+    /// traces, whose default is `http/protobuf`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::{Config, Protocol};
+    /// let layer = Config::default().with_metrics_otlp_protocol(Protocol::HttpProtobuf);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_metrics_otlp_protocol(self, protocol: Protocol) -> Self {
+        table::METRICS_OTLP_PROTOCOL.code(self, protocol.into())
+    }
+
+    /// Sets the time between two pushes of the metrics.
+    ///
+    /// File: `telemetry.metrics.otlp.interval_seconds`; environment:
+    /// `OTEL_METRIC_EXPORT_INTERVAL` (milliseconds, as the OpenTelemetry specification says).
+    /// Default: 60 s. From 1 ms to 1 hour.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let layer = zdk_trace_runtime::Config::default()
+    ///     .with_metrics_otlp_interval(Duration::from_secs(15));
+    /// # let _ = layer;
+    /// ```
+    pub fn with_metrics_otlp_interval(self, interval: Duration) -> Self {
+        table::METRICS_OTLP_INTERVAL.code(self, interval)
+    }
+
+    /// Sets the aggregation temporality the metrics are pushed with: totals since the start
+    /// (`Temporality::Cumulative`, the default) or changes since the last push
+    /// (`Temporality::Delta`, `Temporality::LowMemory`).
+    ///
+    /// File: `telemetry.metrics.otlp.temporality = "cumulative"`, `"delta"` or `"lowmemory"`;
+    /// environment: `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` (in any case).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // `Default::default()` is `Temporality::Cumulative`.
+    /// let layer = zdk_trace_runtime::Config::default()
+    ///     .with_metrics_otlp_temporality(Default::default());
+    /// # let _ = layer;
+    /// ```
+    pub fn with_metrics_otlp_temporality(self, temporality: Temporality) -> Self {
+        table::METRICS_OTLP_TEMPORALITY.code(self, temporality)
     }
 
     /// Turns the anonymous usage layer on (`true`) or off. It is off unless the application

@@ -82,7 +82,7 @@ pub(super) fn endpoint_from_env(vars: &Vars, c: &mut Config) -> Result<(), Confi
         }
     }
     if let Some((var, url)) = traces_endpoint {
-        c.otlp.endpoint = set(var, Endpoint::Traces(url.to_owned()));
+        c.otlp.endpoint = set(var, Endpoint::Signal(url.to_owned()));
     } else if let Some((var, url)) = endpoint {
         c.otlp.endpoint = set(var, Endpoint::Base(url.to_owned()));
     }

@@ -12,8 +12,10 @@
 //! names its kind from [`kinds`](super::kinds) (add a kind there for a new type of value); a
 //! structured value's readers live in [`structured`](super::structured).
 
+use std::net::IpAddr;
 use std::time::Duration;
 
+use super::endpoint::metrics_url;
 #[cfg(feature = "config-file")]
 use super::endpoint::{is_valid_url, EXPECTED_URL};
 use super::entry::{entry, source_of, ConfigEntry, ConfigSource, MASKED};
@@ -21,37 +23,43 @@ use super::env_value::{
     parse_bool, parse_pairs, set, OTEL_ATTRIBUTE_COUNT_LIMIT, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
     OTEL_BSP_EXPORT_TIMEOUT, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_MAX_QUEUE_SIZE,
     OTEL_BSP_SCHEDULE_DELAY, OTEL_EXPORTER_OTLP_COMPRESSION, OTEL_EXPORTER_OTLP_ENDPOINT,
-    OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_TIMEOUT,
-    OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
-    OTEL_EXPORTER_OTLP_TRACES_HEADERS, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
-    OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
-    OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, OTEL_SERVICE_NAME,
+    OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+    OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
+    OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+    OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, OTEL_METRICS_EXPORTER,
+    OTEL_METRIC_EXPORT_INTERVAL, OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, OTEL_SERVICE_NAME,
     OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
     OTEL_SPAN_EVENT_COUNT_LIMIT, OTEL_SPAN_LINK_COUNT_LIMIT, OTEL_TRACES_SAMPLER,
     OTEL_TRACES_SAMPLER_ARG,
 };
-#[cfg(feature = "config-file")]
 use super::error::ConfigError;
 use super::kinds::{
-    header_problem, sampler_text, BATCH_SIZE, BOOL, CAPTURE_KIND, COMPRESSION, DELAY, FAILURES,
-    NAME_KIND, PROBABILITY_KIND, PROTOCOL, QUEUE_SIZE, RATE, REQUEST_BYTES, RETRY_BYTES,
-    SLOW_THRESHOLD_KIND, SPAN_COUNT, STRATEGY_KIND, TIMEOUT, USAGE_URL, VALUE_LENGTH,
+    header_problem, metrics_exporters_text, sampler_text, BATCH_SIZE, BOOL, CAPTURE_KIND,
+    CARDINALITY, COMPRESSION, DELAY, FAILURES, IP_ADDRESS, METRICS_EXPORTER_LIST, METRICS_URL,
+    NAME_KIND, PORT, PROBABILITY_KIND, PROTOCOL, QUEUE_SIZE, RATE, REQUEST_BYTES, RETRY_BYTES,
+    SCRAPE_PATH, SLOW_THRESHOLD_KIND, SPAN_COUNT, STRATEGY_KIND, TEMPORALITY_KIND, TIMEOUT,
+    USAGE_URL, VALUE_LENGTH,
 };
 #[cfg(feature = "config-file")]
 use super::setting::LayerCheck;
-use super::setting::{Custom, Describe, Field, Report, ReportInput, Setting};
+use super::setting::{Custom, Describe, EnvOnly, Field, Report, ReportInput, Setting};
 use super::settings::{
-    OtlpProtocol, Secret, EXPORT_TIMEOUT_DEFAULT, MAX_EXPORT_BATCH_SIZE_DEFAULT,
-    MAX_QUEUE_SIZE_DEFAULT, MAX_REQUEST_BYTES_DEFAULT, OTLP_PROTOCOL_DEFAULT, OTLP_TIMEOUT_DEFAULT,
-    RETRY_BUFFER_BYTES_DEFAULT, RETRY_FAILURES_TO_OPEN_DEFAULT, RETRY_MAX_AGE_DEFAULT,
-    RETRY_PROBE_INTERVAL_DEFAULT, SCHEDULED_DELAY_DEFAULT, SERVICE_NAME_DEFAULT,
+    OtlpProtocol, Secret, Settings, EXPORT_TIMEOUT_DEFAULT, MAX_EXPORT_BATCH_SIZE_DEFAULT,
+    MAX_QUEUE_SIZE_DEFAULT, MAX_REQUEST_BYTES_DEFAULT, METRICS_CARDINALITY_LIMIT_DEFAULT,
+    METRICS_EXPORT_INTERVAL_DEFAULT, METRICS_OTLP_PROTOCOL_DEFAULT, OTLP_PROTOCOL_DEFAULT,
+    OTLP_TIMEOUT_DEFAULT, PROMETHEUS_ADDRESS_DEFAULT, PROMETHEUS_PATH_DEFAULT,
+    PROMETHEUS_PORT_DEFAULT, RETRY_BUFFER_BYTES_DEFAULT, RETRY_FAILURES_TO_OPEN_DEFAULT,
+    RETRY_MAX_AGE_DEFAULT, RETRY_PROBE_INTERVAL_DEFAULT, SCHEDULED_DELAY_DEFAULT,
+    SERVICE_NAME_DEFAULT,
 };
 use super::structured::{endpoint_from_env, resource_from_env};
 #[cfg(feature = "config-file")]
 use super::structured::{exporters_from_file, headers_from_file, resource_from_file};
-#[cfg(feature = "config-file")]
-use super::values::Endpoint;
-use super::values::{Config, ExporterChoice, Origin, Set, Strategy};
+use super::values::{
+    Config, Endpoint, ExporterChoice, MetricsExporters, Origin, Set, Strategy, Temporality,
+};
 use crate::genai::CaptureMode;
 use crate::hot::{COUNT_DEFAULT, VALUE_LENGTH_DEFAULT};
 
@@ -624,6 +632,180 @@ settings! {
         },
     };
 
+    // ----- [telemetry.metrics] -----
+
+    /// The master switch of metrics (`telemetry.enabled = false` and `OTEL_SDK_DISABLED=true`
+    /// turn them off too).
+    METRICS_ENABLED: Setting<bool> = Setting {
+        key: "telemetry.metrics.enabled",
+        env: &[],
+        setter: "with_metrics_enabled",
+        kind: &BOOL,
+        default: || Some(true),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 210,
+            unset: "",
+        },
+    };
+
+    /// Attribute sets one instrument keeps, the overflow series included; later ones are
+    /// recorded in the overflow series (`otel.metric.overflow = true`).
+    METRICS_CARDINALITY_LIMIT: Setting<usize> = Setting {
+        key: "telemetry.metrics.cardinality_limit",
+        env: &[],
+        setter: "with_metrics_cardinality_limit",
+        kind: &CARDINALITY,
+        default: || Some(METRICS_CARDINALITY_LIMIT_DEFAULT),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 220,
+            unset: "",
+        },
+    };
+
+    /// `OTEL_METRICS_EXPORTER` alone: when set, exactly the exporters it names run (`none`:
+    /// no export); unset, [`metrics_exporters`] derives them from the settings below.
+    METRICS_EXPORTERS: EnvOnly<MetricsExporters> = EnvOnly(Setting {
+        key: "telemetry.metrics.exporters",
+        env: &[OTEL_METRICS_EXPORTER],
+        // No setter: code turns each exporter on with its own setting.
+        setter: "",
+        kind: &METRICS_EXPORTER_LIST,
+        default: || None,
+        field: None,
+        read_env: None,
+        report: Report::Custom {
+            rank: 215,
+            entries: metrics_exporters_entry,
+        },
+    });
+
+    PROMETHEUS_ENABLED: Setting<bool> = Setting {
+        key: "telemetry.metrics.prometheus.enabled",
+        env: &[],
+        setter: "with_prometheus_enabled",
+        kind: &BOOL,
+        default: || Some(false),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 230,
+            unset: "",
+        },
+    };
+
+    PROMETHEUS_PORT: Setting<u16> = Setting {
+        key: "telemetry.metrics.prometheus.port",
+        env: &[],
+        setter: "with_prometheus_port",
+        kind: &PORT,
+        default: || Some(PROMETHEUS_PORT_DEFAULT),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 232,
+            unset: "",
+        },
+    };
+
+    /// The address the scrape endpoint listens on (`0.0.0.0`: every interface).
+    PROMETHEUS_ADDRESS: Setting<IpAddr> = Setting {
+        key: "telemetry.metrics.prometheus.address",
+        env: &[],
+        setter: "with_prometheus_address",
+        kind: &IP_ADDRESS,
+        default: || Some(PROMETHEUS_ADDRESS_DEFAULT),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 231,
+            unset: "",
+        },
+    };
+
+    PROMETHEUS_PATH: Setting<String> = Setting {
+        key: "telemetry.metrics.prometheus.path",
+        env: &[],
+        setter: "with_prometheus_path",
+        kind: &SCRAPE_PATH,
+        default: || Some(PROMETHEUS_PATH_DEFAULT.to_owned()),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 233,
+            unset: "",
+        },
+    };
+
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` is a base URL (HTTP appends `/v1/metrics`);
+    /// `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` is used as-is and wins. None: no push (unless
+    /// `OTEL_METRICS_EXPORTER` names `otlp`). The URL pushed to is [`metrics_otlp_url`].
+    METRICS_OTLP_ENDPOINT: Setting<Endpoint> = Setting {
+        key: "telemetry.metrics.otlp.endpoint",
+        env: &[
+            OTEL_EXPORTER_OTLP_ENDPOINT,
+            OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+        ],
+        setter: "with_metrics_otlp_endpoint",
+        kind: &METRICS_URL,
+        default: || None,
+        field: None,
+        read_env: None,
+        report: Report::Resolved {
+            rank: 240,
+            show: metrics_endpoint_text,
+        },
+    };
+
+    METRICS_OTLP_PROTOCOL: Setting<OtlpProtocol> = Setting {
+        key: "telemetry.metrics.otlp.protocol",
+        env: &[
+            OTEL_EXPORTER_OTLP_PROTOCOL,
+            OTEL_EXPORTER_OTLP_METRICS_PROTOCOL,
+        ],
+        setter: "with_metrics_otlp_protocol",
+        kind: &PROTOCOL,
+        default: || Some(METRICS_OTLP_PROTOCOL_DEFAULT),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 241,
+            unset: "",
+        },
+    };
+
+    /// Time between two pushes; `OTEL_METRIC_EXPORT_INTERVAL` is in milliseconds.
+    METRICS_OTLP_INTERVAL: Setting<Duration> = Setting {
+        key: "telemetry.metrics.otlp.interval_seconds",
+        env: &[OTEL_METRIC_EXPORT_INTERVAL],
+        setter: "with_metrics_otlp_interval",
+        kind: &TIMEOUT,
+        default: || Some(METRICS_EXPORT_INTERVAL_DEFAULT),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 242,
+            unset: "",
+        },
+    };
+
+    METRICS_OTLP_TEMPORALITY: Setting<Temporality> = Setting {
+        key: "telemetry.metrics.otlp.temporality",
+        env: &[OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE],
+        setter: "with_metrics_otlp_temporality",
+        kind: &TEMPORALITY_KIND,
+        default: || Some(Temporality::Cumulative),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 243,
+            unset: "",
+        },
+    };
+
     // ----- [telemetry.usage] -----
 
     USAGE_ENABLED: Setting<bool> = Setting {
@@ -716,6 +898,78 @@ fn batch_within_queue(c: &Config) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+// ----- what the metrics settings resolve to -----
+
+/// The metrics exporters that run when metrics are on: those `OTEL_METRICS_EXPORTER` names
+/// when it is set, else Prometheus when `telemetry.metrics.prometheus.enabled` and OTLP when a
+/// metrics endpoint is set. Nothing here can be out of range (an endpoint counts whatever it
+/// holds: [`metrics_otlp_url`] checks it).
+pub(crate) fn metrics_exporters(settings: &Settings) -> MetricsExporters {
+    let layers: Vec<&Config> = settings.layers.iter().collect();
+    match METRICS_EXPORTERS.last(&layers) {
+        Some(list) => list.value,
+        None => MetricsExporters {
+            otlp: METRICS_OTLP_ENDPOINT.last(&layers).is_some(),
+            prometheus: PROMETHEUS_ENABLED.last(&layers).is_some_and(|s| s.value),
+            console: false,
+        },
+    }
+}
+
+/// The URL the OTLP metrics exporter pushes to: the endpoint set (for `http/protobuf`,
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` and a URL without a path get `/v1/metrics`), else the
+/// protocol's default (`http://localhost:4317`, `http://localhost:4318/v1/metrics`).
+///
+/// # Errors
+///
+/// An endpoint set in code that is not a URL.
+pub(crate) fn metrics_otlp_url(settings: &Settings) -> Result<String, ConfigError> {
+    let endpoint = METRICS_OTLP_ENDPOINT.resolved(settings)?;
+    let protocol = METRICS_OTLP_PROTOCOL
+        .resolved(settings)?
+        .unwrap_or(METRICS_OTLP_PROTOCOL_DEFAULT);
+    Ok(metrics_url(endpoint.as_ref(), protocol))
+}
+
+/// The exporters that run; from the variable, else from the setting that turned one on (in
+/// the highest layer), else the default (`none`).
+fn metrics_exporters_entry(input: &ReportInput<'_>, out: &mut Vec<ConfigEntry>) {
+    let exporters = metrics_exporters(input.settings);
+    let source = match METRICS_EXPORTERS.last(input.layers) {
+        Some(list) => source_of(Some(list)),
+        None => input
+            .layers
+            .iter()
+            .rev()
+            .find_map(|layer| {
+                let prometheus = PROMETHEUS_ENABLED
+                    .stored(layer)
+                    .filter(|s| s.value && exporters.prometheus);
+                let endpoint = METRICS_OTLP_ENDPOINT.stored(layer);
+                prometheus
+                    .map(|s| &s.origin)
+                    .or(endpoint.map(|s| &s.origin))
+            })
+            .map_or(ConfigSource::Default, ConfigSource::from),
+    };
+    out.push(entry(
+        METRICS_EXPORTERS.key,
+        metrics_exporters_text(exporters),
+        source,
+    ));
+}
+
+/// The URL pushed to, when an endpoint is set or `OTEL_METRICS_EXPORTER` names `otlp`.
+fn metrics_endpoint_text(input: &ReportInput<'_>) -> String {
+    let endpoint = METRICS_OTLP_ENDPOINT.last(input.layers);
+    if endpoint.is_none() && !metrics_exporters(input.settings).otlp {
+        return "(none)".to_owned();
+    }
+    // An endpoint set in code that is not a URL is shown as given (`install()` refuses it).
+    metrics_otlp_url(input.settings)
+        .unwrap_or_else(|_| endpoint.map_or_else(String::new, |s| s.value.url().to_owned()))
 }
 
 // ----- how structured values are shown -----
@@ -869,6 +1123,32 @@ mod tests {
             ["enabled", "otlp", "limits", "sampling", "exporters"]
         );
         assert_eq!(
+            children(SETTINGS, "telemetry"),
+            [
+                "enabled",
+                "service_name",
+                "service_version",
+                "resource",
+                "tracing",
+                "genai",
+                "metrics",
+                "usage"
+            ]
+        );
+        // `exporters` is `OTEL_METRICS_EXPORTER` alone: no file takes it.
+        assert_eq!(
+            children(SETTINGS, "telemetry.metrics"),
+            ["enabled", "cardinality_limit", "prometheus", "otlp"]
+        );
+        assert_eq!(
+            children(SETTINGS, "telemetry.metrics.prometheus"),
+            ["enabled", "port", "address", "path"]
+        );
+        assert_eq!(
+            children(SETTINGS, "telemetry.metrics.otlp"),
+            ["endpoint", "protocol", "interval_seconds", "temporality"]
+        );
+        assert_eq!(
             children(SETTINGS, "telemetry.tracing.otlp.batch"),
             [
                 "scheduled_delay_seconds",
@@ -935,6 +1215,229 @@ mod tests {
         );
     }
 
+    /// The `[telemetry.metrics]` sections of the design's complete configuration
+    /// (`seed-config.toml`), exactly as written there.
+    const SEED_METRICS: &str = r#"# --- Metrics ------------------------------------------------
+
+[telemetry.metrics]
+enabled = true
+
+# Prometheus exporter
+[telemetry.metrics.prometheus]
+enabled = true
+port = 9090
+path = "/metrics"
+
+# OTLP metrics exporter
+[telemetry.metrics.otlp]
+endpoint = "http://localhost:4317"
+protocol = "grpc"
+interval_seconds = 60  # Push interval
+"#;
+
+    #[test]
+    fn the_seed_metrics_sections_resolve() {
+        use std::net::{IpAddr, Ipv4Addr};
+
+        let file = Config::from_toml_str(SEED_METRICS).unwrap();
+        let s = resolve(&[&file], &no_env).unwrap();
+        assert_eq!(METRICS_ENABLED.resolved(&s).unwrap(), Some(true));
+        assert_eq!(METRICS_CARDINALITY_LIMIT.resolved(&s).unwrap(), Some(2000));
+        assert_eq!(PROMETHEUS_ENABLED.resolved(&s).unwrap(), Some(true));
+        assert_eq!(PROMETHEUS_PORT.resolved(&s).unwrap(), Some(9090));
+        assert_eq!(
+            PROMETHEUS_ADDRESS.resolved(&s).unwrap(),
+            Some(IpAddr::V4(Ipv4Addr::LOCALHOST))
+        );
+        assert_eq!(
+            PROMETHEUS_PATH.resolved(&s).unwrap().as_deref(),
+            Some("/metrics")
+        );
+        assert_eq!(
+            METRICS_OTLP_ENDPOINT.resolved(&s).unwrap(),
+            Some(Endpoint::Url("http://localhost:4317".to_owned()))
+        );
+        assert_eq!(metrics_otlp_url(&s).unwrap(), "http://localhost:4317");
+        assert_eq!(
+            METRICS_OTLP_PROTOCOL.resolved(&s).unwrap(),
+            Some(OtlpProtocol::Grpc)
+        );
+        assert_eq!(
+            METRICS_OTLP_INTERVAL.resolved(&s).unwrap(),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            METRICS_OTLP_TEMPORALITY.resolved(&s).unwrap(),
+            Some(Temporality::Cumulative)
+        );
+        assert_eq!(METRICS_EXPORTERS.resolved(&s).unwrap(), None);
+        assert_eq!(
+            metrics_exporters(&s),
+            MetricsExporters {
+                otlp: true,
+                prometheus: true,
+                console: false
+            }
+        );
+
+        // `zdk-trace status` shows each with the line that set it.
+        let (_, entries) = tracing_entries(&[&file], &no_env, false).unwrap();
+        let shown = |key: &str| {
+            let e = entries.iter().find(|e| e.key == key).unwrap();
+            (e.value.as_str(), e.source.to_string())
+        };
+        let file_line = |line: usize| format!("file <string>:{line}");
+        assert_eq!(shown("telemetry.metrics.enabled"), ("true", file_line(4)));
+        assert_eq!(
+            shown("telemetry.metrics.exporters"),
+            ("otlp, prometheus", file_line(8))
+        );
+        assert_eq!(
+            shown("telemetry.metrics.cardinality_limit"),
+            ("2000", "default".to_owned())
+        );
+        assert_eq!(
+            shown("telemetry.metrics.prometheus.enabled"),
+            ("true", file_line(8))
+        );
+        assert_eq!(
+            shown("telemetry.metrics.prometheus.port"),
+            ("9090", file_line(9))
+        );
+        assert_eq!(
+            shown("telemetry.metrics.prometheus.address"),
+            ("127.0.0.1", "default".to_owned())
+        );
+        assert_eq!(
+            shown("telemetry.metrics.prometheus.path"),
+            ("/metrics", file_line(10))
+        );
+        assert_eq!(
+            shown("telemetry.metrics.otlp.endpoint"),
+            ("http://localhost:4317", file_line(14))
+        );
+        assert_eq!(
+            shown("telemetry.metrics.otlp.protocol"),
+            ("grpc", file_line(15))
+        );
+        assert_eq!(
+            shown("telemetry.metrics.otlp.interval_seconds"),
+            ("60s", file_line(16))
+        );
+        assert_eq!(
+            shown("telemetry.metrics.otlp.temporality"),
+            ("cumulative", "default".to_owned())
+        );
+    }
+
+    #[test]
+    fn metrics_defaults() {
+        use std::net::{IpAddr, Ipv4Addr};
+
+        let s = resolve(&[], &no_env).unwrap();
+        assert_eq!(METRICS_ENABLED.resolved(&s).unwrap(), Some(true));
+        assert_eq!(METRICS_CARDINALITY_LIMIT.resolved(&s).unwrap(), Some(2000));
+        assert_eq!(PROMETHEUS_ENABLED.resolved(&s).unwrap(), Some(false));
+        assert_eq!(PROMETHEUS_PORT.resolved(&s).unwrap(), Some(9464));
+        assert_eq!(
+            PROMETHEUS_ADDRESS.resolved(&s).unwrap(),
+            Some(IpAddr::V4(Ipv4Addr::LOCALHOST))
+        );
+        assert_eq!(
+            PROMETHEUS_PATH.resolved(&s).unwrap().as_deref(),
+            Some("/metrics")
+        );
+        assert_eq!(METRICS_OTLP_ENDPOINT.resolved(&s).unwrap(), None);
+        assert_eq!(
+            METRICS_OTLP_PROTOCOL.resolved(&s).unwrap(),
+            Some(OtlpProtocol::HttpProtobuf)
+        );
+        assert_eq!(
+            METRICS_OTLP_INTERVAL.resolved(&s).unwrap(),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            METRICS_OTLP_TEMPORALITY.resolved(&s).unwrap(),
+            Some(Temporality::Cumulative)
+        );
+        // No endpoint, no Prometheus, no variable: nothing is exported.
+        assert_eq!(metrics_exporters(&s), MetricsExporters::default());
+        assert_eq!(
+            metrics_otlp_url(&s).unwrap(),
+            "http://localhost:4318/v1/metrics"
+        );
+        let (_, entries) = tracing_entries(&[], &no_env, false).unwrap();
+        for (key, value) in [
+            ("telemetry.metrics.exporters", "none"),
+            ("telemetry.metrics.otlp.endpoint", "(none)"),
+        ] {
+            let e = entries.iter().find(|e| e.key == key).unwrap();
+            assert_eq!(
+                (e.value.as_str(), &e.source),
+                (value, &ConfigSource::Default)
+            );
+        }
+    }
+
+    #[test]
+    fn metrics_exporters_from_the_variable_replace_the_settings() {
+        let file = Config::from_toml_str(
+            "[telemetry.metrics.prometheus]
+enabled = true
+             [telemetry.metrics.otlp]
+endpoint = \"http://c:4318\"
+protocol = \"http/protobuf\"
+",
+        )
+        .unwrap();
+        let exporters = |vars: &[(&str, &str)]| {
+            let env = Config::from_env_vars(vars.iter().copied()).unwrap();
+            let s = resolve(&[&file, &env], &no_env).unwrap();
+            let (_, entries) = tracing_entries(&[&file, &env], &no_env, false).unwrap();
+            let entry = entries
+                .iter()
+                .find(|e| e.key == "telemetry.metrics.exporters")
+                .unwrap()
+                .clone();
+            (metrics_exporters(&s), entry.value, entry.source.to_string())
+        };
+        let (on, value, source) = exporters(&[]);
+        assert!(on.otlp && on.prometheus && !on.console);
+        assert_eq!(
+            (value.as_str(), source.as_str()),
+            ("otlp, prometheus", "file <string>:2")
+        );
+        let (none, value, source) = exporters(&[("OTEL_METRICS_EXPORTER", "none")]);
+        assert_eq!(none, MetricsExporters::default());
+        assert_eq!(
+            (value.as_str(), source.as_str()),
+            ("none", "env `OTEL_METRICS_EXPORTER`")
+        );
+        let (console, value, _) = exporters(&[("OTEL_METRICS_EXPORTER", "Console, prometheus,")]);
+        assert!(console.console && console.prometheus && !console.otlp);
+        assert_eq!(value, "prometheus, console");
+
+        // Named by the variable with no endpoint anywhere: the protocol's default URL.
+        let env = Config::from_env_vars([
+            ("OTEL_METRICS_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/protobuf"),
+        ])
+        .unwrap();
+        let s = resolve(&[&env], &no_env).unwrap();
+        assert!(metrics_exporters(&s).otlp);
+        assert_eq!(
+            metrics_otlp_url(&s).unwrap(),
+            "http://localhost:4318/v1/metrics"
+        );
+        let (_, entries) = tracing_entries(&[&env], &no_env, false).unwrap();
+        let endpoint = entries
+            .iter()
+            .find(|e| e.key == "telemetry.metrics.otlp.endpoint")
+            .unwrap();
+        assert_eq!(endpoint.value, "http://localhost:4318/v1/metrics");
+        assert_eq!(endpoint.source, ConfigSource::Default);
+    }
+
     #[test]
     fn report_keeps_its_order() {
         let settings = resolve(&[], &no_env).unwrap();
@@ -969,6 +1472,17 @@ mod tests {
                 "telemetry.tracing.otlp.retry.probe_interval_seconds",
                 "telemetry.tracing.otlp.compression",
                 "telemetry.genai.capture_message_content",
+                "telemetry.metrics.enabled",
+                "telemetry.metrics.exporters",
+                "telemetry.metrics.cardinality_limit",
+                "telemetry.metrics.prometheus.enabled",
+                "telemetry.metrics.prometheus.address",
+                "telemetry.metrics.prometheus.port",
+                "telemetry.metrics.prometheus.path",
+                "telemetry.metrics.otlp.endpoint",
+                "telemetry.metrics.otlp.protocol",
+                "telemetry.metrics.otlp.interval_seconds",
+                "telemetry.metrics.otlp.temporality",
             ]
         );
         let usage = usage_setting_entries(&[], &settings, &no_env).unwrap();

@@ -176,23 +176,37 @@ pub(crate) struct OtlpLayer {
     pub(crate) gzip: Option<Set<bool>>,
 }
 
-/// An OTLP endpoint and the rule that turns it into the URL the exporter uses.
+/// An OTLP endpoint and the rule that turns it into the URL the exporter uses (the signal's
+/// path is `/v1/traces` or `/v1/metrics`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Endpoint {
-    /// From code or a file: for HTTP, a URL without a path gets `/v1/traces`; else as-is.
+    /// From code or a file: for HTTP, a URL without a path gets the signal's path; else as-is.
     Url(String),
-    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: for HTTP, `/v1/traces` is always appended.
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: for HTTP, the signal's path is always appended.
     Base(String),
-    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`: used as-is.
-    Traces(String),
+    /// The signal's own variable (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`,
+    /// `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`): used as-is.
+    Signal(String),
 }
 
 impl Endpoint {
     pub(crate) fn url(&self) -> &str {
         match self {
-            Endpoint::Url(url) | Endpoint::Base(url) | Endpoint::Traces(url) => url,
+            Endpoint::Url(url) | Endpoint::Base(url) | Endpoint::Signal(url) => url,
         }
     }
+}
+
+/// The metrics exporters `OTEL_METRICS_EXPORTER` names (all off: `none`), or that the metrics
+/// settings turn on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct MetricsExporters {
+    /// Push to the OTLP metrics endpoint.
+    pub(crate) otlp: bool,
+    /// Serve a Prometheus scrape endpoint.
+    pub(crate) prometheus: bool,
+    /// Print the metrics on stdout at each export interval.
+    pub(crate) console: bool,
 }
 
 /// A head sampling strategy whose ratio (if it needs one) may come from another layer.
@@ -344,6 +358,37 @@ impl From<Protocol> for OtlpProtocol {
             Protocol::HttpProtobuf => OtlpProtocol::HttpProtobuf,
         }
     }
+}
+
+/// The aggregation temporality the OTLP metrics exporter asks for: whether each export carries
+/// totals since the start (cumulative) or only what changed since the last export (delta).
+///
+/// In a file: `telemetry.metrics.otlp.temporality = "cumulative"`, `"delta"` or `"lowmemory"`;
+/// in the environment: `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` (in any case), as the
+/// OpenTelemetry specification defines it. The default is cumulative, which Prometheus-style
+/// backends expect.
+///
+/// # Examples
+///
+/// ```
+/// let layer = zdk_trace_runtime::Config::from_toml_str(
+///     "[telemetry.metrics.otlp]\ntemporality = \"delta\"\n",
+/// )?;
+/// # let _ = layer;
+/// # Ok::<(), zdk_trace_runtime::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Temporality {
+    /// Every instrument reports totals since the process started (the default).
+    #[default]
+    Cumulative,
+    /// Counters, asynchronous counters and histograms report what changed since the last
+    /// export; up-down counters stay cumulative (the specification's `delta` preference).
+    Delta,
+    /// Synchronous counters and histograms report deltas, everything else stays cumulative:
+    /// the least memory on the exporting side (the specification's `lowmemory` preference).
+    LowMemory,
 }
 
 /// OTLP transport.

@@ -241,7 +241,14 @@ impl SpanExporter for ConsoleExporter {
             return Ok(());
         }
         state.shut_down = true;
-        self.flush_pending(&mut state)
+        let flushed = self.flush_pending(&mut state);
+        // Under the trees: what the built-in metrics saw, sampled in or out.
+        if crate::tally::built_in() {
+            if let Some(summary) = super::metrics_summary::summary(&crate::tally::collect()) {
+                let _ = state.write(&format!("\n{summary}"));
+            }
+        }
+        flushed
     }
 
     fn set_resource(&mut self, resource: &Resource) {

@@ -10,6 +10,7 @@ mod gather;
 mod grpc;
 #[cfg(feature = "otlp-http")]
 mod http;
+pub(crate) mod metrics_summary;
 mod otlp;
 mod probe;
 mod wire;

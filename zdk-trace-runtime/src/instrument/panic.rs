@@ -14,4 +14,5 @@ pub(crate) fn record_panic(span: &mut Span, payload: &(dyn Any + Send)) {
         "panicked"
     };
     span.record_error("panic", message);
+    span.meter_error("panic");
 }

@@ -220,11 +220,27 @@ pub(crate) fn finish(
     usage: Option<&TokenUsage>,
     model: Option<String>,
 ) {
+    meter_usage(span, usage, model.as_deref());
     if !span.is_recording() {
         return;
     }
     span.set_attribute(KeyValue::new(STREAM_ITEMS, saturating_i64(items)));
     set_usage(span, usage, model);
+}
+
+/// A model call's usage and response model into its built-in metrics, whether its span
+/// records or not.
+#[inline]
+pub(crate) fn meter_usage(span: &mut Span, usage: Option<&TokenUsage>, model: Option<&str>) {
+    if !span.is_metered() {
+        return;
+    }
+    if let Some(model) = model {
+        span.meter_response_model(model);
+    }
+    if let Some(u) = usage {
+        span.meter_tokens(model, Some(u.input_tokens), Some(u.output_tokens));
+    }
 }
 
 /// `gen_ai.usage.*` and `gen_ai.response.model`, from a call's return value or summed over a

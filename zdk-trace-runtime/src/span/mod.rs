@@ -34,6 +34,7 @@ use crate::record::{
 use crate::transport::{with_local, Entered, Filled, Local};
 
 mod limits;
+mod meter;
 
 use limits::{limit_attributes, limit_value};
 
@@ -69,6 +70,8 @@ enum Parent {
 #[must_use = "a span ends as soon as it is dropped"]
 pub struct Span {
     inner: Inner,
+    /// The built-in metrics of a GenAI macro call site, while the call runs.
+    meter: Option<meter::Metered>,
 }
 
 /// What a [`Span`] holds: four words at most, so a span is cheap to move.
@@ -164,7 +167,10 @@ impl Span {
     /// ```
     #[inline]
     pub const fn disabled() -> Span {
-        Span { inner: Inner::Off }
+        Span {
+            inner: Inner::Off,
+            meter: None,
+        }
     }
 
     /// Whether this span records attributes and events. Compute expensive attribute values
@@ -523,7 +529,9 @@ impl Span {
     /// ```
     #[inline]
     pub fn end(&mut self) {
-        if let Inner::Slot(raw) = std::mem::replace(&mut self.inner, Inner::Off) {
+        let end = self.close_meter();
+        if let Inner::Slot(mut raw) = std::mem::replace(&mut self.inner, Inner::Off) {
+            raw.end = end;
             finish(raw);
         }
     }
@@ -587,7 +595,10 @@ fn hand_over(local: &mut Local, raw: &mut Option<Filled>) {
     if span.flags & FLAG_RECORDING == 0 {
         local.recycle(span);
     } else if hot().enabled() {
-        span.end = clock::now_raw();
+        // Set already when the span's metrics took the end time.
+        if span.end == 0 {
+            span.end = clock::now_raw();
+        }
         local.push(span);
     } else {
         *raw = Some(span);
@@ -639,6 +650,7 @@ fn begin(name: Cow<'static, str>, kind: SpanKind, parent: &Parent) -> Span {
                     trace_lo: start.trace_id as u64,
                     span_id: start.span_id,
                 },
+                meter: None,
             });
         }
         Ok((start, local.take_slot()))
@@ -650,6 +662,7 @@ fn begin(name: Cow<'static, str>, kind: SpanKind, parent: &Parent) -> Span {
     };
     Span {
         inner: Inner::Slot(Filled::new(slot, record(start, name, kind, 0))),
+        meter: None,
     }
 }
 
@@ -939,7 +952,9 @@ impl Span {
     /// the span: what an entered span's guard does when it drops.
     #[inline]
     pub(crate) fn exit_and_end(&mut self, span_id: u64) {
-        if let Inner::Slot(raw) = std::mem::replace(&mut self.inner, Inner::Off) {
+        let end = self.close_meter();
+        if let Inner::Slot(mut raw) = std::mem::replace(&mut self.inner, Inner::Off) {
+            raw.end = end;
             end_entered(span_id, raw);
         } else if span_id != 0 {
             // Head-dropped (or ended while entered): only the frame is left.

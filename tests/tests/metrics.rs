@@ -1,0 +1,434 @@
+//! The built-in GenAI metrics and the application's `Meter`, read back as Prometheus reads
+//! them: a GET of the runtime's scrape endpoint on 127.0.0.1.
+
+use std::time::Duration;
+
+use zdk_trace_runtime::genai::{LlmOutput, TokenUsage};
+use zdk_trace_runtime::{
+    agent_span, llm_call, tool_call, workflow, Config, KeyValue, Sampler, Telemetry,
+};
+use zdk_trace_tests::harness::Harness;
+use zdk_trace_tests::scrape::{samples, scrape, value};
+
+/// The endpoint on a port the system picks.
+const ENDPOINT: &str = "[telemetry.metrics.prometheus]\nenabled = true\nport = 0\n";
+
+fn install(sampler: Sampler, extra: &str) -> Harness {
+    let config = Config::from_toml_str(&format!("{ENDPOINT}{extra}"))
+        .unwrap_or_else(|e| panic!("config: {e}"));
+    Harness::install(move |b| b.config(config).sampler(sampler))
+}
+
+fn scrape_text(telemetry: &Telemetry) -> String {
+    let addr = telemetry
+        .prometheus_addr()
+        .unwrap_or_else(|| panic!("the endpoint is not running"));
+    scrape(addr, "/metrics", None).body
+}
+
+#[tool_call(name = "count_me")]
+fn counted_tool(n: u64) -> u64 {
+    n + 1
+}
+
+#[agent_span(name = "sampled_agent")]
+async fn counted_agent(n: u64) -> u64 {
+    tokio::task::yield_now().await;
+    n
+}
+
+#[test]
+fn every_call_is_counted_and_timed_whatever_the_sampler() {
+    let h = install(Sampler::TraceIdRatio(0.01), "");
+    for i in 0..10_000 {
+        std::hint::black_box(counted_tool(i));
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..1000).map(|i| tokio::spawn(counted_agent(i))).collect();
+        for t in tasks {
+            t.await.unwrap_or_else(|e| panic!("{e}"));
+        }
+    });
+    drop(rt);
+    let exported = h.spans().len();
+    // About 1 % of 11 000 traces are exported; the metrics saw every call.
+    assert!(exported < 400, "{exported} spans exported at ratio 0.01");
+    let text = scrape_text(&h.telemetry);
+    let tool = [("gen_ai_tool_name", "count_me")];
+    assert_eq!(
+        value(&text, "gen_ai_execute_tool_duration_seconds_count", &tool),
+        10_000.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            "gen_ai_execute_tool_duration_seconds_bucket",
+            &[("gen_ai_tool_name", "count_me"), ("le", "+Inf")]
+        ),
+        10_000.0
+    );
+    let agent = [("gen_ai_agent_name", "sampled_agent")];
+    assert_eq!(
+        value(&text, "gen_ai_invoke_agent_duration_seconds_count", &agent),
+        1000.0
+    );
+    // None is running any more.
+    assert_eq!(value(&text, "gen_ai_agent_active", &agent), 0.0);
+    assert_eq!(
+        value(
+            &text,
+            "gen_ai_execute_tool_duration_seconds_count",
+            &[
+                ("gen_ai_operation_name", "execute_tool"),
+                ("gen_ai_tool_name", "count_me")
+            ]
+        ),
+        10_000.0
+    );
+}
+
+#[tool_call(name = "sleepy_tool")]
+fn sleepy_tool(ms: u64) {
+    std::thread::sleep(Duration::from_millis(ms));
+}
+
+#[test]
+fn a_recorded_spans_duration_is_its_histogram_value() {
+    let h = install(Sampler::AlwaysOn, "");
+    sleepy_tool(30);
+    let spans = h.spans();
+    let span = zdk_trace_tests::harness::one(&spans, "execute_tool sleepy_tool");
+    let seconds = span
+        .end_time
+        .duration_since(span.start_time)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .as_secs_f64();
+    let text = scrape_text(&h.telemetry);
+    let sum = value(
+        &text,
+        "gen_ai_execute_tool_duration_seconds_sum",
+        &[("gen_ai_tool_name", "sleepy_tool")],
+    );
+    assert!(
+        (sum - seconds).abs() < 1e-6,
+        "histogram {sum} s, span {seconds} s"
+    );
+    // 30 ms falls in the (0.02, 0.04] bucket.
+    let bucket = |le: &str| {
+        value(
+            &text,
+            "gen_ai_execute_tool_duration_seconds_bucket",
+            &[("gen_ai_tool_name", "sleepy_tool"), ("le", le)],
+        )
+    };
+    assert_eq!((bucket("0.02"), bucket("0.04")), (0.0, 1.0));
+}
+
+/// A model's reply.
+struct Reply {
+    input: u64,
+    output: u64,
+}
+
+impl LlmOutput for Reply {
+    fn usage(&self) -> Option<TokenUsage> {
+        Some(TokenUsage::new(self.input, self.output))
+    }
+
+    fn response_model(&self) -> Option<&str> {
+        Some("gpt-4o-2024-08-06")
+    }
+}
+
+#[derive(Debug)]
+struct RateLimited;
+
+impl std::fmt::Display for RateLimited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("429 from the provider")
+    }
+}
+
+impl zdk_trace_runtime::ErrorType for RateLimited {
+    fn error_type(&self) -> &'static str {
+        "rate_limited"
+    }
+}
+
+#[llm_call(provider = "openai", model = "gpt-4o", err)]
+fn chat(input: u64, fail: bool) -> Result<Reply, RateLimited> {
+    if fail {
+        return Err(RateLimited);
+    }
+    Ok(Reply { input, output: 5 })
+}
+
+#[test]
+fn model_calls_report_tokens_response_models_and_errors() {
+    let h = install(Sampler::AlwaysOff, "");
+    for input in [10, 20, 30] {
+        let _ = chat(input, false);
+    }
+    let _ = chat(1, true);
+    let text = scrape_text(&h.telemetry);
+    let tokens = |kind: &str| {
+        value(
+            &text,
+            "gen_ai_client_token_usage_sum",
+            &[
+                ("gen_ai_request_model", "gpt-4o"),
+                ("gen_ai_response_model", "gpt-4o-2024-08-06"),
+                ("gen_ai_provider_name", "openai"),
+                ("gen_ai_token_type", kind),
+            ],
+        )
+    };
+    assert_eq!((tokens("input"), tokens("output")), (60.0, 15.0));
+    assert_eq!(
+        value(
+            &text,
+            "gen_ai_client_operation_duration_seconds_count",
+            &[
+                ("gen_ai_request_model", "gpt-4o"),
+                ("gen_ai_response_model", "gpt-4o-2024-08-06"),
+                ("gen_ai_operation_name", "chat"),
+            ]
+        ),
+        3.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            "gen_ai_client_operation_duration_seconds_count",
+            &[
+                ("gen_ai_request_model", "gpt-4o"),
+                ("error_type", "rate_limited")
+            ]
+        ),
+        1.0
+    );
+    // The failed call reported no tokens: none were recorded for it.
+    assert_eq!(
+        value(
+            &text,
+            "gen_ai_client_token_usage_count",
+            &[
+                ("gen_ai_request_model", "gpt-4o"),
+                ("gen_ai_token_type", "input")
+            ]
+        ),
+        3.0
+    );
+}
+
+#[workflow(name = "quiet_flow", no_metrics)]
+fn quiet_flow() {}
+
+#[workflow(name = "loud_flow")]
+fn loud_flow() {}
+
+#[test]
+fn no_metrics_turns_one_functions_metrics_off() {
+    let h = install(Sampler::AlwaysOn, "");
+    quiet_flow();
+    loud_flow();
+    let text = scrape_text(&h.telemetry);
+    assert!(!text.contains("quiet_flow"), "{text}");
+    assert_eq!(
+        value(
+            &text,
+            "gen_ai_workflow_duration_seconds_count",
+            &[("gen_ai_workflow_name", "loud_flow")]
+        ),
+        1.0
+    );
+    // The span is still there.
+    assert_eq!(h.spans().len(), 2);
+}
+
+#[tool_call(name = "switched_tool")]
+fn switched_tool() {}
+
+#[test]
+fn the_setting_turns_every_built_in_metric_off() {
+    let h = install(Sampler::AlwaysOn, "[telemetry.metrics]\nenabled = false\n");
+    assert!(h.telemetry.prometheus_addr().is_none());
+    switched_tool();
+    switched_tool();
+    drop(h);
+    let h = install(Sampler::AlwaysOn, "");
+    switched_tool();
+    let text = scrape_text(&h.telemetry);
+    // Only the call made while metrics were on.
+    assert_eq!(
+        value(
+            &text,
+            "gen_ai_execute_tool_duration_seconds_count",
+            &[("gen_ai_tool_name", "switched_tool")]
+        ),
+        1.0
+    );
+}
+
+#[agent_span(name = "busy_agent")]
+fn busy_agent(telemetry: &Telemetry) -> f64 {
+    value(
+        &scrape_text(telemetry),
+        "gen_ai_agent_active",
+        &[("gen_ai_agent_name", "busy_agent")],
+    )
+}
+
+#[test]
+fn the_running_agents_gauge_counts_calls_in_flight() {
+    let h = install(Sampler::AlwaysOff, "");
+    assert_eq!(busy_agent(&h.telemetry), 1.0);
+    let text = scrape_text(&h.telemetry);
+    assert_eq!(
+        value(
+            &text,
+            "gen_ai_agent_active",
+            &[("gen_ai_agent_name", "busy_agent")]
+        ),
+        0.0
+    );
+}
+
+#[test]
+fn the_applications_meter_records_next_to_the_built_in_metrics() {
+    let h = install(Sampler::AlwaysOn, "");
+    let meter = h.telemetry.meter("my_app");
+    let retries = meter.u64_counter("agent.retries").build();
+    let queue = meter.i64_up_down_counter("work.queued").build();
+    let latency = meter
+        .f64_histogram("search.latency")
+        .with_unit("s")
+        .with_boundaries(vec![0.1, 1.0])
+        .build();
+    let temperature = meter.f64_gauge("gpu.temperature").with_unit("Cel").build();
+    let _observed = meter
+        .u64_observable_gauge("cache.entries")
+        .with_callback(|o| o.observe(42, &[KeyValue::new("cache", "prompts")]))
+        .build();
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                for _ in 0..500 {
+                    retries.add(1, &[KeyValue::new("gen_ai.agent.name", "planner")]);
+                }
+            });
+        }
+    });
+    queue.add(5, &[]);
+    queue.add(-7, &[]);
+    latency.record(0.05, &[]);
+    latency.record(0.5, &[]);
+    temperature.record(71.5, &[]);
+    let text = scrape_text(&h.telemetry);
+    assert_eq!(
+        value(
+            &text,
+            "agent_retries_total",
+            &[
+                ("gen_ai_agent_name", "planner"),
+                ("otel_scope_name", "my_app")
+            ]
+        ),
+        1000.0
+    );
+    assert_eq!(value(&text, "work_queued", &[]), -2.0);
+    assert_eq!(value(&text, "search_latency_seconds_count", &[]), 2.0);
+    assert_eq!(
+        value(&text, "search_latency_seconds_bucket", &[("le", "0.1")]),
+        1.0
+    );
+    assert_eq!(value(&text, "gpu_temperature_Cel", &[]), 71.5);
+    assert_eq!(value(&text, "cache_entries", &[("cache", "prompts")]), 42.0);
+    assert!(text.contains("# TYPE agent_retries counter"), "{text}");
+    // The process gauges are there too.
+    assert!(value(&text, "process_memory_usage_bytes", &[]) > 0.0);
+}
+
+#[tool_call(name = "om_tool")]
+fn om_tool() {}
+
+#[test]
+fn openmetrics_is_served_when_asked_for() {
+    let h = install(Sampler::AlwaysOn, "");
+    om_tool();
+    let addr = h
+        .telemetry
+        .prometheus_addr()
+        .unwrap_or_else(|| panic!("no endpoint"));
+    let om = scrape(
+        addr,
+        "/metrics",
+        Some("application/openmetrics-text; version=1.0.0"),
+    );
+    assert!(
+        om.content_type.starts_with("application/openmetrics-text"),
+        "{}",
+        om.content_type
+    );
+    assert!(om.body.ends_with("# EOF\n"), "{}", om.body);
+    assert!(om
+        .body
+        .contains("# UNIT gen_ai_execute_tool_duration_seconds seconds"));
+    let text = scrape(addr, "/metrics", Some("text/plain"));
+    assert!(text.content_type.starts_with("text/plain; version=0.0.4"));
+    assert!(!text.body.contains("# EOF"));
+}
+
+#[test]
+fn attribute_sets_past_the_limit_fold_into_the_overflow_series() {
+    let h = install(
+        Sampler::AlwaysOn,
+        "[telemetry.metrics]\ncardinality_limit = 50\n",
+    );
+    let meter = h.telemetry.meter("overflow_test");
+    let calls = meter.u64_counter("calls.by_model").build();
+    for i in 0..500 {
+        calls.add(1, &[KeyValue::new("model", format!("user-model-{i}"))]);
+    }
+    let text = scrape_text(&h.telemetry);
+    let series = samples(&text)
+        .into_iter()
+        .filter(|(n, _, _)| n == "calls_by_model_total")
+        .count();
+    assert_eq!(series, 50);
+    assert_eq!(
+        value(
+            &text,
+            "calls_by_model_total",
+            &[("otel_metric_overflow", "true")]
+        ),
+        451.0
+    );
+}
+
+#[test]
+fn a_port_in_use_is_an_error_naming_the_setting() {
+    let _serial = zdk_trace_tests::harness::serial();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = taken.local_addr().unwrap_or_else(|e| panic!("{e}")).port();
+    let config = Config::from_toml_str(&format!(
+        "[telemetry.metrics.prometheus]\nenabled = true\nport = {port}\n"
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let err = zdk_trace_tests::harness::isolated_builder()
+        .config(config)
+        .install()
+        .err()
+        .unwrap_or_else(|| panic!("installed on a taken port"));
+    let message = err.to_string();
+    assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+    assert!(
+        message.contains("telemetry.metrics.prometheus.port"),
+        "{message}"
+    );
+}

@@ -1,0 +1,105 @@
+//! The built-in metrics of a GenAI macro call: started with the span, whether it records or
+//! not (metrics are not biased by sampling), and recorded when it ends, with the span's own
+//! start and end times (a recording span's duration and its histogram value are one number).
+
+use crate::clock;
+use crate::record::FLAG_RECORDING;
+use crate::tally::genai::{Site, SiteKind};
+use crate::tally::{self};
+
+use super::{Inner, Span};
+
+/// A call's metrics while it runs.
+#[derive(Debug)]
+pub(super) struct Metered {
+    site: &'static Site,
+    /// Raw start time.
+    t0: u64,
+    /// The duration series when the call reported a response model or failed; `UNSET` for
+    /// the site's plain series.
+    series: u32,
+}
+
+const UNSET: u32 = u32::MAX;
+
+impl Span {
+    /// Starts the built-in metrics of `site` for this call (nothing when metrics are off, or
+    /// when they were started already).
+    #[inline]
+    pub(crate) fn meter(&mut self, site: &'static Site) {
+        if !tally::built_in() || self.meter.is_some() {
+            return;
+        }
+        let t0 = match &self.inner {
+            Inner::Slot(raw) if raw.flags & FLAG_RECORDING != 0 => raw.start,
+            _ => clock::now_raw(),
+        };
+        if site.kind() == SiteKind::Agent {
+            site.active(1);
+        }
+        self.meter = Some(Metered {
+            site,
+            t0,
+            series: UNSET,
+        });
+    }
+
+    /// Records the call's duration (and the end of a running agent); the end time, 0 when
+    /// there were no metrics.
+    #[inline]
+    pub(super) fn close_meter(&mut self) -> u64 {
+        match self.meter.take() {
+            None => 0,
+            Some(m) => close(m),
+        }
+    }
+
+    /// The call reported `response_model` (an `#[llm_call]`'s output).
+    pub(crate) fn meter_response_model(&mut self, response_model: &str) {
+        if let Some(m) = &mut self.meter {
+            m.series = m.site.model_series(response_model);
+        }
+    }
+
+    /// The call failed with `error_type`.
+    pub(crate) fn meter_error(&mut self, error_type: &str) {
+        if let Some(m) = &mut self.meter {
+            m.series = m.site.error_series(error_type);
+        }
+    }
+
+    /// The call's token usage (recorded at once, under the response model if known).
+    pub(crate) fn meter_tokens(
+        &mut self,
+        response_model: Option<&str>,
+        input: Option<u64>,
+        output: Option<u64>,
+    ) {
+        if let Some(m) = &self.meter {
+            m.site.tokens(response_model, input, output);
+        }
+    }
+
+    /// Whether this span carries built-in metrics.
+    #[inline]
+    pub(crate) fn is_metered(&self) -> bool {
+        self.meter.is_some()
+    }
+}
+
+#[inline(never)]
+fn close(m: Metered) -> u64 {
+    let now = clock::now_raw();
+    let series = if m.series == UNSET {
+        m.site.ok_series()
+    } else {
+        m.series
+    };
+    m.site
+        .duration()
+        .observe_ticks(series, now.saturating_sub(m.t0));
+    if m.site.kind() == SiteKind::Agent {
+        m.site.active(-1);
+    }
+    now
+}
