@@ -18,5 +18,5 @@ pub mod scrape;
 pub use zdk_trace_receivers::{
     attr, attr_bool, attr_f64, attr_i64, attr_str, attr_text, count_spans, hex, CountingReceiver,
     FlappingProxy, GrpcCode, GrpcReceiver, HasAttributes, HttpReceiver, JsonReceiver, JsonRequest,
-    ReceivedRequest, ReceivedSpan, TraceCount, WireError, GRPC_EXPORT_PATH,
+    MetricsReceiver, ReceivedRequest, ReceivedSpan, TraceCount, WireError, GRPC_EXPORT_PATH,
 };

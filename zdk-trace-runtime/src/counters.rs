@@ -51,6 +51,8 @@ pub(crate) struct Counters {
     pub(crate) dropped_export_failed: AtomicU64,
     pub(crate) dropped_shutdown: AtomicU64,
     pub(crate) export_errors: AtomicU64,
+    /// Metrics pushes (OTLP) that failed.
+    pub(crate) metrics_push_errors: AtomicU64,
     pub(crate) export_panics: AtomicU64,
     pub(crate) export_timeouts: AtomicU64,
     pub(crate) batches: AtomicU64,
@@ -82,6 +84,7 @@ pub(crate) static COUNTERS: Counters = Counters {
     dropped_export_failed: AtomicU64::new(0),
     dropped_shutdown: AtomicU64::new(0),
     export_errors: AtomicU64::new(0),
+    metrics_push_errors: AtomicU64::new(0),
     export_panics: AtomicU64::new(0),
     export_timeouts: AtomicU64::new(0),
     batches: AtomicU64::new(0),

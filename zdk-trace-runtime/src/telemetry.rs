@@ -820,7 +820,8 @@ fn metrics_options(
     resource: &opentelemetry_sdk::Resource,
 ) -> Result<MetricsOptions, InstallError> {
     use config::table::{
-        metrics_exporters, METRICS_CARDINALITY_LIMIT, METRICS_ENABLED, PROMETHEUS_ADDRESS,
+        metrics_exporters, metrics_otlp_url, METRICS_CARDINALITY_LIMIT, METRICS_ENABLED,
+        METRICS_OTLP_INTERVAL, METRICS_OTLP_PROTOCOL, METRICS_OTLP_TEMPORALITY, PROMETHEUS_ADDRESS,
         PROMETHEUS_PATH, PROMETHEUS_PORT,
     };
     let enabled = settings.enabled && METRICS_ENABLED.resolved(settings)?.unwrap_or(true);
@@ -839,8 +840,37 @@ fn metrics_options(
     } else {
         None
     };
+    let otlp = if enabled && exporters.otlp {
+        // Headers, compression and timeout as the traces' OTLP exporter has them (the
+        // `OTEL_EXPORTER_OTLP_*` variables apply to every signal), else the defaults.
+        let traces = settings.exporters.iter().find_map(|e| match e {
+            ExporterSettings::Otlp(otlp) => Some(otlp),
+            _ => None,
+        });
+        let transport = config::OtlpSettings {
+            endpoint: metrics_otlp_url(settings)?,
+            protocol: METRICS_OTLP_PROTOCOL
+                .resolved(settings)?
+                .unwrap_or(config::METRICS_OTLP_PROTOCOL_DEFAULT),
+            headers: traces.map(|t| t.headers.clone()).unwrap_or_default(),
+            timeout: traces.map_or(config::OTLP_TIMEOUT_DEFAULT, |t| t.timeout),
+            gzip: traces.is_some_and(|t| t.gzip),
+        };
+        Some((
+            transport,
+            METRICS_OTLP_INTERVAL
+                .resolved(settings)?
+                .unwrap_or(config::METRICS_EXPORT_INTERVAL_DEFAULT),
+            METRICS_OTLP_TEMPORALITY
+                .resolved(settings)?
+                .unwrap_or_default(),
+        ))
+    } else {
+        None
+    };
     Ok(MetricsOptions {
         enabled,
+        otlp,
         cardinality_limit: METRICS_CARDINALITY_LIMIT
             .resolved(settings)?
             .unwrap_or(config::METRICS_CARDINALITY_LIMIT_DEFAULT),

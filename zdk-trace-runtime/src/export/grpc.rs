@@ -21,7 +21,11 @@ use tonic::{Code, Status};
 use super::gather::Gathered;
 use super::wire::SendError;
 
-const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+/// The trace service's export method.
+pub(crate) const TRACES_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+/// The metrics service's export method.
+pub(crate) const METRICS_PATH: &str =
+    "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 
 /// Sends encoded `ExportTraceServiceRequest`s to one OTLP/gRPC endpoint.
 #[derive(Debug, Clone)]
@@ -29,6 +33,8 @@ pub(crate) struct GrpcSender {
     client: tonic::client::Grpc<Channel>,
     metadata: MetadataMap,
     timeout: Duration,
+    /// The service method called ([`TRACES_PATH`] or [`METRICS_PATH`]).
+    path: &'static str,
 }
 
 impl GrpcSender {
@@ -39,6 +45,7 @@ impl GrpcSender {
         headers: http::HeaderMap,
         gzip: bool,
         timeout: Duration,
+        path: &'static str,
     ) -> Result<GrpcSender, String> {
         let channel = Endpoint::from_shared(endpoint.to_owned())
             .map_err(|e| e.to_string())?
@@ -54,6 +61,7 @@ impl GrpcSender {
             client,
             metadata: MetadataMap::from_headers(headers),
             timeout,
+            path,
         })
     }
 
@@ -68,7 +76,7 @@ impl GrpcSender {
             tonic::Request::from_parts(self.metadata.clone(), http::Extensions::default(), body);
         request.set_timeout(self.timeout);
         client
-            .unary(request, PathAndQuery::from_static(EXPORT_PATH), RawCodec)
+            .unary(request, PathAndQuery::from_static(self.path), RawCodec)
             .await
             .map(drop)
             .map_err(|status| status_error(&status))

@@ -18,6 +18,8 @@ mod wire;
 pub use console::ConsoleExporter;
 pub(crate) use encode::{OtlpBatch, TraceEncoder};
 pub use file::JsonLinesExporter;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub(crate) use otlp::build_otlp_metrics_sender;
 pub(crate) use otlp::{build_otlp_sender, ExporterBuildError, OtlpSender};
 pub use probe::OtlpCheck;
 pub(crate) use probe::{scope, send_test_span};

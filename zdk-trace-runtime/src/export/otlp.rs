@@ -173,9 +173,38 @@ impl OtlpSender {
 /// for gRPC outside a tokio runtime, `ExporterBuildError::NotCompiled` when the protocol's
 /// feature is off.
 pub(crate) fn build_otlp_sender(s: &OtlpSettings) -> Result<OtlpSender, ExporterBuildError> {
+    build_sender(s, Signal::Traces)
+}
+
+/// [`build_otlp_sender`] for metrics: the same transports, sending encoded
+/// `ExportMetricsServiceRequest`s (`MetricsService/Export` over gRPC; over HTTP `s.endpoint`
+/// is the full metrics URL).
+///
+/// # Errors
+///
+/// As [`build_otlp_sender`].
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub(crate) fn build_otlp_metrics_sender(
+    s: &OtlpSettings,
+) -> Result<OtlpSender, ExporterBuildError> {
+    build_sender(s, Signal::Metrics)
+}
+
+/// What an OTLP sender sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    not(any(feature = "otlp-grpc", feature = "otlp-http")),
+    allow(dead_code)
+)]
+enum Signal {
+    Traces,
+    Metrics,
+}
+
+fn build_sender(s: &OtlpSettings, signal: Signal) -> Result<OtlpSender, ExporterBuildError> {
     let transport = match s.protocol {
-        OtlpProtocol::Grpc => build_grpc(s)?,
-        OtlpProtocol::HttpProtobuf => build_http(s)?,
+        OtlpProtocol::Grpc => build_grpc(s, signal)?,
+        OtlpProtocol::HttpProtobuf => build_http(s, signal)?,
     };
     Ok(OtlpSender {
         transport,
@@ -184,19 +213,23 @@ pub(crate) fn build_otlp_sender(s: &OtlpSettings) -> Result<OtlpSender, Exporter
 }
 
 #[cfg(feature = "otlp-grpc")]
-fn build_grpc(s: &OtlpSettings) -> Result<Transport, ExporterBuildError> {
-    validate_endpoint(s.protocol, &s.endpoint)?;
+fn build_grpc(s: &OtlpSettings, signal: Signal) -> Result<Transport, ExporterBuildError> {
+    validate_endpoint(s.protocol, &s.endpoint, signal)?;
     let headers = header_map(&s.headers)?;
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(ExporterBuildError::NoRuntime);
     }
-    GrpcSender::new(&s.endpoint, headers, s.gzip, s.timeout)
+    let path = match signal {
+        Signal::Traces => super::grpc::TRACES_PATH,
+        Signal::Metrics => super::grpc::METRICS_PATH,
+    };
+    GrpcSender::new(&s.endpoint, headers, s.gzip, s.timeout, path)
         .map(Transport::Grpc)
         .map_err(|reason| client_error(s, reason))
 }
 
 #[cfg(not(feature = "otlp-grpc"))]
-fn build_grpc(s: &OtlpSettings) -> Result<Transport, ExporterBuildError> {
+fn build_grpc(s: &OtlpSettings, _: Signal) -> Result<Transport, ExporterBuildError> {
     Err(ExporterBuildError::NotCompiled {
         protocol: protocol_name(s.protocol),
         feature: "otlp-grpc",
@@ -204,8 +237,8 @@ fn build_grpc(s: &OtlpSettings) -> Result<Transport, ExporterBuildError> {
 }
 
 #[cfg(feature = "otlp-http")]
-fn build_http(s: &OtlpSettings) -> Result<Transport, ExporterBuildError> {
-    validate_endpoint(s.protocol, &s.endpoint)?;
+fn build_http(s: &OtlpSettings, signal: Signal) -> Result<Transport, ExporterBuildError> {
+    validate_endpoint(s.protocol, &s.endpoint, signal)?;
     let headers = header_map(&s.headers)?;
     HttpSender::new(&s.endpoint, headers, s.gzip, s.timeout)
         .map(Transport::Http)
@@ -213,7 +246,7 @@ fn build_http(s: &OtlpSettings) -> Result<Transport, ExporterBuildError> {
 }
 
 #[cfg(not(feature = "otlp-http"))]
-fn build_http(s: &OtlpSettings) -> Result<Transport, ExporterBuildError> {
+fn build_http(s: &OtlpSettings, _: Signal) -> Result<Transport, ExporterBuildError> {
     Err(ExporterBuildError::NotCompiled {
         protocol: protocol_name(s.protocol),
         feature: "otlp-http",
@@ -239,15 +272,20 @@ fn protocol_name(protocol: OtlpProtocol) -> &'static str {
 /// Checks the endpoint up front: HTTP clients accept scheme-less URIs such as
 /// `collector:4318` and only fail, without naming the endpoint, at the first export.
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-fn validate_endpoint(protocol: OtlpProtocol, endpoint: &str) -> Result<(), ExporterBuildError> {
+fn validate_endpoint(
+    protocol: OtlpProtocol,
+    endpoint: &str,
+    signal: Signal,
+) -> Result<(), ExporterBuildError> {
     let invalid = |reason: String| ExporterBuildError::InvalidEndpoint {
         protocol: protocol_name(protocol),
         endpoint: endpoint.to_owned(),
         reason,
     };
-    let example = match protocol {
-        OtlpProtocol::Grpc => "http://localhost:4317",
-        OtlpProtocol::HttpProtobuf => "http://localhost:4318/v1/traces",
+    let example = match (protocol, signal) {
+        (OtlpProtocol::Grpc, _) => "http://localhost:4317",
+        (OtlpProtocol::HttpProtobuf, Signal::Traces) => "http://localhost:4318/v1/traces",
+        (OtlpProtocol::HttpProtobuf, Signal::Metrics) => "http://localhost:4318/v1/metrics",
     };
     let uri = Uri::from_str(endpoint).map_err(|e| invalid(format!("{e}; expected `{example}`")))?;
     match uri.scheme_str() {

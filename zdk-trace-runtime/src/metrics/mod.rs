@@ -4,6 +4,8 @@
 //! (per-thread cells the built-in instruments and the `Meter` write) only by collecting.
 
 mod meter;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+mod otlp;
 mod process;
 #[cfg(feature = "prometheus")]
 mod prometheus;
@@ -35,8 +37,11 @@ pub enum MetricsError {
         source: std::io::Error,
     },
     /// The endpoint's thread or runtime could not start.
-    #[error("the Prometheus metrics endpoint's thread could not start: {0}")]
+    #[error("the metrics endpoint's or push's thread could not start: {0}")]
     Runtime(#[source] std::io::Error),
+    /// The OTLP metrics exporter could not be built (its cause names the endpoint or header).
+    #[error("cannot build the OTLP metrics exporter: {0}")]
+    Otlp(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The Prometheus endpoint was asked for but the `prometheus` feature is off.
     #[error(
         "`telemetry.metrics.prometheus.enabled` is true but zdk-trace-runtime was built without \
@@ -52,6 +57,13 @@ pub(crate) struct MetricsOptions {
     pub(crate) cardinality_limit: usize,
     /// Where to serve Prometheus scrapes, and the path.
     pub(crate) prometheus: Option<(SocketAddr, String)>,
+    /// Where and how to push over OTLP: the transport settings (endpoint: the full metrics
+    /// URL for HTTP), the interval and the temporality.
+    pub(crate) otlp: Option<(
+        crate::config::OtlpSettings,
+        std::time::Duration,
+        crate::config::Temporality,
+    )>,
     /// The resource, as `target_info`.
     #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
     pub(crate) resource: Vec<KeyValue>,
@@ -62,6 +74,8 @@ pub(crate) struct MetricsOptions {
 pub(crate) struct Metrics {
     #[cfg(feature = "prometheus")]
     endpoint: Option<server::Endpoint>,
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+    pusher: Option<otlp::Pusher>,
 }
 
 /// Starts what `options` asks for.
@@ -72,25 +86,62 @@ pub(crate) fn start(options: &MetricsOptions) -> Result<Metrics, MetricsError> {
         return Ok(Metrics::default());
     }
     process_gauges();
-    #[cfg(feature = "prometheus")]
-    {
-        let endpoint = match &options.prometheus {
-            Some((addr, path)) => Some(server::Endpoint::start(
+    #[cfg_attr(
+        not(any(feature = "otlp-grpc", feature = "otlp-http", feature = "prometheus")),
+        allow(unused_mut)
+    )]
+    let mut metrics = Metrics::default();
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+    if let Some((settings, interval, temporality)) = &options.otlp {
+        metrics.pusher = Some(start_push(
+            settings,
+            *interval,
+            *temporality,
+            options.resource.clone(),
+        )?);
+    }
+    #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+    if options.otlp.is_some() {
+        return Err(MetricsError::Otlp(
+            "zdk-trace-runtime was built without `otlp-grpc` and `otlp-http`".into(),
+        ));
+    }
+    match &options.prometheus {
+        #[cfg(feature = "prometheus")]
+        Some((addr, path)) => {
+            metrics.endpoint = Some(server::Endpoint::start(
                 *addr,
                 path.clone(),
                 options.resource.clone(),
-            )?),
-            None => None,
-        };
-        Ok(Metrics { endpoint })
-    }
-    #[cfg(not(feature = "prometheus"))]
-    {
-        if options.prometheus.is_some() {
-            return Err(MetricsError::PrometheusNotCompiled);
+            )?);
         }
-        Ok(Metrics::default())
+        #[cfg(not(feature = "prometheus"))]
+        Some(_) => return Err(MetricsError::PrometheusNotCompiled),
+        None => {}
     }
+    Ok(metrics)
+}
+
+/// The OTLP push thread, its sender built on its own single-threaded runtime (a gRPC channel
+/// spawns its connection task on the runtime current when it is built).
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+fn start_push(
+    settings: &crate::config::OtlpSettings,
+    interval: std::time::Duration,
+    temporality: crate::config::Temporality,
+    resource: Vec<KeyValue>,
+) -> Result<otlp::Pusher, MetricsError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(MetricsError::Runtime)?;
+    let sender = {
+        let _entered = runtime.enter();
+        crate::export::build_otlp_metrics_sender(settings)
+            .map_err(|e| MetricsError::Otlp(Box::new(e)))?
+    };
+    otlp::Pusher::start(sender, runtime, interval, temporality, resource)
+        .map_err(MetricsError::Runtime)
 }
 
 /// The process gauges, registered once per process.
@@ -114,6 +165,11 @@ impl Metrics {
 
     /// Stops the endpoint (the built-in instruments stop recording).
     pub(crate) fn shutdown(&mut self) {
+        // The last push first, with everything recorded until now.
+        #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+        if let Some(mut pusher) = self.pusher.take() {
+            pusher.stop();
+        }
         tally::set_built_in(false);
         #[cfg(feature = "prometheus")]
         if let Some(mut endpoint) = self.endpoint.take() {

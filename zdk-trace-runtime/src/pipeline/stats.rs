@@ -46,6 +46,8 @@ pub struct Stats {
     pub dropped_shutdown: u64,
     /// Failed export calls (one per exporter per batch).
     pub export_errors: u64,
+    /// OTLP metrics pushes that failed (the next push sends the cumulative totals again).
+    pub metrics_push_errors: u64,
     /// Export calls that panicked (caught; the pipeline went on).
     pub export_panics: u64,
     /// Export calls that exceeded the export timeout.
@@ -121,6 +123,7 @@ impl Stats {
             dropped_export_failed: get(&c.dropped_export_failed),
             dropped_shutdown: get(&c.dropped_shutdown),
             export_errors: get(&c.export_errors),
+            metrics_push_errors: get(&c.metrics_push_errors),
             export_panics: get(&c.export_panics),
             export_timeouts: get(&c.export_timeouts),
             batches_exported: get(&c.batches),
@@ -175,6 +178,9 @@ impl Stats {
                 .saturating_sub(base.dropped_export_failed),
             dropped_shutdown: self.dropped_shutdown.saturating_sub(base.dropped_shutdown),
             export_errors: self.export_errors.saturating_sub(base.export_errors),
+            metrics_push_errors: self
+                .metrics_push_errors
+                .saturating_sub(base.metrics_push_errors),
             export_panics: self.export_panics.saturating_sub(base.export_panics),
             export_timeouts: self.export_timeouts.saturating_sub(base.export_timeouts),
             batches_exported: self.batches_exported.saturating_sub(base.batches_exported),

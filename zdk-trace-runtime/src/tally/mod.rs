@@ -314,6 +314,16 @@ pub(crate) fn with_series(
 }
 
 impl Instrument {
+    /// Whether its values come from a callback (an observable counter, up-down counter or
+    /// gauge).
+    #[cfg_attr(
+        not(any(feature = "otlp-grpc", feature = "otlp-http")),
+        allow(dead_code)
+    )]
+    pub(crate) fn is_observable(&self) -> bool {
+        self.layout == Layout::Last && self.kind != Kind::Gauge
+    }
+
     /// The series of `attributes`, resolved under the lock (for call sites that cache it).
     pub(crate) fn series_of(&self, attributes: &[KeyValue]) -> u32 {
         lock(&self.table).series_of(attributes, &self.overflowed)
