@@ -24,8 +24,8 @@ fn prometheus() -> Option<String> {
     }
 }
 
-/// The value of PromQL `query` (one series, or `None` when it has none).
-fn query(base: &str, promql: &str) -> Option<f64> {
+/// Prometheus's whole answer to PromQL `promql` (an instant query).
+fn answer(base: &str, promql: &str) -> Json {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -43,8 +43,12 @@ fn query(base: &str, promql: &str) -> Option<f64> {
             .await
             .unwrap_or_else(|e| panic!("query {promql}: {e}"))
     });
-    let body: Json =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("query {promql}: {e}: {text}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("query {promql}: {e}: {text}"))
+}
+
+/// The value of PromQL `query` (one series, or `None` when it has none).
+fn query(base: &str, promql: &str) -> Option<f64> {
+    let body = answer(base, promql);
     let result = &body["data"]["result"];
     match result.as_array().map(Vec::as_slice) {
         Some([one]) => one["value"][1].as_str().and_then(|v| v.parse().ok()),
@@ -209,5 +213,28 @@ fn prometheus_scrapes_what_the_agent_app_did() {
         &format!("count(last_over_time(target_info{{{job},service_name=\"agent-app\"}}[1m]))"),
         1.0,
     );
+    // Every query of the Grafana dashboard in docs/ is valid PromQL for these series.
+    let dashboard: Json = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../docs/grafana-genai-dashboard.json"
+        ))
+        .unwrap_or_else(|e| panic!("dashboard: {e}")),
+    )
+    .unwrap_or_else(|e| panic!("dashboard: {e}"));
+    let panels = dashboard["panels"].as_array().cloned().unwrap_or_default();
+    assert!(panels.len() >= 10);
+    for panel in panels {
+        for target in panel["targets"].as_array().cloned().unwrap_or_default() {
+            let expr = target["expr"].as_str().unwrap_or_default();
+            let promql = expr.replace("$__rate_interval", "1m");
+            let body = answer(&base, &promql);
+            assert_eq!(
+                body["status"], "success",
+                "{}: {promql}: {body}",
+                panel["title"]
+            );
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -19,7 +19,12 @@ fn install(sampler: Sampler, extra: &str) -> Harness {
     Harness::install(move |b| b.config(config).sampler(sampler))
 }
 
+/// A scrape after a flush: a recorded span's metrics are added by the collector thread when
+/// it takes the span (sampled-out ones by the calling thread at once).
 fn scrape_text(telemetry: &Telemetry) -> String {
+    telemetry
+        .force_flush()
+        .unwrap_or_else(|e| panic!("flush: {e}"));
     let addr = telemetry
         .prometheus_addr()
         .unwrap_or_else(|| panic!("the endpoint is not running"));
@@ -361,6 +366,9 @@ fn om_tool() {}
 fn openmetrics_is_served_when_asked_for() {
     let h = install(Sampler::AlwaysOn, "");
     om_tool();
+    h.telemetry
+        .force_flush()
+        .unwrap_or_else(|e| panic!("flush: {e}"));
     let addr = h
         .telemetry
         .prometheus_addr()
@@ -430,5 +438,125 @@ fn a_port_in_use_is_an_error_naming_the_setting() {
     assert!(
         message.contains("telemetry.metrics.prometheus.port"),
         "{message}"
+    );
+}
+
+#[tool_call(name = "tail_tool")]
+fn tail_tool() {}
+
+#[test]
+fn traces_a_tail_rule_drops_are_still_counted() {
+    let config = Config::from_toml_str(ENDPOINT).unwrap_or_else(|e| panic!("config: {e}"));
+    let h = Harness::install(move |b| {
+        b.config(config)
+            .sampler(Sampler::AlwaysOn)
+            .tail_sampling(zdk_trace_runtime::TailSampling::default().max_traces_per_second(1.0))
+    });
+    for _ in 0..50 {
+        tail_tool();
+    }
+    // The tail rule keeps about one trace a second.
+    let kept = h.spans().len();
+    assert!(kept < 10, "{kept} of 50 kept");
+    let text = scrape_text(&h.telemetry);
+    assert_eq!(
+        value(
+            &text,
+            "gen_ai_execute_tool_duration_seconds_count",
+            &[("gen_ai_tool_name", "tail_tool")]
+        ),
+        50.0
+    );
+}
+
+/// A streamed reply's chunk: one output token each, the prompt's 10 tokens on the first.
+struct Chunk {
+    first: bool,
+}
+
+impl LlmOutput for Chunk {
+    fn usage(&self) -> Option<TokenUsage> {
+        Some(TokenUsage::new(if self.first { 10 } else { 0 }, 1))
+    }
+
+    fn response_model(&self) -> Option<&str> {
+        Some("stream-model-1")
+    }
+}
+
+#[llm_call(provider = "local", model = "stream-model")]
+fn stream_chat(chunks: usize) -> impl futures_core::Stream<Item = Chunk> {
+    futures_util_free::chunks(chunks)
+}
+
+/// A ready stream of `n` chunks, without a futures-util dependency.
+mod futures_util_free {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    pub(super) struct Chunks(usize, bool);
+
+    pub(super) fn chunks(n: usize) -> Chunks {
+        Chunks(n, true)
+    }
+
+    impl futures_core::Stream for Chunks {
+        type Item = super::Chunk;
+
+        fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<super::Chunk>> {
+            if self.0 == 0 {
+                return Poll::Ready(None);
+            }
+            self.0 -= 1;
+            let first = std::mem::replace(&mut self.1, false);
+            Poll::Ready(Some(super::Chunk { first }))
+        }
+    }
+}
+
+#[test]
+fn a_streamed_model_call_times_its_chunks_and_sums_its_tokens() {
+    let h = install(Sampler::AlwaysOff, "");
+    for _ in 0..3 {
+        let mut stream = Box::pin(stream_chat(5));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        while let std::task::Poll::Ready(Some(_)) =
+            futures_core::Stream::poll_next(stream.as_mut(), &mut cx)
+        {}
+    }
+    let text = scrape_text(&h.telemetry);
+    let model = ("gen_ai_request_model", "stream-model");
+    assert_eq!(
+        value(
+            &text,
+            "gen_ai_client_operation_time_to_first_chunk_seconds_count",
+            &[model]
+        ),
+        3.0
+    );
+    // Four gaps between five chunks, per call.
+    assert_eq!(
+        value(
+            &text,
+            "gen_ai_client_operation_time_per_output_chunk_seconds_count",
+            &[model]
+        ),
+        12.0
+    );
+    let tokens = |kind: &str| {
+        value(
+            &text,
+            "gen_ai_client_token_usage_sum",
+            &[model, ("gen_ai_token_type", kind)],
+        )
+    };
+    assert_eq!((tokens("input"), tokens("output")), (30.0, 15.0));
+    assert_eq!(
+        value(
+            &text,
+            "gen_ai_client_operation_duration_seconds_count",
+            &[model, ("gen_ai_response_model", "stream-model-1")]
+        ),
+        3.0
     );
 }

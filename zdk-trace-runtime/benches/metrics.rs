@@ -189,11 +189,53 @@ fn macro_calls(c: &mut Criterion) {
         g.bench_function(format!("{label}, no_metrics"), |b| {
             b.iter_custom(|n| in_bursts(n, || black_box(unmetered_tool())))
         });
+        if !common::smoke_mode() && !common::filtered() {
+            paired(label);
+        }
         telemetry
             .shutdown()
             .unwrap_or_else(|e| panic!("shutdown: {e}"));
     }
     g.finish();
+}
+
+/// The same two cases in alternating bursts (the order switching every round), so that both
+/// see the same machine at the same moment: the median per-call cost of each and of the
+/// difference, printed. Criterion's separate runs of a sampled-in case on 2 cores differ by
+/// more than the difference measured here.
+fn paired(label: &str) {
+    const ROUNDS: usize = 2000;
+    let mut with = Vec::with_capacity(ROUNDS);
+    let mut without = Vec::with_capacity(ROUNDS);
+    let burst = |f: fn() -> u64| {
+        let start = Instant::now();
+        for _ in 0..common::BURST {
+            black_box(f());
+        }
+        let t = start.elapsed().as_nanos() as f64 / common::BURST as f64;
+        std::thread::sleep(common::PAUSE);
+        t
+    };
+    for round in 0..ROUNDS {
+        if round % 2 == 0 {
+            with.push(burst(metered_tool));
+            without.push(burst(unmetered_tool));
+        } else {
+            without.push(burst(unmetered_tool));
+            with.push(burst(metered_tool));
+        }
+    }
+    let mut diff: Vec<f64> = with.iter().zip(&without).map(|(a, b)| a - b).collect();
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (mw, mo, md) = (median(&mut with), median(&mut without), median(&mut diff));
+    println!(
+        "paired #[tool_call], {label}: metrics {mw:.1} ns, no_metrics {mo:.1} ns, \
+         median difference {md:.1} ns per call ({ROUNDS} rounds of {} calls)",
+        common::BURST
+    );
 }
 
 criterion_group!(benches, instruments, macro_calls);

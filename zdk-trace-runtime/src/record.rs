@@ -11,6 +11,8 @@ use opentelemetry::trace::{
 use opentelemetry::KeyValue;
 use smallvec::SmallVec;
 
+use crate::tally::genai::Site;
+
 pub(crate) const FLAG_SAMPLED: u8 = 1;
 pub(crate) const FLAG_LOCAL_ROOT: u8 = 2;
 pub(crate) const FLAG_PARENT_REMOTE: u8 = 4;
@@ -43,6 +45,11 @@ pub(crate) struct RawSpan {
     pub(crate) dropped: u16,
     pub(crate) attributes: SmallVec<[KeyValue; 4]>,
     pub(crate) extras: Option<Box<Extras>>,
+    /// A GenAI macro call's built-in metrics, still to record: the call site and the duration
+    /// series. Recorded from `start` and `end` by whichever thread takes the record last (the
+    /// collector, or the application thread when it sheds the span), so that a recorded
+    /// span's metrics cost its application thread nothing.
+    pub(crate) meter: Option<(&'static Site, u32)>,
 }
 
 /// The parts of a span most spans do not have, allocated on first use.
@@ -59,6 +66,22 @@ pub(crate) struct Extras {
 }
 
 impl RawSpan {
+    /// Records the built-in metrics this span still carries (its duration into its call
+    /// site's histogram), once.
+    #[inline]
+    pub(crate) fn close_meter(&mut self) {
+        if let Some((site, series)) = self.meter.take() {
+            // `u32::MAX`: the site's plain series (no response model, no error).
+            let series = if series == u32::MAX {
+                site.ok_series()
+            } else {
+                series
+            };
+            site.duration()
+                .observe_ticks(series, self.end.saturating_sub(self.start));
+        }
+    }
+
     pub(crate) fn frame(&self) -> Frame {
         Frame {
             trace_id: self.trace_id,

@@ -21,7 +21,7 @@ use super::settings::OtlpProtocol;
 use super::toml_value::EXPECTED_PROBABILITY;
 #[cfg(feature = "config-file")]
 use super::toml_value::{Doc, Item};
-use super::values::{Endpoint, MetricsExporters, Root, Strategy, Temporality};
+use super::values::{Endpoint, MetricsExporters, ModelPrice, Root, Strategy, Temporality};
 use crate::genai::CaptureMode;
 use crate::sampling::Sampler;
 
@@ -261,6 +261,93 @@ pub(crate) fn attribute_rule(key: &str) -> &'static TextRule {
     } else {
         &ATTRIBUTE_VALUE
     }
+}
+
+// ----- model prices -----
+
+/// A model's name in `[telemetry.genai.prices."<model>"]`: any text (dots, dashes and slashes
+/// included) without a control character, as the application reports it.
+pub(crate) const MODEL_NAME: TextRule = TextRule {
+    expected: "a non-empty model name of at most 255 characters without control characters, \
+               e.g. `gpt-4o` or `anthropic/claude-sonnet-4`",
+    max_chars: 255,
+    empty_ok: false,
+};
+
+/// What `input_per_million` and `output_per_million` take.
+pub(crate) const EXPECTED_PRICE: &str =
+    "a price per million tokens: a number, 0 or more, e.g. `2.5`";
+
+/// What `currency` takes.
+pub(crate) const EXPECTED_CURRENCY: &str =
+    "a currency code of 3 upper-case letters (ISO 4217), e.g. `USD` or `EUR`";
+
+/// A price: finite (NaN would turn every cost into NaN) and 0 or more.
+pub(crate) fn is_price(price: f64) -> bool {
+    price.is_finite() && price >= 0.0
+}
+
+/// `price` as it is kept: `-0.0` (a price, being 0) as `0`, so that it is never shown as `-0`.
+pub(crate) fn unsigned_zero(price: f64) -> f64 {
+    if price == 0.0 {
+        0.0
+    } else {
+        price
+    }
+}
+
+/// What is accepted when `price` is not a price, and why (else `None`).
+pub(crate) fn price_check(price: f64) -> Option<String> {
+    if is_price(price) {
+        None
+    } else if price < 0.0 {
+        Some(format!("{EXPECTED_PRICE}; here it is negative"))
+    } else {
+        Some(EXPECTED_PRICE.to_owned())
+    }
+}
+
+fn is_currency(code: &str) -> bool {
+    code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+/// What is accepted when `code` is not a currency code (else `None`), with the code in upper
+/// case as a suggestion when that is one (`usd`).
+pub(crate) fn currency_check(code: &str) -> Option<String> {
+    if is_currency(code) {
+        return None;
+    }
+    let upper = code.to_ascii_uppercase();
+    Some(if is_currency(&upper) {
+        format!("{EXPECTED_CURRENCY}; did you mean `{upper}`?")
+    } else {
+        EXPECTED_CURRENCY.to_owned()
+    })
+}
+
+/// The key of one model's entry: `telemetry.genai.prices."gpt-4o"` (the name always quoted,
+/// as a name with a dot must be in the file).
+pub(crate) fn model_key(table_key: &str, model: &str) -> String {
+    format!("{table_key}.{model:?}")
+}
+
+/// What is wrong with a price set in code, if anything (a file's was checked when read): the
+/// value as shown and what is accepted.
+pub(crate) fn model_price_problem(price: &ModelPrice) -> Option<(String, String)> {
+    let model = &price.model;
+    if let Some(expected) = MODEL_NAME.check(model) {
+        return Some((format!("{model:?} (the model name)"), expected));
+    }
+    for (field, value) in [
+        ("input_per_million", price.input_per_million),
+        ("output_per_million", price.output_per_million),
+    ] {
+        if let Some(expected) = price_check(value) {
+            return Some((format!("{value} ({field} of {model:?})"), expected));
+        }
+    }
+    currency_check(&price.currency)
+        .map(|expected| (format!("{:?} (currency of {model:?})", price.currency), expected))
 }
 
 // ----- kinds -----
@@ -936,6 +1023,14 @@ pub(crate) fn temporality_text(temporality: Temporality) -> &'static str {
         Temporality::Delta => "delta",
         Temporality::LowMemory => "lowmemory",
     }
+}
+
+/// A model's price as `zdk-trace status` shows it: `2.5 / 10 USD per 1M tokens (in/out)`.
+pub(crate) fn price_text(price: &ModelPrice) -> String {
+    format!(
+        "{} / {} {} per 1M tokens (in/out)",
+        price.input_per_million, price.output_per_million, price.currency
+    )
 }
 
 /// The exporters as `OTEL_METRICS_EXPORTER` names them: `otlp, prometheus`, or `none`.

@@ -12,7 +12,7 @@ use super::settings::{
     OTLP_PROTOCOL_DEFAULT, SERVICE_NAME_DEFAULT,
 };
 use super::table::{
-    CAPTURE, ENABLED, EXPORT_TIMEOUT, KEEP_ERRORS, MAX_EXPORT_BATCH_SIZE, MAX_QUEUE_SIZE,
+    prices, CAPTURE, ENABLED, EXPORT_TIMEOUT, KEEP_ERRORS, MAX_EXPORT_BATCH_SIZE, MAX_QUEUE_SIZE,
     MAX_REQUEST_BYTES, MAX_TRACES_PER_SECOND, OTLP_COMPRESSION, OTLP_PROTOCOL, OTLP_TIMEOUT,
     PROBABILITY, SCHEDULED_DELAY, SERVICE_NAME, SERVICE_VERSION, SLOW_THRESHOLD, STRATEGY,
     TRACING_ENABLED, USAGE_ENABLED, USAGE_ENDPOINT, USAGE_NOTICE,
@@ -46,6 +46,9 @@ pub(crate) fn resolve(
     }
     SERVICE_NAME.value(layers)?;
     SERVICE_VERSION.value(layers)?;
+    // The model prices are read by the stage that computes costs (`table::model_prices`);
+    // checked here too, so that `install()` and `zdk-trace status` refuse a bad one.
+    prices(layers)?;
 
     let mut service_name = None;
     for layer in layers {

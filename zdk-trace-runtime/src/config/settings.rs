@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::values::Config;
-pub(crate) use super::values::{OtlpProtocol, Secret};
+pub(crate) use super::values::{ModelPrice, OtlpProtocol, Secret};
 use crate::genai::CaptureMode;
 use crate::sampling::{Sampler, TailSampling};
 
@@ -56,6 +56,8 @@ pub(crate) const METRICS_OTLP_PROTOCOL_DEFAULT: OtlpProtocol = OtlpProtocol::Htt
 pub(crate) const METRICS_EXPORT_INTERVAL_DEFAULT: Duration = Duration::from_secs(60);
 /// Default service name when none is configured anywhere (as the OTel spec says).
 pub(crate) const SERVICE_NAME_DEFAULT: &str = "unknown_service";
+/// Default currency of a model's price (`telemetry.genai.prices."<model>".currency`).
+pub(crate) const PRICE_CURRENCY_DEFAULT: &str = "USD";
 
 /// Everything the pipeline needs, fully resolved. Built by `config::resolve`.
 #[derive(Debug, Clone, PartialEq)]

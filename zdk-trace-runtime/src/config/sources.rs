@@ -11,9 +11,12 @@ use super::env_value::ZDK_TRACE_CONFIG;
 use super::error::ConfigError;
 #[cfg(feature = "config-file")]
 use super::file;
-use super::settings::Secret;
+use super::kinds::unsigned_zero;
+use super::settings::{Secret, PRICE_CURRENCY_DEFAULT};
 use super::table;
-use super::values::{Config, Endpoint, ExporterChoice, Origin, Protocol, Root, Set, Strategy};
+use super::values::{
+    Config, Endpoint, ExporterChoice, ModelPrice, Origin, Protocol, Root, Set, Strategy,
+};
 use super::Temporality;
 use crate::genai::CaptureMode;
 use crate::sampling::{Sampler, TailSampling};
@@ -721,6 +724,69 @@ impl Config {
         table::CAPTURE.code(self, mode)
     }
 
+    /// Sets what a million input and output tokens of `model` cost, in US dollars, from which
+    /// the cost of each call to it is computed; replaces this model's price in this layer.
+    ///
+    /// File: `[telemetry.genai.prices."<model>"]` with `input_per_million` and
+    /// `output_per_million`; a file's entry for the same model replaces this one, other models
+    /// add to it. No environment variable. The model is named as the application reports it
+    /// (`gen_ai.request.model`): 1 to 255 characters (dots, dashes and slashes included), no
+    /// control character. Prices are finite and 0 or more. Anything else is refused when the
+    /// configuration is resolved. Another currency: [`with_model_price_in`](Self::with_model_price_in).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default()
+    ///     .with_model_price("gpt-4o", 2.5, 10.0)
+    ///     .with_model_price("claude-sonnet-4", 3.0, 15.0);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_model_price(
+        self,
+        model: impl Into<String>,
+        input_per_million: f64,
+        output_per_million: f64,
+    ) -> Self {
+        self.with_price(
+            "with_model_price",
+            model.into(),
+            input_per_million,
+            output_per_million,
+            PRICE_CURRENCY_DEFAULT.to_owned(),
+        )
+    }
+
+    /// Sets what a million input and output tokens of `model` cost in `currency`, an ISO 4217
+    /// code of 3 upper-case letters (`EUR`); as [`with_model_price`](Self::with_model_price)
+    /// otherwise.
+    ///
+    /// File: `[telemetry.genai.prices."<model>"]` with `input_per_million`,
+    /// `output_per_million` and `currency` (default `USD`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default()
+    ///     .with_model_price_in("mistral-large", 1.8, 5.4, "EUR");
+    /// # let _ = layer;
+    /// ```
+    pub fn with_model_price_in(
+        self,
+        model: impl Into<String>,
+        input_per_million: f64,
+        output_per_million: f64,
+        currency: impl Into<String>,
+    ) -> Self {
+        self.with_price(
+            "with_model_price_in",
+            model.into(),
+            input_per_million,
+            output_per_million,
+            currency.into(),
+        )
+    }
+
     /// Turns metrics on (`true`, the default) or off. Off, instruments record nothing and
     /// nothing is exported. `telemetry.enabled = false` (`OTEL_SDK_DISABLED=true`) turns them
     /// off too.
@@ -952,6 +1018,27 @@ impl Config {
         if self.usage.enabled.is_none() {
             self.usage.enabled = Set::code("UsageOptions::span_exporter", true);
         }
+        self
+    }
+
+    fn with_price(
+        mut self,
+        setter: &'static str,
+        model: String,
+        input_per_million: f64,
+        output_per_million: f64,
+        currency: String,
+    ) -> Self {
+        self.prices.retain(|set| set.value.model != model);
+        self.prices.push(Set::new(
+            ModelPrice {
+                model,
+                input_per_million: unsigned_zero(input_per_million),
+                output_per_million: unsigned_zero(output_per_million),
+                currency,
+            },
+            Origin::Code { setter },
+        ));
         self
     }
 

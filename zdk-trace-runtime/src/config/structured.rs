@@ -1,5 +1,5 @@
 //! The readers of the settings whose value has a structure of its own (the resource, the OTLP
-//! endpoint and headers, the exporters list), which their [`Custom`](super::setting::Custom)
+//! endpoint and headers, the exporters list, the model prices), which their [`Custom`](super::setting::Custom)
 //! descriptors in [`table`](super::table) name.
 
 #[cfg(feature = "config-file")]
@@ -21,14 +21,16 @@ use super::expand::{self, ExpandError};
 use super::kinds::attribute_problem;
 #[cfg(feature = "config-file")]
 use super::kinds::{
-    attribute_rule, is_header_name, ATTRIBUTE_KEY, EXPECTED_HEADER_NAME, FILE_PATH, HEADER_VALUE,
+    attribute_rule, currency_check, is_header_name, model_key, price_check, unsigned_zero,
+    ATTRIBUTE_KEY,
+    EXPECTED_CURRENCY, EXPECTED_HEADER_NAME, EXPECTED_PRICE, FILE_PATH, HEADER_VALUE, MODEL_NAME,
 };
 #[cfg(feature = "config-file")]
-use super::settings::Secret;
+use super::settings::{Secret, PRICE_CURRENCY_DEFAULT};
 #[cfg(feature = "config-file")]
 use super::toml_value::{Doc, Item, HIDDEN};
 #[cfg(feature = "config-file")]
-use super::values::ExporterChoice;
+use super::values::{ExporterChoice, ModelPrice};
 use super::values::{Config, Endpoint, Origin, Set};
 
 #[cfg(feature = "config-file")]
@@ -216,4 +218,105 @@ pub(super) fn exporters_from_file(
         exporters.push(exporter);
     }
     Ok(exporters)
+}
+
+/// The keys of one model's entry in `[telemetry.genai.prices."<model>"]`.
+#[cfg(feature = "config-file")]
+pub(super) const PRICE_KEYS: &[&str] = &["input_per_million", "output_per_million", "currency"];
+
+/// `[telemetry.genai.prices."<model>"]`: one table per model, merged model by model.
+#[cfg(feature = "config-file")]
+pub(super) fn prices_from_file(
+    doc: &Doc<'_>,
+    c: &mut Config,
+    key: &str,
+    item: &Item<'_>,
+) -> Result<(), ConfigError> {
+    for (model, _, entry) in doc.entries(doc.table(key, item)?, key) {
+        let model_key = model_key(key, model);
+        if let Some(expected) = MODEL_NAME.check(model) {
+            return Err(doc.invalid_with(&model_key, entry, format!("{model:?}"), expected));
+        }
+        let DeValue::Table(fields) = entry.get_ref() else {
+            return Err(doc.invalid(
+                &model_key,
+                entry,
+                format!(
+                    "a table of the model's prices, e.g. `[{key}.\"gpt-4o\"]` with \
+                     `input_per_million = 2.5` and `output_per_million = 10.0` (or \
+                     `\"gpt-4o\" = {{ input_per_million = 2.5, output_per_million = 10.0 }}` \
+                     under `[{key}]`)"
+                ),
+            ));
+        };
+        // `[telemetry.genai.prices.gpt-4.1]` is model `gpt-4` holding a table `1`: the name
+        // needed quotes.
+        if let Some((name, field_key, v)) = doc
+            .entries(fields, &model_key)
+            .into_iter()
+            .find(|(name, _, v)| {
+                !PRICE_KEYS.contains(name) && matches!(v.get_ref(), DeValue::Table(_))
+            })
+        {
+            return Err(doc.invalid(
+                &field_key,
+                v,
+                format!(
+                    "one of {} (not a table); a model name with a dot is quoted: \
+                     `[{key}.\"{model}.{name}\"]`",
+                    one_of(PRICE_KEYS)
+                ),
+            ));
+        }
+        let mut input = None;
+        let mut output = None;
+        let mut currency = None;
+        for (name, field_key, v) in doc.fields(fields, &model_key, PRICE_KEYS)? {
+            match name {
+                "input_per_million" => input = Some(price_from_file(doc, &field_key, v)?),
+                "output_per_million" => output = Some(price_from_file(doc, &field_key, v)?),
+                "currency" => {
+                    let code = doc.string(&field_key, v, EXPECTED_CURRENCY)?;
+                    if let Some(expected) = currency_check(code) {
+                        return Err(doc.invalid(&field_key, v, expected));
+                    }
+                    currency = Some(code.to_owned());
+                }
+                _ => {}
+            }
+        }
+        let missing = |field: &str, tokens: &str, example: &str| {
+            doc.missing(
+                &format!("{model_key}.{field}"),
+                entry.span(),
+                format!(
+                    "`{field} = …`, the price of a million {tokens} tokens, e.g. \
+                     `{field} = {example}` (every model needs both prices)"
+                ),
+            )
+        };
+        let input = input.ok_or_else(|| missing("input_per_million", "input", "2.5"))?;
+        let output = output.ok_or_else(|| missing("output_per_million", "output", "10.0"))?;
+        c.prices.retain(|set| set.value.model != model);
+        c.prices.push(Set::new(
+            ModelPrice {
+                model: model.to_owned(),
+                input_per_million: input,
+                output_per_million: output,
+                currency: currency.unwrap_or_else(|| PRICE_CURRENCY_DEFAULT.to_owned()),
+            },
+            doc.origin(&model_key, entry),
+        ));
+    }
+    Ok(())
+}
+
+/// A price: a number (integer or float), finite, 0 or more.
+#[cfg(feature = "config-file")]
+fn price_from_file(doc: &Doc<'_>, key: &str, item: &Item<'_>) -> Result<f64, ConfigError> {
+    let price = doc.number(key, item, EXPECTED_PRICE)?;
+    match price_check(price) {
+        Some(expected) => Err(doc.invalid(key, item, expected)),
+        None => Ok(unsigned_zero(price)),
+    }
 }

@@ -36,7 +36,8 @@ use super::env_value::{
 };
 use super::error::ConfigError;
 use super::kinds::{
-    header_problem, metrics_exporters_text, sampler_text, BATCH_SIZE, BOOL, CAPTURE_KIND,
+    header_problem, metrics_exporters_text, model_key, model_price_problem, price_text,
+    sampler_text, BATCH_SIZE, BOOL, CAPTURE_KIND,
     CARDINALITY, COMPRESSION, DELAY, FAILURES, IP_ADDRESS, METRICS_EXPORTER_LIST, METRICS_URL,
     NAME_KIND, PORT, PROBABILITY_KIND, PROTOCOL, QUEUE_SIZE, RATE, REQUEST_BYTES, RETRY_BYTES,
     SCRAPE_PATH, SLOW_THRESHOLD_KIND, SPAN_COUNT, STRATEGY_KIND, TEMPORALITY_KIND, TIMEOUT,
@@ -56,9 +57,12 @@ use super::settings::{
 };
 use super::structured::{endpoint_from_env, resource_from_env};
 #[cfg(feature = "config-file")]
-use super::structured::{exporters_from_file, headers_from_file, resource_from_file};
+use super::structured::{
+    exporters_from_file, headers_from_file, prices_from_file, resource_from_file,
+};
 use super::values::{
-    Config, Endpoint, ExporterChoice, MetricsExporters, Origin, Set, Strategy, Temporality,
+    Config, Endpoint, ExporterChoice, MetricsExporters, ModelPrice, Origin, Set, Strategy,
+    Temporality,
 };
 use crate::genai::CaptureMode;
 use crate::hot::{COUNT_DEFAULT, VALUE_LENGTH_DEFAULT};
@@ -632,6 +636,23 @@ settings! {
         },
     };
 
+    /// `[telemetry.genai.prices."<model>"]`: what a million input and output tokens of each
+    /// model cost (`input_per_million`, `output_per_million`, `currency`, default `USD`), for
+    /// the cost of LLM calls. Merged model by model: a later layer's entry for a model replaces
+    /// an earlier one's, other models add up. No variable. In code:
+    /// `Config::with_model_price`; read with [`model_prices`].
+    MODEL_PRICES: Custom = Custom {
+        key: "telemetry.genai.prices",
+        env: &[],
+        #[cfg(feature = "config-file")]
+        read_file: prices_from_file,
+        read_env: |_, _| Ok(()),
+        report: Report::Custom {
+            rank: 205,
+            entries: price_entries,
+        },
+    };
+
     // ----- [telemetry.metrics] -----
 
     /// The master switch of metrics (`telemetry.enabled = false` and `OTEL_SDK_DISABLED=true`
@@ -972,6 +993,41 @@ fn metrics_endpoint_text(input: &ReportInput<'_>) -> String {
         .unwrap_or_else(|_| endpoint.map_or_else(String::new, |s| s.value.url().to_owned()))
 }
 
+// ----- what the model prices resolve to -----
+
+/// The price of every model the layers `settings` were resolved from set, merged model by
+/// model (a later layer's entry for a model replaces an earlier one's), in the order each
+/// model was first set. Empty when none is set.
+///
+/// # Errors
+///
+/// A price set in code that is negative or not finite, a currency code that is not 3
+/// upper-case letters, or an empty model name (a file's entries were checked when read).
+pub(crate) fn model_prices(settings: &Settings) -> Result<Vec<ModelPrice>, ConfigError> {
+    let layers: Vec<&Config> = settings.layers.iter().collect();
+    Ok(prices(&layers)?
+        .into_iter()
+        .map(|set| set.value.clone())
+        .collect())
+}
+
+/// Each model's price as [`model_prices`] merges it, with where it was set. Checked here,
+/// where values set in code are first seen (`resolve` calls it, so `install()` and
+/// `zdk-trace status` refuse a bad one).
+pub(crate) fn prices<'a>(layers: &[&'a Config]) -> Result<Vec<&'a Set<ModelPrice>>, ConfigError> {
+    let mut prices: Vec<&Set<ModelPrice>> = Vec::new();
+    for set in layers.iter().flat_map(|layer| &layer.prices) {
+        if let Some((shown, expected)) = model_price_problem(&set.value) {
+            return Err(set.origin.invalid(shown, expected));
+        }
+        match prices.iter_mut().find(|p| p.value.model == set.value.model) {
+            Some(kept) => *kept = set,
+            None => prices.push(set),
+        }
+    }
+    Ok(prices)
+}
+
 // ----- how structured values are shown -----
 
 fn last<'a, T>(
@@ -1076,6 +1132,19 @@ fn exporters_entry(input: &ReportInput<'_>, out: &mut Vec<ConfigEntry>) {
         (None, true) => ("stdout".to_owned(), ConfigSource::Default),
     };
     out.push(entry(EXPORTERS.key, list, source));
+}
+
+/// One entry per model: `telemetry.genai.prices."gpt-4o"` = `2.5 / 10 USD per 1M tokens
+/// (in/out)`, with the layer that set it.
+fn price_entries(input: &ReportInput<'_>, out: &mut Vec<ConfigEntry>) {
+    // `resolve` has checked the prices already: there is no error left to report here.
+    for set in prices(input.layers).unwrap_or_default() {
+        out.push(entry(
+            model_key(MODEL_PRICES.key, &set.value.model),
+            price_text(&set.value),
+            source_of(Some(set)),
+        ));
+    }
 }
 
 fn header_entries(input: &ReportInput<'_>, out: &mut Vec<ConfigEntry>) {

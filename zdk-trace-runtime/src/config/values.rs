@@ -63,6 +63,9 @@ pub struct Config {
     /// `telemetry.genai.capture_message_content`,
     /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`.
     pub(crate) capture: Option<Set<CaptureMode>>,
+    /// `[telemetry.genai.prices."<model>"]`, [`Config::with_model_price`]: one entry per model,
+    /// in the order set; merged model by model.
+    pub(crate) prices: Vec<Set<ModelPrice>>,
     /// `[telemetry.usage]`: the anonymous usage layer (off unless the application turns it on).
     pub(crate) usage: UsageLayer,
     /// The settings defined with no field of their own, by key.
@@ -237,6 +240,20 @@ pub(crate) enum ExporterChoice {
     Stdout,
     File(PathBuf),
     Otlp,
+}
+
+/// What one model's tokens cost: an entry of `[telemetry.genai.prices]`, as one layer sets it
+/// and, once the layers are merged, as `table::model_prices` returns it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ModelPrice {
+    /// The model's name as the application reports it (`gen_ai.request.model`), e.g. `gpt-4o`.
+    pub(crate) model: String,
+    /// The price of one million input (prompt) tokens, in [`currency`](Self::currency).
+    pub(crate) input_per_million: f64,
+    /// The price of one million output (completion) tokens, in [`currency`](Self::currency).
+    pub(crate) output_per_million: f64,
+    /// The ISO 4217 code of the currency, e.g. `USD` (the default).
+    pub(crate) currency: String,
 }
 
 /// Where a value was set, so that errors found when layers are merged (a batch larger than the

@@ -506,6 +506,7 @@ mod tests {
             dropped: 0,
             attributes: SmallVec::new(),
             extras: None,
+            meter: None,
         }
     }
 

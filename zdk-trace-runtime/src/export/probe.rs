@@ -89,6 +89,7 @@ pub(crate) fn send_test_span(
         dropped: 0,
         attributes: smallvec::smallvec![KeyValue::new("zdk.check", true)],
         extras: None,
+        meter: None,
     };
     // Encoded and sent exactly as the pipeline does it.
     let mut encoder = TraceEncoder::new(resource, &scope());

@@ -33,6 +33,8 @@ pub struct InstrumentedStream<S: Stream> {
     #[pin]
     inner: Instrumented<S>,
     started: std::time::Instant,
+    /// When the last item came (a model stream's time per output chunk).
+    last_item: std::time::Instant,
     items: u64,
     /// `Some` for `#[llm_call]`.
     read_usage: Option<ReadUsage<S::Item>>,
@@ -48,6 +50,7 @@ pub fn instrument_stream<S: Stream>(stream: S, span: Span) -> InstrumentedStream
     InstrumentedStream {
         inner: super::StreamExt::instrument_stream(stream, span),
         started: std::time::Instant::now(),
+        last_item: std::time::Instant::now(),
         items: 0,
         read_usage: None,
         usage: None,
@@ -163,6 +166,7 @@ impl<S: Stream> Stream for InstrumentedStream<S> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
         let this = self.project();
         let started = *this.started;
+        let last_item = this.last_item;
         let items = this.items;
         let read_usage = *this.read_usage;
         let usage = this.usage;
@@ -170,6 +174,13 @@ impl<S: Stream> Stream for InstrumentedStream<S> {
         let capture = this.capture;
         this.inner.poll_next_then(cx, |span, item| match item {
             Some(item) => {
+                // A model stream's chunk timings, into the built-in metrics (sampled or not).
+                if read_usage.is_some() && span.is_metered() {
+                    let now = std::time::Instant::now();
+                    let since = if *items == 0 { started } else { *last_item };
+                    span.meter_chunk(*items == 0, now.duration_since(since).as_secs_f64());
+                    *last_item = now;
+                }
                 if *items == 0 && span.is_recording() {
                     let seconds = started.elapsed().as_secs_f64();
                     span.set_attribute(KeyValue::new(

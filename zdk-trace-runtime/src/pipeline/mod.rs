@@ -389,6 +389,8 @@ impl Collector {
             if let Ok(chunk) = spans.read_chunk(spans.slots()) {
                 for mut span in chunk {
                     total += 1;
+                    // Before any sampling decision: metrics see every call.
+                    span.close_meter();
                     let slot = match tail {
                         None => match queue.admit(span.flags & FLAG_ERROR != 0) {
                             Admit::Now => {

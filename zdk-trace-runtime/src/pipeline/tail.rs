@@ -537,6 +537,7 @@ mod tests {
             dropped: 0,
             attributes: SmallVec::new(),
             extras: None,
+            meter: None,
         }
     }
 

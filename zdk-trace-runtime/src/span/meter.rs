@@ -20,7 +20,8 @@ pub(super) struct Metered {
     series: u32,
 }
 
-const UNSET: u32 = u32::MAX;
+/// The site's plain series (no response model, no error), resolved when recorded.
+pub(crate) const UNSET: u32 = u32::MAX;
 
 impl Span {
     /// Starts the built-in metrics of `site` for this call (nothing when metrics are off, or
@@ -30,8 +31,20 @@ impl Span {
         if !tally::built_in() || self.meter.is_some() {
             return;
         }
-        let t0 = match &self.inner {
-            Inner::Slot(raw) if raw.flags & FLAG_RECORDING != 0 => raw.start,
+        // A recording span of a call that is not an agent's: its record carries the site
+        // and the collector records its duration from the record's own times. Nothing more
+        // happens on this thread, at start or at end. (An agent's span also keeps the
+        // running-agents count, which must go down when it ends.)
+        let t0 = match &mut self.inner {
+            Inner::Slot(raw) if raw.flags & FLAG_RECORDING != 0 => {
+                if site.kind() != SiteKind::Agent {
+                    if raw.meter.is_none() {
+                        raw.meter = Some((site, UNSET));
+                    }
+                    return;
+                }
+                raw.start
+            }
             _ => clock::now_raw(),
         };
         if site.kind() == SiteKind::Agent {
@@ -50,21 +63,32 @@ impl Span {
     pub(super) fn close_meter(&mut self) -> u64 {
         match self.meter.take() {
             None => 0,
-            Some(m) => close(m),
+            Some(m) => close(m, &mut self.inner),
         }
     }
 
     /// The call reported `response_model` (an `#[llm_call]`'s output).
     pub(crate) fn meter_response_model(&mut self, response_model: &str) {
-        if let Some(m) = &mut self.meter {
-            m.series = m.site.model_series(response_model);
+        if let Some((site, series)) = self.metered_series() {
+            *series = site.model_series(response_model);
         }
     }
 
     /// The call failed with `error_type`.
     pub(crate) fn meter_error(&mut self, error_type: &str) {
+        if let Some((site, series)) = self.metered_series() {
+            *series = site.error_series(error_type);
+        }
+    }
+
+    /// The call site and the duration series to update, on the span or in its record.
+    fn metered_series(&mut self) -> Option<(&'static Site, &mut u32)> {
         if let Some(m) = &mut self.meter {
-            m.series = m.site.error_series(error_type);
+            return Some((m.site, &mut m.series));
+        }
+        match &mut self.inner {
+            Inner::Slot(raw) => raw.meter.as_mut().map(|(site, series)| (*site, series)),
+            _ => None,
         }
     }
 
@@ -75,29 +99,55 @@ impl Span {
         input: Option<u64>,
         output: Option<u64>,
     ) {
+        if let Some(site) = self.site() {
+            site.tokens(response_model, input, output);
+        }
+    }
+
+    /// A model stream's chunk: the first (`seconds` since the call started) or a later one
+    /// (`seconds` since the previous chunk).
+    pub(crate) fn meter_chunk(&mut self, first: bool, seconds: f64) {
+        if let Some(site) = self.site() {
+            site.chunk(first, seconds);
+        }
+    }
+
+    /// The call site of this span's built-in metrics, if it has any.
+    fn site(&self) -> Option<&'static Site> {
         if let Some(m) = &self.meter {
-            m.site.tokens(response_model, input, output);
+            return Some(m.site);
+        }
+        match &self.inner {
+            Inner::Slot(raw) => raw.meter.map(|(site, _)| site),
+            _ => None,
         }
     }
 
     /// Whether this span carries built-in metrics.
     #[inline]
     pub(crate) fn is_metered(&self) -> bool {
-        self.meter.is_some()
+        self.site().is_some()
     }
 }
 
-#[inline(never)]
-fn close(m: Metered) -> u64 {
+/// Ends a call's metrics: a recording span hands them to its record (recorded off this
+/// thread, from the record's start and end), a span that records nothing records its duration
+/// here. Returns the end time.
+#[inline]
+fn close(m: Metered, inner: &mut Inner) -> u64 {
     let now = clock::now_raw();
     let series = if m.series == UNSET {
         m.site.ok_series()
     } else {
         m.series
     };
-    m.site
-        .duration()
-        .observe_ticks(series, now.saturating_sub(m.t0));
+    match inner {
+        Inner::Slot(raw) if raw.flags & FLAG_RECORDING != 0 => raw.meter = Some((m.site, series)),
+        _ => m
+            .site
+            .duration()
+            .observe_ticks(series, now.saturating_sub(m.t0)),
+    }
     if m.site.kind() == SiteKind::Agent {
         m.site.active(-1);
     }

@@ -608,7 +608,8 @@ fn hand_over(local: &mut Local, raw: &mut Option<Filled>) {
 /// A span that could not be handed over: no pipeline any more, or the thread is being torn
 /// down and its ring is gone. A recorded one is counted.
 #[cold]
-fn left_over(raw: Filled) {
+fn left_over(mut raw: Filled) {
+    raw.close_meter();
     if raw.flags & FLAG_RECORDING != 0 {
         count_dropped_shutdown(1);
     }
@@ -736,6 +737,7 @@ fn record(start: Start, name: Cow<'static, str>, kind: SpanKind, extra_flags: u8
         dropped: 0,
         attributes: SmallVec::new(),
         extras,
+        meter: None,
     }
 }
 

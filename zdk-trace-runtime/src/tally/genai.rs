@@ -51,12 +51,24 @@ pub(crate) const AGENT_DURATION: &str = "gen_ai.invoke_agent.duration";
 pub(crate) const TOOL_DURATION: &str = "gen_ai.execute_tool.duration";
 pub(crate) const WORKFLOW_DURATION: &str = "gen_ai.workflow.duration";
 pub(crate) const AGENT_ACTIVE: &str = "gen_ai.agent.active";
+pub(crate) const TIME_TO_FIRST_CHUNK: &str = "gen_ai.client.operation.time_to_first_chunk";
+pub(crate) const TIME_PER_OUTPUT_CHUNK: &str = "gen_ai.client.operation.time_per_output_chunk";
+
+/// Time to first chunk boundaries (s), as the conventions give for the time to first token.
+pub(crate) const FIRST_CHUNK_BOUNDS: [f64; 16] = [
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+/// Time per output chunk boundaries (s), as the conventions give for the time per token.
+pub(crate) const PER_CHUNK_BOUNDS: [f64; 13] = [
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
+];
 
 fn histogram(
     name: &'static str,
     unit: &'static str,
     description: &'static str,
     bounds: &[f64],
+    ticks: bool,
 ) -> Arc<Instrument> {
     register(Spec {
         scope: SCOPE.into(),
@@ -67,8 +79,8 @@ fn histogram(
         number: Number::F64,
         bounds: bounds.to_vec(),
         observable: false,
-        // The duration histograms take raw clock ticks (no float work per call).
-        ticks: unit == "s",
+        // The call duration histograms take raw clock ticks (no float work per call).
+        ticks,
     })
 }
 
@@ -80,6 +92,8 @@ pub(crate) struct BuiltIn {
     pub(crate) tool_duration: Arc<Instrument>,
     pub(crate) workflow_duration: Arc<Instrument>,
     pub(crate) agent_active: Arc<Instrument>,
+    pub(crate) first_chunk: Arc<Instrument>,
+    pub(crate) per_chunk: Arc<Instrument>,
 }
 
 pub(crate) static BUILT_IN: Lazy<BuiltIn> = Lazy::new(|| BuiltIn {
@@ -88,30 +102,49 @@ pub(crate) static BUILT_IN: Lazy<BuiltIn> = Lazy::new(|| BuiltIn {
         "s",
         "GenAI operation duration",
         &OPERATION_BOUNDS,
+        true,
     ),
     token_usage: histogram(
         TOKEN_USAGE,
         "{token}",
         "Number of input and output tokens used",
         &TOKEN_BOUNDS,
+        false,
     ),
     agent_duration: histogram(
         AGENT_DURATION,
         "s",
         "Duration of agent invocations",
         &AGENT_BOUNDS,
+        true,
     ),
     tool_duration: histogram(
         TOOL_DURATION,
         "s",
         "Duration of tool executions",
         &OPERATION_BOUNDS,
+        true,
     ),
     workflow_duration: histogram(
         WORKFLOW_DURATION,
         "s",
         "Duration of workflow invocations",
         &WORKFLOW_BOUNDS,
+        true,
+    ),
+    first_chunk: histogram(
+        TIME_TO_FIRST_CHUNK,
+        "s",
+        "Time from the start of a streamed model call to its first chunk",
+        &FIRST_CHUNK_BOUNDS,
+        false,
+    ),
+    per_chunk: histogram(
+        TIME_PER_OUTPUT_CHUNK,
+        "s",
+        "Time between consecutive chunks of a streamed model call",
+        &PER_CHUNK_BOUNDS,
+        false,
     ),
     agent_active: register(Spec {
         scope: SCOPE.into(),
@@ -156,6 +189,8 @@ pub struct Site {
     model: &'static str,
     ok: AtomicU32,
     active: AtomicU32,
+    first_chunk: AtomicU32,
+    per_chunk: AtomicU32,
 }
 
 impl Site {
@@ -175,6 +210,8 @@ impl Site {
             model,
             ok: AtomicU32::new(UNSET),
             active: AtomicU32::new(UNSET),
+            first_chunk: AtomicU32::new(UNSET),
+            per_chunk: AtomicU32::new(UNSET),
         }
     }
 
@@ -282,6 +319,21 @@ impl Site {
             attrs.push(KeyValue::new("gen_ai.token.type", kind));
             usage.observe(n as f64, &attrs);
         }
+    }
+
+    /// A chunk of a streamed model call: the time to the first, or since the previous one.
+    pub(crate) fn chunk(&self, first: bool, seconds: f64) {
+        let (instrument, cache) = if first {
+            (&BUILT_IN.first_chunk, &self.first_chunk)
+        } else {
+            (&BUILT_IN.per_chunk, &self.per_chunk)
+        };
+        let mut series = cache.load(Ordering::Relaxed);
+        if series == UNSET {
+            series = instrument.series_of(&self.attributes(None, None));
+            cache.store(series, Ordering::Relaxed);
+        }
+        instrument.observe_series(series, seconds);
     }
 
     /// Adds `delta` to the running agents of this (agent) site.

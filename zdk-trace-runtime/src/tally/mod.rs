@@ -18,14 +18,16 @@ mod series;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use once_cell::sync::Lazy;
 use opentelemetry::KeyValue;
 
 use crate::lock::lock;
 use cells::{Layout, Shard};
-use series::{same_attributes, SeriesTable};
+#[cfg(test)]
+use series::same_attributes;
+use series::{Remembered, SeriesTable};
 
 /// The cardinality limit of an instrument unless configured: attribute sets per instrument,
 /// the overflow series included (the OpenTelemetry SDK's default).
@@ -64,10 +66,10 @@ pub(crate) struct Instrument {
     pub(crate) kind: Kind,
     pub(crate) number: Number,
     pub(crate) bounds: Box<[f64]>,
-    /// A duration histogram fed raw clock ticks (the built-in ones): its bounds in ticks,
-    /// computed on first use; its sum, min and max cells hold ticks, converted to seconds at
-    /// collection. No float work per call.
-    ticks: Option<OnceLock<Box<[u64]>>>,
+    /// A duration histogram fed raw clock ticks (the built-in ones): its bounds in ticks; its
+    /// sum, min and max cells hold ticks, converted to seconds at collection. No float work
+    /// per call.
+    ticks: Option<Box<[u64]>>,
     /// Its index in the registry, and in every thread's shard list.
     id: usize,
     layout: Layout,
@@ -176,8 +178,13 @@ pub(crate) fn register_limited(spec: Spec, limit: usize) -> Arc<Instrument> {
         description: spec.description,
         kind: spec.kind,
         number: spec.number,
+        ticks: (spec.ticks && spec.kind == Kind::Histogram).then(|| {
+            bounds
+                .iter()
+                .map(|&seconds| crate::clock::ticks_of_nanos(seconds * 1e9))
+                .collect()
+        }),
         bounds: bounds.into_boxed_slice(),
-        ticks: (spec.ticks && spec.kind == Kind::Histogram).then(OnceLock::new),
         id: registry.len(),
         layout,
         table: Mutex::new(SeriesTable::new(limit)),
@@ -195,7 +202,7 @@ pub(crate) fn register_limited(spec: Spec, limit: usize) -> Arc<Instrument> {
 /// attributes it recorded with to their series.
 struct ThreadTally {
     shards: Vec<Option<Arc<Shard>>>,
-    caches: Vec<Vec<(Box<[KeyValue]>, u32)>>,
+    caches: Vec<Vec<Remembered>>,
 }
 
 /// Attribute sets a thread remembers per instrument; more are looked up under the lock.
@@ -237,13 +244,13 @@ impl ThreadTally {
     }
 
     /// The series of `attributes` for `instrument`.
-    #[inline]
+    #[inline(always)]
     fn series(&mut self, instrument: &Instrument, attributes: &[KeyValue]) -> u32 {
         let id = instrument.id;
         if let Some(cache) = self.caches.get(id) {
-            for (attrs, series) in cache {
-                if same_attributes(attrs, attributes) {
-                    return *series;
+            for remembered in cache {
+                if remembered.matches(attributes) {
+                    return remembered.series;
                 }
             }
         }
@@ -258,7 +265,7 @@ impl ThreadTally {
             self.caches.resize_with(id + 1, Vec::new);
         }
         let cache = &mut self.caches[id];
-        let entry = (attributes.to_vec().into_boxed_slice(), series);
+        let entry = Remembered::new(attributes, series);
         if cache.len() < CACHE {
             cache.push(entry);
         } else {
@@ -363,6 +370,16 @@ impl Instrument {
         with_cells(self, attributes, |cells| cells::observe(cells, bucket, x));
     }
 
+    /// Records `x` into a histogram series already resolved.
+    #[inline]
+    pub(crate) fn observe_series(&self, series: u32, x: f64) {
+        if !x.is_finite() {
+            return;
+        }
+        let bucket = cells::bucket_of(&self.bounds, x);
+        with_series(self, series, |cells| cells::observe(cells, bucket, x));
+    }
+
     /// Records a duration of `ticks` raw clock ticks into a series already resolved (a
     /// histogram registered with `ticks`).
     #[inline]
@@ -370,12 +387,6 @@ impl Instrument {
         let Some(bounds) = &self.ticks else {
             return;
         };
-        let bounds = bounds.get_or_init(|| {
-            self.bounds
-                .iter()
-                .map(|&seconds| crate::clock::ticks_of_nanos(seconds * 1e9))
-                .collect()
-        });
         // Calls of one site keep to a few buckets: an early exit the branch predictor learns
         // beats a branch-free count of all 14 bounds.
         let bucket = bounds

@@ -58,29 +58,126 @@ fn hash_value<H: Hasher>(value: &Value, state: &mut H) {
 }
 
 /// Values equal as attributes: floats by their bits (so NaN is one value, and the map's `Eq`
-/// is an equivalence).
+/// is an equivalence). Strings and integers, the usual attribute values, first.
+#[inline(always)]
 fn same_value(a: &Value, b: &Value) -> bool {
+    if let (Value::String(x), Value::String(y)) = (a, b) {
+        return same_str(x.as_str(), y.as_str());
+    }
+    if let (Value::I64(x), Value::I64(y)) = (a, b) {
+        return x == y;
+    }
+    same_other_value(a, b)
+}
+
+#[inline(never)]
+fn same_other_value(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::F64(x), Value::F64(y)) => x.to_bits() == y.to_bits(),
-        (Value::String(x), Value::String(y)) => same_str(x.as_str(), y.as_str()),
         _ => a == b,
     }
 }
 
 /// String equality that answers at once for the same `&'static str` (the common case: keys
 /// and values written as literals).
-#[inline]
+#[inline(always)]
 fn same_str(a: &str, b: &str) -> bool {
     (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
 }
 
 /// Whether two attribute lists, as given (not canonical), are the same list.
-#[inline]
+#[inline(always)]
 pub(crate) fn same_attributes(a: &[KeyValue], b: &[KeyValue]) -> bool {
     a.len() == b.len()
         && a.iter().zip(b).all(|(x, y)| {
             same_str(x.key.as_str(), y.key.as_str()) && same_value(&x.value, &y.value)
         })
+}
+
+/// A string's address and length.
+#[inline(always)]
+fn raw(s: &str) -> (usize, usize) {
+    (s.as_ptr() as usize, s.len())
+}
+
+/// A value as [`Remembered`] compares it first.
+#[derive(Debug)]
+enum Quick {
+    /// A string's address and length.
+    Str(usize, usize),
+    I64(i64),
+    /// Compared in full.
+    Other,
+}
+
+/// An attribute list as a thread's cache keeps it: its own copy, and the address and length
+/// of each key and string value of that copy. The copy keeps those strings alive (a `'static`
+/// one is the same literal, an owned one is the copy's own allocation, a shared one keeps its
+/// allocation), so a string at the same address and length is the same string: a list whose
+/// literals are the same is recognised by comparing addresses, without reading the strings.
+#[derive(Debug)]
+pub(crate) struct Remembered {
+    attrs: Box<[KeyValue]>,
+    quick: Box<[((usize, usize), Quick)]>,
+    pub(crate) series: u32,
+}
+
+impl Remembered {
+    pub(crate) fn new(attributes: &[KeyValue], series: u32) -> Remembered {
+        let attrs: Box<[KeyValue]> = attributes.into();
+        let quick = attrs
+            .iter()
+            .map(|kv| {
+                let value = match &kv.value {
+                    Value::String(s) => {
+                        let (p, l) = raw(s.as_str());
+                        Quick::Str(p, l)
+                    }
+                    Value::I64(n) => Quick::I64(*n),
+                    _ => Quick::Other,
+                };
+                (raw(kv.key.as_str()), value)
+            })
+            .collect();
+        Remembered {
+            attrs,
+            quick,
+            series,
+        }
+    }
+
+    /// Whether `attributes` is this list.
+    #[inline(always)]
+    pub(crate) fn matches(&self, attributes: &[KeyValue]) -> bool {
+        let quick = &*self.quick;
+        if attributes.len() != quick.len() {
+            return false;
+        }
+        for i in 0..quick.len() {
+            let (kv, ((kp, kl), value)) = (&attributes[i], &quick[i]);
+            let key = kv.key.as_str();
+            if key.as_ptr() as usize != *kp || key.len() != *kl {
+                return same_attributes(&self.attrs, attributes);
+            }
+            let same = match (&kv.value, value) {
+                (Value::String(s), Quick::Str(p, l)) => {
+                    let s = s.as_str();
+                    s.as_ptr() as usize == *p && s.len() == *l
+                }
+                (Value::I64(n), Quick::I64(m)) => {
+                    if n != m {
+                        return false;
+                    }
+                    true
+                }
+                _ => false,
+            };
+            if !same {
+                return same_attributes(&self.attrs, attributes);
+            }
+        }
+        true
+    }
 }
 
 /// Keys sorted, the last of a repeated key kept.

@@ -202,7 +202,9 @@ impl Local {
         };
         let counters = self.counters();
         bump(&counters.recorded);
-        if let Some(span) = shed {
+        if let Some(mut span) = shed {
+            // Shed, but still counted and timed: metrics are not biased by overload.
+            span.close_meter();
             bump(&counters.dropped_queue_full);
             if error {
                 bump(&counters.dropped_queue_full_errors);

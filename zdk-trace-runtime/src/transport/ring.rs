@@ -79,6 +79,7 @@ mod tests {
             dropped: 0,
             attributes: (0..5).map(|i| KeyValue::new("k", i64::from(i))).collect(),
             extras: None,
+            meter: None,
         }
     }
 

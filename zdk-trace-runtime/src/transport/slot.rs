@@ -136,6 +136,7 @@ mod tests {
                 trace_state: Some(Arc::from("k=v")),
                 ..Extras::default()
             })),
+            meter: None,
         }
     }
 
@@ -148,6 +149,7 @@ mod tests {
                 trace_state: Some(Arc::from("k=v")),
                 ..Extras::default()
             })),
+            meter: None,
             ..owning(1)
         }
     }
