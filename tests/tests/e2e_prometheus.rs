@@ -82,6 +82,8 @@ struct Did {
     agents: u64,
     tools: u64,
     failed_tools: u64,
+    /// Trace ids (hex) of the spans.
+    traces: std::collections::HashSet<String>,
 }
 
 fn read_spans(path: &std::path::Path) -> Did {
@@ -101,6 +103,9 @@ fn read_spans(path: &std::path::Path) -> Did {
                 .and_then(|v| v["intValue"].as_str().and_then(|s| s.parse::<i64>().ok()))
                 .unwrap_or(0)
         };
+        if let Some(trace) = span["traceId"].as_str() {
+            did.traces.insert(trace.to_owned());
+        }
         let op = attr("gen_ai.operation.name")
             .and_then(|v| v["stringValue"].as_str().map(str::to_owned));
         match op.as_deref() {
@@ -213,6 +218,51 @@ fn prometheus_scrapes_what_the_agent_app_did() {
         &format!("count(last_over_time(target_info{{{job},service_name=\"agent-app\"}}[1m]))"),
         1.0,
     );
+    // Prometheus scraped OpenMetrics with exemplars: each names a trace the app exported.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let url = reqwest::Url::parse_with_params(
+        &format!("{base}/api/v1/query_exemplars"),
+        &[
+            (
+                "query",
+                "gen_ai_client_operation_duration_seconds_bucket{job=\"zdk\"}".to_owned(),
+            ),
+            ("start", (now - 300).to_string()),
+            ("end", (now + 60).to_string()),
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = rt.block_on(async {
+        reqwest::Client::new()
+            .get(url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("query_exemplars: {e}"))
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("query_exemplars: {e}"))
+    });
+    let body: Json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let exemplars: Vec<String> = body["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|series| series["exemplars"].as_array().cloned().unwrap_or_default())
+        .filter_map(|e| e["labels"]["trace_id"].as_str().map(str::to_owned))
+        .collect();
+    assert!(!exemplars.is_empty(), "no exemplars stored: {body}");
+    for trace in &exemplars {
+        assert!(
+            did.traces.contains(trace),
+            "exemplar trace {trace} is not one the app exported"
+        );
+    }
     // Every query of the Grafana dashboard in docs/ is valid PromQL for these series.
     let dashboard: Json = serde_json::from_str(
         &std::fs::read_to_string(concat!(

@@ -387,9 +387,31 @@ fn openmetrics_is_served_when_asked_for() {
     assert!(om
         .body
         .contains("# UNIT gen_ai_execute_tool_duration_seconds seconds"));
+    // The sampled-in call is its bucket's exemplar: its trace and span ids.
+    let spans = h.spans();
+    let span = zdk_trace_tests::harness::one(&spans, "execute_tool om_tool");
+    let exemplar = format!(
+        "# {{trace_id=\"{}\",span_id=\"{}\"}}",
+        span.span_context.trace_id(),
+        span.span_context.span_id()
+    );
+    let line = om
+        .body
+        .lines()
+        .find(|l| l.contains("gen_ai_tool_name=\"om_tool\"") && l.contains(" # {"))
+        .unwrap_or_else(|| panic!("no exemplar for om_tool in:\n{}", om.body));
+    assert!(
+        line.starts_with("gen_ai_execute_tool_duration_seconds_bucket{"),
+        "{line}"
+    );
+    assert!(line.contains(&exemplar), "{line} lacks {exemplar}");
     let text = scrape(addr, "/metrics", Some("text/plain"));
     assert!(text.content_type.starts_with("text/plain; version=0.0.4"));
     assert!(!text.body.contains("# EOF"));
+    assert!(
+        !text.body.contains(" # {"),
+        "no exemplars in the text format"
+    );
 }
 
 #[test]
@@ -559,4 +581,100 @@ fn a_streamed_model_call_times_its_chunks_and_sums_its_tokens() {
         ),
         3.0
     );
+}
+
+/// A reply whose client reports what it cost.
+struct Billed;
+
+impl LlmOutput for Billed {
+    fn usage(&self) -> Option<TokenUsage> {
+        Some(TokenUsage::new(100, 20))
+    }
+
+    fn cost(&self) -> Option<zdk_trace_runtime::genai::Cost> {
+        Some(zdk_trace_runtime::genai::Cost::usd(0.0125))
+    }
+}
+
+#[llm_call(provider = "billing-provider", model = "billed-model")]
+fn billed_chat() -> Billed {
+    Billed
+}
+
+/// A reply with usage only: the price table prices it.
+struct Unbilled;
+
+impl LlmOutput for Unbilled {
+    fn usage(&self) -> Option<TokenUsage> {
+        Some(TokenUsage::new(1_000, 500))
+    }
+}
+
+#[llm_call(provider = "local-provider", model = "priced-model")]
+fn priced_chat() -> Unbilled {
+    Unbilled
+}
+
+#[test]
+fn model_call_cost_comes_from_the_client_or_the_price_table() {
+    let h = install(
+        Sampler::AlwaysOn,
+        "[telemetry.genai.prices.\"priced-model\"]\ninput_per_million = 2.0\n\
+         output_per_million = 8.0\n",
+    );
+    for _ in 0..2 {
+        billed_chat();
+        priced_chat();
+    }
+    let spans = h.spans();
+    let billed = spans
+        .iter()
+        .find(|s| s.name == "chat billed-model")
+        .unwrap_or_else(|| panic!("no billed span"));
+    let attr = |s: &opentelemetry_sdk::trace::SpanData, key: &str| {
+        s.attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| kv.value.clone())
+    };
+    assert_eq!(
+        attr(billed, "gen_ai.usage.cost.amount"),
+        Some(zdk_trace_runtime::Value::F64(0.0125))
+    );
+    assert_eq!(
+        attr(billed, "zdk.gen_ai.usage.cost.source"),
+        Some("provider".into())
+    );
+    let priced = spans
+        .iter()
+        .find(|s| s.name == "chat priced-model")
+        .unwrap_or_else(|| panic!("no priced span"));
+    // 1 000 input tokens at 2 per million, 500 output at 8 per million.
+    assert_eq!(
+        attr(priced, "gen_ai.usage.cost.amount"),
+        Some(zdk_trace_runtime::Value::F64(0.006))
+    );
+    assert_eq!(
+        attr(priced, "gen_ai.usage.cost.currency"),
+        Some("USD".into())
+    );
+    assert_eq!(
+        attr(priced, "zdk.gen_ai.usage.cost.source"),
+        Some("local".into())
+    );
+
+    let text = scrape_text(&h.telemetry);
+    let cost = |model: &str, source: &str| {
+        value(
+            &text,
+            "gen_ai_usage_cost_total",
+            &[
+                ("gen_ai_request_model", model),
+                ("zdk_gen_ai_usage_cost_source", source),
+                ("gen_ai_usage_cost_currency", "USD"),
+            ],
+        )
+    };
+    assert!((cost("billed-model", "provider") - 0.025).abs() < 1e-12);
+    assert!((cost("priced-model", "local") - 0.012).abs() < 1e-12);
 }

@@ -67,9 +67,10 @@ pub(crate) struct Extras {
 
 impl RawSpan {
     /// Records the built-in metrics this span still carries (its duration into its call
-    /// site's histogram), once.
+    /// site's histogram), once; with `exemplar` (the collector), a sampled-in span also
+    /// becomes its bucket's exemplar.
     #[inline]
-    pub(crate) fn close_meter(&mut self) {
+    pub(crate) fn close_meter(&mut self, exemplar: bool) {
         if let Some((site, series)) = self.meter.take() {
             // `u32::MAX`: the site's plain series (no response model, no error).
             let series = if series == u32::MAX {
@@ -77,8 +78,12 @@ impl RawSpan {
             } else {
                 series
             };
-            site.duration()
-                .observe_ticks(series, self.end.saturating_sub(self.start));
+            let ticks = self.end.saturating_sub(self.start);
+            let duration = site.duration();
+            duration.observe_ticks(series, ticks);
+            if exemplar && self.flags & FLAG_SAMPLED != 0 {
+                duration.offer_exemplar(series, ticks, self.trace_id, self.span_id, self.end);
+            }
         }
     }
 

@@ -730,6 +730,18 @@ impl TelemetryBuilder {
                 .unwrap_or(config::RETRY_PROBE_INTERVAL_DEFAULT),
         };
         let metrics_options = metrics_options(&settings, &resource)?;
+        // The price table: a model call whose client reports no cost is priced from it.
+        crate::genai::prices::set(
+            config::table::model_prices(&settings)?
+                .into_iter()
+                .map(|p| crate::genai::prices::Price {
+                    model: p.model,
+                    input_per_million: p.input_per_million,
+                    output_per_million: p.output_per_million,
+                    currency: p.currency,
+                })
+                .collect(),
+        );
         let pipeline = if settings.enabled {
             Some(
                 Pipeline::start(PipelineParts {

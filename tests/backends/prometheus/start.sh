@@ -51,7 +51,8 @@ scrape_configs:
 YML
 
 prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
-    --web.listen-address="127.0.0.1:$port" >"$dir/prometheus.log" 2>&1 &
+    --web.listen-address="127.0.0.1:$port" --enable-feature=exemplar-storage \
+    >"$dir/prometheus.log" 2>&1 &
 pid=$!
 echo "$pid" >"$dir/prometheus.pid"
 for _ in $(seq 1 300); do

@@ -7,7 +7,7 @@ use opentelemetry::KeyValue;
 use crate::genai::capture::{finish_or_stop, message_json, CaptureValue, Content, ContentSink};
 use crate::genai::{self, CaptureMode, LlmOutput};
 use crate::hot::hot;
-use crate::instrument::{meter_usage, set_usage};
+use crate::instrument::{meter_usage, model_cost, record_cost, set_usage};
 use crate::span::Span;
 
 impl Content {
@@ -48,17 +48,20 @@ impl ContentSink for Span {
 /// Sets token usage and the response model from an `#[llm_call]` return value.
 #[inline]
 pub fn record_llm_output<T: LlmOutput + ?Sized>(span: &mut Span, output: &T) {
-    if span.is_metered() {
-        meter_usage(span, output.usage().as_ref(), output.response_model());
-    }
-    if !span.is_recording() {
+    let (metered, recording) = (span.is_metered(), span.is_recording());
+    if !metered && !recording {
         return;
     }
-    set_usage(
-        span,
-        output.usage().as_ref(),
-        output.response_model().map(str::to_owned),
-    );
+    let usage = output.usage();
+    let model = output.response_model();
+    if metered {
+        meter_usage(span, usage.as_ref(), model);
+    }
+    let cost = model_cost(span, output.cost(), usage.as_ref(), model);
+    record_cost(span, cost.as_ref(), model);
+    if recording {
+        set_usage(span, usage.as_ref(), model.map(str::to_owned));
+    }
 }
 
 /// Records the prompt and the completion of an `#[llm_call(..., capture)]` (when `content`

@@ -39,7 +39,7 @@ fn walk(doc: &Doc<'_>, c: &mut Config, path: &str, table: &DeTable<'_>) -> Resul
 #[cfg(test)]
 // Tests panic on failure by design.
 #[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
+pub(crate) mod tests {
     #[test]
     fn a_duplicate_key_is_named() {
         for (doc, key) in [
@@ -325,6 +325,315 @@ mod tests {
         assert!(err.contains("did you mean `port`?"), "{err}");
     }
 
+    /// The example of `telemetry.genai.prices` as the documentation gives it.
+    pub(crate) const PRICES_EXAMPLE: &str = r#"[telemetry.genai.prices."gpt-4o"]
+input_per_million = 2.5
+output_per_million = 10.0
+
+[telemetry.genai.prices."claude-sonnet-4"]
+input_per_million = 3.0
+output_per_million = 15.0
+currency = "USD"
+"#;
+
+    #[test]
+    fn model_prices() {
+        use crate::config::values::ModelPrice;
+
+        let c = parse(PRICES_EXAMPLE, "<string>").unwrap();
+        let read: Vec<(&ModelPrice, &Origin)> =
+            c.prices.iter().map(|s| (&s.value, &s.origin)).collect();
+        let at = |line: usize, model: &str| Origin::File {
+            source_name: "<string>".to_owned(),
+            line,
+            key: format!("telemetry.genai.prices.\"{model}\""),
+        };
+        assert_eq!(
+            read,
+            [
+                (
+                    &ModelPrice {
+                        model: "gpt-4o".to_owned(),
+                        input_per_million: 2.5,
+                        output_per_million: 10.0,
+                        currency: "USD".to_owned(),
+                    },
+                    &at(1, "gpt-4o")
+                ),
+                (
+                    &ModelPrice {
+                        model: "claude-sonnet-4".to_owned(),
+                        input_per_million: 3.0,
+                        output_per_million: 15.0,
+                        currency: "USD".to_owned(),
+                    },
+                    &at(5, "claude-sonnet-4")
+                ),
+            ]
+        );
+
+        // Any name (dots, slashes), inline tables, integers, another currency, `-0.0` as 0.
+        let c = parse(
+            "[telemetry.genai.prices]\n\
+             \"openai/gpt-4.1-mini\" = { input_per_million = 0.4, output_per_million = 1.6 }\n\
+             \"mistral-large\" = { input_per_million = 2, output_per_million = -0.0, \
+             currency = \"EUR\" }\n",
+            "<string>",
+        )
+        .unwrap();
+        let prices: Vec<(&str, f64, f64, &str)> = c
+            .prices
+            .iter()
+            .map(|s| {
+                let p = &s.value;
+                (
+                    p.model.as_str(),
+                    p.input_per_million,
+                    p.output_per_million,
+                    p.currency.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            prices,
+            [
+                ("openai/gpt-4.1-mini", 0.4, 1.6, "USD"),
+                ("mistral-large", 2.0, 0.0, "EUR")
+            ]
+        );
+        assert!(c.prices[1].value.output_per_million.is_sign_positive());
+        assert_eq!(
+            c.prices[1].origin,
+            at(3, "mistral-large"),
+            "an inline entry's line is its own"
+        );
+    }
+
+    /// Every bad entry of `[telemetry.genai.prices]`: the error names the key (with the model),
+    /// the line, and says what is expected, with an example.
+    #[test]
+    fn bad_model_prices_name_the_key() {
+        const ENTRY: &str = "[telemetry.genai.prices.\"gpt-4o\"]\n";
+        const PRICES: &str = "input_per_million = 2.5\noutput_per_million = 10.0\n";
+        for (doc, key, line, value, expected) in [
+            (
+                format!("{ENTRY}input_per_million = -2.5\noutput_per_million = 10.0\n"),
+                "telemetry.genai.prices.\"gpt-4o\".input_per_million",
+                2,
+                "-2.5",
+                "a price per million tokens: a number, 0 or more, e.g. `2.5`; here it is \
+                 negative",
+            ),
+            (
+                format!("{ENTRY}input_per_million = 2.5\noutput_per_million = -1\n"),
+                "telemetry.genai.prices.\"gpt-4o\".output_per_million",
+                3,
+                "-1",
+                "here it is negative",
+            ),
+            (
+                format!("{ENTRY}input_per_million = \"2.5\"\noutput_per_million = 10.0\n"),
+                "telemetry.genai.prices.\"gpt-4o\".input_per_million",
+                2,
+                "\"2.5\"",
+                "a price per million tokens: a number, 0 or more, e.g. `2.5`",
+            ),
+            (
+                format!("{ENTRY}input_per_million = 2.5\noutput_per_million = true\n"),
+                "telemetry.genai.prices.\"gpt-4o\".output_per_million",
+                3,
+                "true",
+                "a number, 0 or more",
+            ),
+            (
+                format!("{ENTRY}input_per_million = nan\noutput_per_million = 10.0\n"),
+                "telemetry.genai.prices.\"gpt-4o\".input_per_million",
+                2,
+                "nan",
+                "a number, 0 or more",
+            ),
+            (
+                format!("{ENTRY}input_per_million = inf\noutput_per_million = 10.0\n"),
+                "telemetry.genai.prices.\"gpt-4o\".input_per_million",
+                2,
+                "inf",
+                "a number, 0 or more",
+            ),
+            (
+                format!("{ENTRY}{PRICES}currency = \"usd\"\n"),
+                "telemetry.genai.prices.\"gpt-4o\".currency",
+                4,
+                "\"usd\"",
+                "a currency code of 3 upper-case letters (ISO 4217), e.g. `USD` or `EUR`; did \
+                 you mean `USD`?",
+            ),
+            (
+                format!("{ENTRY}{PRICES}currency = \"dollars\"\n"),
+                "telemetry.genai.prices.\"gpt-4o\".currency",
+                4,
+                "\"dollars\"",
+                "e.g. `USD` or `EUR`",
+            ),
+            (
+                format!("{ENTRY}{PRICES}currency = \"U$D\"\n"),
+                "telemetry.genai.prices.\"gpt-4o\".currency",
+                4,
+                "\"U$D\"",
+                "3 upper-case letters",
+            ),
+            (
+                format!("{ENTRY}{PRICES}currency = 840\n"),
+                "telemetry.genai.prices.\"gpt-4o\".currency",
+                4,
+                "840",
+                "3 upper-case letters",
+            ),
+            (
+                format!("[telemetry.genai.prices.\"\"]\n{PRICES}"),
+                "telemetry.genai.prices.\"\"",
+                1,
+                "\"\"",
+                "a non-empty model name of at most 255 characters without control \
+                 characters, e.g. `gpt-4o` or `anthropic/claude-sonnet-4`; here it is empty",
+            ),
+            (
+                format!(
+                    "[telemetry.genai.prices]\n{:?} = {{ input_per_million = 1, \
+                     output_per_million = 1 }}\n",
+                    "m".repeat(256)
+                ),
+                &format!("telemetry.genai.prices.{:?}", "m".repeat(256)),
+                2,
+                &format!("{:?}", "m".repeat(256)),
+                "here it is 256 characters long",
+            ),
+            (
+                "[telemetry.genai.prices]\n\"gpt-4o\" = 2.5\n".to_owned(),
+                "telemetry.genai.prices.\"gpt-4o\"",
+                2,
+                "2.5",
+                "a table of the model's prices, e.g. `[telemetry.genai.prices.\"gpt-4o\"]` \
+                 with `input_per_million = 2.5` and `output_per_million = 10.0`",
+            ),
+            (
+                "[telemetry.genai]\nprices = [\"gpt-4o\"]\n".to_owned(),
+                "telemetry.genai.prices",
+                2,
+                "an array",
+                "a table (`[telemetry.genai.prices]`)",
+            ),
+            // An unquoted name with a dot is a model holding a table: say to quote it.
+            (
+                format!("[telemetry.genai.prices.gpt-4.1]\n{PRICES}"),
+                "telemetry.genai.prices.\"gpt-4\".1",
+                1,
+                "a table",
+                "a price key (`input_per_million`, `output_per_million`, `currency`), not a \
+                 table; a model name with a dot is quoted: \
+                 `[telemetry.genai.prices.\"gpt-4.1\"]`",
+            ),
+        ] {
+            let err = parse(&doc, "<string>").unwrap_err();
+            match &err {
+                ConfigError::Invalid {
+                    key: k,
+                    line: l,
+                    value: v,
+                    expected: e,
+                    ..
+                } => {
+                    assert_eq!(
+                        (k.as_str(), *l, v.as_str()),
+                        (key, Some(line), value),
+                        "{doc}"
+                    );
+                    assert!(e.contains(expected), "{doc}: {e}");
+                }
+                other => panic!("{doc}: {other:?}"),
+            }
+            let msg = err.to_string();
+            assert!(
+                msg.starts_with(&format!(
+                    "<string>:{line}: invalid value {value} for `{key}`"
+                )),
+                "{msg}"
+            );
+        }
+
+        // A missing price names the key it needs, at the model's table, with an example.
+        for (doc, line, missing, example) in [
+            (
+                format!("{ENTRY}output_per_million = 10.0\n"),
+                1,
+                "input_per_million",
+                "`input_per_million = 2.5`",
+            ),
+            (
+                format!("# prices\n\n{ENTRY}input_per_million = 2.5\ncurrency = \"EUR\"\n"),
+                3,
+                "output_per_million",
+                "`output_per_million = 10.0`",
+            ),
+            (
+                "[telemetry.genai.prices]\n\"gpt-4o\" = {}\n".to_owned(),
+                2,
+                "input_per_million",
+                "`input_per_million = 2.5`",
+            ),
+        ] {
+            let err = parse(&doc, "<string>").unwrap_err();
+            match &err {
+                ConfigError::Missing { key, line: l, .. } => {
+                    assert_eq!(key, &format!("telemetry.genai.prices.\"gpt-4o\".{missing}"));
+                    assert_eq!(*l, Some(line), "{doc}");
+                }
+                other => panic!("{doc}: {other:?}"),
+            }
+            let msg = err.to_string();
+            assert!(
+                msg.starts_with(&format!(
+                    "<string>:{line}: `telemetry.genai.prices.\"gpt-4o\".{missing}` is missing; \
+                     add `{missing} = …`"
+                )) && msg.contains(example),
+                "{msg}"
+            );
+        }
+
+        // An unknown key in an entry: the accepted keys, and the one meant.
+        let err = parse(
+            &format!("{ENTRY}{PRICES}\ninput_per_milion = 2.5\n"),
+            "<string>",
+        )
+        .unwrap_err();
+        match &err {
+            ConfigError::UnknownKey {
+                key,
+                line,
+                suggestion,
+                ..
+            } => {
+                assert_eq!(key, "telemetry.genai.prices.\"gpt-4o\".input_per_milion");
+                assert_eq!(*line, 5);
+                assert_eq!(suggestion.as_deref(), Some("input_per_million"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let msg = err.to_string();
+        assert!(
+            msg.contains("did you mean `input_per_million`?")
+                && msg.contains("`input_per_million`, `output_per_million`, `currency`"),
+            "{msg}"
+        );
+        let err = parse("[telemetry.genai]\nprice = 1\n", "<string>")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown key `telemetry.genai.price`")
+                && err.contains("did you mean `prices`?"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn numbers_in_any_toml_form() {
         let c = parse(
@@ -352,9 +661,10 @@ mod props {
     use crate::config::resolve;
     use crate::config::settings::Settings;
     use crate::config::table::{
-        metrics_exporters, metrics_otlp_url, METRICS_CARDINALITY_LIMIT, METRICS_ENABLED,
-        METRICS_EXPORTERS, METRICS_OTLP_INTERVAL, METRICS_OTLP_PROTOCOL, METRICS_OTLP_TEMPORALITY,
-        PROMETHEUS_ADDRESS, PROMETHEUS_ENABLED, PROMETHEUS_PATH, PROMETHEUS_PORT,
+        metrics_exporters, metrics_otlp_url, model_prices, METRICS_CARDINALITY_LIMIT,
+        METRICS_ENABLED, METRICS_EXPORTERS, METRICS_OTLP_INTERVAL, METRICS_OTLP_PROTOCOL,
+        METRICS_OTLP_TEMPORALITY, PROMETHEUS_ADDRESS, PROMETHEUS_ENABLED, PROMETHEUS_PATH,
+        PROMETHEUS_PORT,
     };
 
     /// What the metrics stage reads at install: it must not panic either.
@@ -407,6 +717,10 @@ mod props {
             "telemetry.tracing.otlp.batch",
             "telemetry.tracing.sampling",
             "telemetry.genai",
+            "telemetry.genai.prices",
+            "telemetry.genai.prices.\"gpt-4o\"",
+            "telemetry.genai.prices.gpt-4.1",
+            "telemetry.genai.prices.\"\"",
             "telemetry.usage",
             "telemetry.metrics",
             "telemetry.metrics.prometheus",
@@ -442,6 +756,11 @@ mod props {
             "\"deployment.environment\"",
             "type",
             "path",
+            "prices",
+            "input_per_million",
+            "output_per_million",
+            "currency",
+            "\"claude-sonnet-4\"",
         ]);
         let value = prop_oneof![
             any::<i64>().prop_map(|n| n.to_string()),
@@ -458,6 +777,11 @@ mod props {
             Just("\"${API_KEY}\"".to_owned()),
             Just("[1, 2]".to_owned()),
             Just("{ type = \"stdout\" }".to_owned()),
+            Just("\"USD\"".to_owned()),
+            Just("\"usd\"".to_owned()),
+            Just("-0.0".to_owned()),
+            Just("{ input_per_million = 2.5, output_per_million = 10.0 }".to_owned()),
+            Just("{ input_per_million = 2.5 }".to_owned()),
             Just("nan".to_owned()),
             Just("inf".to_owned()),
         ];
@@ -485,6 +809,8 @@ mod props {
                 Ok(layer) => {
                     if let Ok(s) = resolve(&[&layer], &|_| None) {
                         read_metrics(&s);
+                        // Every price was checked when the file was read.
+                        prop_assert!(model_prices(&s).is_ok());
                     }
                 }
                 Err(err) => assert_named(&err)?,
@@ -506,7 +832,9 @@ mod props {
             port in 1u16..=u16::MAX,
             interval_ms in 1u64..=3_600_000,
             path in "/[A-Za-z0-9._~/-]{0,40}",
+            price in ("[A-Za-z0-9 ._:/@-]{1,40}", 0.0f64..=1e6, 0.0f64..=1e6, "[A-Z]{3}"),
         ) {
+            let (model, input, output, currency) = price;
             let batch = ((queue.min(65_536) as f64 * batch_fraction) as usize).max(1);
             let secs = |ms: u64| format!("{}.{:03}", ms / 1000, ms % 1000);
             let doc = format!(
@@ -519,7 +847,9 @@ mod props {
                  always_sample_slow_seconds = {}\nmax_traces_per_second = {rate:?}\n\
                  [telemetry.metrics]\ncardinality_limit = {cardinality}\n\
                  [telemetry.metrics.prometheus]\nport = {port}\npath = {path:?}\n\
-                 [telemetry.metrics.otlp]\ninterval_seconds = {}\n",
+                 [telemetry.metrics.otlp]\ninterval_seconds = {}\n\
+                 [telemetry.genai.prices.{model:?}]\ninput_per_million = {input:?}\n\
+                 output_per_million = {output:?}\ncurrency = {currency:?}\n",
                 secs(otlp_ms), secs(delay_ms), secs(export_ms), secs(slow_ms), secs(interval_ms),
             );
             let layer = Config::from_toml_str(&doc)
@@ -538,6 +868,12 @@ mod props {
             prop_assert_eq!(PROMETHEUS_PORT.resolved(&s).unwrap(), Some(port));
             prop_assert_eq!(PROMETHEUS_PATH.resolved(&s).unwrap(), Some(path));
             prop_assert_eq!(METRICS_OTLP_INTERVAL.resolved(&s).unwrap(), Some(read(interval_ms)));
+            let prices = model_prices(&s).unwrap();
+            prop_assert_eq!(prices.len(), 1);
+            prop_assert_eq!(&prices[0].model, &model);
+            prop_assert_eq!(prices[0].input_per_million, input);
+            prop_assert_eq!(prices[0].output_per_million, output);
+            prop_assert_eq!(&prices[0].currency, &currency);
             prop_assert_eq!(s.sampler, crate::sampling::Sampler::TraceIdRatio(probability));
             match &s.exporters[..] {
                 [crate::config::ExporterSettings::Otlp(otlp)] => {
@@ -554,7 +890,8 @@ mod props {
             rate in prop_oneof![1e-300f64..0.000_999, 1_000_000.001f64..1e300],
             cardinality in prop_oneof![0u64..2, 1_000_001..=i64::MAX as u64],
             port in prop_oneof![i64::MIN..=0, 65_536..=i64::MAX],
-            which in 0usize..5,
+            price in prop_oneof![-1e300f64..-1e-300, Just(f64::NEG_INFINITY)],
+            which in 0usize..6,
         ) {
             let (doc, key) = match which {
                 0 => (
@@ -573,9 +910,18 @@ mod props {
                     format!("[telemetry.metrics]\ncardinality_limit = {cardinality}\n"),
                     "telemetry.metrics.cardinality_limit",
                 ),
-                _ => (
+                4 => (
                     format!("[telemetry.metrics.prometheus]\nport = {port}\n"),
                     "telemetry.metrics.prometheus.port",
+                ),
+                _ => (
+                    format!(
+                        "[telemetry.genai.prices.\"gpt-4o\"]\noutput_per_million = {}\n\
+                         input_per_million = 1\n",
+                        // TOML spells the infinities `inf`.
+                        if price.is_finite() { format!("{price:?}") } else { "-inf".to_owned() }
+                    ),
+                    "telemetry.genai.prices.\"gpt-4o\".output_per_million",
                 ),
             };
             match Config::from_toml_str(&doc) {

@@ -283,7 +283,7 @@ pub(crate) const EXPECTED_CURRENCY: &str =
     "a currency code of 3 upper-case letters (ISO 4217), e.g. `USD` or `EUR`";
 
 /// A price: finite (NaN would turn every cost into NaN) and 0 or more.
-pub(crate) fn is_price(price: f64) -> bool {
+fn is_price(price: f64) -> bool {
     price.is_finite() && price >= 0.0
 }
 
@@ -346,8 +346,12 @@ pub(crate) fn model_price_problem(price: &ModelPrice) -> Option<(String, String)
             return Some((format!("{value} ({field} of {model:?})"), expected));
         }
     }
-    currency_check(&price.currency)
-        .map(|expected| (format!("{:?} (currency of {model:?})", price.currency), expected))
+    currency_check(&price.currency).map(|expected| {
+        (
+            format!("{:?} (currency of {model:?})", price.currency),
+            expected,
+        )
+    })
 }
 
 // ----- kinds -----

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::values::Config;
-pub(crate) use super::values::{ModelPrice, OtlpProtocol, Secret};
+pub(crate) use super::values::{OtlpProtocol, Secret};
 use crate::genai::CaptureMode;
 use crate::sampling::{Sampler, TailSampling};
 

@@ -732,7 +732,8 @@ impl Config {
     /// add to it. No environment variable. The model is named as the application reports it
     /// (`gen_ai.request.model`): 1 to 255 characters (dots, dashes and slashes included), no
     /// control character. Prices are finite and 0 or more. Anything else is refused when the
-    /// configuration is resolved. Another currency: [`with_model_price_in`](Self::with_model_price_in).
+    /// configuration is resolved. For another currency, see
+    /// [`with_model_price_in`](Self::with_model_price_in).
     ///
     /// # Examples
     ///

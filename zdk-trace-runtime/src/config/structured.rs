@@ -1,6 +1,6 @@
 //! The readers of the settings whose value has a structure of its own (the resource, the OTLP
-//! endpoint and headers, the exporters list, the model prices), which their [`Custom`](super::setting::Custom)
-//! descriptors in [`table`](super::table) name.
+//! endpoint and headers, the exporters list, the model prices), which their
+//! [`Custom`](super::setting::Custom) descriptors in [`table`](super::table) name.
 
 #[cfg(feature = "config-file")]
 use std::path::PathBuf;
@@ -22,16 +22,16 @@ use super::kinds::attribute_problem;
 #[cfg(feature = "config-file")]
 use super::kinds::{
     attribute_rule, currency_check, is_header_name, model_key, price_check, unsigned_zero,
-    ATTRIBUTE_KEY,
-    EXPECTED_CURRENCY, EXPECTED_HEADER_NAME, EXPECTED_PRICE, FILE_PATH, HEADER_VALUE, MODEL_NAME,
+    ATTRIBUTE_KEY, EXPECTED_CURRENCY, EXPECTED_HEADER_NAME, EXPECTED_PRICE, FILE_PATH,
+    HEADER_VALUE, MODEL_NAME,
 };
 #[cfg(feature = "config-file")]
 use super::settings::{Secret, PRICE_CURRENCY_DEFAULT};
 #[cfg(feature = "config-file")]
 use super::toml_value::{Doc, Item, HIDDEN};
+use super::values::{Config, Endpoint, Origin, Set};
 #[cfg(feature = "config-file")]
 use super::values::{ExporterChoice, ModelPrice};
-use super::values::{Config, Endpoint, Origin, Set};
 
 #[cfg(feature = "config-file")]
 pub(super) fn resource_from_file(
@@ -251,18 +251,18 @@ pub(super) fn prices_from_file(
         };
         // `[telemetry.genai.prices.gpt-4.1]` is model `gpt-4` holding a table `1`: the name
         // needed quotes.
-        if let Some((name, field_key, v)) = doc
-            .entries(fields, &model_key)
-            .into_iter()
-            .find(|(name, _, v)| {
-                !PRICE_KEYS.contains(name) && matches!(v.get_ref(), DeValue::Table(_))
-            })
+        if let Some((name, field_key, v)) =
+            doc.entries(fields, &model_key)
+                .into_iter()
+                .find(|(name, _, v)| {
+                    !PRICE_KEYS.contains(name) && matches!(v.get_ref(), DeValue::Table(_))
+                })
         {
             return Err(doc.invalid(
                 &field_key,
                 v,
                 format!(
-                    "one of {} (not a table); a model name with a dot is quoted: \
+                    "a price key ({}), not a table; a model name with a dot is quoted: \
                      `[{key}.\"{model}.{name}\"]`",
                     one_of(PRICE_KEYS)
                 ),

@@ -37,11 +37,10 @@ use super::env_value::{
 use super::error::ConfigError;
 use super::kinds::{
     header_problem, metrics_exporters_text, model_key, model_price_problem, price_text,
-    sampler_text, BATCH_SIZE, BOOL, CAPTURE_KIND,
-    CARDINALITY, COMPRESSION, DELAY, FAILURES, IP_ADDRESS, METRICS_EXPORTER_LIST, METRICS_URL,
-    NAME_KIND, PORT, PROBABILITY_KIND, PROTOCOL, QUEUE_SIZE, RATE, REQUEST_BYTES, RETRY_BYTES,
-    SCRAPE_PATH, SLOW_THRESHOLD_KIND, SPAN_COUNT, STRATEGY_KIND, TEMPORALITY_KIND, TIMEOUT,
-    USAGE_URL, VALUE_LENGTH,
+    sampler_text, BATCH_SIZE, BOOL, CAPTURE_KIND, CARDINALITY, COMPRESSION, DELAY, FAILURES,
+    IP_ADDRESS, METRICS_EXPORTER_LIST, METRICS_URL, NAME_KIND, PORT, PROBABILITY_KIND, PROTOCOL,
+    QUEUE_SIZE, RATE, REQUEST_BYTES, RETRY_BYTES, SCRAPE_PATH, SLOW_THRESHOLD_KIND, SPAN_COUNT,
+    STRATEGY_KIND, TEMPORALITY_KIND, TIMEOUT, USAGE_URL, VALUE_LENGTH,
 };
 #[cfg(feature = "config-file")]
 use super::setting::LayerCheck;
@@ -1204,6 +1203,10 @@ mod tests {
                 "usage"
             ]
         );
+        assert_eq!(
+            children(SETTINGS, "telemetry.genai"),
+            ["capture_message_content", "prices"]
+        );
         // `exporters` is `OTEL_METRICS_EXPORTER` alone: no file takes it.
         assert_eq!(
             children(SETTINGS, "telemetry.metrics"),
@@ -1226,6 +1229,243 @@ mod tests {
                 "export_timeout_seconds",
                 "max_request_bytes"
             ]
+        );
+    }
+
+    /// `(model, input, output, currency)` of each resolved price, in order.
+    fn price_list(settings: &Settings) -> Vec<(String, f64, f64, String)> {
+        model_prices(settings)
+            .unwrap()
+            .into_iter()
+            .map(|p| {
+                (
+                    p.model,
+                    p.input_per_million,
+                    p.output_per_million,
+                    p.currency,
+                )
+            })
+            .collect()
+    }
+
+    fn price(model: &str, input: f64, output: f64, currency: &str) -> (String, f64, f64, String) {
+        (model.to_owned(), input, output, currency.to_owned())
+    }
+
+    #[test]
+    fn model_prices_from_the_file() {
+        let file = Config::from_toml_str(crate::config::file::tests::PRICES_EXAMPLE).unwrap();
+        let settings = resolve(&[&file], &no_env).unwrap();
+        assert_eq!(
+            price_list(&settings),
+            [
+                price("gpt-4o", 2.5, 10.0, "USD"),
+                price("claude-sonnet-4", 3.0, 15.0, "USD")
+            ]
+        );
+        // None set: none.
+        assert!(model_prices(&resolve(&[], &no_env).unwrap())
+            .unwrap()
+            .is_empty());
+        // No variable sets a price.
+        assert!(MODEL_PRICES.env.is_empty());
+        let env = Config::from_env_vars([("OTEL_SERVICE_NAME", "a")]).unwrap();
+        assert!(env.prices.is_empty());
+    }
+
+    #[test]
+    fn model_prices_merge_model_by_model() {
+        let code = Config::default()
+            .with_model_price("gpt-4o", 5.0, 20.0)
+            .with_model_price("o3", 2.0, 8.0)
+            // Replaces the first `o3` of this layer.
+            .with_model_price_in("o3", 1.0, 4.0, "EUR")
+            .with_model_price("llama-3.1-8b", -0.0, 0.0);
+        assert_eq!(code.prices.len(), 3);
+        let file = Config::from_toml_str(
+            "[telemetry.genai.prices.\"gpt-4o\"]\n\
+             input_per_million = 2.5\n\
+             output_per_million = 10.0\n\
+             [telemetry.genai.prices.\"claude-sonnet-4\"]\n\
+             input_per_million = 3\n\
+             output_per_million = 15\n",
+        )
+        .unwrap();
+        // The file's `gpt-4o` replaces the code's (in its place); the others add up.
+        let settings = resolve(&[&code, &file], &no_env).unwrap();
+        assert_eq!(
+            price_list(&settings),
+            [
+                price("gpt-4o", 2.5, 10.0, "USD"),
+                price("o3", 1.0, 4.0, "EUR"),
+                price("llama-3.1-8b", 0.0, 0.0, "USD"),
+                price("claude-sonnet-4", 3.0, 15.0, "USD"),
+            ]
+        );
+        let zero = model_prices(&settings).unwrap()[2].input_per_million;
+        assert!(zero.is_sign_positive(), "-0.0 is kept as 0");
+        // Code alone; and a later code layer over the file wins the same way.
+        assert_eq!(
+            price_list(&resolve(&[&code], &no_env).unwrap())[0],
+            price("gpt-4o", 5.0, 20.0, "USD")
+        );
+        let later = Config::default().with_model_price("claude-sonnet-4", 1.0, 2.0);
+        assert_eq!(
+            price_list(&resolve(&[&file, &later], &no_env).unwrap()),
+            [
+                price("gpt-4o", 2.5, 10.0, "USD"),
+                price("claude-sonnet-4", 1.0, 2.0, "USD"),
+            ]
+        );
+    }
+
+    /// A bad price set in code is refused when the layers are resolved (so by `install()` and
+    /// `zdk-trace status`), naming the setter, the model and what is expected.
+    #[test]
+    fn model_prices_set_in_code_are_checked() {
+        for (code, value, expected) in [
+            (
+                Config::default().with_model_price("gpt-4o", -2.5, 10.0),
+                "-2.5 (input_per_million of \"gpt-4o\")",
+                "a price per million tokens: a number, 0 or more, e.g. `2.5`; here it is \
+                 negative",
+            ),
+            (
+                Config::default().with_model_price("gpt-4o", 2.5, f64::NAN),
+                "NaN (output_per_million of \"gpt-4o\")",
+                "a price per million tokens: a number, 0 or more, e.g. `2.5`",
+            ),
+            (
+                Config::default().with_model_price("gpt-4o", f64::INFINITY, 1.0),
+                "inf (input_per_million of \"gpt-4o\")",
+                "a number, 0 or more",
+            ),
+            (
+                Config::default().with_model_price("", 2.5, 10.0),
+                "\"\" (the model name)",
+                "a non-empty model name of at most 255 characters without control \
+                 characters, e.g. `gpt-4o` or `anthropic/claude-sonnet-4`; here it is empty",
+            ),
+            (
+                Config::default().with_model_price("gpt\n4o", 2.5, 10.0),
+                "\"gpt\\n4o\" (the model name)",
+                "here character 4 is the control character U+000A",
+            ),
+            (
+                Config::default().with_model_price_in("gpt-4o", 2.5, 10.0, "usd"),
+                "\"usd\" (currency of \"gpt-4o\")",
+                "a currency code of 3 upper-case letters (ISO 4217), e.g. `USD` or `EUR`; did \
+                 you mean `USD`?",
+            ),
+            (
+                Config::default().with_model_price_in("gpt-4o", 2.5, 10.0, "€"),
+                "\"€\" (currency of \"gpt-4o\")",
+                "e.g. `USD` or `EUR`",
+            ),
+        ] {
+            let setter = if value.contains("currency") {
+                "Config::with_model_price_in"
+            } else {
+                "Config::with_model_price"
+            };
+            let err = resolve(&[&code], &no_env).unwrap_err();
+            match &err {
+                ConfigError::Invalid {
+                    source_name,
+                    line,
+                    key,
+                    value: v,
+                    expected: e,
+                } => {
+                    assert_eq!(
+                        (source_name.as_str(), *line, key.as_str(), v.as_str()),
+                        ("<code>", None, setter, value)
+                    );
+                    assert!(e.contains(expected), "{e}");
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("<code>: invalid value {value} for `{setter}`")),
+                "{err}"
+            );
+            // Read directly from resolved settings, the same error.
+            let settings = Settings {
+                layers: vec![code.clone()],
+                ..resolve(&[], &no_env).unwrap()
+            };
+            assert_eq!(
+                model_prices(&settings).unwrap_err().to_string(),
+                err.to_string()
+            );
+            // `zdk-trace status` refuses it too.
+            assert!(tracing_entries(&[&code], &no_env, false).is_err());
+        }
+        // A bad price a later layer replaces is still a mistake in its own layer.
+        let code = Config::default().with_model_price("gpt-4o", -1.0, 1.0);
+        let file = Config::from_toml_str(
+            "[telemetry.genai.prices.\"gpt-4o\"]\ninput_per_million = 1\noutput_per_million = 1\n",
+        )
+        .unwrap();
+        assert!(resolve(&[&code, &file], &no_env).is_err());
+    }
+
+    #[test]
+    fn model_prices_in_the_report() {
+        let code = Config::default()
+            .with_model_price("gpt-4o", 5.0, 20.0)
+            .with_model_price_in("mistral-large", 2.0, 6.0, "EUR");
+        let file = Config::from_toml_str(crate::config::file::tests::PRICES_EXAMPLE).unwrap();
+        let (_, entries) = tracing_entries(&[&code, &file], &no_env, false).unwrap();
+        let prices: Vec<(&str, &str, String)> = entries
+            .iter()
+            .filter(|e| e.key.starts_with("telemetry.genai.prices."))
+            .map(|e| (e.key.as_str(), e.value.as_str(), e.source.to_string()))
+            .collect();
+        assert_eq!(
+            prices,
+            [
+                (
+                    "telemetry.genai.prices.\"gpt-4o\"",
+                    "2.5 / 10 USD per 1M tokens (in/out)",
+                    "file <string>:1".to_owned()
+                ),
+                (
+                    "telemetry.genai.prices.\"mistral-large\"",
+                    "2 / 6 EUR per 1M tokens (in/out)",
+                    "code `with_model_price_in`".to_owned()
+                ),
+                (
+                    "telemetry.genai.prices.\"claude-sonnet-4\"",
+                    "3 / 15 USD per 1M tokens (in/out)",
+                    "file <string>:5".to_owned()
+                ),
+            ]
+        );
+        // Shown with the GenAI settings, before the metrics.
+        let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+        let at = |key: &str| keys.iter().position(|k| *k == key).unwrap();
+        assert_eq!(
+            at("telemetry.genai.prices.\"gpt-4o\""),
+            at("telemetry.genai.capture_message_content") + 1
+        );
+        assert_eq!(
+            at("telemetry.metrics.enabled"),
+            at("telemetry.genai.prices.\"claude-sonnet-4\"") + 1
+        );
+        // Code alone: the setter is the source.
+        let (_, entries) = tracing_entries(&[&code], &no_env, false).unwrap();
+        let gpt = entries
+            .iter()
+            .find(|e| e.key == "telemetry.genai.prices.\"gpt-4o\"")
+            .unwrap();
+        assert_eq!(gpt.value, "5 / 20 USD per 1M tokens (in/out)");
+        assert_eq!(
+            gpt.source,
+            ConfigSource::Code {
+                setter: "with_model_price".to_owned()
+            }
         );
     }
 

@@ -20,7 +20,7 @@ use crate::sampling::Sampler;
 /// ([`Config::from_toml_str`], [`Config::from_file`], [`Config::discover`]) and from the
 /// standard `OTEL_*` variables ([`Config::from_env`]). They are merged with code lowest, then
 /// the file, then the environment: a setting made in a later layer replaces the earlier one.
-/// Resource attributes and OTLP headers are merged key by key.
+/// Resource attributes and OTLP headers are merged key by key, model prices model by model.
 ///
 /// `Debug` never shows OTLP header values; they often hold API keys.
 ///

@@ -21,7 +21,10 @@
 //!
 //! [GenAI semantic conventions]: https://opentelemetry.io/docs/specs/semconv/gen-ai/
 
+use std::borrow::Cow;
+
 pub(crate) mod capture;
+pub(crate) mod prices;
 pub(crate) mod request;
 
 /// `gen_ai.operation.name`: `chat`, `invoke_agent`, `execute_tool`, …
@@ -57,6 +60,14 @@ pub const REQUEST_STREAM: &str = "gen_ai.request.stream";
 /// `gen_ai.response.time_to_first_chunk`: seconds from the call to the first item of an
 /// `#[llm_call]` stream.
 pub const RESPONSE_TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
+/// The cost of a model call (provisional: the open semantic-convention proposal's name).
+pub const USAGE_COST_AMOUNT: &str = "gen_ai.usage.cost.amount";
+/// The currency of [`USAGE_COST_AMOUNT`] (ISO 4217, e.g. `USD`; provisional).
+pub const USAGE_COST_CURRENCY: &str = "gen_ai.usage.cost.currency";
+/// Where the cost came from: `provider` (the client reported it) or `local` (computed from
+/// the configured price table, `[telemetry.genai.prices]`).
+pub const USAGE_COST_SOURCE: &str = "zdk.gen_ai.usage.cost.source";
+
 /// `error.type`: the class of an error (set by `err` on a failed call).
 pub const ERROR_TYPE: &str = "error.type";
 
@@ -277,6 +288,52 @@ impl TokenUsage {
     }
 }
 
+/// What a model call cost, when the client reports it ([`LlmOutput::cost`]).
+///
+/// # Examples
+///
+/// ```
+/// use zdk_trace_runtime::genai::Cost;
+/// let cost = Cost::usd(0.0042);
+/// assert_eq!(cost.currency, "USD");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cost {
+    /// The amount, in `currency`.
+    pub amount: f64,
+    /// An ISO 4217 code, e.g. `USD`.
+    pub currency: Cow<'static, str>,
+}
+
+impl Cost {
+    /// `amount` in `currency`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cost = zdk_trace_runtime::genai::Cost::new(0.01, "EUR");
+    /// assert_eq!(cost.amount, 0.01);
+    /// ```
+    pub fn new(amount: f64, currency: impl Into<Cow<'static, str>>) -> Cost {
+        Cost {
+            amount,
+            currency: currency.into(),
+        }
+    }
+
+    /// `amount` US dollars.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cost = zdk_trace_runtime::genai::Cost::usd(1.5);
+    /// assert_eq!(cost.currency, "USD");
+    /// ```
+    pub fn usd(amount: f64) -> Cost {
+        Cost::new(amount, "USD")
+    }
+}
+
 /// What `#[llm_call]` reads from a model call's return value: token usage, the model that
 /// answered and, only when content is captured ([`CaptureMode`]), the completion's text and
 /// finish reason. The return type of every `#[llm_call]` function must implement it (for a
@@ -331,6 +388,14 @@ pub trait LlmOutput {
     fn finish_reason(&self) -> Option<&str> {
         None
     }
+
+    /// What the call cost, when the client reports it (recorded as
+    /// [`USAGE_COST_AMOUNT`]/[`USAGE_COST_CURRENCY`] and summed in the cost counter). When it
+    /// is `None`, a price for the model in `[telemetry.genai.prices]` computes it from the
+    /// token usage.
+    fn cost(&self) -> Option<Cost> {
+        None
+    }
 }
 
 impl<T: LlmOutput, E> LlmOutput for Result<T, E> {
@@ -348,6 +413,10 @@ impl<T: LlmOutput, E> LlmOutput for Result<T, E> {
 
     fn finish_reason(&self) -> Option<&str> {
         self.as_ref().ok().and_then(LlmOutput::finish_reason)
+    }
+
+    fn cost(&self) -> Option<Cost> {
+        self.as_ref().ok().and_then(LlmOutput::cost)
     }
 }
 

@@ -11,7 +11,7 @@ use pin_project::{pin_project, pinned_drop};
 
 use super::Instrumented;
 use crate::genai::capture::{Content, StreamCapture, StreamText};
-use crate::genai::{self, LlmOutput, TokenUsage};
+use crate::genai::{self, prices, Cost, LlmOutput, TokenUsage};
 use crate::span::Span;
 
 /// Attribute: how many items an instrumented stream yielded (also when dropped early).
@@ -232,11 +232,59 @@ pub(crate) fn finish(
     model: Option<String>,
 ) {
     meter_usage(span, usage, model.as_deref());
+    // A stream's items report no cost: the price table prices the summed usage.
+    let cost = model_cost(span, None, usage, model.as_deref());
+    record_cost(span, cost.as_ref(), model.as_deref());
     if !span.is_recording() {
         return;
     }
     span.set_attribute(KeyValue::new(STREAM_ITEMS, saturating_i64(items)));
     set_usage(span, usage, model);
+}
+
+/// What a model call cost and where that came from: the client's report (`provider`), else
+/// the price table for its response or request model (`local`), else nothing.
+pub(crate) fn model_cost(
+    span: &Span,
+    reported: Option<Cost>,
+    usage: Option<&TokenUsage>,
+    response_model: Option<&str>,
+) -> Option<(Cost, &'static str)> {
+    if let Some(cost) = reported {
+        return cost.amount.is_finite().then_some((cost, "provider"));
+    }
+    let usage = usage?;
+    let request_model = span
+        .metered_request_model()
+        .or_else(|| span.request_model_attr());
+    prices::cost(
+        &[response_model, request_model],
+        usage.input_tokens,
+        usage.output_tokens,
+    )
+    .map(|(amount, currency)| (Cost::new(amount, currency), "local"))
+}
+
+/// A model call's cost on its span (when it records) and in the cost counter (always).
+pub(crate) fn record_cost(
+    span: &mut Span,
+    cost: Option<&(Cost, &'static str)>,
+    response_model: Option<&str>,
+) {
+    let Some((cost, source)) = cost else {
+        return;
+    };
+    if span.is_metered() {
+        span.meter_cost(cost.amount, &cost.currency, source, response_model);
+    }
+    if span.is_recording() {
+        span.set_attribute(KeyValue::new(genai::USAGE_COST_AMOUNT, cost.amount));
+        span.set_attribute(KeyValue::new(
+            genai::USAGE_COST_CURRENCY,
+            cost.currency.to_string(),
+        ));
+        span.set_attribute(KeyValue::new(genai::USAGE_COST_SOURCE, *source));
+    }
 }
 
 /// A model call's usage and response model into its built-in metrics, whether its span

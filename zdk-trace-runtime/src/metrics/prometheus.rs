@@ -284,11 +284,26 @@ pub(crate) fn encode(metrics: &[Metric], resource: &[KeyValue], format: Format) 
                                 .map_or_else(|| "+Inf".to_owned(), |b| number(*b));
                             let mut extra: Vec<(&str, &str)> = scope.to_vec();
                             extra.push(("le", &le));
-                            let _ = writeln!(
+                            let _ = write!(
                                 out,
                                 "{family}_bucket{} {cumulative}",
                                 labels(&p.attributes, &extra)
                             );
+                            // OpenMetrics only: the latest sampled-in call of this bucket.
+                            if format == Format::OpenMetrics {
+                                if let Some((_, e)) = p.exemplars.iter().find(|(b, _)| *b == k) {
+                                    let _ = write!(
+                                        out,
+                                        " # {{trace_id=\"{:032x}\",span_id=\"{:016x}\"}} {} {}.{:09}",
+                                        e.trace_id,
+                                        e.span_id,
+                                        number(e.value),
+                                        e.unix_nanos / 1_000_000_000,
+                                        e.unix_nanos % 1_000_000_000
+                                    );
+                                }
+                            }
+                            out.push('\n');
                         }
                         let l = labels(&p.attributes, &scope);
                         let _ = writeln!(out, "{family}_sum{l} {}", number(h.sum));

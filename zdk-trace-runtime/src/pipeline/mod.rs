@@ -390,7 +390,7 @@ impl Collector {
                 for mut span in chunk {
                     total += 1;
                     // Before any sampling decision: metrics see every call.
-                    span.close_meter();
+                    span.close_meter(true);
                     let slot = match tail {
                         None => match queue.admit(span.flags & FLAG_ERROR != 0) {
                             Admit::Now => {

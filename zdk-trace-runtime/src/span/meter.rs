@@ -112,6 +112,38 @@ impl Span {
         }
     }
 
+    /// A model call's cost, into the cost counter.
+    pub(crate) fn meter_cost(
+        &mut self,
+        amount: f64,
+        currency: &str,
+        source: &'static str,
+        response_model: Option<&str>,
+    ) {
+        if let Some(site) = self.site() {
+            site.cost(amount, currency, source, response_model);
+        }
+    }
+
+    /// The request model of this call, when its call site gave it as a literal.
+    pub(crate) fn metered_request_model(&self) -> Option<&'static str> {
+        self.site().and_then(Site::request_model)
+    }
+
+    /// The `gen_ai.request.model` this span records (a model given as an expression).
+    pub(crate) fn request_model_attr(&self) -> Option<&str> {
+        let Inner::Slot(raw) = &self.inner else {
+            return None;
+        };
+        raw.attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == crate::genai::REQUEST_MODEL)
+            .and_then(|kv| match &kv.value {
+                opentelemetry::Value::String(s) => Some(s.as_str()),
+                _ => None,
+            })
+    }
+
     /// The call site of this span's built-in metrics, if it has any.
     fn site(&self) -> Option<&'static Site> {
         if let Some(m) = &self.meter {

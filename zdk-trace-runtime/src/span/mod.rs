@@ -609,7 +609,7 @@ fn hand_over(local: &mut Local, raw: &mut Option<Filled>) {
 /// down and its ring is gone. A recorded one is counted.
 #[cold]
 fn left_over(mut raw: Filled) {
-    raw.close_meter();
+    raw.close_meter(false);
     if raw.flags & FLAG_RECORDING != 0 {
         count_dropped_shutdown(1);
     }

@@ -51,6 +51,7 @@ pub(crate) const AGENT_DURATION: &str = "gen_ai.invoke_agent.duration";
 pub(crate) const TOOL_DURATION: &str = "gen_ai.execute_tool.duration";
 pub(crate) const WORKFLOW_DURATION: &str = "gen_ai.workflow.duration";
 pub(crate) const AGENT_ACTIVE: &str = "gen_ai.agent.active";
+pub(crate) const USAGE_COST: &str = "gen_ai.usage.cost";
 pub(crate) const TIME_TO_FIRST_CHUNK: &str = "gen_ai.client.operation.time_to_first_chunk";
 pub(crate) const TIME_PER_OUTPUT_CHUNK: &str = "gen_ai.client.operation.time_per_output_chunk";
 
@@ -94,6 +95,7 @@ pub(crate) struct BuiltIn {
     pub(crate) agent_active: Arc<Instrument>,
     pub(crate) first_chunk: Arc<Instrument>,
     pub(crate) per_chunk: Arc<Instrument>,
+    pub(crate) cost: Arc<Instrument>,
 }
 
 pub(crate) static BUILT_IN: Lazy<BuiltIn> = Lazy::new(|| BuiltIn {
@@ -146,6 +148,19 @@ pub(crate) static BUILT_IN: Lazy<BuiltIn> = Lazy::new(|| BuiltIn {
         &PER_CHUNK_BOUNDS,
         false,
     ),
+    cost: register(Spec {
+        scope: SCOPE.into(),
+        name: USAGE_COST.into(),
+        unit: "{cost}".into(),
+        description: "What model calls cost, in the currency of gen_ai.usage.cost.currency \
+                      (provisional)"
+            .into(),
+        kind: Kind::Counter,
+        number: Number::F64,
+        bounds: Vec::new(),
+        observable: false,
+        ticks: false,
+    }),
     agent_active: register(Spec {
         scope: SCOPE.into(),
         name: AGENT_ACTIVE.into(),
@@ -319,6 +334,28 @@ impl Site {
             attrs.push(KeyValue::new("gen_ai.token.type", kind));
             usage.observe(n as f64, &attrs);
         }
+    }
+
+    /// Adds a call's cost to the cost counter (`source`: `provider` or `local`).
+    pub(crate) fn cost(
+        &self,
+        amount: f64,
+        currency: &str,
+        source: &'static str,
+        response_model: Option<&str>,
+    ) {
+        let mut attrs = self.attributes(response_model, None);
+        attrs.push(KeyValue::new(
+            "gen_ai.usage.cost.currency",
+            currency.to_owned(),
+        ));
+        attrs.push(KeyValue::new("zdk.gen_ai.usage.cost.source", source));
+        BUILT_IN.cost.add_float(amount, &attrs);
+    }
+
+    /// The request model the expansion saw as a literal, if any.
+    pub(crate) fn request_model(&self) -> Option<&'static str> {
+        (!self.model.is_empty()).then_some(self.model)
     }
 
     /// A chunk of a streamed model call: the time to the first, or since the previous one.

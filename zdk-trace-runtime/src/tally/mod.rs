@@ -17,6 +17,7 @@ mod series;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -77,6 +78,21 @@ pub(crate) struct Instrument {
     shards: Mutex<Shards>,
     /// Measurements folded into the overflow series because the limit was reached.
     pub(crate) overflowed: AtomicU64,
+    /// The latest sampled-in call of each (series, bucket) of a duration histogram, for
+    /// OpenMetrics exemplars. Written by the collector thread only (one lock per recorded
+    /// GenAI span, never on an application thread).
+    exemplars: Mutex<HashMap<(u32, usize), Exemplar>>,
+}
+
+/// A sampled-in call that landed in a histogram bucket: what OpenMetrics shows beside it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Exemplar {
+    pub(crate) trace_id: u128,
+    pub(crate) span_id: u64,
+    /// The value recorded (seconds).
+    pub(crate) value: f64,
+    /// When, in nanoseconds since the Unix epoch.
+    pub(crate) unix_nanos: u64,
 }
 
 /// The shards of the threads that wrote to an instrument, and what ended threads left.
@@ -193,6 +209,7 @@ pub(crate) fn register_limited(spec: Spec, limit: usize) -> Arc<Instrument> {
             retired: Shard::new(layout),
         }),
         overflowed: AtomicU64::new(0),
+        exemplars: Mutex::new(HashMap::new()),
     });
     registry.push(Arc::clone(&instrument));
     instrument
@@ -413,6 +430,43 @@ impl Instrument {
         });
     }
 
+    /// Keeps the sampled-in call of trace `trace_id`, span `span_id`, that took `ticks` and
+    /// ended at raw time `end`, as the exemplar of its bucket (a duration histogram's).
+    pub(crate) fn offer_exemplar(
+        &self,
+        series: u32,
+        ticks: u64,
+        trace_id: u128,
+        span_id: u64,
+        end: u64,
+    ) {
+        let Some(bounds) = &self.ticks else {
+            return;
+        };
+        let bucket = bounds
+            .iter()
+            .position(|&b| ticks <= b)
+            .unwrap_or(bounds.len());
+        let exemplar = Exemplar {
+            trace_id,
+            span_id,
+            value: crate::clock::nanos_of_ticks(ticks) as f64 * 1e-9,
+            unix_nanos: crate::clock::to_unix_nanos(end),
+        };
+        lock(&self.exemplars).insert((series, bucket), exemplar);
+    }
+
+    /// The exemplars of `series`, by bucket.
+    pub(crate) fn exemplars_of(&self, series: u32) -> Vec<(usize, Exemplar)> {
+        let mut found: Vec<(usize, Exemplar)> = lock(&self.exemplars)
+            .iter()
+            .filter(|((s, _), _)| *s == series)
+            .map(|((_, bucket), e)| (*bucket, *e))
+            .collect();
+        found.sort_by_key(|(bucket, _)| *bucket);
+        found
+    }
+
     /// Adds `n` to an integer sum's series already resolved.
     #[inline]
     pub(crate) fn add_int_series(&self, series: u32, n: u64) {
@@ -464,6 +518,9 @@ pub(crate) struct HistogramValue {
 pub(crate) struct Point {
     pub(crate) attributes: Arc<[KeyValue]>,
     pub(crate) value: Value,
+    /// A duration histogram's exemplars, by bucket (OpenMetrics shows them).
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
+    pub(crate) exemplars: Vec<(usize, Exemplar)>,
 }
 
 /// An instrument and its series at a collection (cumulative since the instrument was created).
@@ -516,7 +573,16 @@ impl Instrument {
                 .map(|s| &**s)
                 .chain(std::iter::once(&shards.retired));
             if let Some(value) = merge(self.layout, all.filter_map(|s| s.cells(series))) {
-                points.push(Point { attributes, value });
+                let exemplars = if self.ticks.is_some() {
+                    self.exemplars_of(series)
+                } else {
+                    Vec::new()
+                };
+                points.push(Point {
+                    attributes,
+                    value,
+                    exemplars,
+                });
             }
         }
         points

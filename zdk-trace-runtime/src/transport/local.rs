@@ -204,7 +204,7 @@ impl Local {
         bump(&counters.recorded);
         if let Some(mut span) = shed {
             // Shed, but still counted and timed: metrics are not biased by overload.
-            span.close_meter();
+            span.close_meter(false);
             bump(&counters.dropped_queue_full);
             if error {
                 bump(&counters.dropped_queue_full_errors);
