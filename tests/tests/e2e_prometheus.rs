@@ -82,6 +82,7 @@ struct Did {
     agents: u64,
     tools: u64,
     failed_tools: u64,
+    session_events: u64,
     /// Trace ids (hex) of the spans.
     traces: std::collections::HashSet<String>,
 }
@@ -122,6 +123,9 @@ fn read_spans(path: &std::path::Path) -> Did {
                 }
             }
             _ => {}
+        }
+        if span["name"] == "session.append_event" {
+            did.session_events += 1;
         }
     }
     did
@@ -206,6 +210,12 @@ fn prometheus_scrapes_what_the_agent_app_did() {
         &base,
         &format!("sum(last_over_time(gen_ai_execute_tool_duration_seconds_count{{{job},error_type!=\"\"}}[1m]))"),
         did.failed_tools as f64,
+    );
+    // The application's own counter, through `telemetry.meter()`.
+    wait_for(
+        &base,
+        &format!("sum(last_over_time(session_events_total{{{job}}}[1m]))"),
+        did.session_events as f64,
     );
     // No agent runs any more, and the resource came along as `target_info`.
     wait_for(

@@ -5,7 +5,9 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use zdk_trace_runtime::{InstallError, OtlpCheck, Protocol, Telemetry};
+use zdk_trace_runtime::{
+    ConfigReport, InstallError, OtlpCheck, Protocol, Telemetry, TelemetryBuilder,
+};
 
 use crate::paint::{self, Painter, GREEN, RED};
 use crate::{EXIT_CONFIG, EXIT_FAILURE};
@@ -28,6 +30,21 @@ pub(crate) fn run() -> u8 {
             return EXIT_CONFIG;
         }
     };
+    let traces = check_traces(&builder, &report, p);
+    if traces == EXIT_CONFIG {
+        return traces;
+    }
+    // Then the metrics endpoints, whatever the traces' outcome, so one run says everything.
+    let metrics_ok = crate::check_metrics::check(&report, p);
+    match (traces, metrics_ok) {
+        (0, true) => 0,
+        (0, false) => EXIT_FAILURE,
+        (code, _) => code,
+    }
+}
+
+/// The traces part: one test span, and a diagnosis when it fails.
+fn check_traces(builder: &TelemetryBuilder, report: &ConfigReport, p: Painter) -> u8 {
     let value = |key: &str| {
         report
             .entry(key)

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod check;
+mod check_metrics;
 mod paint;
 mod status;
 mod view;

@@ -254,3 +254,66 @@ fn invalid_configuration_exits_2() {
         out.stderr
     );
 }
+
+#[test]
+fn the_metrics_endpoints_are_checked_too() {
+    let traces = HttpReceiver::start();
+    let metrics = zdk_trace_tests::MetricsReceiver::http();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = TempDir::new("check-metrics");
+    std::fs::write(
+        dir.path().join("zdk-trace.toml"),
+        format!("[telemetry.metrics.prometheus]\nenabled = true\nport = {port}\n"),
+    )
+    .unwrap();
+    let vars = [
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", traces.traces_url()),
+        ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", metrics.endpoint()),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+            "http/protobuf".to_owned(),
+        ),
+    ];
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = run(dir.path(), &["check"], &vars);
+    // The port is taken by something that serves no metrics: a failure naming the setting.
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("telemetry.metrics.prometheus.port"),
+        "{}",
+        out.stderr
+    );
+    // The OTLP metrics endpoint took the empty export, and the traces one the test span.
+    assert!(
+        out.stdout
+            .contains("ok: the endpoint accepted an empty metrics export"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        metrics.wait_for_requests(1, Duration::from_secs(5)).len(),
+        1
+    );
+    assert!(
+        out.stdout
+            .contains("ok: the endpoint accepted the test span"),
+        "{}",
+        out.stdout
+    );
+    drop(taken);
+    let out = run(dir.path(), &["check"], &vars);
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains(&format!("ok: the endpoint can listen on 127.0.0.1:{port}")),
+        "{}",
+        out.stdout
+    );
+}

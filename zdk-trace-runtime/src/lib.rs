@@ -413,6 +413,10 @@ pub use export::{ConsoleExporter, JsonLinesExporter};
 pub use genai::CaptureMode;
 pub use instrument::{spawn, spawn_thread, FutureExt, Instrumented, StreamExt, WithContext};
 pub use metrics::MetricsError;
+pub use opentelemetry::metrics::{
+    Counter, Gauge, Histogram, Meter, ObservableCounter, ObservableGauge, ObservableUpDownCounter,
+    UpDownCounter,
+};
 pub use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId};
 pub use opentelemetry::{KeyValue, Value};
 pub use pipeline::stats::Stats;

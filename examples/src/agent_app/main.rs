@@ -129,6 +129,7 @@ fn main() -> ExitCode {
         }
     };
 
+    runner::count_session_events(&telemetry);
     // Built after `install`, so that the runtime's threads are not started before tracing is
     // ready (the workers would not matter, but the order reads as the README says).
     let result = tokio::runtime::Builder::new_multi_thread()

@@ -2,9 +2,9 @@
 //! the exchange in the session, as an agent framework's runner does for each request.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
-use zdk_trace_runtime::span;
+use zdk_trace_runtime::{span, Counter, KeyValue, Telemetry};
 
 use crate::agents::{AgentError, TripPlanner};
 
@@ -25,6 +25,21 @@ impl Author {
             Author::Agent => "agent",
         }
     }
+}
+
+/// The application's own metric, next to the built-in ones: session events by author
+/// (`session.events`, what the design documents call `session.events.count`).
+static SESSION_EVENTS: OnceLock<Counter<u64>> = OnceLock::new();
+
+/// Counts session events with a counter of `telemetry`'s `Meter`.
+pub fn count_session_events(telemetry: &Telemetry) {
+    let counter = telemetry
+        .meter("agent_app")
+        .u64_counter("session.events")
+        .with_unit("{event}")
+        .with_description("Events appended to sessions, by author")
+        .build();
+    let _ = SESSION_EVENTS.set(counter);
 }
 
 /// One message of a session: who wrote it, and what.
@@ -57,6 +72,9 @@ impl SessionStore {
         let mut sessions = self.lock();
         let events = sessions.entry(id.to_owned()).or_default();
         events.push((author, text.to_owned()));
+        if let Some(counter) = SESSION_EVENTS.get() {
+            counter.add(1, &[KeyValue::new("session.event.author", author.as_str())]);
+        }
         events.len()
     }
 }

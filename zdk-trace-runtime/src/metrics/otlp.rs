@@ -270,8 +270,9 @@ impl Pusher {
                             ("metrics push", sender.name()),
                             &format!(
                                 "{} could not push metrics: {e}; check \
-                                 `telemetry.metrics.otlp.endpoint` (pushes go on at each \
-                                 interval)",
+                                 `telemetry.metrics.otlp.endpoint`, or set \
+                                 `OTEL_METRICS_EXPORTER=none` for a traces-only backend \
+                                 (pushes go on at each interval)",
                                 sender.name()
                             ),
                         );
