@@ -235,6 +235,36 @@
 //! the OTLP exporter; with no endpoint either, the console. `OTEL_SDK_DISABLED=true` (or
 //! `telemetry.enabled = false`) turns tracing off: spans then cost an atomic load.
 //!
+//! # Metrics
+//!
+//! Every `#[agent_span]`, `#[llm_call]`, `#[tool_call]` and `#[workflow]` call is counted and
+//! timed into the OpenTelemetry GenAI instruments (`gen_ai.client.operation.duration`,
+//! `gen_ai.client.token.usage`, `gen_ai.invoke_agent.duration`, …), whether its trace is
+//! sampled in or out; [`Telemetry::meter`] gives a standard [`Meter`] on the same
+//! aggregation for the application's own instruments. They are served to Prometheus
+//! (`[telemetry.metrics.prometheus] enabled = true`, `http://127.0.0.1:9464/metrics`),
+//! pushed over OTLP (`[telemetry.metrics.otlp]`, `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`), and
+//! summarised by the console exporter at shutdown. `docs/metrics.md` in the repository lists
+//! the instruments and the PromQL for each.
+//!
+//! ```
+//! use zdk_trace_runtime::{tool_call, KeyValue, Telemetry};
+//!
+//! #[tool_call(name = "search")]
+//! fn search(query: &str) -> usize {
+//!     query.len()
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let telemetry = Telemetry::builder().ignore_env().install()?;
+//! search("flights to Lisbon"); // counted and timed in gen_ai.execute_tool.duration
+//! let cache_hits = telemetry.meter("my_agent").u64_counter("cache.hits").build();
+//! cache_hits.add(1, &[KeyValue::new("cache", "prompts")]);
+//! telemetry.shutdown()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Sampling
 //!
 //! *Head* sampling ([`Sampler`]) decides when a trace starts: `AlwaysOn` (the default),
