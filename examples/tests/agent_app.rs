@@ -443,3 +443,44 @@ fn an_unwritable_jsonl_path_fails_the_install() {
     );
     assert!(out.stdout.is_empty(), "nothing ran: {:?}", out.stdout);
 }
+
+#[test]
+fn the_console_metrics_exporter_prints_the_summary_without_the_trees() {
+    let dir = std::env::temp_dir().join(format!("agent-app-metrics-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    // Traces to a port nothing listens on (no console trees); metrics to the console.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_agent_app"));
+    cmd.current_dir(&dir)
+        .args(["--delay-ms", "1"])
+        .env_remove("ZDK_TRACE_CONFIG")
+        .env_remove("AGENT_APP_JSONL");
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("OTEL_") {
+            cmd.env_remove(name);
+        }
+    }
+    let out = cmd
+        .env(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            format!("http://127.0.0.1:{closed}/v1/traces"),
+        )
+        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "500")
+        .env("OTEL_METRICS_EXPORTER", "console")
+        .output()
+        .expect("run agent_app");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("metrics (every call, sampled or not):"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("tool     search_flights"), "{stdout}");
+    assert!(
+        !stdout.contains("invoke_workflow trip_planner"),
+        "trees printed: {stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

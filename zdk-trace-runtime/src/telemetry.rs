@@ -883,6 +883,7 @@ fn metrics_options(
     Ok(MetricsOptions {
         enabled,
         otlp,
+        console: enabled && exporters.console,
         cardinality_limit: METRICS_CARDINALITY_LIMIT
             .resolved(settings)?
             .unwrap_or(config::METRICS_CARDINALITY_LIMIT_DEFAULT),

@@ -245,7 +245,10 @@ impl SpanExporter for ConsoleExporter {
         // Under the trees: what the built-in metrics saw, sampled in or out.
         if crate::tally::built_in() {
             if let Some(summary) = super::metrics_summary::summary(&crate::tally::collect()) {
-                let _ = state.write(&format!("\n{summary}"));
+                if state.write(&format!("\n{summary}")).is_ok() {
+                    super::metrics_summary::PRINTED
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
             }
         }
         flushed

@@ -79,6 +79,11 @@ fn seconds(x: f64) -> String {
     }
 }
 
+/// Whether a summary was printed at shutdown already (by the console span exporter): the
+/// console metrics exporter (`OTEL_METRICS_EXPORTER=console`) then does not print it again.
+pub(crate) static PRINTED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 /// The summary of the built-in GenAI instruments, or `None` when nothing was recorded.
 pub(crate) fn summary(metrics: &[Metric]) -> Option<String> {
     // (section, name) → row; the bounds of each section's histogram.

@@ -64,6 +64,9 @@ pub(crate) struct MetricsOptions {
         std::time::Duration,
         crate::config::Temporality,
     )>,
+    /// Print the summary on stdout at shutdown (`OTEL_METRICS_EXPORTER=console`), unless the
+    /// console span exporter printed it.
+    pub(crate) console: bool,
     /// The resource, as `target_info`.
     #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
     pub(crate) resource: Vec<KeyValue>,
@@ -72,6 +75,7 @@ pub(crate) struct MetricsOptions {
 /// The running metrics stages.
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
+    console: bool,
     #[cfg(feature = "prometheus")]
     endpoint: Option<server::Endpoint>,
     #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
@@ -81,6 +85,7 @@ pub(crate) struct Metrics {
 /// Starts what `options` asks for.
 pub(crate) fn start(options: &MetricsOptions) -> Result<Metrics, MetricsError> {
     tally::set_cardinality_limit(options.cardinality_limit);
+    crate::export::metrics_summary::PRINTED.store(false, std::sync::atomic::Ordering::Relaxed);
     tally::set_built_in(options.enabled);
     if !options.enabled {
         return Ok(Metrics::default());
@@ -90,7 +95,7 @@ pub(crate) fn start(options: &MetricsOptions) -> Result<Metrics, MetricsError> {
         not(any(feature = "otlp-grpc", feature = "otlp-http", feature = "prometheus")),
         allow(unused_mut)
     )]
-    let mut metrics = Metrics::default();
+    let mut metrics = Metrics::new(options.console);
     #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
     if let Some((settings, interval, temporality)) = &options.otlp {
         metrics.pusher = Some(start_push(
@@ -151,6 +156,17 @@ fn process_gauges() {
 }
 
 impl Metrics {
+    /// Nothing started yet; `console`: print the summary at shutdown.
+    fn new(console: bool) -> Metrics {
+        Metrics {
+            console,
+            #[cfg(feature = "prometheus")]
+            endpoint: None,
+            #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+            pusher: None,
+        }
+    }
+
     /// The address the Prometheus endpoint listens on, if it runs.
     pub(crate) fn prometheus_addr(&self) -> Option<SocketAddr> {
         #[cfg(feature = "prometheus")]
@@ -169,6 +185,16 @@ impl Metrics {
         #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
         if let Some(mut pusher) = self.pusher.take() {
             pusher.stop();
+        }
+        if self.console
+            && !crate::export::metrics_summary::PRINTED
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            if let Some(summary) = crate::export::metrics_summary::summary(&tally::collect()) {
+                use std::io::Write as _;
+                // Never `print!`: it panics when stdout is closed.
+                let _ = writeln!(std::io::stdout(), "\n{summary}");
+            }
         }
         tally::set_built_in(false);
         #[cfg(feature = "prometheus")]
