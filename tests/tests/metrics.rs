@@ -678,3 +678,96 @@ fn model_call_cost_comes_from_the_client_or_the_price_table() {
     assert!((cost("billed-model", "provider") - 0.025).abs() < 1e-12);
     assert!((cost("priced-model", "local") - 0.012).abs() < 1e-12);
 }
+
+#[tool_call(name = "agent_tool")]
+fn agent_tool() {}
+
+#[llm_call(provider = "billing-provider", model = "agent-model", err)]
+fn agent_chat(fail: bool) -> Result<Billed, RateLimited> {
+    if fail {
+        Err(RateLimited)
+    } else {
+        Ok(Billed)
+    }
+}
+
+#[agent_span(name = "sync_agent")]
+fn sync_agent() {
+    agent_tool();
+    let _ = agent_chat(false);
+    let _ = agent_chat(true);
+}
+
+#[agent_span(name = "async_agent")]
+async fn async_agent() {
+    agent_tool();
+    // A task spawned with the runtime's `spawn` carries the context: still this agent's.
+    zdk_trace_runtime::spawn(async { agent_tool() })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = agent_chat(false);
+}
+
+#[test]
+fn calls_inside_an_agent_are_counted_under_its_name_sampled_in_or_out() {
+    for (sampler, round) in [(Sampler::AlwaysOn, 1.0), (Sampler::AlwaysOff, 2.0)] {
+        let h = install(sampler, "");
+        sync_agent();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        rt.block_on(async_agent());
+        drop(rt);
+        agent_tool(); // outside any agent
+        let text = scrape_text(&h.telemetry);
+        let tools = |agent: &str| {
+            samples(&text)
+                .into_iter()
+                .filter(|(n, l, _)| {
+                    n == "gen_ai_execute_tool_duration_seconds_count"
+                        && l.get("gen_ai_tool_name").map(String::as_str) == Some("agent_tool")
+                        && l.get("gen_ai_agent_name").map(String::as_str) == Some(agent)
+                })
+                .map(|(_, _, v)| v)
+                .sum::<f64>()
+        };
+        // Cumulative over the two rounds.
+        assert_eq!(tools("sync_agent"), round, "{text}");
+        assert_eq!(tools("async_agent"), 2.0 * round, "{text}");
+        let outside = samples(&text)
+            .into_iter()
+            .filter(|(n, l, _)| {
+                n == "gen_ai_execute_tool_duration_seconds_count"
+                    && l.get("gen_ai_tool_name").map(String::as_str) == Some("agent_tool")
+                    && !l.contains_key("gen_ai_agent_name")
+            })
+            .map(|(_, _, v)| v)
+            .sum::<f64>();
+        assert_eq!(outside, round, "{text}");
+        // Model errors and cost, by agent.
+        assert_eq!(
+            value(
+                &text,
+                "gen_ai_client_operation_duration_seconds_count",
+                &[
+                    ("gen_ai_request_model", "agent-model"),
+                    ("gen_ai_agent_name", "sync_agent"),
+                    ("error_type", "rate_limited"),
+                ]
+            ),
+            round
+        );
+        let cost = value(
+            &text,
+            "gen_ai_usage_cost_total",
+            &[
+                ("gen_ai_request_model", "agent-model"),
+                ("gen_ai_agent_name", "async_agent"),
+            ],
+        );
+        assert!((cost - 0.0125 * round).abs() < 1e-12, "{cost}");
+        drop(h);
+    }
+}

@@ -50,6 +50,8 @@ pub(crate) struct RawSpan {
     /// collector, or the application thread when it sheds the span), so that a recorded
     /// span's metrics cost its application thread nothing.
     pub(crate) meter: Option<(&'static Site, u32)>,
+    /// The innermost agent call this span runs in (see [`Frame::agent`]).
+    pub(crate) agent: Option<&'static Site>,
 }
 
 /// The parts of a span most spans do not have, allocated on first use.
@@ -74,7 +76,7 @@ impl RawSpan {
         if let Some((site, series)) = self.meter.take() {
             // `u32::MAX`: the site's plain series (no response model, no error).
             let series = if series == u32::MAX {
-                site.ok_series()
+                site.ok_series(self.agent)
             } else {
                 series
             };
@@ -95,6 +97,7 @@ impl RawSpan {
             remote: false,
             foreign: false,
             trace_state: self.trace_state().cloned(),
+            agent: self.agent,
         }
     }
 
@@ -139,6 +142,9 @@ pub(crate) struct Frame {
     pub(crate) foreign: bool,
     /// W3C `tracestate` carried from a remote parent, shared by every span of the trace.
     pub(crate) trace_state: Option<Arc<str>>,
+    /// The innermost `#[agent_span]` call this span runs in (its call site), for the agent
+    /// dimension of the built-in metrics of the calls below it.
+    pub(crate) agent: Option<&'static Site>,
 }
 
 impl Frame {
@@ -174,6 +180,7 @@ impl Frame {
             remote,
             foreign: true,
             trace_state: (!header.is_empty()).then(|| Arc::from(header)),
+            agent: None,
         })
     }
 }

@@ -507,6 +507,7 @@ mod tests {
             attributes: SmallVec::new(),
             extras: None,
             meter: None,
+            agent: None,
         }
     }
 

@@ -90,6 +90,7 @@ pub(crate) fn send_test_span(
         attributes: smallvec::smallvec![KeyValue::new("zdk.check", true)],
         extras: None,
         meter: None,
+        agent: None,
     };
     // Encoded and sent exactly as the pipeline does it.
     let mut encoder = TraceEncoder::new(resource, &scope());

@@ -538,6 +538,7 @@ mod tests {
             attributes: SmallVec::new(),
             extras: None,
             meter: None,
+            agent: None,
         }
     }
 

@@ -31,6 +31,9 @@ impl Span {
         if !tally::built_in() || self.meter.is_some() {
             return;
         }
+        if site.kind() == SiteKind::Agent {
+            self.become_agent(site);
+        }
         // A recording span of a call that is not an agent's: its record carries the site
         // and the collector records its duration from the record's own times. Nothing more
         // happens on this thread, at start or at end. (An agent's span also keeps the
@@ -57,6 +60,40 @@ impl Span {
         });
     }
 
+    /// This span is the call of agent `site`: the calls below it (their frames inherit it)
+    /// are counted under its name. When it is already current (a sync function's span,
+    /// started entered), its frame on the thread's stack says so too.
+    #[cold]
+    fn become_agent(&mut self, site: &'static Site) {
+        let span_id = match &mut self.inner {
+            Inner::Off => return,
+            Inner::Slot(raw) => {
+                raw.agent = Some(site);
+                raw.span_id
+            }
+            Inner::Ids { agent, span_id, .. } => {
+                *agent = Some(site);
+                *span_id
+            }
+        };
+        crate::transport::with_local(|local| {
+            if let Some(top) = local.stack.last_mut() {
+                if top.frame.span_id == span_id {
+                    top.frame.agent = Some(site);
+                }
+            }
+        });
+    }
+
+    /// The innermost agent call this span runs in (itself, for an agent's span).
+    fn agent(&self) -> Option<&'static Site> {
+        match &self.inner {
+            Inner::Off => None,
+            Inner::Slot(raw) => raw.agent,
+            Inner::Ids { agent, .. } => *agent,
+        }
+    }
+
     /// Records the call's duration (and the end of a running agent); the end time, 0 when
     /// there were no metrics.
     #[inline]
@@ -69,15 +106,17 @@ impl Span {
 
     /// The call reported `response_model` (an `#[llm_call]`'s output).
     pub(crate) fn meter_response_model(&mut self, response_model: &str) {
+        let agent = self.agent();
         if let Some((site, series)) = self.metered_series() {
-            *series = site.model_series(response_model);
+            *series = site.model_series(agent, response_model);
         }
     }
 
     /// The call failed with `error_type`.
     pub(crate) fn meter_error(&mut self, error_type: &str) {
+        let agent = self.agent();
         if let Some((site, series)) = self.metered_series() {
-            *series = site.error_series(error_type);
+            *series = site.error_series(agent, error_type);
         }
     }
 
@@ -100,7 +139,7 @@ impl Span {
         output: Option<u64>,
     ) {
         if let Some(site) = self.site() {
-            site.tokens(response_model, input, output);
+            site.tokens(self.agent(), response_model, input, output);
         }
     }
 
@@ -108,7 +147,7 @@ impl Span {
     /// (`seconds` since the previous chunk).
     pub(crate) fn meter_chunk(&mut self, first: bool, seconds: f64) {
         if let Some(site) = self.site() {
-            site.chunk(first, seconds);
+            site.chunk(self.agent(), first, seconds);
         }
     }
 
@@ -121,7 +160,7 @@ impl Span {
         response_model: Option<&str>,
     ) {
         if let Some(site) = self.site() {
-            site.cost(amount, currency, source, response_model);
+            site.cost(self.agent(), amount, currency, source, response_model);
         }
     }
 
@@ -169,7 +208,12 @@ impl Span {
 fn close(m: Metered, inner: &mut Inner) -> u64 {
     let now = clock::now_raw();
     let series = if m.series == UNSET {
-        m.site.ok_series()
+        let agent = match inner {
+            Inner::Off => None,
+            Inner::Slot(raw) => raw.agent,
+            Inner::Ids { agent, .. } => *agent,
+        };
+        m.site.ok_series(agent)
     } else {
         m.series
     };

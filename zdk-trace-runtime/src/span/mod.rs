@@ -31,6 +31,7 @@ use crate::record::{
     Extras, Frame, RawSpan, FLAG_CANCELLED, FLAG_ERROR, FLAG_LOCAL_ROOT, FLAG_PARENT_REMOTE,
     FLAG_RECORDING, FLAG_SAMPLED, FLAG_STATUS_OK, FLAG_WAS_PANICKING,
 };
+use crate::tally::genai::Site;
 use crate::transport::{with_local, Entered, Filled, Local};
 
 mod limits;
@@ -89,6 +90,8 @@ enum Inner {
         trace_hi: u64,
         trace_lo: u64,
         span_id: u64,
+        /// The innermost agent call the span runs in.
+        agent: Option<&'static Site>,
     },
 }
 
@@ -227,7 +230,8 @@ impl Span {
                 trace_hi,
                 trace_lo,
                 span_id,
-            } => Some(unsampled_frame(trace_hi, trace_lo, span_id)),
+                agent,
+            } => Some(unsampled_frame(trace_hi, trace_lo, span_id, agent)),
         }
     }
 
@@ -497,8 +501,9 @@ impl Span {
                 trace_hi,
                 trace_lo,
                 span_id,
+                agent,
             } => {
-                push_frame(unsampled_frame(trace_hi, trace_lo, span_id));
+                push_frame(unsampled_frame(trace_hi, trace_lo, span_id, agent));
                 span_id
             }
         }
@@ -562,7 +567,12 @@ impl Drop for Span {
 
 /// The frame of a head-dropped span without a slot: not sampled, no `tracestate`.
 #[inline]
-fn unsampled_frame(trace_hi: u64, trace_lo: u64, span_id: u64) -> Frame {
+fn unsampled_frame(
+    trace_hi: u64,
+    trace_lo: u64,
+    span_id: u64,
+    agent: Option<&'static Site>,
+) -> Frame {
     Frame {
         trace_id: (u128::from(trace_hi) << 64) | u128::from(trace_lo),
         span_id,
@@ -570,6 +580,7 @@ fn unsampled_frame(trace_hi: u64, trace_lo: u64, span_id: u64) -> Frame {
         remote: false,
         foreign: false,
         trace_state: None,
+        agent,
     }
 }
 
@@ -635,6 +646,8 @@ struct Start {
     flags: u8,
     record: bool,
     trace_state: Option<Arc<str>>,
+    /// The parent's agent call, inherited.
+    agent: Option<&'static Site>,
 }
 
 /// The start of every span once the pipeline is known to be enabled. Out of line, so the
@@ -650,6 +663,7 @@ fn begin(name: Cow<'static, str>, kind: SpanKind, parent: &Parent) -> Span {
                     trace_hi: (start.trace_id >> 64) as u64,
                     trace_lo: start.trace_id as u64,
                     span_id: start.span_id,
+                    agent: start.agent,
                 },
                 meter: None,
             });
@@ -683,6 +697,7 @@ fn begin_entered(span: &mut Span, name: &'static str, kind: SpanKind) -> u64 {
             top.frame.span_id = start.span_id;
             top.frame.sampled = start.flags & FLAG_SAMPLED != 0;
             top.frame.trace_state.clone_from(&start.trace_state);
+            top.frame.agent = start.agent;
             top.otel_span_id = otel_span_id;
         }
         let span_id = start.span_id;
@@ -691,6 +706,7 @@ fn begin_entered(span: &mut Span, name: &'static str, kind: SpanKind) -> u64 {
                 trace_hi: (start.trace_id >> 64) as u64,
                 trace_lo: start.trace_id as u64,
                 span_id,
+                agent: start.agent,
             }
         } else {
             let slot = local.take_slot();
@@ -738,6 +754,7 @@ fn record(start: Start, name: Cow<'static, str>, kind: SpanKind, extra_flags: u8
         attributes: SmallVec::new(),
         extras,
         meter: None,
+        agent: start.agent,
     }
 }
 
@@ -751,6 +768,8 @@ fn decide(local: &mut Local, parent: &Parent) -> Start {
         Parent::Root => None,
         Parent::Explicit(frame) => frame.clone(),
     };
+    // The parent's agent call (a remote or foreign parent has none).
+    let agent = parent.as_ref().and_then(|p| p.agent);
     let (trace_id, parent_id, sampled, mut flags, trace_state) = match parent {
         Some(p) if p.remote => {
             let sampled = hot.sample_remote_child(p.trace_id, p.sampled);
@@ -805,6 +824,7 @@ fn decide(local: &mut Local, parent: &Parent) -> Start {
         flags,
         record,
         trace_state,
+        agent,
     }
 }
 

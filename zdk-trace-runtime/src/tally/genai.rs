@@ -245,9 +245,15 @@ impl Site {
         }
     }
 
-    /// The site's attributes, with the response model and error type of one call.
-    fn attributes(&self, response_model: Option<&str>, error_type: Option<&str>) -> Vec<KeyValue> {
-        let mut attrs = Vec::with_capacity(6);
+    /// The site's attributes, with the agent call it runs in (a model or tool call's, not
+    /// an agent's own) and the response model and error type of one call.
+    fn attributes(
+        &self,
+        agent: Option<&Site>,
+        response_model: Option<&str>,
+        error_type: Option<&str>,
+    ) -> Vec<KeyValue> {
+        let mut attrs = Vec::with_capacity(7);
         attrs.push(KeyValue::new("gen_ai.operation.name", self.operation));
         let name_key = match self.kind {
             SiteKind::Llm => None,
@@ -257,6 +263,9 @@ impl Site {
         };
         if let Some(key) = name_key {
             attrs.push(KeyValue::new(key, self.name));
+        }
+        if let Some(agent) = agent.filter(|_| self.kind != SiteKind::Agent) {
+            attrs.push(KeyValue::new("gen_ai.agent.name", agent.name));
         }
         if !self.provider.is_empty() {
             attrs.push(KeyValue::new("gen_ai.provider.name", self.provider));
@@ -273,9 +282,13 @@ impl Site {
         attrs
     }
 
-    /// The duration series of a call that succeeded with no response model reported.
+    /// The duration series of a call that succeeded with no response model reported, in
+    /// `agent`'s call.
     #[inline]
-    pub(crate) fn ok_series(&self) -> u32 {
+    pub(crate) fn ok_series(&self, agent: Option<&'static Site>) -> u32 {
+        if agent.is_some() && self.kind != SiteKind::Agent {
+            return self.memo(Memo::Duration, agent, "");
+        }
         let series = self.ok.load(Ordering::Relaxed);
         if series != UNSET {
             return series;
@@ -285,44 +298,68 @@ impl Site {
 
     #[cold]
     fn resolve_ok(&self) -> u32 {
-        let series = self.duration().series_of(&self.attributes(None, None));
+        let series = self
+            .duration()
+            .series_of(&self.attributes(None, None, None));
         self.ok.store(series, Ordering::Relaxed);
         series
     }
 
-    /// The duration series of a call that reported `response_model` (and no error).
-    pub(crate) fn model_series(&self, response_model: &str) -> u32 {
-        MODELS.with(|memo| {
+    /// A series of this site in `agent`'s call, from this thread's memo of the last 32.
+    fn memo(&self, what: Memo, agent: Option<&'static Site>, response_model: &str) -> u32 {
+        let instrument = match what {
+            Memo::Duration => self.duration(),
+            Memo::FirstChunk => &BUILT_IN.first_chunk,
+            Memo::PerChunk => &BUILT_IN.per_chunk,
+        };
+        let resolve = || {
+            let model = (!response_model.is_empty()).then_some(response_model);
+            instrument.series_of(&self.attributes(agent, model, None))
+        };
+        MEMO.with(|memo| {
             let Ok(mut memo) = memo.try_borrow_mut() else {
-                return self.ok_series();
+                return resolve();
             };
             let me = self as *const Site as usize;
-            if let Some((_, _, series)) = memo
-                .iter()
-                .find(|(site, model, _)| *site == me && &**model == response_model)
-            {
-                return *series;
+            let agent_key = agent.map_or(0, |a| a as *const Site as usize);
+            if let Some(entry) = memo.iter().find(|e| {
+                e.site == me
+                    && e.agent == agent_key
+                    && e.what == what
+                    && &*e.model == response_model
+            }) {
+                return entry.series;
             }
-            let series = self
-                .duration()
-                .series_of(&self.attributes(Some(response_model), None));
-            if memo.len() >= 16 {
+            let series = resolve();
+            if memo.len() >= 32 {
                 memo.remove(0);
             }
-            memo.push((me, response_model.into(), series));
+            memo.push(MemoEntry {
+                site: me,
+                agent: agent_key,
+                what,
+                model: response_model.into(),
+                series,
+            });
             series
         })
     }
 
+    /// The duration series of a call that reported `response_model` (and no error).
+    pub(crate) fn model_series(&self, agent: Option<&'static Site>, response_model: &str) -> u32 {
+        self.memo(Memo::Duration, agent, response_model)
+    }
+
     /// The duration series of a call that failed with `error_type`.
-    pub(crate) fn error_series(&self, error_type: &str) -> u32 {
+    pub(crate) fn error_series(&self, agent: Option<&'static Site>, error_type: &str) -> u32 {
         self.duration()
-            .series_of(&self.attributes(None, Some(error_type)))
+            .series_of(&self.attributes(agent, None, Some(error_type)))
     }
 
     /// Records one call's token usage (`gen_ai.token.type` = `input`/`output`).
     pub(crate) fn tokens(
         &self,
+        agent: Option<&'static Site>,
         response_model: Option<&str>,
         input: Option<u64>,
         output: Option<u64>,
@@ -330,7 +367,7 @@ impl Site {
         let usage = &BUILT_IN.token_usage;
         for (kind, n) in [("input", input), ("output", output)] {
             let Some(n) = n else { continue };
-            let mut attrs = self.attributes(response_model, None);
+            let mut attrs = self.attributes(agent, response_model, None);
             attrs.push(KeyValue::new("gen_ai.token.type", kind));
             usage.observe(n as f64, &attrs);
         }
@@ -339,12 +376,13 @@ impl Site {
     /// Adds a call's cost to the cost counter (`source`: `provider` or `local`).
     pub(crate) fn cost(
         &self,
+        agent: Option<&'static Site>,
         amount: f64,
         currency: &str,
         source: &'static str,
         response_model: Option<&str>,
     ) {
-        let mut attrs = self.attributes(response_model, None);
+        let mut attrs = self.attributes(agent, response_model, None);
         attrs.push(KeyValue::new(
             "gen_ai.usage.cost.currency",
             currency.to_owned(),
@@ -359,17 +397,22 @@ impl Site {
     }
 
     /// A chunk of a streamed model call: the time to the first, or since the previous one.
-    pub(crate) fn chunk(&self, first: bool, seconds: f64) {
-        let (instrument, cache) = if first {
-            (&BUILT_IN.first_chunk, &self.first_chunk)
+    pub(crate) fn chunk(&self, agent: Option<&'static Site>, first: bool, seconds: f64) {
+        let (instrument, cache, what) = if first {
+            (&BUILT_IN.first_chunk, &self.first_chunk, Memo::FirstChunk)
         } else {
-            (&BUILT_IN.per_chunk, &self.per_chunk)
+            (&BUILT_IN.per_chunk, &self.per_chunk, Memo::PerChunk)
         };
-        let mut series = cache.load(Ordering::Relaxed);
-        if series == UNSET {
-            series = instrument.series_of(&self.attributes(None, None));
-            cache.store(series, Ordering::Relaxed);
-        }
+        let series = if agent.is_some() {
+            self.memo(what, agent, "")
+        } else {
+            let mut series = cache.load(Ordering::Relaxed);
+            if series == UNSET {
+                series = instrument.series_of(&self.attributes(None, None, None));
+                cache.store(series, Ordering::Relaxed);
+            }
+            series
+        };
         instrument.observe_series(series, seconds);
     }
 
@@ -387,7 +430,33 @@ impl Site {
     }
 }
 
-thread_local! {
-    /// Per thread: (site, response model) → duration series, the last 16.
-    static MODELS: RefCell<Vec<(usize, Box<str>, u32)>> = const { RefCell::new(Vec::new()) };
+/// Which instrument a memo entry is a series of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Memo {
+    Duration,
+    FirstChunk,
+    PerChunk,
 }
+
+/// A series resolved for a call site in an agent's call, with a response model.
+struct MemoEntry {
+    site: usize,
+    agent: usize,
+    what: Memo,
+    model: Box<str>,
+    series: u32,
+}
+
+thread_local! {
+    /// Per thread: (site, agent, instrument, response model) → series, the last 32.
+    static MEMO: RefCell<Vec<MemoEntry>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Call sites are `static`s: one is equal only to itself.
+impl PartialEq for Site {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl Eq for Site {}

@@ -43,6 +43,7 @@ impl Entered {
             remote: false,
             foreign: false,
             trace_state: None,
+            agent: None,
         },
         otel_span_id: 0,
     };

@@ -80,6 +80,7 @@ mod tests {
             attributes: (0..5).map(|i| KeyValue::new("k", i64::from(i))).collect(),
             extras: None,
             meter: None,
+            agent: None,
         }
     }
 

@@ -137,6 +137,7 @@ mod tests {
                 ..Extras::default()
             })),
             meter: None,
+            agent: None,
         }
     }
 
@@ -150,6 +151,7 @@ mod tests {
                 ..Extras::default()
             })),
             meter: None,
+            agent: None,
             ..owning(1)
         }
     }
