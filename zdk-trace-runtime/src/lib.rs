@@ -425,6 +425,8 @@ mod instrument;
 mod lock;
 mod metrics;
 mod pipeline;
+#[cfg(feature = "profiling")]
+pub mod profiling;
 mod record;
 mod sampling;
 mod span;
