@@ -3,7 +3,9 @@
 //! - `zdk-trace status`: the effective configuration of both layers and where each value came
 //!   from;
 //! - `zdk-trace check`: sends one test span to the configured OTLP endpoint;
-//! - `zdk-trace view FILE`: renders a JSON-lines trace file as waterfalls.
+//! - `zdk-trace view FILE`: renders a JSON-lines trace file as waterfalls;
+//! - `zdk-trace profile FILE`: summarizes a pprof profile (CPU or heap) like
+//!   `go tool pprof -top` and writes its flamegraph as SVG.
 //!
 //! It lives in its own crate so that clap and the terminal code never reach applications,
 //! which depend on `zdk-trace-runtime` only.
@@ -12,6 +14,7 @@
 mod check;
 mod check_metrics;
 mod paint;
+mod profile;
 mod status;
 mod view;
 
@@ -20,7 +23,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Inspect the zdk-trace configuration, check the trace endpoint, view trace files.
+/// Inspect the zdk-trace configuration, check the trace endpoint, view trace files and
+/// profiles.
 #[derive(Debug, Parser)]
 #[command(name = "zdk-trace", version, about)]
 struct Cli {
@@ -44,6 +48,9 @@ enum Command {
     /// Render a JSON-lines trace file (the runtime's file exporter) as trees with a time bar
     /// per span. Filters select whole traces.
     View(view::ViewArgs),
+    /// Summarize a pprof profile (CPU or heap; gzipped or not) like `go tool pprof -top`, by
+    /// function and by label (span, trace), and write its flamegraph as SVG beside it.
+    Profile(profile::ProfileArgs),
 }
 
 /// Exit code for a failed check or an unreadable input.
@@ -57,6 +64,7 @@ fn main() -> ExitCode {
         Command::Status { json } => status::run(json),
         Command::Check => check::run(),
         Command::View(args) => view::run(&args),
+        Command::Profile(args) => profile::run(&args),
     };
     ExitCode::from(code)
 }

@@ -48,6 +48,10 @@ pub(crate) fn run(as_json: bool) -> u8 {
         .tracing
         .iter()
         .partition(|e| e.key.starts_with(METRICS_PREFIX));
+    // The profiling settings, likewise.
+    let (profiling, tracing): (Vec<&ConfigEntry>, Vec<&ConfigEntry>) = tracing
+        .into_iter()
+        .partition(|e| e.key.starts_with(PROFILING_PREFIX));
     println!(
         "{} {}",
         p.paint(BOLD, "Trace pipeline:"),
@@ -60,6 +64,13 @@ pub(crate) fn run(as_json: bool) -> u8 {
     if !metrics.is_empty() {
         println!("{}", p.paint(BOLD, "Metrics:"));
         for entry in metrics {
+            print_entry(p, width, entry);
+        }
+        println!();
+    }
+    if !profiling.is_empty() {
+        println!("{}", p.paint(BOLD, "Profiling:"));
+        for entry in profiling {
             print_entry(p, width, entry);
         }
         println!();
@@ -83,6 +94,8 @@ pub(crate) fn run(as_json: bool) -> u8 {
 
 /// The keys of the metrics settings.
 const METRICS_PREFIX: &str = "telemetry.metrics.";
+/// The keys of the profiling settings.
+const PROFILING_PREFIX: &str = "telemetry.profiling.";
 
 fn print_entry(p: Painter, width: usize, entry: &ConfigEntry) {
     println!(

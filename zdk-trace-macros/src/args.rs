@@ -40,9 +40,9 @@ impl MacroKind {
         use keys::{ALLOW_PII, CAPTURE, OPERATION, PROVIDER, STREAM};
         use keys::{CALL_ID, CONVERSATION, CRATE, ERR, FIELDS, ID, KEYS, KIND, MODEL, NAME};
         use keys::{CHOICE_COUNT, FREQUENCY_PENALTY, MAX_TOKENS, PRESENCE_PENALTY, SEED};
-        use keys::{NO_METRICS, STOP_SEQUENCES, TEMPERATURE, TOP_K, TOP_P};
+        use keys::{NO_METRICS, PROFILE, STOP_SEQUENCES, TEMPERATURE, TOP_K, TOP_P};
         match self {
-            MacroKind::Span => &[NAME, KIND, FIELDS, ALLOW_PII, ERR, STREAM, CRATE],
+            MacroKind::Span => &[NAME, KIND, FIELDS, ALLOW_PII, ERR, STREAM, PROFILE, CRATE],
             MacroKind::AgentSpan => &[
                 NAME,
                 ID,
@@ -52,13 +52,14 @@ impl MacroKind {
                 ERR,
                 STREAM,
                 NO_METRICS,
+                PROFILE,
                 CRATE,
             ],
             MacroKind::ToolCall => &[
-                NAME, CALL_ID, CAPTURE, FIELDS, ALLOW_PII, ERR, STREAM, NO_METRICS, CRATE,
+                NAME, CALL_ID, CAPTURE, FIELDS, ALLOW_PII, ERR, STREAM, NO_METRICS, PROFILE, CRATE,
             ],
             MacroKind::Workflow => &[
-                NAME, KIND, FIELDS, ALLOW_PII, ERR, STREAM, NO_METRICS, CRATE,
+                NAME, KIND, FIELDS, ALLOW_PII, ERR, STREAM, NO_METRICS, PROFILE, CRATE,
             ],
             // No `allow_pii` (usage events have no escape hatch) and no `err` (an `Err`
             // always sets `success = false`).
@@ -82,6 +83,7 @@ impl MacroKind {
                 ERR,
                 STREAM,
                 NO_METRICS,
+                PROFILE,
                 CRATE,
             ],
         }
@@ -268,6 +270,8 @@ pub(crate) struct Args {
     pub(crate) stream: Option<Ident>,
     /// `no_metrics`: the call records no built-in metrics (GenAI macros).
     pub(crate) no_metrics: Option<Ident>,
+    /// `profile` / `profile = "busy"`: the span measures its resources.
+    pub(crate) profile: Option<Profile>,
     pub(crate) krate: Option<Path>,
     /// `#[usage_event(keys = APP_USAGE_KEYS)]`: the application's extra usage keys.
     pub(crate) usage_keys: Option<Path>,
@@ -296,6 +300,7 @@ impl Args {
             err: None,
             stream: None,
             no_metrics: None,
+            profile: None,
             krate: None,
             usage_keys: None,
             attr_span: Span::call_site(),
@@ -325,6 +330,7 @@ impl Args {
                 keys::NO_METRICS => {
                     args.no_metrics = flag(cx, &option).then(|| option.key.clone());
                 }
+                keys::PROFILE => args.profile = profile(cx, &option),
                 keys::CRATE => args.krate = crate_path(cx, &option),
                 keys::KEYS => args.usage_keys = keys_path(cx, &option),
                 keys::CAPTURE => args.capture = capture(kind, cx, option),
@@ -345,6 +351,39 @@ impl Args {
         }
         args
     }
+}
+
+/// What `profile` measures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Profile {
+    /// `profile` or `profile = "full"`: busy time, thread CPU time, allocations.
+    Full,
+    /// `profile = "busy"`: busy time and allocations (no CPU clock: no system call per poll).
+    Busy,
+}
+
+/// `profile`, `profile = "full"` or `profile = "busy"`.
+fn profile(cx: &Ctxt, option: &RawOption) -> Option<Profile> {
+    if let RawValue::Flag = option.value {
+        return Some(Profile::Full);
+    }
+    if let RawValue::Expr(Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(s),
+        ..
+    })) = &option.value
+    {
+        match s.value().as_str() {
+            "full" => return Some(Profile::Full),
+            "busy" => return Some(Profile::Busy),
+            _ => {}
+        }
+    }
+    cx.error_spanned_by(
+        value_tokens(option),
+        "`profile` is a flag (busy time, CPU time and allocations) or `profile = \"busy\"` \
+         (busy time and allocations, without the CPU clock's system call per poll)",
+    );
+    None
 }
 
 /// The one place unknown, misplaced and duplicate keys are reported.

@@ -28,6 +28,7 @@ pub(crate) const SEED: &str = "seed";
 pub(crate) const CHOICE_COUNT: &str = "choice_count";
 /// Turns the built-in metrics of a GenAI macro's call off.
 pub(crate) const NO_METRICS: &str = "no_metrics";
+pub(crate) const PROFILE: &str = "profile";
 
 // Keys inside `capture(...)`.
 pub(crate) const CAPTURE_INPUT: &str = "input";
@@ -98,6 +99,7 @@ pub(crate) const ALL_OPTIONS: &[&str] = &[
     CHOICE_COUNT,
     STREAM,
     NO_METRICS,
+    PROFILE,
 ];
 
 // `kind = …` of `#[span]`.

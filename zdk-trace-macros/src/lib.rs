@@ -21,6 +21,7 @@
 //! | `stream` | the function returns a boxed stream whose type does not show it (an alias such as `BoxStream` from another crate or your own); the returned stream is instrumented as an `impl Stream` is, and boxed again. Not on an `async fn` |
 //! | `crate = path` | where the runtime is, when it is re-exported (default `::zdk_trace_runtime`) |
 //! | `no_metrics` | (`#[agent_span]`, `#[llm_call]`, `#[tool_call]`, `#[workflow]`) the call records no built-in metrics; the span is unchanged |
+//! | `profile`, `profile = "busy"` | (every span macro) the span measures what it uses while it runs, summed over every poll: busy time, thread CPU time (not with `"busy"`) and, with the runtime's `CountingAllocator`, allocations; recorded as `resource.*` attributes. `[telemetry.profiling] span_resources = true` does the same for every macro span |
 //!
 //! The four GenAI macros also count and time every call into the built-in GenAI metrics,
 //! whether its trace is sampled in or out: `gen_ai.client.operation.duration` and

@@ -72,6 +72,13 @@ pub(crate) struct Counters {
     pub(crate) circuit: AtomicU64,
     pub(crate) circuit_opened: AtomicU64,
     pub(crate) circuit_closed: AtomicU64,
+    /// Profile windows written to files or accepted by Pyroscope (profiling/export.rs).
+    pub(crate) profiles_exported: AtomicU64,
+    /// Profile windows never attempted: the exporter's queue was full, or shutdown's deadline
+    /// passed first.
+    pub(crate) profiles_dropped: AtomicU64,
+    /// Profile windows whose export failed (after its retries, for Pyroscope).
+    pub(crate) profile_export_errors: AtomicU64,
 }
 
 pub(crate) static COUNTERS: Counters = Counters {
@@ -101,6 +108,9 @@ pub(crate) static COUNTERS: Counters = Counters {
     circuit: AtomicU64::new(0),
     circuit_opened: AtomicU64::new(0),
     circuit_closed: AtomicU64::new(0),
+    profiles_exported: AtomicU64::new(0),
+    profiles_dropped: AtomicU64::new(0),
+    profile_export_errors: AtomicU64::new(0),
 };
 
 pub(crate) fn add(counter: &AtomicU64, n: u64) {

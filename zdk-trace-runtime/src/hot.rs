@@ -25,6 +25,8 @@ pub(crate) struct Hot {
     /// for a span it would drop anyway. Set by the collector when it drops for a full queue,
     /// cleared by the exporter when a batch completes.
     queue_full: AtomicBool,
+    /// `[telemetry.profiling] span_resources`: every macro span measures its resources.
+    span_resources: AtomicBool,
 }
 
 static HOT: Hot = Hot {
@@ -35,6 +37,7 @@ static HOT: Hot = Hot {
     root_bound: AtomicU64::new(u64::MAX),
     capture: AtomicU8::new(0),
     queue_full: AtomicBool::new(false),
+    span_resources: AtomicBool::new(false),
 };
 
 #[inline]
@@ -114,6 +117,16 @@ impl Hot {
         }
     }
 
+    /// Whether every macro span measures its resources (`span_resources`).
+    #[inline]
+    pub(crate) fn span_resources(&self) -> bool {
+        self.span_resources.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_span_resources(&self, on: bool) {
+        self.span_resources.store(on, Ordering::Relaxed);
+    }
+
     pub(crate) fn set_enabled(&self, on: bool) {
         self.enabled.store(on, Ordering::SeqCst);
     }
@@ -190,6 +203,7 @@ mod tests {
             root_bound: AtomicU64::new(0),
             capture: AtomicU8::new(0),
             queue_full: AtomicBool::new(false),
+            span_resources: AtomicBool::new(false),
         };
         for (sampler, expected) in [
             (Sampler::AlwaysOn, 1.0),

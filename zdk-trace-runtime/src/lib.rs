@@ -428,6 +428,8 @@ mod pipeline;
 #[cfg(feature = "profiling")]
 pub mod profiling;
 mod record;
+mod resources;
+mod sampler;
 mod sampling;
 mod span;
 mod tally;
@@ -453,6 +455,7 @@ pub use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags
 pub use opentelemetry::{KeyValue, Value};
 pub use pipeline::stats::Stats;
 pub use pipeline::{CircuitState, PipelineError};
+pub use resources::CountingAllocator;
 pub use sampling::{Sampler, TailSampling};
 pub use span::{EnterGuard, EnteredSpan, Span, SpanBuilder};
 pub use telemetry::{

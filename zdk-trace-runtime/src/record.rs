@@ -65,6 +65,8 @@ pub(crate) struct Extras {
     /// Set only for an error status (the description); `Ok` and `Unset` are flags.
     pub(crate) error_description: Option<Cow<'static, str>>,
     pub(crate) trace_state: Option<Arc<str>>,
+    /// What the span used while it ran, when it is measured (`profile`, `span_resources`).
+    pub(crate) usage: Option<crate::resources::Usage>,
 }
 
 impl RawSpan {

@@ -47,6 +47,9 @@ struct Inner {
     /// The metrics stages (the Prometheus endpoint); stopped after the pipeline, so that the
     /// console's summary sees the last spans' metrics.
     metrics: Mutex<Metrics>,
+    /// Continuous CPU profiling and the profile exporter (`[telemetry.profiling]`).
+    #[cfg(feature = "profiling")]
+    profiling: Mutex<crate::profiling::stage::Stage>,
 }
 
 impl Inner {
@@ -82,6 +85,8 @@ impl Inner {
             None => Ok(()),
         };
         lock(&self.metrics).shutdown();
+        #[cfg(feature = "profiling")]
+        lock(&self.profiling).shutdown(deadline.saturating_duration_since(Instant::now()));
         *lock(&self.final_stats) = Some(Stats::read_cumulative().since(&self.baseline));
         // Within what is left of the same deadline. Usage failures are not the application's
         // concern: they are counted in `usage_status()`, never returned.
@@ -227,6 +232,113 @@ impl Telemetry {
     /// ```
     pub fn meter(&self, name: impl Into<Cow<'static, str>>) -> Meter {
         metrics::meter(name.into())
+    }
+
+    /// A CPU profile of the whole process over the next `duration` (blocks the calling
+    /// thread that long), sampled at `[telemetry.profiling.cpu] frequency` (99 Hz by
+    /// default). Every sample taken while a span was being polled or entered carries the
+    /// pprof labels `trace_id`, `span_id`, `span_name` and `gen_ai.agent.name` of that span.
+    /// Render it with [`Profile::text_report`](crate::profiling::Profile::text_report),
+    /// [`Profile::flamegraph_svg`](crate::profiling::Profile::flamegraph_svg) or save
+    /// [`Profile::to_pprof`](crate::profiling::Profile::to_pprof). Works whether or not
+    /// continuous profiling is on (both share one sampler).
+    ///
+    /// # Errors
+    ///
+    /// [`ProfilingError`](crate::profiling::ProfilingError): another profiler holds SIGPROF
+    /// in this process, not Linux, or the profiler stopped.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let telemetry = zdk_trace_runtime::Telemetry::builder().install()?;
+    /// let profile = telemetry.profile_cpu(std::time::Duration::from_secs(10))?;
+    /// std::fs::write("cpu.pb.gz", profile.to_pprof())?;
+    /// println!("{}", profile.text_report());
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "profiling")]
+    pub fn profile_cpu(
+        &self,
+        duration: Duration,
+    ) -> Result<crate::profiling::Profile, crate::profiling::ProfilingError> {
+        lock(&self.inner.profiling).profile_cpu(duration)
+    }
+
+    /// Starts a CPU profile of the whole process that runs until
+    /// [`CpuProfileGuard::stop`](crate::profiling::CpuProfileGuard::stop), with the same
+    /// span labels as [`profile_cpu`](Self::profile_cpu).
+    ///
+    /// # Errors
+    ///
+    /// As [`profile_cpu`](Self::profile_cpu).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let telemetry = zdk_trace_runtime::Telemetry::builder().install()?;
+    /// let guard = telemetry.start_cpu_profile()?;
+    /// // ... the run ...
+    /// println!("{}", guard.stop()?.text_report());
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "profiling")]
+    pub fn start_cpu_profile(
+        &self,
+    ) -> Result<crate::profiling::CpuProfileGuard, crate::profiling::ProfilingError> {
+        lock(&self.inner.profiling).start_cpu_profile()
+    }
+
+    /// The heap profile so far, when `[telemetry.profiling.memory] track_allocations` samples
+    /// allocations (one in `sampling_rate`, with its stack and the span current when it was
+    /// made): `alloc_objects`/`alloc_space` since install and, with `heap_profiling`,
+    /// `inuse_objects`/`inuse_space` (not yet freed), scaled by the rate, with the same span
+    /// labels as CPU profiles. Needs [`CountingAllocator`](crate::CountingAllocator) as the
+    /// global allocator.
+    ///
+    /// # Errors
+    ///
+    /// [`ProfilingError::HeapOff`](crate::profiling::ProfilingError::HeapOff) when
+    /// allocations are not being sampled.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let telemetry = zdk_trace_runtime::Telemetry::builder().install()?;
+    /// let heap = telemetry.heap_profile()?;
+    /// std::fs::write("heap.pb.gz", heap.to_pprof())?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "profiling")]
+    pub fn heap_profile(
+        &self,
+    ) -> Result<crate::profiling::Profile, crate::profiling::ProfilingError> {
+        lock(&self.inner.profiling).heap_profile()
+    }
+
+    /// The process's memory now: from the [`CountingAllocator`](crate::CountingAllocator)
+    /// when it is the global allocator (allocated, current, peak, allocations) and from the
+    /// operating system (resident and virtual size).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let telemetry = zdk_trace_runtime::Telemetry::builder().install()?;
+    /// let stats = telemetry.memory_stats();
+    /// println!("rss: {:?} bytes", stats.rss_bytes);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "profiling")]
+    pub fn memory_stats(&self) -> crate::profiling::MemoryStats {
+        crate::profiling::MemoryStats::now()
     }
 
     /// The address the Prometheus endpoint listens on, when it runs (the port chosen by the
@@ -760,6 +872,15 @@ impl TelemetryBuilder {
             None
         };
         let metrics = metrics::start(&metrics_options)?;
+        let profiling_settings = config::table::profiling_settings(&settings)?;
+        let span_resources =
+            settings.enabled && profiling_settings.enabled && profiling_settings.span_resources;
+        #[cfg(feature = "profiling")]
+        let profiling = if settings.enabled {
+            crate::profiling::stage::Stage::start(&profiling_settings, &settings.service_name)?
+        } else {
+            crate::profiling::stage::Stage::off(&profiling_settings)
+        };
         let options = self.usage;
         usage::set_app_keys(options.keys);
         let usage = UsageHandle::start(StartParts {
@@ -782,12 +903,15 @@ impl TelemetryBuilder {
             final_stats: Mutex::new(None),
             usage: Arc::new(usage),
             metrics: Mutex::new(metrics),
+            #[cfg(feature = "profiling")]
+            profiling: Mutex::new(profiling),
         });
         {
             let mut installed = lock(&INSTALLED);
             hot().configure(&settings.sampler, &settings.tail);
             hot().set_inherit_otel(self.inherit_otel_context);
             hot().set_capture(settings.capture);
+            hot().set_span_resources(span_resources);
             hot().set_enabled(settings.enabled);
             usage::set_installed(Some(Arc::clone(&inner.usage)));
             *installed = Some(inner.clone());
@@ -921,6 +1045,10 @@ pub enum InstallError {
     /// The metrics could not start (the Prometheus endpoint's port is taken, say).
     #[error(transparent)]
     Metrics(#[from] MetricsError),
+    /// Profiling could not start (`[telemetry.profiling]`).
+    #[cfg(feature = "profiling")]
+    #[error(transparent)]
+    Profiling(#[from] crate::profiling::StageError),
 }
 
 impl From<ExporterBuildError> for InstallError {

@@ -1148,3 +1148,111 @@ fn repro_13_out_of_range_values_in_variables() {
         "{err}"
     );
 }
+
+// ----- profiling -----
+
+/// `[telemetry.profiling*]` as the design's complete configuration writes it: accepted, and
+/// `zdk-trace status` (the config report) shows every setting with where it came from.
+#[test]
+fn profiling_sections_in_the_report() {
+    let file = Config::from_toml_str(
+        r#"[telemetry]
+service_name = "my-agent"
+[telemetry.profiling]
+enabled = true
+[telemetry.profiling.cpu]
+enabled = true
+frequency = 100
+continuous = true
+duration_seconds = 30
+[telemetry.profiling.memory]
+enabled = true
+track_allocations = false
+sampling_rate = 100
+heap_profiling = false
+[telemetry.profiling.exporter]
+type = "pyroscope"
+pyroscope_endpoint = "http://localhost:4040"
+"#,
+    )
+    .unwrap();
+    let report = zdk_trace_runtime::Telemetry::builder()
+        .config(file)
+        .env_vars([
+            ("PYROSCOPE_APPLICATION_NAME", "from-env"),
+            ("HOME", "/nonexistent"),
+        ])
+        .config_report()
+        .unwrap();
+    let shown = |key: &str| {
+        let e = report
+            .entry(key)
+            .unwrap_or_else(|| panic!("no entry {key}"));
+        (e.value.clone(), e.source.to_string())
+    };
+    let file = |value: &str, line: usize| (value.to_owned(), format!("file <string>:{line}"));
+    assert_eq!(shown("telemetry.profiling.enabled"), file("true", 4));
+    assert_eq!(
+        shown("telemetry.profiling.span_resources"),
+        ("false".to_owned(), "default".to_owned())
+    );
+    assert_eq!(shown("telemetry.profiling.cpu.frequency"), file("100", 7));
+    assert_eq!(
+        shown("telemetry.profiling.cpu.duration_seconds"),
+        file("30s", 9)
+    );
+    assert_eq!(
+        shown("telemetry.profiling.memory.sampling_rate"),
+        file("100", 13)
+    );
+    assert_eq!(
+        shown("telemetry.profiling.exporter.type"),
+        file("pyroscope", 16)
+    );
+    assert_eq!(
+        shown("telemetry.profiling.exporter.application_name"),
+        (
+            "from-env".to_owned(),
+            "env `PYROSCOPE_APPLICATION_NAME`".to_owned()
+        )
+    );
+    assert_eq!(
+        shown("telemetry.profiling.exporter.file_output_dir"),
+        ("./profiles".to_owned(), "default".to_owned())
+    );
+}
+
+/// `type = "gcp"` is read (the design's schema names it) and refused when resolved, naming the
+/// key and what to use instead.
+#[test]
+fn gcp_profile_exporter_is_refused() {
+    let file = Config::from_toml_str(
+        "[telemetry.profiling.exporter]\ntype = \"gcp\"\ngcp_project_id = \"my-project\"\n",
+    )
+    .unwrap();
+    let err = zdk_trace_runtime::Telemetry::builder()
+        .config(file)
+        .env_vars([("HOME", "/nonexistent")])
+        .config_report()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("<string>:2: invalid value \"gcp\" for `telemetry.profiling.exporter.type`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("GCP Cloud Profiler is not supported yet"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`file`") && err.contains("`pyroscope`"),
+        "{err}"
+    );
+    assert_invalid(
+        "[telemetry.profiling.cpu]\nfrequency = 5000\n",
+        "telemetry.profiling.cpu.frequency",
+        2,
+        "5000",
+        &["from 1 to 1000"],
+    );
+}

@@ -114,6 +114,11 @@ struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     linger_secs: u64,
 
+    /// Profile the run's CPU and write `agent_app-cpu.pb.gz` (pprof, every sample labelled
+    /// with its span) and `agent_app-cpu.svg` (a flamegraph) into DIR.
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "profiles")]
+    profile: Option<PathBuf>,
+
     /// The service name (`service.name`); OTEL_SERVICE_NAME and zdk-trace.toml override it.
     #[arg(long, value_name = "NAME", default_value = "agent-app")]
     service: String,
@@ -130,6 +135,10 @@ fn main() -> ExitCode {
     };
 
     runner::count_session_events(&telemetry);
+    let profiling = args
+        .profile
+        .as_ref()
+        .map(|dir| (dir, telemetry.start_cpu_profile()));
     // Built after `install`, so that the runtime's threads are not started before tracing is
     // ready (the workers would not matter, but the order reads as the README says).
     let result = tokio::runtime::Builder::new_multi_thread()
@@ -148,6 +157,13 @@ fn main() -> ExitCode {
         }
     };
 
+    if let Some((dir, guard)) = profiling {
+        match guard.and_then(|g| g.stop()) {
+            Ok(profile) => write_profile(dir, &profile),
+            Err(e) => eprintln!("agent_app: no CPU profile: {e}"),
+        }
+    }
+
     if args.linger_secs > 0 {
         std::thread::sleep(std::time::Duration::from_secs(args.linger_secs));
     }
@@ -165,6 +181,32 @@ fn main() -> ExitCode {
         stats.export_errors
     );
     code
+}
+
+/// Writes the run's CPU profile and its flamegraph into `dir`, and says where.
+fn write_profile(dir: &std::path::Path, profile: &zdk_trace_runtime::profiling::Profile) {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        eprintln!("agent_app: cannot create `{}`: {e}", dir.display());
+        return;
+    }
+    let pprof = dir.join("agent_app-cpu.pb.gz");
+    match std::fs::write(&pprof, profile.to_pprof()) {
+        Ok(()) => eprintln!(
+            "agent_app: CPU profile ({} samples): {} (read it with `zdk-trace profile {}`)",
+            profile.sample_count(),
+            pprof.display(),
+            pprof.display()
+        ),
+        Err(e) => eprintln!("agent_app: cannot write `{}`: {e}", pprof.display()),
+    }
+    let svg = dir.join("agent_app-cpu.svg");
+    match profile.flamegraph_svg() {
+        Ok(text) => match std::fs::write(&svg, text) {
+            Ok(()) => eprintln!("agent_app: flamegraph: {}", svg.display()),
+            Err(e) => eprintln!("agent_app: cannot write `{}`: {e}", svg.display()),
+        },
+        Err(e) => eprintln!("agent_app: no flamegraph: {e}"),
+    }
 }
 
 /// Installs the pipeline: the runtime's defaults (console, or OTLP when an endpoint is set),

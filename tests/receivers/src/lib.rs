@@ -8,7 +8,9 @@
 //! - [`JsonReceiver`]: HTTP/1.1 `POST /v1/traces` with `application/json` (OTLP/JSON, the
 //!   usage layer's payload), keeping each raw decompressed body so tests can check its exact
 //!   shape;
-//! - [`CountingReceiver`]: only counts spans (gRPC or HTTP, optionally stalled), for benchmarks.
+//! - [`CountingReceiver`]: only counts spans (gRPC or HTTP, optionally stalled), for benchmarks;
+//! - [`PyroscopeReceiver`]: Pyroscope's `POST /ingest` for pprof profiles (raw body with
+//!   `format=pprof`, or a multipart form), keeping each profile decoded.
 //!
 //! The first three record every request (headers included) and can be told to fail. Attribute
 //! helpers ([`attr_str`], [`attr_i64`]…) read proto spans, events and resources.
@@ -26,6 +28,7 @@ mod grpc;
 mod http;
 mod json;
 mod metrics;
+mod pyroscope;
 mod request;
 mod server;
 mod store;
@@ -37,5 +40,8 @@ pub use grpc::{GrpcReceiver, GRPC_EXPORT_PATH};
 pub use http::HttpReceiver;
 pub use json::{JsonReceiver, JsonRequest};
 pub use metrics::MetricsReceiver;
+pub use pyroscope::{
+    PyroscopePush, PyroscopeReceiver, PyroscopeRequest, PYROSCOPE_DEFAULT_SAMPLE_RATE,
+};
 pub use request::{ReceivedRequest, ReceivedSpan};
 pub use tonic::Code as GrpcCode;

@@ -384,6 +384,12 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, start: Start) -> 
                     #p::Site::new(#p::SiteKind::#kind, #operation, #name, #provider, #model);
             }
         });
+    // What the span measures: the `profile` option, else the `span_resources` setting.
+    let profile = match args.profile {
+        Some(crate::args::Profile::Full) => quote!(#p::PROFILE_FULL),
+        Some(crate::args::Profile::Busy) => quote!(#p::PROFILE_BUSY),
+        None => quote!(#p::PROFILE_SETTING),
+    };
     if start == Start::Entered {
         let meter = site_def
             .as_ref()
@@ -393,6 +399,7 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, start: Start) -> 
             #[allow(unused_mut)]
             let mut __zdk_guard = #p::start_entered(&mut __zdk_span, #name, #p::SpanKind::#kind);
             #meter
+            #p::resources_entered(&mut __zdk_guard, #profile);
         };
         if bare && content.is_empty() {
             return guard;
@@ -411,7 +418,9 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, start: Start) -> 
     }
     if bare && start == (Start::Span { mutable: false }) {
         return quote! {
-            let __zdk_span = #p::Span::start_with_kind(#name, #p::SpanKind::#kind);
+            #[allow(unused_mut)]
+            let mut __zdk_span = #p::Span::start_with_kind(#name, #p::SpanKind::#kind);
+            #p::resources(&mut __zdk_span, #profile);
         };
     }
     let meter = site_def
@@ -420,6 +429,7 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, start: Start) -> 
     quote! {
         let mut __zdk_span = #p::Span::start_with_kind(#name, #p::SpanKind::#kind);
         #meter
+        #p::resources(&mut __zdk_span, #profile);
         // Attribute values are computed only for a span that records.
         if __zdk_span.is_recording() {
             #rename

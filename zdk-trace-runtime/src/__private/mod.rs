@@ -15,6 +15,7 @@ mod errors;
 mod expansion;
 mod loops;
 mod meter;
+mod resources;
 mod sync_guard;
 
 pub use ::std::boxed::Box;
@@ -51,4 +52,5 @@ pub use loops::{
     WORKFLOW_ITERATIONS, WORKFLOW_ITERATION_NUMBER,
 };
 pub use meter::{meter, Site, SiteKind};
+pub use resources::{resources, resources_entered, PROFILE_BUSY, PROFILE_FULL, PROFILE_SETTING};
 pub use sync_guard::{enter, start_entered, SyncGuard};

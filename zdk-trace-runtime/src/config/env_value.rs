@@ -1,5 +1,6 @@
-//! Values of the standard `OTEL_*` variables (and `ZDK_TRACE_CONFIG`): their names and the
-//! parsers that turn a value into a setting, or into an error naming the variable.
+//! Values of the standard `OTEL_*` variables (and `ZDK_TRACE_CONFIG`, the `ZDK_TRACE_PROFILING_*`
+//! switches and Pyroscope's `PYROSCOPE_*`): their names and the parsers that turn a value into a
+//! setting, or into an error naming the variable.
 //!
 //! Unlike the OpenTelemetry SDKs, a value that is not accepted is an error naming the variable,
 //! never skipped with a warning: a typo in a sampler name should not silently sample everything.
@@ -74,6 +75,20 @@ pub(crate) const OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: &str =
 pub(crate) const OTEL_METRIC_EXPORT_INTERVAL: &str = "OTEL_METRIC_EXPORT_INTERVAL";
 /// `otlp`, `prometheus`, `console`, comma-separated, or `none`.
 pub(crate) const OTEL_METRICS_EXPORTER: &str = "OTEL_METRICS_EXPORTER";
+
+/// `true` or `false`: the master switch of profiling (`telemetry.profiling.enabled`).
+pub(crate) const ZDK_TRACE_PROFILING_ENABLED: &str = "ZDK_TRACE_PROFILING_ENABLED";
+/// `true` or `false`: every macro span records its busy time, thread CPU time and allocations
+/// (`telemetry.profiling.span_resources`).
+pub(crate) const ZDK_TRACE_PROFILING_SPAN_RESOURCES: &str = "ZDK_TRACE_PROFILING_SPAN_RESOURCES";
+/// `true` or `false` (`telemetry.profiling.cpu.enabled`).
+pub(crate) const ZDK_TRACE_PROFILING_CPU_ENABLED: &str = "ZDK_TRACE_PROFILING_CPU_ENABLED";
+/// CPU samples per second, 1 to 1000 (`telemetry.profiling.cpu.frequency`).
+pub(crate) const ZDK_TRACE_PROFILING_CPU_FREQUENCY: &str = "ZDK_TRACE_PROFILING_CPU_FREQUENCY";
+/// The Pyroscope server's URL (Pyroscope's own variable, as its agents read it).
+pub(crate) const PYROSCOPE_SERVER_ADDRESS: &str = "PYROSCOPE_SERVER_ADDRESS";
+/// The application name profiles are pushed under (Pyroscope's own variable).
+pub(crate) const PYROSCOPE_APPLICATION_NAME: &str = "PYROSCOPE_APPLICATION_NAME";
 
 /// Whether and where GenAI message content is recorded (the OpenTelemetry Python GenAI
 /// instrumentations' variable): see [`CAPTURE_MODES`](super::kinds::CAPTURE_MODES).

@@ -21,7 +21,9 @@ use super::settings::OtlpProtocol;
 use super::toml_value::EXPECTED_PROBABILITY;
 #[cfg(feature = "config-file")]
 use super::toml_value::{Doc, Item};
-use super::values::{Endpoint, MetricsExporters, ModelPrice, Root, Strategy, Temporality};
+use super::values::{
+    Endpoint, MetricsExporters, ModelPrice, ProfileExporterType, Root, Strategy, Temporality,
+};
 use crate::genai::CaptureMode;
 use crate::sampling::Sampler;
 
@@ -992,6 +994,208 @@ pub(super) static STRATEGY_KIND: Kind<Strategy> = Kind {
     show: |strategy| format!("{strategy:?}"),
 };
 
+// ----- profiling -----
+
+/// Most CPU samples per second: 1000 Hz, a sample per millisecond of CPU. Each sample
+/// interrupts a thread (SIGPROF) and walks its stack; more often than that, the timer's
+/// resolution and the cost of the samples distort what is measured.
+pub(crate) const FREQUENCY_MAX: u32 = 1000;
+const FREQUENCY_RANGE: RangeInclusive<u32> = 1..=FREQUENCY_MAX;
+const EXPECTED_FREQUENCY: &str =
+    "a sampling frequency in Hz, a whole number from 1 to 1000, e.g. `99`";
+
+/// `1..=`[`FREQUENCY_MAX`] samples per second.
+pub(super) static FREQUENCY: Kind<u32> = Kind {
+    #[cfg(feature = "config-file")]
+    file: |doc, key, item| file_u32(doc, key, item, &FREQUENCY_RANGE, EXPECTED_FREQUENCY),
+    env: |var, value| env_u32(var, value, &FREQUENCY_RANGE, EXPECTED_FREQUENCY),
+    check: |n| outside(n, &FREQUENCY_RANGE, n.to_string(), EXPECTED_FREQUENCY),
+    show: |n| n.to_string(),
+};
+
+/// Longest CPU profile: one hour, as the longest timeout and delay ([`TIMEOUT_MAX`],
+/// [`DELAY_MAX`]). A profile is held in memory until it ends, and one that would end after the
+/// process is never exported.
+pub(crate) const PROFILE_WINDOW_MAX: Duration = Duration::from_secs(3600);
+const PROFILE_WINDOW_SECONDS: RangeInclusive<u32> = 1..=3600;
+const EXPECTED_PROFILE_WINDOW: &str = "a whole number of seconds from 1 to 3600 (1 h), e.g. `10`";
+const EXPECTED_PROFILE_WINDOW_CODE: &str =
+    "a whole number of seconds from 1 s to 1 h (`Duration::from_secs(1)` to \
+     `Duration::from_secs(3600)`)";
+
+/// 1 s to [`PROFILE_WINDOW_MAX`], whole seconds (in a file and in a variable alike).
+pub(super) static PROFILE_WINDOW: Kind<Duration> = Kind {
+    #[cfg(feature = "config-file")]
+    file: |doc, key, item| {
+        file_u32(
+            doc,
+            key,
+            item,
+            &PROFILE_WINDOW_SECONDS,
+            EXPECTED_PROFILE_WINDOW,
+        )
+        .map(|secs| Duration::from_secs(u64::from(secs)))
+    },
+    env: |var, value| {
+        env_u32(var, value, &PROFILE_WINDOW_SECONDS, EXPECTED_PROFILE_WINDOW)
+            .map(|secs| Duration::from_secs(u64::from(secs)))
+    },
+    check: |d| {
+        let whole = d.subsec_nanos() == 0;
+        (!whole || !(Duration::from_secs(1)..=PROFILE_WINDOW_MAX).contains(d))
+            .then(|| (format!("{d:?}"), EXPECTED_PROFILE_WINDOW_CODE.to_owned()))
+    },
+    show: |d| seconds(*d),
+};
+
+/// One allocation in N records its stack: N from 1 (every allocation) up. No upper bound but
+/// the type's: a large N records few stacks, which is the point of sampling.
+const SAMPLING_RATE_RANGE: RangeInclusive<u32> = 1..=u32::MAX;
+const EXPECTED_SAMPLING_RATE: &str = "one allocation in N records its stack: a whole number N \
+                                      from 1 (every allocation) to 4294967295, e.g. `100`";
+
+/// `1..=u32::MAX`.
+pub(super) static SAMPLING_RATE: Kind<u32> = Kind {
+    #[cfg(feature = "config-file")]
+    file: |doc, key, item| file_u32(doc, key, item, &SAMPLING_RATE_RANGE, EXPECTED_SAMPLING_RATE),
+    env: |var, value| env_u32(var, value, &SAMPLING_RATE_RANGE, EXPECTED_SAMPLING_RATE),
+    check: |n| {
+        outside(
+            n,
+            &SAMPLING_RATE_RANGE,
+            n.to_string(),
+            EXPECTED_SAMPLING_RATE,
+        )
+    },
+    show: |n| n.to_string(),
+};
+
+/// A whole number in `range` from a file (an integer, any radix TOML allows).
+#[cfg(feature = "config-file")]
+fn file_u32(
+    doc: &Doc<'_>,
+    key: &str,
+    item: &Item<'_>,
+    range: &RangeInclusive<u32>,
+    expected: &str,
+) -> Result<u32, ConfigError> {
+    let n = match item.get_ref() {
+        DeValue::Integer(i) => u32::from_str_radix(i.as_str(), i.radix()).ok(),
+        _ => None,
+    };
+    n.filter(|n| range.contains(n))
+        .ok_or_else(|| doc.invalid(key, item, expected))
+}
+
+/// A whole number in `range` from a variable.
+fn env_u32(
+    var: &str,
+    value: &str,
+    range: &RangeInclusive<u32>,
+    expected: &str,
+) -> Result<u32, ConfigError> {
+    match value.parse::<u32>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(error(var, value, expected.to_owned())),
+    }
+}
+
+/// The profile exporters `telemetry.profiling.exporter.type` offers (and errors list).
+pub(super) const PROFILE_EXPORTERS: &[&str] = &["file", "pyroscope"];
+/// Named by the design's schema, read, and refused when the layers are resolved.
+const GCP_EXPORTER: &str = "gcp";
+/// Why `gcp` is refused, and what to write instead.
+const EXPECTED_NOT_GCP: &str = "`file` or `pyroscope`: GCP Cloud Profiler is not supported \
+                                yet; write pprof files with `file` (into `file_output_dir`) \
+                                or push to a Pyroscope server with `pyroscope` (at \
+                                `pyroscope_endpoint`)";
+
+fn profile_exporter(name: &str) -> Option<ProfileExporterType> {
+    match name {
+        "file" => Some(ProfileExporterType::File),
+        "pyroscope" => Some(ProfileExporterType::Pyroscope),
+        GCP_EXPORTER => Some(ProfileExporterType::Gcp),
+        _ => None,
+    }
+}
+
+/// `file`, `pyroscope`, or `gcp`, which is read (a file written to the design's schema names
+/// it) and refused by `check` when the layers are resolved: `install()` and `zdk-trace status`
+/// say it is not supported, naming the key, rather than a reader calling it unknown.
+pub(super) static PROFILE_EXPORTER_KIND: Kind<ProfileExporterType> = Kind {
+    #[cfg(feature = "config-file")]
+    file: |doc, key, item| {
+        if matches!(item.get_ref(), DeValue::String(s) if s == GCP_EXPORTER) {
+            return Ok(ProfileExporterType::Gcp);
+        }
+        let name = doc.choice(key, item, PROFILE_EXPORTERS)?;
+        Ok(profile_exporter(name).unwrap_or(ProfileExporterType::File))
+    },
+    env: |var, value| {
+        profile_exporter(value).ok_or_else(|| choice_error(var, value, PROFILE_EXPORTERS))
+    },
+    check: |exporter| {
+        (*exporter == ProfileExporterType::Gcp)
+            .then(|| (format!("{GCP_EXPORTER:?}"), EXPECTED_NOT_GCP.to_owned()))
+    },
+    show: |exporter| {
+        match exporter {
+            ProfileExporterType::File => "file",
+            ProfileExporterType::Pyroscope => "pyroscope",
+            ProfileExporterType::Gcp => GCP_EXPORTER,
+        }
+        .to_owned()
+    },
+};
+
+/// What a Pyroscope endpoint must look like: [`EXPECTED_URL`]'s rule, with Pyroscope's port.
+pub(crate) const EXPECTED_PYROSCOPE_URL: &str =
+    "an `http://` or `https://` URL with a host (and a port from 1 to 65535, if any), without \
+     spaces or control characters, at most 2048 characters, e.g. `http://localhost:4040`";
+
+/// A Pyroscope server's URL, checked as the OTLP endpoints are.
+pub(super) static PYROSCOPE_URL: Kind<String> = Kind {
+    #[cfg(feature = "config-file")]
+    file: |doc, key, item| {
+        let url = doc.string(key, item, EXPECTED_PYROSCOPE_URL)?;
+        if !is_valid_url(url) {
+            return Err(doc.invalid(key, item, EXPECTED_PYROSCOPE_URL));
+        }
+        Ok(url.to_owned())
+    },
+    env: |var, value| {
+        if !is_valid_url(value) {
+            return Err(error(var, value, EXPECTED_PYROSCOPE_URL.to_owned()));
+        }
+        Ok(value.to_owned())
+    },
+    check: |url| {
+        (!is_valid_url(url)).then(|| (format!("{url:?}"), EXPECTED_PYROSCOPE_URL.to_owned()))
+    },
+    show: Clone::clone,
+};
+
+/// The directory profile files are written in (4096 bytes is Linux's `PATH_MAX`).
+pub(crate) const DIRECTORY: TextRule = TextRule {
+    expected: "a non-empty directory path of at most 4096 characters without control \
+               characters, e.g. `./profiles`",
+    max_chars: 4096,
+    empty_ok: false,
+};
+
+/// See [`DIRECTORY`].
+pub(super) static DIRECTORY_KIND: Kind<String> = Kind {
+    #[cfg(feature = "config-file")]
+    file: |doc, key, item| DIRECTORY.file(doc, key, item),
+    env: |var, value| DIRECTORY.env(var, value),
+    check: |s| {
+        DIRECTORY
+            .check(s)
+            .map(|expected| (format!("{s:?}"), expected))
+    },
+    show: Clone::clone,
+};
+
 // ----- how values are shown -----
 
 /// `5s`, `0.5s`.
@@ -1079,6 +1283,21 @@ mod tests {
         }
         assert!(EXPECTED_TIMEOUT_SECONDS.contains(&TIMEOUT_MIN.as_secs_f64().to_string()));
         assert!(EXPECTED_RATE.contains(&format!("from {RATE_MIN} to {RATE_MAX}")));
+        assert!(EXPECTED_FREQUENCY.contains(&format!("to {FREQUENCY_MAX},")));
+        assert!(EXPECTED_PROFILE_WINDOW.contains(&format!("to {} ", PROFILE_WINDOW_MAX.as_secs())));
+        assert_eq!(
+            u64::from(*PROFILE_WINDOW_SECONDS.end()),
+            PROFILE_WINDOW_MAX.as_secs()
+        );
+        assert!(EXPECTED_SAMPLING_RATE.contains(&u32::MAX.to_string()));
+    }
+
+    /// The Pyroscope endpoint follows the OTLP endpoints' rule; only the example differs.
+    #[test]
+    fn pyroscope_url_rule_is_the_endpoints() {
+        let rule = |expected: &'static str| expected.split("e.g.").next();
+        assert_eq!(rule(EXPECTED_PYROSCOPE_URL), rule(EXPECTED_URL));
+        assert!(EXPECTED_PYROSCOPE_URL.ends_with("e.g. `http://localhost:4040`"));
     }
 
     #[test]

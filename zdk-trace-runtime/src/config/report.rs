@@ -38,7 +38,8 @@ use super::values::Config;
 #[non_exhaustive]
 pub struct ConfigReport {
     /// The trace pipeline's settings, in the order of the configuration file's sections, then
-    /// the metrics settings (keys starting with `telemetry.metrics.`).
+    /// the metrics settings (keys starting with `telemetry.metrics.`), then the profiling
+    /// settings (keys starting with `telemetry.profiling.`).
     pub tracing: Vec<ConfigEntry>,
     /// The anonymous usage layer's settings, its state and the anonymous id.
     pub usage: Vec<ConfigEntry>,

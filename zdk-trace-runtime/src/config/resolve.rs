@@ -12,10 +12,10 @@ use super::settings::{
     OTLP_PROTOCOL_DEFAULT, SERVICE_NAME_DEFAULT,
 };
 use super::table::{
-    prices, CAPTURE, ENABLED, EXPORT_TIMEOUT, KEEP_ERRORS, MAX_EXPORT_BATCH_SIZE, MAX_QUEUE_SIZE,
-    MAX_REQUEST_BYTES, MAX_TRACES_PER_SECOND, OTLP_COMPRESSION, OTLP_PROTOCOL, OTLP_TIMEOUT,
-    PROBABILITY, SCHEDULED_DELAY, SERVICE_NAME, SERVICE_VERSION, SLOW_THRESHOLD, STRATEGY,
-    TRACING_ENABLED, USAGE_ENABLED, USAGE_ENDPOINT, USAGE_NOTICE,
+    prices, profiling, CAPTURE, ENABLED, EXPORT_TIMEOUT, KEEP_ERRORS, MAX_EXPORT_BATCH_SIZE,
+    MAX_QUEUE_SIZE, MAX_REQUEST_BYTES, MAX_TRACES_PER_SECOND, OTLP_COMPRESSION, OTLP_PROTOCOL,
+    OTLP_TIMEOUT, PROBABILITY, SCHEDULED_DELAY, SERVICE_NAME, SERVICE_VERSION, SLOW_THRESHOLD,
+    STRATEGY, TRACING_ENABLED, USAGE_ENABLED, USAGE_ENDPOINT, USAGE_NOTICE,
 };
 use super::toml_value::EXPECTED_PROBABILITY;
 use super::values::{Config, ExporterChoice, Origin, Root, Set, Strategy};
@@ -49,6 +49,10 @@ pub(crate) fn resolve(
     // The model prices are read by the stage that computes costs (`table::model_prices`);
     // checked here too, so that `install()` and `zdk-trace status` refuse a bad one.
     prices(layers)?;
+    // The profiling settings are read by the profiling stage (`table::profiling_settings`);
+    // checked here too, so that `install()` and `zdk-trace status` refuse `exporter.type =
+    // "gcp"`, which files may write but nothing supports yet.
+    profiling(layers)?;
 
     let mut service_name = None;
     for layer in layers {

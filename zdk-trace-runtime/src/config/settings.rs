@@ -54,6 +54,20 @@ pub(crate) const METRICS_OTLP_PROTOCOL_DEFAULT: OtlpProtocol = OtlpProtocol::Htt
 /// Default `telemetry.metrics.otlp.interval_seconds` (`OTEL_METRIC_EXPORT_INTERVAL`): the
 /// OpenTelemetry specification's 60 s.
 pub(crate) const METRICS_EXPORT_INTERVAL_DEFAULT: Duration = Duration::from_secs(60);
+/// Default `telemetry.profiling.cpu.frequency`: 99 Hz, not 100, so that sampling does not run
+/// in lockstep with work a 100 Hz (or 10 ms) timer starts, which would be over- or
+/// under-sampled (the usual choice of `perf record -F 99` and of the pprof-based profilers).
+pub(crate) const PROFILING_CPU_FREQUENCY_DEFAULT: u32 = 99;
+/// Default `telemetry.profiling.cpu.duration_seconds`: one profile every 10 s, the interval at
+/// which Pyroscope's agents upload.
+pub(crate) const PROFILING_CPU_WINDOW_DEFAULT: Duration = Duration::from_secs(10);
+/// Default `telemetry.profiling.memory.sampling_rate`: one allocation in 100 records its stack.
+pub(crate) const PROFILING_SAMPLING_RATE_DEFAULT: u32 = 100;
+/// Default `telemetry.profiling.exporter.pyroscope_endpoint`: a Pyroscope server on this
+/// machine, on the port it listens on by default.
+pub(crate) const PYROSCOPE_ENDPOINT_DEFAULT: &str = "http://localhost:4040";
+/// Default `telemetry.profiling.exporter.file_output_dir`, relative to the working directory.
+pub(crate) const PROFILES_DIR_DEFAULT: &str = "./profiles";
 /// Default service name when none is configured anywhere (as the OTel spec says).
 pub(crate) const SERVICE_NAME_DEFAULT: &str = "unknown_service";
 /// Default currency of a model's price (`telemetry.genai.prices."<model>".currency`).
@@ -139,4 +153,53 @@ pub(crate) struct OtlpSettings {
     pub(crate) headers: Vec<(String, Secret)>,
     pub(crate) timeout: Duration,
     pub(crate) gzip: bool,
+}
+
+/// What `[telemetry.profiling]` resolves to: plain values, each the last one set or its
+/// default. Built by `table::profiling_settings` and read by the profiling stage at install;
+/// `enabled` is profiling's own switch (the stage also honours `telemetry.enabled`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ProfilingSettings {
+    /// `telemetry.profiling.enabled`: the master switch of profiling.
+    pub(crate) enabled: bool,
+    /// `telemetry.profiling.span_resources`: every macro span records its busy time, thread CPU
+    /// time and allocations.
+    pub(crate) span_resources: bool,
+    /// `telemetry.profiling.cpu.enabled`.
+    pub(crate) cpu_enabled: bool,
+    /// `telemetry.profiling.cpu.frequency`: CPU samples per second, 1 to 1000.
+    pub(crate) cpu_frequency_hz: u32,
+    /// `telemetry.profiling.cpu.continuous`: profile all the time, one profile per
+    /// [`cpu_window`](Self::cpu_window), rather than on demand.
+    pub(crate) cpu_continuous: bool,
+    /// `telemetry.profiling.cpu.duration_seconds`: how long one CPU profile lasts, 1 s to 1 h.
+    pub(crate) cpu_window: Duration,
+    /// `telemetry.profiling.memory.enabled`.
+    pub(crate) memory_enabled: bool,
+    /// `telemetry.profiling.memory.track_allocations` (expensive: for debugging).
+    pub(crate) track_allocations: bool,
+    /// `telemetry.profiling.memory.sampling_rate`: one allocation in this many records its
+    /// stack (1: every one).
+    pub(crate) sampling_rate: u32,
+    /// `telemetry.profiling.memory.heap_profiling` (very expensive).
+    pub(crate) heap_profiling: bool,
+    /// `[telemetry.profiling.exporter]`: where profiles go.
+    pub(crate) exporter: ProfileExporterKind,
+}
+
+/// Where profiles go (`telemetry.profiling.exporter.type`, with the settings of that type).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ProfileExporterKind {
+    /// pprof files written in `dir` (`file_output_dir`, default `./profiles`).
+    File { dir: PathBuf },
+    /// Pushed to a Pyroscope server.
+    Pyroscope {
+        /// The server's URL (`pyroscope_endpoint`, `PYROSCOPE_SERVER_ADDRESS`), checked as a
+        /// URL; default `http://localhost:4040`.
+        endpoint: String,
+        /// The name profiles are pushed under (`application_name`,
+        /// `PYROSCOPE_APPLICATION_NAME`); `None`: the service name
+        /// ([`Settings::service_name`]).
+        application_name: Option<String>,
+    },
 }

@@ -92,7 +92,9 @@ impl Config {
     /// `OTEL_BSP_{SCHEDULE_DELAY,EXPORT_TIMEOUT,MAX_QUEUE_SIZE,MAX_EXPORT_BATCH_SIZE}`,
     /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`, the span and attribute limits,
     /// and for metrics `OTEL_METRICS_EXPORTER`, `OTEL_METRIC_EXPORT_INTERVAL`,
-    /// `OTEL_EXPORTER_OTLP_METRICS_{ENDPOINT,PROTOCOL,TEMPORALITY_PREFERENCE}`.
+    /// `OTEL_EXPORTER_OTLP_METRICS_{ENDPOINT,PROTOCOL,TEMPORALITY_PREFERENCE}`, and for
+    /// profiling `ZDK_TRACE_PROFILING_{ENABLED,SPAN_RESOURCES,CPU_ENABLED,CPU_FREQUENCY}` and
+    /// Pyroscope's `PYROSCOPE_SERVER_ADDRESS`, `PYROSCOPE_APPLICATION_NAME`.
     /// Empty variables count as unset. See [`Config::from_env_vars`] for the rules.
     ///
     /// # Examples
@@ -156,6 +158,11 @@ impl Config {
     ///   `OTEL_METRIC_EXPORT_INTERVAL`: milliseconds, 1 to 3600000.
     ///   `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`: `cumulative`, `delta` or
     ///   `lowmemory`, in any case.
+    /// - Profiling (`[telemetry.profiling]`): `ZDK_TRACE_PROFILING_ENABLED`,
+    ///   `ZDK_TRACE_PROFILING_SPAN_RESOURCES` and `ZDK_TRACE_PROFILING_CPU_ENABLED`: `true` or
+    ///   `false`, in any case; `ZDK_TRACE_PROFILING_CPU_FREQUENCY`: samples per second, 1 to
+    ///   1000. `PYROSCOPE_SERVER_ADDRESS`: the Pyroscope server's URL;
+    ///   `PYROSCOPE_APPLICATION_NAME`: the name profiles are pushed under.
     ///
     /// Empty values count as unset.
     ///

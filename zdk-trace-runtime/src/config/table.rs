@@ -13,6 +13,7 @@
 //! structured value's readers live in [`structured`](super::structured).
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::endpoint::metrics_url;
@@ -32,27 +33,32 @@ use super::env_value::{
     OTEL_METRIC_EXPORT_INTERVAL, OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, OTEL_SERVICE_NAME,
     OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
     OTEL_SPAN_EVENT_COUNT_LIMIT, OTEL_SPAN_LINK_COUNT_LIMIT, OTEL_TRACES_SAMPLER,
-    OTEL_TRACES_SAMPLER_ARG,
+    OTEL_TRACES_SAMPLER_ARG, PYROSCOPE_APPLICATION_NAME, PYROSCOPE_SERVER_ADDRESS,
+    ZDK_TRACE_PROFILING_CPU_ENABLED, ZDK_TRACE_PROFILING_CPU_FREQUENCY,
+    ZDK_TRACE_PROFILING_ENABLED, ZDK_TRACE_PROFILING_SPAN_RESOURCES,
 };
 use super::error::ConfigError;
 use super::kinds::{
     header_problem, metrics_exporters_text, model_key, model_price_problem, price_text,
-    sampler_text, BATCH_SIZE, BOOL, CAPTURE_KIND, CARDINALITY, COMPRESSION, DELAY, FAILURES,
-    IP_ADDRESS, METRICS_EXPORTER_LIST, METRICS_URL, NAME_KIND, PORT, PROBABILITY_KIND, PROTOCOL,
-    QUEUE_SIZE, RATE, REQUEST_BYTES, RETRY_BYTES, SCRAPE_PATH, SLOW_THRESHOLD_KIND, SPAN_COUNT,
+    sampler_text, BATCH_SIZE, BOOL, CAPTURE_KIND, CARDINALITY, COMPRESSION, DELAY, DIRECTORY_KIND,
+    FAILURES, FREQUENCY, IP_ADDRESS, METRICS_EXPORTER_LIST, METRICS_URL, NAME_KIND, PORT,
+    PROBABILITY_KIND, PROFILE_EXPORTER_KIND, PROFILE_WINDOW, PROTOCOL, PYROSCOPE_URL, QUEUE_SIZE,
+    RATE, REQUEST_BYTES, RETRY_BYTES, SAMPLING_RATE, SCRAPE_PATH, SLOW_THRESHOLD_KIND, SPAN_COUNT,
     STRATEGY_KIND, TEMPORALITY_KIND, TIMEOUT, USAGE_URL, VALUE_LENGTH,
 };
 #[cfg(feature = "config-file")]
 use super::setting::LayerCheck;
 use super::setting::{Custom, Describe, EnvOnly, Field, Report, ReportInput, Setting};
 use super::settings::{
-    OtlpProtocol, Secret, Settings, EXPORT_TIMEOUT_DEFAULT, MAX_EXPORT_BATCH_SIZE_DEFAULT,
-    MAX_QUEUE_SIZE_DEFAULT, MAX_REQUEST_BYTES_DEFAULT, METRICS_CARDINALITY_LIMIT_DEFAULT,
-    METRICS_EXPORT_INTERVAL_DEFAULT, METRICS_OTLP_PROTOCOL_DEFAULT, OTLP_PROTOCOL_DEFAULT,
-    OTLP_TIMEOUT_DEFAULT, PROMETHEUS_ADDRESS_DEFAULT, PROMETHEUS_PATH_DEFAULT,
-    PROMETHEUS_PORT_DEFAULT, RETRY_BUFFER_BYTES_DEFAULT, RETRY_FAILURES_TO_OPEN_DEFAULT,
-    RETRY_MAX_AGE_DEFAULT, RETRY_PROBE_INTERVAL_DEFAULT, SCHEDULED_DELAY_DEFAULT,
-    SERVICE_NAME_DEFAULT,
+    OtlpProtocol, ProfileExporterKind, ProfilingSettings, Secret, Settings, EXPORT_TIMEOUT_DEFAULT,
+    MAX_EXPORT_BATCH_SIZE_DEFAULT, MAX_QUEUE_SIZE_DEFAULT, MAX_REQUEST_BYTES_DEFAULT,
+    METRICS_CARDINALITY_LIMIT_DEFAULT, METRICS_EXPORT_INTERVAL_DEFAULT,
+    METRICS_OTLP_PROTOCOL_DEFAULT, OTLP_PROTOCOL_DEFAULT, OTLP_TIMEOUT_DEFAULT,
+    PROFILES_DIR_DEFAULT, PROFILING_CPU_FREQUENCY_DEFAULT, PROFILING_CPU_WINDOW_DEFAULT,
+    PROFILING_SAMPLING_RATE_DEFAULT, PROMETHEUS_ADDRESS_DEFAULT, PROMETHEUS_PATH_DEFAULT,
+    PROMETHEUS_PORT_DEFAULT, PYROSCOPE_ENDPOINT_DEFAULT, RETRY_BUFFER_BYTES_DEFAULT,
+    RETRY_FAILURES_TO_OPEN_DEFAULT, RETRY_MAX_AGE_DEFAULT, RETRY_PROBE_INTERVAL_DEFAULT,
+    SCHEDULED_DELAY_DEFAULT, SERVICE_NAME_DEFAULT,
 };
 use super::structured::{endpoint_from_env, resource_from_env};
 #[cfg(feature = "config-file")]
@@ -60,8 +66,8 @@ use super::structured::{
     exporters_from_file, headers_from_file, prices_from_file, resource_from_file,
 };
 use super::values::{
-    Config, Endpoint, ExporterChoice, MetricsExporters, ModelPrice, Origin, Set, Strategy,
-    Temporality,
+    Config, Endpoint, ExporterChoice, MetricsExporters, ModelPrice, Origin, ProfileExporterType,
+    Set, Strategy, Temporality,
 };
 use crate::genai::CaptureMode;
 use crate::hot::{COUNT_DEFAULT, VALUE_LENGTH_DEFAULT};
@@ -826,6 +832,257 @@ settings! {
         },
     };
 
+    // ----- [telemetry.profiling] -----
+    //
+    // No code setter yet (`setter: ""`): a file and the variables set these. What they resolve
+    // to, for the profiling stage, is [`profiling_settings`].
+
+    /// The master switch of profiling (the stage honours `telemetry.enabled` too).
+    PROFILING_ENABLED: Setting<bool> = Setting {
+        key: "telemetry.profiling.enabled",
+        env: &[ZDK_TRACE_PROFILING_ENABLED],
+        setter: "",
+        kind: &BOOL,
+        default: || Some(false),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 250,
+            unset: "",
+        },
+    };
+
+    /// Every macro span records its busy time, thread CPU time and allocations.
+    PROFILING_SPAN_RESOURCES: Setting<bool> = Setting {
+        key: "telemetry.profiling.span_resources",
+        env: &[ZDK_TRACE_PROFILING_SPAN_RESOURCES],
+        setter: "",
+        kind: &BOOL,
+        default: || Some(false),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 251,
+            unset: "",
+        },
+    };
+
+    PROFILING_CPU_ENABLED: Setting<bool> = Setting {
+        key: "telemetry.profiling.cpu.enabled",
+        env: &[ZDK_TRACE_PROFILING_CPU_ENABLED],
+        setter: "",
+        kind: &BOOL,
+        default: || Some(false),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 255,
+            unset: "",
+        },
+    };
+
+    /// CPU samples per second (Hz), 1 to 1000.
+    PROFILING_CPU_FREQUENCY: Setting<u32> = Setting {
+        key: "telemetry.profiling.cpu.frequency",
+        env: &[ZDK_TRACE_PROFILING_CPU_FREQUENCY],
+        setter: "",
+        kind: &FREQUENCY,
+        default: || Some(PROFILING_CPU_FREQUENCY_DEFAULT),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 256,
+            unset: "",
+        },
+    };
+
+    /// Profile all the time, one profile per `duration_seconds`, rather than on demand.
+    PROFILING_CPU_CONTINUOUS: Setting<bool> = Setting {
+        key: "telemetry.profiling.cpu.continuous",
+        env: &[],
+        setter: "",
+        kind: &BOOL,
+        default: || Some(false),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 257,
+            unset: "",
+        },
+    };
+
+    /// How long one CPU profile lasts: whole seconds, 1 to 3600.
+    PROFILING_CPU_DURATION: Setting<Duration> = Setting {
+        key: "telemetry.profiling.cpu.duration_seconds",
+        env: &[],
+        setter: "",
+        kind: &PROFILE_WINDOW,
+        default: || Some(PROFILING_CPU_WINDOW_DEFAULT),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 258,
+            unset: "",
+        },
+    };
+
+    PROFILING_MEMORY_ENABLED: Setting<bool> = Setting {
+        key: "telemetry.profiling.memory.enabled",
+        env: &[],
+        setter: "",
+        kind: &BOOL,
+        default: || Some(false),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 260,
+            unset: "",
+        },
+    };
+
+    /// Record the stack of sampled allocations (expensive: for debugging).
+    PROFILING_TRACK_ALLOCATIONS: Setting<bool> = Setting {
+        key: "telemetry.profiling.memory.track_allocations",
+        env: &[],
+        setter: "",
+        kind: &BOOL,
+        default: || Some(false),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 261,
+            unset: "",
+        },
+    };
+
+    /// One allocation in N records its stack (1: every one).
+    PROFILING_SAMPLING_RATE: Setting<u32> = Setting {
+        key: "telemetry.profiling.memory.sampling_rate",
+        env: &[],
+        setter: "",
+        kind: &SAMPLING_RATE,
+        default: || Some(PROFILING_SAMPLING_RATE_DEFAULT),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 262,
+            unset: "",
+        },
+    };
+
+    /// Heap profiles (very expensive).
+    PROFILING_HEAP: Setting<bool> = Setting {
+        key: "telemetry.profiling.memory.heap_profiling",
+        env: &[],
+        setter: "",
+        kind: &BOOL,
+        default: || Some(false),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 263,
+            unset: "",
+        },
+    };
+
+    /// `file` (the default), `pyroscope`, or `gcp`, which is read and refused when the layers
+    /// are resolved (GCP Cloud Profiler is not supported yet).
+    PROFILING_EXPORTER_TYPE: Setting<ProfileExporterType> = Setting {
+        key: "telemetry.profiling.exporter.type",
+        env: &[],
+        setter: "",
+        kind: &PROFILE_EXPORTER_KIND,
+        default: || Some(ProfileExporterType::File),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 270,
+            unset: "",
+        },
+    };
+
+    /// The Pyroscope server's URL; `PYROSCOPE_SERVER_ADDRESS` is Pyroscope's own variable.
+    PROFILING_PYROSCOPE_ENDPOINT: Setting<String> = Setting {
+        key: "telemetry.profiling.exporter.pyroscope_endpoint",
+        env: &[PYROSCOPE_SERVER_ADDRESS],
+        setter: "",
+        kind: &PYROSCOPE_URL,
+        default: || Some(PYROSCOPE_ENDPOINT_DEFAULT.to_owned()),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 271,
+            unset: "",
+        },
+    };
+
+    /// The name profiles are pushed to Pyroscope under. No default of its own: unset, it is
+    /// the service name (which a default here could not read), and `zdk-trace status` shows
+    /// that name.
+    PROFILING_APPLICATION_NAME: Setting<String> = Setting {
+        key: "telemetry.profiling.exporter.application_name",
+        env: &[PYROSCOPE_APPLICATION_NAME],
+        setter: "",
+        kind: &NAME_KIND,
+        default: || None,
+        field: None,
+        read_env: None,
+        report: Report::Resolved {
+            rank: 272,
+            show: |input| {
+                PROFILING_APPLICATION_NAME
+                    .last(input.layers)
+                    .map_or_else(|| input.settings.service_name.clone(), |s| s.value.clone())
+            },
+        },
+    };
+
+    /// The directory the `file` exporter writes profiles in.
+    PROFILING_FILE_OUTPUT_DIR: Setting<String> = Setting {
+        key: "telemetry.profiling.exporter.file_output_dir",
+        env: &[],
+        setter: "",
+        kind: &DIRECTORY_KIND,
+        default: || Some(PROFILES_DIR_DEFAULT.to_owned()),
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 273,
+            unset: "",
+        },
+    };
+
+    /// For the `gcp` exporter only, which is not supported yet: accepted, as the design's
+    /// schema has it, and otherwise unused.
+    PROFILING_GCP_PROJECT_ID: Setting<String> = Setting {
+        key: "telemetry.profiling.exporter.gcp_project_id",
+        env: &[],
+        setter: "",
+        kind: &NAME_KIND,
+        default: || None,
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 274,
+            unset: "(none)",
+        },
+    };
+
+    /// For the `gcp` exporter only, as [`PROFILING_GCP_PROJECT_ID`].
+    PROFILING_GCP_SERVICE_NAME: Setting<String> = Setting {
+        key: "telemetry.profiling.exporter.gcp_service_name",
+        env: &[],
+        setter: "",
+        kind: &NAME_KIND,
+        default: || None,
+        field: None,
+        read_env: None,
+        report: Report::Value {
+            rank: 275,
+            unset: "(none)",
+        },
+    };
+
     // ----- [telemetry.usage] -----
 
     USAGE_ENABLED: Setting<bool> = Setting {
@@ -990,6 +1247,73 @@ fn metrics_endpoint_text(input: &ReportInput<'_>) -> String {
     // An endpoint set in code that is not a URL is shown as given (`install()` refuses it).
     metrics_otlp_url(input.settings)
         .unwrap_or_else(|_| endpoint.map_or_else(String::new, |s| s.value.url().to_owned()))
+}
+
+// ----- what the profiling settings resolve to -----
+
+/// What `[telemetry.profiling]` resolves to over the layers `settings` were resolved from:
+/// each value the last one set, else its default; what the profiling stage reads at install.
+/// An unset `application_name` stays `None`: the service name is used.
+///
+/// # Errors
+///
+/// `telemetry.profiling.exporter.type = "gcp"` (GCP Cloud Profiler is not supported yet),
+/// naming the key and where it was set; a value set in code that is out of range. `resolve`
+/// checks the same, so settings it returned give no error here.
+pub(crate) fn profiling_settings(settings: &Settings) -> Result<ProfilingSettings, ConfigError> {
+    let layers: Vec<&Config> = settings.layers.iter().collect();
+    profiling(&layers)
+}
+
+/// [`profiling_settings`] over `layers`. `resolve` calls it, so that `install()` and
+/// `zdk-trace status` refuse `gcp` even while profiling is off: the choice is a mistake to fix
+/// now, not when profiling is turned on.
+pub(crate) fn profiling(layers: &[&Config]) -> Result<ProfilingSettings, ConfigError> {
+    let flag = |setting: &Setting<bool>| -> Result<bool, ConfigError> {
+        Ok(setting.value(layers)?.unwrap_or(false))
+    };
+    // Every value is checked, the chosen exporter's or not (only code could set a bad one).
+    let kind = PROFILING_EXPORTER_TYPE
+        .value(layers)?
+        .unwrap_or(ProfileExporterType::File);
+    let endpoint = PROFILING_PYROSCOPE_ENDPOINT
+        .value(layers)?
+        .unwrap_or_else(|| PYROSCOPE_ENDPOINT_DEFAULT.to_owned());
+    let application_name = PROFILING_APPLICATION_NAME.value(layers)?;
+    let dir = PROFILING_FILE_OUTPUT_DIR
+        .value(layers)?
+        .unwrap_or_else(|| PROFILES_DIR_DEFAULT.to_owned());
+    PROFILING_GCP_PROJECT_ID.value(layers)?;
+    PROFILING_GCP_SERVICE_NAME.value(layers)?;
+    let exporter = match kind {
+        ProfileExporterType::Pyroscope => ProfileExporterKind::Pyroscope {
+            endpoint,
+            application_name,
+        },
+        // `gcp` never gets here: the kind's check refused it in `value` above.
+        ProfileExporterType::File | ProfileExporterType::Gcp => ProfileExporterKind::File {
+            dir: PathBuf::from(dir),
+        },
+    };
+    Ok(ProfilingSettings {
+        enabled: flag(&PROFILING_ENABLED)?,
+        span_resources: flag(&PROFILING_SPAN_RESOURCES)?,
+        cpu_enabled: flag(&PROFILING_CPU_ENABLED)?,
+        cpu_frequency_hz: PROFILING_CPU_FREQUENCY
+            .value(layers)?
+            .unwrap_or(PROFILING_CPU_FREQUENCY_DEFAULT),
+        cpu_continuous: flag(&PROFILING_CPU_CONTINUOUS)?,
+        cpu_window: PROFILING_CPU_DURATION
+            .value(layers)?
+            .unwrap_or(PROFILING_CPU_WINDOW_DEFAULT),
+        memory_enabled: flag(&PROFILING_MEMORY_ENABLED)?,
+        track_allocations: flag(&PROFILING_TRACK_ALLOCATIONS)?,
+        sampling_rate: PROFILING_SAMPLING_RATE
+            .value(layers)?
+            .unwrap_or(PROFILING_SAMPLING_RATE_DEFAULT),
+        heap_profiling: flag(&PROFILING_HEAP)?,
+        exporter,
+    })
 }
 
 // ----- what the model prices resolve to -----
@@ -1200,7 +1524,36 @@ mod tests {
                 "tracing",
                 "genai",
                 "metrics",
+                "profiling",
                 "usage"
+            ]
+        );
+        assert_eq!(
+            children(SETTINGS, "telemetry.profiling"),
+            ["enabled", "span_resources", "cpu", "memory", "exporter"]
+        );
+        assert_eq!(
+            children(SETTINGS, "telemetry.profiling.cpu"),
+            ["enabled", "frequency", "continuous", "duration_seconds"]
+        );
+        assert_eq!(
+            children(SETTINGS, "telemetry.profiling.memory"),
+            [
+                "enabled",
+                "track_allocations",
+                "sampling_rate",
+                "heap_profiling"
+            ]
+        );
+        assert_eq!(
+            children(SETTINGS, "telemetry.profiling.exporter"),
+            [
+                "type",
+                "pyroscope_endpoint",
+                "application_name",
+                "file_output_dir",
+                "gcp_project_id",
+                "gcp_service_name"
             ]
         );
         assert_eq!(
@@ -1747,6 +2100,511 @@ protocol = \"http/protobuf\"
         assert_eq!(endpoint.source, ConfigSource::Default);
     }
 
+    /// The `[telemetry.profiling*]` sections of the design's complete configuration
+    /// (`seed-config.toml`), exactly as written there.
+    const SEED_PROFILING: &str = r##"# --- CPU Profiling ------------------------------------------
+
+[telemetry.profiling]
+enabled = true
+
+[telemetry.profiling.cpu]
+enabled = true
+frequency = 100                   # Sampling frequency (Hz)
+continuous = true                 # Continuous vs on-demand
+duration_seconds = 30             # Profile duration for periodic
+
+# --- Memory Profiling ---------------------------------------
+
+[telemetry.profiling.memory]
+enabled = true
+track_allocations = false         # Expensive, use for debugging
+sampling_rate = 100               # Sample 1/100 allocations
+heap_profiling = false            # Very expensive
+
+# --- Profile Exporters --------------------------------------
+
+[telemetry.profiling.exporter]
+type = "pyroscope"                # "pyroscope", "gcp", "file"
+
+# Pyroscope
+pyroscope_endpoint = "http://localhost:4040"
+application_name = "zdk-rust-app"
+
+# GCP Cloud Profiler
+# gcp_project_id = "my-project"
+# gcp_service_name = "zdk-service"
+
+# File output (development)
+# file_output_dir = "./profiles"
+"##;
+
+    /// `(value, source)` of the report entry `key`.
+    fn shown(entries: &[ConfigEntry], key: &str) -> (String, String) {
+        let e = entries
+            .iter()
+            .find(|e| e.key == key)
+            .unwrap_or_else(|| panic!("no entry {key}"));
+        (e.value.clone(), e.source.to_string())
+    }
+
+    #[test]
+    fn the_seed_profiling_sections_resolve() {
+        let file = Config::from_toml_str(SEED_PROFILING).unwrap();
+        let s = resolve(&[&file], &no_env).unwrap();
+        assert_eq!(
+            profiling_settings(&s).unwrap(),
+            ProfilingSettings {
+                enabled: true,
+                span_resources: false,
+                cpu_enabled: true,
+                cpu_frequency_hz: 100,
+                cpu_continuous: true,
+                cpu_window: Duration::from_secs(30),
+                memory_enabled: true,
+                track_allocations: false,
+                sampling_rate: 100,
+                heap_profiling: false,
+                exporter: ProfileExporterKind::Pyroscope {
+                    endpoint: "http://localhost:4040".to_owned(),
+                    application_name: Some("zdk-rust-app".to_owned()),
+                },
+            }
+        );
+
+        // `zdk-trace status` shows each with the line that set it, or its default.
+        let (_, entries) = tracing_entries(&[&file], &no_env, false).unwrap();
+        let file_line =
+            |value: &str, line: usize| (value.to_owned(), format!("file <string>:{line}"));
+        let default = |value: &str| (value.to_owned(), "default".to_owned());
+        for (key, expected) in [
+            ("telemetry.profiling.enabled", file_line("true", 4)),
+            ("telemetry.profiling.span_resources", default("false")),
+            ("telemetry.profiling.cpu.enabled", file_line("true", 7)),
+            ("telemetry.profiling.cpu.frequency", file_line("100", 8)),
+            ("telemetry.profiling.cpu.continuous", file_line("true", 9)),
+            (
+                "telemetry.profiling.cpu.duration_seconds",
+                file_line("30s", 10),
+            ),
+            ("telemetry.profiling.memory.enabled", file_line("true", 15)),
+            (
+                "telemetry.profiling.memory.track_allocations",
+                file_line("false", 16),
+            ),
+            (
+                "telemetry.profiling.memory.sampling_rate",
+                file_line("100", 17),
+            ),
+            (
+                "telemetry.profiling.memory.heap_profiling",
+                file_line("false", 18),
+            ),
+            (
+                "telemetry.profiling.exporter.type",
+                file_line("pyroscope", 23),
+            ),
+            (
+                "telemetry.profiling.exporter.pyroscope_endpoint",
+                file_line("http://localhost:4040", 26),
+            ),
+            (
+                "telemetry.profiling.exporter.application_name",
+                file_line("zdk-rust-app", 27),
+            ),
+            (
+                "telemetry.profiling.exporter.file_output_dir",
+                default("./profiles"),
+            ),
+            (
+                "telemetry.profiling.exporter.gcp_project_id",
+                default("(none)"),
+            ),
+            (
+                "telemetry.profiling.exporter.gcp_service_name",
+                default("(none)"),
+            ),
+        ] {
+            assert_eq!(shown(&entries, key), expected, "{key}");
+        }
+
+        // The keys the seed leaves commented out are accepted too.
+        let uncommented = SEED_PROFILING
+            .replace("# gcp_", "gcp_")
+            .replace("# file_output_dir", "file_output_dir");
+        let file = Config::from_toml_str(&uncommented).unwrap();
+        let s = resolve(&[&file], &no_env).unwrap();
+        assert_eq!(
+            PROFILING_GCP_PROJECT_ID.resolved(&s).unwrap().as_deref(),
+            Some("my-project")
+        );
+        assert_eq!(
+            PROFILING_GCP_SERVICE_NAME.resolved(&s).unwrap().as_deref(),
+            Some("zdk-service")
+        );
+        assert_eq!(
+            PROFILING_FILE_OUTPUT_DIR.resolved(&s).unwrap().as_deref(),
+            Some("./profiles")
+        );
+        // The directory belongs to the `file` exporter: with `pyroscope` it is not used.
+        assert!(matches!(
+            profiling_settings(&s).unwrap().exporter,
+            ProfileExporterKind::Pyroscope { .. }
+        ));
+        let (_, entries) = tracing_entries(&[&file], &no_env, false).unwrap();
+        assert_eq!(
+            shown(&entries, "telemetry.profiling.exporter.gcp_service_name"),
+            file_line("zdk-service", 31)
+        );
+    }
+
+    #[test]
+    fn profiling_defaults() {
+        let s = resolve(&[], &no_env).unwrap();
+        assert_eq!(
+            profiling_settings(&s).unwrap(),
+            ProfilingSettings {
+                enabled: false,
+                span_resources: false,
+                cpu_enabled: false,
+                cpu_frequency_hz: 99,
+                cpu_continuous: false,
+                cpu_window: Duration::from_secs(10),
+                memory_enabled: false,
+                track_allocations: false,
+                sampling_rate: 100,
+                heap_profiling: false,
+                exporter: ProfileExporterKind::File {
+                    dir: PathBuf::from("./profiles"),
+                },
+            }
+        );
+        // Pyroscope with no name of its own: the service name is used (`None`), and shown.
+        let file = Config::from_toml_str(
+            "[telemetry]\nservice_name = \"my-agent\"\n\
+             [telemetry.profiling.exporter]\ntype = \"pyroscope\"\n",
+        )
+        .unwrap();
+        let s = resolve(&[&file], &no_env).unwrap();
+        assert_eq!(
+            profiling_settings(&s).unwrap().exporter,
+            ProfileExporterKind::Pyroscope {
+                endpoint: "http://localhost:4040".to_owned(),
+                application_name: None,
+            }
+        );
+        let (_, entries) = tracing_entries(&[&file], &no_env, false).unwrap();
+        assert_eq!(
+            shown(&entries, "telemetry.profiling.exporter.application_name"),
+            ("my-agent".to_owned(), "default".to_owned())
+        );
+        let (_, entries) = tracing_entries(&[], &no_env, false).unwrap();
+        assert_eq!(
+            shown(&entries, "telemetry.profiling.exporter.application_name"),
+            ("unknown_service".to_owned(), "default".to_owned())
+        );
+    }
+
+    #[test]
+    fn the_gcp_exporter_is_refused_naming_the_key() {
+        // Read (the design's schema names it), refused when the layers are resolved.
+        let file =
+            Config::from_toml_str("[telemetry.profiling.exporter]\ntype = \"gcp\"\n").unwrap();
+        let err = resolve(&[&file], &no_env).unwrap_err();
+        match &err {
+            ConfigError::Invalid {
+                source_name,
+                line,
+                key,
+                value,
+                expected,
+            } => {
+                assert_eq!(
+                    (source_name.as_str(), *line, key.as_str(), value.as_str()),
+                    (
+                        "<string>",
+                        Some(2),
+                        "telemetry.profiling.exporter.type",
+                        "\"gcp\""
+                    )
+                );
+                assert!(
+                    expected.contains("GCP Cloud Profiler is not supported yet"),
+                    "{expected}"
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with(
+                "<string>:2: invalid value \"gcp\" for `telemetry.profiling.exporter.type`; \
+                 expected `file` or `pyroscope`: GCP Cloud Profiler is not supported yet"
+            ),
+            "{msg}"
+        );
+        assert!(msg.contains("`file_output_dir`") && msg.contains("`pyroscope_endpoint`"));
+        // Even with profiling off; `zdk-trace status` refuses it too.
+        let off = Config::from_toml_str(
+            "[telemetry.profiling]\nenabled = false\n[telemetry.profiling.exporter]\n\
+             type = \"gcp\"\ngcp_project_id = \"my-project\"\n",
+        )
+        .unwrap();
+        assert!(resolve(&[&off], &no_env).is_err());
+        assert_eq!(
+            tracing_entries(&[&file], &no_env, false)
+                .unwrap_err()
+                .to_string(),
+            msg
+        );
+        // Read directly from resolved settings, the same error.
+        let settings = Settings {
+            layers: vec![file.clone()],
+            ..resolve(&[], &no_env).unwrap()
+        };
+        assert_eq!(profiling_settings(&settings).unwrap_err().to_string(), msg);
+        // A later layer's choice replaces it.
+        let later =
+            Config::from_toml_str("[telemetry.profiling.exporter]\ntype = \"file\"\n").unwrap();
+        assert!(resolve(&[&file, &later], &no_env).is_ok());
+
+        // Anything else is refused as the file is read, with the supported choices.
+        let err = Config::from_toml_str("[telemetry.profiling.exporter]\ntype = \"pyroscop\"\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "<string>:2: invalid value \"pyroscop\" for `telemetry.profiling.exporter.type`; \
+             expected one of `file`, `pyroscope`; did you mean `pyroscope`?"
+        );
+        let err = Config::from_toml_str("[telemetry.profiling.exporter]\ntype = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expected one of `file`, `pyroscope`"), "{err}");
+    }
+
+    #[test]
+    fn cpu_frequency_out_of_range() {
+        for bad in ["0", "5000", "1001", "-1", "99.5", "\"99\""] {
+            let err =
+                Config::from_toml_str(&format!("[telemetry.profiling.cpu]\nfrequency = {bad}\n"))
+                    .unwrap_err();
+            match &err {
+                ConfigError::Invalid {
+                    key,
+                    line,
+                    value,
+                    expected,
+                    ..
+                } => {
+                    assert_eq!(
+                        (key.as_str(), *line, value.as_str()),
+                        ("telemetry.profiling.cpu.frequency", Some(2), bad)
+                    );
+                    assert!(expected.contains("from 1 to 1000"), "{expected}");
+                }
+                other => panic!("{bad}: unexpected {other:?}"),
+            }
+        }
+        for (bound, hz) in [("1", 1), ("1000", 1000), ("0x63", 99)] {
+            let file =
+                Config::from_toml_str(&format!("[telemetry.profiling.cpu]\nfrequency = {bound}\n"))
+                    .unwrap();
+            let s = resolve(&[&file], &no_env).unwrap();
+            assert_eq!(profiling_settings(&s).unwrap().cpu_frequency_hz, hz);
+        }
+        for bad in ["0", "5000", "99Hz"] {
+            let err =
+                Config::from_env_vars([("ZDK_TRACE_PROFILING_CPU_FREQUENCY", bad)]).unwrap_err();
+            match &err {
+                ConfigError::Env {
+                    var,
+                    value,
+                    expected,
+                } => {
+                    assert_eq!(
+                        (var.as_str(), value.as_str()),
+                        ("ZDK_TRACE_PROFILING_CPU_FREQUENCY", bad)
+                    );
+                    assert!(expected.contains("from 1 to 1000"), "{expected}");
+                }
+                other => panic!("{bad}: unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn other_profiling_values_are_checked() {
+        for (table, line, key, accepted) in [
+            (
+                "cpu",
+                "duration_seconds = 0",
+                "duration_seconds",
+                "from 1 to 3600",
+            ),
+            (
+                "cpu",
+                "duration_seconds = 3601",
+                "duration_seconds",
+                "from 1 to 3600",
+            ),
+            (
+                "cpu",
+                "duration_seconds = 1.5",
+                "duration_seconds",
+                "a whole number",
+            ),
+            (
+                "memory",
+                "sampling_rate = 0",
+                "sampling_rate",
+                "from 1 (every allocation)",
+            ),
+            (
+                "memory",
+                "sampling_rate = 4294967296",
+                "sampling_rate",
+                "4294967295",
+            ),
+            (
+                "memory",
+                "heap_profiling = \"no\"",
+                "heap_profiling",
+                "`true` or `false`",
+            ),
+            (
+                "exporter",
+                "pyroscope_endpoint = \"localhost:4040\"",
+                "pyroscope_endpoint",
+                "e.g. `http://localhost:4040`",
+            ),
+            (
+                "exporter",
+                "application_name = \"\"",
+                "application_name",
+                "here it is empty",
+            ),
+            (
+                "exporter",
+                "file_output_dir = \"\"",
+                "file_output_dir",
+                "a non-empty directory",
+            ),
+            (
+                "exporter",
+                "gcp_project_id = 1",
+                "gcp_project_id",
+                "a non-empty string",
+            ),
+        ] {
+            let doc = format!("[telemetry.profiling.{table}]\n{line}\n");
+            let err = Config::from_toml_str(&doc).unwrap_err();
+            let full_key = format!("telemetry.profiling.{table}.{key}");
+            match &err {
+                ConfigError::Invalid {
+                    key: k,
+                    line: l,
+                    expected,
+                    ..
+                } => {
+                    assert_eq!((k, *l), (&full_key, Some(2)), "{doc}");
+                    assert!(expected.contains(accepted), "{doc}: {expected}");
+                }
+                other => panic!("{doc}: unexpected {other:?}"),
+            }
+        }
+        let err = Config::from_toml_str("[telemetry.profiling]\nspan_resource = true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean `span_resources`?"), "{err}");
+    }
+
+    #[test]
+    fn profiling_variables() {
+        let file = Config::from_toml_str(
+            "[telemetry.profiling]\nenabled = false\n\
+             [telemetry.profiling.exporter]\ntype = \"pyroscope\"\n\
+             pyroscope_endpoint = \"http://file:4040\"\napplication_name = \"from-file\"\n",
+        )
+        .unwrap();
+        let env = Config::from_env_vars([
+            ("ZDK_TRACE_PROFILING_ENABLED", "TRUE"),
+            ("ZDK_TRACE_PROFILING_SPAN_RESOURCES", "true"),
+            ("ZDK_TRACE_PROFILING_CPU_ENABLED", "true"),
+            ("ZDK_TRACE_PROFILING_CPU_FREQUENCY", "250"),
+            ("PYROSCOPE_SERVER_ADDRESS", "https://pyroscope.example.com"),
+            ("PYROSCOPE_APPLICATION_NAME", "from-env"),
+        ])
+        .unwrap();
+        let s = resolve(&[&file, &env], &no_env).unwrap();
+        let p = profiling_settings(&s).unwrap();
+        assert!(p.enabled && p.span_resources && p.cpu_enabled);
+        assert_eq!(p.cpu_frequency_hz, 250);
+        assert_eq!(
+            p.exporter,
+            ProfileExporterKind::Pyroscope {
+                endpoint: "https://pyroscope.example.com".to_owned(),
+                application_name: Some("from-env".to_owned()),
+            }
+        );
+        let (_, entries) = tracing_entries(&[&file, &env], &no_env, false).unwrap();
+        for (key, value, var) in [
+            (
+                "telemetry.profiling.enabled",
+                "true",
+                "ZDK_TRACE_PROFILING_ENABLED",
+            ),
+            (
+                "telemetry.profiling.span_resources",
+                "true",
+                "ZDK_TRACE_PROFILING_SPAN_RESOURCES",
+            ),
+            (
+                "telemetry.profiling.cpu.frequency",
+                "250",
+                "ZDK_TRACE_PROFILING_CPU_FREQUENCY",
+            ),
+            (
+                "telemetry.profiling.exporter.pyroscope_endpoint",
+                "https://pyroscope.example.com",
+                "PYROSCOPE_SERVER_ADDRESS",
+            ),
+            (
+                "telemetry.profiling.exporter.application_name",
+                "from-env",
+                "PYROSCOPE_APPLICATION_NAME",
+            ),
+        ] {
+            assert_eq!(
+                shown(&entries, key),
+                (value.to_owned(), format!("env `{var}`")),
+                "{key}"
+            );
+        }
+        for (var, bad, accepted) in [
+            (
+                "PYROSCOPE_SERVER_ADDRESS",
+                "localhost:4040",
+                "e.g. `http://localhost:4040`",
+            ),
+            (
+                "PYROSCOPE_APPLICATION_NAME",
+                "a\u{1b}b",
+                "control character U+001B",
+            ),
+            ("ZDK_TRACE_PROFILING_ENABLED", "yes", "`true` or `false`"),
+        ] {
+            match Config::from_env_vars([(var, bad)]).unwrap_err() {
+                ConfigError::Env {
+                    var: v, expected, ..
+                } => {
+                    assert_eq!(v, var);
+                    assert!(expected.contains(accepted), "{var}: {expected}");
+                }
+                other => panic!("{var}: unexpected {other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn report_keeps_its_order() {
         let settings = resolve(&[], &no_env).unwrap();
@@ -1792,6 +2650,22 @@ protocol = \"http/protobuf\"
                 "telemetry.metrics.otlp.protocol",
                 "telemetry.metrics.otlp.interval_seconds",
                 "telemetry.metrics.otlp.temporality",
+                "telemetry.profiling.enabled",
+                "telemetry.profiling.span_resources",
+                "telemetry.profiling.cpu.enabled",
+                "telemetry.profiling.cpu.frequency",
+                "telemetry.profiling.cpu.continuous",
+                "telemetry.profiling.cpu.duration_seconds",
+                "telemetry.profiling.memory.enabled",
+                "telemetry.profiling.memory.track_allocations",
+                "telemetry.profiling.memory.sampling_rate",
+                "telemetry.profiling.memory.heap_profiling",
+                "telemetry.profiling.exporter.type",
+                "telemetry.profiling.exporter.pyroscope_endpoint",
+                "telemetry.profiling.exporter.application_name",
+                "telemetry.profiling.exporter.file_output_dir",
+                "telemetry.profiling.exporter.gcp_project_id",
+                "telemetry.profiling.exporter.gcp_service_name",
             ]
         );
         let usage = usage_setting_entries(&[], &settings, &no_env).unwrap();

@@ -212,6 +212,19 @@ pub(crate) struct MetricsExporters {
     pub(crate) console: bool,
 }
 
+/// Where `telemetry.profiling.exporter.type` sends profiles, as a layer sets it. `Gcp` is read
+/// (the design's schema names it) and refused when the layers are resolved: there is no GCP
+/// Cloud Profiler exporter yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProfileExporterType {
+    /// pprof files in `telemetry.profiling.exporter.file_output_dir` (the default).
+    File,
+    /// Pushed to the Pyroscope server at `telemetry.profiling.exporter.pyroscope_endpoint`.
+    Pyroscope,
+    /// GCP Cloud Profiler: not supported yet.
+    Gcp,
+}
+
 /// A head sampling strategy whose ratio (if it needs one) may come from another layer.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Strategy {

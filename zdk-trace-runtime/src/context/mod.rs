@@ -27,14 +27,18 @@ fn otel_active_span_id() -> u64 {
 /// Pushes `frame` as the current span of this thread.
 #[inline]
 pub(crate) fn push_frame(frame: Frame) {
-    push_frame_with(move || frame);
+    push_frame_with(move || frame, "");
 }
 
 /// Pushes the span of `raw` as the current span of this thread, its frame built inside the
 /// push (written straight into the stack, not built and moved).
 #[inline]
 pub(crate) fn push_span(raw: &RawSpan) {
-    push_frame_with(|| raw.frame());
+    let name = match &raw.name {
+        std::borrow::Cow::Borrowed(name) => name,
+        std::borrow::Cow::Owned(_) => "",
+    };
+    push_frame_with(|| raw.frame(), name);
 }
 
 /// What a pushed frame remembers of OpenTelemetry's active span: its id when OpenTelemetry's
@@ -49,14 +53,22 @@ pub(crate) fn otel_span_id_to_push() -> u64 {
 }
 
 #[inline]
-fn push_frame_with(frame: impl FnOnce() -> Frame) {
+fn push_frame_with(frame: impl FnOnce() -> Frame, name: &'static str) {
     let otel_span_id = otel_span_id_to_push();
     with_local(|local| {
         local.stack.push(Entered {
             frame: frame(),
             otel_span_id,
-        })
+            name,
+        });
+        relabel(&local.stack);
     });
+}
+
+/// Tells the CPU sampler (while a profile is being taken) which span is now current.
+#[inline(always)]
+pub(crate) fn relabel(stack: &[Entered]) {
+    crate::sampler::relabel(stack.last().map(Entered::label));
 }
 
 /// Pops the frame of `span_id` (normally the top; searched if guards were dropped out of order).
@@ -74,6 +86,7 @@ pub(crate) fn pop_frame_in(stack: &mut Vec<Entered>, span_id: u64) {
     } else {
         pop_frame_out_of_order(stack, span_id);
     }
+    relabel(stack);
 }
 
 /// A guard dropped out of order: its frame is searched for.

@@ -571,6 +571,7 @@ mod tests {
             TraceState::from_key_value([("k", "v")]).unwrap_or_default(),
         );
         failed.extras = Some(Box::new(Extras {
+            usage: None,
             dropped_events: 3,
             dropped_links: 1,
             events: vec![

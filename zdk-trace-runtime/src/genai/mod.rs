@@ -112,6 +112,22 @@ pub const TOOL_CALL_RESULT: &str = "gen_ai.tool.call.result";
 /// [`CaptureMode::SpanAndEvent`]: `gen_ai.client.inference.operation.details` (for tool calls
 /// too, as the conventions define no tool event).
 pub const INFERENCE_DETAILS_EVENT: &str = "gen_ai.client.inference.operation.details";
+/// `resource.busy.micros`: a measured span's busy time (wall time while polled or entered,
+/// summed over its polls), in microseconds ([`Span::measure_resources`](crate::Span::measure_resources)).
+pub const RESOURCE_BUSY_MICROS: &str = "resource.busy.micros";
+/// `resource.cpu.micros`: a measured span's thread CPU time, in microseconds.
+pub const RESOURCE_CPU_MICROS: &str = "resource.cpu.micros";
+/// `resource.memory.bytes`: bytes allocated while a measured span ran (with a
+/// [`CountingAllocator`](crate::CountingAllocator)).
+pub const RESOURCE_MEMORY_BYTES: &str = "resource.memory.bytes";
+/// `resource.memory.allocations`: allocations made while a measured span ran.
+pub const RESOURCE_MEMORY_ALLOCATIONS: &str = "resource.memory.allocations";
+/// `resource.memory.peak`: the peak of the live bytes a measured span added (allocated minus
+/// freed while it ran).
+pub const RESOURCE_MEMORY_PEAK: &str = "resource.memory.peak";
+/// `pyroscope.profile.id`: set on a local root span that overlapped a CPU profile, to its
+/// own span id (Grafana's span-profiles convention), so a backend can open the profile.
+pub const PYROSCOPE_PROFILE_ID: &str = "pyroscope.profile.id";
 /// `zdk.gen_ai.content.truncated` (zdk-trace extension, int): how many captured values of this
 /// span were cut to [`CONTENT_MAX_BYTES`]. Absent when none was.
 pub const CONTENT_TRUNCATED: &str = "zdk.gen_ai.content.truncated";

@@ -104,10 +104,12 @@ where
         let inner = unsafe { pin_inner(this.inner) };
         // A panic in the body is recorded on the span, which then ends, and the panic goes
         // on. `catch_unwind` costs nothing until something panics, and keeps the message.
+        span.resume_usage();
         let polled = {
             let _guard = span.enter();
             panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
         };
+        span.pause_usage();
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => {

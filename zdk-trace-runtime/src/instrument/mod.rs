@@ -109,12 +109,14 @@ impl<F: Future> Instrumented<F> {
         on_ready: impl FnOnce(&mut Span, &F::Output),
     ) -> Poll<F::Output> {
         let this = self.project();
+        this.span.resume_usage();
         let poll = {
             let _guard = this.span.enter();
             // SAFETY: the inner future is only dropped by `PinnedDrop`, after which it is
             // never polled; it is never moved out.
             unsafe { pin_inner(this.inner) }.poll(cx)
         };
+        this.span.pause_usage();
         if let Poll::Ready(output) = &poll {
             on_ready(this.span, output);
             this.span.end();
@@ -134,12 +136,14 @@ impl<S: Stream> Instrumented<S> {
         on_ready: impl FnOnce(&mut Span, Option<&S::Item>),
     ) -> Poll<Option<S::Item>> {
         let this = self.project();
+        this.span.resume_usage();
         let poll = {
             let _guard = this.span.enter();
             // SAFETY: the inner stream is only dropped by `PinnedDrop`, after which it is
             // never polled; it is never moved out.
             unsafe { pin_inner(this.inner) }.poll_next(cx)
         };
+        this.span.pause_usage();
         if let Poll::Ready(item) = &poll {
             on_ready(this.span, item.as_ref());
             if item.is_none() {

@@ -94,6 +94,15 @@ pub struct Stats {
     /// reuses them: a count that keeps growing under a steady load means spans are being
     /// started on one thread and ended on others faster than the pools balance out.
     pub span_slots_allocated: u64,
+    /// CPU and heap profile windows exported (`[telemetry.profiling]`): written to the
+    /// profile directory, or accepted by Pyroscope.
+    pub profiles_exported: u64,
+    /// Profile windows dropped without an export attempt: the profile exporter's queue was
+    /// full (it was behind), or shutdown's deadline passed before their turn.
+    pub profiles_dropped: u64,
+    /// Profile windows whose export failed: a file could not be written, or Pyroscope could
+    /// not be reached or refused them after the retries.
+    pub profile_export_errors: u64,
 }
 
 impl Stats {
@@ -142,6 +151,9 @@ impl Stats {
             circuit: CircuitState::from_u8(u8::try_from(get(&c.circuit)).unwrap_or(0)),
             circuit_opened: get(&c.circuit_opened),
             circuit_closed: get(&c.circuit_closed),
+            profiles_exported: get(&c.profiles_exported),
+            profiles_dropped: get(&c.profiles_dropped),
+            profile_export_errors: get(&c.profile_export_errors),
             ..Stats::default()
         };
         let threads = lock(&THREAD_COUNTERS);
@@ -215,6 +227,13 @@ impl Stats {
             span_slots_allocated: self
                 .span_slots_allocated
                 .saturating_sub(base.span_slots_allocated),
+            profiles_exported: self
+                .profiles_exported
+                .saturating_sub(base.profiles_exported),
+            profiles_dropped: self.profiles_dropped.saturating_sub(base.profiles_dropped),
+            profile_export_errors: self
+                .profile_export_errors
+                .saturating_sub(base.profile_export_errors),
         }
     }
 }

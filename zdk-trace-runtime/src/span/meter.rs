@@ -82,6 +82,7 @@ impl Span {
                     top.frame.agent = Some(site);
                 }
             }
+            crate::context::relabel(&local.stack);
         });
     }
 

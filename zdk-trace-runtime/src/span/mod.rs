@@ -466,7 +466,8 @@ impl Span {
     /// handle();
     /// ```
     #[inline]
-    pub fn entered(self) -> EnteredSpan {
+    pub fn entered(mut self) -> EnteredSpan {
+        self.resume_usage();
         let span_id = self.push_frame();
         EnteredSpan {
             span: self,
@@ -534,10 +535,126 @@ impl Span {
     /// ```
     #[inline]
     pub fn end(&mut self) {
+        self.close_usage();
+        self.mark_profiled_root();
         let end = self.close_meter();
         if let Inner::Slot(mut raw) = std::mem::replace(&mut self.inner, Inner::Off) {
             raw.end = end;
             finish(raw);
+        }
+    }
+
+    /// Measures what this span uses while it runs, and records it as attributes when it
+    /// ends: its busy time (`resource.busy.micros`: wall time while it is polled or entered,
+    /// summed over every poll on whichever thread), its thread CPU time
+    /// (`resource.cpu.micros`, only with `cpu_time`: a system call per poll on Linux) and,
+    /// with a [`CountingAllocator`](crate::CountingAllocator) installed, the bytes and number
+    /// of allocations made while it ran (`resource.memory.bytes`,
+    /// `resource.memory.allocations`) and the peak of the live bytes it added
+    /// (`resource.memory.peak`). Children running inside it count in its figures.
+    ///
+    /// The span is measured while it is [`entered`](Self::entered) (the guard) or polled as
+    /// an [`instrument`](crate::FutureExt::instrument)ed future or stream; the borrowed
+    /// [`enter`](Self::enter) guard does not measure. Does nothing on a span that does not
+    /// record. The macros' `profile` option calls it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::FutureExt;
+    /// # async fn embed() {}
+    /// # async fn run() {
+    /// let mut span = zdk_trace_runtime::Span::start("embed batch");
+    /// span.measure_resources(true);
+    /// embed().instrument(span).await;
+    /// # }
+    /// ```
+    pub fn measure_resources(&mut self, cpu_time: bool) {
+        if let Some(raw) = self.recording() {
+            let extras = raw.extras();
+            if extras.usage.is_none() {
+                extras.usage = Some(crate::resources::Usage::new(cpu_time));
+            }
+        }
+    }
+
+    /// The measured span's usage, if it is measured.
+    #[inline]
+    fn usage(&mut self) -> Option<&mut crate::resources::Usage> {
+        match &mut self.inner {
+            Inner::Slot(raw) => raw.extras.as_mut()?.usage.as_mut(),
+            _ => None,
+        }
+    }
+
+    /// A poll of the measured span starts on this thread (nothing if it is not measured).
+    #[inline]
+    pub(crate) fn resume_usage(&mut self) {
+        if let Some(usage) = self.usage() {
+            usage.resume();
+        }
+    }
+
+    /// A poll of the measured span ends on this thread.
+    #[inline]
+    pub(crate) fn pause_usage(&mut self) {
+        if let Some(usage) = self.usage() {
+            usage.pause();
+        }
+    }
+
+    /// A local root span that overlapped a CPU profile gets `pyroscope.profile.id` (its own
+    /// span id: Grafana's span-profiles convention), so a backend can jump from it to the
+    /// profile.
+    #[inline]
+    fn mark_profiled_root(&mut self) {
+        let Some(raw) = self.recording() else {
+            return;
+        };
+        if raw.flags & FLAG_LOCAL_ROOT != 0 && crate::sampler::profiled_since(raw.start) {
+            let id = format!("{:016x}", raw.span_id);
+            self.set_attribute(KeyValue::new(crate::genai::PYROSCOPE_PROFILE_ID, id));
+        }
+    }
+
+    /// A measured span ends: what it used becomes its attributes.
+    #[inline]
+    fn close_usage(&mut self) {
+        let Some(usage) = self.usage() else {
+            return;
+        };
+        let totals = usage.totals();
+        self.set_usage_attributes(totals);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn set_usage_attributes(&mut self, totals: crate::resources::Totals) {
+        let micros = |nanos: u64| i64::try_from(nanos / 1000).unwrap_or(i64::MAX);
+        let int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.set_attribute(KeyValue::new(
+            crate::genai::RESOURCE_BUSY_MICROS,
+            micros(totals.busy_nanos),
+        ));
+        if let Some(cpu) = totals.cpu_nanos {
+            self.set_attribute(KeyValue::new(
+                crate::genai::RESOURCE_CPU_MICROS,
+                micros(cpu),
+            ));
+        }
+        if let Some(alloc) = totals.alloc {
+            self.set_attribute(KeyValue::new(
+                crate::genai::RESOURCE_MEMORY_BYTES,
+                int(alloc.bytes),
+            ));
+            self.set_attribute(KeyValue::new(
+                crate::genai::RESOURCE_MEMORY_ALLOCATIONS,
+                int(alloc.count),
+            ));
+            self.set_attribute(KeyValue::new(
+                crate::genai::RESOURCE_MEMORY_PEAK,
+                int(alloc.peak),
+            ));
         }
     }
 
@@ -699,7 +816,9 @@ fn begin_entered(span: &mut Span, name: &'static str, kind: SpanKind) -> u64 {
             top.frame.trace_state.clone_from(&start.trace_state);
             top.frame.agent = start.agent;
             top.otel_span_id = otel_span_id;
+            top.name = name;
         }
+        crate::context::relabel(&local.stack);
         let span_id = start.span_id;
         let inner = if !start.record && start.trace_state.is_none() {
             Inner::Ids {
@@ -942,6 +1061,7 @@ impl EnteredSpan {
     /// # drop(span);
     /// ```
     pub fn exit(mut self) -> Span {
+        self.span.pause_usage();
         if self.span_id != 0 {
             pop_frame(std::mem::take(&mut self.span_id));
         }
@@ -974,6 +1094,8 @@ impl Span {
     /// the span: what an entered span's guard does when it drops.
     #[inline]
     pub(crate) fn exit_and_end(&mut self, span_id: u64) {
+        self.close_usage();
+        self.mark_profiled_root();
         let end = self.close_meter();
         if let Inner::Slot(mut raw) = std::mem::replace(&mut self.inner, Inner::Off) {
             raw.end = end;

@@ -230,6 +230,12 @@ impl Site {
         }
     }
 
+    /// The agent, tool or workflow name (empty for an LLM call).
+    #[cfg_attr(not(all(feature = "profiling", target_os = "linux")), allow(dead_code))]
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
+    }
+
     pub(crate) fn kind(&self) -> SiteKind {
         self.kind
     }

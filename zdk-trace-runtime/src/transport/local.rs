@@ -31,9 +31,29 @@ pub(crate) struct Entered {
     /// active span differs later, an OpenTelemetry `Context` was attached after this frame
     /// (another tracer's span is inside ours), so that span is the innermost parent.
     pub(crate) otel_span_id: u64,
+    /// The span's name when it is `'static` (for CPU profile labels), else empty.
+    pub(crate) name: &'static str,
 }
 
 impl Entered {
+    /// What the CPU sampler's label slot holds for this entry.
+    #[inline]
+    pub(crate) fn label(
+        &self,
+    ) -> (
+        u128,
+        u64,
+        &'static str,
+        Option<&'static crate::tally::genai::Site>,
+    ) {
+        (
+            self.frame.trace_id,
+            self.frame.span_id,
+            self.name,
+            self.frame.agent,
+        )
+    }
+
     /// A blank entry, pushed and then written field by field where it lies.
     pub(crate) const EMPTY: Entered = Entered {
         frame: Frame {
@@ -46,6 +66,7 @@ impl Entered {
             agent: None,
         },
         otel_span_id: 0,
+        name: "",
     };
 }
 

@@ -1,0 +1,174 @@
+//! What a span used while it ran: busy time, thread CPU time and allocations, summed over
+//! every poll (or the one entry) of the span, on whichever thread it ran; and the counting
+//! allocator those allocations come from.
+//!
+//! A leaf: the span's poll and guard paths call [`Usage::resume`]/[`Usage::pause`], the
+//! profiling stage reads the allocator's totals.
+
+pub(crate) mod alloc;
+
+use crate::clock;
+
+pub use alloc::CountingAllocator;
+
+/// The resources a measured span has used so far, and the open measurement if it is entered.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Usage {
+    /// Whether the thread CPU clock is read (a system call per read on Linux).
+    cpu: bool,
+    busy_ticks: u64,
+    cpu_nanos: u64,
+    alloc_bytes: u64,
+    alloc_count: u64,
+    /// Bytes allocated minus bytes freed while the span ran, so far.
+    net: i64,
+    /// The highest `net` reached.
+    peak: i64,
+    open: Option<Open>,
+}
+
+/// A measurement in progress: what the thread's clocks and counters read at the entry.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    ticks: u64,
+    cpu_nanos: u64,
+    alloc: alloc::ThreadSnapshot,
+    saved_high: i64,
+}
+
+/// What a span used, as its attributes report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Totals {
+    pub(crate) busy_nanos: u64,
+    /// `None` unless the thread CPU clock was read.
+    pub(crate) cpu_nanos: Option<u64>,
+    /// `None` unless a [`CountingAllocator`] is installed.
+    pub(crate) alloc: Option<AllocTotals>,
+}
+
+/// Allocations made while a span ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AllocTotals {
+    pub(crate) bytes: u64,
+    pub(crate) count: u64,
+    /// The peak of the live bytes the span added (allocated minus freed while it ran).
+    pub(crate) peak: u64,
+}
+
+impl Usage {
+    /// A measurement that also reads the thread CPU clock when `cpu`.
+    pub(crate) fn new(cpu: bool) -> Usage {
+        Usage {
+            cpu,
+            ..Usage::default()
+        }
+    }
+
+    /// The span is entered (a poll starts) on this thread.
+    #[inline]
+    pub(crate) fn resume(&mut self) {
+        if self.open.is_some() {
+            return;
+        }
+        // Without the counting allocator there is nothing to read.
+        let (alloc, saved_high) = if alloc::is_installed() {
+            alloc::thread_enter()
+        } else {
+            Default::default()
+        };
+        self.open = Some(Open {
+            ticks: clock::now_raw(),
+            cpu_nanos: if self.cpu { thread_cpu_nanos() } else { 0 },
+            alloc,
+            saved_high,
+        });
+    }
+
+    /// The span is left (the poll returns) on the thread that resumed it.
+    #[inline]
+    pub(crate) fn pause(&mut self) {
+        let Some(open) = self.open.take() else {
+            return;
+        };
+        let ticks = clock::now_raw();
+        if self.cpu {
+            self.cpu_nanos += thread_cpu_nanos().saturating_sub(open.cpu_nanos);
+        }
+        self.busy_ticks += ticks.saturating_sub(open.ticks);
+        if !alloc::is_installed() {
+            return;
+        }
+        let (now, high) = alloc::thread_exit();
+        alloc::restore_high(open.saved_high);
+        self.alloc_bytes += now.allocated.wrapping_sub(open.alloc.allocated);
+        self.alloc_count += now.count.wrapping_sub(open.alloc.count);
+        let live0 = open.alloc.live();
+        self.peak = self.peak.max(self.net + (high - live0));
+        self.net += now.live() - live0;
+    }
+
+    /// What was used, the open measurement (if any) closed first.
+    pub(crate) fn totals(&mut self) -> Totals {
+        self.pause();
+        Totals {
+            busy_nanos: clock::nanos_of_ticks(self.busy_ticks),
+            cpu_nanos: self.cpu.then_some(self.cpu_nanos),
+            alloc: alloc::is_installed().then_some(AllocTotals {
+                bytes: self.alloc_bytes,
+                count: self.alloc_count,
+                peak: self.peak.max(0) as u64,
+            }),
+        }
+    }
+}
+
+/// The CPU time the calling thread has used, in nanoseconds (0 where it cannot be read).
+#[cfg(target_os = "linux")]
+#[inline]
+pub(crate) fn thread_cpu_nanos() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the call only writes it.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    (ts.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec as u64)
+}
+
+/// The CPU time the calling thread has used (not available on this platform: 0).
+#[cfg(not(target_os = "linux"))]
+#[inline]
+pub(crate) fn thread_cpu_nanos() -> u64 {
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_and_cpu_time_sum_over_resumes() {
+        let mut usage = Usage::new(true);
+        for _ in 0..3 {
+            usage.resume();
+            let start = std::time::Instant::now();
+            while start.elapsed() < std::time::Duration::from_millis(5) {
+                std::hint::black_box(0u64);
+            }
+            usage.pause();
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let totals = usage.totals();
+        assert!(
+            (14_000_000..30_000_000).contains(&totals.busy_nanos),
+            "{totals:?}"
+        );
+        let cpu = totals.cpu_nanos.unwrap_or(0);
+        assert!((10_000_000..30_000_000).contains(&cpu), "{totals:?}");
+    }
+}
