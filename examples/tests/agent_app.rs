@@ -484,3 +484,36 @@ fn the_console_metrics_exporter_prints_the_summary_without_the_trees() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn profile_writes_a_cpu_profile_of_the_run_and_says_where() {
+    let scratch = Scratch::new("profile");
+    let out = agent_app(
+        &scratch.0,
+        &["--profile", "--delay-ms", "5", "--turns", "3"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let pprof = scratch.0.join("profiles").join("agent_app-cpu.pb.gz");
+    assert!(
+        stderr.contains("profiles/agent_app-cpu.pb.gz"),
+        "stderr: {stderr}"
+    );
+    let bytes = std::fs::read(&pprof).expect("the profile file");
+    let profile =
+        zdk_trace_runtime::profiling::Profile::from_pprof(&bytes).expect("a pprof profile");
+    assert_eq!(
+        profile.sample_types(),
+        [
+            ("samples".to_owned(), "count".to_owned()),
+            ("cpu".to_owned(), "nanoseconds".to_owned())
+        ]
+    );
+    // The flamegraph is written when the run was sampled at all (its CPU is a few tens of
+    // milliseconds, sampled at ~250 Hz), and the output says where either way.
+    assert!(
+        stderr.contains("flamegraph:") || stderr.contains("no flamegraph"),
+        "stderr: {stderr}"
+    );
+}

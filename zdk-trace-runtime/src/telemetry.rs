@@ -541,6 +541,13 @@ impl TelemetryBuilder {
         self
     }
 
+    /// CPU profile samples per second (1 to 1000 Hz; default 99), overridden by
+    /// `telemetry.profiling.cpu.frequency` in the file and `ZDK_TRACE_PROFILING_CPU_FREQUENCY`.
+    pub fn cpu_profile_frequency(mut self, hz: u32) -> Self {
+        self.code = self.code.with_cpu_profile_frequency(hz);
+        self
+    }
+
     /// Longest an export call may take (default 30 s, from 1 ms to 1 hour).
     pub fn export_timeout(mut self, timeout: Duration) -> Self {
         self.code = self.code.with_export_timeout(timeout);

@@ -213,6 +213,11 @@ fn write_profile(dir: &std::path::Path, profile: &zdk_trace_runtime::profiling::
 /// plus a JSON-lines file with `--jsonl`.
 fn install(args: &Args) -> Result<Telemetry, Box<dyn std::error::Error>> {
     let mut builder = Telemetry::builder().service_name(args.service.as_str());
+    if args.profile.is_some() {
+        // The run takes a few tens of milliseconds of CPU: sample it finely (a file or
+        // variable setting the frequency still wins).
+        builder = builder.cpu_profile_frequency(997);
+    }
     if let Some(project) = &args.project {
         builder = builder.resource_attribute(PROJECT_ATTRIBUTE, project.as_str());
     }

@@ -296,6 +296,21 @@ impl Config {
         table::ENABLED.code(self, enabled)
     }
 
+    /// CPU profile samples per second (1 to 1000 Hz; default 99).
+    ///
+    /// File: `telemetry.profiling.cpu.frequency`; environment:
+    /// `ZDK_TRACE_PROFILING_CPU_FREQUENCY`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_cpu_profile_frequency(499);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_cpu_profile_frequency(self, hz: u32) -> Self {
+        table::PROFILING_CPU_FREQUENCY.code(self, hz)
+    }
+
     /// Sets the head sampler.
     ///
     /// File: `telemetry.tracing.sampling.strategy` and `probability`; environment:

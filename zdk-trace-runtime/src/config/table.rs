@@ -885,7 +885,7 @@ settings! {
     PROFILING_CPU_FREQUENCY: Setting<u32> = Setting {
         key: "telemetry.profiling.cpu.frequency",
         env: &[ZDK_TRACE_PROFILING_CPU_FREQUENCY],
-        setter: "",
+        setter: "Config::with_cpu_profile_frequency",
         kind: &FREQUENCY,
         default: || Some(PROFILING_CPU_FREQUENCY_DEFAULT),
         field: None,
