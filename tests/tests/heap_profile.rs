@@ -68,7 +68,8 @@ fn churn() -> usize {
 fn sampled_allocations_carry_their_span_and_inuse_space_what_is_still_live() {
     let config = Config::from_toml_str(
         "[telemetry.profiling]\nenabled = true\n[telemetry.profiling.memory]\nenabled = true\n\
-         track_allocations = true\nheap_profiling = true\nsampling_rate = 4\n",
+         track_allocations = true\nheap_profiling = true\nsampling_rate = 4\n\
+         [telemetry.metrics.prometheus]\nenabled = true\nport = 0\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let h = Harness::install(|b| b.config(config));
@@ -130,4 +131,23 @@ fn sampled_allocations_carry_their_span_and_inuse_space_what_is_still_live() {
     assert!(stats.allocations.unwrap_or(0) >= 200, "{stats:?}");
     assert!(stats.peak_bytes >= stats.current_bytes, "{stats:?}");
     assert!(stats.rss_bytes.unwrap_or(0) > 0, "{stats:?}");
+
+    // The same figures as metrics gauges, on the Prometheus endpoint.
+    let addr = h
+        .telemetry
+        .prometheus_addr()
+        .unwrap_or_else(|| panic!("the endpoint is not running"));
+    let body = zdk_trace_tests::scrape::scrape(addr, "/metrics", None).body;
+    let line = body
+        .lines()
+        .find(|l| l.starts_with("zdk_memory_heap_usage_bytes"))
+        .unwrap_or_else(|| panic!("no heap gauge in:\n{body}"));
+    let value: f64 = line
+        .rsplit(' ')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    assert!(value > 0.0, "{line}");
+    assert!(body.contains("zdk_memory_heap_peak_bytes"), "{body}");
+    assert!(body.contains("zdk_memory_allocations_total"), "{body}");
 }

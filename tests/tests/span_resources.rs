@@ -1,8 +1,9 @@
 //! Per-span resources (`profile`, `span_resources`): busy time, thread CPU time and
 //! allocations, summed over every poll of a span on whichever thread polled it, and none of
 //! another span's work counted in it.
+#![cfg(target_os = "linux")]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use opentelemetry::Value;
 use zdk_trace_runtime::genai::{
@@ -22,12 +23,19 @@ fn int(span: &opentelemetry_sdk::trace::SpanData, key: &str) -> i64 {
     }
 }
 
-/// Burns `ms` of CPU on the calling thread.
+/// This thread's CPU time.
+fn thread_cpu() -> Duration {
+    zdk_trace_runtime::profiling::thread_cpu_time().unwrap_or_else(|| panic!("no thread CPU clock"))
+}
+
+/// Burns `ms` of CPU on the calling thread (CPU time, not wall time: the machine may be busy).
 fn burn(ms: u64) {
-    let start = Instant::now();
+    let start = thread_cpu();
     let mut x = 0u64;
-    while start.elapsed() < Duration::from_millis(ms) {
-        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+    while thread_cpu() < start + Duration::from_millis(ms) {
+        for _ in 0..1000 {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
     }
 }
 

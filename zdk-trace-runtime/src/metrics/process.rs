@@ -69,6 +69,41 @@ pub(crate) fn register(meter: &Meter) {
             }
         })
         .build();
+    // The counting allocator's figures, when it is the global allocator (`memory_stats()`).
+    let _ = meter
+        .u64_observable_gauge("zdk.memory.heap.usage")
+        .with_unit("By")
+        .with_description(
+            "Bytes allocated and not yet freed (the CountingAllocator; exact to 256 KiB per thread)",
+        )
+        .with_callback(|o| {
+            if let Some(t) = crate::resources::alloc::totals() {
+                o.observe(t.allocated.saturating_sub(t.freed), &[]);
+            }
+        })
+        .build();
+    let _ = meter
+        .u64_observable_gauge("zdk.memory.heap.peak")
+        .with_unit("By")
+        .with_description(
+            "The most bytes allocated and not yet freed at once (the CountingAllocator)",
+        )
+        .with_callback(|o| {
+            if let Some(t) = crate::resources::alloc::totals() {
+                o.observe(t.peak, &[]);
+            }
+        })
+        .build();
+    let _ = meter
+        .u64_observable_counter("zdk.memory.allocations")
+        .with_unit("{allocation}")
+        .with_description("Allocations made (the CountingAllocator)")
+        .with_callback(|o| {
+            if let Some(t) = crate::resources::alloc::totals() {
+                o.observe(t.count, &[]);
+            }
+        })
+        .build();
     let _ = meter
         .f64_observable_counter("process.cpu.time")
         .with_unit("s")

@@ -19,6 +19,23 @@ pub use memory::MemoryStats;
 pub use report::{FunctionCost, Profile, ProfileError};
 pub use stage::StageError;
 
+/// The CPU time the calling thread has used so far (`CLOCK_THREAD_CPUTIME_ID`: a system call
+/// on Linux, as `resource.cpu.micros` reads it); `None` where the clock is not available.
+///
+/// # Examples
+///
+/// ```
+/// let before = zdk_trace_runtime::profiling::thread_cpu_time();
+/// # #[cfg(target_os = "linux")]
+/// assert!(before.is_some());
+/// ```
+pub fn thread_cpu_time() -> Option<std::time::Duration> {
+    match crate::resources::thread_cpu_nanos() {
+        0 => None,
+        nanos => Some(std::time::Duration::from_nanos(nanos)),
+    }
+}
+
 /// What went wrong taking a CPU profile ([`Telemetry::profile_cpu`](crate::Telemetry::profile_cpu)).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -377,7 +377,6 @@ pub(crate) fn restore_high(saved: i64) {
 /// The process-wide totals: bytes allocated and freed so far, allocations, and the peak of
 /// bytes live (exact to within 256 KiB per thread).
 #[derive(Debug, Clone, Copy)]
-#[cfg_attr(not(feature = "profiling"), allow(dead_code))]
 pub(crate) struct Totals {
     pub(crate) allocated: u64,
     pub(crate) freed: u64,
@@ -386,7 +385,6 @@ pub(crate) struct Totals {
 }
 
 /// The process-wide totals, `None` when no `CountingAllocator` is installed.
-#[cfg_attr(not(feature = "profiling"), allow(dead_code))]
 pub(crate) fn totals() -> Option<Totals> {
     if !is_installed() {
         return None;
