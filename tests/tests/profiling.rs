@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use pprof::protos::Message;
 use zdk_trace_receivers::PyroscopeReceiver;
 use zdk_trace_runtime::genai::RESOURCE_BUSY_MICROS;
-use zdk_trace_runtime::{span, Config};
+use zdk_trace_runtime::{agent_span, span, Config};
 use zdk_trace_tests::harness::{attr, one, Harness};
 
 fn decode(gz: &[u8]) -> pprof::protos::Profile {
@@ -181,6 +181,116 @@ fn samples_carry_the_span_polled_at_that_instant() {
     );
     let svg = profile.flamegraph_svg().unwrap_or_else(|e| panic!("{e}"));
     assert!(svg.contains("burn_alpha"));
+}
+
+#[span(name = "alpha_step")]
+async fn alpha_step() {
+    for _ in 0..100 {
+        burn_alpha(4);
+        tokio::task::yield_now().await;
+    }
+}
+
+#[span(name = "beta_step")]
+async fn beta_step() {
+    for _ in 0..100 {
+        burn_beta(4);
+        tokio::task::yield_now().await;
+    }
+}
+
+#[agent_span(name = "writer", conversation = conversation)]
+async fn writer(conversation: &str) {
+    alpha_step().await;
+}
+
+#[agent_span(name = "reviewer", conversation = conversation)]
+async fn reviewer(conversation: &str) {
+    beta_step().await;
+}
+
+#[test]
+fn samples_carry_the_agent_invocation_and_its_conversation() {
+    let h = Harness::install(|b| b.cpu_profile_frequency(250));
+    let telemetry = &h.telemetry;
+    let profile = std::thread::scope(|scope| {
+        let profiler = scope.spawn(|| telemetry.profile_cpu(Duration::from_millis(1200)));
+        // Two agents interleaved on one thread, each running a CPU-bound step below it.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        rt.block_on(async {
+            let a = tokio::spawn(writer("conv-a"));
+            let b = tokio::spawn(reviewer("conv-b"));
+            let _ = a.await;
+            let _ = b.await;
+        });
+        profiler
+            .join()
+            .unwrap_or_else(|_| panic!("profiler thread"))
+            .unwrap_or_else(|e| panic!("profile_cpu: {e}"))
+    });
+    let spans = h.spans();
+    let id_of = |name: &str| {
+        format!(
+            "{:016x}",
+            u64::from_be_bytes(one(&spans, name).span_context.span_id().to_bytes())
+        )
+    };
+    let cases = [
+        (
+            "burn_alpha",
+            "alpha_step",
+            "writer",
+            id_of("invoke_agent writer"),
+            "conv-a",
+        ),
+        (
+            "burn_beta",
+            "beta_step",
+            "reviewer",
+            id_of("invoke_agent reviewer"),
+            "conv-b",
+        ),
+    ];
+    let proto = decode(&profile.to_pprof());
+    let mut counted = HashMap::<&str, (i64, i64)>::new();
+    for (names, labels, count) in samples(&proto) {
+        for (func, step, agent, invocation, conversation) in &cases {
+            if !names.iter().any(|n| n.contains(func)) {
+                continue;
+            }
+            let e = counted.entry(agent).or_default();
+            e.0 += count;
+            let get = |k: &str| labels.get(k).map(String::as_str);
+            if get("span_name") == Some(step) {
+                assert_eq!(get("gen_ai.agent.name"), Some(*agent), "{labels:?}");
+                assert_eq!(
+                    get("gen_ai.agent.invocation_id"),
+                    Some(invocation.as_str()),
+                    "{labels:?}"
+                );
+                assert_eq!(
+                    get("gen_ai.conversation.id"),
+                    Some(*conversation),
+                    "{labels:?}"
+                );
+                e.1 += count;
+            }
+        }
+    }
+    for (_, _, agent, _, _) in &cases {
+        let (total, labelled) = counted.get(agent).copied().unwrap_or_default();
+        assert!(
+            total >= 30,
+            "{agent}: only {total} samples in its burn function"
+        );
+        assert!(
+            labelled * 10 >= total * 9,
+            "{agent}: {labelled} of {total} samples carry its invocation and conversation"
+        );
+    }
 }
 
 #[span(name = "busy_loop")]

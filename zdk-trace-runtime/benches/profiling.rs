@@ -154,6 +154,7 @@ fn poll_costs(c: &mut Criterion) {
             paired_polls(yields, spans);
         }
         thread_clock_reference();
+        span_clock_reference();
     }
     telemetry
         .shutdown()
@@ -222,6 +223,32 @@ fn thread_clock_reference() {
     report(&format!(
         "   reference: one clock_gettime(CLOCK_THREAD_CPUTIME_ID) {:.1} ns (median of {BURSTS} \
          bursts of {CALLS}); measure_resources(true) reads it twice per poll\n",
+        median(&mut times)
+    ));
+}
+
+/// What `measure_resources(false)` cannot do without: two reads of the span clock per poll
+/// (the raw TSC through quanta, as `clock::now_raw` reads it), back to back, each result
+/// used, so the floor of busy time's cost per poll on this machine.
+fn span_clock_reference() {
+    const BURSTS: usize = 500;
+    const CALLS: u32 = 1024;
+    let clock = quanta::Clock::new();
+    let mut times = Vec::with_capacity(BURSTS);
+    let mut sum = 0u64;
+    for _ in 0..BURSTS {
+        let start = Instant::now();
+        for _ in 0..CALLS {
+            let a = clock.raw();
+            let b = clock.raw();
+            sum = sum.wrapping_add(black_box(b.wrapping_sub(a)));
+        }
+        times.push(start.elapsed().as_nanos() as f64 / f64::from(CALLS));
+    }
+    black_box(sum);
+    report(&format!(
+        "   reference: two span clock reads (raw TSC) {:.1} ns (median of {BURSTS} bursts of \
+         {CALLS}); measure_resources(false) reads the clock twice per poll\n",
         median(&mut times)
     ));
 }

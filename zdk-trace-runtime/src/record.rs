@@ -51,7 +51,24 @@ pub(crate) struct RawSpan {
     /// span's metrics cost its application thread nothing.
     pub(crate) meter: Option<(&'static Site, u32)>,
     /// The innermost agent call this span runs in (see [`Frame::agent`]).
-    pub(crate) agent: Option<&'static Site>,
+    pub(crate) agent: Option<AgentCall>,
+}
+
+/// An `#[agent_span]` call: its call site (the agent dimension of the built-in metrics) and
+/// its span id (the invocation, a CPU profile label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AgentCall {
+    pub(crate) site: &'static Site,
+    /// The agent span's span id.
+    pub(crate) invocation: u64,
+}
+
+impl AgentCall {
+    /// The call site, for the metrics.
+    #[inline]
+    pub(crate) fn site(call: Option<AgentCall>) -> Option<&'static Site> {
+        call.map(|c| c.site)
+    }
 }
 
 /// The parts of a span most spans do not have, allocated on first use.
@@ -78,7 +95,7 @@ impl RawSpan {
         if let Some((site, series)) = self.meter.take() {
             // `u32::MAX`: the site's plain series (no response model, no error).
             let series = if series == u32::MAX {
-                site.ok_series(self.agent)
+                site.ok_series(AgentCall::site(self.agent))
             } else {
                 series
             };
@@ -145,8 +162,9 @@ pub(crate) struct Frame {
     /// W3C `tracestate` carried from a remote parent, shared by every span of the trace.
     pub(crate) trace_state: Option<Arc<str>>,
     /// The innermost `#[agent_span]` call this span runs in (its call site), for the agent
-    /// dimension of the built-in metrics of the calls below it.
-    pub(crate) agent: Option<&'static Site>,
+    /// dimension of the built-in metrics of the calls below it and the invocation label of
+    /// CPU profile samples.
+    pub(crate) agent: Option<AgentCall>,
 }
 
 impl Frame {

@@ -65,10 +65,20 @@ fn push_frame_with(frame: impl FnOnce() -> Frame, name: &'static str) {
     });
 }
 
-/// Tells the CPU sampler (while a profile is being taken) which span is now current.
+/// Tells the CPU sampler (while a profile is being taken) which span is now current. One
+/// relaxed load otherwise: the flag is tested before the stack is read (folded into one
+/// call, the compiler read the top frame first).
 #[inline(always)]
 pub(crate) fn relabel(stack: &[Entered]) {
-    crate::sampler::relabel(stack.last().map(Entered::label));
+    if crate::sampler::labelling() {
+        write_label(stack);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn write_label(stack: &[Entered]) {
+    crate::sampler::write_label(stack.last().map(Entered::label));
 }
 
 /// Pops the frame of `span_id` (normally the top; searched if guards were dropped out of order).

@@ -25,8 +25,33 @@ impl From<StartError> for ProfilingError {
     }
 }
 
-/// How often the queue is drained.
-const DRAIN_EVERY: Duration = Duration::from_millis(50);
+/// The longest the profiler thread sleeps between drains of the sample queue.
+const DRAIN_AT_MOST_EVERY: Duration = Duration::from_millis(500);
+/// The shortest (at the highest frequencies on many CPUs).
+const DRAIN_AT_LEAST_EVERY: Duration = Duration::from_millis(10);
+
+/// How long the profiler thread may sleep before it drains the queue: long enough that a
+/// mostly idle application is not woken 20 times a second for nothing, short enough that the
+/// queue is at most a quarter full at `frequency_hz` samples per CPU-second on every CPU, and
+/// not past the first window's end (a `profile_cpu` caller is waiting for it).
+fn drain_interval(windows: &[Open], now: Instant) -> Duration {
+    let hz = windows
+        .iter()
+        .map(|w| w.frequency_hz)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_second = f64::from(hz) * cpus as f64;
+    let fill = Duration::from_secs_f64((signal::QUEUE_LEN / 4) as f64 / per_second);
+    let next_close = windows
+        .iter()
+        .map(|w| w.until.saturating_duration_since(now))
+        .min()
+        .unwrap_or(DRAIN_AT_MOST_EVERY);
+    fill.clamp(DRAIN_AT_LEAST_EVERY, DRAIN_AT_MOST_EVERY)
+        .min(next_close.max(Duration::from_millis(1)))
+}
 
 /// Where a closed window goes.
 enum Done {
@@ -201,9 +226,12 @@ fn run(shared: &Shared) {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             continue;
         }
-        drop(windows);
-        std::thread::sleep(DRAIN_EVERY);
-        let mut windows = lock(&shared.windows);
+        // A window opened meanwhile wakes the thread, so that its end is not overslept.
+        let sleep = drain_interval(&windows, Instant::now());
+        let (mut windows, _) = shared
+            .wake
+            .wait_timeout(windows, sleep)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         signal::drain(|sample| {
             for w in windows.iter_mut() {
                 add(w, sample);
@@ -372,6 +400,10 @@ fn build(w: &Open, until: SystemTime, symbols: &mut Symbols) -> Profile {
     )
 }
 
+/// The label of a sample's agent invocation: the span id of the innermost `#[agent_span]`
+/// call the sampled span runs in.
+pub(crate) const INVOCATION_LABEL: &str = "gen_ai.agent.invocation_id";
+
 /// A pprof profile of `entries` (stack innermost first, label, one value per sample type).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build_profile(
@@ -404,7 +436,11 @@ pub(crate) fn build_profile(
         strings.get("span_id"),
         strings.get("span_name"),
         strings.get("gen_ai.agent.name"),
+        strings.get(INVOCATION_LABEL),
+        strings.get(crate::genai::CONVERSATION_ID),
     ];
+    // An invocation's conversation, looked up once per invocation.
+    let mut conversations: HashMap<u64, Option<Arc<str>>> = HashMap::new();
     for (stack, label, value) in entries {
         let mut location_id = Vec::with_capacity(stack.len());
         for &ip in stack {
@@ -464,6 +500,15 @@ pub(crate) fn build_profile(
             put(keys[1], &format!("{:016x}", l.span_id));
             put(keys[2], l.name);
             put(keys[3], l.agent);
+            if l.invocation != 0 {
+                put(keys[4], &format!("{:016x}", l.invocation));
+                let conversation = conversations
+                    .entry(l.invocation)
+                    .or_insert_with(|| crate::sampler::conversation_of(l.invocation));
+                if let Some(c) = conversation {
+                    put(keys[5], c);
+                }
+            }
         }
         sample.push(protos::Sample {
             location_id,

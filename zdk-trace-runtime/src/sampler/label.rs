@@ -33,6 +33,8 @@ struct Slot {
     name_len: AtomicUsize,
     /// A `&'static Site`, 0 if none.
     agent: AtomicUsize,
+    /// The agent span's span id (the invocation), 0 if none.
+    invocation: AtomicU64,
 }
 
 thread_local! {
@@ -46,6 +48,7 @@ thread_local! {
             name_ptr: AtomicUsize::new(0),
             name_len: AtomicUsize::new(0),
             agent: AtomicUsize::new(0),
+            invocation: AtomicU64::new(0),
         }
     };
 }
@@ -59,21 +62,21 @@ pub(crate) struct Label {
     pub(crate) name: &'static str,
     /// The innermost agent's name, empty if none.
     pub(crate) agent: &'static str,
+    /// The innermost agent call's span id (its invocation), 0 if none.
+    pub(crate) invocation: u64,
+}
+
+/// Whether the slot must be kept up to date (a profile is being taken or allocations are
+/// sampled). Checked before anything is read for [`write`]: the caller's stack is only
+/// looked at when it is true.
+#[inline(always)]
+pub(crate) fn labelling() -> bool {
+    LABELLING.load(Ordering::Relaxed) != 0
 }
 
 /// The current span of this thread changed to `top` (trace id, span id, name, agent); `None`
-/// when no span is current. Nothing unless a profile is being taken.
-#[inline]
-pub(crate) fn relabel(top: Option<(u128, u64, &'static str, Option<&'static Site>)>) {
-    if LABELLING.load(Ordering::Relaxed) == 0 {
-        return;
-    }
-    write(top);
-}
-
-#[cold]
-#[inline(never)]
-fn write(top: Option<(u128, u64, &'static str, Option<&'static Site>)>) {
+/// when no span is current. Call only when [`labelling`].
+pub(crate) fn write(top: Option<super::Current>) {
     let _ = SLOT.try_with(|slot| {
         let seq = slot.seq.load(Ordering::Relaxed);
         slot.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
@@ -88,7 +91,11 @@ fn write(top: Option<(u128, u64, &'static str, Option<&'static Site>)>) {
             .store(name.as_ptr() as usize, Ordering::Relaxed);
         slot.name_len.store(name.len(), Ordering::Relaxed);
         slot.agent.store(
-            agent.map_or(0, |site| site as *const Site as usize),
+            agent.map_or(0, |(site, _)| site as *const Site as usize),
+            Ordering::Relaxed,
+        );
+        slot.invocation.store(
+            agent.map_or(0, |(_, invocation)| invocation),
             Ordering::Relaxed,
         );
         compiler_fence(Ordering::SeqCst);
@@ -130,8 +137,75 @@ pub(crate) fn read() -> Option<Label> {
             span_id,
             name,
             agent,
+            invocation: slot.invocation.load(Ordering::Relaxed),
         })
     })
     .ok()
     .flatten()
+}
+
+/// The conversation ids of agent invocations (`gen_ai.conversation.id` set on an
+/// `#[agent_span]`'s own span), for the `gen_ai.conversation.id` label of profile samples:
+/// the signal handler can only copy numbers, so a sample carries its invocation and the
+/// profile is labelled with that invocation's conversation when it is built. Registered for
+/// every recorded agent span that sets one, kept [`ENDED_KEPT`] after the invocation ends (a
+/// profile built later still finds it), at most [`MAX_CONVERSATIONS`] at a time.
+struct Conversations {
+    /// Invocation → (conversation id, when the invocation ended: a raw clock reading).
+    map: std::collections::HashMap<u64, (std::sync::Arc<str>, Option<u64>)>,
+}
+
+static CONVERSATIONS: std::sync::Mutex<Option<Conversations>> = std::sync::Mutex::new(None);
+/// How many invocations are registered (so that an agent span's end checks a number, not a
+/// lock, when none is).
+static REGISTERED: AtomicUsize = AtomicUsize::new(0);
+const MAX_CONVERSATIONS: usize = 4096;
+const ENDED_KEPT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Agent invocation `invocation` belongs to conversation `id`.
+pub(crate) fn register_conversation(invocation: u64, id: &str) {
+    let mut guard = crate::lock::lock(&CONVERSATIONS);
+    let conversations = guard.get_or_insert_with(|| Conversations {
+        map: std::collections::HashMap::new(),
+    });
+    let map = &mut conversations.map;
+    if map.len() >= MAX_CONVERSATIONS && !map.contains_key(&invocation) {
+        let now = crate::clock::now_raw();
+        let kept = crate::clock::ticks_of_nanos(ENDED_KEPT.as_nanos() as f64);
+        map.retain(|_, (_, ended)| ended.is_none_or(|t| now.saturating_sub(t) < kept));
+        if map.len() >= MAX_CONVERSATIONS {
+            // Full of running invocations: this one's samples go without the label.
+            return;
+        }
+    }
+    map.insert(invocation, (std::sync::Arc::from(id), None));
+    REGISTERED.store(map.len(), Ordering::Relaxed);
+}
+
+/// Agent invocation `invocation` ended (its conversation stays known for [`ENDED_KEPT`]).
+#[inline]
+pub(crate) fn conversation_ended(invocation: u64) {
+    if REGISTERED.load(Ordering::Relaxed) != 0 {
+        mark_ended(invocation);
+    }
+}
+
+#[cold]
+fn mark_ended(invocation: u64) {
+    let mut guard = crate::lock::lock(&CONVERSATIONS);
+    if let Some(entry) = guard.as_mut().and_then(|c| c.map.get_mut(&invocation)) {
+        entry.1 = Some(crate::clock::now_raw());
+    }
+}
+
+/// The conversation of agent invocation `invocation`, if one was registered.
+pub(crate) fn conversation_of(invocation: u64) -> Option<std::sync::Arc<str>> {
+    if invocation == 0 || REGISTERED.load(Ordering::Relaxed) == 0 {
+        return None;
+    }
+    let guard = crate::lock::lock(&CONVERSATIONS);
+    guard
+        .as_ref()
+        .and_then(|c| c.map.get(&invocation))
+        .map(|(id, _)| id.clone())
 }

@@ -16,7 +16,19 @@ mod label;
 pub(crate) mod signal;
 
 #[cfg(all(feature = "profiling", target_os = "linux"))]
-pub(crate) use label::{profiled_since, relabel, Label};
+pub(crate) use label::{
+    conversation_ended, conversation_of, labelling, profiled_since, register_conversation,
+    write as write_label, Label,
+};
+
+/// The span current on a thread, as its label slot holds it: trace id, span id, `'static`
+/// name (else empty) and the innermost agent call (its site and invocation span id).
+pub(crate) type Current = (
+    u128,
+    u64,
+    &'static str,
+    Option<(&'static crate::tally::genai::Site, u64)>,
+);
 
 /// Without the sampler, no span is ever profiled.
 #[cfg(not(all(feature = "profiling", target_os = "linux")))]
@@ -25,15 +37,24 @@ pub(crate) fn profiled_since(_start: u64) -> bool {
     false
 }
 
-/// Without the sampler, relabelling is nothing.
+/// Without the sampler, no label is ever kept.
 #[cfg(not(all(feature = "profiling", target_os = "linux")))]
 #[inline(always)]
-pub(crate) fn relabel(
-    _top: Option<(
-        u128,
-        u64,
-        &'static str,
-        Option<&'static crate::tally::genai::Site>,
-    )>,
-) {
+pub(crate) fn labelling() -> bool {
+    false
 }
+
+/// Without the sampler, there is no label to write.
+#[cfg(not(all(feature = "profiling", target_os = "linux")))]
+#[inline(always)]
+pub(crate) fn write_label(_top: Option<Current>) {}
+
+/// Without the sampler, no sample is labelled with a conversation.
+#[cfg(not(all(feature = "profiling", target_os = "linux")))]
+#[inline(always)]
+pub(crate) fn register_conversation(_invocation: u64, _id: &str) {}
+
+/// Without the sampler, nothing was registered.
+#[cfg(not(all(feature = "profiling", target_os = "linux")))]
+#[inline(always)]
+pub(crate) fn conversation_ended(_invocation: u64) {}

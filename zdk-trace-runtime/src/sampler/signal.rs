@@ -12,7 +12,7 @@ use super::label::{self, Label, ACTIVE};
 /// Frames kept per sample (from the interrupted function outwards).
 pub(crate) const MAX_DEPTH: usize = 128;
 /// Samples the queue holds between drains.
-const QUEUE_LEN: usize = 512;
+pub(crate) const QUEUE_LEN: usize = 512;
 
 /// One sample: the interrupted stack (innermost first) and the span current then.
 #[derive(Clone, Copy)]

@@ -3,7 +3,7 @@
 //! start and end times (a recording span's duration and its histogram value are one number).
 
 use crate::clock;
-use crate::record::FLAG_RECORDING;
+use crate::record::{AgentCall, FLAG_RECORDING};
 use crate::tally::genai::{Site, SiteKind};
 use crate::tally::{self};
 
@@ -28,11 +28,12 @@ impl Span {
     /// when they were started already).
     #[inline]
     pub(crate) fn meter(&mut self, site: &'static Site) {
+        // Also without metrics: the calls below an agent, and their profile samples, know it.
+        if site.kind() == SiteKind::Agent && self.meter.is_none() {
+            self.become_agent(site);
+        }
         if !tally::built_in() || self.meter.is_some() {
             return;
-        }
-        if site.kind() == SiteKind::Agent {
-            self.become_agent(site);
         }
         // A recording span of a call that is not an agent's: its record carries the site
         // and the collector records its duration from the record's own times. Nothing more
@@ -65,21 +66,24 @@ impl Span {
     /// started entered), its frame on the thread's stack says so too.
     #[cold]
     fn become_agent(&mut self, site: &'static Site) {
-        let span_id = match &mut self.inner {
+        let span_id = match &self.inner {
             Inner::Off => return,
-            Inner::Slot(raw) => {
-                raw.agent = Some(site);
-                raw.span_id
-            }
-            Inner::Ids { agent, span_id, .. } => {
-                *agent = Some(site);
-                *span_id
-            }
+            Inner::Slot(raw) => raw.span_id,
+            Inner::Ids { span_id, .. } => *span_id,
         };
+        let call = Some(AgentCall {
+            site,
+            invocation: span_id,
+        });
+        match &mut self.inner {
+            Inner::Off => return,
+            Inner::Slot(raw) => raw.agent = call,
+            Inner::Ids { agent, .. } => *agent = call,
+        }
         crate::transport::with_local(|local| {
             if let Some(top) = local.stack.last_mut() {
                 if top.frame.span_id == span_id {
-                    top.frame.agent = Some(site);
+                    top.frame.agent = call;
                 }
             }
             crate::context::relabel(&local.stack);
@@ -90,8 +94,8 @@ impl Span {
     fn agent(&self) -> Option<&'static Site> {
         match &self.inner {
             Inner::Off => None,
-            Inner::Slot(raw) => raw.agent,
-            Inner::Ids { agent, .. } => *agent,
+            Inner::Slot(raw) => AgentCall::site(raw.agent),
+            Inner::Ids { agent, .. } => AgentCall::site(*agent),
         }
     }
 
@@ -211,8 +215,8 @@ fn close(m: Metered, inner: &mut Inner) -> u64 {
     let series = if m.series == UNSET {
         let agent = match inner {
             Inner::Off => None,
-            Inner::Slot(raw) => raw.agent,
-            Inner::Ids { agent, .. } => *agent,
+            Inner::Slot(raw) => AgentCall::site(raw.agent),
+            Inner::Ids { agent, .. } => AgentCall::site(*agent),
         };
         m.site.ok_series(agent)
     } else {

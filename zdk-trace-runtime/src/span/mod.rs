@@ -27,11 +27,11 @@ use crate::context::{
 use crate::counters::{add, COUNTERS};
 use crate::counters::{bump, count_dropped_shutdown};
 use crate::hot::{hot, limits};
+use crate::record::AgentCall;
 use crate::record::{
     Extras, Frame, RawSpan, FLAG_CANCELLED, FLAG_ERROR, FLAG_LOCAL_ROOT, FLAG_PARENT_REMOTE,
     FLAG_RECORDING, FLAG_SAMPLED, FLAG_STATUS_OK, FLAG_WAS_PANICKING,
 };
-use crate::tally::genai::Site;
 use crate::transport::{with_local, Entered, Filled, Local};
 
 mod limits;
@@ -91,7 +91,7 @@ enum Inner {
         trace_lo: u64,
         span_id: u64,
         /// The innermost agent call the span runs in.
-        agent: Option<&'static Site>,
+        agent: Option<AgentCall>,
     },
 }
 
@@ -262,6 +262,9 @@ impl Span {
         if let Some(raw) = self.recording() {
             if raw.attributes.len() < limits().attribute_count() {
                 limit_value(&mut attribute);
+                if raw.agent.is_some_and(|a| a.invocation == raw.span_id) {
+                    note_agent_attribute(raw.span_id, &attribute);
+                }
                 raw.attributes.push(attribute);
             } else {
                 raw.dropped = raw.dropped.saturating_add(1);
@@ -536,7 +539,7 @@ impl Span {
     #[inline]
     pub fn end(&mut self) {
         self.close_usage();
-        self.mark_profiled_root();
+        self.close_profiling();
         let end = self.close_meter();
         if let Inner::Slot(mut raw) = std::mem::replace(&mut self.inner, Inner::Off) {
             raw.end = end;
@@ -605,12 +608,15 @@ impl Span {
 
     /// A local root span that overlapped a CPU profile gets `pyroscope.profile.id` (its own
     /// span id: Grafana's span-profiles convention), so a backend can jump from it to the
-    /// profile.
+    /// profile; an agent's span tells the profile labels its invocation ended.
     #[inline]
-    fn mark_profiled_root(&mut self) {
+    fn close_profiling(&mut self) {
         let Some(raw) = self.recording() else {
             return;
         };
+        if raw.agent.is_some_and(|a| a.invocation == raw.span_id) {
+            crate::sampler::conversation_ended(raw.span_id);
+        }
         if raw.flags & FLAG_LOCAL_ROOT != 0 && crate::sampler::profiled_since(raw.start) {
             let id = format!("{:016x}", raw.span_id);
             self.set_attribute(KeyValue::new(crate::genai::PYROSCOPE_PROFILE_ID, id));
@@ -684,12 +690,7 @@ impl Drop for Span {
 
 /// The frame of a head-dropped span without a slot: not sampled, no `tracestate`.
 #[inline]
-fn unsampled_frame(
-    trace_hi: u64,
-    trace_lo: u64,
-    span_id: u64,
-    agent: Option<&'static Site>,
-) -> Frame {
+fn unsampled_frame(trace_hi: u64, trace_lo: u64, span_id: u64, agent: Option<AgentCall>) -> Frame {
     Frame {
         trace_id: (u128::from(trace_hi) << 64) | u128::from(trace_lo),
         span_id,
@@ -698,6 +699,15 @@ fn unsampled_frame(
         foreign: false,
         trace_state: None,
         agent,
+    }
+}
+
+/// An attribute set on an agent's own span: its conversation id labels the profile samples
+/// of the invocation.
+#[cold]
+fn note_agent_attribute(invocation: u64, attribute: &KeyValue) {
+    if attribute.key.as_str() == crate::genai::CONVERSATION_ID {
+        crate::sampler::register_conversation(invocation, attribute.value.as_str().as_ref());
     }
 }
 
@@ -764,7 +774,7 @@ struct Start {
     record: bool,
     trace_state: Option<Arc<str>>,
     /// The parent's agent call, inherited.
-    agent: Option<&'static Site>,
+    agent: Option<AgentCall>,
 }
 
 /// The start of every span once the pipeline is known to be enabled. Out of line, so the
@@ -1095,7 +1105,7 @@ impl Span {
     #[inline]
     pub(crate) fn exit_and_end(&mut self, span_id: u64) {
         self.close_usage();
-        self.mark_profiled_root();
+        self.close_profiling();
         let end = self.close_meter();
         if let Inner::Slot(mut raw) = std::mem::replace(&mut self.inner, Inner::Off) {
             raw.end = end;

@@ -38,19 +38,12 @@ pub(crate) struct Entered {
 impl Entered {
     /// What the CPU sampler's label slot holds for this entry.
     #[inline]
-    pub(crate) fn label(
-        &self,
-    ) -> (
-        u128,
-        u64,
-        &'static str,
-        Option<&'static crate::tally::genai::Site>,
-    ) {
+    pub(crate) fn label(&self) -> crate::sampler::Current {
         (
             self.frame.trace_id,
             self.frame.span_id,
             self.name,
-            self.frame.agent,
+            self.frame.agent.map(|a| (a.site, a.invocation)),
         )
     }
 
