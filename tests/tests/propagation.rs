@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry::KeyValue;
-use zdk_trace_runtime::propagation::{extract, inject, inject_context};
+use zdk_trace_runtime::propagation::{extract, inject, inject_context, HeaderLines};
 use zdk_trace_runtime::{Sampler, Span, TraceContext};
 use zdk_trace_tests::harness::{assert_child_of, assert_root, one, Harness};
 
@@ -60,10 +60,11 @@ fn traceparent_round_trip_links_the_two_services() {
     let client = one(&spans, "client call");
     let server = one(&spans, "server");
     let child = one(&spans, "server child");
+    // Sampled, and (W3C Level 2) random: the trace was started here, with a random id.
     assert_eq!(
         headers["traceparent"],
         format!(
-            "00-{}-{}-01",
+            "00-{}-{}-03",
             client.span_context.trace_id(),
             client.span_context.span_id()
         )
@@ -321,4 +322,84 @@ fn extracted_context_survives_being_sent_to_another_thread() {
     assert_eq!(worker.span_context.trace_id(), remote_trace_id());
     assert_eq!(worker.parent_span_id, remote_parent_id());
     assert!(worker.parent_span_is_remote);
+}
+
+#[test]
+fn the_random_flag_is_kept_on_every_outgoing_traceparent_of_the_trace() {
+    // Parent-based, so that the sampled flag follows the caller's too.
+    let h = Harness::install(|b| b.sampler(Sampler::parent_based(Sampler::AlwaysOn)));
+    for (incoming, outgoing) in [("02", "02"), ("03", "03"), ("01", "01"), ("00", "00")] {
+        let downstream = serve(&traceparent(incoming), "server");
+        let tp = &downstream["traceparent"];
+        assert!(tp.starts_with(&format!("00-{TRACE_ID}-")), "{tp}");
+        assert!(!tp.contains(PARENT_ID), "{tp}");
+        assert!(tp.ends_with(&format!("-{outgoing}")), "{incoming} -> {tp}");
+    }
+    // Bits the specification does not define are not passed on.
+    let downstream = serve(&traceparent("ff"), "server");
+    assert!(downstream["traceparent"].ends_with("-03"), "{downstream:?}");
+    drop(h);
+}
+
+#[test]
+fn tracestate_on_several_lines_is_one_list_and_an_invalid_member_discards_it() {
+    let h = Harness::install(|b| b);
+    let tp = format!("00-{TRACE_ID}-{PARENT_ID}-01");
+    let downstream_of = |lines: &[(&str, &str)]| {
+        let cx = extract(&HeaderLines::new(lines.iter().copied()));
+        let mut out = Headers::new();
+        inject_context(&cx, &mut out);
+        out
+    };
+    let out = downstream_of(&[
+        ("traceparent", &tp),
+        ("tracestate", "foo=1,bar=2"),
+        ("TraceState", "rojo=1, \tcongo=2"),
+        ("tracestate", ""),
+        ("tracestate", "foo@@bar=3,t@vvvvvvvvvvvvvvv=4"),
+    ]);
+    assert_eq!(
+        out["tracestate"],
+        "foo=1,bar=2,rojo=1,congo=2,foo@@bar=3,t@vvvvvvvvvvvvvvv=4"
+    );
+    for invalid in ["foo=,bar=3", "@foo=1,bar=2", "foo=bar=baz", "FOO=1"] {
+        let out = downstream_of(&[
+            ("traceparent", &tp),
+            ("tracestate", "ok=1"),
+            ("tracestate", invalid),
+        ]);
+        assert_eq!(out["traceparent"], tp, "{invalid}: the traceparent is kept");
+        assert!(!out.contains_key("tracestate"), "{invalid}: {out:?}");
+    }
+    let members: Vec<String> = (1..=33).map(|i| format!("k{i}=v")).collect();
+    let out = downstream_of(&[
+        ("traceparent", &tp),
+        ("tracestate", &members[..32].join(",")),
+    ]);
+    assert_eq!(out["tracestate"].split(',').count(), 32);
+    let out = downstream_of(&[("traceparent", &tp), ("tracestate", &members.join(","))]);
+    assert!(!out.contains_key("tracestate"));
+    drop(h);
+}
+
+#[test]
+fn two_different_traceparent_lines_start_a_new_trace() {
+    let h = Harness::install(|b| b);
+    let one_line = format!("00-{TRACE_ID}-{PARENT_ID}-01");
+    let other = format!("00-{TRACE_ID}-0000000000000001-01");
+    let cx = extract(&HeaderLines::new([
+        ("traceparent", one_line.as_str()),
+        ("traceparent", other.as_str()),
+    ]));
+    assert!(cx.span_context().is_none());
+    assert_eq!(h.telemetry.stats().malformed_traceparent, 1);
+    // The same line twice is still that traceparent.
+    let cx = extract(&HeaderLines::new([
+        ("traceparent", one_line.as_str()),
+        ("Traceparent", one_line.as_str()),
+    ]));
+    assert_eq!(
+        cx.span_context().map(|sc| sc.trace_id()),
+        Some(remote_trace_id())
+    );
 }

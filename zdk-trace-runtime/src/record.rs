@@ -52,6 +52,8 @@ pub(crate) struct RawSpan {
     pub(crate) meter: Option<(&'static Site, u32)>,
     /// The innermost agent call this span runs in (see [`Frame::agent`]).
     pub(crate) agent: Option<AgentCall>,
+    /// The W3C random flag of the trace (see [`Frame::random`]).
+    pub(crate) random: bool,
 }
 
 /// An `#[agent_span]` call: its call site (the agent dimension of the built-in metrics) and
@@ -113,6 +115,7 @@ impl RawSpan {
             trace_id: self.trace_id,
             span_id: self.span_id,
             sampled: self.flags & FLAG_SAMPLED != 0,
+            random: self.random,
             remote: false,
             foreign: false,
             trace_state: self.trace_state().cloned(),
@@ -145,6 +148,9 @@ impl RawSpan {
     }
 }
 
+/// The W3C trace-flags bit of the random flag (Trace Context Level 2).
+pub(crate) const RANDOM_FLAG: u8 = 0x02;
+
 /// One entry of the thread's current-span stack: just what a child needs from its parent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Frame {
@@ -152,6 +158,10 @@ pub(crate) struct Frame {
     pub(crate) span_id: u64,
     /// The head sampling decision of the trace.
     pub(crate) sampled: bool,
+    /// W3C Trace Context Level 2's random flag: the trace id's right 7 bytes are random.
+    /// Set on the traces this process starts (its ids are random), kept from the incoming
+    /// `traceparent` on a continued one, and sent on in every outgoing `traceparent`.
+    pub(crate) random: bool,
     /// The span lives in another process (its context was propagated to us).
     pub(crate) remote: bool,
     /// The span was not recorded by this pipeline: it came from another process, another
@@ -169,11 +179,7 @@ pub(crate) struct Frame {
 
 impl Frame {
     pub(crate) fn to_span_context(&self) -> SpanContext {
-        let flags = if self.sampled {
-            TraceFlags::SAMPLED
-        } else {
-            TraceFlags::default()
-        };
+        let flags = TraceFlags::new(u8::from(self.sampled) | (u8::from(self.random) << 1));
         let state = self
             .trace_state
             .as_deref()
@@ -197,6 +203,7 @@ impl Frame {
             trace_id: u128::from_be_bytes(cx.trace_id().to_bytes()),
             span_id: u64::from_be_bytes(cx.span_id().to_bytes()),
             sampled: cx.is_sampled(),
+            random: cx.trace_flags().to_u8() & RANDOM_FLAG != 0,
             remote,
             foreign: true,
             trace_state: (!header.is_empty()).then(|| Arc::from(header)),

@@ -20,6 +20,13 @@
 //! `200` with a forecast; `search_flights` always fails with `503`, as an upstream timeout
 //! would; any other name gets `404`.
 //!
+//! `POST /test` is the test service of the W3C Trace Context conformance suite
+//! (`tests/w3c/run.sh` runs the suite against it): the body is a JSON array of
+//! `{"url": ..., "arguments": ...}`; for each element the server calls `url` back with
+//! `arguments` as its JSON body, from a CLIENT span of the request's trace, so the suite can
+//! check the `traceparent` and `tracestate` it sends on. Every line of the request's headers is
+//! read (a `tracestate` may come on several).
+//!
 //! # Spans (per request)
 //!
 //! ```text
@@ -27,6 +34,9 @@
 //! │                              parent: the caller's span from `traceparent`;
 //! │                              status ERROR, error.type = "timeout" for search_flights
 //! └─ forecast.lookup             only for get_weather: city
+//!
+//! POST /test             SERVER  http.route = "/test"; parent: the harness's traceparent
+//! └─ POST                CLIENT  url.full: one per callback, its traceparent sent on
 //! ```
 //!
 //! Phoenix does not keep resource attributes such as `service.name`, so the server span
@@ -40,6 +50,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
@@ -172,6 +183,7 @@ async fn serve(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     });
     let app = Router::new()
         .route("/tools/{name}", post(call_tool))
+        .route("/test", post(conformance_test))
         .with_state(Arc::clone(&shared));
     // The first stdout line is the address, for whoever started this process (Rust's stdout
     // is line-buffered, so the line reaches a pipe at once).
@@ -196,13 +208,9 @@ async fn call_tool(
     headers: HeaderMap,
     body: String,
 ) -> (StatusCode, String) {
-    // `extract` reads a map of header names to values; an absent or malformed `traceparent`
-    // starts a new trace rather than failing the request.
-    let carrier: HashMap<String, String> = headers
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-        .collect();
-    let parent = propagation::extract(&carrier);
+    // An absent or malformed `traceparent` starts a new trace rather than failing the
+    // request.
+    let parent = propagation::extract(&header_lines(&headers));
     let result = handle(&name, &body).in_trace_context(parent).await;
 
     let answered = shared.answered.fetch_add(1, Ordering::SeqCst) + 1;
@@ -244,4 +252,61 @@ async fn handle(tool: &str, argument: &str) -> Result<String, ToolError> {
 async fn lookup_forecast(city: &str) -> String {
     tokio::time::sleep(LOOKUP_LATENCY).await;
     format!("{city}: sunny, 24°C")
+}
+
+/// Every line of `headers`, for `propagation::extract` (a header sent on several lines keeps
+/// them all; a value that is not text is left out).
+fn header_lines(headers: &HeaderMap) -> propagation::HeaderLines<'_> {
+    propagation::HeaderLines::new(
+        headers
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))),
+    )
+}
+
+/// The W3C conformance suite's endpoint: continues the request's trace and calls back each
+/// URL of the body with its arguments.
+async fn conformance_test(headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
+    let actions: Vec<serde_json::Value> = match serde_json::from_slice(&body) {
+        Ok(serde_json::Value::Array(actions)) => actions,
+        Ok(_) => return (StatusCode::BAD_REQUEST, "expected a JSON array".to_owned()),
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("not JSON: {e}")),
+    };
+    let parent = propagation::extract(&header_lines(&headers));
+    conformance_calls(actions).in_trace_context(parent).await;
+    (StatusCode::OK, "{}".to_owned())
+}
+
+/// The server span of a conformance request: one callback per action, in order.
+#[span(name = "POST /test", kind = server, fields(http.route = "/test"))]
+async fn conformance_calls(actions: Vec<serde_json::Value>) {
+    let client = reqwest::Client::new();
+    for action in actions {
+        let Some(url) = action.get("url").and_then(serde_json::Value::as_str) else {
+            continue;
+        };
+        let arguments = action
+            .get("arguments")
+            .cloned()
+            .unwrap_or_else(|| serde_json::Value::Array(Vec::new()));
+        callback(&client, url, &arguments).await;
+    }
+}
+
+/// One callback, from its own CLIENT span: its `traceparent` (and the trace's `tracestate`)
+/// go with the request.
+#[span(name = "POST", kind = client, fields(url.full = url.to_owned()))]
+async fn callback(client: &reqwest::Client, url: &str, arguments: &serde_json::Value) {
+    let mut carrier = HashMap::new();
+    propagation::inject(&mut carrier);
+    let mut request = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(arguments.to_string());
+    for (name, value) in carrier {
+        request = request.header(name, value);
+    }
+    if let Err(e) = request.send().await {
+        eprintln!("tool_server: callback to {url} failed: {e}");
+    }
 }

@@ -2,6 +2,7 @@
 //! threads, and how it converts to and from OpenTelemetry's `Context` and W3C headers.
 
 pub mod propagation;
+mod tracestate;
 
 use std::marker::PhantomData;
 

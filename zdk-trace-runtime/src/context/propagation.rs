@@ -11,6 +11,9 @@ use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use opentelemetry_sdk::propagation::BaggagePropagator;
 
+pub use crate::context::tracestate::{
+    parse_tracestate, TracestateError, MAX_KEY_LEN, MAX_MEMBERS, MAX_VALUE_LEN,
+};
 use crate::context::{Frame, TraceContext};
 use crate::counters::{add, COUNTERS};
 use crate::warn::warn_once;
@@ -42,6 +45,9 @@ fn is_lower_hex(s: &str) -> bool {
     s.bytes()
         .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
+
+/// The trace flags sent on: sampled (`01`) and W3C Trace Context Level 2's random (`02`).
+const PROPAGATED_FLAGS: u8 = 0x01 | crate::record::RANDOM_FLAG;
 
 /// Parses a `traceparent` value into a remote span context (without `tracestate`).
 ///
@@ -94,7 +100,9 @@ pub fn parse_traceparent(value: &str) -> Result<SpanContext, TraceparentError> {
     Ok(SpanContext::new(
         TraceId::from(trace_id),
         SpanId::from(span_id),
-        TraceFlags::new(flags) & TraceFlags::SAMPLED,
+        // The sampled and (Level 2) random flags; the other bits are not defined yet, and a
+        // vendor must not propagate bits it does not know.
+        TraceFlags::new(flags & PROPAGATED_FLAGS),
         true,
         TraceState::default(),
     ))
@@ -117,7 +125,7 @@ pub fn format_traceparent(span_context: &SpanContext) -> String {
         "00-{}-{}-{:02x}",
         span_context.trace_id(),
         span_context.span_id(),
-        span_context.trace_flags().to_u8() & TraceFlags::SAMPLED.to_u8()
+        span_context.trace_flags().to_u8() & PROPAGATED_FLAGS
     )
 }
 
@@ -187,27 +195,22 @@ pub fn inject_context(context: &TraceContext, injector: &mut dyn Injector) {
 /// assert!(cx.span_context().is_none());
 /// ```
 pub fn extract(extractor: &dyn Extractor) -> TraceContext {
-    let frame = match extractor.get(TRACEPARENT_HEADER) {
-        None => None,
-        Some(value) => match parse_traceparent(value) {
-            Ok(sc) => Frame::from_span_context(&sc, true).map(|mut frame| {
-                frame.trace_state = extractor
-                    .get(TRACESTATE_HEADER)
-                    .and_then(|s| s.parse::<TraceState>().ok())
-                    .map(|state| state.header())
-                    .filter(|h| !h.is_empty())
-                    .map(Arc::from);
-                frame
-            }),
-            Err(err) => {
-                add(&COUNTERS.malformed_traceparent, 1);
-                warn_once(
-                    ("malformed traceparent", "propagation"),
-                    &format!("ignored incoming traceparent: {err}; the request starts a new trace"),
-                );
-                None
-            }
-        },
+    let parsed = traceparent_value(extractor)
+        .map(|value| value.map(|v| parse_traceparent(v).map_err(|e| e.to_string())));
+    let frame = match parsed {
+        Ok(None) => None,
+        Ok(Some(Ok(sc))) => Frame::from_span_context(&sc, true).map(|mut frame| {
+            frame.trace_state = extract_tracestate(extractor).map(Arc::from);
+            frame
+        }),
+        Err(err) | Ok(Some(Err(err))) => {
+            add(&COUNTERS.malformed_traceparent, 1);
+            warn_once(
+                ("malformed traceparent", "propagation"),
+                &format!("ignored incoming traceparent: {err}; the request starts a new trace"),
+            );
+            None
+        }
     };
     let cx =
         BaggagePropagator::new().extract_with_context(&opentelemetry::Context::new(), extractor);
@@ -215,6 +218,105 @@ pub fn extract(extractor: &dyn Extractor) -> TraceContext {
     TraceContext {
         frame,
         baggage: has_baggage.then_some(cx),
+    }
+}
+
+/// The one `traceparent` of a request. Sent on several lines, it is invalid unless they all
+/// say the same (the W3C harness sends two different ones and expects a new trace).
+fn traceparent_value(extractor: &dyn Extractor) -> Result<Option<&str>, String> {
+    let Some(values) = extractor.get_all(TRACEPARENT_HEADER) else {
+        return Ok(None);
+    };
+    let Some(&first) = values.first() else {
+        return Ok(None);
+    };
+    let trimmed = |v: &str| v.trim_matches([' ', '\t']).to_owned();
+    if values.iter().any(|v| trimmed(v) != trimmed(first)) {
+        return Err(format!(
+            "{} different traceparent headers ({}): a request has one",
+            values.len(),
+            values.join(", ")
+        ));
+    }
+    Ok(Some(first))
+}
+
+/// The request's `tracestate`, all its lines combined and checked; `None` when it has no
+/// member or is invalid (then it is discarded, as the specification says, and warned about
+/// once).
+fn extract_tracestate(extractor: &dyn Extractor) -> Option<String> {
+    let lines = extractor.get_all(TRACESTATE_HEADER)?;
+    match parse_tracestate(lines) {
+        Ok(state) => state,
+        Err(err) => {
+            warn_once(
+                ("invalid tracestate", "propagation"),
+                &format!("discarded incoming tracestate: {err}"),
+            );
+            None
+        }
+    }
+}
+
+/// The header lines of a request, for [`extract`]: every line of a header is kept (names
+/// compared without case), so that a `tracestate` sent on several lines is read whole. The
+/// [`Extractor`]s of many HTTP libraries return only a header's first line.
+///
+/// # Examples
+///
+/// ```
+/// use zdk_trace_runtime::propagation::{self, HeaderLines};
+///
+/// let request = [
+///     ("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+///     ("TraceState", "rojo=00f067aa0ba902b7"),
+///     ("tracestate", "congo=t61rcWkgMzE"),
+/// ];
+/// let cx = propagation::extract(&HeaderLines::new(request));
+/// let mut out = std::collections::HashMap::new();
+/// propagation::inject_context(&cx, &mut out);
+/// assert_eq!(out["tracestate"], "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct HeaderLines<'a> {
+    lines: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> HeaderLines<'a> {
+    /// The lines `(name, value)`, in the order they were received.
+    pub fn new(lines: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        HeaderLines {
+            lines: lines.into_iter().collect(),
+        }
+    }
+}
+
+impl Extractor for HeaderLines<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.lines
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(key))
+            .map(|&(_, value)| value)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        let mut keys: Vec<&str> = Vec::new();
+        for &(name, _) in &self.lines {
+            if !keys.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+                keys.push(name);
+            }
+        }
+        keys
+    }
+
+    fn get_all(&self, key: &str) -> Option<Vec<&str>> {
+        let values: Vec<&str> = self
+            .lines
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case(key))
+            .map(|&(_, value)| value)
+            .collect();
+        (!values.is_empty()).then_some(values)
     }
 }
 
@@ -308,6 +410,18 @@ mod props {
         #[test]
         fn parse_traceparent_never_panics(value in any::<String>()) {
             let _ = parse_traceparent(&value);
+        }
+
+        #[test]
+        fn parse_tracestate_never_panics(
+            lines in proptest::collection::vec(any::<String>(), 0..4),
+            near in "[a-z0-9@=, \t*/_\\-]{0,80}",
+        ) {
+            let _ = parse_tracestate(lines.iter().map(String::as_str));
+            // What it keeps is valid: parsed again, it is the same list.
+            if let Ok(Some(kept)) = parse_tracestate([near.as_str()]) {
+                prop_assert_eq!(parse_tracestate([kept.as_str()]), Ok(Some(kept.clone())));
+            }
         }
 
         #[test]

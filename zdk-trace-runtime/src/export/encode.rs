@@ -508,6 +508,7 @@ mod tests {
             extras: None,
             meter: None,
             agent: None,
+            random: false,
         }
     }
 

@@ -91,6 +91,7 @@ pub(crate) fn send_test_span(
         extras: None,
         meter: None,
         agent: None,
+        random: false,
     };
     // Encoded and sent exactly as the pipeline does it.
     let mut encoder = TraceEncoder::new(resource, &scope());

@@ -539,6 +539,7 @@ mod tests {
             extras: None,
             meter: None,
             agent: None,
+            random: false,
         }
     }
 

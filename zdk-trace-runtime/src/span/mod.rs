@@ -92,6 +92,8 @@ enum Inner {
         span_id: u64,
         /// The innermost agent call the span runs in.
         agent: Option<AgentCall>,
+        /// The W3C random flag of its trace.
+        random: bool,
     },
 }
 
@@ -231,7 +233,8 @@ impl Span {
                 trace_lo,
                 span_id,
                 agent,
-            } => Some(unsampled_frame(trace_hi, trace_lo, span_id, agent)),
+                random,
+            } => Some(unsampled_frame(trace_hi, trace_lo, span_id, agent, random)),
         }
     }
 
@@ -506,8 +509,9 @@ impl Span {
                 trace_lo,
                 span_id,
                 agent,
+                random,
             } => {
-                push_frame(unsampled_frame(trace_hi, trace_lo, span_id, agent));
+                push_frame(unsampled_frame(trace_hi, trace_lo, span_id, agent, random));
                 span_id
             }
         }
@@ -690,11 +694,18 @@ impl Drop for Span {
 
 /// The frame of a head-dropped span without a slot: not sampled, no `tracestate`.
 #[inline]
-fn unsampled_frame(trace_hi: u64, trace_lo: u64, span_id: u64, agent: Option<AgentCall>) -> Frame {
+fn unsampled_frame(
+    trace_hi: u64,
+    trace_lo: u64,
+    span_id: u64,
+    agent: Option<AgentCall>,
+    random: bool,
+) -> Frame {
     Frame {
         trace_id: (u128::from(trace_hi) << 64) | u128::from(trace_lo),
         span_id,
         sampled: false,
+        random,
         remote: false,
         foreign: false,
         trace_state: None,
@@ -775,6 +786,8 @@ struct Start {
     trace_state: Option<Arc<str>>,
     /// The parent's agent call, inherited.
     agent: Option<AgentCall>,
+    /// The W3C random flag of the trace.
+    random: bool,
 }
 
 /// The start of every span once the pipeline is known to be enabled. Out of line, so the
@@ -791,6 +804,7 @@ fn begin(name: Cow<'static, str>, kind: SpanKind, parent: &Parent) -> Span {
                     trace_lo: start.trace_id as u64,
                     span_id: start.span_id,
                     agent: start.agent,
+                    random: start.random,
                 },
                 meter: None,
             });
@@ -825,6 +839,7 @@ fn begin_entered(span: &mut Span, name: &'static str, kind: SpanKind) -> u64 {
             top.frame.sampled = start.flags & FLAG_SAMPLED != 0;
             top.frame.trace_state.clone_from(&start.trace_state);
             top.frame.agent = start.agent;
+            top.frame.random = start.random;
             top.otel_span_id = otel_span_id;
             top.name = name;
         }
@@ -836,6 +851,7 @@ fn begin_entered(span: &mut Span, name: &'static str, kind: SpanKind) -> u64 {
                 trace_lo: start.trace_id as u64,
                 span_id,
                 agent: start.agent,
+                random: start.random,
             }
         } else {
             let slot = local.take_slot();
@@ -884,6 +900,7 @@ fn record(start: Start, name: Cow<'static, str>, kind: SpanKind, extra_flags: u8
         extras,
         meter: None,
         agent: start.agent,
+        random: start.random,
     }
 }
 
@@ -899,7 +916,9 @@ fn decide(local: &mut Local, parent: &Parent) -> Start {
     };
     // The parent's agent call (a remote or foreign parent has none).
     let agent = parent.as_ref().and_then(|p| p.agent);
-    let (trace_id, parent_id, sampled, mut flags, trace_state) = match parent {
+    // `random`: the trace id's right 7 bytes are random (W3C Level 2's random flag): ours
+    // always are; a continued trace keeps what its parent said.
+    let (trace_id, parent_id, sampled, mut flags, trace_state, random) = match parent {
         Some(p) if p.remote => {
             let sampled = hot.sample_remote_child(p.trace_id, p.sampled);
             (
@@ -908,6 +927,7 @@ fn decide(local: &mut Local, parent: &Parent) -> Start {
                 sampled,
                 FLAG_LOCAL_ROOT | FLAG_PARENT_REMOTE,
                 p.trace_state,
+                p.random,
             )
         }
         // A local parent's decision is always followed: never half a trace.
@@ -921,7 +941,14 @@ fn decide(local: &mut Local, parent: &Parent) -> Start {
                     .iter()
                     .any(|e| !e.frame.foreign && e.frame.trace_id == p.trace_id);
             let flags = if enters_here { FLAG_LOCAL_ROOT } else { 0 };
-            (p.trace_id, p.span_id, p.sampled, flags, p.trace_state)
+            (
+                p.trace_id,
+                p.span_id,
+                p.sampled,
+                flags,
+                p.trace_state,
+                p.random,
+            )
         }
         None => {
             let trace_id = local.next_trace_id();
@@ -931,6 +958,7 @@ fn decide(local: &mut Local, parent: &Parent) -> Start {
                 hot.sample_root(trace_id),
                 FLAG_LOCAL_ROOT,
                 None,
+                true,
             )
         }
     };
@@ -954,6 +982,7 @@ fn decide(local: &mut Local, parent: &Parent) -> Start {
         record,
         trace_state,
         agent,
+        random,
     }
 }
 

@@ -53,6 +53,7 @@ impl Entered {
             trace_id: 0,
             span_id: 0,
             sampled: false,
+            random: false,
             remote: false,
             foreign: false,
             trace_state: None,

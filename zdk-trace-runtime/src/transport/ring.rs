@@ -81,6 +81,7 @@ mod tests {
             extras: None,
             meter: None,
             agent: None,
+            random: false,
         }
     }
 

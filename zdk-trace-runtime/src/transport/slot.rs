@@ -138,6 +138,7 @@ mod tests {
             })),
             meter: None,
             agent: None,
+            random: false,
         }
     }
 
@@ -152,6 +153,7 @@ mod tests {
             })),
             meter: None,
             agent: None,
+            random: false,
             ..owning(1)
         }
     }
