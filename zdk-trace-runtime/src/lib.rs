@@ -150,7 +150,12 @@
 //! baggage) into any header map implementing OpenTelemetry's `Injector`;
 //! [`propagation::extract`] reads them back into a [`TraceContext`], to use as the parent of
 //! the span that handles the request. A missing or malformed `traceparent` starts a new trace
-//! (malformed ones are counted in [`Stats::malformed_traceparent`]); it never panics. To mix
+//! (malformed ones are counted in [`Stats::malformed_traceparent`]); it never panics. The
+//! W3C Trace Context rules are followed to the letter (the working group's suite passes at
+//! its strictest level, Level 2 included): a `tracestate` sent on several header lines is one
+//! list (read them all with [`propagation::HeaderLines`] when your framework's header map
+//! returns only the first), an invalid one is discarded whole, and the random flag travels
+//! with the trace. To mix
 //! with other OpenTelemetry-instrumented crates, convert with [`TraceContext::from_otel`] and
 //! [`TraceContext::to_otel`], or let new spans nest under the span of OpenTelemetry's current
 //! `Context` with [`TelemetryBuilder::inherit_otel_context`] (opt-in: a sampled-out span
