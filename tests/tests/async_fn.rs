@@ -365,8 +365,10 @@ async fn span_duration_covers_the_awaited_sleep() {
     let spans = h.spans();
     let long = duration(one(&spans, "sleep 60ms"));
     let short = duration(one(&spans, "block with sleep 30ms"));
-    assert!(long >= Duration::from_millis(60), "{long:?}");
+    // Tokio's timer and the span clock (the calibrated TSC) are two clocks: under valgrind,
+    // which emulates the TSC, they were seen 0.8 % apart (59.5 ms for a 60-ms sleep).
+    assert!(long >= Duration::from_millis(58), "{long:?}");
     assert!(long < Duration::from_secs(5), "{long:?}");
-    assert!(short >= Duration::from_millis(30), "{short:?}");
+    assert!(short >= Duration::from_millis(29), "{short:?}");
     assert!(short < Duration::from_secs(5), "{short:?}");
 }

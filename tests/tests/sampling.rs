@@ -180,9 +180,10 @@ fn sampled_out_fn() -> SpanContext {
         .unwrap_or_else(|| panic!("no current span inside a sampled-out #[span] fn"));
     let mut headers = HashMap::new();
     zdk_trace_runtime::propagation::inject(&mut headers);
+    // Not sampled; random (W3C Level 2): the trace was started here, with a random id.
     assert_eq!(
         headers.get("traceparent"),
-        Some(&format!("00-{}-{}-00", cx.trace_id(), cx.span_id())),
+        Some(&format!("00-{}-{}-02", cx.trace_id(), cx.span_id())),
         "traceparent of the current sampled-out span"
     );
     cx
