@@ -61,6 +61,9 @@ pub(crate) struct Counters {
     pub(crate) attributes_dropped: AtomicU64,
     pub(crate) events_dropped: AtomicU64,
     pub(crate) links_dropped: AtomicU64,
+    /// Fields of `tracing` spans and events not recorded: their names are on the privacy
+    /// denylist.
+    pub(crate) private_fields_dropped: AtomicU64,
     pub(crate) spans_too_large: AtomicU64,
     /// Spans of batches an OTLP exporter keeps for a retry (a gauge).
     pub(crate) awaiting_retry: AtomicU64,
@@ -100,6 +103,7 @@ pub(crate) static COUNTERS: Counters = Counters {
     attributes_dropped: AtomicU64::new(0),
     events_dropped: AtomicU64::new(0),
     links_dropped: AtomicU64::new(0),
+    private_fields_dropped: AtomicU64::new(0),
     spans_too_large: AtomicU64::new(0),
     awaiting_retry: AtomicU64::new(0),
     retry_buffer_bytes: AtomicU64::new(0),

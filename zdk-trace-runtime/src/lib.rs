@@ -400,6 +400,7 @@
 //! | `config-file` | on | `zdk-trace.toml`: [`Config::from_toml_str`], [`Config::from_file`] and the file [`Config::discover`] finds | `ZDK_TRACE_CONFIG` naming a file is [`ConfigError::FileNotCompiled`]; `./zdk-trace.toml` is not looked for |
 //! | `usage` | on | the anonymous usage layer's sender: its thread, HTTP client, gzip, anonymous id, opt-out files | `#[usage_event]`, [`usage_keys!`], the `track_*` functions still compile and send nothing; [`usage::usage_status`] says [`NotCompiled`](usage::UsageReason::NotCompiled) |
 //! | `prometheus` | on | the metrics scrape endpoint (`[telemetry.metrics.prometheus]`): an HTTP/1.1 server on its own thread | the built-in metrics and [`Telemetry::meter`] still record; turning the endpoint on is an install error, [`MetricsError::PrometheusNotCompiled`] |
+//! | `tracing` | off | the `tracing` bridge: [`tracing::layer()`], a `tracing_subscriber` layer that records `tracing` spans and events (of reqwest, hyper, sqlx, rig, …) in the same traces, and `[telemetry] logging = true`, which installs it (and `log` records) globally | `tracing` spans stay outside the traces; `logging = true` warns at install that the feature is off |
 //!
 //! Without any of them the console and JSON-lines exporters, any `opentelemetry_sdk`
 //! `SpanExporter` given to [`TelemetryBuilder::span_exporter`], the `OTEL_*` variables and
@@ -430,6 +431,7 @@ mod instrument;
 mod lock;
 mod metrics;
 mod pipeline;
+mod privacy;
 #[cfg(feature = "profiling")]
 pub mod profiling;
 mod record;
@@ -439,6 +441,9 @@ mod sampling;
 mod span;
 mod tally;
 mod telemetry;
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub mod tracing;
 mod transport;
 pub mod usage;
 mod warn;

@@ -121,6 +121,20 @@ pub(crate) fn current_frame() -> Option<Frame> {
     })
 }
 
+/// The span id of the span on top of this thread's stack when this process records it
+/// (sampled, not a remote or foreign parent): the span a `tracing` event inside it belongs to.
+#[cfg(feature = "tracing")]
+pub(crate) fn current_recorded_span_id() -> Option<u64> {
+    with_local(|local| {
+        local
+            .stack
+            .last()
+            .filter(|top| top.frame.sampled && !top.frame.foreign && !top.frame.remote)
+            .map(|top| top.frame.span_id)
+    })
+    .flatten()
+}
+
 /// The innermost current span: the top of `stack`, unless an OpenTelemetry `Context` whose
 /// active span is another one was attached after that frame was pushed (ours → theirs → ours:
 /// the last "ours" is a child of "theirs"); with an empty stack, OpenTelemetry's active span.

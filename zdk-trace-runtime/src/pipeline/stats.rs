@@ -69,6 +69,9 @@ pub struct Stats {
     pub events_dropped: u64,
     /// Links dropped over a span's link count limit.
     pub links_dropped: u64,
+    /// Fields of `tracing` spans and events the bridge (feature `tracing`) did not record
+    /// because their names look like personal data or secrets (`email`, `token`, …).
+    pub private_fields_dropped: u64,
     /// Spans dropped because one alone encodes to more than the largest export request
     /// ([`Config::with_max_request_bytes`](crate::Config::with_max_request_bytes)); also
     /// counted in `dropped_export_failed`.
@@ -143,6 +146,7 @@ impl Stats {
             attributes_dropped: get(&c.attributes_dropped),
             events_dropped: get(&c.events_dropped),
             links_dropped: get(&c.links_dropped),
+            private_fields_dropped: get(&c.private_fields_dropped),
             spans_too_large: get(&c.spans_too_large),
             spans_awaiting_retry: get(&c.awaiting_retry),
             retry_buffer_bytes: get(&c.retry_buffer_bytes),
@@ -213,6 +217,9 @@ impl Stats {
                 .saturating_sub(base.attributes_dropped),
             events_dropped: self.events_dropped.saturating_sub(base.events_dropped),
             links_dropped: self.links_dropped.saturating_sub(base.links_dropped),
+            private_fields_dropped: self
+                .private_fields_dropped
+                .saturating_sub(base.private_fields_dropped),
             spans_too_large: self.spans_too_large.saturating_sub(base.spans_too_large),
             // Gauges: what is kept now.
             spans_awaiting_retry: self.spans_awaiting_retry,

@@ -36,6 +36,8 @@ use crate::transport::{with_local, Entered, Filled, Local};
 
 mod limits;
 mod meter;
+#[cfg(feature = "tracing")]
+pub(crate) mod side;
 
 use limits::{limit_attributes, limit_value};
 
@@ -495,6 +497,16 @@ impl Span {
         begin_entered(self, name, kind)
     }
 
+    /// Its span id, 0 for a disabled or ended span.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) fn span_id(&self) -> u64 {
+        match &self.inner {
+            Inner::Off => 0,
+            Inner::Slot(raw) => raw.span_id,
+            Inner::Ids { span_id, .. } => *span_id,
+        }
+    }
+
     /// Makes this span current on the thread; its span id (to pop it), 0 if it has none.
     #[inline]
     pub(crate) fn push_frame(&self) -> u64 {
@@ -748,6 +760,8 @@ fn hand_over(local: &mut Local, raw: &mut Option<Filled>) {
         if span.end == 0 {
             span.end = clock::now_raw();
         }
+        #[cfg(feature = "tracing")]
+        side::join(&mut span);
         local.push(span);
     } else {
         *raw = Some(span);
