@@ -42,9 +42,11 @@ fn event_attr(span: &SpanData, event: &str, key: &str) -> Option<Value> {
 async fn weather_server() -> String {
     let app = axum::Router::new().route(
         "/weather/{city}",
-        axum::routing::get(|axum::extract::Path(city): axum::extract::Path<String>| async move {
-            format!("sunny in {city}")
-        }),
+        axum::routing::get(
+            |axum::extract::Path(city): axum::extract::Path<String>| async move {
+                format!("sunny in {city}")
+            },
+        ),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -161,10 +163,18 @@ async fn tracing_spans_and_ours_form_one_connected_tree() {
     let step = one(&spans, "render step");
     assert_child_of(step, render);
     assert_eq!(event_names(step), ["template missing"]);
-    assert_eq!(event_attr(step, "template missing", "code"), Some(Value::I64(7)));
+    assert_eq!(
+        event_attr(step, "template missing", "code"),
+        Some(Value::I64(7))
+    );
     assert_eq!(step.status, Status::error("template missing"));
     assert_eq!(render.status, Status::Unset);
-    assert_eq!(spans.len(), 6, "{:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>());
+    assert_eq!(
+        spans.len(),
+        6,
+        "{:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -213,7 +223,10 @@ fn private_field_names_are_dropped_and_counted() {
     assert_eq!(attr(login, "user.email"), None);
     assert_eq!(attr(login, "user.id"), Some(Value::I64(42)));
     assert_eq!(event_attr(login, "signed in", "api_key"), None);
-    assert_eq!(event_attr(login, "signed in", "attempt"), Some(Value::I64(1)));
+    assert_eq!(
+        event_attr(login, "signed in", "attempt"),
+        Some(Value::I64(1))
+    );
     assert_eq!(h.telemetry.stats().private_fields_dropped, 2);
 }
 

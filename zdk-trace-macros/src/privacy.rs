@@ -226,6 +226,14 @@ mod tests {
         assert_ne!(closest_usage_key("duration"), "duration_ms");
     }
 
+    /// The runtime applies the same lists to names only known at run time (the `tracing`
+    /// bridge's fields).
+    #[test]
+    fn the_runtime_holds_the_same_lists() {
+        assert_eq!(super::DENY_WORDS, zdk_trace_runtime::__private::DENY_WORDS);
+        assert_eq!(super::DENY_PAIRS, zdk_trace_runtime::__private::DENY_PAIRS);
+    }
+
     #[test]
     fn normalized_segments_hit() {
         for key in [

@@ -228,6 +228,35 @@ fn sync_fns(c: &mut Criterion) {
     }
     let tracing_spans = sink.0.swap(0, Ordering::Relaxed);
 
+    // The same `#[tracing::instrument]` fn through zdk-trace's `tracing` bridge (feature
+    // `tracing`): what a `tracing`-instrumented library costs inside a zdk-trace app.
+    #[cfg(feature = "tracing")]
+    let bridge_spans = {
+        let telemetry = zdk(Sampler::AlwaysOn, &sink);
+        let subscriber = tracing_subscriber::registry().with(zdk_trace_runtime::tracing::layer());
+        let default = tracing::subscriber::set_default(subscriber);
+        g.bench_function("tracing + zdk bridge sampled in, new trace", |b| {
+            b.iter_custom(|n| {
+                bursts(n, || {
+                    black_box(tracing_sync());
+                })
+            })
+        });
+        {
+            let _root = tracing::info_span!("root").entered();
+            g.bench_function("tracing + zdk bridge sampled in, child", |b| {
+                b.iter_custom(|n| {
+                    bursts(n, || {
+                        black_box(tracing_sync());
+                    })
+                })
+            });
+        }
+        drop(default);
+        telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+        sink.0.swap(0, Ordering::Relaxed)
+    };
+
     // fastrace: records only under a local parent, so every burst runs under a root.
     let reported = Arc::new(AtomicU64::new(0));
     fastrace::set_reporter(
@@ -259,6 +288,8 @@ fn sync_fns(c: &mut Criterion) {
         ("opentelemetry_sdk", sdk_spans),
         ("tracing-opentelemetry", tracing_spans),
         ("fastrace", reported.load(Ordering::Relaxed)),
+        #[cfg(feature = "tracing")]
+        ("zdk-trace's tracing bridge", bridge_spans),
     ] {
         assert!(filtered() || spans > 0, "{who}'s sink received nothing");
     }

@@ -55,6 +55,31 @@ pub(crate) fn denied(key: &str) -> bool {
     hit
 }
 
+/// [`denied`] for a `'static` name (a `tracing` field's), remembered per thread in a small
+/// direct-mapped cache keyed by the name's address: a few ns on the second sight of a name,
+/// where the full check takes tens.
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+pub(crate) fn denied_static(key: &'static str) -> bool {
+    use std::cell::Cell;
+    const WAYS: usize = 64;
+    thread_local! {
+        static SEEN: [Cell<(usize, usize, bool)>; WAYS] =
+            const { [const { Cell::new((0, 0, false)) }; WAYS] };
+    }
+    let address = key.as_ptr() as usize;
+    let way = (address >> 3) % WAYS;
+    SEEN.try_with(|seen| {
+        let (a, len, hit) = seen[way].get();
+        if a == address && len == key.len() {
+            return hit;
+        }
+        let hit = denied(key);
+        seen[way].set((address, key.len(), hit));
+        hit
+    })
+    .unwrap_or_else(|_| denied(key))
+}
+
 /// `segment`, lowercased, equals `word` (lowercase ASCII).
 fn eq_lower(segment: &str, word: &str) -> bool {
     segment.len() == word.len()
@@ -107,6 +132,15 @@ mod tests {
             "password",
         ] {
             assert!(denied(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn the_cached_check_agrees_and_tells_names_apart() {
+        for _ in 0..3 {
+            for key in ["user.email", "user.id", "api_key", "apiary", "email", "e"] {
+                assert_eq!(super::denied_static(key), denied(key), "{key}");
+            }
         }
     }
 

@@ -498,6 +498,13 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Records `tracing` and `log` records as events of the current span (overridden by the
+    /// file's `telemetry.logging`), as [`Config::with_logging`]: needs the `tracing` feature.
+    pub fn logging(mut self, on: bool) -> Self {
+        self.code = self.code.with_logging(on);
+        self
+    }
+
     /// `service.version`: 1 to 255 characters, no control character.
     pub fn service_version(mut self, version: impl Into<String>) -> Self {
         self.code = self.code.with_service_version(version);
@@ -923,8 +930,28 @@ impl TelemetryBuilder {
             usage::set_installed(Some(Arc::clone(&inner.usage)));
             *installed = Some(inner.clone());
         }
+        if settings.logging && settings.enabled {
+            install_logging();
+        }
         Ok(Telemetry { inner })
     }
+}
+
+/// `logging = true`: the `tracing` bridge as the global subscriber, `log` records through it.
+#[cfg(feature = "tracing")]
+fn install_logging() {
+    crate::tracing::logging::install();
+}
+
+/// `logging = true` in a build without the `tracing` feature: said once, then ignored.
+#[cfg(not(feature = "tracing"))]
+fn install_logging() {
+    crate::warn::warn_once(
+        ("logging", "not compiled"),
+        "zdk-trace: `logging = true` is ignored: this build of zdk-trace-runtime has no \
+         `tracing` feature; enable it (features = [\"tracing\"]) to record `tracing` and `log` \
+         records as span events",
+    );
 }
 
 #[cfg(all(test, feature = "otlp-http"))]

@@ -35,10 +35,10 @@ pub use crate::instrument::{
     instrument_stream, instrument_with, BeforeEnd, BoxedStream, InSpan, InstrumentedStream,
     InstrumentedWith, STREAM_ITEMS, STREAM_TIME_TO_FIRST_ITEM_MS,
 };
-pub use crate::span::Span;
 /// The privacy denylist the `tracing` bridge applies at run time; the macros crate checks it
 /// holds the same lists as its compile-time check.
 pub use crate::privacy::{DENY_PAIRS, DENY_WORDS};
+pub use crate::span::Span;
 pub use crate::usage::call::{
     usage_enabled, usage_future, usage_str, usage_stream, usage_value, UsageCall, UsageFieldValue,
     UsageFuture, UsageIsOther, UsageIsResult, UsageOutcome, UsageStream,

@@ -12,10 +12,11 @@ use super::settings::{
     OTLP_PROTOCOL_DEFAULT, SERVICE_NAME_DEFAULT,
 };
 use super::table::{
-    prices, profiling, CAPTURE, ENABLED, EXPORT_TIMEOUT, KEEP_ERRORS, MAX_EXPORT_BATCH_SIZE,
-    MAX_QUEUE_SIZE, MAX_REQUEST_BYTES, MAX_TRACES_PER_SECOND, OTLP_COMPRESSION, OTLP_PROTOCOL,
-    OTLP_TIMEOUT, PROBABILITY, SCHEDULED_DELAY, SERVICE_NAME, SERVICE_VERSION, SLOW_THRESHOLD,
-    STRATEGY, TRACING_ENABLED, USAGE_ENABLED, USAGE_ENDPOINT, USAGE_NOTICE,
+    prices, profiling, CAPTURE, ENABLED, EXPORT_TIMEOUT, KEEP_ERRORS, LOGGING,
+    MAX_EXPORT_BATCH_SIZE, MAX_QUEUE_SIZE, MAX_REQUEST_BYTES, MAX_TRACES_PER_SECOND,
+    OTLP_COMPRESSION, OTLP_PROTOCOL, OTLP_TIMEOUT, PROBABILITY, SCHEDULED_DELAY, SERVICE_NAME,
+    SERVICE_VERSION, SLOW_THRESHOLD, STRATEGY, TRACING_ENABLED, USAGE_ENABLED, USAGE_ENDPOINT,
+    USAGE_NOTICE,
 };
 use super::toml_value::EXPECTED_PROBABILITY;
 use super::values::{Config, ExporterChoice, Origin, Root, Set, Strategy};
@@ -114,6 +115,7 @@ pub(crate) fn resolve(
 
     Ok(Settings {
         enabled,
+        logging: LOGGING.value(layers)?.unwrap_or(false),
         service_name: service_name.unwrap_or_else(|| SERVICE_NAME_DEFAULT.to_owned()),
         service_version: last(layers, |c| &c.service_version).map(|s| s.value.clone()),
         resource_attributes,

@@ -79,6 +79,8 @@ pub(crate) struct Settings {
     /// `false` when `telemetry.enabled = false`, `telemetry.tracing.enabled = false`
     /// or `OTEL_SDK_DISABLED=true`: spans cost one atomic load and nothing is exported.
     pub(crate) enabled: bool,
+    /// `telemetry.logging`: install the `tracing` bridge as the global subscriber.
+    pub(crate) logging: bool,
     pub(crate) service_name: String,
     pub(crate) service_version: Option<String>,
     /// Extra resource attributes, in order: code/file first, then `OTEL_RESOURCE_ATTRIBUTES`

@@ -238,6 +238,25 @@ impl Config {
         table::SERVICE_NAME.code(self, name.into())
     }
 
+    /// Turns `tracing` and `log` records into events of the span current where they are
+    /// emitted, carrying its trace and span ids: at install, the `tracing` bridge
+    /// ([`tracing::layer()`](crate::tracing::layer), feature `tracing`) becomes the global
+    /// `tracing` subscriber and `log` records are routed through it. An application that sets
+    /// its own subscriber adds the layer to it instead (install warns that it could not).
+    /// Without the `tracing` feature the setting is shown and ignored, with a warning.
+    ///
+    /// File: `telemetry.logging`. Default `false`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = zdk_trace_runtime::Config::default().with_logging(true);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_logging(self, logging: bool) -> Self {
+        table::LOGGING.code(self, logging)
+    }
+
     /// Sets the service version (`service.version`).
     ///
     /// File: `telemetry.service_version`. 1 to 255 characters, no control character.

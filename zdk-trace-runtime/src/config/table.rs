@@ -124,6 +124,25 @@ settings! {
         },
     };
 
+    /// `telemetry.logging`: `tracing` and `log` records become events of the current span
+    /// (the `tracing` bridge as the global subscriber; feature `tracing`).
+    LOGGING: Setting<bool> = Setting {
+        key: "telemetry.logging",
+        env: &[],
+        setter: "with_logging",
+        kind: &BOOL,
+        default: || Some(false),
+        field: Some(Field {
+            get: |c| &c.logging,
+            get_mut: |c| &mut c.logging,
+        }),
+        read_env: None,
+        report: Report::Resolved {
+            rank: 15,
+            show: logging_text,
+        },
+    };
+
     /// `telemetry.service_name`, `OTEL_SERVICE_NAME`; else a `service.name` resource attribute.
     SERVICE_NAME: Setting<String> = Setting {
         key: "telemetry.service_name",
@@ -1488,6 +1507,17 @@ fn header_entries(input: &ReportInput<'_>, out: &mut Vec<ConfigEntry>) {
     }
 }
 
+/// `telemetry.logging` as `zdk-trace status` shows it: whether this build can do it.
+fn logging_text(input: &ReportInput<'_>) -> String {
+    match (input.settings.logging, cfg!(feature = "tracing")) {
+        (false, _) => "false".to_owned(),
+        (true, true) => "true (tracing and log records → events of the current span)".to_owned(),
+        (true, false) => {
+            "true, but not compiled in: enable the runtime's `tracing` feature (ignored)".to_owned()
+        }
+    }
+}
+
 // These tests read `zdk-trace.toml` documents.
 #[cfg(all(test, feature = "config-file"))]
 // Tests panic on failure by design.
@@ -1518,6 +1548,7 @@ mod tests {
             children(SETTINGS, "telemetry"),
             [
                 "enabled",
+                "logging",
                 "service_name",
                 "service_version",
                 "resource",
@@ -2614,6 +2645,7 @@ application_name = "zdk-rust-app"
             keys,
             [
                 "telemetry.enabled",
+                "telemetry.logging",
                 "telemetry.service_name",
                 "telemetry.service_version",
                 "telemetry.tracing.sampling.strategy",

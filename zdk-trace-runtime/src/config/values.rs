@@ -50,6 +50,8 @@ pub struct Config {
     pub(crate) enabled: Option<Set<bool>>,
     /// `telemetry.tracing.enabled`.
     pub(crate) tracing_enabled: Option<Set<bool>>,
+    /// `telemetry.logging`, [`Config::with_logging`].
+    pub(crate) logging: Option<Set<bool>>,
     pub(crate) service_name: Option<Set<String>>,
     pub(crate) service_version: Option<Set<String>>,
     /// In the order given. A `service.name` here is this layer's service name when the layer

@@ -425,6 +425,15 @@ impl Span {
         }
     }
 
+    /// Changes the kind of a span that records (the `tracing` bridge reads `otel.kind` from
+    /// the fields of a span already started).
+    #[cfg(feature = "tracing")]
+    pub(crate) fn set_kind(&mut self, kind: SpanKind) {
+        if let Some(raw) = self.recording() {
+            raw.kind = kind;
+        }
+    }
+
     /// Marks the span as cancelled (`cancelled = true`): the future or stream it measured was
     /// dropped before it finished.
     pub(crate) fn mark_cancelled(&mut self) {

@@ -36,12 +36,13 @@
 //! });
 //! ```
 
+pub(crate) mod logging;
 mod visit;
 
 use std::borrow::Cow;
 use std::fmt;
 
-use opentelemetry::trace::{SpanKind, Status};
+use opentelemetry::trace::Status;
 use opentelemetry::KeyValue;
 use smallvec::SmallVec;
 use tracing_core::span::{Attributes, Id, Record};
@@ -54,7 +55,7 @@ use crate::context::{current_recorded_span_id, pop_frame};
 use crate::hot::hot;
 use crate::span::{side, Span};
 
-use visit::{EventFields, SpanFields};
+use visit::{EventFields, SpanWriter};
 
 /// The bridge: a [`Layer`] that records `tracing` spans and events as zdk-trace spans and
 /// span events. Made by [`layer()`].
@@ -132,20 +133,6 @@ impl fmt::Debug for Bridged {
     }
 }
 
-impl Bridged {
-    /// Applies what a span's fields said besides attributes.
-    fn apply(&mut self, fields: SpanFields) {
-        if let Some(name) = fields.name {
-            self.span.update_name(name);
-        }
-        self.span.set_attributes(fields.attributes);
-        if let Some(status) = fields.status {
-            self.span.set_status(status);
-            self.status_set = true;
-        }
-    }
-}
-
 impl<S> Layer<S> for TracingLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -157,33 +144,36 @@ where
         let Some(registry_span) = ctx.span(id) else {
             return;
         };
-        let mut fields = SpanFields::default();
-        attrs.record(&mut fields);
         let name = attrs.metadata().name();
-        let kind = fields.kind.take().unwrap_or(SpanKind::Internal);
-        let span = if attrs.is_root() {
-            Span::builder(name).kind(kind).root().start()
+        let mut span = if attrs.is_root() {
+            Span::builder(name).root().start()
         } else if let Some(parent) = attrs.parent() {
             // An explicit `parent:`; one the bridge did not record leaves the current span.
             let parent_cx = ctx
                 .span(parent)
                 .and_then(|p| p.extensions().get::<Bridged>().map(|b| b.span.context()));
             match parent_cx {
-                Some(cx) => Span::builder(name).kind(kind).parent(&cx).start(),
-                None => Span::start_with_kind(name, kind),
+                Some(cx) => Span::builder(name).parent(&cx).start(),
+                None => Span::start(name),
             }
         } else {
             // The contextual parent: the span current on this thread, which is the innermost
             // of the entered `tracing` spans (each is pushed on entry) and our own spans.
-            Span::start_with_kind(name, kind)
+            Span::start(name)
+        };
+        let status_set = if span.is_recording() {
+            let mut writer = SpanWriter::new(&mut span, true);
+            attrs.record(&mut writer);
+            writer.finish()
+        } else {
+            false
         };
         let span_id = span.span_id();
-        let mut bridged = Bridged {
+        let bridged = Bridged {
             span,
             span_id,
-            status_set: false,
+            status_set,
         };
-        bridged.apply(fields);
         registry_span.extensions_mut().insert(bridged);
     }
 
@@ -198,11 +188,9 @@ where
         if !bridged.span.is_recording() {
             return;
         }
-        let mut fields = SpanFields::default();
-        values.record(&mut fields);
-        // The kind is fixed when the span starts.
-        fields.kind = None;
-        bridged.apply(fields);
+        let mut writer = SpanWriter::new(&mut bridged.span, false);
+        values.record(&mut writer);
+        bridged.status_set |= writer.finish();
     }
 
     fn on_follows_from(&self, id: &Id, follows: &Id, ctx: Context<'_, S>) {

@@ -2,7 +2,6 @@
 //! `?debug`/`%display` values and errors become strings, the `otel.*` conventions are
 //! applied, and names on the privacy denylist are dropped and counted.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use opentelemetry::trace::{SpanKind, Status};
@@ -11,12 +10,13 @@ use smallvec::SmallVec;
 use tracing_core::field::{Field, Visit};
 
 use crate::counters::{add, COUNTERS};
-use crate::privacy::denied;
+use crate::privacy::denied_static;
+use crate::span::Span;
 use crate::warn::warn_once;
 
 /// Whether `field` may be recorded; counts and warns (once) when it may not.
 fn allowed(field: &Field) -> bool {
-    if !denied(field.name()) {
+    if !denied_static(field.name()) {
         return true;
     }
     add(&COUNTERS.private_fields_dropped, 1);
@@ -41,64 +41,93 @@ fn unsigned(key: &'static str, value: u64) -> KeyValue {
     }
 }
 
-/// The fields of a span (at creation or in `record`).
-#[derive(Debug, Default)]
-pub(super) struct SpanFields {
-    pub(super) attributes: SmallVec<[KeyValue; 4]>,
-    /// `otel.name`.
-    pub(super) name: Option<Cow<'static, str>>,
-    /// `otel.kind`.
-    pub(super) kind: Option<SpanKind>,
-    /// `otel.status_code` and `otel.status_description` combined.
-    pub(super) status: Option<Status>,
+/// Writes the fields of a span (at creation or in `record`) straight into it: typed
+/// attributes, and the `otel.*` conventions.
+pub(super) struct SpanWriter<'a> {
+    span: &'a mut Span,
+    /// `otel.kind` is read only when the span starts.
+    at_start: bool,
+    /// `otel.status_code = "error"` was read: the status is set when the fields are done,
+    /// with `otel.status_description` if it comes after.
+    error: bool,
     description: Option<String>,
+    /// Whether the fields set a status.
+    pub(super) status_set: bool,
 }
 
-impl SpanFields {
+impl<'a> SpanWriter<'a> {
+    pub(super) fn new(span: &'a mut Span, at_start: bool) -> Self {
+        SpanWriter {
+            span,
+            at_start,
+            error: false,
+            description: None,
+            status_set: false,
+        }
+    }
+
+    /// Sets the error status the fields asked for.
+    pub(super) fn finish(self) -> bool {
+        if self.error {
+            let description = self.description.unwrap_or_default();
+            self.span.set_status(Status::error(description));
+        }
+        self.status_set
+    }
+
     /// Reads an `otel.*` convention; false if `field` is not one.
     fn convention(&mut self, field: &Field, value: &str) -> bool {
         match field.name() {
-            "otel.name" => self.name = Some(Cow::Owned(value.to_owned())),
-            "otel.kind" => self.kind = kind(value),
+            "otel.name" => self.span.update_name(value.to_owned()),
+            "otel.kind" => {
+                if let (true, Some(kind)) = (self.at_start, kind(value)) {
+                    self.span.set_kind(kind);
+                }
+            }
             "otel.status_code" => {
-                self.status = match value.to_ascii_lowercase().as_str() {
-                    "ok" => Some(Status::Ok),
-                    "error" => Some(Status::error(self.description.take().unwrap_or_default())),
-                    _ => None,
+                if value.eq_ignore_ascii_case("ok") {
+                    self.span.set_status(Status::Ok);
+                    self.error = false;
+                    self.status_set = true;
+                } else if value.eq_ignore_ascii_case("error") {
+                    self.error = true;
+                    self.status_set = true;
                 }
             }
             "otel.status_description" | "otel.status_message" => {
-                if let Some(Status::Error { description }) = &mut self.status {
-                    *description = Cow::Owned(value.to_owned());
-                } else {
-                    self.description = Some(value.to_owned());
-                }
+                self.description = Some(value.to_owned());
             }
             _ => return false,
         }
         true
     }
+
+    fn attribute(&mut self, attribute: KeyValue) {
+        self.span.set_attribute(attribute);
+    }
 }
 
 /// `otel.kind`'s value, as tracing-opentelemetry reads it (any case).
 fn kind(value: &str) -> Option<SpanKind> {
-    Some(match value.to_ascii_lowercase().as_str() {
-        "client" => SpanKind::Client,
-        "server" => SpanKind::Server,
-        "producer" => SpanKind::Producer,
-        "consumer" => SpanKind::Consumer,
-        "internal" => SpanKind::Internal,
-        _ => return None,
-    })
+    const KINDS: [(&str, SpanKind); 5] = [
+        ("client", SpanKind::Client),
+        ("server", SpanKind::Server),
+        ("producer", SpanKind::Producer),
+        ("consumer", SpanKind::Consumer),
+        ("internal", SpanKind::Internal),
+    ];
+    KINDS
+        .into_iter()
+        .find(|(name, _)| value.eq_ignore_ascii_case(name))
+        .map(|(_, kind)| kind)
 }
 
-impl Visit for SpanFields {
+impl Visit for SpanWriter<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         if self.convention(field, value) || !allowed(field) {
             return;
         }
-        self.attributes
-            .push(KeyValue::new(field.name(), value.to_owned()));
+        self.attribute(KeyValue::new(field.name(), value.to_owned()));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
@@ -106,37 +135,36 @@ impl Visit for SpanFields {
         if self.convention(field, &text) || !allowed(field) {
             return;
         }
-        self.attributes.push(KeyValue::new(field.name(), text));
+        self.attribute(KeyValue::new(field.name(), text));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
         if allowed(field) {
-            self.attributes.push(KeyValue::new(field.name(), value));
+            self.attribute(KeyValue::new(field.name(), value));
         }
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
         if allowed(field) {
-            self.attributes.push(unsigned(field.name(), value));
+            self.attribute(unsigned(field.name(), value));
         }
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         if allowed(field) {
-            self.attributes.push(KeyValue::new(field.name(), value));
+            self.attribute(KeyValue::new(field.name(), value));
         }
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
         if allowed(field) {
-            self.attributes.push(KeyValue::new(field.name(), value));
+            self.attribute(KeyValue::new(field.name(), value));
         }
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         if allowed(field) {
-            self.attributes
-                .push(KeyValue::new(field.name(), value.to_string()));
+            self.attribute(KeyValue::new(field.name(), value.to_string()));
         }
     }
 }
