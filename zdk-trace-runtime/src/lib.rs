@@ -431,6 +431,7 @@ mod lock;
 mod metrics;
 mod pipeline;
 #[cfg(feature = "profiling")]
+#[cfg_attr(docsrs, doc(cfg(feature = "profiling")))]
 pub mod profiling;
 mod record;
 mod resources;
