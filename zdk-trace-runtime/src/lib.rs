@@ -433,6 +433,7 @@ mod metrics;
 mod pipeline;
 mod privacy;
 #[cfg(feature = "profiling")]
+#[cfg_attr(docsrs, doc(cfg(feature = "profiling")))]
 pub mod profiling;
 mod record;
 mod resources;

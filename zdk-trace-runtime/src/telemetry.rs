@@ -260,6 +260,7 @@ impl Telemetry {
     /// # }
     /// ```
     #[cfg(feature = "profiling")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "profiling")))]
     pub fn profile_cpu(
         &self,
         duration: Duration,
@@ -287,6 +288,7 @@ impl Telemetry {
     /// # }
     /// ```
     #[cfg(feature = "profiling")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "profiling")))]
     pub fn start_cpu_profile(
         &self,
     ) -> Result<crate::profiling::CpuProfileGuard, crate::profiling::ProfilingError> {
@@ -316,6 +318,7 @@ impl Telemetry {
     /// # }
     /// ```
     #[cfg(feature = "profiling")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "profiling")))]
     pub fn heap_profile(
         &self,
     ) -> Result<crate::profiling::Profile, crate::profiling::ProfilingError> {
@@ -337,6 +340,7 @@ impl Telemetry {
     /// # }
     /// ```
     #[cfg(feature = "profiling")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "profiling")))]
     pub fn memory_stats(&self) -> crate::profiling::MemoryStats {
         crate::profiling::MemoryStats::now()
     }
