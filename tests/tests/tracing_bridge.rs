@@ -177,6 +177,65 @@ async fn tracing_spans_and_ours_form_one_connected_tree() {
     );
 }
 
+#[tool_call(name = "get_weather")]
+async fn get_weather(client: &reqwest::Client, base: &str) -> String {
+    let url = format!("{base}/weather/porto");
+    let response = client.get(url).send().await.expect("request");
+    response.text().await.expect("body")
+}
+
+/// The libraries' own instrumentation: hyper-util (under reqwest) logs its connections with
+/// `tracing::debug!`; with the bridge at `debug`, they are events of the tool span that made
+/// the request.
+#[test]
+fn reqwest_and_hyper_events_land_on_the_span_that_made_the_request() {
+    let h = Harness::install(|b| b);
+    let subscriber = tracing_subscriber::registry().with(
+        zdk_trace_runtime::tracing::layer()
+            .with_event_level(tracing::level_filters::LevelFilter::DEBUG),
+    );
+    let _default = tracing::subscriber::set_default(subscriber);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (base, body) = runtime.block_on(async {
+        let base = weather_server().await;
+        let body = get_weather(&reqwest::Client::new(), &base).await;
+        (base, body)
+    });
+    assert_eq!(body, "sunny in porto");
+
+    let spans = h.spans();
+    let tool = one(&spans, "execute_tool get_weather");
+    let addr = base.trim_start_matches("http://");
+    let connecting = tool
+        .events
+        .iter()
+        .find(|e| e.name == format!("connecting to {addr}"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no connection event on the tool span: {:?}",
+                event_names(tool)
+            )
+        });
+    let target = connecting
+        .attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == "target")
+        .map(|kv| kv.value.to_string());
+    assert!(
+        target
+            .as_deref()
+            .is_some_and(|t| t.starts_with("hyper_util::")),
+        "{target:?}"
+    );
+    assert_eq!(
+        event_attr(tool, &format!("connecting to {addr}"), "level"),
+        Some(Value::from("DEBUG"))
+    );
+}
+
 #[test]
 fn otel_conventions_status_and_errors_on_bridged_spans() {
     bridge();

@@ -211,6 +211,12 @@ pub struct PyroscopeReceiver {
 impl PyroscopeReceiver {
     /// Starts the receiver; it is listening when this returns and stops on drop.
     pub fn start() -> Self {
+        Self::start_on(0)
+    }
+
+    /// [`start`](Self::start) on `127.0.0.1:port` (a configuration's fixed port, such as
+    /// Pyroscope's default 4040); panics if the port is taken.
+    pub fn start_on(port: u16) -> Self {
         let store = Arc::new(PyroscopeStore {
             requests: Mutex::new(Vec::new()),
             pushes: Mutex::new(Vec::new()),
@@ -221,9 +227,10 @@ impl PyroscopeReceiver {
             .fallback(handle_ingest)
             .layer(axum::extract::DefaultBodyLimit::disable())
             .with_state(Arc::clone(&store));
-        let server = ServerThread::spawn("pyroscope-receiver", move |listener| async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let server =
+            ServerThread::spawn_on("pyroscope-receiver", port, move |listener| async move {
+                let _ = axum::serve(listener, app).await;
+            });
         PyroscopeReceiver { store, server }
     }
 
