@@ -36,6 +36,7 @@
 //! });
 //! ```
 
+mod entered;
 pub(crate) mod logging;
 mod visit;
 
@@ -210,12 +211,21 @@ where
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
         if let Some(registry_span) = ctx.span(id) {
             if let Some(bridged) = registry_span.extensions().get::<Bridged>() {
-                bridged.span.push_frame();
+                let span_id = bridged.span.push_frame();
+                if span_id != 0 {
+                    entered::push(id.into_u64(), span_id);
+                }
             }
         }
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        // Entries and exits nest on a thread: the span entered last here is the one that
+        // exits, found without the registry (which the lookup below does when they do not).
+        if let Some(span_id) = entered::pop(id.into_u64()) {
+            pop_frame(span_id);
+            return;
+        }
         if let Some(registry_span) = ctx.span(id) {
             if let Some(bridged) = registry_span.extensions().get::<Bridged>() {
                 if bridged.span_id != 0 {
