@@ -269,6 +269,28 @@ fn otel_conventions_status_and_errors_on_bridged_spans() {
 }
 
 #[test]
+fn spans_exited_out_of_order_leave_the_right_span_current() {
+    bridge();
+    let h = Harness::install(|b| b);
+    {
+        let a = tracing::info_span!("a");
+        let entered_a = a.enter();
+        let b = tracing::info_span!("b");
+        let entered_b = b.enter();
+        drop(entered_a);
+        // `a` exited first: `b` is still entered, and current.
+        drop(Span::start("after a exited"));
+        drop(entered_b);
+        drop(Span::start("after both exited"));
+    }
+    let spans = h.spans();
+    let b = one(&spans, "b");
+    assert_child_of(b, one(&spans, "a"));
+    assert_child_of(one(&spans, "after a exited"), b);
+    assert_root(one(&spans, "after both exited"));
+}
+
+#[test]
 fn private_field_names_are_dropped_and_counted() {
     bridge();
     let h = Harness::install(|b| b);
