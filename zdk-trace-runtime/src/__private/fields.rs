@@ -23,7 +23,7 @@ use opentelemetry::{Array, StringValue, Value};
 /// A Rust value that `fields(key = expr)` records as a span attribute.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be recorded as a `fields(...)` value",
-    label = "this field's value is a `{Self}`",
+    label = "this field's value has type `{Self}`",
     note = "a `fields(...)` value may be an integer (`u8`..`u128`, `i8`..`i128`, `usize`, `isize`), `f32`, `f64`, `bool`, `char`, `&str`, `String`, `Cow<str>`, `Arc<str>`, `Box<str>`, a reference to one of those, or an `Option` of one (`None` records nothing)",
     note = "to record another type as text, write `key = %expr` (its `Display`) or `key = ?expr` (its `Debug`)"
 )]
