@@ -22,6 +22,12 @@ fn sync(n: u32) -> u32 {
     n
 }
 
+// Every form of field value (issue 16): borrowed references, `Option`, sigils, shorthands.
+#[span(fields(n, ?text, len = text.len(), shown = %n, owned = &owned, opt = Some(n), lit = "x"))]
+fn field_forms(n: u32, text: &str, owned: String) -> String {
+    owned + text + &n.to_string()
+}
+
 #[span(err)]
 fn sync_err(n: u32) -> Result<u32, std::fmt::Error> {
     if n == 0 {
@@ -165,6 +171,7 @@ async fn every_macro_under_strict_lints() {
     assert_eq!(usage_boxed().await, 1);
     drop(usage_stream());
     assert_eq!(sync(1), 1);
+    assert_eq!(field_forms(1, "ab", "c".to_owned()), "cab1");
     assert!(sync_err(0).is_err());
     assert_eq!(agent().await.ok(), Some(8));
     assert_eq!(retry().await, 1);

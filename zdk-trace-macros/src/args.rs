@@ -110,13 +110,46 @@ enum RawValue {
     List(proc_macro2::Group),
 }
 
-/// One `key = expr` of `fields(...)`.
+/// One `key = expr` of `fields(...)` (or `key = %expr`, `key = ?expr`, `key`, `%key`, `?key`).
 pub(crate) struct Field {
     /// The attribute name, dotted: `user.id`.
     pub(crate) key: String,
     /// The key as written, for error spans.
     pub(crate) key_tokens: TokenStream,
+    /// How the value is recorded: as it is, or as text through `Display` / `Debug`.
+    pub(crate) sigil: Sigil,
     pub(crate) value: Expr,
+}
+
+/// tracing's sigils in front of a field value.
+pub(crate) enum Sigil {
+    /// `key = expr`: the value's own type decides the attribute's (`__private::SpanFieldValue`).
+    None,
+    /// `key = %expr`: its `Display`, as a string.
+    Display(Token![%]),
+    /// `key = ?expr`: its `Debug`, as a string.
+    Debug(Token![?]),
+}
+
+impl Sigil {
+    fn parse_optional(input: ParseStream<'_>) -> syn::Result<Self> {
+        Ok(if input.peek(Token![%]) {
+            Sigil::Display(input.parse()?)
+        } else if input.peek(Token![?]) {
+            Sigil::Debug(input.parse()?)
+        } else {
+            Sigil::None
+        })
+    }
+
+    /// The sigil's token, for errors that point at it.
+    pub(crate) fn token(&self) -> Option<TokenStream> {
+        match self {
+            Sigil::None => None,
+            Sigil::Display(t) => Some(t.to_token_stream()),
+            Sigil::Debug(t) => Some(t.to_token_stream()),
+        }
+    }
 }
 
 impl Parse for RawArgs {
@@ -180,10 +213,18 @@ impl Parse for FieldKey {
 
 impl Parse for Field {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        // `%count` / `?count`: the shorthand with a sigil.
+        let shorthand_sigil = Sigil::parse_optional(input)?;
         let FieldKey { key, key_tokens } = input.parse()?;
-        let value = if input.peek(Token![=]) {
-            input.parse::<Token![=]>()?;
-            input.parse()?
+        let (sigil, value) = if input.peek(Token![=]) {
+            let eq: Token![=] = input.parse()?;
+            if let Some(sigil) = shorthand_sigil.token() {
+                return Err(syn::Error::new_spanned(
+                    quote::quote!(#sigil #key_tokens #eq),
+                    "a sigil goes before the value, not the key: `key = %expr` or `key = ?expr`",
+                ));
+            }
+            (Sigil::parse_optional(input)?, input.parse()?)
         } else {
             // `fields(count)` records the binding `count` under its own name.
             let ident: Ident = syn::parse2(key_tokens.clone()).map_err(|_| {
@@ -192,15 +233,17 @@ impl Parse for Field {
                     "a dotted or quoted field key needs a value: `key = expr`",
                 )
             })?;
-            Expr::Path(syn::ExprPath {
+            let value = Expr::Path(syn::ExprPath {
                 attrs: Vec::new(),
                 qself: None,
                 path: ident.into(),
-            })
+            });
+            (shorthand_sigil, value)
         };
         Ok(Field {
             key,
             key_tokens,
+            sigil,
             value,
         })
     }

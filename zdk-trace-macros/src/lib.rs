@@ -15,7 +15,7 @@
 //!
 //! | option | meaning |
 //! |---|---|
-//! | `fields(key = expr, ...)` | extra attributes; nothing about the arguments is recorded unless listed here. Values go through `KeyValue::new(key, expr)` and are computed only when the span records. Keys that look like personal data or secrets (`email`, `token`, `api_key`, …, on normalized segments) are rejected at compile time |
+//! | `fields(key = expr, ...)` | extra attributes; nothing about the arguments is recorded unless listed here. A value may be any integer (`Int`; a `u64`, `u128`, `usize`, `i128` or `isize` outside `i64`'s range is recorded as its exact decimal string), `f32`/`f64` (`Double`), `bool`, `char`, `&str`, `String`, `Cow<str>`, `Arc<str>`, `Box<str>` (`String`), a reference to one, or an `Option` of one (`None`: the attribute is left out); `key = %expr` records its `Display`, `key = ?expr` its `Debug`; any other type is a compile error listing these. `fields(n)`, `fields(%n)`, `fields(?n)` record the binding `n` under its own name. Values are borrowed, not moved, and computed only when the span records. Keys that look like personal data or secrets (`email`, `token`, `api_key`, …, on normalized segments) are rejected at compile time, with or without a sigil |
 //! | `allow_pii(key, ...)` | the escape hatch: `fields` keys that look like personal data but are recorded on purpose (explicit and greppable); a listed key must be in `fields` and must need it |
 //! | `err` | the function returns `Result<T, E>` with `E: Display`; an `Err` sets status error, `error.type` (from `E`'s `zdk_trace_runtime::ErrorType` impl, else the short type name of `E`; in a generic fn only a written `E: ErrorType` bound is seen) and an `exception` event with the message |
 //! | `stream` | the function returns a boxed stream whose type does not show it (an alias such as `BoxStream` from another crate or your own); the returned stream is instrumented as an `impl Stream` is, and boxed again. Not on an `async fn` |
@@ -74,20 +74,24 @@ use args::MacroKind;
 /// ```
 /// use zdk_trace_runtime::span;
 ///
-/// #[span(name = "runner.run", kind = server, fields(turn = 3_i64), err)]
-/// async fn run(input: &str) -> Result<String, std::io::Error> {
+/// #[span(name = "runner.run", kind = server, fields(turn, input.chars = input.len()), err)]
+/// async fn run(turn: u32, input: &str) -> Result<String, std::io::Error> {
 ///     Ok(input.to_uppercase())
 /// }
 /// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-/// assert_eq!(rt.block_on(run("hi")).ok().as_deref(), Some("HI"));
+/// assert_eq!(rt.block_on(run(1, "hi")).ok().as_deref(), Some("HI"));
 /// ```
 ///
 /// What it expands to, roughly:
 ///
 /// ```text
-/// async fn run(input: &str) -> Result<String, std::io::Error> {
+/// async fn run(turn: u32, input: &str) -> Result<String, std::io::Error> {
 ///     let mut __zdk_span = Span::start_with_kind("runner.run", SpanKind::Server);
-///     if __zdk_span.is_recording() { __zdk_span.set_attribute(KeyValue::new("turn", 3_i64)); }
+///     if __zdk_span.is_recording() {
+///         // `field_value` takes the types listed in the crate docs; `None` records nothing.
+///         if let Some(v) = field_value(&(turn)) { __zdk_span.set_attribute(KeyValue::new("turn", v)); }
+///         if let Some(v) = field_value(&(input.len())) { /* "input.chars" */ }
+///     }
 ///     in_span(async move { Ok(..) }, &mut __zdk_span,
 ///             |span, ret| record_err(span, ret, /* ErrorType or type name */)).await
 /// }
@@ -98,6 +102,13 @@ use args::MacroKind;
 /// ```compile_fail
 /// #[zdk_trace_runtime::span(kind = sever)]
 /// fn step() {}
+/// ```
+///
+/// A field value of a type `fields(...)` does not take (record `%expr` or `?expr` instead):
+///
+/// ```compile_fail
+/// #[zdk_trace_runtime::span(fields(body = bytes))]
+/// fn upload(bytes: Vec<u8>) {}
 /// ```
 #[proc_macro_attribute]
 pub fn span(attr: TokenStream, item: TokenStream) -> TokenStream {

@@ -5,7 +5,11 @@
 //! `allow_pii(user.email)` next to `fields(user.email = ...)`.
 //!
 //! `#[usage_event]` is stricter: its keys must be on the usage allowlist (or in the
-//! application's `keys = ...` list, checked by the expansion) and there is no escape hatch.
+//! application's `keys = ...` list, checked by the expansion), there is no escape hatch, and
+//! no value is formatted as text (`%expr`, `?expr`).
+//!
+//! The checks read keys only, so the sigil forms (`key = %expr`, `%key`) are checked as the
+//! plain ones are.
 
 use crate::args::{Args, MacroKind};
 use crate::ctxt::Ctxt;
@@ -85,6 +89,17 @@ pub(crate) fn check(cx: &Ctxt, args: &Args) {
 fn usage_keys(cx: &Ctxt, args: &Args) {
     for field in &args.fields {
         let key = field.key.as_str();
+        // `%expr` / `?expr` turn any value into text: exactly what usage values must not be.
+        if let Some(sigil) = field.sigil.token() {
+            cx.error_spanned_by(
+                sigil,
+                format!(
+                    "`#[usage_event]` fields take no `%` or `?`: formatting `{key}` as text \
+                     could carry user content into anonymous usage telemetry; pass a number, \
+                     `bool`, string literal or `UsageLabel` value"
+                ),
+            );
+        }
         if key == keys::USAGE_DURATION_MS {
             cx.error_spanned_by(
                 &field.key_tokens,

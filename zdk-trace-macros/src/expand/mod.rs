@@ -360,16 +360,15 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, start: Start) -> 
             (name, syn::Ident::new("Client", Span::call_site()))
         }
     };
-    for field in &args.fields {
-        let value = &field.value;
-        attrs.push((lit(&field.key), value.to_token_stream()));
-    }
+    let fields = args.fields.iter().map(|field| field_set(field, &p));
     let params = args.request.iter().map(|param| request_param(param, &p));
     let name = lit(&name);
-    let bare = attrs.is_empty() && rename.is_empty() && args.request.is_empty();
+    let bare =
+        attrs.is_empty() && rename.is_empty() && args.request.is_empty() && args.fields.is_empty();
     let sets = attrs
         .iter()
-        .map(|(key, value)| quote!(__zdk_span.set_attribute(#p::KeyValue::new(#key, #value));));
+        .map(|(key, value)| quote!(__zdk_span.set_attribute(#p::KeyValue::new(#key, #value));))
+        .chain(fields);
     let content = capture_start(args, &p);
     let site = site.filter(|_| args.no_metrics.is_none());
     let site_def = site
@@ -438,6 +437,66 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, start: Start) -> 
         }
         #content
     }
+}
+
+/// One `fields(...)` entry, set on a span that records. A plain value goes through
+/// `__private::field_value` (the `SpanFieldValue` trait: its own message for a type it does not
+/// take, `None` for an attribute left out); `%expr` and `?expr` through `display` / `debug`. A
+/// string literal is passed as it is, a `&'static str` recorded without a copy.
+fn field_set(field: &crate::args::Field, p: &TokenStream) -> TokenStream {
+    use crate::args::Sigil;
+    let key = LitStr::new(&field.key, Span::call_site());
+    let value = &field.value;
+    let function = match &field.sigil {
+        Sigil::Display(_) => quote!(#p::display),
+        Sigil::Debug(_) => quote!(#p::debug),
+        Sigil::None => {
+            if let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(literal),
+                ..
+            }) = value
+            {
+                return quote!(__zdk_span.set_attribute(#p::KeyValue::new(#key, #literal)););
+            }
+            let call = call_spanning(quote!(#p::field_value), field);
+            return quote! {
+                if let ::core::option::Option::Some(__zdk_value) = #call {
+                    __zdk_span.set_attribute(#p::KeyValue::new(#key, __zdk_value));
+                }
+            };
+        }
+    };
+    let call = call_spanning(function, field);
+    quote!(__zdk_span.set_attribute(#p::KeyValue::new(#key, #call));)
+}
+
+/// `function(&(value))` for a field, its tokens spanned from the key to the end of the value,
+/// so that an unmet bound (`SpanFieldValue`, `Display`, `Debug`) underlines `key = value`: the
+/// message cannot name the field, the underline does.
+fn call_spanning(function: TokenStream, field: &crate::args::Field) -> TokenStream {
+    let value = &field.value;
+    let first = field
+        .key_tokens
+        .clone()
+        .into_iter()
+        .next()
+        .map_or_else(|| syn::spanned::Spanned::span(value), |t| t.span());
+    let last = value
+        .to_token_stream()
+        .into_iter()
+        .last()
+        .map_or(first, |t| t.span());
+    // rustc spans `&(...)` from the `&` to the closing parenthesis.
+    let mut inner =
+        proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, value.to_token_stream());
+    inner.set_span(last);
+    let mut amp = proc_macro2::Punct::new('&', proc_macro2::Spacing::Alone);
+    amp.set_span(first);
+    let mut args =
+        proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, quote!(#amp #inner));
+    args.set_span(last);
+    let function = respan(function, first);
+    quote!(#function #args)
 }
 
 /// `temperature = expr` and the like: converted through a `__private` trait (spanned at the

@@ -1,12 +1,18 @@
 //! Small functions that attribute values, span names and bodies in the expansions go through.
 
-use std::fmt::Display;
+use std::fmt::{Debug, Display};
 
 /// `Display` of a value as an owned string, for attribute values given as expressions
-/// (`id = self.id`, `model = req.model`), which may borrow.
+/// (`id = self.id`, `model = req.model`, `fields(key = %expr)`), which may borrow.
 #[inline]
 pub fn display<T: Display + ?Sized>(value: &T) -> String {
     value.to_string()
+}
+
+/// `Debug` of a value as an owned string, for `fields(key = ?expr)`.
+#[inline]
+pub fn debug<T: Debug + ?Sized>(value: &T) -> String {
+    format!("{value:?}")
 }
 
 /// Calls `body` once. A closure passed here is inferred `FnOnce` (not `FnMut`), so it can

@@ -7,12 +7,14 @@
 //! request parameters and content capture in `genai/`; the usage-event support in `usage/`.
 //! What exists only for the expansions has a file here, named for its job: `loops` (the
 //! iterations of a loop workflow), `sync_guard` (a sync function's span), `errors` (the `err`
-//! option), `content` (what a GenAI call records on its span), `meter` (its built-in metrics) and `expansion` (small helpers
-//! for attribute values and names).
+//! option), `content` (what a GenAI call records on its span), `meter` (its built-in metrics),
+//! `fields` (the value types `fields(...)` accepts) and `expansion` (small helpers for attribute
+//! values and names).
 
 mod content;
 mod errors;
 mod expansion;
+mod fields;
 mod loops;
 mod meter;
 mod resources;
@@ -49,7 +51,8 @@ pub use errors::{
     record_err, short_type_name, ErrResult, ErrorTypeProbe, ReadErrorType, ViaErrorType,
     ViaTypeName,
 };
-pub use expansion::{call_once, display, join_name};
+pub use expansion::{call_once, debug, display, join_name};
+pub use fields::{field_value, SpanFieldValue};
 pub use loops::{
     enter_loop, in_span_loop, LoopCounter, LoopGuard, MAX_ITERATION_EVENTS, WORKFLOW_ITERATION,
     WORKFLOW_ITERATIONS, WORKFLOW_ITERATION_NUMBER,
