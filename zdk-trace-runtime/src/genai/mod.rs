@@ -24,6 +24,8 @@
 use std::borrow::Cow;
 
 pub(crate) mod capture;
+#[cfg(feature = "async-openai")]
+mod openai;
 pub(crate) mod prices;
 pub(crate) mod request;
 
@@ -35,6 +37,9 @@ pub const PROVIDER_NAME: &str = "gen_ai.provider.name";
 pub const REQUEST_MODEL: &str = "gen_ai.request.model";
 /// `gen_ai.response.model`: the model that answered.
 pub const RESPONSE_MODEL: &str = "gen_ai.response.model";
+/// `gen_ai.response.finish_reasons` (string array): why the model stopped, one reason per
+/// choice it returned ([`LlmOutput::finish_reasons`]).
+pub const RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
 /// `gen_ai.usage.input_tokens`: tokens in the prompt.
 pub const USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
 /// `gen_ai.usage.output_tokens`: tokens in the completion.
@@ -398,11 +403,21 @@ pub trait LlmOutput {
         None
     }
 
-    /// Why the model stopped (`stop`, `length`, `content_filter`, `tool_call`, `error`), for
-    /// [`OUTPUT_MESSAGES`]; `"stop"` is recorded when this is `None`, since the schema requires
-    /// one. Called only when capturing.
+    /// Why the model stopped (`stop`, `length`, `content_filter`, `tool_call`, `error`): the
+    /// default of [`finish_reasons`](LlmOutput::finish_reasons), and the `finish_reason` of
+    /// [`OUTPUT_MESSAGES`] when capturing (`"stop"` is recorded there when this is `None`,
+    /// since the schema requires one).
     fn finish_reason(&self) -> Option<&str> {
         None
+    }
+
+    /// Why the model stopped, one reason per choice it returned, recorded as
+    /// [`RESPONSE_FINISH_REASONS`] when the span records (absent when empty). By default the
+    /// one [`finish_reason`](LlmOutput::finish_reason); implement it for a response that can
+    /// carry several choices. For a stream, the reasons of all its items are listed in order
+    /// (one per choice, since a choice's last chunk carries its reason).
+    fn finish_reasons(&self) -> Vec<&str> {
+        self.finish_reason().into_iter().collect()
     }
 
     /// What the call cost, when the client reports it (recorded as
@@ -431,6 +446,12 @@ impl<T: LlmOutput, E> LlmOutput for Result<T, E> {
         self.as_ref().ok().and_then(LlmOutput::finish_reason)
     }
 
+    fn finish_reasons(&self) -> Vec<&str> {
+        self.as_ref()
+            .map(LlmOutput::finish_reasons)
+            .unwrap_or_default()
+    }
+
     fn cost(&self) -> Option<Cost> {
         self.as_ref().ok().and_then(LlmOutput::cost)
     }
@@ -452,6 +473,14 @@ impl<T: LlmOutput + ?Sized> LlmOutput for &T {
     fn finish_reason(&self) -> Option<&str> {
         (**self).finish_reason()
     }
+
+    fn finish_reasons(&self) -> Vec<&str> {
+        (**self).finish_reasons()
+    }
+
+    fn cost(&self) -> Option<Cost> {
+        (**self).cost()
+    }
 }
 
 impl<T: LlmOutput + ?Sized> LlmOutput for Box<T> {
@@ -469,5 +498,13 @@ impl<T: LlmOutput + ?Sized> LlmOutput for Box<T> {
 
     fn finish_reason(&self) -> Option<&str> {
         (**self).finish_reason()
+    }
+
+    fn finish_reasons(&self) -> Vec<&str> {
+        (**self).finish_reasons()
+    }
+
+    fn cost(&self) -> Option<Cost> {
+        (**self).cost()
     }
 }
