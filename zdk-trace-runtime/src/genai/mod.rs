@@ -361,7 +361,10 @@ impl Cost {
 /// function returning a stream, the item type: usage is summed and text concatenated over the
 /// items).
 ///
-/// Implemented for `Result<T, E>` where `T` implements it (an `Err` has no usage).
+/// Implemented for `Result<T, E>` where `T` implements it (an `Err` has no usage), `&T` and
+/// `Box<T>`, and, with the feature `async-openai`, for async-openai 0.43's
+/// `CreateChatCompletionResponse`, its stream chunk `CreateChatCompletionStreamResponse`,
+/// `CreateEmbeddingResponse` and `CreateBase64EmbeddingResponse` (`docs/llm-clients.md`).
 ///
 /// # Examples
 ///
@@ -382,6 +385,41 @@ impl Cost {
 /// let ok: Result<Completion, std::io::Error> =
 ///     Ok(Completion { text: "hi".into(), prompt_tokens: 5, completion_tokens: 1 });
 /// assert_eq!(ok.usage(), Some(TokenUsage::new(5, 1)));
+/// ```
+///
+/// Any other client, in five lines. Rust lets a crate implement a trait of another crate only
+/// for its own types, so wrap the client's response in a type of yours (here `client::Response`
+/// stands for the client crate's type):
+///
+/// ```
+/// # mod client {
+/// #     pub struct Response { pub model: String, pub usage: Usage, pub stop_reason: Option<String> }
+/// #     pub struct Usage { pub input_tokens: u32, pub output_tokens: u32 }
+/// # }
+/// use zdk_trace_runtime::genai::{LlmOutput, TokenUsage};
+///
+/// struct Reply(client::Response);
+///
+/// impl LlmOutput for Reply {
+///     fn usage(&self) -> Option<TokenUsage> { Some(TokenUsage::new(self.0.usage.input_tokens.into(), self.0.usage.output_tokens.into())) }
+///     fn response_model(&self) -> Option<&str> { Some(&self.0.model) }
+///     fn finish_reason(&self) -> Option<&str> { self.0.stop_reason.as_deref() }
+/// }
+///
+/// #[zdk_trace_runtime::llm_call(provider = "anthropic", model = "claude-sonnet-4-5")]
+/// fn ask(prompt: &str) -> Reply {
+///     // A real application calls its client here.
+///     # let _ = prompt;
+///     Reply(client::Response {
+///         model: "claude-sonnet-4-5-20250929".into(),
+///         usage: client::Usage { input_tokens: 12, output_tokens: 40 },
+///         stop_reason: Some("end_turn".into()),
+///     })
+/// }
+///
+/// let reply = ask("Weekend in Lisbon?");
+/// assert_eq!(reply.usage(), Some(TokenUsage::new(12, 40)));
+/// assert_eq!(reply.finish_reasons(), ["end_turn"]);
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`#[llm_call]` reads token usage from the return value, but `{Self}` does not implement `LlmOutput`",
