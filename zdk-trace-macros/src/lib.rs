@@ -250,11 +250,12 @@ pub fn workflow(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// A model call: span `{operation} {model}`, kind `CLIENT`, with `gen_ai.operation.name`,
 /// `gen_ai.provider.name`, `gen_ai.request.model`, and, read from the return value after the
-/// call, `gen_ai.usage.input_tokens`, `gen_ai.usage.output_tokens` and
-/// `gen_ai.response.model`.
+/// call, `gen_ai.usage.input_tokens`, `gen_ai.usage.output_tokens`, `gen_ai.response.model`
+/// and `gen_ai.response.finish_reasons`.
 ///
 /// **The return type must implement `zdk_trace_runtime::genai::LlmOutput`** (it is implemented
-/// for `Result<T, E>` where `T` implements it).
+/// for `Result<T, E>` where `T` implements it, and with the runtime's `async-openai` feature
+/// for async-openai's chat completion and embedding responses and stream chunks).
 ///
 /// | option | default | |
 /// |---|---|---|
@@ -324,7 +325,7 @@ pub fn workflow(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// assert_eq!(complete("hi").text, "HI");
 /// ```
 ///
-/// After the call: `record_llm_output(span, &ret)` (usage and response model), and with
+/// After the call: `record_llm_output(span, &ret)` (usage, response model, finish reasons), and with
 /// `capture`, `record_llm_content(span, &ret, content)`.
 ///
 /// ```compile_fail

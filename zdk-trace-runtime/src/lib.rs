@@ -386,8 +386,8 @@
 //! # Cargo features
 //!
 //! Optional parts are behind Cargo features, so an application compiles only what it uses. All
-//! four are on by default (the examples above need them); to trim, turn the defaults off and
-//! name what you use:
+//! but `async-openai` are on by default (the examples above need them); to trim, turn the
+//! defaults off and name what you use:
 //!
 //! ```toml
 //! zdk-trace-runtime = { version = "0.1", default-features = false, features = ["otlp-http"] }
@@ -401,6 +401,7 @@
 //! | `usage` | on | the anonymous usage layer's sender: its thread, HTTP client, gzip, anonymous id, opt-out files | `#[usage_event]`, [`usage_keys!`], the `track_*` functions still compile and send nothing; [`usage::usage_status`] says [`NotCompiled`](usage::UsageReason::NotCompiled) |
 //! | `prometheus` | on | the metrics scrape endpoint (`[telemetry.metrics.prometheus]`): an HTTP/1.1 server on its own thread | the built-in metrics and [`Telemetry::meter`] still record; turning the endpoint on is an install error, [`MetricsError::PrometheusNotCompiled`] |
 //! | `tracing` | off | the `tracing` bridge: [`tracing::layer()`], a `tracing_subscriber` layer that records `tracing` spans and events (of reqwest, hyper, sqlx, rig, …) in the same traces, and `[telemetry] logging = true`, which installs it (and `log` records) globally | `tracing` spans stay outside the traces; `logging = true` warns at install that the feature is off |
+//! | `async-openai` | **off** | [`genai::LlmOutput`] for async-openai 0.43's chat completion response, its stream chunk and its embedding responses (its response types only: no HTTP client from it), so `#[llm_call]` on a function returning one records usage, response model and finish reasons with no code | implement [`genai::LlmOutput`] on a wrapper of the response (five lines, see its docs) |
 //!
 //! Without any of them the console and JSON-lines exporters, any `opentelemetry_sdk`
 //! `SpanExporter` given to [`TelemetryBuilder::span_exporter`], the `OTEL_*` variables and

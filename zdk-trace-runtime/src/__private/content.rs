@@ -7,7 +7,7 @@ use opentelemetry::KeyValue;
 use crate::genai::capture::{finish_or_stop, message_json, CaptureValue, Content, ContentSink};
 use crate::genai::{self, CaptureMode, LlmOutput};
 use crate::hot::hot;
-use crate::instrument::{meter_usage, model_cost, record_cost, set_usage};
+use crate::instrument::{meter_usage, model_cost, record_cost, set_finish_reasons, set_usage};
 use crate::span::Span;
 
 impl Content {
@@ -45,7 +45,7 @@ impl ContentSink for Span {
     }
 }
 
-/// Sets token usage and the response model from an `#[llm_call]` return value.
+/// Sets token usage, the response model and the finish reasons from an `#[llm_call]` return value.
 #[inline]
 pub fn record_llm_output<T: LlmOutput + ?Sized>(span: &mut Span, output: &T) {
     let (metered, recording) = (span.is_metered(), span.is_recording());
@@ -61,6 +61,8 @@ pub fn record_llm_output<T: LlmOutput + ?Sized>(span: &mut Span, output: &T) {
     record_cost(span, cost.as_ref(), model);
     if recording {
         set_usage(span, usage.as_ref(), model.map(str::to_owned));
+        let reasons = output.finish_reasons();
+        set_finish_reasons(span, reasons.into_iter().map(str::to_owned).collect());
     }
 }
 

@@ -24,6 +24,8 @@
 use std::borrow::Cow;
 
 pub(crate) mod capture;
+#[cfg(feature = "async-openai")]
+mod openai;
 pub(crate) mod prices;
 pub(crate) mod request;
 
@@ -35,6 +37,9 @@ pub const PROVIDER_NAME: &str = "gen_ai.provider.name";
 pub const REQUEST_MODEL: &str = "gen_ai.request.model";
 /// `gen_ai.response.model`: the model that answered.
 pub const RESPONSE_MODEL: &str = "gen_ai.response.model";
+/// `gen_ai.response.finish_reasons` (string array): why the model stopped, one reason per
+/// choice it returned ([`LlmOutput::finish_reasons`]).
+pub const RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
 /// `gen_ai.usage.input_tokens`: tokens in the prompt.
 pub const USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
 /// `gen_ai.usage.output_tokens`: tokens in the completion.
@@ -356,7 +361,10 @@ impl Cost {
 /// function returning a stream, the item type: usage is summed and text concatenated over the
 /// items).
 ///
-/// Implemented for `Result<T, E>` where `T` implements it (an `Err` has no usage).
+/// Implemented for `Result<T, E>` where `T` implements it (an `Err` has no usage), `&T` and
+/// `Box<T>`, and, with the feature `async-openai`, for async-openai 0.43's
+/// `CreateChatCompletionResponse`, its stream chunk `CreateChatCompletionStreamResponse`,
+/// `CreateEmbeddingResponse` and `CreateBase64EmbeddingResponse` (`docs/llm-clients.md`).
 ///
 /// # Examples
 ///
@@ -378,6 +386,41 @@ impl Cost {
 ///     Ok(Completion { text: "hi".into(), prompt_tokens: 5, completion_tokens: 1 });
 /// assert_eq!(ok.usage(), Some(TokenUsage::new(5, 1)));
 /// ```
+///
+/// Any other client, in five lines. Rust lets a crate implement a trait of another crate only
+/// for its own types, so wrap the client's response in a type of yours (here `client::Response`
+/// stands for the client crate's type):
+///
+/// ```
+/// # mod client {
+/// #     pub struct Response { pub model: String, pub usage: Usage, pub stop_reason: Option<String> }
+/// #     pub struct Usage { pub input_tokens: u32, pub output_tokens: u32 }
+/// # }
+/// use zdk_trace_runtime::genai::{LlmOutput, TokenUsage};
+///
+/// struct Reply(client::Response);
+///
+/// impl LlmOutput for Reply {
+///     fn usage(&self) -> Option<TokenUsage> { Some(TokenUsage::new(self.0.usage.input_tokens.into(), self.0.usage.output_tokens.into())) }
+///     fn response_model(&self) -> Option<&str> { Some(&self.0.model) }
+///     fn finish_reason(&self) -> Option<&str> { self.0.stop_reason.as_deref() }
+/// }
+///
+/// #[zdk_trace_runtime::llm_call(provider = "anthropic", model = "claude-sonnet-4-5")]
+/// fn ask(prompt: &str) -> Reply {
+///     // A real application calls its client here.
+///     # let _ = prompt;
+///     Reply(client::Response {
+///         model: "claude-sonnet-4-5-20250929".into(),
+///         usage: client::Usage { input_tokens: 12, output_tokens: 40 },
+///         stop_reason: Some("end_turn".into()),
+///     })
+/// }
+///
+/// let reply = ask("Weekend in Lisbon?");
+/// assert_eq!(reply.usage(), Some(TokenUsage::new(12, 40)));
+/// assert_eq!(reply.finish_reasons(), ["end_turn"]);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`#[llm_call]` reads token usage from the return value, but `{Self}` does not implement `LlmOutput`",
     label = "the return type of an `#[llm_call]` function",
@@ -398,11 +441,21 @@ pub trait LlmOutput {
         None
     }
 
-    /// Why the model stopped (`stop`, `length`, `content_filter`, `tool_call`, `error`), for
-    /// [`OUTPUT_MESSAGES`]; `"stop"` is recorded when this is `None`, since the schema requires
-    /// one. Called only when capturing.
+    /// Why the model stopped (`stop`, `length`, `content_filter`, `tool_call`, `error`): the
+    /// default of [`finish_reasons`](LlmOutput::finish_reasons), and the `finish_reason` of
+    /// [`OUTPUT_MESSAGES`] when capturing (`"stop"` is recorded there when this is `None`,
+    /// since the schema requires one).
     fn finish_reason(&self) -> Option<&str> {
         None
+    }
+
+    /// Why the model stopped, one reason per choice it returned, recorded as
+    /// [`RESPONSE_FINISH_REASONS`] when the span records (absent when empty). By default the
+    /// one [`finish_reason`](LlmOutput::finish_reason); implement it for a response that can
+    /// carry several choices. For a stream, the reasons of all its items are listed in order
+    /// (one per choice, since a choice's last chunk carries its reason).
+    fn finish_reasons(&self) -> Vec<&str> {
+        self.finish_reason().into_iter().collect()
     }
 
     /// What the call cost, when the client reports it (recorded as
@@ -431,6 +484,12 @@ impl<T: LlmOutput, E> LlmOutput for Result<T, E> {
         self.as_ref().ok().and_then(LlmOutput::finish_reason)
     }
 
+    fn finish_reasons(&self) -> Vec<&str> {
+        self.as_ref()
+            .map(LlmOutput::finish_reasons)
+            .unwrap_or_default()
+    }
+
     fn cost(&self) -> Option<Cost> {
         self.as_ref().ok().and_then(LlmOutput::cost)
     }
@@ -452,6 +511,14 @@ impl<T: LlmOutput + ?Sized> LlmOutput for &T {
     fn finish_reason(&self) -> Option<&str> {
         (**self).finish_reason()
     }
+
+    fn finish_reasons(&self) -> Vec<&str> {
+        (**self).finish_reasons()
+    }
+
+    fn cost(&self) -> Option<Cost> {
+        (**self).cost()
+    }
 }
 
 impl<T: LlmOutput + ?Sized> LlmOutput for Box<T> {
@@ -469,5 +536,13 @@ impl<T: LlmOutput + ?Sized> LlmOutput for Box<T> {
 
     fn finish_reason(&self) -> Option<&str> {
         (**self).finish_reason()
+    }
+
+    fn finish_reasons(&self) -> Vec<&str> {
+        (**self).finish_reasons()
+    }
+
+    fn cost(&self) -> Option<Cost> {
+        (**self).cost()
     }
 }

@@ -20,7 +20,9 @@ pub use stream::{
     instrument_llm_stream, instrument_llm_stream_captured, instrument_stream, BoxedStream,
     InstrumentedStream, STREAM_ITEMS, STREAM_TIME_TO_FIRST_ITEM_MS,
 };
-pub(crate) use stream::{meter_usage, model_cost, record_cost, saturating_i64, set_usage};
+pub(crate) use stream::{
+    meter_usage, model_cost, record_cost, saturating_i64, set_finish_reasons, set_usage,
+};
 pub use with::{instrument_with, InstrumentedWith};
 
 use crate::context::{pop_frame, push_frame, TraceContext};

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use opentelemetry::KeyValue;
+use opentelemetry::{Array, KeyValue, StringValue, Value};
 use pin_project::{pin_project, pinned_drop};
 
 use super::Instrumented;
@@ -21,6 +21,12 @@ pub const STREAM_TIME_TO_FIRST_ITEM_MS: &str = "stream.time_to_first_item_ms";
 
 /// Reads an `#[llm_call]` stream item's usage and response model.
 type ReadUsage<T> = fn(&T) -> (Option<TokenUsage>, Option<String>);
+/// Appends an `#[llm_call]` stream item's finish reasons (read only while the span records).
+type ReadReasons<T> = fn(&T, &mut Vec<String>);
+
+/// The most finish reasons one stream keeps: one per choice, and a provider returns at most
+/// 128 choices (OpenAI's `n`); a stream that repeats a reason in every chunk stays bounded.
+const MAX_FINISH_REASONS: usize = 128;
 
 /// A stream run inside a span: current during every `poll_next`, ended when the stream ends,
 /// marked cancelled if dropped early (as [`Instrumented`], which it wraps). It also records
@@ -40,6 +46,9 @@ pub struct InstrumentedStream<S: Stream> {
     read_usage: Option<ReadUsage<S::Item>>,
     usage: Option<TokenUsage>,
     response_model: Option<String>,
+    /// `Some` for `#[llm_call]`.
+    read_reasons: Option<ReadReasons<S::Item>>,
+    finish_reasons: Vec<String>,
     /// `Some` for `#[llm_call(..., capture)]` with content capture on.
     capture: Option<Box<StreamCapture<S::Item>>>,
 }
@@ -55,6 +64,8 @@ pub fn instrument_stream<S: Stream>(stream: S, span: Span) -> InstrumentedStream
         read_usage: None,
         usage: None,
         response_model: None,
+        read_reasons: None,
+        finish_reasons: Vec::new(),
         capture: None,
     }
 }
@@ -73,6 +84,13 @@ where
     }
     let mut stream = instrument_stream(stream, span);
     stream.read_usage = Some(|item| (item.usage(), item.response_model().map(str::to_owned)));
+    stream.read_reasons = Some(|item, reasons| {
+        for reason in item.finish_reasons() {
+            if reasons.len() < MAX_FINISH_REASONS {
+                reasons.push(reason.to_owned());
+            }
+        }
+    });
     stream
 }
 
@@ -171,6 +189,8 @@ impl<S: Stream> Stream for InstrumentedStream<S> {
         let read_usage = *this.read_usage;
         let usage = this.usage;
         let response_model = this.response_model;
+        let read_reasons = *this.read_reasons;
+        let finish_reasons = this.finish_reasons;
         let capture = this.capture;
         this.inner.poll_next_then(cx, |span, item| match item {
             Some(item) => {
@@ -207,12 +227,21 @@ impl<S: Stream> Stream for InstrumentedStream<S> {
                         *response_model = model;
                     }
                 }
+                if let Some(read) = read_reasons.filter(|_| span.is_recording()) {
+                    read(item, finish_reasons);
+                }
                 if let Some(capture) = capture {
                     (capture.read)(item, &mut capture.text);
                 }
             }
             None => {
-                finish(span, *items, usage.as_ref(), response_model.take());
+                finish(
+                    span,
+                    *items,
+                    usage.as_ref(),
+                    response_model.take(),
+                    std::mem::take(finish_reasons),
+                );
                 if let Some(capture) = capture.take() {
                     (*capture).finish(span);
                 }
@@ -230,6 +259,7 @@ pub(crate) fn finish(
     items: u64,
     usage: Option<&TokenUsage>,
     model: Option<String>,
+    finish_reasons: Vec<String>,
 ) {
     meter_usage(span, usage, model.as_deref());
     // A stream's items report no cost: the price table prices the summed usage.
@@ -240,6 +270,7 @@ pub(crate) fn finish(
     }
     span.set_attribute(KeyValue::new(STREAM_ITEMS, saturating_i64(items)));
     set_usage(span, usage, model);
+    set_finish_reasons(span, finish_reasons);
 }
 
 /// What a model call cost and where that came from: the client's report (`provider`), else
@@ -320,6 +351,18 @@ pub(crate) fn set_usage(span: &mut Span, usage: Option<&TokenUsage>, model: Opti
     }
 }
 
+/// `gen_ai.response.finish_reasons`, when the call reported any.
+pub(crate) fn set_finish_reasons(span: &mut Span, reasons: Vec<String>) {
+    if reasons.is_empty() {
+        return;
+    }
+    let reasons = reasons.into_iter().map(StringValue::from).collect();
+    span.set_attribute(KeyValue::new(
+        genai::RESPONSE_FINISH_REASONS,
+        Value::Array(Array::String(reasons)),
+    ));
+}
+
 #[pinned_drop]
 impl<S: Stream> PinnedDrop for InstrumentedStream<S> {
     fn drop(self: Pin<&mut Self>) {
@@ -327,12 +370,13 @@ impl<S: Stream> PinnedDrop for InstrumentedStream<S> {
         let items = *this.items;
         let usage = *this.usage;
         let model = this.response_model.take();
+        let reasons = std::mem::take(this.finish_reasons);
         let capture = this.capture.take();
         let span = this.inner.span_pin_mut();
         // Dropped before the end: still say how far it got (`Instrumented` then marks the span
         // cancelled and ends it).
         if !span.is_ended() {
-            finish(span, items, usage.as_ref(), model);
+            finish(span, items, usage.as_ref(), model, reasons);
             if let Some(capture) = capture {
                 (*capture).finish(span);
             }
