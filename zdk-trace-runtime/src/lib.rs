@@ -443,7 +443,9 @@ mod transport;
 pub mod usage;
 mod warn;
 
-pub use config::{Config, ConfigEntry, ConfigError, ConfigReport, ConfigSource, Protocol, MASKED};
+pub use config::{
+    Config, ConfigEntry, ConfigError, ConfigReport, ConfigSource, ConfigWarning, Protocol, MASKED,
+};
 pub use context::propagation;
 pub use context::{current_span_context, ContextGuard, TraceContext};
 pub use error_type::ErrorType;
