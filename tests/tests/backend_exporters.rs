@@ -3,6 +3,9 @@
 //! (Jaeger 1.35+ and Tempo ingest OTLP natively, so a receiver that decodes OTLP is what they
 //! would see).
 
+// Tests panic on failure by design (helpers too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use zdk_trace_runtime::{Config, Span, Telemetry};

@@ -778,7 +778,9 @@ impl TelemetryBuilder {
     }
 
     /// Builds the exporters and starts the pipeline, replacing (after flushing it) any
-    /// pipeline installed before.
+    /// pipeline installed before. Each [`ConfigWarning`](crate::ConfigWarning) of the
+    /// configuration (a value that is valid but will not work as meant) is printed on stderr
+    /// as `zdk-trace: warning: …`; installing goes on.
     ///
     /// # Errors
     ///
