@@ -255,6 +255,8 @@ pub(crate) enum ExporterChoice {
     Otlp,
     /// `type = "jaeger"` or `"tempo"`: OTLP to that backend, with an endpoint and protocol of
     /// its own (`None`: the backend's default, the protocol from the endpoint's port).
+    // Only a file names one (there is no setter): without `config-file`, never built.
+    #[cfg_attr(not(feature = "config-file"), allow(dead_code))]
     Backend {
         backend: Backend,
         endpoint: Option<Set<String>>,
@@ -265,6 +267,8 @@ pub(crate) enum ExporterChoice {
 /// A tracing backend an exporter entry names by its `type`; each ingests OTLP natively, so
 /// its exporter is an OTLP exporter with its own endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Only a file names one (there is no setter): without `config-file`, never built.
+#[cfg_attr(not(feature = "config-file"), allow(dead_code))]
 pub(crate) enum Backend {
     /// Jaeger 1.35+ and v2: OTLP on 4317 (gRPC) and 4318 (HTTP).
     Jaeger,
