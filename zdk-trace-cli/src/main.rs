@@ -1,5 +1,7 @@
 //! `zdk-trace`: the command-line companion of the zdk-trace runtime.
 //!
+//! - `zdk-trace init`: writes a commented `zdk-trace.toml` for a backend (console, otlp,
+//!   phoenix, jaeger, tempo);
 //! - `zdk-trace status`: the effective configuration of both layers and where each value came
 //!   from;
 //! - `zdk-trace check`: sends one test span to the configured OTLP endpoint;
@@ -13,6 +15,7 @@
 
 mod check;
 mod check_metrics;
+mod init;
 mod paint;
 mod profile;
 mod status;
@@ -34,6 +37,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Write a commented `zdk-trace.toml` for a backend (console, otlp, phoenix, jaeger,
+    /// tempo), with the metrics and profiling sections off and explained. An existing file is
+    /// left unchanged (exit code 1) unless `--force` is given.
+    Init(init::InitArgs),
     /// Show the effective configuration of both layers (trace pipeline and anonymous usage
     /// telemetry) and where each value came from, read from the working directory's
     /// `zdk-trace.toml` (or `ZDK_TRACE_CONFIG`) and the environment, as an application would.
@@ -53,7 +60,7 @@ enum Command {
     Profile(profile::ProfileArgs),
 }
 
-/// Exit code for a failed check or an unreadable input.
+/// Exit code for a failed check, an unreadable input or a file `init` will not overwrite.
 pub(crate) const EXIT_FAILURE: u8 = 1;
 /// Exit code for an invalid configuration (clap also uses 2 for bad arguments).
 pub(crate) const EXIT_CONFIG: u8 = 2;
@@ -61,6 +68,7 @@ pub(crate) const EXIT_CONFIG: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
+        Command::Init(args) => init::run(&args),
         Command::Status { json } => status::run(json),
         Command::Check => check::run(),
         Command::View(args) => view::run(&args),

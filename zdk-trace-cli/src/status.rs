@@ -21,6 +21,12 @@ pub(crate) fn run(as_json: bool) -> u8 {
             "usage_reason": report.usage_reason.to_string(),
             "tracing": report.tracing.iter().map(entry_json).collect::<Vec<_>>(),
             "usage": report.usage.iter().map(entry_json).collect::<Vec<_>>(),
+            "warnings": report.warnings.iter().map(|w| json!({
+                "key": w.key,
+                "message": w.message,
+                "source": source_json(&w.source),
+                "source_text": w.source.to_string(),
+            })).collect::<Vec<_>>(),
         });
         println!("{body:#}");
         return 0;
@@ -52,6 +58,13 @@ pub(crate) fn run(as_json: bool) -> u8 {
     let (profiling, tracing): (Vec<&ConfigEntry>, Vec<&ConfigEntry>) = tracing
         .into_iter()
         .partition(|e| e.key.starts_with(PROFILING_PREFIX));
+    // Valid values that will not work as meant come first, where they are seen.
+    for warning in &report.warnings {
+        println!("{} {warning}", p.paint(YELLOW, "warning:"));
+    }
+    if !report.warnings.is_empty() {
+        println!();
+    }
     println!(
         "{} {}",
         p.paint(BOLD, "Trace pipeline:"),
@@ -107,7 +120,12 @@ fn print_entry(p: Painter, width: usize, entry: &ConfigEntry) {
 }
 
 fn entry_json(entry: &ConfigEntry) -> Value {
-    let source = match &entry.source {
+    let source = source_json(&entry.source);
+    json!({ "key": entry.key, "value": entry.value, "source": source, "source_text": entry.source.to_string() })
+}
+
+fn source_json(source: &ConfigSource) -> Value {
+    match source {
         ConfigSource::Default => json!({ "kind": "default" }),
         ConfigSource::Code { setter } => json!({ "kind": "code", "setter": setter }),
         ConfigSource::File { path, line } => {
@@ -116,6 +134,5 @@ fn entry_json(entry: &ConfigEntry) -> Value {
         ConfigSource::Env { var } => json!({ "kind": "env", "var": var }),
         // `ConfigSource` is non-exhaustive: a newer runtime may add kinds.
         other => json!({ "kind": "other", "text": other.to_string() }),
-    };
-    json!({ "key": entry.key, "value": entry.value, "source": source, "source_text": entry.source.to_string() })
+    }
 }

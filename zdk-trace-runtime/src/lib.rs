@@ -237,8 +237,13 @@
 //! (`[[telemetry.tracing.exporters]]`, [`TelemetryBuilder::console`],
 //! [`TelemetryBuilder::jsonl_file`]) plus those given to [`TelemetryBuilder::span_exporter`].
 //! With none listed, an OTLP endpoint set anywhere (e.g. `OTEL_EXPORTER_OTLP_ENDPOINT`) selects
-//! the OTLP exporter; with no endpoint either, the console. `OTEL_SDK_DISABLED=true` (or
-//! `telemetry.enabled = false`) turns tracing off: spans then cost an atomic load.
+//! the OTLP exporter; with no endpoint either, the console. An entry of `type = "jaeger"` or
+//! `"tempo"` sends OTLP (which both ingest natively) to an `endpoint` of its own (default
+//! `http://localhost:4317`; `protocol` defaults to `http/protobuf` on port 4318, else `grpc`).
+//! A value that is valid but will not work as meant, such as an OTLP endpoint on Jaeger's
+//! legacy port 14250, is a [`ConfigWarning`]: printed on stderr by `install()` and listed in
+//! [`ConfigReport::warnings`]. `OTEL_SDK_DISABLED=true` (or `telemetry.enabled = false`) turns
+//! tracing off: spans then cost an atomic load.
 //!
 //! # Metrics
 //!
@@ -450,7 +455,9 @@ mod transport;
 pub mod usage;
 mod warn;
 
-pub use config::{Config, ConfigEntry, ConfigError, ConfigReport, ConfigSource, Protocol, MASKED};
+pub use config::{
+    Config, ConfigEntry, ConfigError, ConfigReport, ConfigSource, ConfigWarning, Protocol, MASKED,
+};
 pub use context::propagation;
 pub use context::{current_span_context, ContextGuard, TraceContext};
 pub use error_type::ErrorType;

@@ -722,6 +722,7 @@ impl TelemetryBuilder {
                 usage: usage_entries,
                 tracing_enabled: settings.enabled && !disable_all,
                 usage_reason,
+                warnings: settings.warnings,
             })
         })
     }
@@ -757,10 +758,21 @@ impl TelemetryBuilder {
         let lookup = |name: &str| self.env.lookup(name);
         let (settings, otlp, configured) = self.with_layers(|layers| {
             let settings = config::resolve(layers, &lookup)?;
-            let configured = settings.exporters.iter().find_map(|e| match e {
-                ExporterSettings::Otlp(otlp) => Some(otlp.clone()),
-                _ => None,
-            });
+            // The `[telemetry.tracing.otlp]` exporter, else the first backend's (`type =
+            // "jaeger"` or `"tempo"`).
+            let configured = settings
+                .exporters
+                .iter()
+                .find_map(|e| match e {
+                    ExporterSettings::Otlp(otlp) => Some(otlp.clone()),
+                    _ => None,
+                })
+                .or_else(|| {
+                    settings.exporters.iter().find_map(|e| match e {
+                        ExporterSettings::Backend { otlp, .. } => Some(otlp.clone()),
+                        _ => None,
+                    })
+                });
             Ok(match configured {
                 Some(otlp) => (settings, otlp, true),
                 None => {
@@ -777,7 +789,9 @@ impl TelemetryBuilder {
     }
 
     /// Builds the exporters and starts the pipeline, replacing (after flushing it) any
-    /// pipeline installed before.
+    /// pipeline installed before. Each [`ConfigWarning`](crate::ConfigWarning) of the
+    /// configuration (a value that is valid but will not work as meant) is printed on stderr
+    /// as `zdk-trace: warning: …`; installing goes on.
     ///
     /// # Errors
     ///
@@ -785,6 +799,11 @@ impl TelemetryBuilder {
     /// built.
     pub fn install(self) -> Result<Telemetry, InstallError> {
         let mut settings = self.settings()?;
+        // Valid, but will not work as meant: said once, at install (`zdk-trace status` lists
+        // them too), and the application carries on.
+        for warning in &settings.warnings {
+            eprintln!("zdk-trace: warning: {warning}");
+        }
         let env = |name: &str| self.env.lookup(name);
         // The user's "turn everything off" beats whatever the application configured.
         if usage::disable_all(&env) {
@@ -813,7 +832,8 @@ impl TelemetryBuilder {
                         }
                     })?)
                 }
-                ExporterSettings::Otlp(settings) => {
+                ExporterSettings::Otlp(settings)
+                | ExporterSettings::Backend { otlp: settings, .. } => {
                     otlp.push(export::build_otlp_sender(settings)?);
                     continue;
                 }

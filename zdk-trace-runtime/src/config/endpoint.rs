@@ -50,6 +50,48 @@ pub(crate) fn is_valid_url(url: &str) -> bool {
         && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
+/// The byte range of `url`'s explicit port (the digits after `host:`), if it has one.
+fn port_span(url: &str) -> Option<std::ops::Range<usize>> {
+    let authority_start = url.find("://")? + 3;
+    let rest = &url[authority_start..];
+    let authority_end = authority_start + rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &url[authority_start..authority_end];
+    // `user:password@host:port`: the host and port are after the last `@`.
+    let host_start = authority_start + authority.rfind('@').map_or(0, |at| at + 1);
+    let host_port = &url[host_start..authority_end];
+    // `[::1]:4317`: a colon inside the brackets is not the port's.
+    let colon = host_port
+        .rfind([':', ']'])
+        .filter(|&at| host_port[at..].starts_with(':'))?;
+    Some(host_start + colon + 1..authority_end)
+}
+
+/// The explicit port of `url`, if it has one.
+pub(crate) fn port_of(url: &str) -> Option<u16> {
+    port_span(url).and_then(|span| url[span].parse().ok())
+}
+
+/// `scheme://host:port` of `url` with `port` instead of its own (no path: a suggestion for an
+/// endpoint on the wrong port). `None` when `url` has no explicit port.
+pub(crate) fn base_with_port(url: &str, port: u16) -> Option<String> {
+    let span = port_span(url)?;
+    Some(format!("{}{port}", &url[..span.start]))
+}
+
+/// The port of OTLP over gRPC, which Jaeger and Tempo listen on.
+pub(crate) const OTLP_GRPC_PORT: u16 = 4317;
+/// The port of OTLP over HTTP, which Jaeger and Tempo listen on.
+pub(crate) const OTLP_HTTP_PORT: u16 = 4318;
+
+/// What Jaeger serves on `port`, when it is one of its legacy ports, which do not speak OTLP.
+pub(crate) fn jaeger_legacy_port(port: u16) -> Option<&'static str> {
+    match port {
+        14250 => Some("Jaeger's legacy gRPC port for its own model.proto"),
+        14268 => Some("Jaeger's legacy port for Thrift over HTTP"),
+        _ => None,
+    }
+}
+
 /// The URL the exporter uses for `endpoint` (or the default) over `protocol`.
 pub(crate) fn traces_url(endpoint: Option<&Endpoint>, protocol: OtlpProtocol) -> String {
     match endpoint {
@@ -211,5 +253,28 @@ mod tests {
         let base = Endpoint::Base("http://c:4317".to_owned());
         assert_eq!(traces_url(Some(&base), grpc), "http://c:4317");
         assert_eq!(traces_url(None, grpc), GRPC_ENDPOINT_DEFAULT);
+    }
+    #[test]
+    fn ports_and_suggested_bases() {
+        assert_eq!(port_of("http://localhost:14250"), Some(14250));
+        assert_eq!(
+            port_of("http://user:pw@jaeger:4318/v1/traces?x=1"),
+            Some(4318)
+        );
+        assert_eq!(port_of("http://[::1]:4317"), Some(4317));
+        assert_eq!(port_of("http://[::1]"), None);
+        assert_eq!(port_of("https://jaeger.example.com/v1/traces"), None);
+        assert_eq!(
+            base_with_port("http://jaeger:14250/api", OTLP_GRPC_PORT).as_deref(),
+            Some("http://jaeger:4317")
+        );
+        assert_eq!(
+            base_with_port("http://[::1]:14250", OTLP_HTTP_PORT).as_deref(),
+            Some("http://[::1]:4318")
+        );
+        assert_eq!(base_with_port("http://jaeger", OTLP_GRPC_PORT), None);
+        assert!(jaeger_legacy_port(14250).is_some_and(|what| what.contains("model.proto")));
+        assert!(jaeger_legacy_port(14268).is_some());
+        assert_eq!(jaeger_legacy_port(4317), None);
     }
 }

@@ -1,5 +1,6 @@
 //! [`ConfigEntry`] and [`ConfigSource`]: one line of the [`ConfigReport`](super::ConfigReport),
-//! and where its value came from.
+//! and where its value came from; [`ConfigWarning`]: a value that is valid but will not work as
+//! meant.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -99,6 +100,43 @@ impl From<&Origin> for ConfigSource {
                 var: (*var).to_owned(),
             },
         }
+    }
+}
+
+/// A value that is valid but will not work as meant, such as an OTLP endpoint on Jaeger's
+/// legacy port 14250, which does not accept OTLP. `install()` prints each warning on stderr
+/// (`zdk-trace: warning: …`) and carries on; `zdk-trace status` lists them
+/// ([`ConfigReport::warnings`](super::ConfigReport::warnings)).
+///
+/// # Examples
+///
+/// ```
+/// use zdk_trace_runtime::{Config, Telemetry};
+///
+/// let file = Config::from_toml_str(
+///     "[[telemetry.tracing.exporters]]\ntype = \"jaeger\"\nendpoint = \"http://localhost:14250\"\n",
+/// )?;
+/// let report = Telemetry::builder().ignore_env().config(file).config_report()?;
+/// let warning = &report.warnings[0];
+/// assert_eq!(warning.key, "telemetry.tracing.exporters[0].endpoint");
+/// assert!(warning.message.contains("http://localhost:4317"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConfigWarning {
+    /// The key of the value, named as in `zdk-trace.toml`
+    /// (`telemetry.tracing.exporters[1].endpoint`, `telemetry.tracing.otlp.endpoint`).
+    pub key: String,
+    /// Where the value came from.
+    pub source: ConfigSource,
+    /// What is wrong and what to write instead.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` ({}): {}", self.key, self.source, self.message)
     }
 }
 

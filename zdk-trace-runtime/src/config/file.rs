@@ -635,6 +635,73 @@ currency = "USD"
     }
 
     #[test]
+    fn bad_exporter_entries_name_the_key() {
+        const ENTRY: &str = "[[telemetry.tracing.exporters]]\n";
+        for (body, key, value, expected) in [
+            (
+                "type = \"jaeger\"\nendpoint = \"localhost:4317\"\n",
+                "telemetry.tracing.exporters[0].endpoint",
+                "\"localhost:4317\"",
+                "an `http://` or `https://` URL",
+            ),
+            (
+                "type = \"tempo\"\nprotocol = \"http/json\"\n",
+                "telemetry.tracing.exporters[0].protocol",
+                "\"http/json\"",
+                "`grpc`, `http/protobuf`",
+            ),
+            (
+                "type = \"stdout\"\nendpoint = \"http://localhost:4317\"\n",
+                "telemetry.tracing.exporters[0].endpoint",
+                "\"http://localhost:4317\"",
+                "no `endpoint` for `type = \"stdout\"` (only `type = \"jaeger\"` and \
+                 `\"tempo\"` take one; the `otlp` exporter's are `endpoint` and `protocol` in \
+                 `[telemetry.tracing.otlp]`); remove it",
+            ),
+            (
+                "type = \"otlp\"\nprotocol = \"grpc\"\n",
+                "telemetry.tracing.exporters[0].protocol",
+                "\"grpc\"",
+                "no `protocol` for `type = \"otlp\"`",
+            ),
+            (
+                "type = \"jaeger\"\npath = \"t.jsonl\"\n",
+                "telemetry.tracing.exporters[0].path",
+                "\"t.jsonl\"",
+                "no `path` for `type = \"jaeger\"` (only `type = \"file\"` takes one)",
+            ),
+            (
+                "type = \"zipkin\"\n",
+                "telemetry.tracing.exporters[0].type",
+                "\"zipkin\"",
+                "`stdout`, `file`, `otlp`, `jaeger`, `tempo`",
+            ),
+        ] {
+            let err = parse(&format!("{ENTRY}{body}"), "zdk-trace.toml").unwrap_err();
+            match &err {
+                ConfigError::Invalid {
+                    key: k,
+                    value: v,
+                    expected: e,
+                    line: Some(_),
+                    ..
+                } => {
+                    assert_eq!((k.as_str(), v.as_str()), (key, value), "{body}");
+                    assert!(e.contains(expected), "{body}: {e}");
+                }
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+        let err = parse(&format!("{ENTRY}type = \"jaeger\"\nport = 4317\n"), "f")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`type`, `path`, `endpoint`, `protocol`"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn numbers_in_any_toml_form() {
         let c = parse(
             "[telemetry.tracing.otlp]\ntimeout_seconds = 1_0\n[telemetry.tracing.otlp.batch]\nmax_queue_size = 0x10\n",

@@ -8,8 +8,9 @@
 //! The files import one way, each only from the groups above it (and, inside a group, from
 //! the files named before it):
 //!
-//! 1. leaves: `error`, `expand`, `usage_reason`; `values` (the layer); `settings` (resolved);
-//!    `endpoint`, `entry`, `resource`, `toml_value`, then `env_value`;
+//! 1. leaves: `error`, `expand`, `usage_reason`; `values` (the layer); `entry` (what the
+//!    report shows); `settings` (resolved); `endpoint`, `resource`, `toml_value`, then
+//!    `env_value`;
 //! 2. `setting` (what defines a setting); `kinds` (the kinds of value: parsers, range checks,
 //!    display) and `structured` (readers of structured values), then `table` (every setting);
 //! 3. `env`, `file` and `resolve` (read through the table), then `report` (uses `resolve`),
@@ -38,7 +39,7 @@ mod usage_reason;
 mod values;
 
 pub(crate) use entry::entry as report_entry;
-pub use entry::{ConfigEntry, ConfigSource, MASKED};
+pub use entry::{ConfigEntry, ConfigSource, ConfigWarning, MASKED};
 pub use error::ConfigError;
 pub use report::ConfigReport;
 pub(crate) use report::{tracing_entries, usage_setting_entries};

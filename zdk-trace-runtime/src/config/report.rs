@@ -2,7 +2,7 @@
 //! [`TelemetryBuilder::install`](crate::TelemetryBuilder::install) would resolve it, without
 //! installing anything (what `zdk-trace status` prints).
 
-use super::entry::ConfigEntry;
+use super::entry::{ConfigEntry, ConfigWarning};
 use super::error::ConfigError;
 use super::resolve::{resolve, resolve_otlp};
 use super::setting::ReportInput;
@@ -47,6 +47,9 @@ pub struct ConfigReport {
     pub tracing_enabled: bool,
     /// Whether the usage layer would run, and exactly why (the first opt-out that applies).
     pub usage_reason: UsageReason,
+    /// Values that are valid but will not work as meant (an OTLP endpoint on Jaeger's legacy
+    /// port 14250, say): what `install()` prints on stderr, and `zdk-trace status` lists.
+    pub warnings: Vec<ConfigWarning>,
 }
 
 impl ConfigReport {

@@ -1,6 +1,10 @@
 //! Merging layers (code < file < environment) into the [`Settings`] the pipeline is built from.
 
-use super::endpoint::{append_traces_path, is_valid_url, traces_url, EXPECTED_URL};
+use super::endpoint::{
+    append_traces_path, base_with_port, is_valid_url, jaeger_legacy_port, port_of, traces_url,
+    EXPECTED_URL, OTLP_GRPC_PORT, OTLP_HTTP_PORT,
+};
+use super::entry::{source_of, ConfigSource, ConfigWarning};
 use super::error::ConfigError;
 #[cfg(feature = "config-file")]
 use super::expand::{expand, ExpandError};
@@ -8,18 +12,18 @@ use super::kinds::{
     attribute_problem, header_problem, FILE_PATH, HEADER_VALUE, SERVICE_NAME_ATTRIBUTE,
 };
 use super::settings::{
-    BatchSettings, ExporterSettings, OtlpSettings, Secret, Settings, UsageSettings,
+    BatchSettings, ExporterSettings, OtlpProtocol, OtlpSettings, Secret, Settings, UsageSettings,
     OTLP_PROTOCOL_DEFAULT, SERVICE_NAME_DEFAULT,
 };
 use super::table::{
-    prices, profiling, CAPTURE, ENABLED, EXPORT_TIMEOUT, KEEP_ERRORS, LOGGING,
+    prices, profiling, CAPTURE, ENABLED, EXPORTERS, EXPORT_TIMEOUT, KEEP_ERRORS, LOGGING,
     MAX_EXPORT_BATCH_SIZE, MAX_QUEUE_SIZE, MAX_REQUEST_BYTES, MAX_TRACES_PER_SECOND,
-    OTLP_COMPRESSION, OTLP_PROTOCOL, OTLP_TIMEOUT, PROBABILITY, SCHEDULED_DELAY, SERVICE_NAME,
-    SERVICE_VERSION, SLOW_THRESHOLD, STRATEGY, TRACING_ENABLED, USAGE_ENABLED, USAGE_ENDPOINT,
-    USAGE_NOTICE,
+    OTLP_COMPRESSION, OTLP_ENDPOINT, OTLP_PROTOCOL, OTLP_TIMEOUT, PROBABILITY, SCHEDULED_DELAY,
+    SERVICE_NAME, SERVICE_VERSION, SLOW_THRESHOLD, STRATEGY, TRACING_ENABLED, USAGE_ENABLED,
+    USAGE_ENDPOINT, USAGE_NOTICE,
 };
 use super::toml_value::EXPECTED_PROBABILITY;
-use super::values::{Config, ExporterChoice, Origin, Root, Set, Strategy};
+use super::values::{Config, Endpoint, ExporterChoice, Origin, Root, Set, Strategy};
 use crate::sampling::{Sampler, TailSampling};
 /// The ratio of `traceidratio` samplers when no layer sets one (as `OTEL_TRACES_SAMPLER_ARG`).
 const PROBABILITY_DEFAULT: f64 = 1.0;
@@ -84,30 +88,50 @@ pub(crate) fn resolve(
         }
     }
 
+    let mut warnings = Vec::new();
     let exporters = match last(layers, |c| &c.exporters) {
-        Some(list) => list
-            .value
-            .iter()
-            .map(|choice| match choice {
-                ExporterChoice::Stdout => Ok(ExporterSettings::Stdout),
-                ExporterChoice::File(path) => {
-                    // A file's path was checked when read; this catches code values.
-                    let shown = path.to_string_lossy();
-                    match FILE_PATH.check(&shown) {
-                        Some(expected) => Err(list.origin.invalid(format!("{shown:?}"), expected)),
-                        None => Ok(ExporterSettings::File { path: path.clone() }),
+        Some(list) => {
+            let mut exporters = Vec::with_capacity(list.value.len());
+            for (index, choice) in list.value.iter().enumerate() {
+                exporters.push(match choice {
+                    ExporterChoice::Stdout => ExporterSettings::Stdout,
+                    ExporterChoice::File(path) => {
+                        // A file's path was checked when read; this catches code values.
+                        let shown = path.to_string_lossy();
+                        if let Some(expected) = FILE_PATH.check(&shown) {
+                            return Err(list.origin.invalid(format!("{shown:?}"), expected));
+                        }
+                        ExporterSettings::File { path: path.clone() }
                     }
-                }
-                ExporterChoice::Otlp => {
-                    resolve_otlp(layers, env_for_expansion).map(ExporterSettings::Otlp)
-                }
-            })
-            .collect::<Result<Vec<_>, _>>()?,
+                    ExporterChoice::Otlp => {
+                        let otlp = resolve_otlp(layers, env_for_expansion)?;
+                        warnings.extend(otlp_endpoint_warning(layers, &otlp));
+                        ExporterSettings::Otlp(otlp)
+                    }
+                    ExporterChoice::Backend {
+                        backend,
+                        endpoint,
+                        protocol,
+                    } => {
+                        let otlp = resolve_backend(layers, endpoint.as_ref(), protocol.as_ref())?;
+                        warnings.extend(legacy_port_warning(
+                            format!("{}[{index}].endpoint", EXPORTERS.key),
+                            source_of(endpoint.as_ref()),
+                            &otlp,
+                        ));
+                        ExporterSettings::Backend {
+                            backend: *backend,
+                            otlp,
+                        }
+                    }
+                });
+            }
+            exporters
+        }
         None if last(layers, |c| &c.otlp.endpoint).is_some() => {
-            vec![ExporterSettings::Otlp(resolve_otlp(
-                layers,
-                env_for_expansion,
-            )?)]
+            let otlp = resolve_otlp(layers, env_for_expansion)?;
+            warnings.extend(otlp_endpoint_warning(layers, &otlp));
+            vec![ExporterSettings::Otlp(otlp)]
         }
         // The pipeline's default (the console).
         None => Vec::new(),
@@ -125,6 +149,7 @@ pub(crate) fn resolve(
         exporters,
         capture: CAPTURE.value(layers)?.unwrap_or_default(),
         usage: usage(layers)?,
+        warnings,
         layers: layers.iter().map(|layer| (*layer).clone()).collect(),
     })
 }
@@ -255,6 +280,76 @@ fn usage(layers: &[&Config]) -> Result<UsageSettings, ConfigError> {
     })
 }
 
+/// The protocol of a backend's exporter (`type = "jaeger"`, `"tempo"`): the entry's
+/// `protocol`, else OTLP over HTTP when the endpoint is on port 4318 (the OTLP/HTTP port),
+/// else gRPC (port 4317, and the default endpoint).
+pub(crate) fn backend_protocol(
+    endpoint: Option<&str>,
+    protocol: Option<OtlpProtocol>,
+) -> OtlpProtocol {
+    protocol.unwrap_or(match endpoint.and_then(port_of) {
+        Some(OTLP_HTTP_PORT) => OtlpProtocol::HttpProtobuf,
+        _ => OtlpProtocol::Grpc,
+    })
+}
+
+/// The OTLP settings of a backend's exporter: its own endpoint (default
+/// `http://localhost:4317`, or `http://localhost:4318/v1/traces` for `http/protobuf`) and
+/// protocol; the timeout and compression of `[telemetry.tracing.otlp]`. The headers of
+/// `[telemetry.tracing.otlp.headers]` are not sent: they are the credentials of another
+/// endpoint.
+fn resolve_backend(
+    layers: &[&Config],
+    endpoint: Option<&Set<String>>,
+    protocol: Option<&Set<OtlpProtocol>>,
+) -> Result<OtlpSettings, ConfigError> {
+    // Only files set a backend's endpoint, and the file reader checked it.
+    let url = endpoint.map(|set| set.value.as_str());
+    let protocol = backend_protocol(url, protocol.map(|set| set.value));
+    Ok(OtlpSettings {
+        endpoint: traces_url(url.map(|u| Endpoint::Url(u.to_owned())).as_ref(), protocol),
+        protocol,
+        headers: Vec::new(),
+        timeout: OTLP_TIMEOUT.value(layers)?.unwrap_or_default(),
+        gzip: OTLP_COMPRESSION.value(layers)?.unwrap_or_default(),
+    })
+}
+
+/// The warning for the `[telemetry.tracing.otlp]` exporter's endpoint, if it is on a legacy
+/// Jaeger port.
+fn otlp_endpoint_warning(layers: &[&Config], otlp: &OtlpSettings) -> Option<ConfigWarning> {
+    legacy_port_warning(
+        OTLP_ENDPOINT.key.to_owned(),
+        source_of(last(layers, |c| &c.otlp.endpoint)),
+        otlp,
+    )
+}
+
+/// A warning when `otlp`'s endpoint is on one of Jaeger's legacy ports (14250: its own
+/// model.proto over gRPC; 14268: Thrift over HTTP), which do not speak OTLP, so every export
+/// there would fail; it says which ports do and what to write instead.
+fn legacy_port_warning(
+    key: String,
+    source: ConfigSource,
+    otlp: &OtlpSettings,
+) -> Option<ConfigWarning> {
+    let url = &otlp.endpoint;
+    let port = port_of(url)?;
+    let what = jaeger_legacy_port(port)?;
+    let grpc = base_with_port(url, OTLP_GRPC_PORT)?;
+    let http = base_with_port(url, OTLP_HTTP_PORT)?;
+    Some(ConfigWarning {
+        key,
+        source,
+        message: format!(
+            "`{url}` is on port {port}, {what}, which does not accept OTLP: every export \
+             there would fail. Jaeger 1.35 and later (and Jaeger v2) ingest OTLP natively on \
+             {OTLP_GRPC_PORT} (gRPC) and {OTLP_HTTP_PORT} (HTTP): use `{grpc}` for OTLP over \
+             gRPC, or `{http}` with protocol `http/protobuf`"
+        ),
+    })
+}
+
 /// The OTLP settings of `layers`, whether or not an OTLP exporter is on.
 pub(crate) fn resolve_otlp(
     layers: &[&Config],
@@ -343,7 +438,7 @@ mod tests {
         OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_SDK_DISABLED,
         OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG,
     };
-    use crate::config::settings::{OtlpProtocol, OTLP_TIMEOUT_DEFAULT};
+    use crate::config::settings::{Backend, OtlpProtocol, OTLP_TIMEOUT_DEFAULT};
     use crate::config::Protocol;
 
     fn no_env(_: &str) -> Option<String> {
@@ -925,6 +1020,161 @@ mod tests {
             ),
         ]);
         assert_eq!(url(&[&code, &traces]), "http://traces:9999/custom");
+    }
+
+    /// The design documents' complete `config.toml` (vendored in `tests/`), every key of it
+    /// but `telemetry.logging`, which is another change's.
+    #[test]
+    fn the_seed_config_resolves_with_its_jaeger_entry_and_a_warning() {
+        let seed = include_str!("../../../tests/seed-config.toml");
+        assert!(seed.contains("logging = true\n"));
+        let file = toml(&seed.replace("logging = true\n", ""));
+        let vars = |name: &str| match name {
+            "API_KEY" => Some("k1".to_owned()),
+            "GCP_API_KEY" => Some("k2".to_owned()),
+            _ => None,
+        };
+        let s = resolve(&[&file], &vars).unwrap();
+        let [ExporterSettings::Stdout, ExporterSettings::Backend { backend, otlp }] =
+            &s.exporters[..]
+        else {
+            panic!("not [stdout, jaeger]: {:?}", s.exporters);
+        };
+        assert_eq!(*backend, Backend::Jaeger);
+        assert_eq!(otlp.endpoint, "http://localhost:14250");
+        assert_eq!(otlp.protocol, OtlpProtocol::Grpc);
+        // `[telemetry.tracing.otlp]`'s timeout applies; its headers are another endpoint's.
+        assert_eq!(otlp.timeout, Duration::from_secs(10));
+        assert!(otlp.headers.is_empty());
+        let [warning] = &s.warnings[..] else {
+            panic!("not one warning: {:?}", s.warnings);
+        };
+        assert_eq!(warning.key, "telemetry.tracing.exporters[1].endpoint");
+        assert!(
+            matches!(&warning.source, ConfigSource::File { line: Some(40), .. }),
+            "{:?}",
+            warning.source
+        );
+        for part in [
+            "`http://localhost:14250` is on port 14250",
+            "does not accept OTLP",
+            "4317 (gRPC) and 4318 (HTTP)",
+            "use `http://localhost:4317`",
+            "`http://localhost:4318` with protocol `http/protobuf`",
+        ] {
+            assert!(warning.message.contains(part), "{part}: {warning}");
+        }
+        // The sections the other exporters read resolve too (the OTLP headers expand).
+        let otlp = resolve_otlp(&[&file], &vars).unwrap();
+        assert_eq!(otlp.headers.len(), 2);
+        assert_eq!(s.sampler, Sampler::TraceIdRatio(0.1));
+    }
+
+    #[test]
+    fn backend_entries_take_their_own_endpoint_and_protocol() {
+        let file = toml(
+            "[telemetry.tracing.otlp]\nendpoint = \"http://collector:4318\"\n\
+             timeout_seconds = 3\ncompression = \"gzip\"\n\
+             [telemetry.tracing.otlp.headers]\nx-api-key = \"secret\"\n\
+             [[telemetry.tracing.exporters]]\ntype = \"jaeger\"\n\
+             [[telemetry.tracing.exporters]]\ntype = \"jaeger\"\nendpoint = \"http://j:4318\"\n\
+             [[telemetry.tracing.exporters]]\ntype = \"tempo\"\nendpoint = \"http://t:4318/otlp\"\n\
+             protocol = \"grpc\"\n\
+             [[telemetry.tracing.exporters]]\ntype = \"tempo\"\nprotocol = \"http/protobuf\"\n\
+             [[telemetry.tracing.exporters]]\ntype = \"otlp\"\n",
+        );
+        let s = settings(&[&file]);
+        let backends: Vec<_> = s
+            .exporters
+            .iter()
+            .filter_map(|e| match e {
+                ExporterSettings::Backend { backend, otlp } => {
+                    assert_eq!(otlp.timeout, Duration::from_secs(3));
+                    assert!(otlp.gzip);
+                    assert!(otlp.headers.is_empty(), "{otlp:?}");
+                    Some((*backend, otlp.endpoint.as_str(), otlp.protocol))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            backends,
+            [
+                // No endpoint: the OTLP/gRPC port on this machine.
+                (Backend::Jaeger, "http://localhost:4317", OtlpProtocol::Grpc),
+                // Port 4318 is OTLP/HTTP.
+                (
+                    Backend::Jaeger,
+                    "http://j:4318/v1/traces",
+                    OtlpProtocol::HttpProtobuf
+                ),
+                // An explicit protocol wins over the port.
+                (Backend::Tempo, "http://t:4318/otlp", OtlpProtocol::Grpc),
+                (
+                    Backend::Tempo,
+                    "http://localhost:4318/v1/traces",
+                    OtlpProtocol::HttpProtobuf
+                ),
+            ]
+        );
+        // The `otlp` entry keeps `[telemetry.tracing.otlp]`, headers included.
+        match s.exporters.last() {
+            Some(ExporterSettings::Otlp(otlp)) => {
+                assert_eq!(otlp.endpoint, "http://collector:4318/v1/traces");
+                assert_eq!(otlp.headers.len(), 1);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    }
+
+    #[test]
+    fn legacy_jaeger_ports_warn_wherever_the_endpoint_is_set() {
+        // The `[telemetry.tracing.otlp]` exporter, from a variable.
+        let environment = env(&[(OTEL_EXPORTER_OTLP_ENDPOINT, "http://jaeger:14268")]);
+        let s = settings(&[&environment]);
+        let [warning] = &s.warnings[..] else {
+            panic!("not one warning: {:?}", s.warnings);
+        };
+        assert_eq!(warning.key, "telemetry.tracing.otlp.endpoint");
+        assert_eq!(
+            warning.source,
+            ConfigSource::Env {
+                var: OTEL_EXPORTER_OTLP_ENDPOINT.to_owned()
+            }
+        );
+        assert!(warning.message.contains("Thrift"), "{warning}");
+        assert!(
+            warning.message.contains("`http://jaeger:4317`"),
+            "{warning}"
+        );
+        // An explicit `http/protobuf` to 14250 is still not OTLP.
+        let file = toml(
+            "[[telemetry.tracing.exporters]]\ntype = \"tempo\"\n\
+             [[telemetry.tracing.exporters]]\ntype = \"jaeger\"\n\
+             endpoint = \"http://[::1]:14250\"\nprotocol = \"http/protobuf\"\n",
+        );
+        let s = settings(&[&file]);
+        let [warning] = &s.warnings[..] else {
+            panic!("not one warning: {:?}", s.warnings);
+        };
+        assert_eq!(warning.key, "telemetry.tracing.exporters[1].endpoint");
+        assert!(
+            warning.message.contains("`http://[::1]:14250/v1/traces`"),
+            "{warning}"
+        );
+        assert!(warning.message.contains("`http://[::1]:4318`"), "{warning}");
+        // Other ports, and an endpoint with none, do not warn.
+        for url in [
+            "http://jaeger:4317",
+            "https://jaeger.example.com",
+            "http://j:1425",
+        ] {
+            let file = toml(&format!(
+                "[[telemetry.tracing.exporters]]\ntype = \"jaeger\"\nendpoint = \"{url}\"\n"
+            ));
+            assert!(settings(&[&file]).warnings.is_empty(), "{url}");
+        }
     }
 
     #[test]

@@ -5,8 +5,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::entry::ConfigWarning;
 use super::values::Config;
-pub(crate) use super::values::{OtlpProtocol, Secret};
+pub(crate) use super::values::{Backend, OtlpProtocol, Secret};
 use crate::genai::CaptureMode;
 use crate::sampling::{Sampler, TailSampling};
 
@@ -95,6 +96,9 @@ pub(crate) struct Settings {
     /// Where `capture` functions record message content.
     pub(crate) capture: CaptureMode,
     pub(crate) usage: UsageSettings,
+    /// What is valid but will not work as meant (an endpoint on Jaeger's legacy port), printed
+    /// at install and shown by `zdk-trace status`.
+    pub(crate) warnings: Vec<ConfigWarning>,
     /// The layers these settings were resolved from, lowest first: a part that uses a setting
     /// with no field here reads it with `Setting::resolved`.
     pub(crate) layers: Vec<Config>,
@@ -141,6 +145,11 @@ pub(crate) enum ExporterSettings {
     File { path: PathBuf },
     /// OTLP over gRPC or HTTP/protobuf.
     Otlp(OtlpSettings),
+    /// `type = "jaeger"` or `"tempo"`: OTLP to that backend, at the entry's own endpoint.
+    Backend {
+        backend: Backend,
+        otlp: OtlpSettings,
+    },
 }
 
 /// OTLP exporter settings.

@@ -23,15 +23,15 @@ use super::kinds::attribute_problem;
 use super::kinds::{
     attribute_rule, currency_check, is_header_name, model_key, price_check, unsigned_zero,
     ATTRIBUTE_KEY, EXPECTED_CURRENCY, EXPECTED_HEADER_NAME, EXPECTED_PRICE, FILE_PATH,
-    HEADER_VALUE, MODEL_NAME,
+    HEADER_VALUE, MODEL_NAME, PROTOCOL,
 };
 #[cfg(feature = "config-file")]
 use super::settings::{Secret, PRICE_CURRENCY_DEFAULT};
 #[cfg(feature = "config-file")]
 use super::toml_value::{Doc, Item, HIDDEN};
-use super::values::{Config, Endpoint, Origin, Set};
 #[cfg(feature = "config-file")]
-use super::values::{ExporterChoice, ModelPrice};
+use super::values::{Backend, ExporterChoice, ModelPrice};
+use super::values::{Config, Endpoint, Origin, Set};
 
 #[cfg(feature = "config-file")]
 pub(super) fn resource_from_file(
@@ -152,10 +152,12 @@ pub(super) fn headers_from_file(
 }
 
 #[cfg(feature = "config-file")]
-pub(super) const EXPORTER_KEYS: &[&str] = &["type", "path"];
+pub(super) const EXPORTER_KEYS: &[&str] = &["type", "path", "endpoint", "protocol"];
 #[cfg(feature = "config-file")]
-pub(super) const EXPORTER_TYPES: &[&str] = &["stdout", "file", "otlp"];
+pub(super) const EXPORTER_TYPES: &[&str] = &["stdout", "file", "otlp", "jaeger", "tempo"];
 
+/// `[[telemetry.tracing.exporters]]`: a list of tables, each with a `type`; `path` for
+/// `file`, `endpoint` and `protocol` for the backends that ingest OTLP (`jaeger`, `tempo`).
 #[cfg(feature = "config-file")]
 pub(super) fn exporters_from_file(
     doc: &Doc<'_>,
@@ -163,7 +165,8 @@ pub(super) fn exporters_from_file(
     item: &Item<'_>,
 ) -> Result<Vec<ExporterChoice>, ConfigError> {
     const EXPECTED: &str = "a list of tables: `[[telemetry.tracing.exporters]]` with \
-                            `type = \"stdout\"`, `\"file\"` or `\"otlp\"`";
+                            `type = \"stdout\"`, `\"file\"`, `\"otlp\"`, `\"jaeger\"` or \
+                            `\"tempo\"`";
     let DeValue::Array(items) = item.get_ref() else {
         return Err(doc.invalid(path, item, EXPECTED));
     };
@@ -175,50 +178,94 @@ pub(super) fn exporters_from_file(
         };
         let mut kind = None;
         let mut file_path = None;
+        let mut endpoint = None;
+        let mut protocol = None;
         for (name, key, v) in doc.fields(table, &entry_path, EXPORTER_KEYS)? {
             match name {
                 "type" => kind = Some(doc.choice(&key, v, EXPORTER_TYPES)?),
                 "path" => {
                     file_path = Some((FILE_PATH.file(doc, &key, v)?, key, v));
                 }
+                "endpoint" => {
+                    let url = doc.string(&key, v, EXPECTED_URL)?;
+                    if !is_valid_url(url) {
+                        return Err(doc.invalid(&key, v, EXPECTED_URL));
+                    }
+                    endpoint = Some((Set::new(url.to_owned(), doc.origin(&key, v)), key, v));
+                }
+                "protocol" => {
+                    let value = (PROTOCOL.file)(doc, &key, v)?;
+                    protocol = Some((Set::new(value, doc.origin(&key, v)), key, v));
+                }
                 _ => {}
             }
         }
-        let exporter = match (kind, file_path) {
-            (None, _) => {
-                return Err(doc.missing(
-                    &format!("{entry_path}.type"),
-                    entry.span(),
-                    format!("`type = …`, one of {}", one_of(EXPORTER_TYPES)),
-                ))
-            }
-            (Some("file"), Some((file, _, _))) => ExporterChoice::File(PathBuf::from(file)),
-            (Some("file"), None) => {
-                return Err(doc.missing(
-                    &format!("{entry_path}.path"),
-                    entry.span(),
-                    "the file to write, e.g. `path = \"traces.jsonl\"` \
-                     (a `type = \"file\"` exporter needs one)"
-                        .to_owned(),
-                ))
-            }
-            (Some(other), Some((_, key, v))) => {
-                return Err(doc.invalid(
-                    &key,
-                    v,
-                    format!(
-                        "no `path` for `type = \"{other}\"` (only `type = \"file\"` \
-                         takes one); remove it"
-                    ),
-                ))
-            }
-            (Some("stdout"), None) => ExporterChoice::Stdout,
-            (Some(_), None) => ExporterChoice::Otlp,
+        let Some(kind) = kind else {
+            return Err(doc.missing(
+                &format!("{entry_path}.type"),
+                entry.span(),
+                format!("`type = …`, one of {}", one_of(EXPORTER_TYPES)),
+            ));
+        };
+        let backend = match kind {
+            "jaeger" => Some(Backend::Jaeger),
+            "tempo" => Some(Backend::Tempo),
+            _ => None,
+        };
+        // A key the entry's type does not take is a mistake (a `path` on `otlp`, an
+        // `endpoint` on `stdout`): refused, naming the keys that type takes.
+        let misplaced = [
+            file_path
+                .as_ref()
+                .filter(|_| kind != "file")
+                .map(|(_, key, v)| (key, *v, "path", "only `type = \"file\"` takes one")),
+            endpoint
+                .as_ref()
+                .filter(|_| backend.is_none())
+                .map(|(_, key, v)| (key, *v, "endpoint", NOT_HERE_OTLP)),
+            protocol
+                .as_ref()
+                .filter(|_| backend.is_none())
+                .map(|(_, key, v)| (key, *v, "protocol", NOT_HERE_OTLP)),
+        ];
+        if let Some((key, v, name, why)) = misplaced.into_iter().flatten().next() {
+            return Err(doc.invalid(
+                key,
+                v,
+                format!("no `{name}` for `type = \"{kind}\"` ({why}); remove it"),
+            ));
+        }
+        let exporter = match (kind, backend) {
+            (_, Some(backend)) => ExporterChoice::Backend {
+                backend,
+                endpoint: endpoint.map(|(set, _, _)| set),
+                protocol: protocol.map(|(set, _, _)| set),
+            },
+            ("file", _) => match file_path {
+                Some((file, _, _)) => ExporterChoice::File(PathBuf::from(file)),
+                None => {
+                    return Err(doc.missing(
+                        &format!("{entry_path}.path"),
+                        entry.span(),
+                        "the file to write, e.g. `path = \"traces.jsonl\"` \
+                         (a `type = \"file\"` exporter needs one)"
+                            .to_owned(),
+                    ))
+                }
+            },
+            ("stdout", _) => ExporterChoice::Stdout,
+            _ => ExporterChoice::Otlp,
         };
         exporters.push(exporter);
     }
     Ok(exporters)
 }
+
+/// Why an `endpoint` or `protocol` is refused on an entry that is not a backend's.
+#[cfg(feature = "config-file")]
+const NOT_HERE_OTLP: &str = "only `type = \"jaeger\"` and `\"tempo\"` take one; the `otlp` \
+                             exporter's are `endpoint` and `protocol` in \
+                             `[telemetry.tracing.otlp]`";
 
 /// The keys of one model's entry in `[telemetry.genai.prices."<model>"]`.
 #[cfg(feature = "config-file")]

@@ -50,9 +50,9 @@ use super::kinds::{
 use super::setting::LayerCheck;
 use super::setting::{Custom, Describe, EnvOnly, Field, Report, ReportInput, Setting};
 use super::settings::{
-    OtlpProtocol, ProfileExporterKind, ProfilingSettings, Secret, Settings, EXPORT_TIMEOUT_DEFAULT,
-    MAX_EXPORT_BATCH_SIZE_DEFAULT, MAX_QUEUE_SIZE_DEFAULT, MAX_REQUEST_BYTES_DEFAULT,
-    METRICS_CARDINALITY_LIMIT_DEFAULT, METRICS_EXPORT_INTERVAL_DEFAULT,
+    ExporterSettings, OtlpProtocol, ProfileExporterKind, ProfilingSettings, Secret, Settings,
+    EXPORT_TIMEOUT_DEFAULT, MAX_EXPORT_BATCH_SIZE_DEFAULT, MAX_QUEUE_SIZE_DEFAULT,
+    MAX_REQUEST_BYTES_DEFAULT, METRICS_CARDINALITY_LIMIT_DEFAULT, METRICS_EXPORT_INTERVAL_DEFAULT,
     METRICS_OTLP_PROTOCOL_DEFAULT, OTLP_PROTOCOL_DEFAULT, OTLP_TIMEOUT_DEFAULT,
     PROFILES_DIR_DEFAULT, PROFILING_CPU_FREQUENCY_DEFAULT, PROFILING_CPU_WINDOW_DEFAULT,
     PROFILING_SAMPLING_RATE_DEFAULT, PROMETHEUS_ADDRESS_DEFAULT, PROMETHEUS_PATH_DEFAULT,
@@ -1464,6 +1464,7 @@ fn exporters_entry(input: &ReportInput<'_>, out: &mut Vec<ConfigEntry>) {
                     ExporterChoice::Stdout => "stdout".to_owned(),
                     ExporterChoice::File(path) => format!("file {}", path.display()),
                     ExporterChoice::Otlp => "otlp".to_owned(),
+                    ExporterChoice::Backend { backend, .. } => backend.name().to_owned(),
                 })
                 .collect::<Vec<_>>()
                 .join(", "),
@@ -1474,6 +1475,37 @@ fn exporters_entry(input: &ReportInput<'_>, out: &mut Vec<ConfigEntry>) {
         (None, true) => ("stdout".to_owned(), ConfigSource::Default),
     };
     out.push(entry(EXPORTERS.key, list, source));
+    // A backend's exporter (`type = "jaeger"`, `"tempo"`) has an endpoint and protocol of
+    // its own: one entry each, under the entry's index, as errors name it. The resolved list
+    // is the layer's list, in its order.
+    let Some(list) = exporters else { return };
+    for (index, (choice, resolved)) in list.value.iter().zip(&input.settings.exporters).enumerate()
+    {
+        if let (
+            ExporterChoice::Backend {
+                endpoint, protocol, ..
+            },
+            ExporterSettings::Backend { otlp, .. },
+        ) = (choice, resolved)
+        {
+            let key = format!("{}[{index}]", EXPORTERS.key);
+            out.push(entry(
+                format!("{key}.endpoint"),
+                otlp.endpoint.clone(),
+                source_of(endpoint.as_ref()),
+            ));
+            // The protocol follows from the endpoint's port when the entry names none.
+            let protocol_source = match (protocol, endpoint) {
+                (Some(set), _) => source_of(Some(set)),
+                (None, endpoint) => source_of(endpoint.as_ref()),
+            };
+            out.push(entry(
+                format!("{key}.protocol"),
+                (PROTOCOL.show)(&otlp.protocol),
+                protocol_source,
+            ));
+        }
+    }
 }
 
 /// One entry per model: `telemetry.genai.prices."gpt-4o"` = `2.5 / 10 USD per 1M tokens

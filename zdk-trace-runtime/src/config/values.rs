@@ -255,6 +255,37 @@ pub(crate) enum ExporterChoice {
     Stdout,
     File(PathBuf),
     Otlp,
+    /// `type = "jaeger"` or `"tempo"`: OTLP to that backend, with an endpoint and protocol of
+    /// its own (`None`: the backend's default, the protocol from the endpoint's port).
+    // Only a file names one (there is no setter): without `config-file`, never built.
+    #[cfg_attr(not(feature = "config-file"), allow(dead_code))]
+    Backend {
+        backend: Backend,
+        endpoint: Option<Set<String>>,
+        protocol: Option<Set<OtlpProtocol>>,
+    },
+}
+
+/// A tracing backend an exporter entry names by its `type`; each ingests OTLP natively, so
+/// its exporter is an OTLP exporter with its own endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Only a file names one (there is no setter): without `config-file`, never built.
+#[cfg_attr(not(feature = "config-file"), allow(dead_code))]
+pub(crate) enum Backend {
+    /// Jaeger 1.35+ and v2: OTLP on 4317 (gRPC) and 4318 (HTTP).
+    Jaeger,
+    /// Grafana Tempo: OTLP on 4317 (gRPC) and 4318 (HTTP).
+    Tempo,
+}
+
+impl Backend {
+    /// The `type` that names it in `[[telemetry.tracing.exporters]]`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Backend::Jaeger => "jaeger",
+            Backend::Tempo => "tempo",
+        }
+    }
 }
 
 /// What one model's tokens cost: an entry of `[telemetry.genai.prices]`, as one layer sets it
@@ -335,7 +366,7 @@ impl Origin {
 }
 
 /// A value set in one layer, and where.
-#[derive(Clone, PartialEq)]
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Set<T> {
     pub(crate) value: T,
     pub(crate) origin: Origin,
