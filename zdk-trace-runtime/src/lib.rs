@@ -385,9 +385,9 @@
 //!
 //! # Cargo features
 //!
-//! Optional parts are behind Cargo features, so an application compiles only what it uses. All
-//! four are on by default (the examples above need them); to trim, turn the defaults off and
-//! name what you use:
+//! Optional parts are behind Cargo features, so an application compiles only what it uses.
+//! Those marked *on* are on by default (the examples above need them); to trim, turn the
+//! defaults off and name what you use:
 //!
 //! ```toml
 //! zdk-trace-runtime = { version = "0.1", default-features = false, features = ["otlp-http"] }
@@ -400,6 +400,8 @@
 //! | `config-file` | on | `zdk-trace.toml`: [`Config::from_toml_str`], [`Config::from_file`] and the file [`Config::discover`] finds | `ZDK_TRACE_CONFIG` naming a file is [`ConfigError::FileNotCompiled`]; `./zdk-trace.toml` is not looked for |
 //! | `usage` | on | the anonymous usage layer's sender: its thread, HTTP client, gzip, anonymous id, opt-out files | `#[usage_event]`, [`usage_keys!`], the `track_*` functions still compile and send nothing; [`usage::usage_status`] says [`NotCompiled`](usage::UsageReason::NotCompiled) |
 //! | `prometheus` | on | the metrics scrape endpoint (`[telemetry.metrics.prometheus]`): an HTTP/1.1 server on its own thread | the built-in metrics and [`Telemetry::meter`] still record; turning the endpoint on is an install error, [`MetricsError::PrometheusNotCompiled`] |
+//! | `reqwest` | off | [`http::ClientTracing`]: a CLIENT span per request of a `reqwest-middleware` client, its `traceparent`, `tracestate` and baggage sent on | propagate by hand with [`propagation::inject`] |
+//! | `tower` | off | [`http::ServerTracing`]: a tower layer (axum, tonic, hyper) opening the SERVER span from the caller's `traceparent` | extract by hand with [`propagation::extract`] |
 //!
 //! Without any of them the console and JSON-lines exporters, any `opentelemetry_sdk`
 //! `SpanExporter` given to [`TelemetryBuilder::span_exporter`], the `OTEL_*` variables and
@@ -408,11 +410,17 @@
 #![warn(missing_docs, unreachable_pub)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
-// The docs link to `Config::from_toml_str`, `reset_anonymous_id` and other items that a build
-// without `config-file` or `usage` does not have; those links are checked by the all-features
-// doc build in CI, so only they are let go when a feature is off.
+// The docs link to `Config::from_toml_str`, `reset_anonymous_id`, `http::ClientTracing` and
+// other items that a build without `config-file`, `usage`, `reqwest` or `tower` does not have;
+// those links are checked by the all-features doc build in CI, so only they are let go when a
+// feature is off.
 #![cfg_attr(
-    not(all(feature = "config-file", feature = "usage")),
+    not(all(
+        feature = "config-file",
+        feature = "usage",
+        feature = "reqwest",
+        feature = "tower"
+    )),
     allow(rustdoc::broken_intra_doc_links)
 )]
 
@@ -426,6 +434,9 @@ mod error_type;
 mod export;
 pub mod genai;
 mod hot;
+#[cfg(any(feature = "reqwest", feature = "tower"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "reqwest", feature = "tower"))))]
+pub mod http;
 mod instrument;
 mod lock;
 mod metrics;
