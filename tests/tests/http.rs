@@ -35,7 +35,9 @@ struct Server {
 impl Server {
     fn start() -> Server {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener.set_nonblocking(true).expect("non-blocking listener");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
         let addr = listener.local_addr().expect("local address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -408,4 +410,47 @@ async fn a_malformed_traceparent_starts_a_new_trace_on_the_server() {
     let server_span = one_of(&spans, "GET /items/{id}", SpanKind::Server);
     assert_root(server_span);
     assert_child_of(one(&spans, "handler.work"), server_span);
+}
+
+#[tokio::test]
+async fn requests_on_one_connection_keep_their_own_spans() {
+    let h = Harness::install(|b| b);
+    let server = Server::start();
+    let client = client();
+    for id in 1..=3 {
+        let response = client
+            .get(server.url(&format!("/items/{id}")))
+            .send()
+            .instrument(Span::start(format!("caller {id}")))
+            .await
+            .expect("response");
+        assert_eq!(response.text().await.expect("body"), "item");
+    }
+
+    let spans = h.spans();
+    assert_eq!(spans.len(), 12, "{spans:#?}");
+    for id in 1..=3 {
+        let caller = one(&spans, &format!("caller {id}"));
+        let client_span = spans
+            .iter()
+            .find(|s| {
+                s.span_kind == SpanKind::Client && s.parent_span_id == caller.span_context.span_id()
+            })
+            .expect("client span");
+        let server_span = spans
+            .iter()
+            .find(|s| {
+                s.span_kind == SpanKind::Server
+                    && s.parent_span_id == client_span.span_context.span_id()
+            })
+            .expect("server span");
+        assert_eq!(string(server_span, "url.path"), format!("/items/{id}"));
+        let work: Vec<&SpanData> = spans
+            .iter()
+            .filter(|s| {
+                s.name == "handler.work" && s.parent_span_id == server_span.span_context.span_id()
+            })
+            .collect();
+        assert_eq!(work.len(), 1, "request {id}: {spans:#?}");
+    }
 }

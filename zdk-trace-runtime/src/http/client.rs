@@ -100,7 +100,10 @@ fn request_attributes(request: &Request) -> Vec<KeyValue> {
     if let Some(host) = url.host_str() {
         // Without the brackets of an IPv6 address, as the conventions want.
         let address = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
-        attributes.push(KeyValue::new(SERVER_ADDRESS, address.unwrap_or(host).to_owned()));
+        attributes.push(KeyValue::new(
+            SERVER_ADDRESS,
+            address.unwrap_or(host).to_owned(),
+        ));
     }
     if let Some(port) = url.port_or_known_default() {
         attributes.push(KeyValue::new(SERVER_PORT, i64::from(port)));

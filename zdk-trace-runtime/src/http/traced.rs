@@ -67,7 +67,10 @@ impl<F: Future> Future for HttpSpanFuture<F> {
         let this = self.project();
         let poll = {
             // Baggage first, span second: dropped in reverse, so the span leaves first.
-            let _baggage = this.baggage.as_ref().map(|baggage| baggage.clone().attach());
+            let _baggage = this
+                .baggage
+                .as_ref()
+                .map(|baggage| baggage.clone().attach());
             let _entered = this.span.enter();
             this.inner.poll(cx)
         };
