@@ -178,17 +178,20 @@ fn agent_app_over_http_protobuf() {
 }
 
 /// The cross-process trace as [`render_tree`] draws it: the runner's tool calls each become
-/// an HTTP client span, and the tool server's spans hang under them.
+/// an HTTP CLIENT span (`http::ClientTracing`), the tool server's SERVER span
+/// (`http::ServerTracing`) hangs under it, and the server's own spans under that.
 const CROSS_PROCESS_TREE: &str = "\
 runner.run app.service=remote-runner
   invoke_agent travel_agent gen_ai.agent.id=travel-1
     execute_tool get_weather gen_ai.tool.call.id=call_1
-      POST /tools/{name}
-        POST /tools/{name} app.service=tool-server
-          forecast.lookup
+      POST
+        POST /tools/{name}
+          tool.handle app.service=tool-server
+            forecast.lookup
     execute_tool search_flights [ERROR] gen_ai.tool.call.id=call_2 error.type=tool_unavailable
-      POST /tools/{name} [ERROR] error.type=http_503
-        POST /tools/{name} [ERROR] app.service=tool-server error.type=timeout
+      POST [ERROR] error.type=503
+        POST /tools/{name} [ERROR] error.type=503
+          tool.handle [ERROR] app.service=tool-server error.type=timeout
 ";
 
 /// A runner process calls a tool server process over HTTP on 127.0.0.1; `traceparent` carries
@@ -226,7 +229,7 @@ fn one_trace_across_runner_and_tool_server() {
         runner.stderr
     );
     assert!(
-        server_log.contains("3 spans exported, 0 dropped, 0 export errors"),
+        server_log.contains("5 spans exported, 0 dropped, 0 export errors"),
         "{server_log}"
     );
     let Some(trace_id) = runner
@@ -237,13 +240,13 @@ fn one_trace_across_runner_and_tool_server() {
         panic!("remote_runner printed no trace id:\n{}", runner.stdout);
     };
 
-    let spans = phoenix.wait_for_spans(&project, 9);
+    let spans = phoenix.wait_for_spans(&project, 11);
     let tree = render_tree(&spans);
     assert_eq!(
         tree, CROSS_PROCESS_TREE,
         "Phoenix stored this tree:\n{tree}"
     );
-    assert_eq!(spans.len(), 9, "{tree}");
+    assert_eq!(spans.len(), 11, "{tree}");
     assert!(
         spans.iter().all(|s| s.trace_id == trace_id),
         "not all spans in trace {trace_id}:\n{tree}"
@@ -251,10 +254,8 @@ fn one_trace_across_runner_and_tool_server() {
 
     // The link across the process boundary: each server span's parent is the client span
     // that sent its request, whose id the runner put in `traceparent`.
-    let http_spans = named(&spans, "POST /tools/{name}");
-    let (servers, clients): (Vec<&StoredSpan>, Vec<&StoredSpan>) = http_spans
-        .into_iter()
-        .partition(|s| s.attr_text("app.service").as_deref() == Some("tool-server"));
+    let servers = named(&spans, "POST /tools/{name}");
+    let clients = named(&spans, "POST");
     assert_eq!((servers.len(), clients.len()), (2, 2));
     for server in &servers {
         let Some(client) = clients
@@ -270,17 +271,19 @@ fn one_trace_across_runner_and_tool_server() {
             ("http.request.method", json!("POST")),
             ("http.route", json!("/tools/{name}")),
         ]);
-        let tool = server.attr_text("gen_ai.tool.name").unwrap_or_default();
+        client.assert_attrs(&[("http.request.method", json!("POST"))]);
+        let path = server.attr_text("url.path").unwrap_or_default();
+        assert!(path.starts_with("/tools/"), "url.path = {path:?}");
         assert_eq!(
             client.attr_text("url.full"),
-            Some(format!("{tools_url}/tools/{tool}"))
+            Some(format!("{tools_url}{path}"))
         );
     }
-    let failed_server = servers
-        .iter()
+    let failed_tool = named(&spans, "tool.handle")
+        .into_iter()
         .find(|s| s.status == "ERROR")
         .map(|s| s.status_message.as_str());
-    assert_eq!(failed_server, Some("flight API did not answer in time"));
+    assert_eq!(failed_tool, Some("flight API did not answer in time"));
 
     phoenix.delete_project(&project);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The W3C Trace Context conformance suite (tests/w3c/harness, vendored from
 # github.com/w3c/trace-context at commit acab820, folder test/) against zdk-trace: the
-# tool_server example's `POST /test` endpoint, built on the public propagation API.
+# tool_server example's `POST /test` endpoint, built on the runtime's HTTP layer and middleware
+# (`http::ServerTracing`, `http::ClientTracing`), which use the public propagation API.
 #
 #   bash tests/w3c/run.sh            # STRICT_LEVEL=2 SPEC_LEVEL=2 unless set
 #

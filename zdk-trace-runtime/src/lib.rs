@@ -390,8 +390,8 @@
 //!
 //! # Cargo features
 //!
-//! Optional parts are behind Cargo features, so an application compiles only what it uses. All
-//! but `async-openai` are on by default (the examples above need them); to trim, turn the
+//! Optional parts are behind Cargo features, so an application compiles only what it uses.
+//! Those marked *on* are on by default (the examples above need them); to trim, turn the
 //! defaults off and name what you use:
 //!
 //! ```toml
@@ -407,6 +407,8 @@
 //! | `prometheus` | on | the metrics scrape endpoint (`[telemetry.metrics.prometheus]`): an HTTP/1.1 server on its own thread | the built-in metrics and [`Telemetry::meter`] still record; turning the endpoint on is an install error, [`MetricsError::PrometheusNotCompiled`] |
 //! | `tracing` | off | the `tracing` bridge: [`tracing::layer()`], a `tracing_subscriber` layer that records `tracing` spans and events (of reqwest, hyper, sqlx, rig, …) in the same traces, and `[telemetry] logging = true`, which installs it (and `log` records) globally | `tracing` spans stay outside the traces; `logging = true` warns at install that the feature is off |
 //! | `async-openai` | **off** | [`genai::LlmOutput`] for async-openai 0.43's chat completion response, its stream chunk and its embedding responses (its response types only: no HTTP client from it), so `#[llm_call]` on a function returning one records usage, response model and finish reasons with no code | implement [`genai::LlmOutput`] on a wrapper of the response (five lines, see its docs) |
+//! | `reqwest` | off | [`http::ClientTracing`]: a CLIENT span per request of a `reqwest-middleware` client, its `traceparent`, `tracestate` and baggage sent on | propagate by hand with [`propagation::inject`] |
+//! | `tower` | off | [`http::ServerTracing`]: a tower layer (axum, tonic, hyper) opening the SERVER span from the caller's `traceparent` | extract by hand with [`propagation::extract`] |
 //!
 //! Without any of them the console and JSON-lines exporters, any `opentelemetry_sdk`
 //! `SpanExporter` given to [`TelemetryBuilder::span_exporter`], the `OTEL_*` variables and
@@ -415,11 +417,17 @@
 #![warn(missing_docs, unreachable_pub)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
-// The docs link to `Config::from_toml_str`, `reset_anonymous_id` and other items that a build
-// without `config-file` or `usage` does not have; those links are checked by the all-features
-// doc build in CI, so only they are let go when a feature is off.
+// The docs link to `Config::from_toml_str`, `reset_anonymous_id`, `http::ClientTracing` and
+// other items that a build without `config-file`, `usage`, `reqwest` or `tower` does not have;
+// those links are checked by the all-features doc build in CI, so only they are let go when a
+// feature is off.
 #![cfg_attr(
-    not(all(feature = "config-file", feature = "usage")),
+    not(all(
+        feature = "config-file",
+        feature = "usage",
+        feature = "reqwest",
+        feature = "tower"
+    )),
     allow(rustdoc::broken_intra_doc_links)
 )]
 
@@ -433,6 +441,9 @@ mod error_type;
 mod export;
 pub mod genai;
 mod hot;
+#[cfg(any(feature = "reqwest", feature = "tower"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "reqwest", feature = "tower"))))]
+pub mod http;
 mod instrument;
 mod lock;
 mod metrics;

@@ -1,6 +1,8 @@
 //! An agent whose tools run in another process: the client half of a cross-process trace.
 //! Each tool call is an HTTP request to `tool_server` carrying the W3C `traceparent` header,
-//! so the server's spans join this agent's trace.
+//! so the server's spans join this agent's trace. No tracing code is written for it: the
+//! HTTP client is a `reqwest-middleware` client with the runtime's `ClientTracing`, which opens
+//! the CLIENT span of each request and sends its context on.
 //!
 //! ```sh
 //! cargo run -p zdk-trace-examples --bin tool_server -- --port 7070
@@ -17,12 +19,15 @@
 //! runner.run                           app.service = "remote-runner"
 //! └─ invoke_agent travel_agent         gen_ai.agent.id = "travel-1"
 //!    ├─ execute_tool get_weather       gen_ai.tool.call.id = "call_1"
-//!    │  └─ POST /tools/{name}   CLIENT  http.request.method = "POST", url.full
-//!    │     └─ (tool_server) POST /tools/{name}  SERVER  app.service = "tool-server"
-//!    │        └─ (tool_server) forecast.lookup
+//!    │  └─ POST                 CLIENT  http.request.method, url.full, server.address,
+//!    │     │                            server.port, http.response.status_code = 200
+//!    │     └─ (tool_server) POST /tools/{name}  SERVER
+//!    │        └─ (tool_server) tool.handle      app.service = "tool-server"
+//!    │           └─ (tool_server) forecast.lookup
 //!    └─ execute_tool search_flights    ERROR, error.type = "tool_unavailable"
-//!       └─ POST /tools/{name}   CLIENT  ERROR, error.type = "http_503"
-//!          └─ (tool_server) POST /tools/{name}  SERVER  ERROR, error.type = "timeout"
+//!       └─ POST                 CLIENT  ERROR, error.type = "503"
+//!          └─ (tool_server) POST /tools/{name}  SERVER  ERROR, error.type = "503"
+//!             └─ (tool_server) tool.handle      ERROR, error.type = "timeout"
 //! ```
 //!
 //! The failed tool does not fail the run: the agent answers without flights, as agents do.
@@ -30,14 +35,13 @@
 //! `app.service` to tell the two services apart in one trace.
 #![forbid(unsafe_code)]
 
-use std::collections::HashMap;
 use std::fmt;
 use std::process::ExitCode;
 
 use clap::Parser;
-use zdk_trace_runtime::{
-    agent_span, current_span_context, propagation, span, tool_call, ErrorType, Telemetry,
-};
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+use zdk_trace_runtime::http::ClientTracing;
+use zdk_trace_runtime::{agent_span, current_span_context, span, tool_call, ErrorType, Telemetry};
 
 /// The `app.service` span attribute of this process's root span.
 const SERVICE: &str = "remote-runner";
@@ -65,7 +69,7 @@ struct Args {
 #[derive(Debug)]
 enum HttpError {
     /// No answer: connection refused, reset, or timed out.
-    Transport(reqwest::Error),
+    Transport(reqwest_middleware::Error),
     /// The server answered with an error status.
     Status(reqwest::StatusCode, String),
 }
@@ -80,21 +84,6 @@ impl fmt::Display for HttpError {
 }
 
 impl std::error::Error for HttpError {}
-
-/// `error.type` on the failed HTTP client span: the status class, as the HTTP conventions
-/// suggest, rather than the Rust type name.
-impl ErrorType for HttpError {
-    fn error_type(&self) -> &'static str {
-        match self {
-            HttpError::Transport(_) => "transport",
-            HttpError::Status(status, _) if *status == reqwest::StatusCode::SERVICE_UNAVAILABLE => {
-                "http_503"
-            }
-            HttpError::Status(status, _) if status.is_server_error() => "http_5xx",
-            HttpError::Status(..) => "http_4xx",
-        }
-    }
-}
 
 /// Why a tool failed, as the agent sees it.
 #[derive(Debug)]
@@ -129,8 +118,11 @@ async fn main() -> ExitCode {
         }
     };
 
+    // Every request of this client gets a CLIENT span and carries its `traceparent`.
     let tools = ToolClient {
-        http: reqwest::Client::new(),
+        http: ClientBuilder::new(reqwest::Client::new())
+            .with(ClientTracing::new())
+            .build(),
         base: args.tools_url.trim_end_matches('/').to_owned(),
     };
     let code = match run(&tools).await {
@@ -211,39 +203,32 @@ async fn search_flights(
 /// The HTTP client for the tool server.
 #[derive(Debug)]
 struct ToolClient {
-    http: reqwest::Client,
+    http: ClientWithMiddleware,
     base: String,
 }
 
 impl ToolClient {
-    /// `POST {base}/tools/{tool}`, with the current span's `traceparent`.
+    /// `POST {base}/tools/{tool}`. `ClientTracing` opens the CLIENT span (a child of the tool
+    /// span) and sends its `traceparent`, so the server's span is its child, as the HTTP
+    /// conventions lay the trace out.
     async fn call(&self, tool: &str, argument: &str) -> Result<String, HttpError> {
         let url = format!("{}/tools/{tool}", self.base);
-        post(&self.http, &url, argument).await
-    }
-}
-
-/// The HTTP client span. `traceparent` is injected inside it, so the server's span becomes
-/// this span's child (not the tool span's), as the HTTP conventions lay the trace out.
-#[span(
-    name = "POST /tools/{name}",
-    kind = client,
-    fields(http.request.method = "POST", url.full = url.to_owned()),
-    err
-)]
-async fn post(http: &reqwest::Client, url: &str, body: &str) -> Result<String, HttpError> {
-    let mut headers = HashMap::new();
-    propagation::inject(&mut headers);
-    let mut request = http.post(url).body(body.to_owned());
-    for (name, value) in headers {
-        request = request.header(name, value);
-    }
-    let response = request.send().await.map_err(HttpError::Transport)?;
-    let status = response.status();
-    let text = response.text().await.map_err(HttpError::Transport)?;
-    if status.is_success() {
-        Ok(text)
-    } else {
-        Err(HttpError::Status(status, text))
+        let response = self
+            .http
+            .post(url)
+            .body(argument.to_owned())
+            .send()
+            .await
+            .map_err(HttpError::Transport)?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| HttpError::Transport(e.into()))?;
+        if status.is_success() {
+            Ok(text)
+        } else {
+            Err(HttpError::Status(status, text))
+        }
     }
 }

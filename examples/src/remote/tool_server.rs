@@ -1,6 +1,9 @@
 //! A tool server: the other half of a cross-process trace. An agent (`remote_runner`) calls
 //! its tools over HTTP; the W3C `traceparent` header it sends makes this process's spans
-//! children of the agent's, so a backend shows one trace across both services.
+//! children of the agent's, so a backend shows one trace across both services. No tracing
+//! code is written for it: the runtime's `ServerTracing` tower layer, added to the axum
+//! router, reads the headers and opens each request's SERVER span, and the callbacks of the
+//! conformance endpoint go through a `reqwest-middleware` client with `ClientTracing`.
 //!
 //! ```sh
 //! cargo run -p zdk-trace-examples --bin tool_server -- --port 7070
@@ -30,10 +33,12 @@
 //! # Spans (per request)
 //!
 //! ```text
-//! POST /tools/{name}     SERVER  app.service = "tool-server", http.route, gen_ai.tool.name;
-//! │                              parent: the caller's span from `traceparent`;
-//! │                              status ERROR, error.type = "timeout" for search_flights
-//! └─ forecast.lookup             only for get_weather: city
+//! POST /tools/{name}     SERVER  http.request.method, url.path, http.route, server.address,
+//! │                              http.response.status_code; parent: the caller's span from
+//! │                              `traceparent`; ERROR, error.type = "503" for search_flights
+//! └─ tool.handle                 app.service = "tool-server", gen_ai.tool.name;
+//!    │                           ERROR, error.type = "timeout" for search_flights
+//!    └─ forecast.lookup          only for get_weather: city
 //!
 //! POST /test             SERVER  http.route = "/test"; parent: the harness's traceparent
 //! └─ POST                CLIENT  url.full: one per callback, its traceparent sent on
@@ -43,21 +48,22 @@
 //! carries `app.service` to tell the two services apart in one trace.
 #![forbid(unsafe_code)]
 
-use std::collections::HashMap;
 use std::fmt;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Path, State};
+use axum::http::{Request, StatusCode};
 use axum::routing::post;
 use axum::Router;
 use clap::Parser;
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use tokio::sync::Notify;
-use zdk_trace_runtime::{propagation, span, ErrorType, FutureExt, Telemetry};
+use zdk_trace_runtime::http::{ClientTracing, ServerTracing};
+use zdk_trace_runtime::{span, ErrorType, Telemetry};
 
 /// The `app.service` span attribute of this process's spans.
 const SERVICE: &str = "tool-server";
@@ -181,9 +187,11 @@ async fn serve(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         limit: args.requests,
         done: Notify::new(),
     });
+    // `Router::layer` runs the layer after routing, so axum's `MatchedPath` names the span.
     let app = Router::new()
         .route("/tools/{name}", post(call_tool))
         .route("/test", post(conformance_test))
+        .layer(ServerTracing::new().route(route))
         .with_state(Arc::clone(&shared));
     // The first stdout line is the address, for whoever started this process (Rust's stdout
     // is line-buffered, so the line reaches a pipe at once).
@@ -201,17 +209,22 @@ async fn serve(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The route handler: continues the caller's trace, runs the tool, maps errors to statuses.
+/// The route template a request matched, which names its SERVER span (`POST /tools/{name}`).
+fn route(request: &Request<Body>) -> Option<String> {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+}
+
+/// The route handler: runs the tool (inside the request's SERVER span, which the layer
+/// opened), maps errors to statuses.
 async fn call_tool(
     State(shared): State<Arc<Shared>>,
     Path(name): Path<String>,
-    headers: HeaderMap,
     body: String,
 ) -> (StatusCode, String) {
-    // An absent or malformed `traceparent` starts a new trace rather than failing the
-    // request.
-    let parent = propagation::extract(&header_lines(&headers));
-    let result = handle(&name, &body).in_trace_context(parent).await;
+    let result = handle(&name, &body).await;
 
     let answered = shared.answered.fetch_add(1, Ordering::SeqCst) + 1;
     if shared.limit.is_some_and(|limit| answered >= limit) {
@@ -224,16 +237,11 @@ async fn call_tool(
     }
 }
 
-/// One request: the server span, a child of the caller's span.
+/// One tool call, a child of the request's SERVER span: what this service adds to the span
+/// the layer opened (the tool's name, the failure's cause).
 #[span(
-    name = "POST /tools/{name}",
-    kind = server,
-    fields(
-        app.service = SERVICE,
-        http.request.method = "POST",
-        http.route = "/tools/{name}",
-        gen_ai.tool.name = tool.to_owned()
-    ),
+    name = "tool.handle",
+    fields(app.service = SERVICE, gen_ai.tool.name = tool.to_owned()),
     err
 )]
 async fn handle(tool: &str, argument: &str) -> Result<String, ToolError> {
@@ -254,33 +262,18 @@ async fn lookup_forecast(city: &str) -> String {
     format!("{city}: sunny, 24°C")
 }
 
-/// Every line of `headers`, for `propagation::extract` (a header sent on several lines keeps
-/// them all; a value that is not text is left out).
-fn header_lines(headers: &HeaderMap) -> propagation::HeaderLines<'_> {
-    propagation::HeaderLines::new(
-        headers
-            .iter()
-            .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))),
-    )
-}
-
-/// The W3C conformance suite's endpoint: continues the request's trace and calls back each
-/// URL of the body with its arguments.
-async fn conformance_test(headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
+/// The W3C conformance suite's endpoint: inside the request's SERVER span (`POST /test`, a
+/// child of the harness's `traceparent`, opened by the layer), calls back each URL of the body
+/// with its arguments, in order.
+async fn conformance_test(body: Bytes) -> (StatusCode, String) {
     let actions: Vec<serde_json::Value> = match serde_json::from_slice(&body) {
         Ok(serde_json::Value::Array(actions)) => actions,
         Ok(_) => return (StatusCode::BAD_REQUEST, "expected a JSON array".to_owned()),
         Err(e) => return (StatusCode::BAD_REQUEST, format!("not JSON: {e}")),
     };
-    let parent = propagation::extract(&header_lines(&headers));
-    conformance_calls(actions).in_trace_context(parent).await;
-    (StatusCode::OK, "{}".to_owned())
-}
-
-/// The server span of a conformance request: one callback per action, in order.
-#[span(name = "POST /test", kind = server, fields(http.route = "/test"))]
-async fn conformance_calls(actions: Vec<serde_json::Value>) {
-    let client = reqwest::Client::new();
+    let client = ClientBuilder::new(reqwest::Client::new())
+        .with(ClientTracing::new())
+        .build();
     for action in actions {
         let Some(url) = action.get("url").and_then(serde_json::Value::as_str) else {
             continue;
@@ -291,21 +284,16 @@ async fn conformance_calls(actions: Vec<serde_json::Value>) {
             .unwrap_or_else(|| serde_json::Value::Array(Vec::new()));
         callback(&client, url, &arguments).await;
     }
+    (StatusCode::OK, "{}".to_owned())
 }
 
-/// One callback, from its own CLIENT span: its `traceparent` (and the trace's `tracestate`)
-/// go with the request.
-#[span(name = "POST", kind = client, fields(url.full = url.to_owned()))]
-async fn callback(client: &reqwest::Client, url: &str, arguments: &serde_json::Value) {
-    let mut carrier = HashMap::new();
-    propagation::inject(&mut carrier);
-    let mut request = client
+/// One callback: `ClientTracing` opens its CLIENT span (`POST`) and sends its `traceparent`
+/// (and the trace's `tracestate`) with the request.
+async fn callback(client: &ClientWithMiddleware, url: &str, arguments: &serde_json::Value) {
+    let request = client
         .post(url)
         .header("content-type", "application/json")
         .body(arguments.to_string());
-    for (name, value) in carrier {
-        request = request.header(name, value);
-    }
     if let Err(e) = request.send().await {
         eprintln!("tool_server: callback to {url} failed: {e}");
     }
