@@ -126,6 +126,15 @@ pub(crate) fn resolve(
                     }
                 });
             }
+            // The list is *additional* to `[telemetry.tracing.otlp]` (as the design documents'
+            // config file reads: "Additional exporters"): an OTLP endpoint set anywhere adds
+            // that exporter first, unless the list names it itself.
+            let lists_otlp = list.value.iter().any(|c| matches!(c, ExporterChoice::Otlp));
+            if !lists_otlp && last(layers, |c| &c.otlp.endpoint).is_some() {
+                let otlp = resolve_otlp(layers, env_for_expansion)?;
+                warnings.extend(otlp_endpoint_warning(layers, &otlp));
+                exporters.insert(0, ExporterSettings::Otlp(otlp));
+            }
             exporters
         }
         None if last(layers, |c| &c.otlp.endpoint).is_some() => {
@@ -1022,24 +1031,27 @@ mod tests {
         assert_eq!(url(&[&code, &traces]), "http://traces:9999/custom");
     }
 
-    /// The design documents' complete `config.toml` (vendored in `tests/`), every key of it
-    /// but `telemetry.logging`, which is another change's.
+    /// The design documents' complete `config.toml` (vendored unchanged in `tests/`): every
+    /// key resolves, the OTLP section exports beside the list's "additional exporters".
     #[test]
     fn the_seed_config_resolves_with_its_jaeger_entry_and_a_warning() {
         let seed = include_str!("../../../tests/seed-config.toml");
-        assert!(seed.contains("logging = true\n"));
-        let file = toml(&seed.replace("logging = true\n", ""));
+        let file = toml(seed);
         let vars = |name: &str| match name {
             "API_KEY" => Some("k1".to_owned()),
             "GCP_API_KEY" => Some("k2".to_owned()),
             _ => None,
         };
         let s = resolve(&[&file], &vars).unwrap();
-        let [ExporterSettings::Stdout, ExporterSettings::Backend { backend, otlp }] =
+        // `[telemetry.tracing.otlp]` first, then the "additional exporters" of the list.
+        let [ExporterSettings::Otlp(main), ExporterSettings::Stdout, ExporterSettings::Backend { backend, otlp }] =
             &s.exporters[..]
         else {
-            panic!("not [stdout, jaeger]: {:?}", s.exporters);
+            panic!("not [otlp, stdout, jaeger]: {:?}", s.exporters);
         };
+        assert_eq!(main.endpoint, "http://localhost:4317");
+        assert_eq!(main.headers.len(), 2);
+        assert!(s.logging);
         assert_eq!(*backend, Backend::Jaeger);
         assert_eq!(otlp.endpoint, "http://localhost:14250");
         assert_eq!(otlp.protocol, OtlpProtocol::Grpc);
@@ -1051,7 +1063,7 @@ mod tests {
         };
         assert_eq!(warning.key, "telemetry.tracing.exporters[1].endpoint");
         assert!(
-            matches!(&warning.source, ConfigSource::File { line: Some(40), .. }),
+            matches!(&warning.source, ConfigSource::File { line: Some(41), .. }),
             "{:?}",
             warning.source
         );

@@ -122,14 +122,19 @@ pub(crate) fn current_frame() -> Option<Frame> {
 }
 
 /// The span id of the span on top of this thread's stack when this process records it
-/// (sampled, not a remote or foreign parent): the span a `tracing` event inside it belongs to.
+/// (sampled or kept for tail sampling, not a remote or foreign parent): the span a `tracing` event inside it belongs to.
 #[cfg(feature = "tracing")]
 pub(crate) fn current_recorded_span_id() -> Option<u64> {
     with_local(|local| {
         local
             .stack
             .last()
-            .filter(|top| top.frame.sampled && !top.frame.foreign && !top.frame.remote)
+            .filter(|top| {
+                // Recorded: sampled, or kept for the tail rules to decide on.
+                (top.frame.sampled || hot().record_unsampled())
+                    && !top.frame.foreign
+                    && !top.frame.remote
+            })
             .map(|top| top.frame.span_id)
     })
     .flatten()
