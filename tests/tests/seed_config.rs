@@ -77,12 +77,6 @@ fn the_design_documents_config_installs_and_each_section_works() {
         .unwrap_or_else(|| panic!("no warning on the Jaeger entry: {:?}", report.warnings));
     assert!(warning.message.contains("14250"), "{warning}");
     assert!(warning.message.contains("4317"), "{warning}");
-    for e in &report.tracing {
-        eprintln!("DBG {} = {} ({:?})", e.key, e.value, e.source);
-    }
-    for w in &report.warnings {
-        eprintln!("DBG warning {w}");
-    }
     // `logging = true` is shown as on.
     let logging = report.entry("telemetry.logging").expect("logging entry");
     assert!(logging.value.starts_with("true"), "{logging:?}");
