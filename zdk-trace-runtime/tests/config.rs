@@ -333,11 +333,11 @@ fn unknown_compression() {
 #[test]
 fn unknown_exporter_type() {
     assert_invalid(
-        "[[telemetry.tracing.exporters]]\ntype = \"stdout\"\n[[telemetry.tracing.exporters]]\ntype = \"jaeger\"\n",
+        "[[telemetry.tracing.exporters]]\ntype = \"stdout\"\n[[telemetry.tracing.exporters]]\ntype = \"zipkin\"\n",
         "telemetry.tracing.exporters[1].type",
         4,
-        "\"jaeger\"",
-        &["`stdout`, `file`, `otlp`"],
+        "\"zipkin\"",
+        &["`stdout`, `file`, `otlp`, `jaeger`, `tempo`"],
     );
 }
 
