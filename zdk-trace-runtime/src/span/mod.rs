@@ -563,6 +563,14 @@ impl Span {
     /// ```
     #[inline]
     pub fn end(&mut self) {
+        // Already ended (the usual case: a guard ended it), or disabled: a test, inlined.
+        if !(matches!(self.inner, Inner::Off) && self.meter.is_none()) {
+            self.end_open();
+        }
+    }
+
+    #[inline(never)]
+    fn end_open(&mut self) {
         self.close_usage();
         self.close_profiling();
         let end = self.close_meter();
@@ -818,6 +826,17 @@ struct Start {
 #[inline(never)]
 fn begin(name: Cow<'static, str>, kind: SpanKind, parent: &Parent) -> Span {
     let begun = with_local(|local| {
+        if matches!(parent, Parent::Current) && !hot().inherit_otel() {
+            if let Some(start) = decide_local(local) {
+                if !start.record {
+                    return Err(Span {
+                        inner: start.ids(),
+                        meter: None,
+                    });
+                }
+                return Ok((start.start(), local.take_slot()));
+            }
+        }
         let start = decide(local, parent);
         if !start.record && start.trace_state.is_none() {
             // Head-dropped: its ids are the whole span (a `tracestate` needs a slot).
@@ -840,7 +859,7 @@ fn begin(name: Cow<'static, str>, kind: SpanKind, parent: &Parent) -> Span {
         None => return Span::disabled(),
     };
     Span {
-        inner: Inner::Slot(Filled::new(slot, record(start, name, kind, 0))),
+        inner: Inner::Slot(Filled::new(slot, record_of(start, name, kind, 0))),
         meter: None,
     }
 }
@@ -850,6 +869,162 @@ fn begin(name: Cow<'static, str>, kind: SpanKind, parent: &Parent) -> Span {
 /// the thread's state, the span written where it lies. Returns the span id to pop (0: none).
 #[inline(never)]
 fn begin_entered(span: &mut Span, name: &'static str, kind: SpanKind) -> u64 {
+    if hot().inherit_otel() {
+        return begin_entered_any(span, name, kind);
+    }
+    match with_local(|local| begin_entered_local(local, span, name, kind)) {
+        Some(Ok(span_id)) => span_id,
+        Some(Err(kind)) => begin_entered_any(span, name, kind),
+        None => 0,
+    }
+}
+
+/// [`begin_entered`] in the common case: OpenTelemetry's context is not inherited and the
+/// parent is a span of this thread's stack without a `tracestate` (or there is none). The
+/// parent is read where it lies (no frame cloned), the decision made without a `Start` in
+/// between, and the new entry written once. `Err` (the kind given back): another case, for
+/// [`begin_entered_any`].
+#[inline(always)]
+fn begin_entered_local(
+    local: &mut Local,
+    span: &mut Span,
+    name: &'static str,
+    kind: SpanKind,
+) -> Result<u64, SpanKind> {
+    let Some(start) = decide_local(local) else {
+        return Err(kind);
+    };
+    let LocalStart {
+        trace_id,
+        span_id,
+        sampled,
+        random,
+        agent,
+        ..
+    } = start;
+    local.stack.push(Entered {
+        frame: Frame {
+            trace_id,
+            span_id,
+            sampled,
+            random,
+            remote: false,
+            foreign: false,
+            trace_state: None,
+            agent,
+        },
+        otel_span_id: 0,
+        name,
+    });
+    crate::context::relabel(&local.stack);
+    let inner = if start.record {
+        let slot = local.take_slot();
+        Inner::Slot(Filled::new(
+            slot,
+            record_of(start.start(), Cow::Borrowed(name), kind, 0),
+        ))
+    } else {
+        start.ids()
+    };
+    // `span` was ended or disabled: nothing to drop.
+    std::mem::forget(std::mem::replace(&mut span.inner, inner));
+    Ok(span_id)
+}
+
+/// The decision of [`decide`] when the parent is this thread's top frame (or there is none),
+/// without a `tracestate`, and OpenTelemetry's context is not inherited: read where it lies,
+/// no frame cloned. `None`: another case, for [`decide`].
+#[derive(Clone, Copy)]
+struct LocalStart {
+    trace_id: u128,
+    span_id: u64,
+    parent_id: u64,
+    sampled: bool,
+    record: bool,
+    random: bool,
+    agent: Option<AgentCall>,
+    /// A new trace (a local root).
+    root: bool,
+}
+
+impl LocalStart {
+    /// As a [`Start`], for a span that takes a slot.
+    #[inline(always)]
+    fn start(self) -> Start {
+        let flags = if self.root { FLAG_LOCAL_ROOT } else { 0 }
+            | if self.sampled { FLAG_SAMPLED } else { 0 };
+        Start {
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            parent_id: self.parent_id,
+            flags,
+            record: self.record,
+            trace_state: None,
+            agent: self.agent,
+            random: self.random,
+        }
+    }
+
+    /// The span of a head-dropped one (no slot).
+    #[inline(always)]
+    fn ids(self) -> Inner {
+        Inner::Ids {
+            trace_hi: (self.trace_id >> 64) as u64,
+            trace_lo: self.trace_id as u64,
+            span_id: self.span_id,
+            agent: self.agent,
+            random: self.random,
+        }
+    }
+}
+
+/// See [`LocalStart`]. The caller has checked that OpenTelemetry's context is not inherited.
+#[inline(always)]
+fn decide_local(local: &mut Local) -> Option<LocalStart> {
+    let hot = hot();
+    let (trace_id, parent_id, sampled, random, agent, root) = match local.stack.last() {
+        None => {
+            let trace_id = local.next_trace_id();
+            (trace_id, 0, hot.sample_root(trace_id), true, None, true)
+        }
+        Some(top) if !(top.frame.remote | top.frame.foreign) && top.frame.trace_state.is_none() => {
+            (
+                top.frame.trace_id,
+                top.frame.span_id,
+                top.frame.sampled,
+                top.frame.random,
+                top.frame.agent,
+                false,
+            )
+        }
+        // A remote or foreign parent (sampled by its own rules), or a `tracestate` to carry.
+        Some(_) => return None,
+    };
+    let span_id = local.next_u64();
+    let record = sampled || hot.record_unsampled();
+    let counters = local.counters();
+    // One counter per span: `stats()` adds the two for `spans_started`.
+    if record {
+        bump(&counters.started);
+    } else {
+        bump(&counters.sampled_out);
+    }
+    Some(LocalStart {
+        trace_id,
+        span_id,
+        parent_id,
+        sampled,
+        record,
+        random,
+        agent,
+        root,
+    })
+}
+
+/// [`begin_entered`] for any parent (OpenTelemetry's context, a remote or foreign parent, a
+/// `tracestate`).
+#[inline(never)]
+fn begin_entered_any(span: &mut Span, name: &'static str, kind: SpanKind) -> u64 {
     let otel_span_id = otel_span_id_to_push();
     with_local(|local| {
         let start = decide(local, &Parent::Current);
@@ -880,7 +1055,7 @@ fn begin_entered(span: &mut Span, name: &'static str, kind: SpanKind) -> u64 {
             let slot = local.take_slot();
             Inner::Slot(Filled::new(
                 slot,
-                record(start, Cow::Borrowed(name), kind, 0),
+                record_of(start, Cow::Borrowed(name), kind, 0),
             ))
         };
         // `span` was ended or disabled: nothing to drop.
@@ -893,7 +1068,7 @@ fn begin_entered(span: &mut Span, name: &'static str, kind: SpanKind) -> u64 {
 /// The record of a span that takes a slot: a recording one, or a head-dropped one whose trace
 /// carries a `tracestate` (only what children and `traceparent` need).
 #[inline(always)]
-fn record(start: Start, name: Cow<'static, str>, kind: SpanKind, extra_flags: u8) -> RawSpan {
+fn record_of(start: Start, name: Cow<'static, str>, kind: SpanKind, extra_flags: u8) -> RawSpan {
     let extras = start.trace_state.map(|trace_state| {
         Box::new(Extras {
             trace_state: Some(trace_state),
@@ -1156,6 +1331,14 @@ impl Span {
     /// the span: what an entered span's guard does when it drops.
     #[inline]
     pub(crate) fn exit_and_end(&mut self, span_id: u64) {
+        if matches!(self.inner, Inner::Ids { .. }) && self.meter.is_none() {
+            // Head-dropped and without metrics: nothing to close, only the frame to pop.
+            self.inner = Inner::Off;
+            if span_id != 0 {
+                pop_frame(span_id);
+            }
+            return;
+        }
         self.close_usage();
         self.close_profiling();
         let end = self.close_meter();
