@@ -563,9 +563,12 @@ impl Span {
     /// ```
     #[inline]
     pub fn end(&mut self) {
-        // Already ended (the usual case: a guard ended it), or disabled: a test, inlined.
-        if !(matches!(self.inner, Inner::Off) && self.meter.is_none()) {
-            self.end_open();
+        // Already ended (the usual case: a guard ended it) or disabled, or head-dropped
+        // without metrics (nothing to close or hand over): a test, inlined.
+        match (&self.inner, &self.meter) {
+            (Inner::Off, None) => {}
+            (Inner::Ids { .. }, None) => self.inner = Inner::Off,
+            _ => self.end_open(),
         }
     }
 
