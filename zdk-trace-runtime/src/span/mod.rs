@@ -985,25 +985,35 @@ impl LocalStart {
 #[inline(always)]
 fn decide_local(local: &mut Local) -> Option<LocalStart> {
     let hot = hot();
-    let (trace_id, parent_id, sampled, random, agent, root) = match local.stack.last() {
+    let (trace_id, span_id, parent_id, sampled, random, agent, root) = match local.stack.last() {
         None => {
-            let trace_id = local.next_trace_id();
-            (trace_id, 0, hot.sample_root(trace_id), true, None, true)
+            let (trace_id, span_id) = local.next_root_ids();
+            (
+                trace_id,
+                span_id,
+                0,
+                hot.sample_root(trace_id),
+                true,
+                None,
+                true,
+            )
         }
         Some(top) if !(top.frame.remote | top.frame.foreign) && top.frame.trace_state.is_none() => {
+            let (trace_id, parent_id) = (top.frame.trace_id, top.frame.span_id);
+            let (sampled, random, agent) = (top.frame.sampled, top.frame.random, top.frame.agent);
             (
-                top.frame.trace_id,
-                top.frame.span_id,
-                top.frame.sampled,
-                top.frame.random,
-                top.frame.agent,
+                trace_id,
+                local.next_u64(),
+                parent_id,
+                sampled,
+                random,
+                agent,
                 false,
             )
         }
         // A remote or foreign parent (sampled by its own rules), or a `tracestate` to carry.
         Some(_) => return None,
     };
-    let span_id = local.next_u64();
     let record = sampled || hot.record_unsampled();
     let counters = local.counters();
     // One counter per span: `stats()` adds the two for `spans_started`.

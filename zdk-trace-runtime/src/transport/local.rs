@@ -130,6 +130,26 @@ impl Local {
         }
     }
 
+    /// A new trace's id and its first span's id ([`next_trace_id`](Self::next_trace_id) then
+    /// [`next_u64`](Self::next_u64)) with one seed check.
+    #[inline]
+    pub(crate) fn next_root_ids(&mut self) -> (u128, u64) {
+        self.seeded();
+        let trace_id = loop {
+            let (hi, lo) = (self.step(), self.step());
+            if hi | lo != 0 {
+                break (u128::from(hi) << 64) | u128::from(lo);
+            }
+        };
+        let span_id = loop {
+            let v = self.step();
+            if v != 0 {
+                break v;
+            }
+        };
+        (trace_id, span_id)
+    }
+
     #[inline]
     fn seeded(&mut self) {
         if self.rng == 0 {
