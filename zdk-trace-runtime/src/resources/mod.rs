@@ -188,6 +188,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_reading_that_closes_a_poll_is_returned_for_the_end_time() {
+        let mut usage = Usage::new(false);
+        assert_eq!(usage.pause(), 0, "nothing open");
+        usage.resume();
+        let before = clock::now_raw();
+        let closed_at = usage.pause();
+        assert!(closed_at >= before, "{closed_at} < {before}");
+        // Resumed, the span ends inside the poll: `totals` closes it with one reading.
+        usage.resume();
+        let (totals, closed_at) = usage.totals();
+        assert!(closed_at >= before, "{closed_at} < {before}");
+        assert_eq!(totals.cpu_nanos, None);
+        assert_eq!(usage.totals().1, 0, "closed once");
+    }
+
+    #[test]
     fn busy_and_cpu_time_sum_over_resumes() {
         let mut usage = Usage::new(true);
         for _ in 0..3 {
