@@ -247,11 +247,39 @@ fn span_clock_reference() {
     }
     black_box(sum);
     report(&format!(
-        "   reference: two span clock reads (raw TSC) {:.1} ns (median of {BURSTS} bursts of \
-         {CALLS}); measure_resources(false) reads the clock twice per poll\n",
+        "   reference: two span clock reads (raw TSC, quanta) {:.1} ns (median of {BURSTS} \
+         bursts of {CALLS}); measure_resources(false) reads the clock twice per poll\n",
+        median(&mut times)
+    ));
+    rdtsc_reference();
+}
+
+/// The hardware floor under [`span_clock_reference`]: two bare `rdtsc` instructions, as
+/// `clock::now_raw` reads them when quanta's source is the TSC.
+#[cfg(target_arch = "x86_64")]
+fn rdtsc_reference() {
+    const BURSTS: usize = 500;
+    const CALLS: u32 = 1024;
+    let mut times = Vec::with_capacity(BURSTS);
+    let mut sum = 0u64;
+    for _ in 0..BURSTS {
+        let start = Instant::now();
+        for _ in 0..CALLS {
+            // SAFETY: `rdtsc` has no preconditions on x86_64.
+            let (a, b) = unsafe { (core::arch::x86_64::_rdtsc(), core::arch::x86_64::_rdtsc()) };
+            sum = sum.wrapping_add(black_box(b.wrapping_sub(a)));
+        }
+        times.push(start.elapsed().as_nanos() as f64 / f64::from(CALLS));
+    }
+    black_box(sum);
+    report(&format!(
+        "   reference: two bare rdtsc {:.1} ns (median of {BURSTS} bursts of {CALLS})\n",
         median(&mut times)
     ));
 }
+
+#[cfg(not(target_arch = "x86_64"))]
+fn rdtsc_reference() {}
 
 // ---------------------------------------------------------------------------------------------
 // 2. The counting allocator

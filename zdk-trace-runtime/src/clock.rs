@@ -16,8 +16,35 @@ struct Anchored {
     wall0_nanos: u64,
 }
 
+/// Whether [`now_raw`] reads the TSC itself: set once, when the clock is calibrated, if
+/// quanta's raw source is the TSC (then both read the same counter, in the same ticks).
+///
+/// Why not always through quanta: its `Clock::raw()` is an out-of-line call behind the
+/// `Lazy` check and a match on the clock source; busy time reads the clock twice per poll.
+#[cfg(target_arch = "x86_64")]
+static DIRECT_TSC: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `clock.raw()` is the TSC: each of a few of its readings falls between two TSC
+/// reads taken around it (a monotonic-clock fallback counts nanoseconds since boot, which
+/// never lands in a window of a few hundred ticks).
+#[cfg(target_arch = "x86_64")]
+fn raw_is_tsc(clock: &quanta::Clock) -> bool {
+    (0..3).all(|_| {
+        // SAFETY: `rdtsc` has no preconditions on x86_64 (quanta reads the same instruction).
+        let before = unsafe { core::arch::x86_64::_rdtsc() };
+        let raw = clock.raw();
+        // SAFETY: as above.
+        let after = unsafe { core::arch::x86_64::_rdtsc() };
+        before <= raw && raw <= after
+    })
+}
+
 static CLOCK: Lazy<Anchored> = Lazy::new(|| {
     let clock = quanta::Clock::new();
+    #[cfg(target_arch = "x86_64")]
+    if raw_is_tsc(&clock) {
+        DIRECT_TSC.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let raw0 = clock.raw();
     let wall0 = SystemTime::now();
     Anchored {
@@ -35,9 +62,22 @@ pub(crate) fn init() {
     Lazy::force(&CLOCK);
 }
 
-/// A raw timestamp: cheap, monotonic, meaningless until converted.
-#[inline]
+/// A raw timestamp: cheap, monotonic, meaningless until converted. With the TSC as the
+/// source, one relaxed load and an inlined `rdtsc`.
+#[inline(always)]
 pub(crate) fn now_raw() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if DIRECT_TSC.load(std::sync::atomic::Ordering::Relaxed) {
+        // SAFETY: `rdtsc` has no preconditions on x86_64; the flag says quanta's raw source
+        // is this counter, so readings agree with `CLOCK.clock.raw()` and convert alike.
+        return unsafe { core::arch::x86_64::_rdtsc() };
+    }
+    now_raw_quanta()
+}
+
+/// [`now_raw`] through quanta: before calibration (which it triggers) or off the TSC.
+#[inline(never)]
+fn now_raw_quanta() -> u64 {
     CLOCK.clock.raw()
 }
 
@@ -99,5 +139,14 @@ mod tests {
         let later = now_raw();
         let d = delta_nanos(raw, later);
         assert!((19_000_000..500_000_000).contains(&d), "delta {d}");
+    }
+
+    #[test]
+    fn direct_reads_agree_with_quanta() {
+        init();
+        let a = now_raw();
+        let q = CLOCK.clock.raw();
+        let b = now_raw();
+        assert!(a <= q && q <= b, "{a} {q} {b}");
     }
 }

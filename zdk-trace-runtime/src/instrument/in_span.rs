@@ -109,9 +109,13 @@ where
             let _guard = span.enter();
             panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
         };
-        span.pause_usage();
         match polled {
-            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Pending) => {
+                span.pause_usage();
+                Poll::Pending
+            }
+            // The span ends inside this poll: `end` closes the poll's busy time with the
+            // clock read that is its end time (one read saved per span).
             Ok(Poll::Ready(output)) => {
                 (this.on_ready)(span, &output);
                 this.before_end.before_end(span);
@@ -119,6 +123,7 @@ where
                 Poll::Ready(output)
             }
             Err(payload) => {
+                span.pause_usage();
                 record_panic(span, &*payload);
                 this.before_end.before_end(span);
                 span.end();

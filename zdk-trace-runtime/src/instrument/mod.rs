@@ -118,10 +118,14 @@ impl<F: Future> Instrumented<F> {
             // never polled; it is never moved out.
             unsafe { pin_inner(this.inner) }.poll(cx)
         };
-        this.span.pause_usage();
-        if let Poll::Ready(output) = &poll {
-            on_ready(this.span, output);
-            this.span.end();
+        match &poll {
+            // The span ends inside this poll: `end` closes the poll's busy time with the
+            // clock read that is its end time (one read saved per span).
+            Poll::Ready(output) => {
+                on_ready(this.span, output);
+                this.span.end();
+            }
+            Poll::Pending => this.span.pause_usage(),
         }
         poll
     }
@@ -145,12 +149,18 @@ impl<S: Stream> Instrumented<S> {
             // never polled; it is never moved out.
             unsafe { pin_inner(this.inner) }.poll_next(cx)
         };
-        this.span.pause_usage();
-        if let Poll::Ready(item) = &poll {
-            on_ready(this.span, item.as_ref());
-            if item.is_none() {
+        match &poll {
+            // The stream ends inside this poll: `end` closes the poll's busy time with the
+            // clock read that is its end time.
+            Poll::Ready(None) => {
+                on_ready(this.span, None);
                 this.span.end();
             }
+            Poll::Ready(Some(item)) => {
+                this.span.pause_usage();
+                on_ready(this.span, Some(item));
+            }
+            Poll::Pending => this.span.pause_usage(),
         }
         poll
     }

@@ -82,8 +82,16 @@ impl<A> CountingAllocator<A> {
     }
 }
 
-/// Set by the first counted allocation.
+/// Set by the first counted allocation of each thread (so a thread that has counted one sees
+/// it set without reading its own counters: one relaxed load on the busy-time path).
 static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// The first counted allocation of a thread: a `CountingAllocator` is installed.
+#[cold]
+#[inline(never)]
+fn mark_installed() {
+    INSTALLED.store(true, Ordering::Relaxed);
+}
 
 /// The heap profiler's hooks (installed by the sampler when allocations are tracked): called
 /// for one allocation in [`SAMPLE_EVERY`], and for every free while [`TRACK_FREES`].
@@ -169,7 +177,12 @@ impl ThreadAlloc {
     fn on_alloc(&self, size: u64) {
         let allocated = self.allocated.get().wrapping_add(size);
         self.allocated.set(allocated);
-        self.count.set(self.count.get().wrapping_add(1));
+        let count = self.count.get();
+        // A compare of a value already loaded: the first allocation of the thread only.
+        if count == 0 {
+            mark_installed();
+        }
+        self.count.set(count.wrapping_add(1));
         let live = allocated.wrapping_sub(self.freed.get()) as i64;
         if live > self.high.get() {
             self.high.set(live);
@@ -206,9 +219,6 @@ impl ThreadAlloc {
             total_allocated.wrapping_sub(total_freed) as i64,
             Ordering::Relaxed,
         );
-        if !INSTALLED.load(Ordering::Relaxed) {
-            INSTALLED.store(true, Ordering::Relaxed);
-        }
     }
 }
 
@@ -312,9 +322,11 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
     }
 }
 
-/// Whether a `CountingAllocator` counts this process's allocations.
+/// Whether a `CountingAllocator` counts this process's allocations: one relaxed load, inlined
+/// (it is read on every poll of a measured span).
+#[inline]
 pub(crate) fn is_installed() -> bool {
-    INSTALLED.load(Ordering::Relaxed) || THREAD.try_with(|t| t.count.get() > 0).unwrap_or(false)
+    INSTALLED.load(Ordering::Relaxed)
 }
 
 /// What the calling thread has allocated and freed so far.

@@ -574,11 +574,13 @@ impl Span {
 
     #[inline(never)]
     fn end_open(&mut self) {
-        self.close_usage();
+        // A measured span ending inside its last poll closes that poll with one clock read,
+        // which is also its end time (unless its metrics take their own).
+        let closed_at = self.close_usage();
         self.close_profiling();
         let end = self.close_meter();
         if let Inner::Slot(mut raw) = std::mem::replace(&mut self.inner, Inner::Off) {
-            raw.end = end;
+            raw.end = if end != 0 { end } else { closed_at };
             finish(raw);
         }
     }
@@ -634,7 +636,9 @@ impl Span {
         }
     }
 
-    /// A poll of the measured span ends on this thread.
+    /// A poll of the measured span ends on this thread. A poll after which the span ends
+    /// need not call it: [`end`](Self::end) closes the poll with the clock read that gives
+    /// the span its end time.
     #[inline]
     pub(crate) fn pause_usage(&mut self) {
         if let Some(usage) = self.usage() {
@@ -659,14 +663,16 @@ impl Span {
         }
     }
 
-    /// A measured span ends: what it used becomes its attributes.
+    /// A measured span ends: what it used becomes its attributes. Returns the clock reading
+    /// that closed a poll still open (0 if none was), for the span's end time.
     #[inline]
-    fn close_usage(&mut self) {
+    fn close_usage(&mut self) -> u64 {
         let Some(usage) = self.usage() else {
-            return;
+            return 0;
         };
-        let totals = usage.totals();
+        let (totals, closed_at) = usage.totals();
         self.set_usage_attributes(totals);
+        closed_at
     }
 
     #[cold]
@@ -1352,11 +1358,12 @@ impl Span {
             }
             return;
         }
-        self.close_usage();
+        // As in `end`: a measured span's last clock read is its end time.
+        let closed_at = self.close_usage();
         self.close_profiling();
         let end = self.close_meter();
         if let Inner::Slot(mut raw) = std::mem::replace(&mut self.inner, Inner::Off) {
-            raw.end = end;
+            raw.end = if end != 0 { end } else { closed_at };
             end_entered(span_id, raw);
         } else if span_id != 0 {
             // Head-dropped (or ended while entered): only the frame is left.
