@@ -13,9 +13,7 @@ use bytes::{Buf as _, BufMut as _, Bytes};
 use http::uri::PathAndQuery;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use tonic::codec::{
-    BufferSettings, Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder,
-};
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::MetadataMap;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
@@ -77,9 +75,8 @@ impl GrpcSender {
         let mut request =
             tonic::Request::from_parts(self.metadata.clone(), http::Extensions::default(), body);
         request.set_timeout(self.timeout);
-        let codec = RawCodec::for_body(request.get_ref().len());
         client
-            .unary(request, PathAndQuery::from_static(self.path), codec)
+            .unary(request, PathAndQuery::from_static(self.path), RawCodec)
             .await
             .map(drop)
             .map_err(|status| status_error(&status))
@@ -196,31 +193,8 @@ fn retry_delay(status: &Status) -> Option<Duration> {
 }
 
 /// Writes the request bytes as they are; reads the answer's bytes and drops them.
-///
-/// `buffer` is the capacity tonic gives the buffer it encodes the message into: the request's
-/// size plus the 5-byte gRPC message header, so that buffer is allocated once at its final
-/// size. With tonic's default (8 KiB) a default batch's export (~80 KiB) regrew it four times,
-/// copying what was already written each time.
-#[derive(Debug, Clone, Copy)]
-struct RawCodec {
-    buffer: usize,
-}
-
-/// The gRPC length-prefixed message header: a compression flag and a 4-byte length.
-const MESSAGE_HEADER: usize = 5;
-
-/// tonic's own defaults (not exported): the answer's decode buffer and the encode buffer's
-/// yield threshold, which a single unary message does not reach in a way that matters.
-const DEFAULT_BUFFER: usize = 8 * 1024;
-const YIELD_THRESHOLD: usize = 32 * 1024;
-
-impl RawCodec {
-    fn for_body(len: usize) -> RawCodec {
-        RawCodec {
-            buffer: len.saturating_add(MESSAGE_HEADER).max(DEFAULT_BUFFER),
-        }
-    }
-}
+#[derive(Debug, Clone, Copy, Default)]
+struct RawCodec;
 
 impl Codec for RawCodec {
     type Encode = Bytes;
@@ -229,11 +203,11 @@ impl Codec for RawCodec {
     type Decoder = RawCodec;
 
     fn encoder(&mut self) -> RawCodec {
-        *self
+        RawCodec
     }
 
     fn decoder(&mut self) -> RawCodec {
-        RawCodec::for_body(0)
+        RawCodec
     }
 }
 
@@ -244,10 +218,6 @@ impl Encoder for RawCodec {
     fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
         dst.put_slice(&item);
         Ok(())
-    }
-
-    fn buffer_settings(&self) -> BufferSettings {
-        BufferSettings::new(self.buffer, YIELD_THRESHOLD)
     }
 }
 
