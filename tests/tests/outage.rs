@@ -80,7 +80,12 @@ fn check(created: u64, arrived: usize, duplicates: usize, stats: &Stats) {
 fn http_collector_answering_503_half_the_time_gets_every_span() {
     let _serial = serial();
     let receiver = HttpReceiver::start();
-    let telemetry = install(&receiver.endpoint(), Protocol::HttpProtobuf, |c| c);
+    // Three failures in a row open the circuit: with the default five, the backoff between
+    // them (0.1 + 0.2 + 0.4 + 0.8 s, plus up to half again of jitter) can outlast a 2-s down
+    // window, and whether the circuit opens would be left to the jitter.
+    let telemetry = install(&receiver.endpoint(), Protocol::HttpProtobuf, |c| {
+        c.with_circuit_failures(3)
+    });
     let created = produce_while_flapping(|up| {
         if up {
             receiver.respond_ok();

@@ -200,27 +200,36 @@ fn the_pipeline_threads_yield_the_cpu_to_the_application() {
         .expect("install");
     // Thread names as the kernel keeps them: the first 15 bytes.
     let roles = ["zdk-trace-colle", "zdk-trace-expor"];
+    let own_nice = |threads: &[(String, i32)]| {
+        threads
+            .iter()
+            .find(|(comm, _)| comm.starts_with("pipeline-"))
+            .or_else(|| {
+                threads
+                    .iter()
+                    .find(|(comm, _)| !comm.starts_with("zdk-trace"))
+            })
+            .map(|(_, nice)| *nice)
+            .expect("this thread")
+    };
+    // A pipeline thread is named when it is spawned and lowers its priority as its first
+    // step: wait (up to a second, on a loaded machine) until every one has done so.
+    let settled = |threads: &[(String, i32)]| {
+        let want = (own_nice(threads) + 5).min(19);
+        roles.iter().all(|role| {
+            let found: Vec<_> = threads.iter().filter(|(comm, _)| comm == role).collect();
+            !found.is_empty() && found.iter().all(|(_, nice)| *nice == want)
+        })
+    };
     let mut threads = nice_by_thread();
     for _ in 0..200 {
-        if roles
-            .iter()
-            .all(|role| threads.iter().any(|(comm, _)| comm == role))
-        {
+        if settled(&threads) {
             break;
         }
         std::thread::sleep(Duration::from_millis(5));
         threads = nice_by_thread();
     }
-    let own = threads
-        .iter()
-        .find(|(comm, _)| comm.starts_with("pipeline-"))
-        .or_else(|| {
-            threads
-                .iter()
-                .find(|(comm, _)| !comm.starts_with("zdk-trace"))
-        })
-        .map(|(_, nice)| *nice)
-        .expect("this thread");
+    let own = own_nice(&threads);
     for role in roles {
         let found: Vec<_> = threads.iter().filter(|(comm, _)| comm == role).collect();
         assert!(!found.is_empty(), "no {role} thread in {threads:?}");
