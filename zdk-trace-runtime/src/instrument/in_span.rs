@@ -104,14 +104,24 @@ where
         let inner = unsafe { pin_inner(this.inner) };
         // A panic in the body is recorded on the span, which then ends, and the panic goes
         // on. `catch_unwind` costs nothing until something panics, and keeps the message.
-        span.resume_usage();
-        let polled = {
+        let measured = span.resume_usage();
+        let (polled, paused_at) = {
             let _guard = span.enter();
-            panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
+            let polled = panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
+            // A poll that leaves the body pending is closed here, before the frame is
+            // popped: the pop then runs while the clock read completes.
+            let paused_at = if measured && matches!(polled, Ok(Poll::Pending)) {
+                crate::clock::now_raw()
+            } else {
+                0
+            };
+            (polled, paused_at)
         };
         match polled {
             Ok(Poll::Pending) => {
-                span.pause_usage();
+                if measured {
+                    span.pause_usage_at(paused_at);
+                }
                 Poll::Pending
             }
             // The span ends inside this poll: `end` closes the poll's busy time with the

@@ -111,12 +111,20 @@ impl<F: Future> Instrumented<F> {
         on_ready: impl FnOnce(&mut Span, &F::Output),
     ) -> Poll<F::Output> {
         let this = self.project();
-        this.span.resume_usage();
-        let poll = {
+        let measured = this.span.resume_usage();
+        let (poll, paused_at) = {
             let _guard = this.span.enter();
             // SAFETY: the inner future is only dropped by `PinnedDrop`, after which it is
             // never polled; it is never moved out.
-            unsafe { pin_inner(this.inner) }.poll(cx)
+            let poll = unsafe { pin_inner(this.inner) }.poll(cx);
+            // A poll that leaves the future pending is closed here, before the frame is
+            // popped: the pop then runs while the clock read completes.
+            let paused_at = if measured && poll.is_pending() {
+                crate::clock::now_raw()
+            } else {
+                0
+            };
+            (poll, paused_at)
         };
         match &poll {
             // The span ends inside this poll: `end` closes the poll's busy time with the
@@ -125,7 +133,11 @@ impl<F: Future> Instrumented<F> {
                 on_ready(this.span, output);
                 this.span.end();
             }
-            Poll::Pending => this.span.pause_usage(),
+            Poll::Pending => {
+                if measured {
+                    this.span.pause_usage_at(paused_at);
+                }
+            }
         }
         poll
     }
@@ -142,12 +154,20 @@ impl<S: Stream> Instrumented<S> {
         on_ready: impl FnOnce(&mut Span, Option<&S::Item>),
     ) -> Poll<Option<S::Item>> {
         let this = self.project();
-        this.span.resume_usage();
-        let poll = {
+        let measured = this.span.resume_usage();
+        let (poll, paused_at) = {
             let _guard = this.span.enter();
             // SAFETY: the inner stream is only dropped by `PinnedDrop`, after which it is
             // never polled; it is never moved out.
-            unsafe { pin_inner(this.inner) }.poll_next(cx)
+            let poll = unsafe { pin_inner(this.inner) }.poll_next(cx);
+            // As for futures: a poll after which the stream goes on is closed before the
+            // frame is popped.
+            let paused_at = if measured && !matches!(poll, Poll::Ready(None)) {
+                crate::clock::now_raw()
+            } else {
+                0
+            };
+            (poll, paused_at)
         };
         match &poll {
             // The stream ends inside this poll: `end` closes the poll's busy time with the
@@ -157,10 +177,16 @@ impl<S: Stream> Instrumented<S> {
                 this.span.end();
             }
             Poll::Ready(Some(item)) => {
-                this.span.pause_usage();
+                if measured {
+                    this.span.pause_usage_at(paused_at);
+                }
                 on_ready(this.span, Some(item));
             }
-            Poll::Pending => this.span.pause_usage(),
+            Poll::Pending => {
+                if measured {
+                    this.span.pause_usage_at(paused_at);
+                }
+            }
         }
         poll
     }

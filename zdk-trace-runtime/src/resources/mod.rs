@@ -114,7 +114,16 @@ impl Usage {
         if self.entry == 0 {
             return 0;
         }
-        let now = clock::now_raw();
+        self.pause_at(clock::now_raw())
+    }
+
+    /// [`pause`](Self::pause) with the clock already read (`now`, from [`clock::now_raw`]) by
+    /// the poll, before it left the span's frame. Returns `now`.
+    #[inline]
+    pub(crate) fn pause_at(&mut self, now: u64) -> u64 {
+        if self.entry == 0 {
+            return 0;
+        }
         self.busy_ticks += now.saturating_sub(self.entry);
         self.entry = 0;
         if let Some(open) = self.counters.take() {

@@ -630,9 +630,22 @@ impl Span {
 
     /// A poll of the measured span starts on this thread (nothing if it is not measured).
     #[inline]
-    pub(crate) fn resume_usage(&mut self) {
+    pub(crate) fn resume_usage(&mut self) -> bool {
+        match self.usage() {
+            Some(usage) => {
+                usage.resume();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A poll of the measured span ended at `now` (a [`crate::clock::now_raw`] reading taken
+    /// by the poll while the span was still current).
+    #[inline]
+    pub(crate) fn pause_usage_at(&mut self, now: u64) {
         if let Some(usage) = self.usage() {
-            usage.resume();
+            usage.pause_at(now);
         }
     }
 
