@@ -454,3 +454,174 @@ async fn requests_on_one_connection_keep_their_own_spans() {
         assert_eq!(work.len(), 1, "request {id}: {spans:#?}");
     }
 }
+
+/// A real tonic server behind the layer, serving the OTLP trace service (a gRPC service at
+/// hand): the handler answers what the request's `x-answer` metadata asks for.
+mod grpc {
+    use std::net::SocketAddr;
+
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+        TraceService, TraceServiceServer,
+    };
+    use opentelemetry_proto::tonic::collector::trace::v1::{
+        ExportTraceServiceRequest, ExportTraceServiceResponse,
+    };
+    use tonic::{Code, Request, Response, Status};
+    use zdk_trace_runtime::http::ServerTracing;
+
+    struct Answer;
+
+    #[tonic::async_trait]
+    impl TraceService for Answer {
+        async fn export(
+            &self,
+            request: Request<ExportTraceServiceRequest>,
+        ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+            let answer = request
+                .metadata()
+                .get("x-answer")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("ok")
+                .to_owned();
+            match answer.as_str() {
+                "unavailable" => Err(Status::unavailable("restarting")),
+                "invalid" => Err(Status::invalid_argument("bad request")),
+                _ => Ok(Response::new(ExportTraceServiceResponse::default())),
+            }
+        }
+    }
+
+    /// The server on its own thread and runtime, stopped on drop.
+    pub(super) struct GrpcServer {
+        pub(super) addr: SocketAddr,
+        stop: Option<tokio::sync::oneshot::Sender<()>>,
+        thread: Option<std::thread::JoinHandle<()>>,
+    }
+
+    impl GrpcServer {
+        pub(super) fn start() -> GrpcServer {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+            listener
+                .set_nonblocking(true)
+                .expect("non-blocking listener");
+            let addr = listener.local_addr().expect("local address");
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let thread = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("server runtime");
+                runtime.block_on(async move {
+                    let listener =
+                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+                    let serve = tonic::transport::Server::builder()
+                        .layer(ServerTracing::new())
+                        .add_service(TraceServiceServer::new(Answer))
+                        .serve_with_incoming(incoming);
+                    // Stopped outright, not gracefully: the clients' channels keep their
+                    // connections open on the test's runtime, and a graceful stop would wait
+                    // for them.
+                    tokio::select! {
+                        served = serve => served.expect("serve"),
+                        _ = stopped => {}
+                    }
+                });
+            });
+            GrpcServer {
+                addr,
+                stop: Some(stop),
+                thread: Some(thread),
+            }
+        }
+    }
+
+    impl Drop for GrpcServer {
+        fn drop(&mut self) {
+            if let Some(stop) = self.stop.take() {
+                let _ = stop.send(());
+            }
+            if let Some(thread) = self.thread.take() {
+                let _ = thread.join();
+            }
+        }
+    }
+
+    /// One export call asking for `answer`; the status the client got.
+    pub(super) async fn call(addr: SocketAddr, answer: &str) -> Code {
+        let mut client = TraceServiceClient::connect(format!("http://{addr}"))
+            .await
+            .expect("connect");
+        let mut request = Request::new(ExportTraceServiceRequest::default());
+        request
+            .metadata_mut()
+            .insert("x-answer", answer.parse().expect("metadata value"));
+        match client.export(request).await {
+            Ok(_) => Code::Ok,
+            Err(status) => status.code(),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_grpc_server_span_records_the_status_tonic_sends_in_the_response_head() {
+    let h = Harness::install(|b| b);
+    let server = grpc::GrpcServer::start();
+    assert_eq!(
+        grpc::call(server.addr, "unavailable").await,
+        tonic::Code::Unavailable
+    );
+    assert_eq!(
+        grpc::call(server.addr, "invalid").await,
+        tonic::Code::InvalidArgument
+    );
+    assert_eq!(grpc::call(server.addr, "ok").await, tonic::Code::Ok);
+    drop(server);
+
+    let spans = h.spans();
+    let name = "opentelemetry.proto.collector.trace.v1.TraceService/Export";
+    let server_spans: Vec<&SpanData> = spans
+        .iter()
+        .filter(|s| s.span_kind == SpanKind::Server)
+        .collect();
+    assert_eq!(server_spans.len(), 3, "{spans:#?}");
+    for span in &server_spans {
+        assert_eq!(span.name, name);
+        assert_eq!(string(span, "rpc.system"), "grpc");
+        assert_eq!(
+            string(span, "rpc.service"),
+            "opentelemetry.proto.collector.trace.v1.TraceService"
+        );
+        assert_eq!(string(span, "rpc.method"), "Export");
+        assert_eq!(int(span, "http.response.status_code"), 200);
+    }
+    let with_code = |code: i64| {
+        server_spans
+            .iter()
+            .copied()
+            .filter(|s| attr(s, "rpc.grpc.status_code") == Some(Value::I64(code)))
+            .collect::<Vec<_>>()
+    };
+    // UNAVAILABLE is the server's failure: an error, named.
+    fn only(found: Vec<&SpanData>) -> &SpanData {
+        assert_eq!(found.len(), 1, "{found:#?}");
+        found[0]
+    }
+    let unavailable = only(with_code(14));
+    assert!(is_error(unavailable));
+    assert_eq!(string(unavailable, "error.type"), "UNAVAILABLE");
+    // INVALID_ARGUMENT is the caller's: recorded, not an error of the server.
+    let invalid = only(with_code(3));
+    assert!(!is_error(invalid));
+    assert_eq!(attr(invalid, "error.type"), None);
+    // A success sends its status in trailers, after the span has ended: no code, no error.
+    let ok: Vec<&SpanData> = server_spans
+        .iter()
+        .copied()
+        .filter(|s| attr(s, "rpc.grpc.status_code").is_none())
+        .collect();
+    assert_eq!(ok.len(), 1);
+    assert!(!is_error(ok[0]));
+}

@@ -13,6 +13,11 @@
 //! | error | status 4xx and 5xx: status error, `error.type` = the code (`"404"`); no response: `error.type` = `timeout`, `connect`, `redirect`, `body`, `decode`, `builder`, `request` or `middleware`, with an `exception` event | status 5xx only: status error, `error.type` = the code (`"503"`); the service failing without a response: `error.type = "_OTHER"` |
 //! | propagation | injects `traceparent`, `tracestate` and `baggage` of *its own* span, so the server's span is its child | extracts them over every header line (a `tracestate` sent on several lines is read whole); the baggage is OpenTelemetry's current `Context` while the service runs |
 //!
+//! A gRPC call answered through [`ServerTracing`] (a tonic server) also gets the RPC
+//! conventions: `rpc.system`, `rpc.service`, `rpc.method`, the span named
+//! `{service}/{method}`, and `rpc.grpc.status_code` with the server-side error codes as errors
+//! when the status comes in the response head (every error a tonic unary handler returns).
+//!
 //! `url.full` is `scheme://host[:port]/path`: the user name, password, query string and
 //! fragment are dropped, since they often carry credentials and tokens (the conventions let an
 //! instrumentation redact them; dropping them is the simplest redaction that cannot miss).

@@ -2,7 +2,7 @@
 
 use std::task::{Context, Poll};
 
-use ::http::header::HOST;
+use ::http::header::{HeaderMap, CONTENT_TYPE, HOST};
 use ::http::{Request, Response, Version};
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::KeyValue;
@@ -14,6 +14,14 @@ use super::semconv::{
     HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE, NETWORK_PROTOCOL_VERSION, OTHER, SERVER_ADDRESS,
     SERVER_PORT, URL_PATH, URL_SCHEME,
 };
+
+/// The RPC conventions' names, for gRPC requests.
+const RPC_SYSTEM: &str = "rpc.system";
+const RPC_SERVICE: &str = "rpc.service";
+const RPC_METHOD: &str = "rpc.method";
+const RPC_GRPC_STATUS_CODE: &str = "rpc.grpc.status_code";
+/// The header of a trailers-only response's status.
+const GRPC_STATUS: &str = "grpc-status";
 use super::traced::HttpSpanFuture;
 use crate::context::propagation::extract;
 use crate::span::Span;
@@ -28,8 +36,17 @@ use crate::span::Span;
 ///
 /// The span ends when the inner service returns the response head, not when the body has
 /// been streamed. A status of 500 or above makes it an error (`error.type` = the code); a 4xx
-/// does not, as the conventions say for servers. gRPC (tonic) services work the same way; the
-/// gRPC status, sent in trailers after the head, is not recorded.
+/// does not, as the conventions say for servers.
+///
+/// A gRPC request (`content-type: application/grpc…`, as tonic serves) also gets the RPC
+/// conventions: `rpc.system = "grpc"`, `rpc.service` and `rpc.method` from the path, the span
+/// named `{service}/{method}` unless a route is given, and `rpc.grpc.status_code` when the
+/// status is in the response head, which is where tonic puts every error a unary handler
+/// returns (a trailers-only response). The server-side error codes (`UNKNOWN`,
+/// `DEADLINE_EXCEEDED`, `UNIMPLEMENTED`, `INTERNAL`, `UNAVAILABLE`, `DATA_LOSS`) make the span
+/// an error with `error.type` = the code's name; the others (a caller's mistake, such as
+/// `INVALID_ARGUMENT` or `NOT_FOUND`) do not. A status sent in trailers after a body (a
+/// streamed response, or a success) is not seen: the span has ended by then.
 ///
 /// The span is named `{METHOD} {route}` when the route template is known and `{METHOD}`
 /// otherwise (a path would make names of unbounded cardinality). The layer does not know the
@@ -133,17 +150,29 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let parent = extract(&HeaderExtractor(request.headers()));
         let route = self.route.route_of(&request);
+        let grpc = is_grpc(&request);
         let method = method_name(request.method());
-        let name = match &route {
-            Some(route) => format!("{method} {route}").into(),
-            None => std::borrow::Cow::Borrowed(method),
+        let name = match (&route, grpc) {
+            (Some(route), _) => format!("{method} {route}").into(),
+            // `/{service}/{method}`: a fixed set of names, unlike an HTTP path.
+            (None, true) => request
+                .uri()
+                .path()
+                .trim_start_matches('/')
+                .to_owned()
+                .into(),
+            (None, false) => std::borrow::Cow::Borrowed(method),
         };
         let mut span = Span::builder(name)
             .kind(SpanKind::Server)
             .parent(&parent)
             .start();
         if span.is_recording() {
-            span.set_attributes(request_attributes(&request, route));
+            let mut attributes = request_attributes(&request, route);
+            if grpc {
+                rpc_attributes(request.uri().path(), &mut attributes);
+            }
+            span.set_attributes(attributes);
         }
         let baggage = parent.baggage.clone();
         let future = {
@@ -222,6 +251,68 @@ fn protocol_version(version: Version) -> Option<&'static str> {
     })
 }
 
+/// Whether the request is a gRPC call (`application/grpc`, `application/grpc+proto`, ...).
+fn is_grpc<B>(request: &Request<B>) -> bool {
+    request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.get(..16)
+                .is_some_and(|p| p.eq_ignore_ascii_case("application/grpc"))
+        })
+}
+
+/// `rpc.system`, and `rpc.service` and `rpc.method` from a `/{service}/{method}` path.
+fn rpc_attributes(path: &str, attributes: &mut Vec<KeyValue>) {
+    attributes.push(KeyValue::new(RPC_SYSTEM, "grpc"));
+    if let Some((service, method)) = path.trim_start_matches('/').split_once('/') {
+        if !service.is_empty() && !method.is_empty() && !method.contains('/') {
+            attributes.push(KeyValue::new(RPC_SERVICE, service.to_owned()));
+            attributes.push(KeyValue::new(RPC_METHOD, method.to_owned()));
+        }
+    }
+}
+
+/// The gRPC status codes by number, as named in `grpc/status.proto`.
+const GRPC_CODES: [&str; 17] = [
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+];
+
+/// Whether a gRPC status is the server's failure (the conventions' list for SERVER spans):
+/// UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS.
+fn is_server_error(code: u16) -> bool {
+    matches!(code, 2 | 4 | 12 | 13 | 14 | 15)
+}
+
+/// The gRPC status in a response head (a trailers-only response), if there is a valid one.
+fn grpc_status(headers: &HeaderMap) -> Option<u16> {
+    let code: u16 = headers
+        .get(GRPC_STATUS)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    (usize::from(code) < GRPC_CODES.len()).then_some(code)
+}
+
 /// The response or the error, recorded on the span before it ends.
 fn record_result<ResBody, E>(span: &mut Span, result: &Result<Response<ResBody>, E>) {
     if !span.is_recording() {
@@ -235,6 +326,15 @@ fn record_result<ResBody, E>(span: &mut Span, result: &Result<Response<ResBody>,
                 // No description: the status code says it (the conventions ask for none).
                 span.set_attribute(KeyValue::new(ERROR_TYPE, status_error_type(code)));
                 span.set_status(Status::error(""));
+            } else if let Some(grpc) = grpc_status(response.headers()) {
+                span.set_attribute(KeyValue::new(RPC_GRPC_STATUS_CODE, i64::from(grpc)));
+                if is_server_error(grpc) {
+                    let name = GRPC_CODES.get(usize::from(grpc)).copied().unwrap_or(OTHER);
+                    span.set_attribute(KeyValue::new(ERROR_TYPE, name));
+                    // The `grpc-message` is the application's text: not copied (it may carry
+                    // what the privacy rules keep out of spans).
+                    span.set_status(Status::error(""));
+                }
             }
         }
         // The error type is generic here (no `Display` is required of it), so the class is
@@ -259,5 +359,48 @@ mod tests {
         assert_eq!(host_and_port("u:p@h:1"), Some(("h", Some(1))));
         assert_eq!(host_and_port("h:notaport"), None);
         assert_eq!(host_and_port(":80"), None);
+    }
+
+    #[test]
+    fn grpc_status_in_a_response_head() {
+        let head = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(GRPC_STATUS, value.parse().expect("header value"));
+            headers
+        };
+        assert_eq!(grpc_status(&head("14")), Some(14));
+        assert_eq!(grpc_status(&head("0")), Some(0));
+        assert_eq!(grpc_status(&head("17")), None, "not a gRPC code");
+        assert_eq!(grpc_status(&head("UNAVAILABLE")), None);
+        assert_eq!(grpc_status(&HeaderMap::new()), None);
+        assert_eq!(GRPC_CODES[14], "UNAVAILABLE");
+        assert!(is_server_error(14) && is_server_error(2));
+        assert!(!is_server_error(5) && !is_server_error(3) && !is_server_error(0));
+    }
+
+    #[test]
+    fn grpc_requests_are_recognised_and_named_by_their_path() {
+        let request = |content_type: &str| {
+            Request::post("/pkg.Tools/Run")
+                .header(CONTENT_TYPE, content_type)
+                .body(())
+                .expect("request")
+        };
+        assert!(is_grpc(&request("application/grpc")));
+        assert!(is_grpc(&request("application/grpc+proto")));
+        assert!(!is_grpc(&request("application/json")));
+        let mut attributes = Vec::new();
+        rpc_attributes("/pkg.Tools/Run", &mut attributes);
+        assert_eq!(
+            attributes,
+            [
+                KeyValue::new(RPC_SYSTEM, "grpc"),
+                KeyValue::new(RPC_SERVICE, "pkg.Tools"),
+                KeyValue::new(RPC_METHOD, "Run"),
+            ]
+        );
+        let mut odd = Vec::new();
+        rpc_attributes("/no-method", &mut odd);
+        assert_eq!(odd, [KeyValue::new(RPC_SYSTEM, "grpc")]);
     }
 }
