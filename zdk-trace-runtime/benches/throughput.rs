@@ -30,6 +30,8 @@
 //! tiny version (20k spans flat out, one paced step) and still checks the counts; a word
 //! argument filters contenders by name (`-- sdk`). With `ZDK_BENCH_VERBOSE=1`, every zdk-trace
 //! case that dropped spans prints its `Stats` (which counter: queue full, export failed, ...).
+//! For A/B runs of one case, `ZDK_BENCH_PART=flat` (or `paced`) runs one scenario and
+//! `ZDK_BENCH_THREADS=1,2` only those thread counts.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Barrier};
@@ -496,7 +498,19 @@ fn main() {
             .is_none_or(|f| w.name().to_lowercase().contains(&f.to_lowercase()))
     })
     .collect();
-    let thread_counts: &[usize] = if smoke { &[1, 2] } else { &[1, 2, 4] };
+    let all_counts: &[usize] = if smoke { &[1, 2] } else { &[1, 2, 4] };
+    // `ZDK_BENCH_THREADS=1,2`: only these thread counts (A/B runs of one case).
+    let only_threads: Option<Vec<usize>> = std::env::var("ZDK_BENCH_THREADS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect());
+    let thread_counts: Vec<usize> = all_counts
+        .iter()
+        .copied()
+        .filter(|n| only_threads.as_ref().is_none_or(|only| only.contains(n)))
+        .collect();
+    // `ZDK_BENCH_PART=flat` or `paced`: only that scenario.
+    let part = std::env::var("ZDK_BENCH_PART").unwrap_or_default();
+    let (run_flat, run_paced) = (part != "paced", part != "flat");
     let flat = Load {
         rate: None,
         duration: if smoke {
@@ -541,11 +555,11 @@ fn main() {
     println!();
     println!("| contender | threads | created | received | dropped | dropped % | app spans/s | exported spans/s (incl. flush) | flush s | CPU ns per received span, all threads of the process (app + pipeline) | allocations per received span, by thread |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
-    for &who in &contenders {
+    for &who in contenders.iter().filter(|_| run_flat) {
         if who == Who::ZdkGrpcBigQueue {
             continue; // paced only: flat out, a bigger queue only drops later
         }
-        for &threads in thread_counts {
+        for &threads in &thread_counts {
             let o = run(who, threads, flat);
             println!(
                 "| {} | {threads} | {} | {} | {} | {:.1}% | {} | {} | {:.2} | {} | {} |",
@@ -569,8 +583,8 @@ fn main() {
     println!("| contender | threads | offered spans/s | created spans/s | received | dropped | passes | CPU ns per received span, all threads of the process (app + pipeline) | allocations per received span, by thread |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |");
     let mut best = Vec::new();
-    for &who in &contenders {
-        for &threads in thread_counts {
+    for &who in contenders.iter().filter(|_| run_paced) {
+        for &threads in &thread_counts {
             let mut max_ok = None;
             for &rate in steps {
                 let load = Load {

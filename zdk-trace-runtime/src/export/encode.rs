@@ -8,9 +8,11 @@
 //! order prost writes them, minimal varints, default scalars left out, set `oneof`s and
 //! present messages always written.
 //!
-//! Layout of a batch buffer: `[headroom][span][span]…[scope schema][resource schema]`. Each
-//! span is encoded into a scratch buffer first (its length prefix must come before it), then
-//! copied behind its tag and length. The envelope around the spans (request → resource spans →
+//! Layout of a batch buffer: `[headroom][span][span]…[scope schema][resource schema]`. A span
+//! is measured first (its length prefix comes before it, and the request's size limit is
+//! checked before it is added), then written in place at the end of the batch, at the size
+//! measured. A span with events or links is rare enough to take the general writer: encoded
+//! into a scratch buffer, then copied behind its tag and length. The envelope around the spans (request → resource spans →
 //! resource, scope spans → scope) needs the spans' total length, so [`TraceEncoder::finish`]
 //! writes it right-aligned into the headroom [`TraceEncoder::begin`] reserved: the request is
 //! `buf[start..]`, and the spans are never moved.
@@ -39,6 +41,11 @@ impl OtlpBatch {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.spans
+    }
+
+    /// Bytes written so far (headroom included).
+    pub(crate) fn buf_len(&self) -> usize {
+        self.buf.len()
     }
 
     /// The finished request, without a copy (call [`TraceEncoder::finish`] first).
@@ -79,6 +86,10 @@ const fn tag(field: u8, wire: u8) -> u8 {
 
 /// The most bytes a varint of a 64-bit length takes.
 const MAX_VARINT: usize = 10;
+
+/// Attributes whose lengths [`span_body_len`] keeps for [`write_span_body`] (any further
+/// ones are measured again as they are written).
+const MEASURED_ATTRIBUTES: usize = 8;
 
 impl TraceEncoder {
     pub(crate) fn new(resource: &Resource, scope: &InstrumentationScope) -> TraceEncoder {
@@ -135,35 +146,61 @@ impl TraceEncoder {
         }
     }
 
-    /// Appends one span, read where it lies.
+    /// Appends one span, read where it lies, whatever the request's size.
     pub(crate) fn push(&mut self, batch: &mut OtlpBatch, span: &RawSpan) {
-        self.encode(span);
-        self.append(batch);
+        let _ = self.try_append(batch, span, usize::MAX);
     }
 
-    /// Encodes one span, read where it lies, to be appended by [`append`](Self::append).
-    pub(crate) fn encode(&mut self, span: &RawSpan) {
-        self.scratch.clear();
-        put_span(&mut self.scratch, span);
-    }
-
-    /// The size of the request `batch` would make with the span last
-    /// [`encode`](Self::encode)d appended (an upper bound: the envelope's lengths are counted
-    /// at their largest).
-    pub(crate) fn request_len_with(&self, batch: &OtlpBatch) -> usize {
-        let span = 1 + varint_len(self.scratch.len() as u64) + self.scratch.len();
-        self.headroom
-            + (batch.buf.len() - self.headroom)
-            + span
-            + self.scope_schema.len()
-            + self.resource_schema.len()
-    }
-
-    /// Appends the span last [`encode`](Self::encode)d.
-    pub(crate) fn append(&self, batch: &mut OtlpBatch) {
-        // ScopeSpans.spans = 2.
-        put_bytes_field(&mut batch.buf, tag(2, LEN), &self.scratch);
+    /// Appends `span`, read where it lies, if the request stays within `limit` bytes (its
+    /// envelope's lengths counted at their largest); else appends nothing (`Err`).
+    ///
+    /// The span is measured first (its length prefix comes before it), then written in place
+    /// at the end of the batch, at the size measured; the attributes' lengths are measured
+    /// once. A span with events or links takes the general writer: encoded into the scratch
+    /// buffer, then copied.
+    pub(crate) fn try_append(
+        &mut self,
+        batch: &mut OtlpBatch,
+        span: &RawSpan,
+        limit: usize,
+    ) -> Result<(), ()> {
+        let envelope_tail = self.scope_schema.len() + self.resource_schema.len();
+        let at = batch.buf.len();
+        let mut lens = [(0, 0); MEASURED_ATTRIBUTES];
+        let Some(body) = span_body_len(span, &mut lens) else {
+            self.scratch.clear();
+            put_span(&mut self.scratch, span);
+            if at + field_len(self.scratch.len()) + envelope_tail > limit {
+                return Err(());
+            }
+            // ScopeSpans.spans = 2.
+            put_bytes_field(&mut batch.buf, tag(2, LEN), &self.scratch);
+            batch.spans += 1;
+            return Ok(());
+        };
+        let field = field_len(body);
+        if at + field + envelope_tail > limit {
+            return Err(());
+        }
+        batch.buf.resize(at + field, 0);
+        let written = batch.buf.get_mut(at..).map_or(0, |buf| {
+            let mut out = Out { buf, at: 0 };
+            // ScopeSpans.spans = 2.
+            out.head(tag(2, LEN), body);
+            write_span_body(&mut out, span, &lens);
+            out.at
+        });
+        if written != field {
+            // The sizes disagree (a bug; the tests compare the bytes with prost's): written
+            // again by the general writer rather than sent wrong.
+            debug_assert_eq!(written, field, "span measured wrong: {span:?}");
+            batch.buf.truncate(at);
+            self.scratch.clear();
+            put_span(&mut self.scratch, span);
+            put_bytes_field(&mut batch.buf, tag(2, LEN), &self.scratch);
+        }
         batch.spans += 1;
+        Ok(())
     }
 
     /// Writes the envelope around the spans; the batch then holds a whole request.
@@ -276,6 +313,315 @@ fn put_span(out: &mut Vec<u8>, span: &RawSpan) {
     let flags: u32 = 0x01 | 0x100 | remote;
     out.extend_from_slice(&[0x85, 0x01]); // field 16, wire type 5
     out.extend_from_slice(&flags.to_le_bytes());
+}
+
+/// The in-place writer: a slice sized beforehand and a cursor. A write past the end is
+/// skipped (and shows afterwards as a length that differs from the one measured), so a size
+/// measured wrong can never make the collector panic.
+struct Out<'a> {
+    buf: &'a mut [u8],
+    at: usize,
+}
+
+impl Out<'_> {
+    #[inline(always)]
+    fn byte(&mut self, b: u8) {
+        if let Some(slot) = self.buf.get_mut(self.at) {
+            *slot = b;
+        }
+        self.at += 1;
+    }
+
+    #[inline(always)]
+    fn bytes(&mut self, bytes: &[u8]) {
+        let end = self.at + bytes.len();
+        if let Some(dst) = self.buf.get_mut(self.at..end) {
+            dst.copy_from_slice(bytes);
+        }
+        self.at = end;
+    }
+
+    #[inline(always)]
+    fn varint(&mut self, mut value: u64) {
+        while value >= 0x80 {
+            self.byte((value as u8) | 0x80);
+            value >>= 7;
+        }
+        self.byte(value as u8);
+    }
+
+    /// A length-delimited field of `len` bytes whose body the caller writes next.
+    #[inline(always)]
+    fn head(&mut self, field_tag: u8, len: usize) {
+        self.byte(field_tag);
+        self.varint(len as u64);
+    }
+
+    #[inline(always)]
+    fn str_field(&mut self, field_tag: u8, s: &str) {
+        if !s.is_empty() {
+            self.head(field_tag, s.len());
+            self.bytes(s.as_bytes());
+        }
+    }
+}
+
+/// A length-delimited field around a body of `body` bytes.
+#[inline(always)]
+fn field_len(body: usize) -> usize {
+    1 + varint_len(body as u64) + body
+}
+
+/// A string field, left out when empty (as prost does).
+#[inline(always)]
+fn str_field_len(s: &str) -> usize {
+    if s.is_empty() {
+        0
+    } else {
+        field_len(s.len())
+    }
+}
+
+/// The length of a `Span` message [`write_span_body`] writes, or `None` for a span with
+/// events or links (left to the general writer, [`put_span`]).
+/// The lengths of the first attributes (`AnyValue` body, `KeyValue` body) are left in `lens`.
+#[inline]
+fn span_body_len(
+    span: &RawSpan,
+    lens: &mut [(usize, usize); MEASURED_ATTRIBUTES],
+) -> Option<usize> {
+    // trace_id, span_id, kind, start and end, flags.
+    let mut len = 18 + 10 + 2 + 18 + 6;
+    let mut description = "";
+    if let Some(extras) = &span.extras {
+        if !(extras.events.is_empty() && extras.links.is_empty()) {
+            return None;
+        }
+        if let Some(state) = &extras.trace_state {
+            len += str_field_len(state);
+        }
+        if extras.dropped_events != 0 {
+            len += 1 + varint_len(u64::from(extras.dropped_events));
+        }
+        if extras.dropped_links != 0 {
+            len += 1 + varint_len(u64::from(extras.dropped_links));
+        }
+        if let Some(text) = &extras.error_description {
+            description = text;
+        }
+    }
+    if span.parent_id != 0 {
+        len += 10;
+    }
+    len += str_field_len(&span.name);
+    for (i, attribute) in span.attributes.iter().enumerate() {
+        let any = any_value_len(&attribute.value);
+        let kv = str_field_len(attribute.key.as_str()) + field_len(any);
+        if let Some(slot) = lens.get_mut(i) {
+            *slot = (any, kv);
+        }
+        len += field_len(kv);
+    }
+    if span.dropped != 0 {
+        len += 1 + varint_len(u64::from(span.dropped));
+    }
+    // status = 15.
+    len += 1 + if span.flags & FLAG_ERROR != 0 && !description.is_empty() {
+        field_len(field_len(description.len()) + 2) - 1
+    } else if span.flags & (FLAG_ERROR | FLAG_STATUS_OK) != 0 {
+        3
+    } else {
+        1
+    };
+    Some(len)
+}
+
+/// `AnyValue` body length (see [`put_any_value`]).
+fn any_value_len(value: &Value) -> usize {
+    match value {
+        Value::String(s) => field_len(s.as_str().len()),
+        Value::Bool(_) => 2,
+        Value::I64(i) => 1 + varint_len(*i as u64),
+        Value::F64(_) => 9,
+        Value::Array(array) => field_len(array_len(array)),
+        other => field_len(other.as_str().len()),
+    }
+}
+
+/// `ArrayValue` body length: each item an `AnyValue` field.
+fn array_len(array: &Array) -> usize {
+    match array {
+        Array::Bool(values) => values.len() * field_len(2),
+        Array::I64(values) => values
+            .iter()
+            .map(|v| field_len(1 + varint_len(*v as u64)))
+            .sum(),
+        Array::F64(values) => values.len() * field_len(9),
+        Array::String(values) => values
+            .iter()
+            .map(|v| field_len(field_len(v.as_str().len())))
+            .sum(),
+        // `Array` is non-exhaustive; a future variant is written as an empty array.
+        _ => 0,
+    }
+}
+
+/// `Span`, written in place, exactly [`span_body_len`] bytes, the same bytes as
+/// [`put_span`] (the tests compare the two).
+/// `lens`: the attributes' lengths, from [`span_body_len`].
+#[inline]
+fn write_span_body(
+    out: &mut Out<'_>,
+    span: &RawSpan,
+    lens: &[(usize, usize); MEASURED_ATTRIBUTES],
+) {
+    // trace_id = 1, span_id = 2
+    let mut ids = [0u8; 28];
+    ids[0] = tag(1, LEN);
+    ids[1] = 16;
+    ids[2..18].copy_from_slice(&span.trace_id.to_be_bytes());
+    ids[18] = tag(2, LEN);
+    ids[19] = 8;
+    ids[20..28].copy_from_slice(&span.span_id.to_be_bytes());
+    out.bytes(&ids);
+    let extras = span.extras.as_deref();
+    // trace_state = 3
+    if let Some(state) = extras.and_then(|e| e.trace_state.as_deref()) {
+        out.str_field(tag(3, LEN), state);
+    }
+    // parent_span_id = 4
+    if span.parent_id != 0 {
+        let mut parent = [0u8; 10];
+        parent[0] = tag(4, LEN);
+        parent[1] = 8;
+        parent[2..].copy_from_slice(&span.parent_id.to_be_bytes());
+        out.bytes(&parent);
+    }
+    // name = 5
+    out.str_field(tag(5, LEN), &span.name);
+    // kind = 6, start_time_unix_nano = 7, end_time_unix_nano = 8 (fixed64)
+    let mut times = [0u8; 20];
+    times[0] = tag(6, 0);
+    times[1] = kind(&span.kind);
+    times[2] = tag(7, 1);
+    times[3..11].copy_from_slice(&clock::to_unix_nanos(span.start).to_le_bytes());
+    times[11] = tag(8, 1);
+    times[12..].copy_from_slice(&clock::to_unix_nanos(span.end.max(span.start)).to_le_bytes());
+    out.bytes(&times);
+    // attributes = 9, dropped_attributes_count = 10
+    for (i, attribute) in span.attributes.iter().enumerate() {
+        let (key, value) = (attribute.key.as_str(), &attribute.value);
+        let (any, kv) = match lens.get(i) {
+            Some(&lens) => lens,
+            None => {
+                let any = any_value_len(value);
+                (any, str_field_len(key) + field_len(any))
+            }
+        };
+        out.head(tag(9, LEN), kv);
+        out.str_field(tag(1, LEN), key);
+        out.head(tag(2, LEN), any);
+        write_any_value(out, value);
+    }
+    if span.dropped != 0 {
+        out.byte(tag(10, 0));
+        out.varint(u64::from(span.dropped));
+    }
+    // dropped_events_count = 12, dropped_links_count = 14 (no events or links here)
+    let mut description = "";
+    if let Some(extras) = extras {
+        if extras.dropped_events != 0 {
+            out.byte(tag(12, 0));
+            out.varint(u64::from(extras.dropped_events));
+        }
+        if extras.dropped_links != 0 {
+            out.byte(tag(14, 0));
+            out.varint(u64::from(extras.dropped_links));
+        }
+        if let Some(text) = &extras.error_description {
+            description = text;
+        }
+    }
+    // status = 15: Status { message = 2, code = 3 }, always present.
+    if span.flags & FLAG_ERROR != 0 {
+        if description.is_empty() {
+            out.bytes(&[tag(15, LEN), 2, tag(3, 0), 2]);
+        } else {
+            out.head(tag(15, LEN), field_len(description.len()) + 2);
+            out.str_field(tag(2, LEN), description);
+            out.bytes(&[tag(3, 0), 2]);
+        }
+    } else if span.flags & FLAG_STATUS_OK != 0 {
+        out.bytes(&[tag(15, LEN), 2, tag(3, 0), 1]);
+    } else {
+        out.bytes(&[tag(15, LEN), 0]);
+    }
+    // flags = 16 (fixed32), as in `put_span`.
+    let remote = if span.flags & FLAG_PARENT_REMOTE != 0 {
+        0x200
+    } else {
+        0
+    };
+    let flags: u32 = 0x01 | 0x100 | remote;
+    let mut last = [0x85, 0x01, 0, 0, 0, 0];
+    last[2..].copy_from_slice(&flags.to_le_bytes());
+    out.bytes(&last);
+}
+
+/// `AnyValue` body in place (see [`put_any_value`]).
+fn write_any_value(out: &mut Out<'_>, value: &Value) {
+    match value {
+        Value::String(s) => {
+            out.head(tag(1, LEN), s.as_str().len());
+            out.bytes(s.as_str().as_bytes());
+        }
+        Value::Bool(b) => out.bytes(&[tag(2, 0), u8::from(*b)]),
+        Value::I64(i) => {
+            out.byte(tag(3, 0));
+            out.varint(*i as u64);
+        }
+        Value::F64(f) => {
+            out.byte(tag(4, 1));
+            out.bytes(&f.to_bits().to_le_bytes());
+        }
+        Value::Array(array) => {
+            out.head(tag(5, LEN), array_len(array));
+            match array {
+                Array::Bool(values) => {
+                    for v in values {
+                        out.bytes(&[tag(1, LEN), 2, tag(2, 0), u8::from(*v)]);
+                    }
+                }
+                Array::I64(values) => {
+                    for v in values {
+                        out.head(tag(1, LEN), 1 + varint_len(*v as u64));
+                        out.byte(tag(3, 0));
+                        out.varint(*v as u64);
+                    }
+                }
+                Array::F64(values) => {
+                    for v in values {
+                        out.bytes(&[tag(1, LEN), 9, tag(4, 1)]);
+                        out.bytes(&v.to_bits().to_le_bytes());
+                    }
+                }
+                Array::String(values) => {
+                    for v in values {
+                        let s = v.as_str();
+                        out.head(tag(1, LEN), field_len(s.len()));
+                        out.head(tag(1, LEN), s.len());
+                        out.bytes(s.as_bytes());
+                    }
+                }
+                _ => {}
+            }
+        }
+        other => {
+            let text = other.as_str();
+            out.head(tag(1, LEN), text.len());
+            out.bytes(text.as_bytes());
+        }
+    }
 }
 
 fn kind(kind: &SpanKind) -> u8 {
@@ -464,9 +810,12 @@ fn write_varint(buf: &mut [u8; MAX_VARINT], mut value: u64) -> usize {
     i + 1
 }
 
+#[inline(always)]
 fn varint_len(value: u64) -> usize {
-    // 1 byte per 7 bits, at least 1.
-    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
+    // 1 byte per 7 significant bits, at least 1: ceil(bits / 7) as (bits * 9 + 64) / 64,
+    // exact for 1..=64 bits, with no division.
+    let bits = ((value | 1).leading_zeros() ^ 63) + 1;
+    ((bits * 9 + 64) / 64) as usize
 }
 
 #[cfg(test)]
@@ -604,7 +953,60 @@ mod tests {
         let mut bare_error = record(5, 2, "");
         bare_error.flags |= FLAG_ERROR;
         spans.push(bare_error);
+        // An error with a description, counts past one varint byte, no events or links (the
+        // in-place writer), and a body past 16 KiB (a three-byte length).
+        let mut described = record(6, 2, "ünïcode näme");
+        described.flags |= FLAG_ERROR;
+        described.dropped = 200;
+        described.attributes = [KeyValue::new("huge", "z".repeat(20_000))]
+            .into_iter()
+            .collect();
+        described.extras = Some(Box::new(Extras {
+            error_description: Some(Cow::Borrowed("quota exceeded")),
+            dropped_events: 300,
+            dropped_links: 2,
+            trace_state: Some(Arc::from("a=b")),
+            ..Extras::default()
+        }));
+        spans.push(described);
         spans
+    }
+
+    #[test]
+    fn only_spans_with_events_or_links_take_the_general_writer() {
+        let mut lens = [(0, 0); MEASURED_ATTRIBUTES];
+        let in_place: Vec<bool> = records()
+            .iter()
+            .map(|span| span_body_len(span, &mut lens).is_some())
+            .collect();
+        assert_eq!(in_place, [true, true, true, false, true, true]);
+    }
+
+    #[test]
+    fn varint_lengths_are_exact() {
+        for value in (0..64).flat_map(|b| [1_u64 << b, (1_u64 << b) - 1, (1_u64 << b) + 1]) {
+            let mut buf = [0; MAX_VARINT];
+            assert_eq!(varint_len(value), write_varint(&mut buf, value), "{value}");
+        }
+        assert_eq!(varint_len(u64::MAX), 10);
+    }
+
+    #[test]
+    fn a_span_past_the_limit_is_not_appended() {
+        let (resource, scope) = resources().swap_remove(0);
+        let mut encoder = TraceEncoder::new(&resource, &scope);
+        let mut batch = encoder.begin(Vec::new());
+        let spans = records();
+        assert_eq!(
+            encoder.try_append(&mut batch, &spans[1], usize::MAX),
+            Ok(())
+        );
+        let limit = batch.buf_len() + 10;
+        let before = batch.buf_len();
+        for span in &spans {
+            assert_eq!(encoder.try_append(&mut batch, span, limit), Err(()));
+        }
+        assert_eq!((batch.buf_len(), batch.len()), (before, 1));
     }
 
     fn expected(spans: Vec<RawSpan>, resource: &Resource, scope: &InstrumentationScope) -> Vec<u8> {

@@ -491,27 +491,31 @@ impl Queue {
         // Encoded first, while the record still holds everything (the conversion below moves
         // its parts out). A batch is cut where this span would take its request past the
         // size limit; a span too large for any request is dropped.
-        if let Some(encoder) = &mut self.encoder {
-            encoder.encode(span);
-            if self.over_request_limit() && self.batch_len > 0 {
-                self.send_batch();
-            }
-            if self.over_request_limit() {
-                add(&COUNTERS.spans_too_large, 1);
-                add(&COUNTERS.dropped_export_failed, 1);
-                warn_once(
-                    ("span too large", "otlp"),
-                    &format!(
-                        "span {:?} dropped: it alone encodes to more than the largest export \
-                         request, {} bytes (telemetry.tracing.otlp.batch.max_request_bytes); \
-                         lower the attribute limits or raise that setting",
-                        span.name, self.settings.max_request_bytes
-                    ),
-                );
-                return;
-            }
-            if let (Some(encoder), Some(batch)) = (&self.encoder, &mut self.otlp_batch) {
-                encoder.append(batch);
+        if let (Some(encoder), Some(batch)) = (&mut self.encoder, &mut self.otlp_batch) {
+            let limit = self.settings.max_request_bytes;
+            if encoder.try_append(batch, span, limit).is_err() {
+                if self.batch_len > 0 {
+                    self.send_batch();
+                }
+                let appended = match (&mut self.encoder, &mut self.otlp_batch) {
+                    (Some(encoder), Some(batch)) => encoder.try_append(batch, span, limit).is_ok(),
+                    _ => false,
+                };
+                if !appended {
+                    add(&COUNTERS.spans_too_large, 1);
+                    add(&COUNTERS.dropped_export_failed, 1);
+                    warn_once(
+                        ("span too large", "otlp"),
+                        &format!(
+                            "span {:?} dropped: it alone encodes to more than the largest \
+                             export request, {} bytes \
+                             (telemetry.tracing.otlp.batch.max_request_bytes); lower the \
+                             attribute limits or raise that setting",
+                            span.name, self.settings.max_request_bytes
+                        ),
+                    );
+                    return;
+                }
             }
         }
         self.queued.fetch_add(1, Ordering::Relaxed);
@@ -525,16 +529,6 @@ impl Queue {
         }
         if self.batch_len >= self.settings.max_export_batch_size {
             self.send_batch();
-        }
-    }
-
-    /// Whether the span just encoded would take the OTLP request past its size limit.
-    fn over_request_limit(&self) -> bool {
-        match (&self.encoder, &self.otlp_batch) {
-            (Some(encoder), Some(batch)) => {
-                encoder.request_len_with(batch) > self.settings.max_request_bytes
-            }
-            _ => false,
         }
     }
 
@@ -559,7 +553,10 @@ impl Queue {
         );
         let otlp = match (&self.encoder, &mut self.otlp_batch) {
             (Some(encoder), Some(batch)) => {
-                let mut done = std::mem::replace(batch, encoder.begin(Vec::new()));
+                // The next batch's buffer is allocated at this one's size and an eighth:
+                // grown from empty, it would be copied at every doubling.
+                let next = Vec::with_capacity(batch.buf_len() + batch.buf_len() / 8);
+                let mut done = std::mem::replace(batch, encoder.begin(next));
                 encoder.finish(&mut done);
                 Some(done.into_bytes())
             }
