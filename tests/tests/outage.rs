@@ -138,6 +138,27 @@ fn a_collector_refusing_connections_half_the_time_gets_every_span() {
     check(created, arrived, duplicates, &telemetry.stats());
 }
 
+/// The same over gRPC: every time the proxy goes down the exporter's HTTP/2 connection is cut,
+/// and the next call must dial a new one (and keep failing, retryably, while it is refused).
+#[test]
+fn a_grpc_collector_refusing_connections_half_the_time_gets_every_span() {
+    let _serial = serial();
+    let receiver = GrpcReceiver::start();
+    let proxy = FlappingProxy::start(receiver.addr());
+    let telemetry = install(&proxy.endpoint(), Protocol::Grpc, |c| c);
+    let created = produce_while_flapping(|up| if up { proxy.up() } else { proxy.down() });
+    telemetry
+        .shutdown_with_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("shutdown while the collector is up: {e}"));
+    let (arrived, duplicates) = distinct(&receiver.spans());
+    check(created, arrived, duplicates, &telemetry.stats());
+    assert!(
+        proxy.accepted() >= 2,
+        "one connection per time up at least: {} accepted",
+        proxy.accepted()
+    );
+}
+
 /// Down for a minute: the retry buffer stays within its bound (the oldest dropped and
 /// counted), the process's memory does not grow with the outage, and the dead collector gets
 /// one probe per interval.

@@ -1,4 +1,4 @@
-//! The gRPC channel's socket: writes gathered so that one export leaves in one system call.
+//! The gRPC connection's socket: writes gathered so that one export leaves in one system call.
 //!
 //! h2 writes every DATA frame (16 KiB at most, the frame size collectors advertise) with its own
 //! `writev` and flushes the socket after each: seven system calls for a 512-span export, and on

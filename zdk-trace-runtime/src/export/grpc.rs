@@ -1,25 +1,29 @@
-//! OTLP/gRPC: the `TraceService/Export` unary call through a tonic channel, with a codec that
-//! writes the already-encoded request as the message (no protobuf structs on this side) and
-//! discards the answer's body (an `ExportTraceServiceResponse` only reports partial success).
-//! The channel dials through [`Connector`], whose socket gathers an export's HTTP/2 frames into
-//! one write ([`super::gather`]).
+//! OTLP/gRPC: the `TraceService/Export` unary call, made on an HTTP/2 connection driven by the
+//! h2 crate directly. The already-encoded request is sent as the message (no protobuf structs,
+//! no copy into a codec's buffer: the 5-byte gRPC message header and the request go out as two
+//! DATA payloads), the answer's body is read and dropped (an `ExportTraceServiceResponse` only
+//! reports partial success), and the call's status is read from the response head or its
+//! trailers with tonic's parser. One connection per endpoint, dialled on first use and again
+//! after it breaks; its socket gathers an export's HTTP/2 frames into one write
+//! ([`super::gather`]).
+//!
+//! Why not tonic's channel: its buffer task, reconnecting service and codec put two more task
+//! hops and a copy of the request between an export and the connection, which was a third of
+//! the exporter thread's CPU per span over gRPC (BENCHMARKS.md, issue 12).
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::{Buf as _, BufMut as _, Bytes};
-use http::uri::PathAndQuery;
-use hyper_util::rt::TokioIo;
+use bytes::{Buf as _, Bytes};
+use h2::client::SendRequest;
+use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE, TE, USER_AGENT};
+use http::{Method, Request, Uri, Version};
 use tokio::net::TcpStream;
-use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
-use tonic::metadata::MetadataMap;
-use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
 use super::gather::Gathered;
 use super::wire::SendError;
+use crate::lock::lock;
 
 /// The trace service's export method.
 pub(crate) const TRACES_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
@@ -27,102 +31,199 @@ pub(crate) const TRACES_PATH: &str = "/opentelemetry.proto.collector.trace.v1.Tr
 pub(crate) const METRICS_PATH: &str =
     "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 
+/// What the exporter says it is (the OTLP specification asks exporters to identify
+/// themselves).
+const USER_AGENT_VALUE: &str = concat!("zdk-trace/", env!("CARGO_PKG_VERSION"));
+
 /// Sends encoded `ExportTraceServiceRequest`s to one OTLP/gRPC endpoint.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct GrpcSender {
-    client: tonic::client::Grpc<Channel>,
-    metadata: MetadataMap,
-    timeout: Duration,
-    /// The service method called ([`TRACES_PATH`] or [`METRICS_PATH`]).
-    path: &'static str,
+    /// `http://host:port` and the method's path.
+    uri: Uri,
+    /// Where to dial.
+    host: String,
+    port: u16,
+    /// The request's headers: the configured ones, then gRPC's own.
+    headers: HeaderMap,
+    gzip: bool,
+    /// The connection's request handle, once dialled; `None` again when it broke.
+    connection: Arc<Mutex<Option<SendRequest<Bytes>>>>,
+}
+
+impl std::fmt::Debug for GrpcSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrpcSender")
+            .field("uri", &self.uri)
+            .field("gzip", &self.gzip)
+            .finish_non_exhaustive()
+    }
 }
 
 impl GrpcSender {
-    /// Must run inside the tokio runtime that will drive the exports: the channel's worker
-    /// task is spawned on it (lazily connected: nothing is dialled here).
+    /// Nothing is dialled here: the connection is made by the first [`send`](Self::send), on
+    /// the runtime that drives the exports (its task is spawned there).
     pub(crate) fn new(
         endpoint: &str,
-        headers: http::HeaderMap,
+        mut headers: HeaderMap,
         gzip: bool,
         timeout: Duration,
         path: &'static str,
     ) -> Result<GrpcSender, String> {
-        let channel = Endpoint::from_shared(endpoint.to_owned())
-            .map_err(|e| e.to_string())?
-            .timeout(timeout)
-            .connect_with_connector_lazy(Connector);
-        let mut client = tonic::client::Grpc::new(channel);
+        let base: Uri = endpoint.parse().map_err(|e| format!("{e}"))?;
+        let (Some(scheme), Some(authority)) = (base.scheme(), base.authority()) else {
+            return Err(format!("{endpoint} is not an absolute URL"));
+        };
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let port = authority.port_u16().unwrap_or(80);
+        let uri = Uri::builder()
+            .scheme(scheme.clone())
+            .authority(authority.clone())
+            .path_and_query(path)
+            .build()
+            .map_err(|e| e.to_string())?;
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        headers.insert(TE, HeaderValue::from_static("trailers"));
+        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
         if gzip {
-            client = client
-                .send_compressed(CompressionEncoding::Gzip)
-                .accept_compressed(CompressionEncoding::Gzip);
+            headers.insert("grpc-encoding", HeaderValue::from_static("gzip"));
+        }
+        // The deadline the server may apply (at most 8 digits, in milliseconds).
+        let millis = timeout.as_millis().clamp(1, 99_999_999);
+        if let Ok(value) = HeaderValue::from_str(&format!("{millis}m")) {
+            headers.insert("grpc-timeout", value);
         }
         Ok(GrpcSender {
-            client,
-            metadata: MetadataMap::from_headers(headers),
-            timeout,
-            path,
+            uri,
+            host,
+            port,
+            headers,
+            gzip,
+            connection: Arc::new(Mutex::new(None)),
         })
     }
 
     /// One attempt: the unary call, its status mapped to a [`SendError`].
     pub(crate) async fn send(&self, body: Bytes) -> Result<(), SendError> {
-        let mut client = self.client.clone();
-        client
+        let (flag, message) = if self.gzip {
+            (1, super::wire::gzip(&body)?)
+        } else {
+            (0, body)
+        };
+        let Ok(len) = u32::try_from(message.len()) else {
+            return Err(SendError::Connect(format!(
+                "a request of {} bytes is over gRPC's 4 GiB message limit",
+                message.len()
+            )));
+        };
+        let mut head = [flag, 0, 0, 0, 0];
+        head[1..].copy_from_slice(&len.to_be_bytes());
+
+        let mut send = self.ready().await?;
+        let mut request = Request::new(());
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = self.uri.clone();
+        *request.version_mut() = Version::HTTP_2;
+        *request.headers_mut() = self.headers.clone();
+        let (response, mut stream) = send
+            .send_request(request, false)
+            .map_err(|e| self.broken(&e))?;
+        stream
+            .send_data(Bytes::copy_from_slice(&head), false)
+            .and_then(|()| stream.send_data(message, true))
+            .map_err(|e| self.broken(&e))?;
+
+        let response = response.await.map_err(|e| self.broken(&e))?;
+        let (parts, mut body) = response.into_parts();
+        if parts.status != http::StatusCode::OK {
+            return Err(SendError::Grpc {
+                code: code_of_http_status(parts.status.as_u16()),
+                retry_after: None,
+            });
+        }
+        // A trailers-only answer (an error, usually) has its status in the head.
+        if let Some(status) = Status::from_header_map(&parts.headers) {
+            return result_of(&status);
+        }
+        while let Some(chunk) = body.data().await {
+            let chunk = chunk.map_err(|e| self.broken(&e))?;
+            let _ = body.flow_control().release_capacity(chunk.len());
+        }
+        let trailers = body.trailers().await.map_err(|e| self.broken(&e))?;
+        match trailers.as_ref().and_then(Status::from_header_map) {
+            Some(status) => result_of(&status),
+            None => Err(SendError::Grpc {
+                code: Code::Unknown,
+                retry_after: None,
+            }),
+        }
+    }
+
+    /// The connection's request handle, ready for a new call: the one kept, or, if there is
+    /// none or it broke (a collector that closed an idle connection), a new connection.
+    async fn ready(&self) -> Result<SendRequest<Bytes>, SendError> {
+        let kept = lock(&self.connection).take();
+        if let Some(send) = kept {
+            if let Ok(send) = send.ready().await {
+                *lock(&self.connection) = Some(send.clone());
+                return Ok(send);
+            }
+        }
+        let stream = TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| SendError::Connect(e.to_string()))?;
+        // The server's answer must not wait for a delayed ACK.
+        stream
+            .set_nodelay(true)
+            .map_err(|e| SendError::Connect(e.to_string()))?;
+        let (send, connection) = h2::client::handshake(Gathered::new(stream))
+            .await
+            .map_err(|e| SendError::Connect(format!("HTTP/2 handshake failed: {e}")))?;
+        // Driven on the exporter's runtime; it ends when the connection does (the next call
+        // then finds the handle broken and dials again).
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let send = send
             .ready()
             .await
-            .map_err(|e| SendError::Connect(format!("gRPC channel not ready: {e}")))?;
-        let mut request =
-            tonic::Request::from_parts(self.metadata.clone(), http::Extensions::default(), body);
-        request.set_timeout(self.timeout);
-        client
-            .unary(request, PathAndQuery::from_static(self.path), RawCodec)
-            .await
-            .map(drop)
-            .map_err(|status| status_error(&status))
+            .map_err(|e| SendError::Connect(format!("HTTP/2 connection refused the call: {e}")))?;
+        *lock(&self.connection) = Some(send.clone());
+        Ok(send)
+    }
+
+    /// The connection broke under a call: forgotten, so the next call dials again.
+    fn broken(&self, error: &h2::Error) -> SendError {
+        *lock(&self.connection) = None;
+        SendError::Connect(format!("the HTTP/2 connection failed: {error}"))
     }
 }
 
-/// Dials an `http://` endpoint for the channel: TCP without Nagle's delay (the server's answer
-/// must not wait for a delayed ACK), writes gathered per export ([`Gathered`]).
-#[derive(Debug, Clone, Copy)]
-struct Connector;
-
-type Socket = TokioIo<Gathered<TcpStream>>;
-type Connecting = Pin<Box<dyn Future<Output = std::io::Result<Socket>> + Send>>;
-
-impl tower_service::Service<http::Uri> for Connector {
-    type Response = Socket;
-    type Error = std::io::Error;
-    type Future = Connecting;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
+/// `Ok` for an OK status, else its [`SendError`].
+fn result_of(status: &Status) -> Result<(), SendError> {
+    if status.code() == Code::Ok {
+        Ok(())
+    } else {
+        Err(status_error(status))
     }
+}
 
-    fn call(&mut self, uri: http::Uri) -> Connecting {
-        Box::pin(async move {
-            let Some(host) = uri.host() else {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    format!("no host in the endpoint {uri}"),
-                ));
-            };
-            // An IPv6 literal comes bracketed (`[::1]`); the resolver wants it bare.
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            let stream = TcpStream::connect((host, uri.port_u16().unwrap_or(80))).await?;
-            stream.set_nodelay(true)?;
-            Ok(TokioIo::new(Gathered::new(stream)))
-        })
+/// The gRPC code of an answer that is not HTTP 200, as gRPC's HTTP mapping gives it.
+fn code_of_http_status(status: u16) -> Code {
+    match status {
+        400 => Code::Internal,
+        401 => Code::Unauthenticated,
+        403 => Code::PermissionDenied,
+        404 => Code::Unimplemented,
+        429 | 502..=504 => Code::Unavailable,
+        _ => Code::Unknown,
     }
 }
 
 fn status_error(status: &Status) -> SendError {
-    // A status tonic made itself from a transport failure (refused, reset, DNS) carries the
-    // cause as its source; the server's own statuses have none.
-    if let Some(source) = std::error::Error::source(status) {
-        return SendError::Connect(source.to_string());
-    }
     let retry_after = (status.code() == Code::ResourceExhausted
         || status.code() == Code::Unavailable)
         .then(|| retry_delay(status))
@@ -192,46 +293,6 @@ fn retry_delay(status: &Status) -> Option<Duration> {
     delay
 }
 
-/// Writes the request bytes as they are; reads the answer's bytes and drops them.
-#[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
-
-impl Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = ();
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-
-    fn encoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-
-    fn decoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-}
-
-impl Encoder for RawCodec {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl Decoder for RawCodec {
-    type Item = ();
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, Status> {
-        let n = src.remaining();
-        src.advance(n);
-        Ok(Some(()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +335,35 @@ mod tests {
         assert!(!error.retryable(), "{error:?}");
         assert!(status_error(&Status::new(Code::Unavailable, "down")).retryable());
         assert!(!status_error(&Status::new(Code::PermissionDenied, "key")).retryable());
+    }
+
+    #[test]
+    fn an_answer_that_is_not_http_200_maps_as_grpc_says() {
+        assert_eq!(code_of_http_status(503), Code::Unavailable);
+        assert_eq!(code_of_http_status(429), Code::Unavailable);
+        assert_eq!(code_of_http_status(401), Code::Unauthenticated);
+        assert_eq!(code_of_http_status(404), Code::Unimplemented);
+        assert_eq!(code_of_http_status(500), Code::Unknown);
+    }
+
+    #[test]
+    fn an_endpoint_without_a_host_is_refused() {
+        let build = |endpoint| {
+            GrpcSender::new(
+                endpoint,
+                HeaderMap::new(),
+                false,
+                Duration::from_secs(1),
+                TRACES_PATH,
+            )
+        };
+        assert!(build("127.0.0.1:4317").is_err());
+        let sender = build("http://[::1]:4317/ignored").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((sender.host.as_str(), sender.port), ("::1", 4317));
+        assert_eq!(
+            sender.uri.to_string(),
+            format!("http://[::1]:4317{TRACES_PATH}")
+        );
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! OTLP/HTTP with protobuf bodies: one `POST` of the encoded request per batch, through the
 //! async reqwest client on the exporter's runtime; gzip by flate2 when configured.
 
-use std::io::Write as _;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -51,7 +50,11 @@ impl HttpSender {
 
     /// One attempt: `POST` the request and read the answer.
     pub(crate) async fn send(&self, body: Bytes) -> Result<(), SendError> {
-        let body = if self.gzip { gzip(&body)? } else { body };
+        let body = if self.gzip {
+            super::wire::gzip(&body)?
+        } else {
+            body
+        };
         let response = self
             .client
             .post(self.url.clone())
@@ -83,18 +86,6 @@ impl HttpSender {
 /// What the exporter says it is (the OTLP specification asks exporters to identify
 /// themselves).
 const USER_AGENT_VALUE: &str = concat!("zdk-trace/", env!("CARGO_PKG_VERSION"));
-
-fn gzip(body: &[u8]) -> Result<Bytes, SendError> {
-    let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 4),
-        flate2::Compression::default(),
-    );
-    encoder
-        .write_all(body)
-        .and_then(|()| encoder.finish())
-        .map(Bytes::from)
-        .map_err(|e| SendError::Connect(format!("gzip failed: {e}")))
-}
 
 /// The reqwest error without its URL (which is ours and known) and source chain flattened.
 fn connect_error(error: reqwest::Error) -> SendError {

@@ -119,6 +119,21 @@ fn jitter(delay: Duration) -> Duration {
     Duration::from_nanos((u128::from(nanos) % half) as u64)
 }
 
+/// A request body gzipped (flate2's default level), for `gzip = true`.
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
+pub(crate) fn gzip(body: &[u8]) -> Result<bytes::Bytes, SendError> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::default(),
+    );
+    encoder
+        .write_all(body)
+        .and_then(|()| encoder.finish())
+        .map(bytes::Bytes::from)
+        .map_err(|e| SendError::Connect(format!("gzip failed: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
