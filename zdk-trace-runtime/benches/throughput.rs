@@ -20,7 +20,10 @@
 //!
 //! Every case reports the CPU per received span of each thread (app, collector, exporter, the
 //! SDK's threads, the receiver apart) and the allocations per received span of each, counted
-//! by a global allocator that wraps the system one (the same for every contender).
+//! by a global allocator that wraps the system one (the same for every contender). A paced
+//! app thread's CPU clock (`CLOCK_THREAD_CPUTIME_ID`) is read around each of its sleeps: what
+//! the sleeps take (~20 µs of CPU each on the 2-vCPU VM) is reported apart as `pacing`, not
+//! in the spans' cost; the pacing's clock reads between the sleeps stay in `app`.
 //!
 //! For zdk-trace the bench asserts `received == created - dropped` (nothing lost silently, with
 //! `dropped` from `Telemetry::stats()`). The SDK does not count its drops: for it, dropped is
@@ -347,6 +350,10 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
                 let cpu_start = own_cpu_ns();
                 let start = Instant::now();
                 let mut done = 0u64;
+                // The thread's CPU in its sleeps, read around each: a paced thread's sleeps
+                // are the harness's, not the spans' (each 100 µs sleep costs this VM ~20 µs of
+                // the sleeper's CPU, ~100 ns per span at 1 M/s).
+                let mut in_sleeps = 0u64;
                 loop {
                     let elapsed = start.elapsed();
                     if elapsed >= load.duration || done >= load.max_per_thread {
@@ -357,7 +364,9 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
                         Some(r) => (r * elapsed.as_secs_f64()) as u64,
                     };
                     if due <= done {
+                        let sleep_start = thread_cpu_clock_ns();
                         std::thread::sleep(Duration::from_micros(100));
+                        in_sleeps += thread_cpu_clock_ns().saturating_sub(sleep_start);
                         continue;
                     }
                     let n = (due - done).min(256).min(load.max_per_thread - done);
@@ -370,6 +379,7 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
                     done,
                     start.elapsed(),
                     own_cpu_ns().saturating_sub(cpu_start),
+                    in_sleeps,
                 )
             });
             spawned.unwrap_or_else(|e| panic!("cannot spawn an app thread: {e}"))
@@ -383,11 +393,13 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
     let mut created = 1; // the warm-up span
     let mut create_secs = 0f64;
     let mut app_cpu = 0;
+    let mut app_in_sleeps = 0;
     for h in handles {
-        let (n, took, cpu) = h.join().unwrap_or_else(|_| panic!("app thread panicked"));
+        let (n, took, cpu, in_sleeps) = h.join().unwrap_or_else(|_| panic!("app thread panicked"));
         created += n;
         create_secs = create_secs.max(took.as_secs_f64());
         app_cpu += cpu;
+        app_in_sleeps += in_sleeps;
     }
     // Flushed before the CPU is read, with the pipeline's threads still alive: the CPU per
     // span includes the work left over when the application stopped (a pipeline that only
@@ -404,8 +416,9 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
     let allocs_after = counting::snapshot();
     let received_while_running = receiver.spans().saturating_sub(received_before).max(1);
     let mut cpu_by_role: BTreeMap<&'static str, u64> = BTreeMap::new();
-    // The app threads have exited by now: each measured its own.
-    cpu_by_role.insert("app", app_cpu);
+    // The app threads have exited by now: each measured its own, and what its sleeps took.
+    cpu_by_role.insert("app", app_cpu.saturating_sub(app_in_sleeps));
+    cpu_by_role.insert("pacing", app_in_sleeps);
     for (comm, ns) in &cpu_after {
         if let Some(role) = role(comm) {
             let before = cpu_before.get(comm).copied().unwrap_or(0);
@@ -635,6 +648,21 @@ fn main() {
 }
 
 /// CPU nanoseconds the calling thread has used (`/proc/thread-self/schedstat`; 0 without it).
+/// This thread's CPU clock (`CLOCK_THREAD_CPUTIME_ID`), in ns: finer than `schedstat` for
+/// short intervals, and no file to open.
+fn thread_cpu_clock_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 fn own_cpu_ns() -> u64 {
     std::fs::read_to_string("/proc/thread-self/schedstat")
         .ok()
@@ -642,13 +670,14 @@ fn own_cpu_ns() -> u64 {
         .unwrap_or(0)
 }
 
-/// `all 350 = app 120, collect 80, export 150; receiver 200`: the process's own threads
-/// (the application's and the pipeline's) summed first, the receiver (not ours) after.
+/// `all 350 = app 120, collect 80, export 150; pacing 90; receiver 200`: the process's own
+/// threads (the application's outside its pacing sleeps, and the pipeline's) summed first,
+/// then the app threads' sleeps and the receiver, neither of them the spans' cost.
 fn cpu(o: &Outcome) -> String {
     let ours: Vec<_> = o
         .cpu_ns_per_span
         .iter()
-        .filter(|(role, _)| *role != "receiver")
+        .filter(|(role, _)| *role != "receiver" && *role != "pacing")
         .collect();
     let all: f64 = ours.iter().map(|(_, ns)| ns).sum();
     let mut out = format!(
@@ -658,6 +687,9 @@ fn cpu(o: &Outcome) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if let Some((_, ns)) = o.cpu_ns_per_span.iter().find(|(r, _)| *r == "pacing") {
+        out.push_str(&format!("; pacing {ns:.0}"));
+    }
     if let Some((_, ns)) = o.cpu_ns_per_span.iter().find(|(r, _)| *r == "receiver") {
         out.push_str(&format!("; receiver {ns:.0}"));
     }
