@@ -400,8 +400,8 @@
 //!
 //! | Feature | Default | What it compiles | Without it |
 //! |---|---|---|---|
-//! | `otlp-grpc` | on | OTLP over gRPC (tonic), gzip | choosing `protocol = "grpc"` (file, `OTEL_EXPORTER_OTLP_PROTOCOL`, code) makes `install()` and `check_otlp()` fail with [`InstallError::Exporter`] naming the feature |
-//! | `otlp-http` | on | OTLP over HTTP/protobuf (async reqwest), gzip | the same for `http/protobuf`, the default protocol |
+//! | `otlp-grpc` | on | OTLP over gRPC (an HTTP/2 connection driven by h2), gzip | choosing `protocol = "grpc"` (file, `OTEL_EXPORTER_OTLP_PROTOCOL`, code) makes `install()` and `check_otlp()` fail with [`InstallError::Exporter`] naming the feature |
+//! | `otlp-http` | on | OTLP over HTTP/protobuf (an HTTP/1.1 connection driven by hyper), gzip | the same for `http/protobuf`, the default protocol |
 //! | `config-file` | on | `zdk-trace.toml`: [`Config::from_toml_str`], [`Config::from_file`] and the file [`Config::discover`] finds | `ZDK_TRACE_CONFIG` naming a file is [`ConfigError::FileNotCompiled`]; `./zdk-trace.toml` is not looked for |
 //! | `usage` | on | the anonymous usage layer's sender: its thread, HTTP client, gzip, anonymous id, opt-out files | `#[usage_event]`, [`usage_keys!`], the `track_*` functions still compile and send nothing; [`usage::usage_status`] says [`NotCompiled`](usage::UsageReason::NotCompiled) |
 //! | `prometheus` | on | the metrics scrape endpoint (`[telemetry.metrics.prometheus]`): an HTTP/1.1 server on its own thread | the built-in metrics and [`Telemetry::meter`] still record; turning the endpoint on is an install error, [`MetricsError::PrometheusNotCompiled`] |
