@@ -34,7 +34,8 @@
 //! argument filters contenders by name (`-- sdk`). With `ZDK_BENCH_VERBOSE=1`, every zdk-trace
 //! case that dropped spans prints its `Stats` (which counter: queue full, export failed, ...).
 //! For A/B runs of one case, `ZDK_BENCH_PART=flat` (or `paced`) runs one scenario and
-//! `ZDK_BENCH_THREADS=1,2` only those thread counts.
+//! `ZDK_BENCH_THREADS=1,2` only those thread counts; `ZDK_BENCH_RATES=1000000` only those
+//! paced rates, and `ZDK_BENCH_STEP_MS=5000` a longer step (profiles of one rate).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Barrier};
@@ -533,7 +534,12 @@ fn main() {
         },
         max_per_thread: if smoke { 10_000 } else { u64::MAX },
     };
-    let steps: &[f64] = if smoke {
+    // `ZDK_BENCH_RATES=1000000` (spans/s, comma-separated): only these paced steps;
+    // `ZDK_BENCH_STEP_MS`: each step's length (A/B runs and profiles of one rate).
+    let only_rates: Option<Vec<f64>> = std::env::var("ZDK_BENCH_RATES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect());
+    let default_steps: &[f64] = if smoke {
         &[125_000.0]
     } else {
         &[
@@ -548,10 +554,14 @@ fn main() {
             3_000_000.0,
         ]
     };
-    let step_duration = if smoke {
-        Duration::from_millis(200)
-    } else {
-        Duration::from_millis(1500)
+    let steps: &[f64] = only_rates.as_deref().unwrap_or(default_steps);
+    let step_duration = match std::env::var("ZDK_BENCH_STEP_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(ms) => Duration::from_millis(ms),
+        None if smoke => Duration::from_millis(200),
+        None => Duration::from_millis(1500),
     };
 
     println!("throughput: default queue settings (8192 / 512 / 5 s), head sampling always_on");
