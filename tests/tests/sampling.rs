@@ -239,3 +239,76 @@ fn a_sampled_out_span_keeps_its_ids_for_children_and_propagation() {
     assert_eq!(stats.spans_sampled_out, 3);
     assert_eq!(stats.spans_recorded, 0);
 }
+
+/// A sampled-out `#[span]` fn that starts a trace: the child it calls and the current context
+/// read after the child returns.
+#[inline(never)]
+#[zdk_trace_runtime::span(name = "sampled out root fn")]
+fn sampled_out_root_fn() -> (SpanContext, SpanContext) {
+    let child = sampled_out_fn();
+    let current = TraceContext::current()
+        .span_context()
+        .unwrap_or_else(|| panic!("no current span inside a sampled-out root fn"));
+    (current, child)
+}
+
+#[inline(never)]
+#[zdk_trace_runtime::span(name = "sampled out leaf")]
+fn sampled_out_leaf() -> u64 {
+    7
+}
+
+/// The frame of a sampled-out sync fn that starts a trace is pushed only when something reads
+/// the thread's stack (here: a child starting, the context read, `traceparent` injected):
+/// whether it was pushed or not, the fn is the parent of what it starts, propagates its own
+/// ids, and leaves nothing current behind.
+#[test]
+fn a_sampled_out_root_fn_is_current_for_everything_it_starts_and_leaves_nothing_behind() {
+    let h = Harness::install(|b| b.sampler(Sampler::AlwaysOff));
+    assert!(TraceContext::current().span_context().is_none());
+
+    // Nothing reads the stack inside: nothing is left behind.
+    assert_eq!(sampled_out_leaf(), 7);
+    assert!(TraceContext::current().span_context().is_none());
+    let after = Span::start("after").entered();
+    let after_cx = after
+        .span_context()
+        .unwrap_or_else(|| panic!("a sampled-out span has a context"));
+    assert_eq!(
+        TraceContext::current().span_context(),
+        Some(after_cx.clone()),
+        "a span entered after it is current, not the ended fn"
+    );
+    // Under a current span the fn is a child, as any span.
+    assert_eq!(sampled_out_leaf(), 7);
+    assert_eq!(TraceContext::current().span_context(), Some(after_cx));
+    drop(after);
+    assert!(TraceContext::current().span_context().is_none());
+
+    // A child started inside: the child is in the fn's trace, and the fn is current again
+    // once the child returns.
+    let (outer, inner) = sampled_out_root_fn();
+    assert_eq!(inner.trace_id(), outer.trace_id());
+    assert_ne!(inner.span_id(), outer.span_id());
+    assert!(!outer.is_sampled());
+    assert!(TraceContext::current().span_context().is_none());
+
+    // Two calls: two traces.
+    let (again, _) = sampled_out_root_fn();
+    assert_ne!(again.trace_id(), outer.trace_id());
+
+    // Read only after it was deferred, and from the nested fn's `traceparent`: the same ids.
+    std::thread::spawn(|| {
+        let (outer, inner) = sampled_out_root_fn();
+        assert_eq!(inner.trace_id(), outer.trace_id());
+        assert!(TraceContext::current().span_context().is_none());
+    })
+    .join()
+    .unwrap_or_else(|e| panic!("the thread panicked: {e:?}"));
+
+    assert!(h.spans().is_empty());
+    let stats = h.telemetry.stats();
+    // after, 2 leaves, 3 root fns and their 3 children.
+    assert_eq!(stats.spans_sampled_out, 9);
+    assert_eq!(stats.spans_recorded, 0);
+}

@@ -11,7 +11,7 @@ use opentelemetry::trace::{SpanContext, TraceContextExt};
 use crate::hot::hot;
 pub(crate) use crate::record::Frame;
 use crate::record::RawSpan;
-use crate::transport::{with_local, Entered};
+use crate::transport::{take_deferred, with_local, Entered};
 
 /// The span id of OpenTelemetry's active span on this thread, 0 if none.
 #[inline]
@@ -57,12 +57,13 @@ pub(crate) fn otel_span_id_to_push() -> u64 {
 fn push_frame_with(frame: impl FnOnce() -> Frame, name: &'static str) {
     let otel_span_id = otel_span_id_to_push();
     with_local(|local| {
-        local.stack.push(Entered {
+        let stack = local.stack();
+        stack.push(Entered {
             frame: frame(),
             otel_span_id,
             name,
         });
-        relabel(&local.stack);
+        relabel(stack);
     });
 }
 
@@ -82,10 +83,20 @@ fn write_label(stack: &[Entered]) {
     crate::sampler::write_label(stack.last().map(Entered::label));
 }
 
-/// Pops the frame of `span_id` (normally the top; searched if guards were dropped out of order).
-#[inline]
+/// Pops the frame of `span_id` (normally the top; searched if guards were dropped out of
+/// order), or ends it as a deferred root whose frame was never pushed (without visiting the
+/// thread's state).
+#[inline(always)]
 pub(crate) fn pop_frame(span_id: u64) {
-    with_local(|local| pop_frame_in(&mut local.stack, span_id));
+    if !take_deferred(span_id) {
+        pop_pushed_frame(span_id);
+    }
+}
+
+/// [`pop_frame`] for a frame that was pushed.
+#[inline(never)]
+fn pop_pushed_frame(span_id: u64) {
+    with_local(|local| pop_frame_in(local.stack(), span_id));
 }
 
 /// [`pop_frame`] on a stack already borrowed.
@@ -112,7 +123,7 @@ fn pop_frame_out_of_order(stack: &mut Vec<Entered>, span_id: u64) {
 /// The current frame of this thread, if any, else the span of the current OpenTelemetry
 /// `Context` (so our spans nest under spans of other OpenTelemetry-instrumented crates).
 pub(crate) fn current_frame() -> Option<Frame> {
-    with_local(|local| innermost_frame(&local.stack)).unwrap_or_else(|| {
+    with_local(|local| innermost_frame(local.stack())).unwrap_or_else(|| {
         if hot().inherit_otel() {
             otel_current_frame()
         } else {
@@ -127,7 +138,7 @@ pub(crate) fn current_frame() -> Option<Frame> {
 pub(crate) fn current_recorded_span_id() -> Option<u64> {
     with_local(|local| {
         local
-            .stack
+            .stack()
             .last()
             .filter(|top| {
                 // Recorded: sampled, or kept for the tail rules to decide on.

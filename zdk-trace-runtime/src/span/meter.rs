@@ -81,12 +81,13 @@ impl Span {
             Inner::Ids { agent, .. } => *agent = call,
         }
         crate::transport::with_local(|local| {
-            if let Some(top) = local.stack.last_mut() {
+            let stack = local.stack();
+            if let Some(top) = stack.last_mut() {
                 if top.frame.span_id == span_id {
                     top.frame.agent = call;
                 }
             }
-            crate::context::relabel(&local.stack);
+            crate::context::relabel(stack);
         });
     }
 

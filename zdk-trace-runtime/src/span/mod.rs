@@ -32,7 +32,7 @@ use crate::record::{
     Extras, Frame, RawSpan, FLAG_CANCELLED, FLAG_ERROR, FLAG_LOCAL_ROOT, FLAG_PARENT_REMOTE,
     FLAG_RECORDING, FLAG_SAMPLED, FLAG_STATUS_OK, FLAG_WAS_PANICKING,
 };
-use crate::transport::{with_local, Entered, Filled, Local};
+use crate::transport::{defer_root, with_local, Entered, Filled, Local};
 
 mod limits;
 mod meter;
@@ -924,21 +924,30 @@ fn begin_entered_local(
         agent,
         ..
     } = start;
-    local.stack.push(Entered {
-        frame: Frame {
-            trace_id,
-            span_id,
-            sampled,
-            random,
-            remote: false,
-            foreign: false,
-            trace_state: None,
-            agent,
-        },
-        otel_span_id: 0,
-        name,
-    });
-    crate::context::relabel(&local.stack);
+    if start.root && !start.record && !crate::sampler::labelling() {
+        // A trace that starts here, dropped at its head: nothing may ever read its frame (a
+        // sync function that starts no span and propagates nothing), so the frame is pushed
+        // only if something does. No profile labels to update: they only change while a
+        // profile is taken.
+        defer_root(trace_id, span_id);
+    } else {
+        let stack = local.stack();
+        stack.push(Entered {
+            frame: Frame {
+                trace_id,
+                span_id,
+                sampled,
+                random,
+                remote: false,
+                foreign: false,
+                trace_state: None,
+                agent,
+            },
+            otel_span_id: 0,
+            name,
+        });
+        crate::context::relabel(stack);
+    }
     let inner = if start.record {
         let slot = local.take_slot();
         Inner::Slot(Filled::new(
@@ -1004,7 +1013,7 @@ impl LocalStart {
 #[inline(always)]
 fn decide_local(local: &mut Local) -> Option<LocalStart> {
     let hot = hot();
-    let (trace_id, span_id, parent_id, sampled, random, agent, root) = match local.stack.last() {
+    let (trace_id, span_id, parent_id, sampled, random, agent, root) = match local.stack().last() {
         None => {
             let (trace_id, span_id) = local.next_root_ids();
             (
@@ -1062,8 +1071,9 @@ fn begin_entered_any(span: &mut Span, name: &'static str, kind: SpanKind) -> u64
         let start = decide(local, &Parent::Current);
         // The frame is written field by field where it lies: built whole and moved in, the
         // move would read back the fields just written (a store-forwarding stall).
-        local.stack.push(Entered::EMPTY);
-        if let Some(top) = local.stack.last_mut() {
+        let stack = local.stack();
+        stack.push(Entered::EMPTY);
+        if let Some(top) = stack.last_mut() {
             top.frame.trace_id = start.trace_id;
             top.frame.span_id = start.span_id;
             top.frame.sampled = start.flags & FLAG_SAMPLED != 0;
@@ -1073,7 +1083,7 @@ fn begin_entered_any(span: &mut Span, name: &'static str, kind: SpanKind) -> u64
             top.otel_span_id = otel_span_id;
             top.name = name;
         }
-        crate::context::relabel(&local.stack);
+        crate::context::relabel(stack);
         let span_id = start.span_id;
         let inner = if !start.record && start.trace_state.is_none() {
             Inner::Ids {
@@ -1140,7 +1150,7 @@ fn record_of(start: Start, name: Cow<'static, str>, kind: SpanKind, extra_flags:
 fn decide(local: &mut Local, parent: &Parent) -> Start {
     let hot = hot();
     let parent = match parent {
-        Parent::Current => innermost_frame(&local.stack),
+        Parent::Current => innermost_frame(local.stack()),
         Parent::Root => None,
         Parent::Explicit(frame) => frame.clone(),
     };
@@ -1167,7 +1177,7 @@ fn decide(local: &mut Local, parent: &Parent) -> Start {
             // when that span is itself inside one of ours (ours → theirs → ours).
             let enters_here = p.foreign
                 && !local
-                    .stack
+                    .stack()
                     .iter()
                     .any(|e| !e.frame.foreign && e.frame.trace_id == p.trace_id);
             let flags = if enters_here { FLAG_LOCAL_ROOT } else { 0 };
@@ -1371,6 +1381,13 @@ impl Span {
             }
             return;
         }
+        self.exit_and_end_recorded(span_id);
+    }
+
+    /// [`exit_and_end`](Self::exit_and_end) for a span with a slot or metrics: out of line,
+    /// so that a sampled-out span's guard saves no registers for it.
+    #[inline(never)]
+    fn exit_and_end_recorded(&mut self, span_id: u64) {
         // As in `end`: a measured span's last clock read is its end time.
         let closed_at = self.close_usage();
         self.close_profiling();
@@ -1392,7 +1409,7 @@ fn end_entered(span_id: u64, raw: Filled) {
     let mut raw = Some(raw);
     with_local(|local| {
         if span_id != 0 {
-            pop_frame_in(&mut local.stack, span_id);
+            pop_frame_in(local.stack(), span_id);
         }
         hand_over(local, &mut raw);
     });

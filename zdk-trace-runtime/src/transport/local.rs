@@ -10,7 +10,7 @@
 //! span. Counters are per-thread atomics written only by their owner (a plain load and store,
 //! no locked instruction), summed by `stats()`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
@@ -66,7 +66,9 @@ impl Entered {
 
 /// This thread's state on the hot path (see the module docs).
 pub(crate) struct Local {
-    pub(crate) stack: Vec<Entered>,
+    /// The current-span stack, read and written through [`stack`](Self::stack) only (which
+    /// first pushes a [deferred root](defer_root)'s frame).
+    frames: Vec<Entered>,
     rng: u64,
     ring: Option<rtrb::Producer<Filled>>,
     /// Capacity of `ring` (and of `returns`, and the most idle slots `free` keeps).
@@ -83,7 +85,7 @@ pub(crate) struct Local {
 thread_local! {
     static LOCAL: RefCell<Local> = const {
         RefCell::new(Local {
-            stack: Vec::new(),
+            frames: Vec::new(),
             rng: 0,
             ring: None,
             ring_capacity: RING_CAPACITY,
@@ -104,7 +106,110 @@ pub(crate) fn with_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
         .flatten()
 }
 
+/// A head-dropped root span whose frame has not been pushed: see [`defer_root`].
+#[derive(Clone, Copy)]
+struct Deferred {
+    /// 0: none.
+    span_id: u64,
+    trace_hi: u64,
+    trace_lo: u64,
+}
+
+const NO_DEFERRED: Deferred = Deferred {
+    span_id: 0,
+    trace_hi: 0,
+    trace_lo: 0,
+};
+
+thread_local! {
+    /// This thread's [deferred root](defer_root), if any. Apart from [`LOCAL`]: a `Copy` value
+    /// with a constant initializer and no destructor, so reading and writing it is a plain
+    /// memory access, with no registration check and no borrow flag.
+    static DEFERRED: Cell<Deferred> = const { Cell::new(NO_DEFERRED) };
+}
+
+/// Makes a head-dropped root span current without pushing its frame: the frame is pushed
+/// the first time anything reads or writes this thread's stack (a child starting, a
+/// `traceparent` injected, the current context captured, see [`Local::stack`]), and
+/// [`take_deferred`] ends it without visiting the thread's state if nothing did. A sync
+/// function's span sampled out at its head, in a trace that starts there, so costs two plain
+/// thread-local writes instead of a frame pushed and popped. Only while the stack is empty
+/// (the caller read it through [`Local::stack`], so no other root is deferred).
+#[inline]
+pub(crate) fn defer_root(trace_id: u128, span_id: u64) {
+    let _ = DEFERRED.try_with(|deferred| {
+        deferred.set(Deferred {
+            span_id,
+            trace_hi: (trace_id >> 64) as u64,
+            trace_lo: trace_id as u64,
+        });
+    });
+}
+
+/// Ends the [deferred root](defer_root) `span_id` if its frame was never pushed; `false`
+/// otherwise (its frame, or another span's, is on the stack to be popped).
+#[inline]
+pub(crate) fn take_deferred(span_id: u64) -> bool {
+    DEFERRED
+        .try_with(|deferred| {
+            if deferred.get().span_id == span_id {
+                deferred.set(NO_DEFERRED);
+                true
+            } else {
+                false
+            }
+        })
+        .unwrap_or(false)
+}
+
+/// Pushes the [deferred root](defer_root)'s frame, if there is one, under everything on
+/// `frames` (it was deferred on an empty stack, and everything pushed since came through
+/// [`Local::stack`], so `frames` is still empty: `insert` is a push).
+#[inline(always)]
+fn push_deferred(frames: &mut Vec<Entered>) {
+    let pending = DEFERRED
+        .try_with(|deferred| deferred.get().span_id != 0)
+        .unwrap_or(false);
+    if pending {
+        push_deferred_frame(frames);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn push_deferred_frame(frames: &mut Vec<Entered>) {
+    let Ok(deferred) = DEFERRED.try_with(|deferred| deferred.replace(NO_DEFERRED)) else {
+        return;
+    };
+    frames.insert(
+        0,
+        Entered {
+            frame: Frame {
+                trace_id: (u128::from(deferred.trace_hi) << 64) | u128::from(deferred.trace_lo),
+                span_id: deferred.span_id,
+                sampled: false,
+                // A trace that starts here has random ids.
+                random: true,
+                remote: false,
+                foreign: false,
+                trace_state: None,
+                agent: None,
+            },
+            otel_span_id: 0,
+            name: "",
+        },
+    );
+}
+
 impl Local {
+    /// The stack of current spans, innermost last; a [deferred root](defer_root)'s frame is
+    /// pushed first.
+    #[inline]
+    pub(crate) fn stack(&mut self) -> &mut Vec<Entered> {
+        push_deferred(&mut self.frames);
+        &mut self.frames
+    }
+
     /// A non-zero random 64-bit value (wyrand).
     #[inline]
     pub(crate) fn next_u64(&mut self) -> u64 {
