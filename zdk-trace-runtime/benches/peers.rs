@@ -148,6 +148,16 @@ fn sync_fns(c: &mut Criterion) {
             })
         })
     });
+    {
+        let _root = Span::start("root").entered();
+        g.bench_function("zdk #[span] sampled out, child", |b| {
+            b.iter_custom(|n| {
+                no_pause(n, || {
+                    black_box(zdk_sync());
+                })
+            })
+        });
+    }
     telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
 
     // The opentelemetry API on the SDK directly: start, 2 attributes, made current, end.

@@ -84,7 +84,7 @@ fn write_label(stack: &[Entered]) {
 }
 
 /// Pops the frame of `span_id` (normally the top; searched if guards were dropped out of
-/// order), or ends it as a deferred root whose frame was never pushed (without visiting the
+/// order), or ends it as a deferred span whose frame was never pushed (without visiting the
 /// thread's state).
 #[inline(always)]
 pub(crate) fn pop_frame(span_id: u64) {

@@ -32,7 +32,7 @@ use crate::record::{
     Extras, Frame, RawSpan, FLAG_CANCELLED, FLAG_ERROR, FLAG_LOCAL_ROOT, FLAG_PARENT_REMOTE,
     FLAG_RECORDING, FLAG_SAMPLED, FLAG_STATUS_OK, FLAG_WAS_PANICKING,
 };
-use crate::transport::{defer_root, with_local, Entered, Filled, Local};
+use crate::transport::{defer_frame, with_local, Entered, Filled, Local};
 
 mod limits;
 mod meter;
@@ -924,12 +924,11 @@ fn begin_entered_local(
         agent,
         ..
     } = start;
-    if start.root && !start.record && !crate::sampler::labelling() {
-        // A trace that starts here, dropped at its head: nothing may ever read its frame (a
-        // sync function that starts no span and propagates nothing), so the frame is pushed
-        // only if something does. No profile labels to update: they only change while a
-        // profile is taken.
-        defer_root(trace_id, span_id);
+    if !start.record && !crate::sampler::labelling() {
+        // Dropped at its head: nothing may ever read its frame (a sync function that starts
+        // no span and propagates nothing), so the frame is pushed only if something does. No
+        // profile labels to update: they only change while a profile is taken.
+        defer_frame(trace_id, span_id, agent, random);
     } else {
         let stack = local.stack();
         stack.push(Entered {

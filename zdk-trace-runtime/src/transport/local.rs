@@ -17,7 +17,7 @@ use std::sync::Arc;
 use crate::counters::{bump, ThreadCounters, THREAD_COUNTERS};
 use crate::hot::hot;
 use crate::lock::lock;
-use crate::record::{Frame, FLAG_ERROR};
+use crate::record::{AgentCall, Frame, FLAG_ERROR};
 
 use super::ring::{max_ring_capacity, RingPair, NEW_RINGS, RING_CAPACITY};
 use super::slot::{Filled, Slot};
@@ -67,7 +67,7 @@ impl Entered {
 /// This thread's state on the hot path (see the module docs).
 pub(crate) struct Local {
     /// The current-span stack, read and written through [`stack`](Self::stack) only (which
-    /// first pushes a [deferred root](defer_root)'s frame).
+    /// first pushes a [deferred frame](defer_frame)).
     frames: Vec<Entered>,
     rng: u64,
     ring: Option<rtrb::Producer<Filled>>,
@@ -106,47 +106,56 @@ pub(crate) fn with_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
         .flatten()
 }
 
-/// A head-dropped root span whose frame has not been pushed: see [`defer_root`].
+/// A head-dropped span whose frame has not been pushed: see [`defer_frame`].
 #[derive(Clone, Copy)]
 struct Deferred {
     /// 0: none.
     span_id: u64,
     trace_hi: u64,
     trace_lo: u64,
+    /// The agent call it runs in.
+    agent: Option<AgentCall>,
+    /// The W3C random flag of its trace.
+    random: bool,
 }
 
 const NO_DEFERRED: Deferred = Deferred {
     span_id: 0,
     trace_hi: 0,
     trace_lo: 0,
+    agent: None,
+    random: false,
 };
 
 thread_local! {
-    /// This thread's [deferred root](defer_root), if any. Apart from [`LOCAL`]: a `Copy` value
-    /// with a constant initializer and no destructor, so reading and writing it is a plain
-    /// memory access, with no registration check and no borrow flag.
+    /// This thread's [deferred frame](defer_frame), if any. Apart from [`LOCAL`]: a `Copy`
+    /// value with a constant initializer and no destructor, so reading and writing it is a
+    /// plain memory access, with no registration check and no borrow flag.
     static DEFERRED: Cell<Deferred> = const { Cell::new(NO_DEFERRED) };
 }
 
-/// Makes a head-dropped root span current without pushing its frame: the frame is pushed
-/// the first time anything reads or writes this thread's stack (a child starting, a
+/// Makes a head-dropped span current without pushing its frame: the frame is pushed the
+/// first time anything reads or writes this thread's stack (a child starting, a
 /// `traceparent` injected, the current context captured, see [`Local::stack`]), and
 /// [`take_deferred`] ends it without visiting the thread's state if nothing did. A sync
-/// function's span sampled out at its head, in a trace that starts there, so costs two plain
-/// thread-local writes instead of a frame pushed and popped. Only while the stack is empty
-/// (the caller read it through [`Local::stack`], so no other root is deferred).
+/// function's span sampled out at its head, whose parent is this thread's top frame (or that
+/// starts a trace), so costs a few plain thread-local writes instead of a frame pushed and
+/// popped. The caller has just read the stack through [`Local::stack`], so no other frame is
+/// deferred and the frame belongs on top.
 #[inline]
-pub(crate) fn defer_root(trace_id: u128, span_id: u64) {
+pub(crate) fn defer_frame(trace_id: u128, span_id: u64, agent: Option<AgentCall>, random: bool) {
     let _ = DEFERRED.try_with(|deferred| {
         deferred.set(Deferred {
             span_id,
             trace_hi: (trace_id >> 64) as u64,
             trace_lo: trace_id as u64,
+            agent,
+            random,
         });
     });
 }
 
-/// Ends the [deferred root](defer_root) `span_id` if its frame was never pushed; `false`
+/// Ends the [deferred frame](defer_frame) of `span_id` if it was never pushed; `false`
 /// otherwise (its frame, or another span's, is on the stack to be popped).
 #[inline]
 pub(crate) fn take_deferred(span_id: u64) -> bool {
@@ -162,9 +171,8 @@ pub(crate) fn take_deferred(span_id: u64) -> bool {
         .unwrap_or(false)
 }
 
-/// Pushes the [deferred root](defer_root)'s frame, if there is one, under everything on
-/// `frames` (it was deferred on an empty stack, and everything pushed since came through
-/// [`Local::stack`], so `frames` is still empty: `insert` is a push).
+/// Pushes the [deferred frame](defer_frame), if there is one, on top of `frames` (where it
+/// was deferred: everything that touched the stack since came through [`Local::stack`]).
 #[inline(always)]
 fn push_deferred(frames: &mut Vec<Entered>) {
     let pending = DEFERRED
@@ -181,29 +189,25 @@ fn push_deferred_frame(frames: &mut Vec<Entered>) {
     let Ok(deferred) = DEFERRED.try_with(|deferred| deferred.replace(NO_DEFERRED)) else {
         return;
     };
-    frames.insert(
-        0,
-        Entered {
-            frame: Frame {
-                trace_id: (u128::from(deferred.trace_hi) << 64) | u128::from(deferred.trace_lo),
-                span_id: deferred.span_id,
-                sampled: false,
-                // A trace that starts here has random ids.
-                random: true,
-                remote: false,
-                foreign: false,
-                trace_state: None,
-                agent: None,
-            },
-            otel_span_id: 0,
-            name: "",
+    frames.push(Entered {
+        frame: Frame {
+            trace_id: (u128::from(deferred.trace_hi) << 64) | u128::from(deferred.trace_lo),
+            span_id: deferred.span_id,
+            sampled: false,
+            random: deferred.random,
+            remote: false,
+            foreign: false,
+            trace_state: None,
+            agent: deferred.agent,
         },
-    );
+        otel_span_id: 0,
+        name: "",
+    });
 }
 
 impl Local {
-    /// The stack of current spans, innermost last; a [deferred root](defer_root)'s frame is
-    /// pushed first.
+    /// The stack of current spans, innermost last; a [deferred frame](defer_frame) is pushed
+    /// first.
     #[inline]
     pub(crate) fn stack(&mut self) -> &mut Vec<Entered> {
         push_deferred(&mut self.frames);
