@@ -312,3 +312,61 @@ fn a_sampled_out_root_fn_is_current_for_everything_it_starts_and_leaves_nothing_
     assert_eq!(stats.spans_sampled_out, 9);
     assert_eq!(stats.spans_recorded, 0);
 }
+
+#[zdk_trace_runtime::span(name = "sampled out async child")]
+async fn sampled_out_async_child() -> SpanContext {
+    tokio::task::yield_now().await;
+    TraceContext::current()
+        .span_context()
+        .unwrap_or_else(|| panic!("no current span inside a sampled-out async fn"))
+}
+
+/// Polled three times: a poll that reads nothing, one that starts the child, one after it.
+#[zdk_trace_runtime::span(name = "sampled out async parent")]
+async fn sampled_out_async_parent() -> (SpanContext, SpanContext) {
+    tokio::task::yield_now().await;
+    let child = sampled_out_async_child().await;
+    let me = TraceContext::current()
+        .span_context()
+        .unwrap_or_else(|| panic!("no current span inside a sampled-out async fn"));
+    (me, child)
+}
+
+/// A sampled-out future's frame is deferred for each poll (pushed only if the poll reads the
+/// stack): still the parent of what it starts, current in each of its polls, gone between
+/// them and after.
+#[test]
+fn a_sampled_out_future_is_current_in_each_poll_and_nowhere_else() {
+    let h = Harness::install(|b| b.sampler(Sampler::AlwaysOff));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap_or_else(|e| panic!("runtime: {e}"));
+
+    let (parent, child) = rt.block_on(sampled_out_async_parent());
+    assert_eq!(child.trace_id(), parent.trace_id());
+    assert_ne!(child.span_id(), parent.span_id());
+    assert!(!parent.is_sampled());
+    assert!(TraceContext::current().span_context().is_none());
+
+    // Under a current span: one trace, and the outer span current again after.
+    let root = Span::start("root").entered();
+    let root_cx = root
+        .span_context()
+        .unwrap_or_else(|| panic!("a sampled-out span has a context"));
+    let (parent, child) = rt.block_on(sampled_out_async_parent());
+    assert_eq!(parent.trace_id(), root_cx.trace_id());
+    assert_eq!(child.trace_id(), root_cx.trace_id());
+    assert_eq!(TraceContext::current().span_context(), Some(root_cx));
+    drop(root);
+
+    // Two futures polled in turn on one thread: each is current only in its own polls.
+    let (a, b) =
+        rt.block_on(async { tokio::join!(sampled_out_async_parent(), sampled_out_async_parent()) });
+    assert_ne!(a.0.trace_id(), b.0.trace_id());
+    assert_eq!(a.1.trace_id(), a.0.trace_id());
+    assert_eq!(b.1.trace_id(), b.0.trace_id());
+    assert!(TraceContext::current().span_context().is_none());
+
+    assert!(h.spans().is_empty());
+    assert_eq!(h.telemetry.stats().spans_recorded, 0);
+}

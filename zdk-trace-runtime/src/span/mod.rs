@@ -32,7 +32,7 @@ use crate::record::{
     Extras, Frame, RawSpan, FLAG_CANCELLED, FLAG_ERROR, FLAG_LOCAL_ROOT, FLAG_PARENT_REMOTE,
     FLAG_RECORDING, FLAG_SAMPLED, FLAG_STATUS_OK, FLAG_WAS_PANICKING,
 };
-use crate::transport::{defer_frame, with_local, Entered, Filled, Local};
+use crate::transport::{defer_frame, defer_frame_if_none, with_local, Entered, Filled, Local};
 
 mod limits;
 mod meter;
@@ -532,7 +532,19 @@ impl Span {
                 agent,
                 random,
             } => {
-                push_frame(unsampled_frame(trace_hi, trace_lo, span_id, agent, random));
+                let trace_id = (u128::from(trace_hi) << 64) | u128::from(trace_lo);
+                // A head-dropped span's frame is deferred when no other is (then the stack as
+                // pushed is the whole stack, and the frame belongs on top of it): entered for
+                // every poll of a sampled-out future, it is pushed only if the poll reads the
+                // stack. Not while OpenTelemetry's context is inherited (the frame would have
+                // to remember its active span) or a profile is taken (its labels follow the
+                // stack).
+                if hot().inherit_otel()
+                    || crate::sampler::labelling()
+                    || !defer_frame_if_none(trace_id, span_id, agent, random)
+                {
+                    push_frame(unsampled_frame(trace_hi, trace_lo, span_id, agent, random));
+                }
                 span_id
             }
         }

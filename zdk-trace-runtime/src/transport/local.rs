@@ -155,6 +155,32 @@ pub(crate) fn defer_frame(trace_id: u128, span_id: u64, agent: Option<AgentCall>
     });
 }
 
+/// [`defer_frame`] when no frame is deferred (without visiting the thread's state: then the
+/// stack as pushed is the whole stack); `false`, and nothing deferred, otherwise.
+#[inline]
+pub(crate) fn defer_frame_if_none(
+    trace_id: u128,
+    span_id: u64,
+    agent: Option<AgentCall>,
+    random: bool,
+) -> bool {
+    DEFERRED
+        .try_with(|deferred| {
+            if deferred.get().span_id != 0 {
+                return false;
+            }
+            deferred.set(Deferred {
+                span_id,
+                trace_hi: (trace_id >> 64) as u64,
+                trace_lo: trace_id as u64,
+                agent,
+                random,
+            });
+            true
+        })
+        .unwrap_or(false)
+}
+
 /// Ends the [deferred frame](defer_frame) of `span_id` if it was never pushed; `false`
 /// otherwise (its frame, or another span's, is on the stack to be popped).
 #[inline]
