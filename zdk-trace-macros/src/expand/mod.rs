@@ -394,7 +394,7 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, start: Start) -> 
             .as_ref()
             .map(|def| quote!(#def #p::meter(&mut __zdk_guard, &__ZDK_SITE);));
         let guard = quote! {
-            let mut __zdk_span = #p::Span::disabled();
+            let mut __zdk_span = #p::SyncSpan::new();
             #[allow(unused_mut)]
             let mut __zdk_guard = #p::start_entered(&mut __zdk_span, #name, #p::SpanKind::#kind);
             #meter

@@ -59,4 +59,4 @@ pub use loops::{
 };
 pub use meter::{meter, Site, SiteKind};
 pub use resources::{resources, resources_entered, PROFILE_BUSY, PROFILE_FULL, PROFILE_SETTING};
-pub use sync_guard::{enter, start_entered, SyncGuard};
+pub use sync_guard::{enter, start_entered, SyncGuard, SyncSpan};

@@ -2,6 +2,7 @@
 //! out.
 
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 
 use opentelemetry::trace::SpanKind;
@@ -23,11 +24,37 @@ pub struct SyncGuard<'a> {
     _not_send: PhantomData<*const ()>,
 }
 
-/// Starts a span of `kind` named `name` in `span` (a disabled one the expansion declared) and
-/// enters it for a sync function's call, with one visit to the thread's state; the guard ends
-/// it. The expansion sets the span's attributes through the guard.
+/// Where a sync function's span lies while the call runs (the expansion declares it, empty,
+/// and [`start_entered`] starts the span in it). It has no drop of its own: the
+/// [`SyncGuard`] always leaves the span ended and empty, so the function's exit checks
+/// nothing more.
+#[derive(Debug)]
+pub struct SyncSpan(ManuallyDrop<Span>);
+
+impl SyncSpan {
+    /// An empty (disabled) span.
+    #[inline]
+    pub const fn new() -> SyncSpan {
+        SyncSpan(ManuallyDrop::new(Span::disabled()))
+    }
+}
+
+impl Default for SyncSpan {
+    fn default() -> SyncSpan {
+        SyncSpan::new()
+    }
+}
+
+/// Starts a span of `kind` named `name` in `span` and enters it for a sync function's call,
+/// with one visit to the thread's state; the guard ends it. The expansion sets the span's
+/// attributes through the guard.
 #[inline]
-pub fn start_entered<'a>(span: &'a mut Span, name: &'static str, kind: SpanKind) -> SyncGuard<'a> {
+pub fn start_entered<'a>(
+    span: &'a mut SyncSpan,
+    name: &'static str,
+    kind: SpanKind,
+) -> SyncGuard<'a> {
+    let span: &'a mut Span = &mut span.0;
     let span_id = span.start_entered(name, kind);
     if std::thread::panicking() {
         span.mark_was_panicking();
@@ -68,12 +95,27 @@ impl DerefMut for SyncGuard<'_> {
 }
 
 impl Drop for SyncGuard<'_> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
+        // Head-dropped without metrics (a sampled-out span): no panic to record, only the
+        // frame to pop. Inlined, so the expansion sees the span end and drops nothing more.
+        if !self.span.end_head_dropped(self.span_id) {
+            self.end_recorded();
+        }
+    }
+}
+
+impl SyncGuard<'_> {
+    /// The guard's drop for a span with a slot or metrics.
+    #[inline(never)]
+    fn end_recorded(&mut self) {
         if std::thread::panicking() && !self.span.was_panicking() {
             self.span.record_error("panic", "panicked");
             self.span.meter_error("panic");
         }
         self.span.exit_and_end(self.span_id);
+        // Ended and empty, as `SyncSpan` (which has no drop) relies on: whatever is left
+        // (nothing, as `exit_and_end` works today) is dropped here.
+        drop(std::mem::replace(self.span, Span::disabled()));
     }
 }

@@ -1384,15 +1384,23 @@ impl Span {
     /// the span: what an entered span's guard does when it drops.
     #[inline]
     pub(crate) fn exit_and_end(&mut self, span_id: u64) {
-        if matches!(self.inner, Inner::Ids { .. }) && self.meter.is_none() {
-            // Head-dropped and without metrics: nothing to close, only the frame to pop.
-            self.inner = Inner::Off;
-            if span_id != 0 {
-                pop_frame(span_id);
-            }
-            return;
+        if !self.end_head_dropped(span_id) {
+            self.exit_and_end_recorded(span_id);
         }
-        self.exit_and_end_recorded(span_id);
+    }
+
+    /// [`exit_and_end`](Self::exit_and_end) for a head-dropped span without metrics (nothing
+    /// to close, only the frame to pop); `false`, and nothing done, for any other.
+    #[inline(always)]
+    pub(crate) fn end_head_dropped(&mut self, span_id: u64) -> bool {
+        if !matches!(self.inner, Inner::Ids { .. }) || self.meter.is_some() {
+            return false;
+        }
+        self.inner = Inner::Off;
+        if span_id != 0 {
+            pop_frame(span_id);
+        }
+        true
     }
 
     /// [`exit_and_end`](Self::exit_and_end) for a span with a slot or metrics: out of line,

@@ -187,8 +187,11 @@ pub(crate) fn defer_frame_if_none(
 pub(crate) fn take_deferred(span_id: u64) -> bool {
     DEFERRED
         .try_with(|deferred| {
-            if deferred.get().span_id == span_id {
-                deferred.set(NO_DEFERRED);
+            let mut taken = deferred.get();
+            if taken.span_id == span_id {
+                // Only the id says whether a frame is deferred: the rest is left as it is.
+                taken.span_id = 0;
+                deferred.set(taken);
                 true
             } else {
                 false
