@@ -396,7 +396,10 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, start: Start) -> 
         let guard = quote! {
             let mut __zdk_span = #p::SyncSpan::new();
             #[allow(unused_mut)]
-            let mut __zdk_guard = #p::start_entered(&mut __zdk_span, #name, #p::SpanKind::#kind);
+            let mut __zdk_guard = {
+                static __ZDK_HEAD: #p::Head = #p::Head::new(#name, #p::SpanKind::#kind);
+                #p::start_entered(&mut __zdk_span, &__ZDK_HEAD)
+            };
             #meter
             #p::resources_entered(&mut __zdk_guard, #profile);
         };

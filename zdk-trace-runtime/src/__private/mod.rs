@@ -40,7 +40,7 @@ pub use crate::instrument::{
 /// The privacy denylist the `tracing` bridge applies at run time; the macros crate checks it
 /// holds the same lists as its compile-time check.
 pub use crate::privacy::{DENY_PAIRS, DENY_WORDS};
-pub use crate::span::Span;
+pub use crate::span::{Head, Span};
 pub use crate::usage::call::{
     usage_enabled, usage_future, usage_str, usage_stream, usage_value, UsageCall, UsageFieldValue,
     UsageFuture, UsageIsOther, UsageIsResult, UsageOutcome, UsageStream,

@@ -5,9 +5,7 @@ use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 
-use opentelemetry::trace::SpanKind;
-
-use crate::span::Span;
+use crate::span::{Head, Span};
 
 /// The span of a sync function, entered for the call. Ends the span when dropped, after
 /// recording a panic if the function is unwinding (and was not already, when it started).
@@ -45,17 +43,13 @@ impl Default for SyncSpan {
     }
 }
 
-/// Starts a span of `kind` named `name` in `span` and enters it for a sync function's call,
-/// with one visit to the thread's state; the guard ends it. The expansion sets the span's
-/// attributes through the guard.
+/// Starts a span named and of the kind `head` says in `span` and enters it for a sync
+/// function's call, with one visit to the thread's state; the guard ends it. The expansion
+/// sets the span's attributes through the guard.
 #[inline]
-pub fn start_entered<'a>(
-    span: &'a mut SyncSpan,
-    name: &'static str,
-    kind: SpanKind,
-) -> SyncGuard<'a> {
+pub fn start_entered<'a>(span: &'a mut SyncSpan, head: &'static Head) -> SyncGuard<'a> {
     let span: &'a mut Span = &mut span.0;
-    let span_id = span.start_entered(name, kind);
+    let span_id = span.start_entered(head);
     if std::thread::panicking() {
         span.mark_was_panicking();
     }
@@ -100,22 +94,7 @@ impl Drop for SyncGuard<'_> {
         // Head-dropped without metrics (a sampled-out span): no panic to record, only the
         // frame to pop. Inlined, so the expansion sees the span end and drops nothing more.
         if !self.span.end_head_dropped(self.span_id) {
-            self.end_recorded();
+            self.span.exit_and_end_unwinding(self.span_id);
         }
-    }
-}
-
-impl SyncGuard<'_> {
-    /// The guard's drop for a span with a slot or metrics.
-    #[inline(never)]
-    fn end_recorded(&mut self) {
-        if std::thread::panicking() && !self.span.was_panicking() {
-            self.span.record_error("panic", "panicked");
-            self.span.meter_error("panic");
-        }
-        self.span.exit_and_end(self.span_id);
-        // Ended and empty, as `SyncSpan` (which has no drop) relies on: whatever is left
-        // (nothing, as `exit_and_end` works today) is dropped here.
-        drop(std::mem::replace(self.span, Span::disabled()));
     }
 }

@@ -493,17 +493,17 @@ impl Span {
         }
     }
 
-    /// Starts a span of `kind` named `name`, a child of the current span, in place of this
-    /// one, and makes it current: `*self = Span::start_with_kind(name, kind)` then
+    /// Starts a span named and of the kind `head` says, a child of the current span, in place
+    /// of this one, and makes it current: `*self = Span::start_with_kind(name, kind)` then
     /// [`push_frame`](Self::push_frame), with one visit to the thread's state and the span
     /// written where it lies. `self` must have ended (or be disabled). Returns the span id to
     /// pop, 0 if nothing was pushed.
     #[inline]
-    pub(crate) fn start_entered(&mut self, name: &'static str, kind: SpanKind) -> u64 {
+    pub(crate) fn start_entered(&mut self, head: &'static Head) -> u64 {
         if !hot().enabled() || !self.is_ended() {
             return 0;
         }
-        begin_entered(self, name, kind)
+        begin_entered(self, head)
     }
 
     /// Its span id, 0 for a disabled or ended span.
@@ -901,32 +901,53 @@ fn begin(name: Cow<'static, str>, kind: SpanKind, parent: &Parent) -> Span {
 /// Starts a span of `kind` named `name`, a child of the current span, into `span` (which
 /// must be ended or disabled) and makes it current: `begin` and `push_frame` in one visit to
 /// the thread's state, the span written where it lies. Returns the span id to pop (0: none).
+///
+/// The name and kind come as one pointer to a `static`: read only by a span that records or
+/// pushes its frame, they take no registers on a sampled-out span's path.
 #[inline(never)]
-fn begin_entered(span: &mut Span, name: &'static str, kind: SpanKind) -> u64 {
+fn begin_entered(span: &mut Span, head: &'static Head) -> u64 {
     if hot().inherit_otel() {
-        return begin_entered_any(span, name, kind);
+        return begin_entered_any(span, head.name, head.kind.clone());
     }
-    match with_local(|local| begin_entered_local(local, span, name, kind)) {
+    match with_local(|local| begin_entered_local(local, span, head)) {
         Some(Ok(span_id)) => span_id,
-        Some(Err(kind)) => begin_entered_any(span, name, kind),
+        Some(Err(())) => begin_entered_any(span, head.name, head.kind.clone()),
         None => 0,
+    }
+}
+
+/// The name and kind of a sync function's span, in a `static` the expansion declares (see
+/// [`Span::start_entered`]).
+#[derive(Debug)]
+pub struct Head {
+    name: &'static str,
+    kind: SpanKind,
+}
+
+impl Head {
+    /// A span named `name` of `kind`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zdk_trace_runtime::__private::{Head, SpanKind};
+    ///
+    /// static HEAD: Head = Head::new("load session", SpanKind::Internal);
+    /// ```
+    pub const fn new(name: &'static str, kind: SpanKind) -> Head {
+        Head { name, kind }
     }
 }
 
 /// [`begin_entered`] in the common case: OpenTelemetry's context is not inherited and the
 /// parent is a span of this thread's stack without a `tracestate` (or there is none). The
 /// parent is read where it lies (no frame cloned), the decision made without a `Start` in
-/// between, and the new entry written once. `Err` (the kind given back): another case, for
+/// between, and the new entry written once. `Err`: another case, for
 /// [`begin_entered_any`].
 #[inline(always)]
-fn begin_entered_local(
-    local: &mut Local,
-    span: &mut Span,
-    name: &'static str,
-    kind: SpanKind,
-) -> Result<u64, SpanKind> {
+fn begin_entered_local(local: &mut Local, span: &mut Span, head: &'static Head) -> Result<u64, ()> {
     let Some(start) = decide_local(local) else {
-        return Err(kind);
+        return Err(());
     };
     let LocalStart {
         trace_id,
@@ -955,7 +976,7 @@ fn begin_entered_local(
                 agent,
             },
             otel_span_id: 0,
-            name,
+            name: head.name,
         });
         crate::context::relabel(stack);
     }
@@ -963,7 +984,12 @@ fn begin_entered_local(
         let slot = local.take_slot();
         Inner::Slot(Filled::new(
             slot,
-            record_of(start.start(), Cow::Borrowed(name), kind, 0),
+            record_of(
+                start.start(),
+                Cow::Borrowed(head.name),
+                head.kind.clone(),
+                0,
+            ),
         ))
     } else {
         start.ids()
@@ -1403,10 +1429,30 @@ impl Span {
         true
     }
 
+    /// [`exit_and_end`](Self::exit_and_end) for a span with a slot or metrics, after
+    /// recording a panic if the thread is unwinding (and was not when the span started): a
+    /// sync function's guard. Leaves the span ended and empty (no slot, no metrics), which
+    /// the expansion's `SyncSpan` relies on.
+    #[inline(never)]
+    pub(crate) fn exit_and_end_unwinding(&mut self, span_id: u64) {
+        if std::thread::panicking() && !self.was_panicking() {
+            self.record_error("panic", "panicked");
+            self.meter_error("panic");
+        }
+        self.close_and_hand_over(span_id);
+        debug_assert!(matches!(self.inner, Inner::Off) && self.meter.is_none());
+    }
+
     /// [`exit_and_end`](Self::exit_and_end) for a span with a slot or metrics: out of line,
     /// so that a sampled-out span's guard saves no registers for it.
     #[inline(never)]
     fn exit_and_end_recorded(&mut self, span_id: u64) {
+        self.close_and_hand_over(span_id);
+    }
+
+    /// The body of [`exit_and_end_recorded`](Self::exit_and_end_recorded).
+    #[inline(always)]
+    fn close_and_hand_over(&mut self, span_id: u64) {
         // As in `end`: a measured span's last clock read is its end time.
         let closed_at = self.close_usage();
         self.close_profiling();
