@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use pprof::protos::Message;
 use zdk_trace_receivers::PyroscopeReceiver;
 use zdk_trace_runtime::genai::RESOURCE_BUSY_MICROS;
-use zdk_trace_runtime::{agent_span, span, Config};
+use zdk_trace_runtime::{agent_span, span, Config, Sampler};
 use zdk_trace_tests::harness::{attr, one, Harness};
 
 fn decode(gz: &[u8]) -> pprof::protos::Profile {
@@ -291,6 +291,51 @@ fn samples_carry_the_agent_invocation_and_its_conversation() {
             "{agent}: {labelled} of {total} samples carry its invocation and conversation"
         );
     }
+}
+
+#[span(name = "sampled_out_busy")]
+fn sampled_out_busy() -> u64 {
+    burn_beta(40)
+}
+
+/// A sync fn sampled out at its head keeps its frame off the stack when it can; while a
+/// profile is taken it must not, so that the samples inside it carry its name. The thread
+/// has started a span before (its state is set up), as a busy service's threads have.
+#[test]
+fn samples_in_a_sampled_out_sync_fn_carry_its_name() {
+    let config = Config::from_toml_str("[telemetry.profiling.cpu]\nfrequency = 250\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let h = Harness::install(|b| b.config(config).sampler(Sampler::AlwaysOff));
+    let telemetry = &h.telemetry;
+    sampled_out_busy();
+    let profile = std::thread::scope(|scope| {
+        let profiler = scope.spawn(|| telemetry.profile_cpu(Duration::from_millis(1200)));
+        while !profiler.is_finished() {
+            sampled_out_busy();
+        }
+        profiler
+            .join()
+            .unwrap_or_else(|_| panic!("profiler thread"))
+            .unwrap_or_else(|e| panic!("profile_cpu: {e}"))
+    });
+    assert!(h.spans().is_empty(), "sampled out: nothing exported");
+
+    let proto = decode(&profile.to_pprof());
+    let (mut total, mut labelled) = (0, 0);
+    for (names, labels, count) in samples(&proto) {
+        if names.iter().any(|n| n.contains("burn_beta")) {
+            total += count;
+            if labels.get("span_name").map(String::as_str) == Some("sampled_out_busy") {
+                labelled += count;
+            }
+        }
+    }
+    assert!(total > 0, "no sample in burn_beta");
+    // Only a call that started before the timer did can be unlabelled.
+    assert!(
+        labelled * 10 >= total * 8,
+        "{labelled} of {total} samples in the sampled-out fn carry its name"
+    );
 }
 
 #[span(name = "busy_loop")]

@@ -240,6 +240,84 @@ fn a_sampled_out_span_keeps_its_ids_for_children_and_propagation() {
     assert_eq!(stats.spans_recorded, 0);
 }
 
+/// A `#[span]` fn: its own context and its child's, each read inside.
+#[inline(never)]
+#[zdk_trace_runtime::span(name = "half fn")]
+fn half_fn() -> (SpanContext, SpanContext) {
+    let own = TraceContext::current()
+        .span_context()
+        .unwrap_or_else(|| panic!("no current span inside a #[span] fn"));
+    (own, half_leaf())
+}
+
+#[inline(never)]
+#[zdk_trace_runtime::span(name = "half leaf")]
+fn half_leaf() -> SpanContext {
+    TraceContext::current()
+        .span_context()
+        .unwrap_or_else(|| panic!("no current span inside a #[span] fn"))
+}
+
+/// On a new thread the first sync fn span sets up the thread's state (the slow path) and the
+/// next ones take the quick path, sampled in (recorded there) or out (deferred): the same
+/// traces either way. Whole traces exported, children under their fn, every span counted.
+#[test]
+fn sync_fn_spans_sampled_in_and_out_on_a_new_thread_make_whole_traces() {
+    const CALLS: usize = 4_000;
+    let h = Harness::install(|b| {
+        b.sampler(Sampler::TraceIdRatio(0.5))
+            .max_queue_size(100_000)
+    });
+    let contexts = std::thread::spawn(|| {
+        (0..CALLS)
+            .map(|_| {
+                let (own, leaf) = half_fn();
+                assert!(TraceContext::current().span_context().is_none());
+                (own, leaf)
+            })
+            .collect::<Vec<_>>()
+    })
+    .join()
+    .unwrap_or_else(|e| panic!("the thread panicked: {e:?}"));
+
+    let mut kept = HashMap::new();
+    for (own, leaf) in &contexts {
+        assert_eq!(
+            leaf.trace_id(),
+            own.trace_id(),
+            "the leaf is in its fn's trace"
+        );
+        assert_ne!(leaf.span_id(), own.span_id());
+        assert_eq!(
+            leaf.is_sampled(),
+            own.is_sampled(),
+            "one decision per trace"
+        );
+        if own.is_sampled() {
+            kept.insert(leaf.span_id(), own.span_id());
+        }
+    }
+    // Binomial(4000, 0.5): mean 2000, sd 32; ±5 sd.
+    assert!(
+        (1840..=2160).contains(&kept.len()),
+        "kept {} of {CALLS}",
+        kept.len()
+    );
+    let spans = h.spans();
+    assert_eq!(whole_traces(&spans, 2), kept.len());
+    for span in spans.iter().filter(|s| s.name == "half leaf") {
+        assert_eq!(
+            kept.get(&span.span_context.span_id()),
+            Some(&span.parent_span_id),
+            "an exported leaf's parent is its fn"
+        );
+    }
+    let stats = h.telemetry.stats();
+    assert_eq!(stats.spans_started as usize, 2 * CALLS);
+    assert_eq!(stats.spans_sampled_out as usize, 2 * (CALLS - kept.len()));
+    assert_eq!(stats.spans_exported as usize, 2 * kept.len());
+}
+
 /// A sampled-out `#[span]` fn that starts a trace: the child it calls and the current context
 /// read after the child returns.
 #[inline(never)]

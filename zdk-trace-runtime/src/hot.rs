@@ -27,7 +27,28 @@ pub(crate) struct Hot {
     queue_full: AtomicBool,
     /// `[telemetry.profiling] span_resources`: every macro span measures its resources.
     span_resources: AtomicBool,
+    /// Why a sync function's span may not take the quick path (a sampled-out span's frame
+    /// deferred, a sampled-in span's start worked out once): one bit per reason
+    /// ([`SLOW_INHERIT_OTEL`], [`SLOW_RECORD_UNSAMPLED`], [`SLOW_LABEL_CPU`],
+    /// [`SLOW_LABEL_HEAP`]), so the path tests one byte. Set and cleared with the flag each
+    /// mirrors.
+    slow: AtomicU8,
 }
+
+/// [`Hot::inherit_otel`].
+pub(crate) const SLOW_INHERIT_OTEL: u8 = 1;
+/// [`Hot::record_unsampled`].
+pub(crate) const SLOW_RECORD_UNSAMPLED: u8 = 2;
+/// A CPU profile is being taken (profile labels are kept up to date): set by `profiling`
+/// around the sampler's timer.
+#[cfg_attr(not(all(feature = "profiling", target_os = "linux")), allow(dead_code))]
+pub(crate) const SLOW_LABEL_CPU: u8 = 4;
+/// Allocations are being sampled (profile labels are kept up to date): set by `profiling`
+/// around heap sampling.
+#[cfg_attr(not(all(feature = "profiling", target_os = "linux")), allow(dead_code))]
+pub(crate) const SLOW_LABEL_HEAP: u8 = 8;
+/// Not [`Hot::enabled`]: no span starts at all.
+pub(crate) const SLOW_DISABLED: u8 = 16;
 
 static HOT: Hot = Hot {
     enabled: AtomicBool::new(false),
@@ -38,6 +59,7 @@ static HOT: Hot = Hot {
     capture: AtomicU8::new(0),
     queue_full: AtomicBool::new(false),
     span_resources: AtomicBool::new(false),
+    slow: AtomicU8::new(SLOW_DISABLED),
 };
 
 #[inline]
@@ -58,6 +80,24 @@ impl Hot {
 
     pub(crate) fn set_inherit_otel(&self, on: bool) {
         self.inherit_otel.store(on, Ordering::Relaxed);
+        self.set_slow(SLOW_INHERIT_OTEL, on);
+    }
+
+    /// Why a sync function's span may not take the quick path, one bit per reason (see the
+    /// field `slow`); 0: it may. With [`SLOW_DISABLED`] set, no span starts.
+    #[inline]
+    pub(crate) fn slow(&self) -> u8 {
+        self.slow.load(Ordering::Relaxed)
+    }
+
+    /// Sets or clears one reason for the slow path (atomically: the reasons are set from
+    /// different places).
+    pub(crate) fn set_slow(&self, reason: u8, on: bool) {
+        if on {
+            self.slow.fetch_or(reason, Ordering::Relaxed);
+        } else {
+            self.slow.fetch_and(!reason, Ordering::Relaxed);
+        }
     }
 
     #[inline]
@@ -90,6 +130,7 @@ impl Hot {
         );
         self.record_unsampled
             .store(tail.records_unsampled(), Ordering::Relaxed);
+        self.set_slow(SLOW_RECORD_UNSAMPLED, tail.records_unsampled());
     }
 
     /// Where message content goes; one relaxed load.
@@ -129,6 +170,7 @@ impl Hot {
 
     pub(crate) fn set_enabled(&self, on: bool) {
         self.enabled.store(on, Ordering::SeqCst);
+        self.set_slow(SLOW_DISABLED, !on);
     }
 }
 
@@ -204,6 +246,7 @@ mod tests {
             capture: AtomicU8::new(0),
             queue_full: AtomicBool::new(false),
             span_resources: AtomicBool::new(false),
+            slow: AtomicU8::new(0),
         };
         for (sampler, expected) in [
             (Sampler::AlwaysOn, 1.0),
@@ -229,5 +272,46 @@ mod tests {
         );
         assert!(hot.sample_remote_child(1, true));
         assert!(!hot.sample_remote_child(1, false));
+    }
+
+    /// The quick path's byte follows every flag it stands for, each reason on its own.
+    #[test]
+    fn the_slow_reasons_follow_their_flags() {
+        let hot = Hot {
+            enabled: AtomicBool::new(false),
+            record_unsampled: AtomicBool::new(false),
+            follow_remote: AtomicBool::new(false),
+            inherit_otel: AtomicBool::new(false),
+            root_bound: AtomicU64::new(u64::MAX),
+            capture: AtomicU8::new(0),
+            queue_full: AtomicBool::new(false),
+            span_resources: AtomicBool::new(false),
+            slow: AtomicU8::new(SLOW_DISABLED),
+        };
+        hot.set_enabled(true);
+        assert_eq!(hot.slow(), 0, "enabled, nothing else: quick");
+        hot.configure(
+            &Sampler::AlwaysOn,
+            &TailSampling::default().keep_errors(true),
+        );
+        assert!(hot.record_unsampled());
+        assert_eq!(hot.slow(), SLOW_RECORD_UNSAMPLED);
+        hot.set_inherit_otel(true);
+        hot.set_slow(SLOW_LABEL_CPU, true);
+        hot.set_slow(SLOW_LABEL_HEAP, true);
+        assert_eq!(
+            hot.slow(),
+            SLOW_RECORD_UNSAMPLED | SLOW_INHERIT_OTEL | SLOW_LABEL_CPU | SLOW_LABEL_HEAP
+        );
+        hot.configure(&Sampler::AlwaysOn, &TailSampling::default());
+        hot.set_slow(SLOW_LABEL_CPU, false);
+        assert_eq!(hot.slow(), SLOW_INHERIT_OTEL | SLOW_LABEL_HEAP);
+        hot.set_enabled(false);
+        assert_ne!(hot.slow() & SLOW_DISABLED, 0, "disabled: no span at all");
+        hot.set_inherit_otel(false);
+        hot.set_slow(SLOW_LABEL_HEAP, false);
+        assert_eq!(hot.slow(), SLOW_DISABLED);
+        hot.set_enabled(true);
+        assert_eq!(hot.slow(), 0);
     }
 }

@@ -49,10 +49,8 @@ impl Default for SyncSpan {
 #[inline]
 pub fn start_entered<'a>(span: &'a mut SyncSpan, head: &'static Head) -> SyncGuard<'a> {
     let span: &'a mut Span = &mut span.0;
+    // A span started while the thread unwinds is marked there (only one that records can).
     let span_id = span.start_entered(head);
-    if std::thread::panicking() {
-        span.mark_was_panicking();
-    }
     SyncGuard {
         span,
         span_id,

@@ -15,6 +15,7 @@ use pprof::protos;
 use super::export::{ProfileExporter, Window as Export};
 use super::report::Profile;
 use super::ProfilingError;
+use crate::hot::{hot, SLOW_LABEL_CPU};
 use crate::lock::lock;
 use crate::sampler::signal::{self, Sample, StartError};
 use crate::sampler::Label;
@@ -114,6 +115,8 @@ fn open(length: Duration, frequency_hz: u32, done: Done) -> Result<u64, Profilin
     let mut windows = lock(&shared.windows);
     if windows.is_empty() {
         signal::start(frequency_hz)?;
+        // Labels are kept up to date: sync fn spans leave the quick path.
+        hot().set_slow(SLOW_LABEL_CPU, true);
     }
     let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     windows.push(Open {
@@ -249,6 +252,7 @@ fn run(shared: &Shared) {
             .any(|w| matches!(&w.done, Done::Continuous { length, .. } if !length.is_zero()));
         if windows.is_empty() && !reopening {
             signal::stop();
+            hot().set_slow(SLOW_LABEL_CPU, false);
         }
         for w in closed {
             let until = SystemTime::now();
@@ -280,6 +284,7 @@ fn run(shared: &Shared) {
         }
         if windows.is_empty() {
             signal::stop();
+            hot().set_slow(SLOW_LABEL_CPU, false);
         }
     }
 }

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use super::cpu::{build_profile, Symbols};
 use super::{Profile, ProfilingError};
+use crate::hot::{hot, SLOW_LABEL_HEAP};
 use crate::sampler::heap;
 
 /// The rate allocations are sampled at (0: off).
@@ -20,11 +21,14 @@ pub(crate) fn start(rate: u64, inuse: bool) {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(SystemTime::now());
     heap::start(rate, inuse);
+    // Labels are kept up to date while sampling: sync fn spans leave the quick path.
+    hot().set_slow(SLOW_LABEL_HEAP, rate > 0);
 }
 
 /// Stops sampling (what was recorded stays readable).
 pub(crate) fn stop() {
     heap::start(0, false);
+    hot().set_slow(SLOW_LABEL_HEAP, false);
 }
 
 /// The allocator's own frames (and the walk's), removed from the top of each stack.

@@ -26,13 +26,15 @@ use crate::context::{
 };
 use crate::counters::{add, COUNTERS};
 use crate::counters::{bump, count_dropped_shutdown};
-use crate::hot::{hot, limits};
+use crate::hot::{hot, limits, SLOW_DISABLED};
 use crate::record::AgentCall;
 use crate::record::{
     Extras, Frame, RawSpan, FLAG_CANCELLED, FLAG_ERROR, FLAG_LOCAL_ROOT, FLAG_PARENT_REMOTE,
     FLAG_RECORDING, FLAG_SAMPLED, FLAG_STATUS_OK, FLAG_WAS_PANICKING,
 };
-use crate::transport::{defer_frame, defer_frame_if_none, with_local, Entered, Filled, Local};
+use crate::transport::{
+    defer_frame, defer_frame_if_none, with_local, with_ready_local, Entered, Filled, Local,
+};
 
 mod limits;
 mod meter;
@@ -498,12 +500,21 @@ impl Span {
     /// [`push_frame`](Self::push_frame), with one visit to the thread's state and the span
     /// written where it lies. `self` must have ended (or be disabled). Returns the span id to
     /// pop, 0 if nothing was pushed.
+    ///
+    /// One load decides between the quick path, the slow one and nothing (disabled).
     #[inline]
     pub(crate) fn start_entered(&mut self, head: &'static Head) -> u64 {
-        if !hot().enabled() || !self.is_ended() {
+        if !self.is_ended() {
             return 0;
         }
-        begin_entered(self, head)
+        let slow = hot().slow();
+        if slow == 0 {
+            begin_entered(self, head)
+        } else if slow & SLOW_DISABLED == 0 {
+            begin_entered_slow(self, head)
+        } else {
+            0
+        }
     }
 
     /// Its span id, 0 for a disabled or ended span.
@@ -904,16 +915,147 @@ fn begin(name: Cow<'static, str>, kind: SpanKind, parent: &Parent) -> Span {
 ///
 /// The name and kind come as one pointer to a `static`: read only by a span that records or
 /// pushes its frame, they take no registers on a sampled-out span's path.
+///
+/// A span under a local parent (or starting a trace) takes the quick path,
+/// [`begin_entered_quick`]: sampled out, it ends there, in a function that saves few
+/// registers and calls nothing; sampled in, it goes on to [`begin_entered_pushed`] with its
+/// ids. Every other case goes to [`begin_entered_slow`].
+///
+/// The caller has checked that no reason keeps the span off the quick path
+/// ([`Hot::slow`](crate::hot::Hot::slow) is 0).
 #[inline(never)]
 fn begin_entered(span: &mut Span, head: &'static Head) -> u64 {
-    if hot().inherit_otel() {
-        return begin_entered_any(span, head.name, head.kind.clone());
+    match with_ready_local(|local| begin_entered_quick(local, span)) {
+        Some(Quick::Done(span_id)) => span_id,
+        Some(Quick::Record(trace_id, span_id)) => {
+            begin_entered_pushed(span, head, trace_id, span_id)
+        }
+        Some(Quick::Slow) | None => begin_entered_slow(span, head),
     }
-    match with_local(|local| begin_entered_local(local, span, head)) {
-        Some(Ok(span_id)) => span_id,
-        Some(Err(())) => begin_entered_any(span, head.name, head.kind.clone()),
-        None => 0,
+}
+
+/// [`begin_entered`] when the quick path does not apply: the thread's generator not seeded
+/// or its counters not registered yet, a remote or foreign parent, a `tracestate`,
+/// OpenTelemetry's context inherited, tail rules or a profile's labels, or the thread's
+/// state being torn down.
+#[cold]
+#[inline(never)]
+fn begin_entered_slow(span: &mut Span, head: &'static Head) -> u64 {
+    if !hot().enabled() {
+        return 0;
     }
+    let span_id = if hot().inherit_otel() {
+        begin_entered_any(span, head.name, head.kind.clone())
+    } else {
+        match with_local(|local| begin_entered_local(local, span, head)) {
+            Some(Ok(span_id)) => span_id,
+            Some(Err(())) => begin_entered_any(span, head.name, head.kind.clone()),
+            None => 0,
+        }
+    };
+    mark_if_panicking(span);
+    span_id
+}
+
+/// A span started while the thread unwinds records a panic only if it is a new one (see
+/// `exit_and_end_unwinding`). Only a span with a slot keeps the mark, so a sampled-out span
+/// does not check.
+#[inline(always)]
+fn mark_if_panicking(span: &mut Span) {
+    if std::thread::panicking() {
+        span.mark_was_panicking();
+    }
+}
+
+/// What the quick path did (see [`begin_entered`]).
+enum Quick {
+    /// A sampled-out span started: the span id to pop.
+    Done(u64),
+    /// A span that records, with its trace id (a new trace's, used only if it starts one) and
+    /// span id, for [`begin_entered_pushed`].
+    Record(u128, u64),
+    /// Not for this path: nothing changed but a deferred frame pushed.
+    Slow,
+}
+
+/// [`begin_entered_local`] with only what a sampled-out span needs: its ids, the decision,
+/// one counter, the deferred frame and the span's ids. The caller has checked
+/// [`Hot::quick`](crate::hot::Hot::quick): no tail rules, no profile labels, OpenTelemetry's
+/// context not inherited.
+#[inline(always)]
+fn begin_entered_quick(local: &mut Local, span: &mut Span) -> Quick {
+    let top = local.stack().last().map(|top| {
+        let frame = &top.frame;
+        let plain = !(frame.remote | frame.foreign) && frame.trace_state.is_none();
+        (
+            plain,
+            frame.trace_id,
+            frame.sampled,
+            frame.random,
+            frame.agent,
+        )
+    });
+    let (trace_id, span_id, sampled, random, agent) = match top {
+        None => {
+            let (trace_id, span_id) = local.next_root_ids_ready();
+            (trace_id, span_id, hot().sample_root(trace_id), true, None)
+        }
+        Some((true, trace_id, sampled, random, agent)) => {
+            (trace_id, local.next_u64_ready(), sampled, random, agent)
+        }
+        Some((false, ..)) => return Quick::Slow,
+    };
+    if sampled {
+        return Quick::Record(trace_id, span_id);
+    }
+    local.bump_sampled_out();
+    // As in `enter_local`: the frame is pushed only if something reads it.
+    defer_frame(trace_id, span_id, agent, random);
+    let inner = Inner::Ids {
+        trace_hi: (trace_id >> 64) as u64,
+        trace_lo: trace_id as u64,
+        span_id,
+        agent,
+        random,
+    };
+    // `span` was ended or disabled: nothing to drop.
+    std::mem::forget(std::mem::replace(&mut span.inner, inner));
+    Quick::Done(span_id)
+}
+
+/// [`begin_entered_quick`] for a span that records: its start worked out from `trace_id` (a
+/// new trace's, used only if the stack is empty) and `span_id` as [`decide_local`] would,
+/// then [`enter_local`]. The quick path has just read the same top frame.
+#[inline(never)]
+fn begin_entered_pushed(span: &mut Span, head: &'static Head, trace_id: u128, span_id: u64) -> u64 {
+    // Ready: the quick path has just used it.
+    let pushed = with_ready_local(|local| {
+        let hot = hot();
+        let (trace_id, parent_id, sampled, random, agent, root) = match local.stack().last() {
+            None => (trace_id, 0, hot.sample_root(trace_id), true, None, true),
+            Some(top) => {
+                let frame = &top.frame;
+                let (sampled, random, agent) = (frame.sampled, frame.random, frame.agent);
+                (frame.trace_id, frame.span_id, sampled, random, agent, false)
+            }
+        };
+        let record = sampled || hot.record_unsampled();
+        count_start(local, record);
+        let start = LocalStart {
+            trace_id,
+            span_id,
+            parent_id,
+            sampled,
+            record,
+            random,
+            agent,
+            root,
+        };
+        enter_local(local, span, head, start)
+    })
+    .unwrap_or(0);
+    mark_if_panicking(span);
+    pushed
 }
 
 /// The name and kind of a sync function's span, in a `static` the expansion declares and
@@ -950,6 +1092,13 @@ fn begin_entered_local(local: &mut Local, span: &mut Span, head: &'static Head) 
     let Some(start) = decide_local(local) else {
         return Err(());
     };
+    Ok(enter_local(local, span, head, start))
+}
+
+/// The second half of [`begin_entered_local`]: `start` pushed (or deferred) and written in
+/// `span`. Returns the span id to pop.
+#[inline(always)]
+fn enter_local(local: &mut Local, span: &mut Span, head: &'static Head, start: LocalStart) -> u64 {
     let LocalStart {
         trace_id,
         span_id,
@@ -997,7 +1146,7 @@ fn begin_entered_local(local: &mut Local, span: &mut Span, head: &'static Head) 
     };
     // `span` was ended or disabled: nothing to drop.
     std::mem::forget(std::mem::replace(&mut span.inner, inner));
-    Ok(span_id)
+    span_id
 }
 
 /// The decision of [`decide`] when the parent is this thread's top frame (or there is none),
@@ -1047,6 +1196,18 @@ impl LocalStart {
     }
 }
 
+/// Counts a span started on this thread: recorded, or sampled out. One counter per span:
+/// `stats()` adds the two for `spans_started`.
+#[inline(always)]
+fn count_start(local: &mut Local, record: bool) {
+    let counters = local.counters();
+    if record {
+        bump(&counters.started);
+    } else {
+        bump(&counters.sampled_out);
+    }
+}
+
 /// See [`LocalStart`]. The caller has checked that OpenTelemetry's context is not inherited.
 #[inline(always)]
 fn decide_local(local: &mut Local) -> Option<LocalStart> {
@@ -1081,13 +1242,7 @@ fn decide_local(local: &mut Local) -> Option<LocalStart> {
         Some(_) => return None,
     };
     let record = sampled || hot.record_unsampled();
-    let counters = local.counters();
-    // One counter per span: `stats()` adds the two for `spans_started`.
-    if record {
-        bump(&counters.started);
-    } else {
-        bump(&counters.sampled_out);
-    }
+    count_start(local, record);
     Some(LocalStart {
         trace_id,
         span_id,

@@ -97,6 +97,39 @@ thread_local! {
     };
 }
 
+thread_local! {
+    /// [`LOCAL`] once it is alive and its generator seeded (and its counters registered),
+    /// null before and once it is dropped: see [`with_ready_local`]. A constant initializer
+    /// and no destructor, so reading it is one plain load, with no registration to call.
+    static READY: Cell<*const RefCell<Local>> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Runs `f` with this thread's state if it is ready: alive, its generator seeded and its
+/// counters registered (`None` otherwise, or if it is borrowed). [`with_local`] without the
+/// code that registers the state's destructor on first use, so that a caller on the hot
+/// path calls nothing.
+#[inline(always)]
+pub(crate) fn with_ready_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
+    let ready = READY.try_with(Cell::get).unwrap_or(std::ptr::null());
+    if ready.is_null() {
+        return None;
+    }
+    // SAFETY: `READY` is this thread's own (a `Cell` in a thread-local) and is set only by
+    // `Local::seed_and_register` to this thread's `LOCAL`, which then is alive; `Local`'s drop sets it
+    // back to null before `LOCAL`'s value is gone. So a non-null pointer points to a live
+    // `RefCell<Local>` of this thread, and the `RefCell` guards its use as `with_local` does.
+    let cell = unsafe { &*ready };
+    let mut local = cell.try_borrow_mut().ok()?;
+    Some(f(&mut local))
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        // `LOCAL` is being destroyed: `with_ready_local` must no longer reach it.
+        let _ = READY.try_with(|ready| ready.set(std::ptr::null()));
+    }
+}
+
 /// Runs `f` with this thread's state; `None` while the thread is being torn down.
 #[inline]
 pub(crate) fn with_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
@@ -247,12 +280,7 @@ impl Local {
     #[inline]
     pub(crate) fn next_u64(&mut self) -> u64 {
         self.seeded();
-        loop {
-            let v = self.step();
-            if v != 0 {
-                return v;
-            }
-        }
+        self.next_u64_ready()
     }
 
     /// A non-zero random trace id: two draws, one seed check and one zero check.
@@ -273,26 +301,60 @@ impl Local {
     #[inline]
     pub(crate) fn next_root_ids(&mut self) -> (u128, u64) {
         self.seeded();
+        self.next_root_ids_ready()
+    }
+
+    /// [`next_root_ids`](Self::next_root_ids) once the generator is seeded (as it is when
+    /// [`with_ready_local`] runs).
+    #[inline]
+    pub(crate) fn next_root_ids_ready(&mut self) -> (u128, u64) {
         let trace_id = loop {
             let (hi, lo) = (self.step(), self.step());
             if hi | lo != 0 {
                 break (u128::from(hi) << 64) | u128::from(lo);
             }
         };
-        let span_id = loop {
+        (trace_id, self.next_u64_ready())
+    }
+
+    /// [`next_u64`](Self::next_u64) once the generator is seeded.
+    #[inline]
+    pub(crate) fn next_u64_ready(&mut self) -> u64 {
+        loop {
             let v = self.step();
             if v != 0 {
-                break v;
+                return v;
             }
-        };
-        (trace_id, span_id)
+        }
+    }
+
+    /// Counts a span sampled out on this thread (nothing if the counters are not registered
+    /// yet: they are once the generator is seeded).
+    #[inline]
+    pub(crate) fn bump_sampled_out(&self) {
+        if let Some(counters) = &self.counters {
+            bump(&counters.sampled_out);
+        }
     }
 
     #[inline]
     fn seeded(&mut self) {
         if self.rng == 0 {
-            self.rng = seed();
+            self.seed_and_register();
         }
+    }
+
+    /// Seeds the generator and registers the thread's counters, then makes the thread's state
+    /// reachable through [`with_ready_local`]: so a state reached there has both.
+    #[cold]
+    #[inline(never)]
+    fn seed_and_register(&mut self) {
+        self.rng = seed();
+        let _ = self.counters();
+        // `self` is `LOCAL`'s value (the only `Local` there is), alive and borrowed here.
+        let _ = LOCAL.try_with(|cell| {
+            let _ = READY.try_with(|ready| ready.set(cell));
+        });
     }
 
     /// One wyrand step.
