@@ -980,8 +980,8 @@ enum Quick {
 
 /// [`begin_entered_local`] with only what a sampled-out span needs: its ids, the decision,
 /// one counter, the deferred frame and the span's ids. The caller has checked
-/// [`Hot::quick`](crate::hot::Hot::quick): no tail rules, no profile labels, OpenTelemetry's
-/// context not inherited.
+/// [`Hot::slow`](crate::hot::Hot::slow): enabled, no tail rules, no profile labels,
+/// OpenTelemetry's context not inherited.
 #[inline(always)]
 fn begin_entered_quick(local: &mut Local, span: &mut Span) -> Quick {
     let top = local.stack().last().map(|top| {
