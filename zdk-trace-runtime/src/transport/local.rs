@@ -308,24 +308,22 @@ impl Local {
     /// [`with_ready_local`] runs).
     #[inline]
     pub(crate) fn next_root_ids_ready(&mut self) -> (u128, u64) {
-        let trace_id = loop {
-            let (hi, lo) = (self.step(), self.step());
-            if hi | lo != 0 {
-                break (u128::from(hi) << 64) | u128::from(lo);
-            }
-        };
-        (trace_id, self.next_u64_ready())
+        let (hi, lo) = (self.step(), self.step());
+        // The all-zero id (one draw in 2^128) becomes 1: no loop, so the generator's
+        // constants are not held in registers across one.
+        let lo = lo | u64::from(hi | lo == 0);
+        (
+            (u128::from(hi) << 64) | u128::from(lo),
+            self.next_u64_ready(),
+        )
     }
 
     /// [`next_u64`](Self::next_u64) once the generator is seeded.
     #[inline]
     pub(crate) fn next_u64_ready(&mut self) -> u64 {
-        loop {
-            let v = self.step();
-            if v != 0 {
-                return v;
-            }
-        }
+        let v = self.step();
+        // Zero (one draw in 2^64) becomes 1, without a loop (see `next_root_ids_ready`).
+        v | u64::from(v == 0)
     }
 
     /// Counts a span sampled out on this thread (nothing if the counters are not registered
