@@ -97,11 +97,27 @@ thread_local! {
     };
 }
 
-thread_local! {
+/// The words a sync function's span reads and writes besides [`LOCAL`], in one thread-local
+/// (see [`WORDS`]).
+struct Words {
     /// [`LOCAL`] once it is alive and its generator seeded (and its counters registered),
-    /// null before and once it is dropped: see [`with_ready_local`]. A constant initializer
-    /// and no destructor, so reading it is one plain load, with no registration to call.
-    static READY: Cell<*const RefCell<Local>> = const { Cell::new(std::ptr::null()) };
+    /// null before and once it is dropped: see [`with_ready_local`].
+    ready: Cell<*const RefCell<Local>>,
+    /// This thread's [deferred frame](defer_frame), if any.
+    deferred: Cell<Deferred>,
+}
+
+thread_local! {
+    /// This thread's [`Words`]. Apart from [`LOCAL`]: `Copy` cells with a constant
+    /// initializer and no destructor, so reading and writing them is a plain memory access,
+    /// with no registration to call and no borrow flag; and one thread-local, so a span's
+    /// start works their address out once.
+    static WORDS: Words = const {
+        Words {
+            ready: Cell::new(std::ptr::null()),
+            deferred: Cell::new(NO_DEFERRED),
+        }
+    };
 }
 
 /// Runs `f` with this thread's state if it is ready: alive, its generator seeded and its
@@ -110,11 +126,13 @@ thread_local! {
 /// path calls nothing.
 #[inline(always)]
 pub(crate) fn with_ready_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
-    let ready = READY.try_with(Cell::get).unwrap_or(std::ptr::null());
+    let ready = WORDS
+        .try_with(|words| words.ready.get())
+        .unwrap_or(std::ptr::null());
     if ready.is_null() {
         return None;
     }
-    // SAFETY: `READY` is this thread's own (a `Cell` in a thread-local) and is set only by
+    // SAFETY: `ready` is this thread's own (a `Cell` in a thread-local) and is set only by
     // `Local::seed_and_register` to this thread's `LOCAL`, which then is alive; `Local`'s drop sets it
     // back to null before `LOCAL`'s value is gone. So a non-null pointer points to a live
     // `RefCell<Local>` of this thread, and the `RefCell` guards its use as `with_local` does.
@@ -126,7 +144,7 @@ pub(crate) fn with_ready_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> 
 impl Drop for Local {
     fn drop(&mut self) {
         // `LOCAL` is being destroyed: `with_ready_local` must no longer reach it.
-        let _ = READY.try_with(|ready| ready.set(std::ptr::null()));
+        let _ = WORDS.try_with(|words| words.ready.set(std::ptr::null()));
     }
 }
 
@@ -160,13 +178,6 @@ const NO_DEFERRED: Deferred = Deferred {
     random: false,
 };
 
-thread_local! {
-    /// This thread's [deferred frame](defer_frame), if any. Apart from [`LOCAL`]: a `Copy`
-    /// value with a constant initializer and no destructor, so reading and writing it is a
-    /// plain memory access, with no registration check and no borrow flag.
-    static DEFERRED: Cell<Deferred> = const { Cell::new(NO_DEFERRED) };
-}
-
 /// Makes a head-dropped span current without pushing its frame: the frame is pushed the
 /// first time anything reads or writes this thread's stack (a child starting, a
 /// `traceparent` injected, the current context captured, see [`Local::stack`]), and
@@ -177,8 +188,8 @@ thread_local! {
 /// deferred and the frame belongs on top.
 #[inline]
 pub(crate) fn defer_frame(trace_id: u128, span_id: u64, agent: Option<AgentCall>, random: bool) {
-    let _ = DEFERRED.try_with(|deferred| {
-        deferred.set(Deferred {
+    let _ = WORDS.try_with(|words| {
+        words.deferred.set(Deferred {
             span_id,
             trace_hi: (trace_id >> 64) as u64,
             trace_lo: trace_id as u64,
@@ -197,12 +208,12 @@ pub(crate) fn defer_frame_if_none(
     agent: Option<AgentCall>,
     random: bool,
 ) -> bool {
-    DEFERRED
-        .try_with(|deferred| {
-            if deferred.get().span_id != 0 {
+    WORDS
+        .try_with(|words| {
+            if words.deferred.get().span_id != 0 {
                 return false;
             }
-            deferred.set(Deferred {
+            words.deferred.set(Deferred {
                 span_id,
                 trace_hi: (trace_id >> 64) as u64,
                 trace_lo: trace_id as u64,
@@ -218,13 +229,13 @@ pub(crate) fn defer_frame_if_none(
 /// otherwise (its frame, or another span's, is on the stack to be popped).
 #[inline]
 pub(crate) fn take_deferred(span_id: u64) -> bool {
-    DEFERRED
-        .try_with(|deferred| {
-            let mut taken = deferred.get();
+    WORDS
+        .try_with(|words| {
+            let mut taken = words.deferred.get();
             if taken.span_id == span_id {
                 // Only the id says whether a frame is deferred: the rest is left as it is.
                 taken.span_id = 0;
-                deferred.set(taken);
+                words.deferred.set(taken);
                 true
             } else {
                 false
@@ -237,8 +248,8 @@ pub(crate) fn take_deferred(span_id: u64) -> bool {
 /// was deferred: everything that touched the stack since came through [`Local::stack`]).
 #[inline(always)]
 fn push_deferred(frames: &mut Vec<Entered>) {
-    let pending = DEFERRED
-        .try_with(|deferred| deferred.get().span_id != 0)
+    let pending = WORDS
+        .try_with(|words| words.deferred.get().span_id != 0)
         .unwrap_or(false);
     if pending {
         push_deferred_frame(frames);
@@ -248,7 +259,7 @@ fn push_deferred(frames: &mut Vec<Entered>) {
 #[cold]
 #[inline(never)]
 fn push_deferred_frame(frames: &mut Vec<Entered>) {
-    let Ok(deferred) = DEFERRED.try_with(|deferred| deferred.replace(NO_DEFERRED)) else {
+    let Ok(deferred) = WORDS.try_with(|words| words.deferred.replace(NO_DEFERRED)) else {
         return;
     };
     frames.push(Entered {
@@ -296,8 +307,8 @@ impl Local {
         }
     }
 
-    /// A new trace's id and its first span's id ([`next_trace_id`](Self::next_trace_id) then
-    /// [`next_u64`](Self::next_u64)) with one seed check.
+    /// A new trace's id and its first span's id with one seed check (see
+    /// [`next_root_ids_ready`](Self::next_root_ids_ready)).
     #[inline]
     pub(crate) fn next_root_ids(&mut self) -> (u128, u64) {
         self.seeded();
@@ -307,15 +318,16 @@ impl Local {
     /// [`next_root_ids`](Self::next_root_ids) once the generator is seeded (as it is when
     /// [`with_ready_local`] runs).
     #[inline]
+    ///
+    /// Two draws, not three: the root's span id is a mix of the trace id's two halves (the
+    /// high half with the low half turned by 32 bits). The halves are independent uniform
+    /// draws, so the mix is uniform too, and two roots' span ids collide with the same
+    /// probability as two draws (2^-64); inside its trace the root's id is as independent
+    /// of its descendants' (drawn later) as a third draw would be. A sampled-out root, which
+    /// needs its ids and nothing else, saves the third draw's multiplication.
     pub(crate) fn next_root_ids_ready(&mut self) -> (u128, u64) {
         let (hi, lo) = (self.step(), self.step());
-        // The all-zero id (one draw in 2^128) becomes 1: no loop, so the generator's
-        // constants are not held in registers across one.
-        let lo = lo | u64::from(hi | lo == 0);
-        (
-            (u128::from(hi) << 64) | u128::from(lo),
-            self.next_u64_ready(),
-        )
+        root_ids(hi, lo)
     }
 
     /// [`next_u64`](Self::next_u64) once the generator is seeded.
@@ -351,7 +363,7 @@ impl Local {
         let _ = self.counters();
         // `self` is `LOCAL`'s value (the only `Local` there is), alive and borrowed here.
         let _ = LOCAL.try_with(|cell| {
-            let _ = READY.try_with(|ready| ready.set(cell));
+            let _ = WORDS.try_with(|words| words.ready.set(cell));
         });
     }
 
@@ -537,6 +549,21 @@ impl Local {
     }
 }
 
+/// A new trace's id and its root span's id from two draws (see
+/// [`Local::next_root_ids_ready`]).
+#[inline(always)]
+fn root_ids(hi: u64, lo: u64) -> (u128, u64) {
+    let span_id = hi ^ lo.rotate_left(32);
+    // A zero span id (one in 2^64) becomes 1, and so does the trace id's low half then, which
+    // makes the all-zero trace id (whose span id is zero) 1 as well: one test and no loop, so
+    // the generator's constants are not held in registers across one.
+    let zero = u64::from(span_id == 0);
+    (
+        (u128::from(hi) << 64) | u128::from(lo | zero),
+        span_id | zero,
+    )
+}
+
 /// Never used: `counters()` always sets them first (a static, so no `unwrap` is needed).
 static NO_COUNTERS: ThreadCounters = ThreadCounters {
     started: AtomicU64::new(0),
@@ -565,4 +592,45 @@ fn seed() -> u64 {
     std::time::SystemTime::now().hash(&mut hasher);
     std::process::id().hash(&mut hasher);
     hasher.finish() | 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{root_ids, with_local, Local};
+
+    #[test]
+    fn root_ids_are_never_zero() {
+        // All-zero draws: both ids become 1.
+        assert_eq!(root_ids(0, 0), (1, 1));
+        // Draws whose mix is zero: the span id becomes 1, the trace id stays non-zero.
+        let lo = 0x0123_4567_89ab_cdef_u64;
+        let hi = lo.rotate_left(32);
+        let (trace_id, span_id) = root_ids(hi, lo);
+        assert_eq!(span_id, 1);
+        assert_eq!(trace_id, (u128::from(hi) << 64) | u128::from(lo | 1));
+        // Otherwise the draws are the trace id as they are.
+        let (trace_id, span_id) = root_ids(7, 9);
+        assert_eq!(trace_id, (7 << 64) | 9);
+        assert_eq!(span_id, 7 ^ (9 << 32));
+    }
+
+    #[test]
+    fn root_span_ids_do_not_repeat() {
+        let ids = with_local(|local: &mut Local| {
+            (0..100_000)
+                .map(|_| local.next_root_ids())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+        assert_eq!(ids.len(), 100_000);
+        let mut spans = std::collections::HashSet::new();
+        let mut traces = std::collections::HashSet::new();
+        for (trace_id, span_id) in ids {
+            assert!(trace_id != 0 && span_id != 0);
+            assert!(spans.insert(span_id), "span id {span_id:x} repeated");
+            assert!(traces.insert(trace_id), "trace id {trace_id:x} repeated");
+            // The root's id is not one of its trace id's halves.
+            assert!(span_id != (trace_id >> 64) as u64 && span_id != trace_id as u64);
+        }
+    }
 }
