@@ -9,13 +9,15 @@
 //! present messages always written.
 //!
 //! Layout of a batch buffer: `[headroom][span][span]…[scope schema][resource schema]`. A span
-//! is measured first (its length prefix comes before it, and the request's size limit is
-//! checked before it is added), then written in place at the end of the batch, at the size
-//! measured. A span with events or links is rare enough to take the general writer: encoded
-//! into a scratch buffer, then copied behind its tag and length. The envelope around the spans (request → resource spans →
-//! resource, scope spans → scope) needs the spans' total length, so [`TraceEncoder::finish`]
-//! writes it right-aligned into the headroom [`TraceEncoder::begin`] reserved: the request is
-//! `buf[start..]`, and the spans are never moved.
+//! is written in one pass, in place at the end of the batch: its body first, a few bytes in,
+//! then its tag and length in front of it (the body moved by a byte when its length does not
+//! take the two bytes left for it); the request's size limit is checked before the span is
+//! committed. A span with events or links is rare enough to take the general writer: encoded
+//! into a scratch buffer, then copied behind its tag and length. The envelope around the
+//! spans (request → resource spans → resource, scope spans → scope) needs the spans' total
+//! length, so [`TraceEncoder::finish`] writes it right-aligned into the headroom
+//! [`TraceEncoder::begin`] reserved: the request is `buf[start..]`, and the spans are never
+//! moved.
 //!
 //! Varints and fixed-width fields are written by hand into the `Vec` (`prost::encoding` works
 //! on `BufMut` one call per field, slower here, and it checks nothing we need).
@@ -89,9 +91,13 @@ const fn tag(field: u8, wire: u8) -> u8 {
 /// The most bytes a varint of a 64-bit length takes.
 const MAX_VARINT: usize = 10;
 
-/// Attributes whose lengths [`span_body_len`] keeps for [`write_span_body`] (any further
-/// ones are measured again as they are written).
-const MEASURED_ATTRIBUTES: usize = 8;
+/// Where a span's body is written in place: after its tag and a two-byte length (a body of
+/// 128 to 16 383 bytes).
+const BODY_AT: usize = 3;
+
+/// Room reserved at the end of a batch for a span written in place; a larger span takes the
+/// general writer.
+const IN_PLACE_ROOM: usize = 1024;
 
 impl TraceEncoder {
     pub(crate) fn new(resource: &Resource, scope: &InstrumentationScope) -> TraceEncoder {
@@ -156,10 +162,12 @@ impl TraceEncoder {
     /// Appends `span`, read where it lies, if the request stays within `limit` bytes (its
     /// envelope's lengths counted at their largest); else appends nothing (`Err`).
     ///
-    /// The span is measured first (its length prefix comes before it), then written in place
-    /// at the end of the batch, at the size measured; the attributes' lengths are measured
-    /// once. A span with events or links takes the general writer: encoded into the scratch
-    /// buffer, then copied.
+    /// The span is written in one pass, in place at the end of the batch: its body first,
+    /// [`BODY_AT`] bytes in (room for its tag and a two-byte length, the length of nearly
+    /// every span), then its tag and length in front of it, the body moved by a byte when
+    /// its length takes one byte or three. A span with events or links, or one larger than
+    /// the room reserved for it, takes the general writer: encoded into the scratch buffer,
+    /// then copied.
     pub(crate) fn try_append(
         &mut self,
         batch: &mut OtlpBatch,
@@ -168,50 +176,56 @@ impl TraceEncoder {
     ) -> Result<(), ()> {
         let envelope_tail = self.scope_schema.len() + self.resource_schema.len();
         let at = batch.buf.len();
-        let mut lens = [(0, 0); MEASURED_ATTRIBUTES];
-        let Some(body) = span_body_len(span, &mut lens) else {
-            self.scratch.clear();
-            put_span(&mut self.scratch, span);
-            if at + field_len(self.scratch.len()) + envelope_tail > limit {
-                return Err(());
+        if in_place(span) {
+            // Written into the buffer's spare capacity: zeroing it first would cost as much
+            // as writing it.
+            batch.buf.reserve(IN_PLACE_ROOM);
+            let spare = batch.buf.spare_capacity_mut();
+            let mut out = Out {
+                buf: spare,
+                at: BODY_AT,
+            };
+            write_span_body(&mut out, span);
+            let end = out.at;
+            let body = end - BODY_AT;
+            let width = varint_len(body as u64);
+            let field = 1 + width + body;
+            if end <= spare.len() && field <= spare.len() {
+                if at + field + envelope_tail > limit {
+                    return Err(());
+                }
+                if 1 + width != BODY_AT {
+                    spare.copy_within(BODY_AT..end, 1 + width);
+                }
+                let mut head = Out {
+                    buf: &mut spare[..1 + width],
+                    at: 0,
+                };
+                // ScopeSpans.spans = 2.
+                head.head(tag(2, LEN), body);
+                if head.at == 1 + width {
+                    // SAFETY: `Out` writes each byte at its cursor and moves on by exactly
+                    // what it wrote, skipping (and moving past the end) only writes past the
+                    // end of its slice: a cursor that ends within the slice wrote every byte
+                    // from where it started. So the body's writer filled `BODY_AT..end`,
+                    // moved to `1 + width..field`, and the head's filled `..1 + width`:
+                    // `field` bytes from `at`, all within the capacity.
+                    unsafe { batch.buf.set_len(at + field) };
+                    batch.spans += 1;
+                    return Ok(());
+                }
+                // A head of another width than measured (a bug; `varint_len` is tested):
+                // written again by the general writer rather than sent wrong.
+                debug_assert_eq!(head.at, 1 + width, "span head measured wrong");
             }
-            // ScopeSpans.spans = 2.
-            put_bytes_field(&mut batch.buf, tag(2, LEN), &self.scratch);
-            batch.spans += 1;
-            return Ok(());
-        };
-        let field = field_len(body);
-        if at + field + envelope_tail > limit {
+        }
+        self.scratch.clear();
+        put_span(&mut self.scratch, span);
+        if at + field_len(self.scratch.len()) + envelope_tail > limit {
             return Err(());
         }
-        // Written into the buffer's spare capacity: zeroing it first would cost as much as
-        // writing it.
-        batch.buf.reserve(field);
-        let written = batch
-            .buf
-            .spare_capacity_mut()
-            .get_mut(..field)
-            .map_or(0, |buf| {
-                let mut out = Out { buf, at: 0 };
-                // ScopeSpans.spans = 2.
-                out.head(tag(2, LEN), body);
-                write_span_body(&mut out, span, &lens);
-                out.at
-            });
-        if written == field {
-            // SAFETY: `reserve` made room for `field` more bytes, and `Out` wrote all of
-            // them: it writes each byte at its cursor and moves on by exactly what it wrote
-            // (a write past the end is skipped, and leaves the cursor past `field`), so a
-            // cursor that ends at `field` wrote every byte before it.
-            unsafe { batch.buf.set_len(at + field) };
-        } else {
-            // The sizes disagree (a bug; the tests compare the bytes with prost's): written
-            // again by the general writer rather than sent wrong.
-            debug_assert_eq!(written, field, "span measured wrong: {span:?}");
-            self.scratch.clear();
-            put_span(&mut self.scratch, span);
-            put_bytes_field(&mut batch.buf, tag(2, LEN), &self.scratch);
-        }
+        // ScopeSpans.spans = 2.
+        put_bytes_field(&mut batch.buf, tag(2, LEN), &self.scratch);
         batch.spans += 1;
         Ok(())
     }
@@ -438,58 +452,13 @@ fn str_field_len(s: &str) -> usize {
     }
 }
 
-/// The length of a `Span` message [`write_span_body`] writes, or `None` for a span with
-/// events or links (left to the general writer, [`put_span`]).
-/// The lengths of the first attributes (`AnyValue` body, `KeyValue` body) are left in `lens`.
+/// Whether [`write_span_body`] writes `span` (no events or links; those take the general
+/// writer, [`put_span`]).
 #[inline]
-fn span_body_len(
-    span: &RawSpan,
-    lens: &mut [(usize, usize); MEASURED_ATTRIBUTES],
-) -> Option<usize> {
-    // trace_id, span_id, kind, start and end, flags.
-    let mut len = 18 + 10 + 2 + 18 + 6;
-    let mut description = "";
-    if let Some(extras) = &span.extras {
-        if !(extras.events.is_empty() && extras.links.is_empty()) {
-            return None;
-        }
-        if let Some(state) = &extras.trace_state {
-            len += str_field_len(state);
-        }
-        if extras.dropped_events != 0 {
-            len += 1 + varint_len(u64::from(extras.dropped_events));
-        }
-        if extras.dropped_links != 0 {
-            len += 1 + varint_len(u64::from(extras.dropped_links));
-        }
-        if let Some(text) = &extras.error_description {
-            description = text;
-        }
-    }
-    if span.parent_id != 0 {
-        len += 10;
-    }
-    len += str_field_len(&span.name);
-    for (i, attribute) in span.attributes.iter().enumerate() {
-        let any = any_value_len(&attribute.value);
-        let kv = str_field_len(attribute.key.as_str()) + field_len(any);
-        if let Some(slot) = lens.get_mut(i) {
-            *slot = (any, kv);
-        }
-        len += field_len(kv);
-    }
-    if span.dropped != 0 {
-        len += 1 + varint_len(u64::from(span.dropped));
-    }
-    // status = 15.
-    len += 1 + if span.flags & FLAG_ERROR != 0 && !description.is_empty() {
-        field_len(field_len(description.len()) + 2) - 1
-    } else if span.flags & (FLAG_ERROR | FLAG_STATUS_OK) != 0 {
-        3
-    } else {
-        1
-    };
-    Some(len)
+fn in_place(span: &RawSpan) -> bool {
+    span.extras
+        .as_deref()
+        .is_none_or(|extras| extras.events.is_empty() && extras.links.is_empty())
 }
 
 /// `AnyValue` body length (see [`put_any_value`]).
@@ -523,15 +492,10 @@ fn array_len(array: &Array) -> usize {
     }
 }
 
-/// `Span`, written in place, exactly [`span_body_len`] bytes, the same bytes as
-/// [`put_span`] (the tests compare the two).
-/// `lens`: the attributes' lengths, from [`span_body_len`].
+/// `Span` without events or links, written in place: the same bytes as [`put_span`] (the
+/// tests compare the two).
 #[inline]
-fn write_span_body(
-    out: &mut Out<'_>,
-    span: &RawSpan,
-    lens: &[(usize, usize); MEASURED_ATTRIBUTES],
-) {
+fn write_span_body(out: &mut Out<'_>, span: &RawSpan) {
     // trace_id = 1, span_id = 2
     let mut ids = [0u8; 28];
     ids[0] = tag(1, LEN);
@@ -566,19 +530,8 @@ fn write_span_body(
     times[12..].copy_from_slice(&clock::to_unix_nanos(span.end.max(span.start)).to_le_bytes());
     out.bytes(&times);
     // attributes = 9, dropped_attributes_count = 10
-    for (i, attribute) in span.attributes.iter().enumerate() {
-        let (key, value) = (attribute.key.as_str(), &attribute.value);
-        let (any, kv) = match lens.get(i) {
-            Some(&lens) => lens,
-            None => {
-                let any = any_value_len(value);
-                (any, str_field_len(key) + field_len(any))
-            }
-        };
-        out.head(tag(9, LEN), kv);
-        out.str_field(tag(1, LEN), key);
-        out.head(tag(2, LEN), any);
-        write_any_value(out, value);
+    for attribute in &span.attributes {
+        write_attribute(out, attribute.key.as_str(), &attribute.value);
     }
     if span.dropped != 0 {
         out.byte(tag(10, 0));
@@ -623,6 +576,43 @@ fn write_span_body(
     let mut last = [0x85, 0x01, 0, 0, 0, 0];
     last[2..].copy_from_slice(&flags.to_le_bytes());
     out.bytes(&last);
+}
+
+/// `Span.attributes = 9`: one `KeyValue { key = 1, value = 2 }` field in place, its lengths
+/// worked out as it is written (the common values in one `match`).
+#[inline(always)]
+fn write_attribute(out: &mut Out<'_>, key: &str, value: &Value) {
+    let key_len = str_field_len(key);
+    match value {
+        Value::String(s) => {
+            let s = s.as_str();
+            let any = field_len(s.len());
+            out.head(tag(9, LEN), key_len + field_len(any));
+            out.str_field(tag(1, LEN), key);
+            out.head(tag(2, LEN), any);
+            out.head(tag(1, LEN), s.len());
+            out.bytes(s.as_bytes());
+        }
+        Value::I64(i) => {
+            let any = 1 + varint_len(*i as u64);
+            out.head(tag(9, LEN), key_len + 1 + 1 + any);
+            out.str_field(tag(1, LEN), key);
+            out.bytes(&[tag(2, LEN), any as u8, tag(3, 0)]);
+            out.varint(*i as u64);
+        }
+        Value::Bool(b) => {
+            out.head(tag(9, LEN), key_len + 4);
+            out.str_field(tag(1, LEN), key);
+            out.bytes(&[tag(2, LEN), 2, tag(2, 0), u8::from(*b)]);
+        }
+        other => {
+            let any = any_value_len(other);
+            out.head(tag(9, LEN), key_len + field_len(any));
+            out.str_field(tag(1, LEN), key);
+            out.head(tag(2, LEN), any);
+            write_any_value(out, other);
+        }
+    }
 }
 
 /// `AnyValue` body in place (see [`put_any_value`]).
@@ -1038,12 +1028,8 @@ mod tests {
 
     #[test]
     fn only_spans_with_events_or_links_take_the_general_writer() {
-        let mut lens = [(0, 0); MEASURED_ATTRIBUTES];
-        let in_place: Vec<bool> = records()
-            .iter()
-            .map(|span| span_body_len(span, &mut lens).is_some())
-            .collect();
-        assert_eq!(in_place, [true, true, true, false, true, true]);
+        let written_in_place: Vec<bool> = records().iter().map(in_place).collect();
+        assert_eq!(written_in_place, [true, true, true, false, true, true]);
     }
 
     #[test]
@@ -1196,6 +1182,35 @@ mod tests {
             &ours(&spans(), &resource, &scope),
             &expected(spans(), &resource, &scope),
         );
+    }
+
+    #[test]
+    fn spans_whose_length_takes_one_two_or_three_bytes_match_in_place_and_not() {
+        // Bodies under 128 bytes, of 128 to 16 383, and over (the in-place writer moves the
+        // body for the first and the last), each written into a buffer with room for it in
+        // place and into one without (the general writer).
+        let spans = || {
+            [0, 60, 200, 20_000]
+                .into_iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let mut span = record(i as u64 + 1, 0, "s");
+                    span.attributes = [KeyValue::new("v", "x".repeat(n))].into_iter().collect();
+                    span
+                })
+                .collect::<Vec<_>>()
+        };
+        let (resource, scope) = resources().swap_remove(0);
+        let theirs = expected(spans(), &resource, &scope);
+        for capacity in [0, 1 << 20] {
+            let mut encoder = TraceEncoder::new(&resource, &scope);
+            let mut batch = encoder.begin(Vec::with_capacity(capacity));
+            for span in &spans() {
+                encoder.push(&mut batch, span);
+            }
+            encoder.finish(&mut batch);
+            assert_same(batch.bytes(), &theirs);
+        }
     }
 
     #[test]
