@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use opentelemetry_sdk::error::OTelSdkError;
 
 use super::retry::{CircuitState, Fate, Retrier, RetrySettings};
@@ -104,6 +104,72 @@ struct Otlp {
 /// Most kept requests sent again in one go before the thread looks at new batches.
 const RETRIES_PER_TURN: usize = 16;
 
+/// How long the exporter sleeps between looks at its queue while batches keep coming.
+const BUSY_POLL: Duration = Duration::from_millis(1);
+
+/// Looks in a row that found the queue empty before the exporter stops polling and blocks.
+const IDLE_POLLS: u32 = 2;
+
+/// The exporter's side of the queue. While batches keep coming it looks at the queue every
+/// [`BUSY_POLL`] without blocking on it, so the collector hands a batch over without waking
+/// this thread (a blocked receiver has to be woken by the sender, a cross-core wake-up that
+/// cost the collector more than the timed sleep costs this thread: BENCHMARKS.md, issue 12);
+/// the collector still wakes it when the queue fills past a quarter, and for a flush or the
+/// shutdown. After [`IDLE_POLLS`] empty looks it blocks, and the next batch wakes it: an idle
+/// process has no polling thread.
+struct Inbox {
+    rx: Receiver<ExportMsg>,
+    /// Empty looks in a row since the last message.
+    empty: u32,
+}
+
+impl Inbox {
+    fn new(rx: Receiver<ExportMsg>) -> Inbox {
+        Inbox {
+            rx,
+            empty: IDLE_POLLS,
+        }
+    }
+
+    /// The next message, or `Some(None)` when `retry_at` comes first; `None` once the
+    /// collector is gone.
+    fn next(&mut self, retry_at: Option<Instant>) -> Option<Option<ExportMsg>> {
+        loop {
+            match self.rx.try_recv() {
+                Ok(msg) => {
+                    self.empty = 0;
+                    return Some(Some(msg));
+                }
+                Err(TryRecvError::Disconnected) => return None,
+                Err(TryRecvError::Empty) => {}
+            }
+            let now = Instant::now();
+            let left = retry_at.map(|at| at.saturating_duration_since(now));
+            if left.is_some_and(|left| left.is_zero()) {
+                return Some(None);
+            }
+            if self.empty < IDLE_POLLS {
+                self.empty += 1;
+                // The collector cuts this short when the queue fills up or a flush waits.
+                std::thread::park_timeout(left.map_or(BUSY_POLL, |left| left.min(BUSY_POLL)));
+                continue;
+            }
+            let msg = match left {
+                Some(left) => match self.rx.recv_timeout(left) {
+                    Ok(msg) => Some(msg),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => return None,
+                },
+                None => Some(self.rx.recv().ok()?),
+            };
+            if msg.is_some() {
+                self.empty = 0;
+            }
+            return Some(msg);
+        }
+    }
+}
+
 pub(super) fn run_exporter(
     runtime: tokio::runtime::Runtime,
     exporters: Exporters,
@@ -121,19 +187,11 @@ pub(super) fn run_exporter(
             published: (0, 0),
         })
         .collect();
+    let mut inbox = Inbox::new(rx);
     loop {
-        let now = Instant::now();
         let next = otlp.iter().filter_map(|o| o.retrier.next_attempt()).min();
-        let msg = match next {
-            Some(at) => match rx.recv_timeout(at.saturating_duration_since(now)) {
-                Ok(msg) => Some(msg),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => return,
-            },
-            None => match rx.recv() {
-                Ok(msg) => Some(msg),
-                Err(_) => return,
-            },
+        let Some(msg) = inbox.next(next) else {
+            return;
         };
         match msg {
             Some(ExportMsg::Batch(batch)) => {
@@ -549,4 +607,44 @@ fn publish(otlp: &mut [Otlp]) {
     COUNTERS
         .circuit
         .store(u64::from(state.to_u8()), Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch() -> ExportMsg {
+        ExportMsg::Batch(Batch {
+            len: 1,
+            spans: Vec::new(),
+            otlp: None,
+        })
+    }
+
+    #[test]
+    fn the_inbox_blocks_when_idle_polls_while_busy_and_returns_for_a_retry() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let mut inbox = Inbox::new(rx);
+        // Idle: blocked until a message sent later from another thread wakes it.
+        let sender = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            let _ = tx.send(batch());
+            tx
+        });
+        assert!(matches!(inbox.next(None), Some(Some(ExportMsg::Batch(_)))));
+        assert_eq!(inbox.empty, 0, "a message came: polls again");
+        let Ok(tx) = sender.join() else {
+            panic!("the sender panicked")
+        };
+        // A message already there is taken at once.
+        let _ = tx.send(batch());
+        assert!(matches!(inbox.next(None), Some(Some(ExportMsg::Batch(_)))));
+        // Nothing comes: looks `IDLE_POLLS` times, then blocks until the retry is due.
+        let due = Instant::now() + Duration::from_millis(30);
+        assert!(matches!(inbox.next(Some(due)), Some(None)));
+        assert!(Instant::now() >= due);
+        assert_eq!(inbox.empty, IDLE_POLLS, "idle: blocks from now on");
+        drop(tx);
+        assert!(inbox.next(None).is_none(), "the collector is gone");
+    }
 }

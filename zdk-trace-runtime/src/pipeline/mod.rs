@@ -191,6 +191,7 @@ impl Pipeline {
             tail_active,
             settings: batch,
             export: export_tx,
+            exporter: exporter.thread().clone(),
             queued: queued.clone(),
             scope,
         };
@@ -217,7 +218,8 @@ impl Pipeline {
         })
     }
 
-    /// Spans accepted but not yet exported.
+    /// Spans handed to the exporter thread and not yet exported (the batch the collector is
+    /// still filling is added when it is handed over).
     pub(crate) fn queued(&self) -> usize {
         self.queued.load(Ordering::Relaxed)
     }
@@ -293,6 +295,9 @@ struct Queue {
     tail_active: bool,
     settings: BatchSettings,
     export: Sender<ExportMsg>,
+    /// The exporter thread, woken when the queue fills past a quarter or a flush waits (it
+    /// looks at the queue on its own every millisecond while batches keep coming).
+    exporter: thread::Thread,
     queued: Arc<AtomicUsize>,
     scope: InstrumentationScope,
 }
@@ -318,6 +323,7 @@ impl Collector {
                     self.queue.release_waiting(true);
                     self.queue.maybe_send(true);
                     let _ = self.queue.export.send(ExportMsg::Flush(reply));
+                    self.queue.exporter.unpark();
                     continue;
                 }
                 Ok(Control::Shutdown(reply, timeout)) => {
@@ -331,6 +337,7 @@ impl Collector {
                     self.queue.release_waiting(true);
                     self.queue.maybe_send(true);
                     let _ = self.queue.export.send(ExportMsg::Shutdown(reply, timeout));
+                    self.queue.exporter.unpark();
                     break;
                 }
                 Err(TryRecvError::Disconnected) => break,
@@ -448,9 +455,10 @@ impl Release for Queue {
 }
 
 impl Queue {
-    /// Whether the export queue takes another span now.
+    /// Whether the export queue takes another span now: the batches handed to the exporter
+    /// and not yet exported, and this one.
     fn has_room(&self) -> bool {
-        self.queued.load(Ordering::Relaxed) < self.settings.max_queue_size
+        self.queued.load(Ordering::Relaxed) + self.batch_len < self.settings.max_queue_size
     }
 
     /// Moves waiting error spans into the batch while the queue has room (all of them if
@@ -518,7 +526,6 @@ impl Queue {
                 }
             }
         }
-        self.queued.fetch_add(1, Ordering::Relaxed);
         if self.span_data {
             let data = convert::to_span_data(span, &self.scope);
             self.batch.push(data);
@@ -563,12 +570,20 @@ impl Queue {
             _ => None,
         };
         let n = std::mem::take(&mut self.batch_len);
+        // Counted in the queue once per batch, not per span: the exporter subtracts from the
+        // same counter, and an atomic add per span on a shared cache line was a visible part
+        // of the collector's cost per span.
+        let queued = self.queued.fetch_add(n, Ordering::Relaxed) + n;
         self.batch_started = None;
         let batch = Batch {
             len: n,
             spans,
             otlp,
         };
+        if queued > self.settings.max_queue_size / 4 {
+            // Falling behind: the exporter should not sleep out its poll.
+            self.exporter.unpark();
+        }
         if let Err(err) = self.export.try_send(ExportMsg::Batch(batch)) {
             // The exporter thread is gone or its channel is full: these spans are lost.
             self.queued.fetch_sub(n, Ordering::Relaxed);
