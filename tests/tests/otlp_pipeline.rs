@@ -5,9 +5,11 @@
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
-use zdk_trace_runtime::{Config, Span, SpanKind, Status, Telemetry};
+use zdk_trace_runtime::{Config, Protocol, Span, SpanKind, Status, Telemetry};
 use zdk_trace_tests::harness::{isolated_builder, serial};
-use zdk_trace_tests::{attr_i64, attr_str, hex, GrpcReceiver, HttpReceiver, ReceivedSpan};
+use zdk_trace_tests::{
+    attr_i64, attr_str, hex, CountingReceiver, GrpcReceiver, HttpReceiver, ReceivedSpan,
+};
 
 /// A root with a client child that fails, as an agent would record a failing tool call.
 fn record_trace() {
@@ -255,4 +257,112 @@ fn jsonl_file_exporter_from_the_builder() {
     assert_eq!(tool["parentSpanId"], root["spanId"]);
     assert_eq!(tool["traceId"].as_str().map(str::len), Some(32));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// How long the stalled receivers below take to answer each request.
+const STALL: Duration = Duration::from_millis(300);
+
+/// `n` spans without attributes (`value`: one attribute of that many bytes).
+fn record_spans(n: usize, value: usize) {
+    for _ in 0..n {
+        let mut span = Span::start("execute_tool");
+        if value > 0 {
+            span.set_attribute(KeyValue::new("tool.output", "x".repeat(value)));
+        }
+    }
+}
+
+/// Waits until the receiver has had `n` requests (counted on arrival).
+fn wait_for_requests(receiver: &CountingReceiver, n: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while receiver.requests() < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the receiver had {} requests after 10 s, expected {n}",
+            receiver.requests()
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Batches of 10 spans; one request goes out and is answered only after [`STALL`]; six batches
+/// are cut meanwhile. Returns what the receiver and `stats()` saw.
+fn six_batches_behind_a_slow_request(
+    receiver: &CountingReceiver,
+    protocol: Protocol,
+    max_request_bytes: Option<usize>,
+    value: usize,
+) -> zdk_trace_runtime::Stats {
+    let mut config = Config::default()
+        .with_otlp_endpoint(receiver.endpoint())
+        .with_otlp_protocol(protocol)
+        .with_otlp_exporter();
+    if let Some(bytes) = max_request_bytes {
+        config = config.with_max_request_bytes(bytes);
+    }
+    let telemetry: Telemetry = isolated_builder()
+        .config(config)
+        .max_export_batch_size(10)
+        .install()
+        .unwrap_or_else(|e| panic!("install: {e}"));
+    record_spans(10, value);
+    wait_for_requests(receiver, 1);
+    record_spans(60, value);
+    telemetry
+        .force_flush()
+        .unwrap_or_else(|e| panic!("flush: {e}"));
+    let stats = telemetry.stats();
+    telemetry
+        .shutdown()
+        .unwrap_or_else(|e| panic!("shutdown: {e}"));
+    stats
+}
+
+/// The exporter found six batches waiting when its request came back: they went out in one
+/// request (one write, one answer), and every span arrived once.
+fn assert_six_batches_went_together(receiver: &CountingReceiver, stats: &zdk_trace_runtime::Stats) {
+    assert_eq!(receiver.spans(), 70, "every span arrives once");
+    assert_eq!(receiver.malformed(), 0);
+    assert_eq!(
+        receiver.requests(),
+        2,
+        "the six batches that waited behind the first request went out in one"
+    );
+    assert_eq!(stats.spans_exported, 70, "{stats:?}");
+    assert_eq!(stats.batches_exported, 7, "{stats:?}");
+    assert_eq!(stats.dropped(), 0, "{stats:?}");
+}
+
+#[test]
+fn grpc_batches_waiting_behind_a_slow_request_go_out_in_one_request() {
+    let _serial = serial();
+    let receiver = CountingReceiver::grpc_stalled(STALL);
+    let stats = six_batches_behind_a_slow_request(&receiver, Protocol::Grpc, None, 0);
+    assert_six_batches_went_together(&receiver, &stats);
+}
+
+#[test]
+fn http_batches_waiting_behind_a_slow_request_go_out_in_one_request() {
+    let _serial = serial();
+    let receiver = CountingReceiver::http_stalled(STALL);
+    let stats = six_batches_behind_a_slow_request(&receiver, Protocol::HttpProtobuf, None, 0);
+    assert_six_batches_went_together(&receiver, &stats);
+}
+
+/// Batches of ~10 KiB under a 16 KiB `max_request_bytes`: two would not fit in one request, so
+/// each waiting batch goes in a request of its own.
+#[test]
+fn waiting_batches_go_together_only_within_max_request_bytes() {
+    let _serial = serial();
+    let receiver = CountingReceiver::grpc_stalled(Duration::from_millis(50));
+    let stats =
+        six_batches_behind_a_slow_request(&receiver, Protocol::Grpc, Some(16 * 1024), 1_000);
+    assert_eq!(receiver.spans(), 70);
+    assert_eq!(
+        receiver.requests(),
+        7,
+        "one request per batch: two do not fit"
+    );
+    assert_eq!(stats.spans_exported, 70, "{stats:?}");
+    assert_eq!(stats.dropped(), 0, "{stats:?}");
 }

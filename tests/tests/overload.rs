@@ -11,8 +11,8 @@ use zdk_trace_tests::CountingReceiver;
 
 /// Spans per export request.
 const BATCH: usize = 256;
-/// How long the collector takes to answer each request: it takes `BATCH / DELAY` spans a
-/// second (12 800), one request at a time.
+/// How long the collector takes to answer a request of `BATCH` spans: it takes `BATCH / DELAY`
+/// spans a second (12 800), one request at a time, however many spans a request carries.
 const DELAY: Duration = Duration::from_millis(20);
 /// How long the application offers ten times that.
 const OFFER_FOR: Duration = Duration::from_secs(2);
@@ -27,7 +27,7 @@ struct Outcome {
 /// Offers traces of `spans_per_trace` spans, one in ten with an error on its last child, at
 /// ten times what the collector takes; shuts down; returns what was offered and received.
 fn offer(tail: Option<TailSampling>, spans_per_trace: usize) -> Outcome {
-    let receiver = CountingReceiver::grpc_stalled(DELAY);
+    let receiver = CountingReceiver::grpc_paced(DELAY / BATCH as u32);
     receiver.track_traces();
     let mut builder = isolated_builder()
         .config(

@@ -541,6 +541,8 @@ impl TelemetryBuilder {
     }
 
     /// Most spans per export call (default 512, from 1 to 65 536 and at most the queue size).
+    /// The built-in OTLP exporters send batches already waiting together, in one request (see
+    /// [`Config::with_max_export_batch_size`]).
     pub fn max_export_batch_size(mut self, size: usize) -> Self {
         self.code = self.code.with_max_export_batch_size(size);
         self

@@ -194,7 +194,8 @@ struct Counts {
 }
 
 impl Counts {
-    fn add(&self, body: &[u8]) -> bool {
+    /// Counts a request; its span count, `None` when it is malformed.
+    fn add(&self, body: &[u8]) -> Option<u64> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let track = self.track.load(Ordering::Relaxed);
         let mut spans = 0u64;
@@ -221,11 +222,11 @@ impl Counts {
                         count.errors += u64::from(error);
                     }
                 }
-                true
+                Some(spans)
             }
             Err(_) => {
                 self.malformed.fetch_add(1, Ordering::Relaxed);
-                false
+                None
             }
         }
     }
@@ -259,10 +260,22 @@ impl CountingReceiver {
     /// An OTLP/gRPC receiver that counts each request on arrival and answers it only after
     /// `delay` (the connection stays open; other requests are served meanwhile).
     pub fn grpc_stalled(delay: Duration) -> Self {
+        Self::grpc_answering(delay, Duration::ZERO)
+    }
+
+    /// An OTLP/gRPC receiver that takes `per_span` for each span it receives: it answers a
+    /// request of `n` spans after `n * per_span`, so it takes `1 s / per_span` spans a second
+    /// however the exporter groups them into requests (a collector whose CPU is the limit).
+    pub fn grpc_paced(per_span: Duration) -> Self {
+        Self::grpc_answering(Duration::ZERO, per_span)
+    }
+
+    fn grpc_answering(delay: Duration, per_span: Duration) -> Self {
         let counts = Arc::new(Counts::default());
         let service = CountingGrpc {
             counts: Arc::clone(&counts),
             delay,
+            per_span,
         };
         let server = ServerThread::spawn_grpc("otlp-counting-grpc", service);
         CountingReceiver { counts, server }
@@ -270,11 +283,17 @@ impl CountingReceiver {
 
     /// An OTLP/HTTP receiver (`POST /v1/traces`, protobuf, plain or gzip) answering at once.
     pub fn http() -> Self {
+        Self::http_stalled(Duration::ZERO)
+    }
+
+    /// An OTLP/HTTP receiver that counts each request on arrival and answers it only after
+    /// `delay`.
+    pub fn http_stalled(delay: Duration) -> Self {
         let counts = Arc::new(Counts::default());
         let app = axum::Router::new()
             .fallback(count_http)
             .layer(axum::extract::DefaultBodyLimit::disable())
-            .with_state(Arc::clone(&counts));
+            .with_state((Arc::clone(&counts), delay));
         let server = ServerThread::spawn("otlp-counting-http", move |listener| async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -337,7 +356,7 @@ impl CountingReceiver {
 }
 
 async fn count_http(
-    State(counts): State<Arc<Counts>>,
+    State((counts, delay)): State<(Arc<Counts>, Duration)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -347,12 +366,15 @@ async fn count_http(
     let ok = if gzip {
         let mut plain = Vec::new();
         match flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut plain) {
-            Ok(_) => counts.add(&plain),
+            Ok(_) => counts.add(&plain).is_some(),
             Err(_) => false,
         }
     } else {
-        counts.add(&body)
+        counts.add(&body).is_some()
     };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     if ok {
         // An empty `ExportTraceServiceResponse` encodes to zero bytes.
         (
@@ -370,6 +392,7 @@ async fn count_http(
 struct CountingGrpc {
     counts: Arc<Counts>,
     delay: Duration,
+    per_span: Duration,
 }
 
 impl tonic::server::NamedService for CountingGrpc {
@@ -411,25 +434,29 @@ where
                     tonic::codegen::EnabledCompressionEncodings::default(),
                 )
                 .apply_max_message_size_config(Some(usize::MAX), None);
-            Ok(grpc.unary(Answer(this.delay), req).await)
+            Ok(grpc.unary(Answer(this.delay, this.per_span), req).await)
         })
     }
 }
 
-/// Answers a counted request, after the configured delay.
-struct Answer(Duration);
+/// Answers a counted request after the configured delay, plus the time per span for each of
+/// its spans.
+struct Answer(Duration, Duration);
 
-impl tonic::server::UnaryService<bool> for Answer {
+impl tonic::server::UnaryService<Option<u64>> for Answer {
     type Response = ();
     type Future = BoxFuture<tonic::Response<()>, tonic::Status>;
 
-    fn call(&mut self, request: tonic::Request<bool>) -> Self::Future {
-        let delay = self.0;
+    fn call(&mut self, request: tonic::Request<Option<u64>>) -> Self::Future {
+        let Answer(delay, per_span) = *self;
         Box::pin(async move {
+            let spans = request.into_inner();
+            let n = u32::try_from(spans.unwrap_or(0)).unwrap_or(u32::MAX);
+            let delay = delay + per_span * n;
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
-            if request.into_inner() {
+            if spans.is_some() {
                 Ok(tonic::Response::new(()))
             } else {
                 Err(tonic::Status::invalid_argument("malformed protobuf"))
@@ -444,7 +471,7 @@ struct CountCodec(Arc<Counts>);
 
 impl Codec for CountCodec {
     type Encode = ();
-    type Decode = bool;
+    type Decode = Option<u64>;
     type Encoder = EmptyEncoder;
     type Decoder = CountDecoder;
 
@@ -471,10 +498,10 @@ impl Encoder for EmptyEncoder {
 struct CountDecoder(Arc<Counts>);
 
 impl Decoder for CountDecoder {
-    type Item = bool;
+    type Item = Option<u64>;
     type Error = tonic::Status;
 
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<bool>, Self::Error> {
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Option<u64>>, Self::Error> {
         let len = src.remaining();
         let ok = if src.chunk().len() == len {
             self.0.add(src.chunk())

@@ -412,6 +412,10 @@ impl Config {
     /// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`. Default: 512 (or the queue size if smaller). From 1
     /// to 65 536, and at most the queue size.
     ///
+    /// The built-in OTLP exporters send batches that are already waiting in the queue when
+    /// they send (up to 8) in one request, within `max_request_bytes`: under load a request
+    /// carries several batches, and costs the exporter thread about what one did.
+    ///
     /// # Examples
     ///
     /// ```

@@ -106,17 +106,22 @@ impl GrpcSender {
         })
     }
 
-    /// One attempt: the unary call, its status mapped to a [`SendError`].
-    pub(crate) async fn send(&self, body: Bytes) -> Result<(), SendError> {
+    /// One attempt: the unary call, its status mapped to a [`SendError`]. The message is
+    /// `parts` one after the other, each sent as it is (see [`OtlpSender::attempt`]).
+    ///
+    /// [`OtlpSender::attempt`]: super::OtlpSender::attempt
+    pub(crate) async fn send(&self, parts: &[Bytes]) -> Result<(), SendError> {
+        let gzipped;
         let (flag, message) = if self.gzip {
-            (1, super::wire::gzip(&body)?)
+            gzipped = [super::wire::gzip(parts)?];
+            (1, &gzipped[..])
         } else {
-            (0, body)
+            (0, parts)
         };
-        let Ok(len) = u32::try_from(message.len()) else {
+        let len = message.iter().map(Bytes::len).sum::<usize>();
+        let Ok(len) = u32::try_from(len) else {
             return Err(SendError::Connect(format!(
-                "a request of {} bytes is over gRPC's 4 GiB message limit",
-                message.len()
+                "a request of {len} bytes is over gRPC's 4 GiB message limit"
             )));
         };
         let mut head = [flag, 0, 0, 0, 0];
@@ -132,9 +137,13 @@ impl GrpcSender {
             .send_request(request, false)
             .map_err(|e| self.broken(&e))?;
         stream
-            .send_data(Bytes::copy_from_slice(&head), false)
-            .and_then(|()| stream.send_data(message, true))
+            .send_data(Bytes::copy_from_slice(&head), message.is_empty())
             .map_err(|e| self.broken(&e))?;
+        for (i, part) in message.iter().enumerate() {
+            stream
+                .send_data(part.clone(), i + 1 == message.len())
+                .map_err(|e| self.broken(&e))?;
+        }
 
         let response = response.await.map_err(|e| self.broken(&e))?;
         let (parts, mut body) = response.into_parts();

@@ -16,7 +16,8 @@ use http::header::{
     HeaderMap, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, HOST, RETRY_AFTER, USER_AGENT,
 };
 use http::{Method, Request, Uri};
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::BodyExt as _;
+use hyper::body::{Body, Frame, SizeHint};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -36,7 +37,7 @@ pub(crate) struct HttpSender {
     gzip: bool,
     /// The connection's request handle while no request uses it; `None` before the first
     /// request and after the connection closed.
-    connection: Arc<Mutex<Option<SendRequest<Full<Bytes>>>>>,
+    connection: Arc<Mutex<Option<SendRequest<Parts>>>>,
 }
 
 impl std::fmt::Debug for HttpSender {
@@ -100,15 +101,18 @@ impl HttpSender {
         })
     }
 
-    /// One attempt: `POST` the request and read the answer.
-    pub(crate) async fn send(&self, body: Bytes) -> Result<(), SendError> {
+    /// One attempt: `POST` the request (`parts` one after the other: see
+    /// [`OtlpSender::attempt`]) and read the answer.
+    ///
+    /// [`OtlpSender::attempt`]: super::OtlpSender::attempt
+    pub(crate) async fn send(&self, parts: &[Bytes]) -> Result<(), SendError> {
         let body = if self.gzip {
-            super::wire::gzip(&body)?
+            Parts::new(std::slice::from_ref(&super::wire::gzip(parts)?))
         } else {
-            body
+            Parts::new(parts)
         };
         let mut send = self.ready().await?;
-        let mut request = Request::new(Full::new(body));
+        let mut request = Request::new(body);
         *request.method_mut() = Method::POST;
         *request.uri_mut() = self.target.clone();
         *request.headers_mut() = self.headers.clone();
@@ -145,7 +149,7 @@ impl HttpSender {
 
     /// The connection's request handle, ready for a request: the one kept, or, if there is
     /// none or it closed (a collector that dropped an idle connection), a new connection.
-    async fn ready(&self) -> Result<SendRequest<Full<Bytes>>, SendError> {
+    async fn ready(&self) -> Result<SendRequest<Parts>, SendError> {
         let kept = lock(&self.connection).take();
         if let Some(mut send) = kept {
             if send.ready().await.is_ok() {
@@ -171,6 +175,48 @@ impl HttpSender {
             .await
             .map_err(|e| SendError::Connect(format!("the new connection closed: {e}")))?;
         Ok(send)
+    }
+}
+
+/// A request body of several buffers, sent one after the other without being copied together,
+/// with its exact length announced (`Content-Length`). hyper queues them behind the head and
+/// writes them all with one `writev`.
+#[derive(Debug)]
+pub(crate) struct Parts {
+    parts: std::collections::VecDeque<Bytes>,
+    left: u64,
+}
+
+impl Parts {
+    fn new(parts: &[Bytes]) -> Parts {
+        Parts {
+            parts: parts.iter().filter(|p| !p.is_empty()).cloned().collect(),
+            left: parts.iter().map(|p| p.len() as u64).sum(),
+        }
+    }
+}
+
+impl Body for Parts {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let part = self.parts.pop_front();
+        if let Some(part) = &part {
+            self.left -= part.len() as u64;
+        }
+        std::task::Poll::Ready(part.map(|part| Ok(Frame::data(part))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.left)
     }
 }
 
@@ -269,12 +315,12 @@ mod tests {
         });
         let s =
             sender(&format!("http://127.0.0.1:{port}/v1/traces")).unwrap_or_else(|e| panic!("{e}"));
-        s.send(Bytes::from_static(b"body"))
+        s.send(&[Bytes::from_static(b"body")])
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         // Let the connection's task see the close.
         tokio::time::sleep(Duration::from_millis(50)).await;
-        s.send(Bytes::from_static(b"body"))
+        s.send(&[Bytes::from_static(b"body")])
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(server.await.unwrap_or_else(|e| panic!("{e}")), 2);

@@ -122,16 +122,21 @@ impl OtlpSender {
 
     /// One attempt of one encoded request, within the timeout (the pipeline keeps a request
     /// that failed for a retry, without holding up the next ones).
-    pub(crate) async fn attempt(&self, request: Bytes) -> Result<(), SendError> {
+    ///
+    /// The request is `parts` one after the other: each an `ExportTraceServiceRequest` (or
+    /// `ExportMetricsServiceRequest`) of its own, so that, their `resource_spans` being a
+    /// repeated field, the concatenation is one request holding them all. They go out as one
+    /// body without being copied together.
+    pub(crate) async fn attempt(&self, parts: &[Bytes]) -> Result<(), SendError> {
         let once = async {
             match &self.transport {
                 #[cfg(feature = "otlp-grpc")]
-                Transport::Grpc(grpc) => grpc.send(request).await,
+                Transport::Grpc(grpc) => grpc.send(parts).await,
                 #[cfg(feature = "otlp-http")]
-                Transport::Http(http) => http.send(request).await,
+                Transport::Http(http) => http.send(parts).await,
                 #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
                 Transport::None(never) => {
-                    let _ = request;
+                    let _ = parts;
                     match *never {}
                 }
             }
@@ -149,9 +154,9 @@ impl OtlpSender {
             async move {
                 match &self.transport {
                     #[cfg(feature = "otlp-grpc")]
-                    Transport::Grpc(grpc) => grpc.send(request).await,
+                    Transport::Grpc(grpc) => grpc.send(std::slice::from_ref(&request)).await,
                     #[cfg(feature = "otlp-http")]
-                    Transport::Http(http) => http.send(request).await,
+                    Transport::Http(http) => http.send(std::slice::from_ref(&request)).await,
                     #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
                     Transport::None(never) => {
                         let _ = request;

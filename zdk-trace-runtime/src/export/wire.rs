@@ -121,14 +121,14 @@ fn jitter(delay: Duration) -> Duration {
 
 /// A request body gzipped (flate2's default level), for `gzip = true`.
 #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
-pub(crate) fn gzip(body: &[u8]) -> Result<bytes::Bytes, SendError> {
+pub(crate) fn gzip(parts: &[bytes::Bytes]) -> Result<bytes::Bytes, SendError> {
     use std::io::Write as _;
-    let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 4),
-        flate2::Compression::default(),
-    );
-    encoder
-        .write_all(body)
+    let len = parts.iter().map(bytes::Bytes::len).sum::<usize>();
+    let mut encoder =
+        flate2::write::GzEncoder::new(Vec::with_capacity(len / 4), flate2::Compression::default());
+    parts
+        .iter()
+        .try_for_each(|part| encoder.write_all(part))
         .and_then(|()| encoder.finish())
         .map(bytes::Bytes::from)
         .map_err(|e| SendError::Connect(format!("gzip failed: {e}")))

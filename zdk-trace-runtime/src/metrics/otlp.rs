@@ -264,7 +264,7 @@ impl Pusher {
                     let body = Bytes::from(request.encode_to_vec());
                     // One attempt per push (within the timeout): the next interval is the retry, and a
                     // collector that is down never holds up shutdown for long.
-                    if let Err(e) = runtime.block_on(sender.attempt(body)) {
+                    if let Err(e) = runtime.block_on(sender.attempt(std::slice::from_ref(&body))) {
                         crate::counters::add(&crate::counters::COUNTERS.metrics_push_errors, 1);
                         warn_once(
                             ("metrics push", sender.name()),

@@ -105,10 +105,20 @@ struct Otlp {
 const RETRIES_PER_TURN: usize = 16;
 
 /// How long the exporter sleeps between looks at its queue while batches keep coming.
-const BUSY_POLL: Duration = Duration::from_millis(1);
+const BUSY_POLL: Duration = Duration::from_millis(2);
 
 /// Looks in a row that found the queue empty before the exporter stops polling and blocks.
 const IDLE_POLLS: u32 = 2;
+
+/// Most batches waiting in the queue that go out as one OTLP request.
+///
+/// An export costs the exporter thread about as much per request (the write on the socket,
+/// waiting for the answer, reading it) as for the 512 spans of a default batch: when the
+/// exporter finds several batches waiting, one request carrying them all halves its CPU per
+/// span or better (BENCHMARKS.md, issue 12). Requests stay within `max_request_bytes`; each
+/// batch is still one `export` call for the exporters that take `SpanData`, and one request of
+/// its own in the retry buffer.
+const MOST_BATCHES_PER_REQUEST: usize = 8;
 
 /// The exporter's side of the queue. While batches keep coming it looks at the queue every
 /// [`BUSY_POLL`] without blocking on it, so the collector hands a batch over without waking
@@ -121,6 +131,8 @@ struct Inbox {
     rx: Receiver<ExportMsg>,
     /// Empty looks in a row since the last message.
     empty: u32,
+    /// A message taken from the queue by [`Inbox::more`] but not wanted yet: the next one.
+    held: Option<ExportMsg>,
 }
 
 impl Inbox {
@@ -128,12 +140,36 @@ impl Inbox {
         Inbox {
             rx,
             empty: IDLE_POLLS,
+            held: None,
+        }
+    }
+
+    /// Another batch already waiting that fits in `room` bytes of OTLP request, without
+    /// waiting for one. Anything else it finds (a flush, a batch too large) is held: it comes
+    /// next from [`Inbox::next`].
+    fn more(&mut self, room: usize) -> Option<Batch> {
+        if self.held.is_some() {
+            return None;
+        }
+        match self.rx.try_recv() {
+            Ok(ExportMsg::Batch(batch)) if batch.otlp.as_ref().map_or(0, Bytes::len) <= room => {
+                Some(batch)
+            }
+            Ok(msg) => {
+                self.held = Some(msg);
+                None
+            }
+            Err(_) => None,
         }
     }
 
     /// The next message, or `Some(None)` when `retry_at` comes first; `None` once the
     /// collector is gone.
     fn next(&mut self, retry_at: Option<Instant>) -> Option<Option<ExportMsg>> {
+        if let Some(msg) = self.held.take() {
+            self.empty = 0;
+            return Some(Some(msg));
+        }
         loop {
             match self.rx.try_recv() {
                 Ok(msg) => {
@@ -176,6 +212,7 @@ pub(super) fn run_exporter(
     rx: Receiver<ExportMsg>,
     queued: Arc<AtomicUsize>,
     timeout: Duration,
+    max_request_bytes: usize,
     retry: RetrySettings,
 ) {
     let Exporters { spans, otlp } = exporters;
@@ -188,6 +225,7 @@ pub(super) fn run_exporter(
         })
         .collect();
     let mut inbox = Inbox::new(rx);
+    let mut batches = Vec::with_capacity(MOST_BATCHES_PER_REQUEST);
     loop {
         let next = otlp.iter().filter_map(|o| o.retrier.next_attempt()).min();
         let Some(msg) = inbox.next(next) else {
@@ -195,13 +233,25 @@ pub(super) fn run_exporter(
         };
         match msg {
             Some(ExportMsg::Batch(batch)) => {
-                let n = batch.len;
-                export_batch(&runtime, &spans, &mut otlp, batch, timeout, retry);
+                let mut n = batch.len;
+                let mut bytes = batch.otlp.as_ref().map_or(0, Bytes::len);
+                batches.push(batch);
+                // Batches already waiting go with it, in one request (none wait for more).
+                while !otlp.is_empty() && batches.len() < MOST_BATCHES_PER_REQUEST {
+                    let Some(batch) = inbox.more(max_request_bytes.saturating_sub(bytes)) else {
+                        break;
+                    };
+                    n += batch.len;
+                    bytes += batch.otlp.as_ref().map_or(0, Bytes::len);
+                    batches.push(batch);
+                }
+                let count = batches.len() as u64;
+                export_batches(&runtime, &spans, &mut otlp, &mut batches, timeout, retry);
                 queued.fetch_sub(n, Ordering::Relaxed);
                 // Room again: spans go to the collector (it sets the flag again if the queue
                 // fills up).
                 hot().set_queue_full(false);
-                add(&COUNTERS.batches, 1);
+                add(&COUNTERS.batches, count);
             }
             Some(ExportMsg::Flush(reply)) => {
                 let mut result = each_exporter(&spans, |e| e.force_flush());
@@ -241,35 +291,54 @@ pub(super) fn run_exporter(
     }
 }
 
-/// Exports one batch to every exporter; an OTLP request the collector did not take is kept
-/// for a retry (when that is worth it and the buffer is on).
-fn export_batch(
+/// Exports batches to every exporter (emptying `batches`): one OTLP request for all of them
+/// to each OTLP exporter, each batch on its own to the others. What an OTLP exporter's
+/// collector did not take is kept for a retry, one request per batch (when that is worth it
+/// and the buffer is on).
+fn export_batches(
     runtime: &tokio::runtime::Runtime,
     spans_exporters: &[Box<dyn DynExporter>],
     otlp: &mut [Otlp],
-    batch: Batch,
+    batches: &mut Vec<Batch>,
     timeout: Duration,
     retry: RetrySettings,
 ) {
-    let tally = Rc::new(RefCell::new(Tally {
-        spans: batch.len,
-        pending: 1,
-        dropped: None,
-        awaiting: false,
-    }));
-    if let Some(request) = &batch.otlp {
+    let tallies: Vec<TallyRef> = batches
+        .iter()
+        .map(|batch| {
+            Rc::new(RefCell::new(Tally {
+                spans: batch.len,
+                pending: 1,
+                dropped: None,
+                awaiting: false,
+            }))
+        })
+        .collect();
+    // Each batch's request, with its tally (every batch has one when an OTLP exporter is on).
+    let (parts, sent): (Vec<Bytes>, Vec<&TallyRef>) = batches
+        .iter_mut()
+        .zip(&tallies)
+        .filter_map(|(batch, tally)| Some((batch.otlp.take()?, tally)))
+        .unzip();
+    if !parts.is_empty() {
         for o in otlp.iter_mut() {
-            tally.borrow_mut().pending += 1;
+            for tally in &sent {
+                tally.borrow_mut().pending += 1;
+            }
             let now = Instant::now();
             if !o.retrier.sends_now() {
                 // Behind older requests, or the circuit is open: kept, in order.
-                keep(o, request.clone(), &tally, now);
+                for (part, tally) in parts.iter().zip(&sent) {
+                    keep(o, part.clone(), tally, now);
+                }
                 continue;
             }
-            match attempt(runtime, &o.sender, request.clone(), timeout) {
+            match attempt(runtime, &o.sender, &parts, timeout) {
                 Ok(()) => {
                     o.retrier.succeeded(now);
-                    resolve(&tally, None);
+                    for tally in &sent {
+                        resolve(tally, None);
+                    }
                 }
                 Err(failure) => {
                     let worth_retrying = failure.retryable() && retry.buffer_bytes > 0;
@@ -281,40 +350,47 @@ fn export_batch(
                     );
                     if worth_retrying {
                         o.retrier.failed(Instant::now(), failure.retry_after());
-                        keep(o, request.clone(), &tally, now);
+                        for (part, tally) in parts.iter().zip(&sent) {
+                            keep(o, part.clone(), tally, now);
+                        }
                     } else {
-                        resolve(&tally, Some(GivenUp::ExportFailed));
+                        for tally in &sent {
+                            resolve(tally, Some(GivenUp::ExportFailed));
+                        }
                     }
                 }
             }
         }
     }
     let last = spans_exporters.len().saturating_sub(1);
-    let mut spans = Some(batch.spans);
-    let mut all_ok = true;
-    for (i, exporter) in spans_exporters.iter().enumerate() {
-        let spans = if i == last {
-            spans.take().unwrap_or_default()
-        } else {
-            spans.clone().unwrap_or_default()
-        };
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            runtime.block_on(async { tokio::time::timeout(timeout, exporter.export(spans)).await })
-        }));
-        let outcome = match outcome {
-            Ok(Ok(Ok(()))) => Ok(()),
-            Ok(Ok(Err(err))) => Err(Failure::Error(err.to_string())),
-            Ok(Err(_elapsed)) => Err(Failure::Timeout),
-            Err(panic) => Err(Failure::Panic(panic_message(panic.as_ref()))),
-        };
-        all_ok &= report(exporter.name(), outcome, timeout, false);
-    }
-    // The batch's own share: the exporters that take `SpanData`.
-    resolve(&tally, (!all_ok).then_some(GivenUp::ExportFailed));
-    let mut t = tally.borrow_mut();
-    if t.pending > 0 && !t.awaiting {
-        t.awaiting = true;
-        add(&COUNTERS.awaiting_retry, t.spans as u64);
+    for (batch, tally) in batches.drain(..).zip(&tallies) {
+        let mut spans = Some(batch.spans);
+        let mut all_ok = true;
+        for (i, exporter) in spans_exporters.iter().enumerate() {
+            let spans = if i == last {
+                spans.take().unwrap_or_default()
+            } else {
+                spans.clone().unwrap_or_default()
+            };
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                runtime
+                    .block_on(async { tokio::time::timeout(timeout, exporter.export(spans)).await })
+            }));
+            let outcome = match outcome {
+                Ok(Ok(Ok(()))) => Ok(()),
+                Ok(Ok(Err(err))) => Err(Failure::Error(err.to_string())),
+                Ok(Err(_elapsed)) => Err(Failure::Timeout),
+                Err(panic) => Err(Failure::Panic(panic_message(panic.as_ref()))),
+            };
+            all_ok &= report(exporter.name(), outcome, timeout, false);
+        }
+        // The batch's own share: the exporters that take `SpanData`.
+        resolve(tally, (!all_ok).then_some(GivenUp::ExportFailed));
+        let mut t = tally.borrow_mut();
+        if t.pending > 0 && !t.awaiting {
+            t.awaiting = true;
+            add(&COUNTERS.awaiting_retry, t.spans as u64);
+        }
     }
 }
 
@@ -343,7 +419,7 @@ fn retry_due(runtime: &tokio::runtime::Runtime, o: &mut Otlp, timeout: Duration)
             return;
         };
         add(&COUNTERS.export_retries, 1);
-        match attempt(runtime, &o.sender, request, timeout) {
+        match attempt(runtime, &o.sender, std::slice::from_ref(&request), timeout) {
             Ok(()) => {
                 if let Some(tally) = o.retrier.sent_oldest(Instant::now()) {
                     resolve(&tally, None);
@@ -387,7 +463,12 @@ fn send_kept(
             break;
         };
         add(&COUNTERS.export_retries, 1);
-        match attempt(runtime, &o.sender, request, timeout.min(left)) {
+        match attempt(
+            runtime,
+            &o.sender,
+            std::slice::from_ref(&request),
+            timeout.min(left),
+        ) {
             Ok(()) => {
                 if let Some(tally) = o.retrier.sent_oldest(Instant::now()) {
                     resolve(&tally, None);
@@ -428,15 +509,16 @@ fn send_kept(
     })
 }
 
-/// One attempt of one request, bounded by `timeout`, a panic caught.
+/// One attempt of one request (`parts` one after the other), bounded by `timeout`, a panic
+/// caught.
 fn attempt(
     runtime: &tokio::runtime::Runtime,
     sender: &OtlpSender,
-    request: Bytes,
+    parts: &[Bytes],
     timeout: Duration,
 ) -> Result<(), AttemptError> {
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        runtime.block_on(async { tokio::time::timeout(timeout, sender.attempt(request)).await })
+        runtime.block_on(async { tokio::time::timeout(timeout, sender.attempt(parts)).await })
     }));
     match outcome {
         Ok(Ok(Ok(()))) => Ok(()),

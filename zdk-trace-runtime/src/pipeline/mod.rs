@@ -143,6 +143,7 @@ impl Pipeline {
         let (export_tx, export_rx) = unbounded();
         let exporter_queued = queued.clone();
         let export_timeout = batch.export_timeout;
+        let max_request_bytes = batch.max_request_bytes;
         let exporter = thread::Builder::new()
             .name("zdk-trace-export".into())
             .spawn(move || {
@@ -157,6 +158,7 @@ impl Pipeline {
                     export_rx,
                     exporter_queued,
                     export_timeout,
+                    max_request_bytes,
                     retry,
                 )
             })?;
@@ -296,7 +298,7 @@ struct Queue {
     settings: BatchSettings,
     export: Sender<ExportMsg>,
     /// The exporter thread, woken when the queue fills past a quarter or a flush waits (it
-    /// looks at the queue on its own every millisecond while batches keep coming).
+    /// looks at the queue on its own every 2 ms while batches keep coming).
     exporter: thread::Thread,
     queued: Arc<AtomicUsize>,
     scope: InstrumentationScope,
