@@ -264,19 +264,29 @@ impl Span {
     /// span.set_attribute(KeyValue::new("gen_ai.response.finish_reasons",
     ///     Value::Array(Array::String(vec!["stop".into()]))));
     /// ```
-    #[inline]
-    pub fn set_attribute(&mut self, mut attribute: KeyValue) {
+    #[inline(always)]
+    pub fn set_attribute(&mut self, attribute: KeyValue) {
         if let Some(raw) = self.recording() {
-            if raw.attributes.len() < limits().attribute_count() {
-                limit_value(&mut attribute);
-                if raw.agent.is_some_and(|a| a.invocation == raw.span_id) {
-                    note_agent_attribute(raw.span_id, &attribute);
-                }
+            // The usual attribute, inline in the caller, so that it is written straight into
+            // the record: a scalar, or a string within the length limit (a literal's length
+            // is known where it is set), on a span with room, not an agent's invocation. The
+            // rest takes the call below. Passed to a call, the attribute went through the
+            // stack, and reading it back stalled on its stores (BENCHMARKS.md, issue 12).
+            let plain = match &attribute.value {
+                opentelemetry::Value::Bool(_)
+                | opentelemetry::Value::I64(_)
+                | opentelemetry::Value::F64(_) => true,
+                opentelemetry::Value::String(s) => s.as_str().len() <= limits().value_length(),
+                _ => false,
+            };
+            if plain
+                && raw.attributes.len() < limits().attribute_count()
+                && raw.agent.is_none_or(|a| a.invocation != raw.span_id)
+            {
                 raw.attributes.push(attribute);
-            } else {
-                raw.dropped = raw.dropped.saturating_add(1);
-                add(&COUNTERS.attributes_dropped, 1);
+                return;
             }
+            set_attribute_in(raw, attribute);
         }
     }
 
@@ -1636,5 +1646,21 @@ fn end_entered(span_id: u64, raw: Filled) {
     });
     if let Some(raw) = raw {
         left_over(raw);
+    }
+}
+
+/// [`Span::set_attribute`] past its inline case: the limits applied and counted, an agent's
+/// invocation noted.
+#[inline(never)]
+fn set_attribute_in(raw: &mut RawSpan, mut attribute: KeyValue) {
+    if raw.attributes.len() < limits().attribute_count() {
+        limit_value(&mut attribute);
+        if raw.agent.is_some_and(|a| a.invocation == raw.span_id) {
+            note_agent_attribute(raw.span_id, &attribute);
+        }
+        raw.attributes.push(attribute);
+    } else {
+        raw.dropped = raw.dropped.saturating_add(1);
+        add(&COUNTERS.attributes_dropped, 1);
     }
 }
