@@ -492,3 +492,95 @@ fn flush_and_shutdown_accept_any_timeout() {
         .unwrap_or_else(|e| panic!("shutdown: {e}"));
     assert_eq!(telemetry.stats().spans_exported, 1);
 }
+
+/// The exporter thread is held by a `SpanExporter` while six batches queue up behind the first;
+/// they go to the OTLP collector in one request, which answers 503: each batch is kept as a
+/// request of its own, sent again on its own, and every span arrives once.
+#[test]
+fn a_request_of_several_batches_that_fails_is_retried_batch_by_batch() {
+    use zdk_trace_runtime::{Config, Protocol};
+    use zdk_trace_tests::HttpReceiver;
+
+    let _serial = serial();
+    let receiver = HttpReceiver::start();
+    let gate = GatedExporter::default();
+    let telemetry = isolated_builder()
+        .config(
+            Config::default()
+                .with_otlp_endpoint(receiver.endpoint())
+                .with_otlp_protocol(Protocol::HttpProtobuf)
+                .with_otlp_exporter(),
+        )
+        .span_exporter(gate.clone())
+        .max_export_batch_size(10)
+        .scheduled_delay(Duration::from_millis(10))
+        .install()
+        .unwrap_or_else(|e| panic!("install: {e}"));
+    let record = |n: usize| {
+        for _ in 0..n {
+            let _span = Span::start("execute_tool");
+        }
+    };
+    // The first batch goes out over OTLP; then the gated exporter holds the exporter thread.
+    record(10);
+    wait_until("the first request", || receiver.requests().len() == 1);
+    receiver.respond_with_status_times(503, 1);
+    record(60);
+    // Time for the collector to cut the six batches (it drains every few milliseconds).
+    std::thread::sleep(Duration::from_millis(500));
+    gate.open();
+    telemetry
+        .force_flush()
+        .unwrap_or_else(|e| panic!("flush: {e}"));
+
+    let requests = receiver.requests();
+    let shape = |r: &zdk_trace_tests::ReceivedRequest| {
+        let body = r
+            .body
+            .as_ref()
+            .unwrap_or_else(|| panic!("a request did not decode: {:?}", r.error));
+        let spans: Vec<usize> = body
+            .resource_spans
+            .iter()
+            .map(|rs| rs.scope_spans.iter().map(|ss| ss.spans.len()).sum())
+            .collect();
+        (r.accepted, spans)
+    };
+    let shapes: Vec<_> = requests.iter().map(shape).collect();
+    assert_eq!(
+        shapes,
+        [
+            (true, vec![10]),
+            (false, vec![10; 6]),
+            (true, vec![10]),
+            (true, vec![10]),
+            (true, vec![10]),
+            (true, vec![10]),
+            (true, vec![10]),
+            (true, vec![10]),
+        ],
+        "the six waiting batches in one request (answered 503), then each on its own"
+    );
+    for r in &requests {
+        let body = r.body.as_ref().unwrap_or_else(|| panic!("undecoded"));
+        assert!(
+            body.resource_spans.iter().all(|rs| rs.resource.is_some()),
+            "every batch in a request carries its resource"
+        );
+    }
+    let ids: std::collections::HashSet<Vec<u8>> = receiver
+        .spans()
+        .iter()
+        .map(|s| s.span.span_id.clone())
+        .collect();
+    assert_eq!(ids.len(), 70, "every span arrived, once");
+    assert_eq!(receiver.spans().len(), 70);
+    let stats = telemetry.stats();
+    assert_eq!(stats.spans_exported, 70, "{stats:?}");
+    assert_eq!(stats.export_retries, 6, "{stats:?}");
+    assert_eq!(stats.dropped(), 0, "{stats:?}");
+    assert_eq!(gate.exported.lock().map(|v| v.len()).unwrap_or(0), 70);
+    telemetry
+        .shutdown()
+        .unwrap_or_else(|e| panic!("shutdown: {e}"));
+}
