@@ -21,7 +21,7 @@ use http::{Method, Request, Uri, Version};
 use tokio::net::TcpStream;
 use tonic::{Code, Status};
 
-use super::gather::Gathered;
+use super::gather::{Gathered, Pins};
 use super::wire::SendError;
 use crate::lock::lock;
 
@@ -48,6 +48,17 @@ pub(crate) struct GrpcSender {
     gzip: bool,
     /// The connection's request handle, once dialled; `None` again when it broke.
     connection: Arc<Mutex<Option<SendRequest<Bytes>>>>,
+    /// The message's buffers while a call is out, for the socket to send without a copy.
+    pins: Pins,
+}
+
+/// Unpins a call's buffers when it ends, however it ends (a timeout drops the call).
+struct PinnedForTheCall<'a>(&'a Pins);
+
+impl Drop for PinnedForTheCall<'_> {
+    fn drop(&mut self) {
+        lock(self.0).clear();
+    }
 }
 
 impl std::fmt::Debug for GrpcSender {
@@ -103,6 +114,7 @@ impl GrpcSender {
             headers,
             gzip,
             connection: Arc::new(Mutex::new(None)),
+            pins: Pins::default(),
         })
     }
 
@@ -136,6 +148,8 @@ impl GrpcSender {
         let (response, mut stream) = send
             .send_request(request, false)
             .map_err(|e| self.broken(&e))?;
+        lock(&self.pins).extend(message.iter().cloned());
+        let _pinned = PinnedForTheCall(&self.pins);
         stream
             .send_data(Bytes::copy_from_slice(&head), message.is_empty())
             .map_err(|e| self.broken(&e))?;
@@ -188,9 +202,10 @@ impl GrpcSender {
         stream
             .set_nodelay(true)
             .map_err(|e| SendError::Connect(e.to_string()))?;
-        let (send, connection) = h2::client::handshake(Gathered::new(stream))
-            .await
-            .map_err(|e| SendError::Connect(format!("HTTP/2 handshake failed: {e}")))?;
+        let (send, connection) =
+            h2::client::handshake(Gathered::new(stream, Arc::clone(&self.pins)))
+                .await
+                .map_err(|e| SendError::Connect(format!("HTTP/2 handshake failed: {e}")))?;
         // Driven on the exporter's runtime; it ends when the connection does (the next call
         // then finds the handle broken and dials again).
         tokio::spawn(async move {
