@@ -366,3 +366,82 @@ fn waiting_batches_go_together_only_within_max_request_bytes() {
     assert_eq!(stats.spans_exported, 70, "{stats:?}");
     assert_eq!(stats.dropped(), 0, "{stats:?}");
 }
+
+/// A tool call as the macros record it: literal and scalar fields (whose record the collector
+/// leaves undropped, as they own no memory) and a shared one (which it must release).
+#[zdk_trace_runtime::span(
+    name = "execute_tool search",
+    fields(gen_ai.tool.name = "search", turn = turn, query = query)
+)]
+fn tool_call(turn: i64, query: &std::sync::Arc<str>) {}
+
+/// The same fields, the shared one first.
+#[zdk_trace_runtime::span(name = "execute_tool lookup", fields(query = query, turn = turn))]
+fn tool_call_shared_first(turn: i64, query: &std::sync::Arc<str>) {}
+
+/// Literal and scalar fields only.
+#[zdk_trace_runtime::span(name = "execute_tool plain", fields(gen_ai.tool.name = "plain", turn = turn))]
+fn tool_call_plain(turn: i64) {}
+
+/// Spans whose attributes own nothing are encoded whole and their records are not dropped;
+/// a span holding anything shared gives it back once exported, wherever it was set.
+#[test]
+fn records_are_released_once_exported_and_those_owning_nothing_arrive_whole() {
+    let _serial = serial();
+    let receiver = HttpReceiver::start();
+    let config = Config::default()
+        .with_otlp_endpoint(receiver.endpoint())
+        .with_otlp_protocol(Protocol::HttpProtobuf)
+        .with_otlp_exporter();
+    let telemetry = isolated_builder()
+        .config(config)
+        .install()
+        .unwrap_or_else(|e| panic!("install: {e}"));
+    let query: std::sync::Arc<str> = std::sync::Arc::from("weather in Paris");
+    for turn in 0..100 {
+        tool_call(turn, &query);
+        tool_call_shared_first(turn, &query);
+        tool_call_plain(turn);
+    }
+    {
+        let mut span = Span::start("manual");
+        span.set_attribute(KeyValue::new("turn", 1_i64));
+        span.set_attribute(KeyValue::new(
+            "query",
+            opentelemetry::Value::String(query.clone().into()),
+        ));
+    }
+    telemetry
+        .shutdown()
+        .unwrap_or_else(|e| panic!("shutdown: {e}"));
+    let spans = receiver.spans();
+    assert_eq!(spans.len(), 301, "every span exported");
+    assert_eq!(
+        std::sync::Arc::strong_count(&query),
+        1,
+        "every record that shared the query released it"
+    );
+    let plain: Vec<_> = spans
+        .iter()
+        .filter(|s| s.span.name == "execute_tool plain")
+        .collect();
+    assert_eq!(plain.len(), 100);
+    let mut turns: Vec<i64> = plain
+        .iter()
+        .map(|s| {
+            assert_eq!(attr_str(&s.span, "gen_ai.tool.name"), Some("plain"));
+            attr_i64(&s.span, "turn").unwrap_or(-1)
+        })
+        .collect();
+    turns.sort_unstable();
+    assert_eq!(turns, (0..100).collect::<Vec<_>>());
+    for s in spans
+        .iter()
+        .filter(|s| s.span.name.starts_with("execute_tool l"))
+    {
+        assert_eq!(attr_str(&s.span, "query"), Some("weather in Paris"));
+    }
+    let search = by_name(&spans, "execute_tool search");
+    assert_eq!(attr_str(&search.span, "gen_ai.tool.name"), Some("search"));
+    assert_eq!(attr_str(&search.span, "query"), Some("weather in Paris"));
+}

@@ -89,7 +89,7 @@ use args::MacroKind;
 ///     let mut __zdk_span = Span::start_with_kind("runner.run", SpanKind::Server);
 ///     if __zdk_span.is_recording() {
 ///         // `field_value` takes the types listed in the crate docs; `None` records nothing.
-///         if let Some(v) = field_value(&(turn)) { __zdk_span.set_attribute(KeyValue::new("turn", v)); }
+///         if let Some(v) = field_value(&(turn)) { __zdk_span.__set_field("turn", v); }
 ///         if let Some(v) = field_value(&(input.len())) { /* "input.chars" */ }
 ///     }
 ///     in_span(async move { Ok(..) }, &mut __zdk_span,

@@ -44,6 +44,11 @@ pub(crate) struct RawSpan {
     pub(crate) flags: u8,
     pub(crate) dropped: u16,
     pub(crate) attributes: SmallVec<[KeyValue; 4]>,
+    /// How many of the attributes, from the first, own no memory: a `'static` key with a
+    /// scalar or a `'static` string, set by an instrumentation macro from its literals and
+    /// arguments (see [`RawSpan::owns_nothing`]). Only ever an undercount: an attribute set
+    /// any other way ends the run.
+    pub(crate) plain: u8,
     pub(crate) extras: Option<Box<Extras>>,
     /// A GenAI macro call's built-in metrics, still to record: the call site and the duration
     /// series. Recorded from `start` and `end` by whichever thread takes the record last (the
@@ -89,6 +94,17 @@ pub(crate) struct Extras {
 }
 
 impl RawSpan {
+    /// Whether dropping the record would free nothing: a borrowed name, no extras, and only
+    /// attributes that own no memory, inline (see [`plain`](Self::plain)). The collector then
+    /// leaves the record undropped instead of running the drop glue of every attribute.
+    #[inline]
+    pub(crate) fn owns_nothing(&self) -> bool {
+        usize::from(self.plain) == self.attributes.len()
+            && !self.attributes.spilled()
+            && self.extras.is_none()
+            && matches!(self.name, Cow::Borrowed(_))
+    }
+
     /// Records the built-in metrics this span still carries (its duration into its call
     /// site's histogram), once; with `exemplar` (the collector), a sampled-in span also
     /// becomes its bucket's exemplar.

@@ -367,7 +367,15 @@ fn start_span(args: &Args, func: &ItemFn, krate: &TokenStream, start: Start) -> 
         attrs.is_empty() && rename.is_empty() && args.request.is_empty() && args.fields.is_empty();
     let sets = attrs
         .iter()
-        .map(|(key, value)| quote!(__zdk_span.set_attribute(#p::KeyValue::new(#key, #value));))
+        .map(|(key, value)| {
+            // A literal owns no memory: set as such, its record is not dropped attribute by
+            // attribute on the collector.
+            if syn::parse2::<LitStr>(value.clone()).is_ok() {
+                quote!(__zdk_span.__set_literal(#key, #value);)
+            } else {
+                quote!(__zdk_span.set_attribute(#p::KeyValue::new(#key, #value));)
+            }
+        })
         .chain(fields);
     let content = capture_start(args, &p);
     let site = site.filter(|_| args.no_metrics.is_none());
@@ -459,12 +467,12 @@ fn field_set(field: &crate::args::Field, p: &TokenStream) -> TokenStream {
                 ..
             }) = value
             {
-                return quote!(__zdk_span.set_attribute(#p::KeyValue::new(#key, #literal)););
+                return quote!(__zdk_span.__set_literal(#key, #literal););
             }
             let call = call_spanning(quote!(#p::field_value), field);
             return quote! {
                 if let ::core::option::Option::Some(__zdk_value) = #call {
-                    __zdk_span.set_attribute(#p::KeyValue::new(#key, __zdk_value));
+                    __zdk_span.__set_field(#key, __zdk_value);
                 }
             };
         }
@@ -517,7 +525,7 @@ fn request_param(param: &crate::args::RequestParam, p: &TokenStream) -> TokenStr
     let convert = call_at(quote!(#p::#function), value, at);
     quote! {
         if let ::core::option::Option::Some(__zdk_value) = #convert {
-            __zdk_span.set_attribute(#p::KeyValue::new(#key, __zdk_value));
+            __zdk_span.__set_field(#key, __zdk_value);
         }
     }
 }

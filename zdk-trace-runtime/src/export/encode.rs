@@ -907,6 +907,7 @@ mod tests {
             kind: SpanKind::Internal,
             flags: FLAG_SAMPLED | FLAG_RECORDING,
             dropped: 0,
+            plain: 0,
             attributes: SmallVec::new(),
             extras: None,
             meter: None,

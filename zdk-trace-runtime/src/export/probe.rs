@@ -87,6 +87,7 @@ pub(crate) fn send_test_span(
         kind: SpanKind::Internal,
         flags: FLAG_SAMPLED | FLAG_RECORDING,
         dropped: 0,
+        plain: 0,
         attributes: smallvec::smallvec![KeyValue::new("zdk.check", true)],
         extras: None,
         meter: None,

@@ -535,6 +535,7 @@ mod tests {
             kind: SpanKind::Internal,
             flags,
             dropped: 0,
+            plain: 0,
             attributes: SmallVec::new(),
             extras: None,
             meter: None,

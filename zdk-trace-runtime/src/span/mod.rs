@@ -266,6 +266,39 @@ impl Span {
     /// ```
     #[inline(always)]
     pub fn set_attribute(&mut self, attribute: KeyValue) {
+        self.push_attribute(attribute, false);
+    }
+
+    /// Sets `key = value`, the key a literal: what the instrumentation macros write for a
+    /// `fields(...)` entry or a GenAI parameter. A scalar value owns no memory, which spares
+    /// the collector its drop. Not part of the API: use [`set_attribute`](Self::set_attribute).
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn __set_field(&mut self, key: &'static str, value: impl Into<opentelemetry::Value>) {
+        let value = value.into();
+        let owns_nothing = matches!(
+            value,
+            opentelemetry::Value::Bool(_)
+                | opentelemetry::Value::I64(_)
+                | opentelemetry::Value::F64(_)
+        );
+        self.push_attribute(KeyValue::new(key, value), owns_nothing);
+    }
+
+    /// Sets `key = "literal"`: what the instrumentation macros write for a string literal in
+    /// their arguments. Owns no memory. Not part of the API: use
+    /// [`set_attribute`](Self::set_attribute).
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn __set_literal(&mut self, key: &'static str, value: &'static str) {
+        self.push_attribute(KeyValue::new(key, value), true);
+    }
+
+    /// [`set_attribute`](Self::set_attribute); `owns_nothing`: the attribute is known to own
+    /// no memory (a `'static` key, a scalar or `'static` string), and extends the record's
+    /// run of such attributes ([`RawSpan::plain`]) if nothing else came before it.
+    #[inline(always)]
+    fn push_attribute(&mut self, attribute: KeyValue, owns_nothing: bool) {
         if let Some(raw) = self.recording() {
             // The usual attribute, inline in the caller, so that it is written straight into
             // the record: a scalar, or a string within the length limit (a literal's length
@@ -283,6 +316,9 @@ impl Span {
                 && raw.attributes.len() < limits().attribute_count()
                 && raw.agent.is_none_or(|a| a.invocation != raw.span_id)
             {
+                if owns_nothing && usize::from(raw.plain) == raw.attributes.len() {
+                    raw.plain = raw.plain.saturating_add(1);
+                }
                 raw.attributes.push(attribute);
                 return;
             }
@@ -1339,6 +1375,7 @@ fn record_of(start: Start, name: Cow<'static, str>, kind: SpanKind, extra_flags:
         kind,
         flags,
         dropped: 0,
+        plain: 0,
         attributes: SmallVec::new(),
         extras,
         meter: None,

@@ -77,6 +77,7 @@ mod tests {
             kind: SpanKind::Internal,
             flags: 0,
             dropped: 0,
+            plain: 0,
             attributes: (0..5).map(|i| KeyValue::new("k", i64::from(i))).collect(),
             extras: None,
             meter: None,

@@ -44,15 +44,22 @@ impl Filled {
         (raw, slot)
     }
 
-    /// Drops the record in place and gives the empty slot back.
+    /// Drops the record in place and gives the empty slot back. A record that owns no
+    /// memory ([`RawSpan::owns_nothing`]: a macro's span with literal and scalar attributes)
+    /// is left undropped: its drop glue would free nothing.
     #[inline]
     pub(crate) fn discard(self) -> Slot {
+        let owns_nothing = self.owns_nothing();
         let mut this = ManuallyDrop::new(self);
         // SAFETY: `this` is never used or dropped again, so the slot is taken exactly once.
         let mut slot = unsafe { ManuallyDrop::take(&mut this.0) };
-        // SAFETY: a `Filled` slot is initialised (`new`); after this it is logically empty,
-        // and an empty `Slot` never drops its contents.
-        unsafe { slot.assume_init_drop() };
+        if !owns_nothing {
+            // SAFETY: a `Filled` slot is initialised (`new`); after this it is logically
+            // empty, and an empty `Slot` never drops its contents.
+            unsafe { slot.assume_init_drop() };
+        }
+        // Otherwise the slot is logically empty all the same, its record never read again;
+        // what it held owns no memory, so nothing leaks.
         slot
     }
 
@@ -130,6 +137,7 @@ mod tests {
             kind: SpanKind::Internal,
             flags: 0,
             dropped: 0,
+            plain: 0,
             attributes,
             extras: Some(Box::new(Extras {
                 events: vec![Event::with_name("event")],
