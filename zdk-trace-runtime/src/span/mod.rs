@@ -16,7 +16,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use opentelemetry::trace::{Event, Link, SpanContext, SpanKind, Status};
-use opentelemetry::KeyValue;
+use opentelemetry::{Key, KeyValue};
 use smallvec::SmallVec;
 
 use crate::clock;
@@ -33,7 +33,8 @@ use crate::record::{
     FLAG_RECORDING, FLAG_SAMPLED, FLAG_STATUS_OK, FLAG_WAS_PANICKING,
 };
 use crate::transport::{
-    defer_frame, defer_frame_if_none, with_local, with_ready_local, Entered, Filled, Local,
+    defer_frame, defer_frame_if_none, push_attribute, with_local, with_ready_local, Entered,
+    Filled, Local,
 };
 
 mod limits;
@@ -266,7 +267,8 @@ impl Span {
     /// ```
     #[inline(always)]
     pub fn set_attribute(&mut self, attribute: KeyValue) {
-        self.push_attribute(attribute, false);
+        let KeyValue { key, value, .. } = attribute;
+        self.push_attribute(key, value, false);
     }
 
     /// Sets `key = value`, the key a literal: what the instrumentation macros write for a
@@ -282,7 +284,7 @@ impl Span {
                 | opentelemetry::Value::I64(_)
                 | opentelemetry::Value::F64(_)
         );
-        self.push_attribute(KeyValue::new(key, value), owns_nothing);
+        self.push_attribute(key, value, owns_nothing);
     }
 
     /// Sets `key = "literal"`: what the instrumentation macros write for a string literal in
@@ -291,39 +293,51 @@ impl Span {
     #[doc(hidden)]
     #[inline(always)]
     pub fn __set_literal(&mut self, key: &'static str, value: &'static str) {
-        self.push_attribute(KeyValue::new(key, value), true);
+        self.push_attribute(key, value.into(), true);
     }
 
     /// [`set_attribute`](Self::set_attribute); `owns_nothing`: the attribute is known to own
     /// no memory (a `'static` key, a scalar or `'static` string), and extends the record's
     /// run of such attributes ([`RawSpan::plain`]) if nothing else came before it.
+    ///
+    /// Everything here is inlined into the macro's expansion, where a literal's key and value
+    /// are constants: so that they stay in registers and are stored once, into the record,
+    /// nothing may take their address on the way (a call to drop them, on a span that does
+    /// not record, would).
     #[inline(always)]
-    fn push_attribute(&mut self, attribute: KeyValue, owns_nothing: bool) {
-        if let Some(raw) = self.recording() {
-            // The usual attribute, inline in the caller, so that it is written straight into
-            // the record: a scalar, or a string within the length limit (a literal's length
-            // is known where it is set), on a span with room, not an agent's invocation. The
-            // rest takes the call below. Passed to a call, the attribute went through the
-            // stack, and reading it back stalled on its stores (BENCHMARKS.md, issue 12).
-            let plain = match &attribute.value {
-                opentelemetry::Value::Bool(_)
-                | opentelemetry::Value::I64(_)
-                | opentelemetry::Value::F64(_) => true,
-                opentelemetry::Value::String(s) => s.as_str().len() <= limits().value_length(),
-                _ => false,
-            };
-            if plain
-                && raw.attributes.len() < limits().attribute_count()
-                && raw.agent.is_none_or(|a| a.invocation != raw.span_id)
-            {
-                if owns_nothing && usize::from(raw.plain) == raw.attributes.len() {
-                    raw.plain = raw.plain.saturating_add(1);
-                }
-                raw.attributes.push(attribute);
-                return;
+    fn push_attribute(
+        &mut self,
+        key: impl Into<Key>,
+        value: opentelemetry::Value,
+        owns_nothing: bool,
+    ) {
+        let Some(raw) = self.recording() else {
+            drop_value(value);
+            return;
+        };
+        // The usual attribute, inline in the caller, so that it is written straight into
+        // the record: a scalar, or a string within the length limit (a literal's length
+        // is known where it is set), on a span with room, not an agent's invocation. The
+        // rest takes the call below. Passed to a call, the attribute went through the
+        // stack, and reading it back stalled on its stores (BENCHMARKS.md, issue 12).
+        let plain = match &value {
+            opentelemetry::Value::Bool(_)
+            | opentelemetry::Value::I64(_)
+            | opentelemetry::Value::F64(_) => true,
+            opentelemetry::Value::String(s) => s.as_str().len() <= limits().value_length(),
+            _ => false,
+        };
+        if plain
+            && raw.attributes.len() < limits().attribute_count()
+            && raw.agent.is_none_or(|a| a.invocation != raw.span_id)
+        {
+            if owns_nothing && usize::from(raw.plain) == raw.attributes.len() {
+                raw.plain = raw.plain.saturating_add(1);
             }
-            set_attribute_in(raw, attribute);
+            push_attribute(&mut raw.attributes, key.into(), value);
+            return;
         }
+        set_attribute_in(raw, KeyValue::new(key, value));
     }
 
     /// Sets several attributes.
@@ -1683,6 +1697,18 @@ fn end_entered(span_id: u64, raw: Filled) {
     });
     if let Some(raw) = raw {
         left_over(raw);
+    }
+}
+
+/// Drops an attribute value a span did not take. A scalar is matched apart so that, for a
+/// value known where it is set, no drop call takes its address (see `push_attribute`).
+#[inline(always)]
+fn drop_value(value: opentelemetry::Value) {
+    match value {
+        opentelemetry::Value::Bool(_)
+        | opentelemetry::Value::I64(_)
+        | opentelemetry::Value::F64(_) => {}
+        other => drop(other),
     }
 }
 

@@ -20,5 +20,5 @@ pub(crate) use local::{
     defer_frame, defer_frame_if_none, take_deferred, with_local, with_ready_local, Entered, Local,
 };
 pub(crate) use ring::{give_back, set_max_ring_capacity, RingPair, NEW_RINGS, RING_CAPACITY};
-pub(crate) use slot::Filled;
+pub(crate) use slot::{push_attribute, Filled};
 pub(crate) use wake::{clear_wake_request, set_collector, unpark_collector};
