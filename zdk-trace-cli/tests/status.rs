@@ -46,7 +46,7 @@ fn defaults_env_and_file_with_their_sources() {
     assert!(endpoint.contains("(file ./zdk-trace.toml:5)"), "{endpoint}");
     assert!(line(s, "telemetry.tracing.otlp.protocol").contains("grpc"));
     assert!(line(s, "telemetry.tracing.exporters").contains("otlp"));
-    assert!(line(s, "telemetry.tracing.otlp.batch.max_queue_size").contains("8192  (default)"));
+    assert!(line(s, "telemetry.tracing.otlp.batch.max_queue_size").contains("32768  (default)"));
     // Secrets masked, whatever their source.
     assert!(
         !s.contains("env-secret") && !s.contains("file-secret"),

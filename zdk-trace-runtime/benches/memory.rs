@@ -4,7 +4,7 @@
 //! export request and never answers; two application threads create spans flat out for 30 s
 //! (`--test`: 1.5 s). VmRSS is sampled every 100 ms; the table shows the baseline before install,
 //! the RSS at each quarter of the stall, the peak (VmHWM), what the queue settings predict, and
-//! the drops from `Telemetry::stats()`. zdk-trace at a 2048 queue (the default until issue 12; 8192 now) and at 65 536, and
+//! the drops from `Telemetry::stats()`. zdk-trace at the default queue (32 768) and at 65 536, and
 //! the SDK's `BatchSpanProcessor` (default config) with the opentelemetry-otlp gRPC exporter.
 //!
 //! **A buffered trace** (cases `trace-*`): with tail sampling on (`keep_errors`), a root stays
@@ -134,9 +134,9 @@ fn stall(case: &str, stall_for: Duration) {
     // sends the next batch, which stalls again).
     let receiver = CountingReceiver::grpc_stalled(Duration::from_secs(3600));
     let (queue, predicted, pipeline): (u64, u64, Result<Telemetry, _>) = match case {
-        "stall-zdk-2048" => (
-            2048,
-            zdk_predicted(2048),
+        "stall-zdk-default" => (
+            32768,
+            zdk_predicted(32768),
             Ok(zdk_otlp(&receiver.endpoint(), Protocol::Grpc, None, None)),
         ),
         "stall-zdk-65536" => (
@@ -509,7 +509,7 @@ fn main() {
     println!();
     println!("| case | max_queue_size | stall | baseline RSS | RSS at 1/4 | 1/2 | 3/4 | end | peak (VmHWM) | heap at 1/2 | heap at end | heap max (allocator) | predicted by the queue settings | growth 1/2 → end | spans created | dropped |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
-    for case in ["stall-zdk-2048", "stall-zdk-65536", "stall-sdk-2048"] {
+    for case in ["stall-zdk-default", "stall-zdk-65536", "stall-sdk-2048"] {
         if selected(case) {
             child(case);
         }

@@ -1,7 +1,7 @@
 //! End to end: spans per second from 1, 2 and 4 application threads through the whole pipeline
 //! (head sampling `always_on`, batching, OTLP protobuf encoding (zdk-trace: its own encoder,
 //! from the span records; the SDK: opentelemetry-otlp), gRPC or HTTP) into a receiver on 127.0.0.1 that counts what it receives
-//! (`zdk_trace_receivers::CountingReceiver`), with the DEFAULT queue settings (queue 8192, batch
+//! (`zdk_trace_receivers::CountingReceiver`), with the DEFAULT queue settings (queue 32 768, batch
 //! 512, 5 s: nothing is overridden).
 //!
 //! Two scenarios per contender and thread count:
@@ -564,7 +564,7 @@ fn main() {
         None => Duration::from_millis(1500),
     };
 
-    println!("throughput: default queue settings (8192 / 512 / 5 s), head sampling always_on");
+    println!("throughput: default queue settings (32768 / 512 / 5 s), head sampling always_on");
     println!();
     println!(
         "Flat out ({:?} per case{}):",

@@ -533,7 +533,7 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Most spans waiting for export; more are dropped and counted (default 8192, from 1 to
+    /// Most spans waiting for export; more are dropped and counted (default 32 768, from 1 to
     /// 1 048 576).
     pub fn max_queue_size(mut self, size: usize) -> Self {
         self.code = self.code.with_max_queue_size(size);

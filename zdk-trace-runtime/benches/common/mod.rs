@@ -231,7 +231,7 @@ pub fn filtered() -> bool {
     std::env::args().skip(1).any(|a| !a.starts_with('-'))
 }
 
-/// zdk-trace exporting OTLP to `endpoint` with the DEFAULT batch settings (queue 8192, batch
+/// zdk-trace exporting OTLP to `endpoint` with the DEFAULT batch settings (queue 32 768, batch
 /// 512, 5 s), unless `max_queue_size` overrides the queue; head sampling `always_on`.
 pub fn zdk_otlp(
     endpoint: &str,
@@ -248,6 +248,12 @@ pub fn zdk_otlp(
                 .with_otlp_exporter(),
         )
         .sampler(Sampler::AlwaysOn);
+    // `ZDK_BENCH_QUEUE=32768`: another queue size for A/B runs (not a default setting).
+    let max_queue_size = max_queue_size.or_else(|| {
+        std::env::var("ZDK_BENCH_QUEUE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
     if let Some(size) = max_queue_size {
         builder = builder.max_queue_size(size);
     }

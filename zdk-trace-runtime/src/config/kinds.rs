@@ -34,14 +34,15 @@ use crate::sampling::Sampler;
 // token bucket far from overflow; the lower bounds refuse values that would silently turn a
 // feature off (a rate of 1e-320 per second keeps one trace, then none).
 
-/// Most spans waiting for export: 2^20 (1 048 576), 128 times the default. Every waiting span
-/// holds a 320-byte slot and one thread's ring may grow to the queue size (tail sampling holds
-/// as many again): about 320 MB for one thread at the bound. Past it a queue is
-/// no longer slack for a slow export but memory the application needs.
+/// Most spans waiting for export: 2^20 (1 048 576), 32 times the default. Every waiting span
+/// takes a few hundred bytes (encoded, and as `SpanData` for a non-OTLP exporter), one
+/// thread's ring of 320-byte slots may grow to the queue size, and tail sampling
+/// holds as many spans again: hundreds of MB at the bound. Past it a queue is no longer slack
+/// for a slow export but memory the application needs.
 pub(crate) const QUEUE_SIZE_MAX: usize = 1 << 20;
 const QUEUE_SIZE_RANGE: RangeInclusive<usize> = 1..=QUEUE_SIZE_MAX;
 const EXPECTED_QUEUE_SIZE: &str = "a positive integer no larger than 1048576 (2^20 spans, \
-                                   about 320 MB of span slots), e.g. `8192`";
+                                   a few hundred bytes each while they wait), e.g. `32768`";
 
 /// Most spans per export call: 65 536. At a few hundred bytes per encoded span that is already
 /// a request of tens of MB, several times what OTLP receivers accept by default (4 MiB for

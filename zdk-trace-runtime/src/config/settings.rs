@@ -11,11 +11,16 @@ pub(crate) use super::values::{Backend, OtlpProtocol, Secret};
 use crate::genai::CaptureMode;
 use crate::sampling::{Sampler, TailSampling};
 
-/// Default for [`BatchSettings::max_queue_size`] (`OTEL_BSP_MAX_QUEUE_SIZE`): four times the
-/// OpenTelemetry SDKs' 2048, which at a million spans per second is two milliseconds of slack,
-/// less than an export round trip on a busy machine (the `throughput` bench dropped spans at
-/// 1 M/s with 2048, none up to 1.5–2 M/s with 8192).
-pub(crate) const MAX_QUEUE_SIZE_DEFAULT: usize = 8192;
+/// Default for [`BatchSettings::max_queue_size`] (`OTEL_BSP_MAX_QUEUE_SIZE`): 32 768, sixteen
+/// times the OpenTelemetry SDKs' 2048. At a million spans per second that is 32 ms of slack,
+/// in the export queue and in each thread's ring (which grows up to the same size): on a
+/// busy machine the exporter, or the collector at its lower priority, is now and then off the
+/// CPU for longer than 8 ms (the bench VM's hypervisor takes a core for up to 9 ms; the
+/// collector once fell 24 ms behind). In the `throughput` bench's paced runs at 1 M/s, 2048
+/// dropped spans, 8192 dropped in 4 of 32 runs and 32 768 in none of 32, alternated in the
+/// same minutes (BENCHMARKS.md, issue 12). The queue holds encoded requests, a few hundred
+/// bytes a span.
+pub(crate) const MAX_QUEUE_SIZE_DEFAULT: usize = 32_768;
 /// Default `telemetry.tracing.otlp.batch.max_request_bytes`: gRPC's default message limit.
 pub(crate) const MAX_REQUEST_BYTES_DEFAULT: usize = 4 << 20;
 /// Default `telemetry.tracing.otlp.retry.buffer_bytes`: 32 MiB, a minute of 5 000 spans a

@@ -392,14 +392,16 @@ impl Config {
     /// Sets how many finished spans may wait for export; more are dropped (and counted).
     ///
     /// File: `telemetry.tracing.otlp.batch.max_queue_size`; environment:
-    /// `OTEL_BSP_MAX_QUEUE_SIZE`. Default: 8192 (the OpenTelemetry SDKs' 2048 is two milliseconds
-    /// at a million spans per second: less than one export round trip). From 1 to 1 048 576
-    /// (2^20): each waiting span holds a 320-byte slot, so the bound is about 320 MB.
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`. Default: 32 768, 32 ms at a million spans per second (the
+    /// OpenTelemetry SDKs' 2048 is two milliseconds: less than one export round trip, and a
+    /// busy machine now and then keeps the exporter off the CPU for longer). From 1 to
+    /// 1 048 576 (2^20): each waiting span takes a few hundred bytes, and a thread's ring may
+    /// grow to the queue size (320 bytes a slot).
     ///
     /// # Examples
     ///
     /// ```
-    /// let layer = zdk_trace_runtime::Config::default().with_max_queue_size(8192);
+    /// let layer = zdk_trace_runtime::Config::default().with_max_queue_size(65_536);
     /// # let _ = layer;
     /// ```
     pub fn with_max_queue_size(self, size: usize) -> Self {

@@ -199,7 +199,7 @@ impl Pipeline {
         };
         let collector = Collector {
             rings,
-            // Held spans: at most as many as the export queue (8192 by default).
+            // Held spans: at most as many as the export queue (32 768 by default).
             tail: tail_active.then(|| TailSampler::new(tail, queue.settings.max_queue_size)),
             queue,
         };

@@ -15,10 +15,10 @@ use crate::sampling::TailSampling;
 /// How long a decision is remembered, for spans of the trace that arrive after its root
 /// (detached tasks, other threads' late rings).
 const DECISION_TTL: Duration = Duration::from_secs(60);
-/// How many decisions are remembered at most: half the held-span bound (4 096 with the
-/// default queue, about 0.5 MB), within these limits. At a high trace rate, a minute of
+/// How many decisions are remembered at most: half the held-span bound (16 384 with the
+/// default queue, about 2 MB), within these limits. At a high trace rate, a minute of
 /// decisions would be millions of entries, rehashed and paged in by the collector; at 100 000
-/// traces per second, a straggler is still matched to its trace's decision for 0.04 s.
+/// traces per second, a straggler is still matched to its trace's decision for 0.16 s.
 const MIN_DECISIONS: usize = 1024;
 const MAX_DECISIONS: usize = 65_536;
 

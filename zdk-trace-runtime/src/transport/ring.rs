@@ -15,9 +15,11 @@ use super::slot::{Filled, Slot};
 /// Spans a thread's first ring holds. A ring that fills up is replaced by one twice as large,
 /// up to [`max_ring_capacity`]; the ring of returned slots always has the same capacity, and a
 /// thread keeps at most that many idle slots. A thread holds at most its ring's capacity of
-/// finished spans in flight plus as many idle slots plus its open spans, 320 bytes each: about
-/// 5 MB at the default queue size (8192) after bursts that filled it, and only what it used (a thread that
-/// records one span has one slot).
+/// finished spans in flight plus as many idle slots plus its open spans, 320 bytes each, and
+/// only what it used: a ring grows only when its thread recorded more spans than it holds
+/// while the collector was away (a thread that records one span has one slot; one recording a
+/// million spans a second through a stall of the collector longer than 16 ms reaches 32 768,
+/// up to 21 MB, at the default queue size).
 pub(crate) const RING_CAPACITY: usize = 1024;
 
 /// The largest ring: the export queue's size (`max_queue_size`), set by each pipeline.
