@@ -17,7 +17,7 @@ use crate::sampling::{Sampler, TailSampling};
 /// busy machine the exporter, or the collector at its lower priority, is now and then off the
 /// CPU for longer than 8 ms (the bench VM's hypervisor takes a core for up to 9 ms; the
 /// collector once fell 24 ms behind). In the `throughput` bench's paced runs at 1 M/s, 2048
-/// dropped spans, 8192 dropped in 4 of 32 runs and 32 768 in none of 32, alternated in the
+/// dropped spans, 8192 dropped in 16 of 64 runs and 32 768 in none of 64, alternated in the
 /// same minutes (BENCHMARKS.md, issue 12). The queue holds encoded requests, a few hundred
 /// bytes a span.
 pub(crate) const MAX_QUEUE_SIZE_DEFAULT: usize = 32_768;
