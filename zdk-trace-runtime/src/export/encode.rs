@@ -12,8 +12,11 @@
 //! is written in one pass, in place at the end of the batch: its body first, a few bytes in,
 //! then its tag and length in front of it (the body moved by a byte when its length does not
 //! take the two bytes left for it); the request's size limit is checked before the span is
-//! committed. A span with events or links is rare enough to take the general writer: encoded
-//! into a scratch buffer, then copied behind its tag and length. The envelope around the
+//! committed. The in-place writer checks its room once per section of the span (the fixed
+//! fields, each attribute, the last fields) against the most the section can write, not at
+//! each write. A span with events or links, or one past the room kept for a span, is rare
+//! enough to take the general writer: encoded into a scratch buffer, then copied behind its
+//! tag and length. The envelope around the
 //! spans (request → resource spans → resource, scope spans → scope) needs the spans' total
 //! length, so [`TraceEncoder::finish`] writes it right-aligned into the headroom
 //! [`TraceEncoder::begin`] reserved: the request is `buf[start..]`, and the spans are never
@@ -21,8 +24,6 @@
 //!
 //! Varints and fixed-width fields are written by hand into the `Vec` (`prost::encoding` works
 //! on `BufMut` one call per field, slower here, and it checks nothing we need).
-
-use std::mem::MaybeUninit;
 
 use bytes::Bytes;
 use opentelemetry::trace::{Event, Link, SpanKind};
@@ -95,9 +96,12 @@ const MAX_VARINT: usize = 10;
 /// 128 to 16 383 bytes).
 const BODY_AT: usize = 3;
 
-/// Room reserved at the end of a batch for a span written in place; a larger span takes the
-/// general writer.
+/// Room reserved at the end of a batch for a span written in place; a span that does not fit
+/// takes the general writer.
 const IN_PLACE_ROOM: usize = 1024;
+
+/// A length-delimited field's tag and length, the length at its largest.
+const FIELD: usize = 1 + MAX_VARINT;
 
 impl TraceEncoder {
     pub(crate) fn new(resource: &Resource, scope: &InstrumentationScope) -> TraceEncoder {
@@ -165,9 +169,10 @@ impl TraceEncoder {
     /// The span is written in one pass, in place at the end of the batch: its body first,
     /// [`BODY_AT`] bytes in (room for its tag and a two-byte length, the length of nearly
     /// every span), then its tag and length in front of it, the body moved by a byte when
-    /// its length takes one byte or three. A span with events or links, or one larger than
-    /// the room reserved for it, takes the general writer: encoded into the scratch buffer,
-    /// then copied.
+    /// its length takes one byte or three. The writer checks its room once per section of
+    /// the span (the fixed fields, each attribute, the last fields), not per write. A span
+    /// with events or links, or one larger than the room reserved for it, takes the general
+    /// writer: encoded into the scratch buffer, then copied.
     pub(crate) fn try_append(
         &mut self,
         batch: &mut OtlpBatch,
@@ -176,49 +181,73 @@ impl TraceEncoder {
     ) -> Result<(), ()> {
         let envelope_tail = self.scope_schema.len() + self.resource_schema.len();
         let at = batch.buf.len();
-        if in_place(span) {
-            // Written into the buffer's spare capacity: zeroing it first would cost as much
-            // as writing it.
-            batch.buf.reserve(IN_PLACE_ROOM);
-            let spare = batch.buf.spare_capacity_mut();
-            let mut out = Out {
-                buf: spare,
-                at: BODY_AT,
-            };
-            write_span_body(&mut out, span);
-            let end = out.at;
-            let body = end - BODY_AT;
-            let width = varint_len(body as u64);
-            let field = 1 + width + body;
-            if end <= spare.len() && field <= spare.len() {
-                if at + field + envelope_tail > limit {
-                    return Err(());
+        // Written into the buffer's spare capacity: zeroing it first would cost as much as
+        // writing it.
+        batch.buf.reserve(IN_PLACE_ROOM);
+        let spare = batch.buf.spare_capacity_mut();
+        if spare.len() >= IN_PLACE_ROOM {
+            let room = spare.as_mut_ptr().cast::<u8>();
+            // SAFETY: `spare` holds at least `IN_PLACE_ROOM` bytes from `room`.
+            let mut out = unsafe { Out::new(room, IN_PLACE_ROOM) };
+            out.skip(BODY_AT);
+            if write_span_body(&mut out, span).is_some() {
+                let body = out.written() - BODY_AT;
+                if (0x80..0x4000).contains(&body) {
+                    // A two-byte length, as room was left for: nothing moves.
+                    if at + BODY_AT + body + envelope_tail > limit {
+                        return Err(());
+                    }
+                    // ScopeSpans.spans = 2.
+                    let head = [tag(2, LEN), (body as u8) | 0x80, (body >> 7) as u8];
+                    // SAFETY: `BODY_AT` (3) bytes at the start of the room, which the body's
+                    // writer skipped; the body's `body` bytes follow, written (`Out` counts
+                    // what it wrote and never passes its room): `BODY_AT + body` bytes from
+                    // `at`, all initialized and within the capacity.
+                    unsafe {
+                        room.cast::<[u8; BODY_AT]>().write_unaligned(head);
+                        batch.buf.set_len(at + BODY_AT + body);
+                    }
+                    batch.spans += 1;
+                    return Ok(());
                 }
-                if 1 + width != BODY_AT {
-                    spare.copy_within(BODY_AT..end, 1 + width);
-                }
-                let mut head = Out {
-                    buf: &mut spare[..1 + width],
-                    at: 0,
-                };
-                // ScopeSpans.spans = 2.
-                head.head(tag(2, LEN), body);
-                if head.at == 1 + width {
-                    // SAFETY: `Out` writes each byte at its cursor and moves on by exactly
-                    // what it wrote, skipping (and moving past the end) only writes past the
-                    // end of its slice: a cursor that ends within the slice wrote every byte
-                    // from where it started. So the body's writer filled `BODY_AT..end`,
-                    // moved to `1 + width..field`, and the head's filled `..1 + width`:
-                    // `field` bytes from `at`, all within the capacity.
+                let mut varint = [0u8; MAX_VARINT];
+                let width = write_varint(&mut varint, body as u64);
+                let mut head = [0u8; 1 + MAX_VARINT];
+                head[0] = tag(2, LEN);
+                head[1..1 + width].copy_from_slice(&varint[..width]);
+                let field = 1 + width + body;
+                if field <= spare.len() {
+                    if at + field + envelope_tail > limit {
+                        return Err(());
+                    }
+                    spare.copy_within(BODY_AT..BODY_AT + body, 1 + width);
+                    for (slot, byte) in spare.iter_mut().zip(&head[..1 + width]) {
+                        slot.write(*byte);
+                    }
+                    // SAFETY: the body was written from `BODY_AT`, then moved to
+                    // `1 + width..field`, and the head filled `..1 + width`: `field` bytes
+                    // from `at`, all initialized and within the capacity.
                     unsafe { batch.buf.set_len(at + field) };
                     batch.spans += 1;
                     return Ok(());
                 }
-                // A head of another width than measured (a bug; `varint_len` is tested):
-                // written again by the general writer rather than sent wrong.
-                debug_assert_eq!(head.at, 1 + width, "span head measured wrong");
             }
         }
+        self.append_general(batch, span, limit)
+    }
+
+    /// [`try_append`](Self::try_append) through the general writer: the span encoded into
+    /// the scratch buffer, then copied behind its tag and length.
+    #[cold]
+    #[inline(never)]
+    fn append_general(
+        &mut self,
+        batch: &mut OtlpBatch,
+        span: &RawSpan,
+        limit: usize,
+    ) -> Result<(), ()> {
+        let envelope_tail = self.scope_schema.len() + self.resource_schema.len();
+        let at = batch.buf.len();
         self.scratch.clear();
         put_span(&mut self.scratch, span);
         if at + field_len(self.scratch.len()) + envelope_tail > limit {
@@ -342,33 +371,125 @@ fn put_span(out: &mut Vec<u8>, span: &RawSpan) {
     out.extend_from_slice(&flags.to_le_bytes());
 }
 
-/// The in-place writer: a slice sized beforehand and a cursor. A write past the end is
-/// skipped (and shows afterwards as a length that differs from the one measured), so a size
-/// measured wrong can never make the collector panic.
-///
-/// The slice is spare capacity (not yet initialized): every byte before the cursor has been
-/// written, as long as the cursor has not passed the end.
-struct Out<'a> {
-    buf: &'a mut [MaybeUninit<u8>],
-    at: usize,
+/// The in-place writer: a cursor into a room of known size. It writes in sections, each
+/// opened by [`Out::room`] with the most bytes the section can write: the one check of the
+/// section, after which no write is checked (debug builds assert that each one stays within
+/// what its section claimed, so the tests check every section's bound).
+struct Out {
+    at: *mut u8,
+    start: *mut u8,
+    end: *mut u8,
+    /// The end of what the open section claimed.
+    #[cfg(debug_assertions)]
+    claimed: *mut u8,
 }
 
-impl Out<'_> {
+impl Out {
+    /// A writer over `len` bytes from `room`.
+    ///
+    /// # Safety
+    ///
+    /// `room` is valid for writes of `len` bytes.
     #[inline(always)]
-    fn byte(&mut self, b: u8) {
-        if let Some(slot) = self.buf.get_mut(self.at) {
-            slot.write(b);
+    unsafe fn new(room: *mut u8, len: usize) -> Out {
+        Out {
+            at: room,
+            start: room,
+            // SAFETY: one past the end of the room (the caller's contract).
+            end: unsafe { room.add(len) },
+            #[cfg(debug_assertions)]
+            claimed: room,
         }
-        self.at += 1;
+    }
+
+    /// Opens a section of at most `n` bytes: `None` (and nothing may be written) when the
+    /// room has less left.
+    #[inline(always)]
+    fn room(&mut self, n: usize) -> Option<()> {
+        if self.end as usize - self.at as usize >= n {
+            #[cfg(debug_assertions)]
+            {
+                self.claimed = self.at.wrapping_add(n);
+            }
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// Moves past `n` bytes without writing them (the caller writes them later).
+    #[inline(always)]
+    fn skip(&mut self, n: usize) {
+        if self.room(n).is_some() {
+            self.at = self.at.wrapping_add(n);
+        }
+    }
+
+    /// Bytes from the start of the room to the cursor.
+    #[inline(always)]
+    fn written(&self) -> usize {
+        self.at as usize - self.start as usize
+    }
+
+    /// Debug builds: `n` more bytes stay within what the open section claimed.
+    #[inline(always)]
+    fn check(&self, n: usize) {
+        #[cfg(debug_assertions)]
+        assert!(
+            self.at as usize + n <= self.claimed as usize,
+            "in-place span writer past the bound of its section"
+        );
+        let _ = n;
     }
 
     #[inline(always)]
-    fn bytes(&mut self, bytes: &[u8]) {
-        let end = self.at + bytes.len();
-        if let Some(dst) = self.buf.get_mut(self.at..end) {
-            copy(dst, bytes);
+    fn byte(&mut self, b: u8) {
+        self.array([b]);
+    }
+
+    /// `N` bytes in one unaligned store.
+    #[inline(always)]
+    fn array<const N: usize>(&mut self, bytes: [u8; N]) {
+        self.check(N);
+        // SAFETY: within the room: every write is in a section that `Out::room` found room
+        // for, and `Out::new`'s room is writable (an unaligned write of `N` bytes).
+        unsafe {
+            self.at.cast::<[u8; N]>().write_unaligned(bytes);
+            self.at = self.at.add(N);
         }
-        self.at = end;
+    }
+
+    /// Keys, names and short values are a few bytes to a few dozen: copied with two
+    /// overlapping 4-, 8- or 16-byte moves rather than a call to `memcpy` (whose call and size
+    /// dispatch cost more than the copy at these sizes).
+    #[inline(always)]
+    fn bytes(&mut self, src: &[u8]) {
+        let n = src.len();
+        self.check(n);
+        let s = src.as_ptr();
+        let d = self.at;
+        // SAFETY: `src` is readable for `n` bytes and the room writable for `n` more (see
+        // `Out::array`); each branch reads and writes within `0..n` only, and the two regions
+        // cannot overlap (one is borrowed, the other is spare capacity).
+        unsafe {
+            if n > 32 {
+                std::ptr::copy_nonoverlapping(s, d, n);
+            } else if n >= 16 {
+                move_n::<16>(s, d, 0);
+                move_n::<16>(s, d, n - 16);
+            } else if n >= 8 {
+                move_n::<8>(s, d, 0);
+                move_n::<8>(s, d, n - 8);
+            } else if n >= 4 {
+                move_n::<4>(s, d, 0);
+                move_n::<4>(s, d, n - 4);
+            } else {
+                for i in 0..n {
+                    d.add(i).write(s.add(i).read());
+                }
+            }
+            self.at = d.add(n);
+        }
     }
 
     #[inline(always)]
@@ -383,8 +504,12 @@ impl Out<'_> {
     /// A length-delimited field of `len` bytes whose body the caller writes next.
     #[inline(always)]
     fn head(&mut self, field_tag: u8, len: usize) {
-        self.byte(field_tag);
-        self.varint(len as u64);
+        if len < 0x80 {
+            self.array([field_tag, len as u8]);
+        } else {
+            self.byte(field_tag);
+            self.varint(len as u64);
+        }
     }
 
     #[inline(always)]
@@ -396,43 +521,18 @@ impl Out<'_> {
     }
 }
 
-/// `src` into `dst`, of the same length. Keys, names and short values are a few bytes to a
-/// few dozen: copied with overlapping 4-, 8- or 16-byte moves rather than a call to `memcpy`
-/// (whose call and size dispatch cost more than the copy at these sizes).
+/// `N` bytes from `src + at` to `dst + at`, as one unaligned load and store.
+///
+/// # Safety
+///
+/// `src` is readable and `dst` writable for `at + N` bytes.
 #[inline(always)]
-fn copy(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
-    // Every byte of `dst` must be written (see [`Out`]): the caller passes equal lengths,
-    // and each branch below covers `0..n` whole.
-    debug_assert_eq!(dst.len(), src.len());
-    // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and an initialized byte is a valid
-    // `MaybeUninit<u8>`; the slice is only read.
-    let src: &[MaybeUninit<u8>] =
-        unsafe { std::slice::from_raw_parts(src.as_ptr().cast(), src.len()) };
-    let n = src.len();
-    if n > 32 {
-        dst.copy_from_slice(src);
-    } else if n >= 16 {
-        copy_n::<16>(dst, src, 0);
-        copy_n::<16>(dst, src, n - 16);
-    } else if n >= 8 {
-        copy_n::<8>(dst, src, 0);
-        copy_n::<8>(dst, src, n - 8);
-    } else if n >= 4 {
-        copy_n::<4>(dst, src, 0);
-        copy_n::<4>(dst, src, n - 4);
-    } else {
-        for (d, s) in dst.iter_mut().zip(src) {
-            *d = *s;
-        }
-    }
-}
-
-/// `N` bytes of `src` from `at` into `dst` at the same place (both at least `at + N` long),
-/// as one move.
-#[inline(always)]
-fn copy_n<const N: usize>(dst: &mut [MaybeUninit<u8>], src: &[MaybeUninit<u8>], at: usize) {
-    if let (Some(d), Some(s)) = (dst.get_mut(at..at + N), src.get(at..at + N)) {
-        d.copy_from_slice(s);
+unsafe fn move_n<const N: usize>(src: *const u8, dst: *mut u8, at: usize) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        dst.add(at)
+            .cast::<[u8; N]>()
+            .write_unaligned(src.add(at).cast::<[u8; N]>().read_unaligned());
     }
 }
 
@@ -452,13 +552,39 @@ fn str_field_len(s: &str) -> usize {
     }
 }
 
-/// Whether [`write_span_body`] writes `span` (no events or links; those take the general
-/// writer, [`put_span`]).
-#[inline]
+/// Whether [`write_span_body`] takes `span` (no events or links; those take the general
+/// writer, [`put_span`]), room permitting.
+#[inline(always)]
 fn in_place(span: &RawSpan) -> bool {
     span.extras
         .as_deref()
         .is_none_or(|extras| extras.events.is_empty() && extras.links.is_empty())
+}
+
+/// The most bytes [`write_any_value`] (or [`write_attribute`]'s own arms) writes for an
+/// `AnyValue` body; `None` for a kind it does not know.
+#[inline(always)]
+fn any_value_bound(value: &Value) -> Option<usize> {
+    Some(match value {
+        Value::Bool(_) => 2,
+        Value::I64(_) => 1 + MAX_VARINT,
+        Value::F64(_) => 9,
+        Value::String(s) => FIELD + s.as_str().len(),
+        Value::Array(array) => {
+            FIELD
+                + match array {
+                    Array::Bool(values) => values.len() * 4,
+                    Array::I64(values) => values.len() * (FIELD + 1 + MAX_VARINT),
+                    Array::F64(values) => values.len() * 11,
+                    Array::String(values) => {
+                        values.iter().map(|v| 2 * FIELD + v.as_str().len()).sum()
+                    }
+                    // Written as an empty array (see `write_any_value`).
+                    _ => 0,
+                }
+        }
+        _ => return None,
+    })
 }
 
 /// `AnyValue` body length (see [`put_any_value`]).
@@ -495,50 +621,50 @@ fn array_len(array: &Array) -> usize {
 /// `Span` without events or links, written in place: the same bytes as [`put_span`] (the
 /// tests compare the two).
 #[inline]
-fn write_span_body(out: &mut Out<'_>, span: &RawSpan) {
-    // trace_id = 1, span_id = 2
-    let mut ids = [0u8; 28];
-    ids[0] = tag(1, LEN);
-    ids[1] = 16;
-    ids[2..18].copy_from_slice(&span.trace_id.to_be_bytes());
-    ids[18] = tag(2, LEN);
-    ids[19] = 8;
-    ids[20..28].copy_from_slice(&span.span_id.to_be_bytes());
-    out.bytes(&ids);
+fn write_span_body(out: &mut Out, span: &RawSpan) -> Option<()> {
+    if !in_place(span) {
+        return None;
+    }
     let extras = span.extras.as_deref();
+    let state = extras.and_then(|e| e.trace_state.as_deref());
+    // Ids 28, the state, the parent's id 10, the name, kind and times 20.
+    out.room(28 + state.map_or(0, |s| FIELD + s.len()) + 10 + FIELD + span.name.len() + 20)?;
+    // trace_id = 1, span_id = 2
+    out.array([tag(1, LEN), 16]);
+    out.array(span.trace_id.to_be_bytes());
+    out.array([tag(2, LEN), 8]);
+    out.array(span.span_id.to_be_bytes());
     // trace_state = 3
-    if let Some(state) = extras.and_then(|e| e.trace_state.as_deref()) {
+    if let Some(state) = state {
         out.str_field(tag(3, LEN), state);
     }
     // parent_span_id = 4
     if span.parent_id != 0 {
-        let mut parent = [0u8; 10];
-        parent[0] = tag(4, LEN);
-        parent[1] = 8;
-        parent[2..].copy_from_slice(&span.parent_id.to_be_bytes());
-        out.bytes(&parent);
+        out.array([tag(4, LEN), 8]);
+        out.array(span.parent_id.to_be_bytes());
     }
     // name = 5
     out.str_field(tag(5, LEN), &span.name);
     // kind = 6, start_time_unix_nano = 7, end_time_unix_nano = 8 (fixed64)
-    let mut times = [0u8; 20];
-    times[0] = tag(6, 0);
-    times[1] = kind(&span.kind);
-    times[2] = tag(7, 1);
-    times[3..11].copy_from_slice(&clock::to_unix_nanos(span.start).to_le_bytes());
-    times[11] = tag(8, 1);
-    times[12..].copy_from_slice(&clock::to_unix_nanos(span.end.max(span.start)).to_le_bytes());
-    out.bytes(&times);
-    // attributes = 9, dropped_attributes_count = 10
+    out.array([tag(6, 0), kind(&span.kind), tag(7, 1)]);
+    out.array(clock::to_unix_nanos(span.start).to_le_bytes());
+    out.byte(tag(8, 1));
+    out.array(clock::to_unix_nanos(span.end.max(span.start)).to_le_bytes());
+    // attributes = 9
     for attribute in &span.attributes {
-        write_attribute(out, attribute.key.as_str(), &attribute.value);
+        write_attribute(out, attribute.key.as_str(), &attribute.value)?;
     }
+    let description = extras
+        .and_then(|e| e.error_description.as_deref())
+        .unwrap_or_default();
+    // Three counts, the status with its description, flags 6.
+    out.room(3 * FIELD + 2 * FIELD + description.len() + 2 + 6)?;
+    // dropped_attributes_count = 10
     if span.dropped != 0 {
         out.byte(tag(10, 0));
         out.varint(u64::from(span.dropped));
     }
     // dropped_events_count = 12, dropped_links_count = 14 (no events or links here)
-    let mut description = "";
     if let Some(extras) = extras {
         if extras.dropped_events != 0 {
             out.byte(tag(12, 0));
@@ -548,23 +674,20 @@ fn write_span_body(out: &mut Out<'_>, span: &RawSpan) {
             out.byte(tag(14, 0));
             out.varint(u64::from(extras.dropped_links));
         }
-        if let Some(text) = &extras.error_description {
-            description = text;
-        }
     }
     // status = 15: Status { message = 2, code = 3 }, always present.
     if span.flags & FLAG_ERROR != 0 {
         if description.is_empty() {
-            out.bytes(&[tag(15, LEN), 2, tag(3, 0), 2]);
+            out.array([tag(15, LEN), 2, tag(3, 0), 2]);
         } else {
             out.head(tag(15, LEN), field_len(description.len()) + 2);
             out.str_field(tag(2, LEN), description);
-            out.bytes(&[tag(3, 0), 2]);
+            out.array([tag(3, 0), 2]);
         }
     } else if span.flags & FLAG_STATUS_OK != 0 {
-        out.bytes(&[tag(15, LEN), 2, tag(3, 0), 1]);
+        out.array([tag(15, LEN), 2, tag(3, 0), 1]);
     } else {
-        out.bytes(&[tag(15, LEN), 0]);
+        out.array([tag(15, LEN), 0]);
     }
     // flags = 16 (fixed32), as in `put_span`.
     let remote = if span.flags & FLAG_PARENT_REMOTE != 0 {
@@ -573,19 +696,51 @@ fn write_span_body(out: &mut Out<'_>, span: &RawSpan) {
         0
     };
     let flags: u32 = 0x01 | 0x100 | remote;
-    let mut last = [0x85, 0x01, 0, 0, 0, 0];
-    last[2..].copy_from_slice(&flags.to_le_bytes());
-    out.bytes(&last);
+    out.array([0x85, 0x01]);
+    out.array(flags.to_le_bytes());
+    Some(())
 }
 
 /// `Span.attributes = 9`: one `KeyValue { key = 1, value = 2 }` field in place, its lengths
-/// worked out as it is written (the common values in one `match`).
+/// worked out as it is written (the common values in one `match`); `None` when the room has
+/// not enough left for it.
 #[inline(always)]
-fn write_attribute(out: &mut Out<'_>, key: &str, value: &Value) {
+fn write_attribute(out: &mut Out, key: &str, value: &Value) -> Option<()> {
+    // The attribute's, the key's and the value's tags and lengths, and the key.
+    let fields = 3 * FIELD + key.len();
     let key_len = str_field_len(key);
     match value {
+        // The common case: a key and a short string, every length one byte.
+        Value::String(s) if !key.is_empty() && key.len() + s.as_str().len() <= 121 => {
+            let s = s.as_str();
+            out.room(fields + FIELD + s.len())?;
+            // KeyValue { key = 1, value = 2 }: 2 + key + 2 + (2 + s).
+            out.array([
+                tag(9, LEN),
+                (6 + key.len() + s.len()) as u8,
+                tag(1, LEN),
+                key.len() as u8,
+            ]);
+            out.bytes(key.as_bytes());
+            out.array([tag(2, LEN), (2 + s.len()) as u8, tag(1, LEN), s.len() as u8]);
+            out.bytes(s.as_bytes());
+        }
+        Value::I64(i) if !key.is_empty() && key.len() <= 113 => {
+            out.room(fields + 1 + MAX_VARINT)?;
+            let any = 1 + varint_len(*i as u64);
+            out.array([
+                tag(9, LEN),
+                (4 + key.len() + any) as u8,
+                tag(1, LEN),
+                key.len() as u8,
+            ]);
+            out.bytes(key.as_bytes());
+            out.array([tag(2, LEN), any as u8, tag(3, 0)]);
+            out.varint(*i as u64);
+        }
         Value::String(s) => {
             let s = s.as_str();
+            out.room(fields + FIELD + s.len())?;
             let any = field_len(s.len());
             out.head(tag(9, LEN), key_len + field_len(any));
             out.str_field(tag(1, LEN), key);
@@ -594,18 +749,21 @@ fn write_attribute(out: &mut Out<'_>, key: &str, value: &Value) {
             out.bytes(s.as_bytes());
         }
         Value::I64(i) => {
+            out.room(fields + 1 + MAX_VARINT)?;
             let any = 1 + varint_len(*i as u64);
             out.head(tag(9, LEN), key_len + 1 + 1 + any);
             out.str_field(tag(1, LEN), key);
-            out.bytes(&[tag(2, LEN), any as u8, tag(3, 0)]);
+            out.array([tag(2, LEN), any as u8, tag(3, 0)]);
             out.varint(*i as u64);
         }
         Value::Bool(b) => {
+            out.room(fields + 2)?;
             out.head(tag(9, LEN), key_len + 4);
             out.str_field(tag(1, LEN), key);
-            out.bytes(&[tag(2, LEN), 2, tag(2, 0), u8::from(*b)]);
+            out.array([tag(2, LEN), 2, tag(2, 0), u8::from(*b)]);
         }
         other => {
+            out.room(fields + any_value_bound(other)?)?;
             let any = any_value_len(other);
             out.head(tag(9, LEN), key_len + field_len(any));
             out.str_field(tag(1, LEN), key);
@@ -613,10 +771,11 @@ fn write_attribute(out: &mut Out<'_>, key: &str, value: &Value) {
             write_any_value(out, other);
         }
     }
+    Some(())
 }
 
 /// `AnyValue` body in place (see [`put_any_value`]).
-fn write_any_value(out: &mut Out<'_>, value: &Value) {
+fn write_any_value(out: &mut Out, value: &Value) {
     match value {
         Value::String(s) => {
             out.head(tag(1, LEN), s.as_str().len());
@@ -1161,7 +1320,7 @@ mod tests {
     #[test]
     fn names_keys_and_values_of_every_short_length_match() {
         // Each copy path (a byte at a time, 4, 8 and 16-byte moves, memcpy) and its edges, in
-        // the name, a key and a string value; different bytes at each place, so a move that
+        // the name, keys and string values; different bytes at each place, so a move that
         // lands one byte off shows.
         let text = |n: usize| {
             (0..n)
@@ -1173,7 +1332,16 @@ mod tests {
                 .map(|n| {
                     let mut span = record(n as u64 + 1, 0, "");
                     span.name = Cow::Owned(text(n));
-                    span.attributes = [KeyValue::new(text(n + 1), text(n))].into_iter().collect();
+                    // The one-byte-length arms end at a key and string of 121 bytes together
+                    // (n = 60) and at a key of 113 bytes before an integer (n = 63); an empty
+                    // key is left out of the field.
+                    span.attributes = [
+                        KeyValue::new(text(n + 1), text(n)),
+                        KeyValue::new(text(n + 50), n as i64 * 1_000),
+                        KeyValue::new(text(n % 2), text(n % 3)),
+                    ]
+                    .into_iter()
+                    .collect();
                     span
                 })
                 .collect::<Vec<_>>()
@@ -1188,8 +1356,8 @@ mod tests {
     #[test]
     fn spans_whose_length_takes_one_two_or_three_bytes_match_in_place_and_not() {
         // Bodies under 128 bytes, of 128 to 16 383, and over (the in-place writer moves the
-        // body for the first and the last), each written into a buffer with room for it in
-        // place and into one without (the general writer).
+        // body for the first; the last is past its room and takes the general writer), each
+        // written into an empty buffer and into one with spare capacity.
         let spans = || {
             [0, 60, 200, 20_000]
                 .into_iter()
@@ -1212,6 +1380,53 @@ mod tests {
             encoder.finish(&mut batch);
             assert_same(batch.bytes(), &theirs);
         }
+    }
+
+    #[test]
+    fn spans_around_the_in_place_room_match() {
+        // Names, keys, values, trace states and descriptions whose lengths put the span's
+        // body just under, at and past the room the in-place writer checks per section
+        // (debug builds also assert that every write stays within its section's bound).
+        let lengths = (0..40).map(|i| IN_PLACE_ROOM - 160 + 8 * i);
+        let spans = || {
+            lengths
+                .clone()
+                .enumerate()
+                .flat_map(|(i, n)| {
+                    let id = 10 * i as u64 + 1;
+                    let mut long_name = record(id, 1, "");
+                    long_name.name = Cow::Owned("n".repeat(n / 2));
+                    long_name.attributes = [KeyValue::new("k", "v".repeat(n / 2))]
+                        .into_iter()
+                        .collect();
+                    let mut long_key = record(id + 1, 1, "s");
+                    long_key.attributes = [
+                        KeyValue::new("k".repeat(n / 3), 7_i64),
+                        KeyValue::new("b", true),
+                        KeyValue::new("f".repeat(n / 3), 1.5),
+                        KeyValue::new("a", Value::Array(vec![n as i64; n / 40].into())),
+                    ]
+                    .into_iter()
+                    .collect();
+                    let mut described = record(id + 2, 1, "e");
+                    described.flags |= FLAG_ERROR;
+                    described.extras = Some(Box::new(Extras {
+                        error_description: Some(Cow::Owned("d".repeat(n / 2))),
+                        trace_state: Some(Arc::from(format!("k={}", "t".repeat(n / 8)))),
+                        dropped_events: 3,
+                        dropped_links: 300,
+                        ..Extras::default()
+                    }));
+                    described.dropped = 2;
+                    [long_name, long_key, described]
+                })
+                .collect::<Vec<_>>()
+        };
+        let (resource, scope) = resources().swap_remove(0);
+        assert_same(
+            &ours(&spans(), &resource, &scope),
+            &expected(spans(), &resource, &scope),
+        );
     }
 
     #[test]
