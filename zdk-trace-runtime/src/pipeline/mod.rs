@@ -476,7 +476,20 @@ impl Queue {
 
     /// Where a span goes: into the batch now, behind the other waiting error spans, or
     /// nowhere (counted). An ok span gets a place only while no error span waits for one.
+    #[inline]
     fn admit(&mut self, error: bool) -> Admit {
+        // Nearly always: no error span waiting and room in the queue, checked here without
+        // a call per span.
+        if self.waiting_errors.is_empty() && self.has_room() {
+            return Admit::Now;
+        }
+        self.admit_behind_errors(error)
+    }
+
+    /// [`admit`](Self::admit) when error spans wait for room or the queue is full.
+    #[cold]
+    #[inline(never)]
+    fn admit_behind_errors(&mut self, error: bool) -> Admit {
         if self.release_waiting(false) && self.has_room() {
             return Admit::Now;
         }
@@ -503,29 +516,8 @@ impl Queue {
         // size limit; a span too large for any request is dropped.
         if let (Some(encoder), Some(batch)) = (&mut self.encoder, &mut self.otlp_batch) {
             let limit = self.settings.max_request_bytes;
-            if encoder.try_append(batch, span, limit).is_err() {
-                if self.batch_len > 0 {
-                    self.send_batch();
-                }
-                let appended = match (&mut self.encoder, &mut self.otlp_batch) {
-                    (Some(encoder), Some(batch)) => encoder.try_append(batch, span, limit).is_ok(),
-                    _ => false,
-                };
-                if !appended {
-                    add(&COUNTERS.spans_too_large, 1);
-                    add(&COUNTERS.dropped_export_failed, 1);
-                    warn_once(
-                        ("span too large", "otlp"),
-                        &format!(
-                            "span {:?} dropped: it alone encodes to more than the largest \
-                             export request, {} bytes \
-                             (telemetry.tracing.otlp.batch.max_request_bytes); lower the \
-                             attribute limits or raise that setting",
-                            span.name, self.settings.max_request_bytes
-                        ),
-                    );
-                    return;
-                }
+            if encoder.try_append(batch, span, limit).is_err() && !self.append_to_next(span) {
+                return;
             }
         }
         if self.span_data {
@@ -539,6 +531,35 @@ impl Queue {
         if self.batch_len >= self.settings.max_export_batch_size {
             self.send_batch();
         }
+    }
+
+    /// A span the current request has no room left for: the batch goes, and the span starts
+    /// the next one. `false` (dropped, counted) for a span too large for any request.
+    #[cold]
+    #[inline(never)]
+    fn append_to_next(&mut self, span: &RawSpan) -> bool {
+        if self.batch_len > 0 {
+            self.send_batch();
+        }
+        let limit = self.settings.max_request_bytes;
+        let appended = match (&mut self.encoder, &mut self.otlp_batch) {
+            (Some(encoder), Some(batch)) => encoder.try_append(batch, span, limit).is_ok(),
+            _ => false,
+        };
+        if !appended {
+            add(&COUNTERS.spans_too_large, 1);
+            add(&COUNTERS.dropped_export_failed, 1);
+            warn_once(
+                ("span too large", "otlp"),
+                &format!(
+                    "span {:?} dropped: it alone encodes to more than the largest export \
+                     request, {} bytes (telemetry.tracing.otlp.batch.max_request_bytes); lower \
+                     the attribute limits or raise that setting",
+                    span.name, self.settings.max_request_bytes
+                ),
+            );
+        }
+        appended
     }
 
     /// Sends the batch when it is due (or now, if `force`).
