@@ -14,6 +14,24 @@ struct Anchored {
     wall0: SystemTime,
     /// `wall0` in nanoseconds since the Unix epoch.
     wall0_nanos: u64,
+    /// Nanoseconds in 2^[`SCALE_SHIFT`] raw ticks, from quanta's calibration: timestamps
+    /// convert with one multiply and a shift (see [`Anchored::nanos_since_anchor`]).
+    scale: u64,
+}
+
+/// See [`Anchored::scale`]: 2^40 ticks are minutes of TSC ticks, so the rounding of `scale`
+/// to whole nanoseconds moves a timestamp by under a nanosecond every few minutes.
+const SCALE_SHIFT: u32 = 40;
+
+impl Anchored {
+    /// Nanoseconds from the anchor to `raw` (0 for a reading before it: another core's
+    /// counter a few ticks behind). Every timestamp a span exports goes through this, by
+    /// either path ([`to_system_time`], [`to_unix_nanos`]), so both write the same nanosecond.
+    #[inline(always)]
+    fn nanos_since_anchor(&self, raw: u64) -> u64 {
+        let ticks = raw.saturating_sub(self.raw0);
+        ((u128::from(ticks) * u128::from(self.scale)) >> SCALE_SHIFT) as u64
+    }
 }
 
 /// Whether [`now_raw`] reads the TSC itself: set once, when the clock is calibrated, if
@@ -47,10 +65,12 @@ static CLOCK: Lazy<Anchored> = Lazy::new(|| {
     }
     let raw0 = clock.raw();
     let wall0 = SystemTime::now();
+    let scale = clock.delta_as_nanos(0, 1 << SCALE_SHIFT);
     Anchored {
         clock,
         raw0,
         wall0,
+        scale,
         wall0_nanos: wall0
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64),
@@ -84,7 +104,7 @@ fn now_raw_quanta() -> u64 {
 /// Wall time of a raw timestamp.
 pub(crate) fn to_system_time(raw: u64) -> SystemTime {
     let c = &*CLOCK;
-    c.wall0 + Duration::from_nanos(c.clock.delta_as_nanos(c.raw0, raw))
+    c.wall0 + Duration::from_nanos(c.nanos_since_anchor(raw))
 }
 
 /// Nanoseconds since the Unix epoch of a raw timestamp: [`to_system_time`] as OTLP writes it,
@@ -92,7 +112,7 @@ pub(crate) fn to_system_time(raw: u64) -> SystemTime {
 #[inline]
 pub(crate) fn to_unix_nanos(raw: u64) -> u64 {
     let c = &*CLOCK;
-    c.wall0_nanos + c.clock.delta_as_nanos(c.raw0, raw)
+    c.wall0_nanos + c.nanos_since_anchor(raw)
 }
 
 /// Nanoseconds between two raw timestamps (0 if `end` is not after `start`).
@@ -139,6 +159,29 @@ mod tests {
         let later = now_raw();
         let d = delta_nanos(raw, later);
         assert!((19_000_000..500_000_000).contains(&d), "delta {d}");
+    }
+
+    #[test]
+    fn timestamps_convert_as_quanta_does_and_alike_on_both_paths() {
+        let c = &*CLOCK;
+        // From a microsecond to a day of ticks past the anchor, and one before it.
+        let ticks_per_sec = (1u64 << 40) as f64 / c.scale.max(1) as f64 * 1e9;
+        for secs in [1e-6, 1e-3, 1.0, 60.0, 3600.0, 86_400.0] {
+            let raw = c.raw0 + (secs * ticks_per_sec) as u64;
+            let ours = c.nanos_since_anchor(raw);
+            let quanta = c.clock.delta_as_nanos(c.raw0, raw);
+            // Under a nanosecond every minute of difference, plus the rounding of each.
+            let allowed = 2 + (secs / 60.0) as u64;
+            assert!(
+                ours.abs_diff(quanta) <= allowed,
+                "{secs} s: {ours} vs {quanta}"
+            );
+            let wall = to_system_time(raw)
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            assert_eq!(to_unix_nanos(raw), wall, "{secs} s");
+        }
+        assert_eq!(c.nanos_since_anchor(c.raw0.saturating_sub(5)), 0);
     }
 
     #[test]
