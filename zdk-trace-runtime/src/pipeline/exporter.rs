@@ -104,8 +104,11 @@ struct Otlp {
 /// Most kept requests sent again in one go before the thread looks at new batches.
 const RETRIES_PER_TURN: usize = 16;
 
-/// How long the exporter sleeps between looks at its queue while batches keep coming.
-const BUSY_POLL: Duration = Duration::from_millis(2);
+/// How long the exporter sleeps between looks at its queue while batches keep coming: at 1 M
+/// spans/s, about 4 000 spans (8 batches of 512, one request) a look. Each look wakes the
+/// thread on a core another thread has just used, its caches cold; looking every 2 ms cost
+/// the exporter 4–14 ns more per span at 1 M spans/s (BENCHMARKS.md, issue 12).
+const BUSY_POLL: Duration = Duration::from_millis(4);
 
 /// Looks in a row that found the queue empty before the exporter stops polling and blocks.
 const IDLE_POLLS: u32 = 2;

@@ -298,7 +298,7 @@ struct Queue {
     settings: BatchSettings,
     export: Sender<ExportMsg>,
     /// The exporter thread, woken when the queue fills past a quarter or a flush waits (it
-    /// looks at the queue on its own every 2 ms while batches keep coming).
+    /// looks at the queue on its own every 4 ms while batches keep coming).
     exporter: thread::Thread,
     queued: Arc<AtomicUsize>,
     scope: InstrumentationScope,
