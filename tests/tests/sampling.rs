@@ -391,6 +391,77 @@ fn a_sampled_out_root_fn_is_current_for_everything_it_starts_and_leaves_nothing_
     assert_eq!(stats.spans_recorded, 0);
 }
 
+/// A recorded `#[span]` fn that starts a trace: the child it calls and the current context
+/// read after the child returns.
+#[inline(never)]
+#[zdk_trace_runtime::span(name = "recorded root fn")]
+fn recorded_root_fn() -> (SpanContext, SpanContext) {
+    let child = half_leaf();
+    let current = TraceContext::current()
+        .span_context()
+        .unwrap_or_else(|| panic!("no current span inside a recorded root fn"));
+    (current, child)
+}
+
+#[inline(never)]
+#[zdk_trace_runtime::span(name = "recorded leaf")]
+fn recorded_leaf() -> u64 {
+    7
+}
+
+/// A recorded sync fn's frame is deferred as a sampled-out one's is (most such fns are leaves
+/// of their trace): pushed only when something reads the thread's stack, and then as the
+/// sampled span it is. Either way the fn is the parent of what it starts, propagates its own
+/// ids as sampled, and leaves nothing current behind.
+#[test]
+fn a_recorded_sync_fn_is_current_for_everything_it_starts_and_leaves_nothing_behind() {
+    let h = Harness::install(|b| b.sampler(Sampler::AlwaysOn));
+
+    // Nothing reads the stack inside: nothing is left behind.
+    assert_eq!(recorded_leaf(), 7);
+    assert!(TraceContext::current().span_context().is_none());
+
+    // Under a current span the fn is a child, and the span is current again after it.
+    let after = Span::start("after").entered();
+    let after_cx = after
+        .span_context()
+        .unwrap_or_else(|| panic!("a recorded span has a context"));
+    assert_eq!(recorded_leaf(), 7);
+    assert_eq!(
+        TraceContext::current().span_context(),
+        Some(after_cx.clone())
+    );
+    drop(after);
+    assert!(TraceContext::current().span_context().is_none());
+
+    // A child started inside (it reads the context too): in the fn's trace, sampled, and the
+    // fn is current again once the child returns.
+    let (outer, inner) = recorded_root_fn();
+    assert_eq!(inner.trace_id(), outer.trace_id());
+    assert_ne!(inner.span_id(), outer.span_id());
+    assert!(outer.is_sampled() && inner.is_sampled());
+    assert!(TraceContext::current().span_context().is_none());
+
+    let spans = h.spans();
+    let parent_of = |name: &str| -> Vec<SpanId> {
+        spans
+            .iter()
+            .filter(|s| s.name == name)
+            .map(|s| s.parent_span_id)
+            .collect()
+    };
+    assert_eq!(
+        parent_of("recorded leaf"),
+        vec![SpanId::INVALID, after_cx.span_id()],
+        "a root, then a child of the span entered around it"
+    );
+    assert_eq!(parent_of("recorded root fn"), vec![SpanId::INVALID]);
+    assert_eq!(parent_of("half leaf"), vec![outer.span_id()]);
+    let stats = h.telemetry.stats();
+    assert_eq!(stats.spans_exported, 5, "{stats:?}");
+    assert_eq!(stats.spans_sampled_out, 0);
+}
+
 #[zdk_trace_runtime::span(name = "sampled out async child")]
 async fn sampled_out_async_child() -> SpanContext {
     tokio::task::yield_now().await;

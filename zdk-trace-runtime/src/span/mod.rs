@@ -33,8 +33,8 @@ use crate::record::{
     FLAG_RECORDING, FLAG_SAMPLED, FLAG_STATUS_OK, FLAG_WAS_PANICKING,
 };
 use crate::transport::{
-    defer_frame, defer_frame_if_none, push_attribute, with_local, with_ready_local, Entered,
-    Filled, Local,
+    defer_frame, defer_frame_if_none, defer_frame_of, push_attribute, take_deferred, with_local,
+    with_ready_local, Entered, Filled, Local,
 };
 
 mod limits;
@@ -745,7 +745,7 @@ impl Span {
     /// A local root span that overlapped a CPU profile gets `pyroscope.profile.id` (its own
     /// span id: Grafana's span-profiles convention), so a backend can jump from it to the
     /// profile; an agent's span tells the profile labels its invocation ended.
-    #[inline]
+    #[inline(always)]
     fn close_profiling(&mut self) {
         let Some(raw) = self.recording() else {
             return;
@@ -870,7 +870,7 @@ fn finish(raw: Filled) {
 
 /// Hands a finished span over on this thread: a recorded one to the ring, a head-dropped
 /// one's slot back to the pool. Leaves it in `raw` when the pipeline is gone.
-#[inline]
+#[inline(always)]
 fn hand_over(local: &mut Local, raw: &mut Option<Filled>) {
     let Some(mut span) = raw.take() else {
         return;
@@ -1167,11 +1167,16 @@ fn enter_local(local: &mut Local, span: &mut Span, head: &'static Head, start: L
         agent,
         ..
     } = start;
-    if !start.record && !crate::sampler::labelling() {
-        // Dropped at its head: nothing may ever read its frame (a sync function that starts
-        // no span and propagates nothing), so the frame is pushed only if something does. No
-        // profile labels to update: they only change while a profile is taken.
-        defer_frame(trace_id, span_id, agent, random);
+    if !crate::sampler::labelling() {
+        // Nothing may ever read its frame (a sync function that starts no span and
+        // propagates nothing: a leaf of its trace, or one dropped at its head), so the frame
+        // is pushed only if something does. No profile labels to update: they only change
+        // while a profile is taken.
+        if start.record {
+            defer_frame_of(trace_id, span_id, agent, random, sampled, head.name);
+        } else {
+            defer_frame(trace_id, span_id, agent, random);
+        }
     } else {
         let stack = local.stack();
         stack.push(Entered {
@@ -1690,7 +1695,8 @@ impl Span {
 fn end_entered(span_id: u64, raw: Filled) {
     let mut raw = Some(raw);
     with_local(|local| {
-        if span_id != 0 {
+        // Its frame is still deferred unless something read the stack while it ran.
+        if span_id != 0 && !take_deferred(span_id) {
             pop_frame_in(local.stack(), span_id);
         }
         hand_over(local, &mut raw);

@@ -105,6 +105,9 @@ struct Words {
     ready: Cell<*const RefCell<Local>>,
     /// This thread's [deferred frame](defer_frame), if any.
     deferred: Cell<Deferred>,
+    /// The name of the deferred frame when it is a recording span's (see
+    /// [`defer_frame_of`]); written only for those, so a sampled-out span stores no name.
+    deferred_name: Cell<&'static str>,
 }
 
 thread_local! {
@@ -116,6 +119,7 @@ thread_local! {
         Words {
             ready: Cell::new(std::ptr::null()),
             deferred: Cell::new(NO_DEFERRED),
+            deferred_name: Cell::new(""),
         }
     };
 }
@@ -157,7 +161,7 @@ pub(crate) fn with_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
         .flatten()
 }
 
-/// A head-dropped span whose frame has not been pushed: see [`defer_frame`].
+/// A span whose frame has not been pushed: see [`defer_frame`].
 #[derive(Clone, Copy)]
 struct Deferred {
     /// 0: none.
@@ -168,6 +172,9 @@ struct Deferred {
     agent: Option<AgentCall>,
     /// The W3C random flag of its trace.
     random: bool,
+    /// Its trace is sampled (a recording span's frame, [`defer_frame_of`]); its name is in
+    /// [`Words::deferred_name`].
+    sampled: bool,
 }
 
 const NO_DEFERRED: Deferred = Deferred {
@@ -176,15 +183,16 @@ const NO_DEFERRED: Deferred = Deferred {
     trace_lo: 0,
     agent: None,
     random: false,
+    sampled: false,
 };
 
 /// Makes a head-dropped span current without pushing its frame: the frame is pushed the
 /// first time anything reads or writes this thread's stack (a child starting, a
 /// `traceparent` injected, the current context captured, see [`Local::stack`]), and
 /// [`take_deferred`] ends it without visiting the thread's state if nothing did. A sync
-/// function's span sampled out at its head, whose parent is this thread's top frame (or that
-/// starts a trace), so costs a few plain thread-local writes instead of a frame pushed and
-/// popped. The caller has just read the stack through [`Local::stack`], so no other frame is
+/// function's span whose parent is this thread's top frame (or that starts a trace), sampled
+/// out at its head ([`defer_frame_of`] for one that records), so costs a few plain
+/// thread-local writes instead of a frame pushed and popped. The caller has just read the stack through [`Local::stack`], so no other frame is
 /// deferred and the frame belongs on top.
 #[inline]
 pub(crate) fn defer_frame(trace_id: u128, span_id: u64, agent: Option<AgentCall>, random: bool) {
@@ -195,7 +203,34 @@ pub(crate) fn defer_frame(trace_id: u128, span_id: u64, agent: Option<AgentCall>
             trace_lo: trace_id as u64,
             agent,
             random,
+            sampled: false,
         });
+    });
+}
+
+/// [`defer_frame`] for a sync function's span that records, named `name`: most such spans
+/// start no child and propagate nothing (a leaf of the trace), and their frame is then never
+/// pushed or popped either. Its trace's decision (`sampled`) and its name (for CPU profile
+/// labels) come with the frame if something pushes it.
+#[inline]
+pub(crate) fn defer_frame_of(
+    trace_id: u128,
+    span_id: u64,
+    agent: Option<AgentCall>,
+    random: bool,
+    sampled: bool,
+    name: &'static str,
+) {
+    let _ = WORDS.try_with(|words| {
+        words.deferred.set(Deferred {
+            span_id,
+            trace_hi: (trace_id >> 64) as u64,
+            trace_lo: trace_id as u64,
+            agent,
+            random,
+            sampled,
+        });
+        words.deferred_name.set(name);
     });
 }
 
@@ -219,6 +254,7 @@ pub(crate) fn defer_frame_if_none(
                 trace_lo: trace_id as u64,
                 agent,
                 random,
+                sampled: false,
             });
             true
         })
@@ -259,14 +295,22 @@ fn push_deferred(frames: &mut Vec<Entered>) {
 #[cold]
 #[inline(never)]
 fn push_deferred_frame(frames: &mut Vec<Entered>) {
-    let Ok(deferred) = WORDS.try_with(|words| words.deferred.replace(NO_DEFERRED)) else {
+    let Ok((deferred, name)) = WORDS.try_with(|words| {
+        let deferred = words.deferred.replace(NO_DEFERRED);
+        let name = if deferred.sampled {
+            words.deferred_name.get()
+        } else {
+            ""
+        };
+        (deferred, name)
+    }) else {
         return;
     };
     frames.push(Entered {
         frame: Frame {
             trace_id: (u128::from(deferred.trace_hi) << 64) | u128::from(deferred.trace_lo),
             span_id: deferred.span_id,
-            sampled: false,
+            sampled: deferred.sampled,
             random: deferred.random,
             remote: false,
             foreign: false,
@@ -274,7 +318,7 @@ fn push_deferred_frame(frames: &mut Vec<Entered>) {
             agent: deferred.agent,
         },
         otel_span_id: 0,
-        name: "",
+        name,
     });
 }
 
@@ -470,7 +514,9 @@ impl Local {
         // The last eighth of a ring that cannot grow any more is kept for error spans: when
         // the collector falls behind, ok spans are shed first, until it has caught up with
         // half the ring (so it spends the time it has on errors, not on the next ok spans).
-        if !error && (self.shedding_ok || ring.cached_slots() < self.ring_capacity / 8) {
+        // Free slots as last seen, counted once: the push below only takes one.
+        let free = ring.cached_slots();
+        if !error && (self.shedding_ok || free < self.ring_capacity / 8) {
             if self.keep_for_errors() {
                 return Err(span);
             }
@@ -485,9 +531,10 @@ impl Local {
         match ring.push(span) {
             Ok(()) => {
                 // Once the ring is half full, wake the collector (rare: once per half ring;
-                // `slots()` is only read when the cached count says the ring is filling).
+                // `slots()` is only read when the cached count says the ring is filling: it
+                // was `free` before this push, so at most `free - 1` now).
                 let half = self.ring_capacity / 2;
-                if ring.cached_slots() < half && ring.slots() < half {
+                if free <= half && ring.slots() < half {
                     wake_collector();
                 }
                 Ok(())

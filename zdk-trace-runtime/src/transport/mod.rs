@@ -17,7 +17,8 @@ mod slot;
 mod wake;
 
 pub(crate) use local::{
-    defer_frame, defer_frame_if_none, take_deferred, with_local, with_ready_local, Entered, Local,
+    defer_frame, defer_frame_if_none, defer_frame_of, take_deferred, with_local, with_ready_local,
+    Entered, Local,
 };
 pub(crate) use ring::{give_back, set_max_ring_capacity, RingPair, NEW_RINGS, RING_CAPACITY};
 pub(crate) use slot::{push_attribute, Filled};

@@ -120,15 +120,17 @@ impl Drop for Filled {
 pub(crate) fn push_attribute(attributes: &mut SmallVec<[KeyValue; 4]>, key: Key, value: Value) {
     let len = attributes.len();
     if len < attributes.capacity() {
+        // Counted first, then written: the vector's length (its capacity word while inline)
+        // is read once for all of it, not again after a write through the pointer that the
+        // compiler cannot tell apart from it.
+        let at = attributes.as_mut_ptr();
         // SAFETY: below the capacity, the element at `len` is spare memory of the vector's
-        // buffer (inline or on the heap, `as_mut_ptr` points at whichever is in use): it is
-        // written once, then counted by `set_len`.
+        // buffer (inline or on the heap, `as_mut_ptr` points at whichever is in use). It is
+        // counted, then written at once with nothing in between that could read or drop it
+        // (`KeyValue::new` only moves its parts).
         unsafe {
-            attributes
-                .as_mut_ptr()
-                .add(len)
-                .write(KeyValue::new(key, value));
             attributes.set_len(len + 1);
+            at.add(len).write(KeyValue::new(key, value));
         }
     } else {
         attributes.push(KeyValue::new(key, value));
