@@ -15,7 +15,10 @@
 //!
 //! Contenders: zdk-trace over gRPC and over HTTP/protobuf (its default protocol), the
 //! `opentelemetry_sdk` `BatchSpanProcessor` with the opentelemetry-otlp gRPC exporter (SDK
-//! default batch config), and `tracing` + `tracing-opentelemetry` on that SDK. Every one
+//! default batch config), and `tracing` + `tracing-opentelemetry` on that SDK. Then zdk-trace
+//! and the SDK's `BatchSpanProcessor` (both at their default batch settings) exporting into a
+//! user `SpanExporter` that counts what it is given (`SpanData` is built for it, no bytes
+//! leave the process): what a span costs a user who plugs in their own exporter. Every one
 //! records the same sync fn with the same 2 attributes as the `peers` bench.
 //!
 //! Every case reports the CPU per received span of each thread (app, collector, exporter, the
@@ -38,6 +41,7 @@
 //! paced rates, and `ZDK_BENCH_STEP_MS=5000` a longer step (profiles of one rate).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -137,6 +141,7 @@ const ROLES: [&str; 6] = [
 
 use common::{
     filter, sdk_otlp, sdk_sync, smoke_mode, thread_cpu_ns, tracing_sync, zdk_otlp, zdk_sync,
+    CountingSink,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +153,10 @@ enum Who {
     SdkGrpc,
     SdkHttp,
     TracingGrpc,
+    /// zdk-trace into a user `SpanExporter` ([`CountingSink`]).
+    ZdkSpanExporter,
+    /// The SDK's `BatchSpanProcessor` into the same `SpanExporter`.
+    SdkSpanExporter,
 }
 
 impl Who {
@@ -159,11 +168,60 @@ impl Who {
             Who::SdkGrpc => "otel sdk BatchSpanProcessor, OTLP/gRPC",
             Who::SdkHttp => "otel sdk BatchSpanProcessor, OTLP/HTTP protobuf",
             Who::TracingGrpc => "tracing-opentelemetry (sdk), OTLP/gRPC",
+            Who::ZdkSpanExporter => "zdk-trace, user SpanExporter (SpanData)",
+            Who::SdkSpanExporter => "otel sdk BatchSpanProcessor, user SpanExporter",
         }
     }
 
     fn is_zdk(self) -> bool {
-        matches!(self, Who::ZdkGrpc | Who::ZdkHttp | Who::ZdkGrpcBigQueue)
+        matches!(
+            self,
+            Who::ZdkGrpc | Who::ZdkHttp | Who::ZdkGrpcBigQueue | Who::ZdkSpanExporter
+        )
+    }
+}
+
+/// Where a contender's spans end up: an OTLP receiver on 127.0.0.1, or a user `SpanExporter`
+/// in the process that counts them.
+enum Sink {
+    Otlp(CountingReceiver),
+    Exporter(CountingSink),
+}
+
+impl Sink {
+    fn spans(&self) -> u64 {
+        match self {
+            Sink::Otlp(receiver) => receiver.spans(),
+            Sink::Exporter(sink) => sink.0.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Waits until `n` spans have arrived or `timeout` has passed; how many have.
+    fn wait_for_spans(&self, n: u64, timeout: Duration) -> u64 {
+        match self {
+            Sink::Otlp(receiver) => receiver.wait_for_spans(n, timeout),
+            Sink::Exporter(_) => {
+                let deadline = Instant::now() + timeout;
+                while self.spans() < n && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                self.spans()
+            }
+        }
+    }
+
+    fn malformed(&self) -> u64 {
+        match self {
+            Sink::Otlp(receiver) => receiver.malformed(),
+            Sink::Exporter(_) => 0,
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        match self {
+            Sink::Otlp(receiver) => receiver.endpoint(),
+            Sink::Exporter(_) => String::new(),
+        }
     }
 }
 
@@ -263,10 +321,45 @@ fn sdk_otlp_http(
     (provider, rt)
 }
 
+/// zdk-trace exporting into the user `SpanExporter` of `sink`, at the DEFAULT batch settings.
+fn zdk_span_exporter(sink: &Sink) -> zdk_trace_runtime::Telemetry {
+    let Sink::Exporter(sink) = sink else {
+        panic!("a user SpanExporter contender needs an exporter sink");
+    };
+    zdk_trace_runtime::Telemetry::builder()
+        .ignore_env()
+        .config(zdk_trace_runtime::Config::default())
+        .sampler(zdk_trace_runtime::Sampler::AlwaysOn)
+        .span_exporter(sink.clone())
+        .install()
+        .unwrap_or_else(|e| panic!("install: {e}"))
+}
+
+/// The SDK's `BatchSpanProcessor` (its DEFAULT batch config) exporting into `sink`. The
+/// runtime is not used (the processor has its own thread); it keeps the shape of
+/// [`sdk_otlp`]'s result.
+fn sdk_span_exporter(
+    sink: &CountingSink,
+) -> (
+    opentelemetry_sdk::trace::SdkTracerProvider,
+    tokio::runtime::Runtime,
+) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let processor = opentelemetry_sdk::trace::BatchSpanProcessor::builder(sink.clone()).build();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOn)
+        .with_span_processor(processor)
+        .build();
+    (provider, rt)
+}
+
 fn run(who: Who, threads: usize, load: Load) -> Outcome {
     let receiver = match who {
-        Who::ZdkHttp | Who::SdkHttp => CountingReceiver::http(),
-        _ => CountingReceiver::grpc(),
+        Who::ZdkHttp | Who::SdkHttp => Sink::Otlp(CountingReceiver::http()),
+        Who::ZdkSpanExporter | Who::SdkSpanExporter => Sink::Exporter(CountingSink::default()),
+        _ => Sink::Otlp(CountingReceiver::grpc()),
     };
     let pipeline = match who {
         Who::ZdkGrpc => Pipeline::Zdk(zdk_otlp(&receiver.endpoint(), Protocol::Grpc, None, None)),
@@ -282,11 +375,12 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
             None,
             None,
         )),
-        Who::SdkGrpc | Who::SdkHttp | Who::TracingGrpc => {
-            let (provider, rt) = if who == Who::SdkHttp {
-                sdk_otlp_http(&receiver.endpoint())
-            } else {
-                sdk_otlp(&receiver.endpoint(), None)
+        Who::ZdkSpanExporter => Pipeline::Zdk(zdk_span_exporter(&receiver)),
+        Who::SdkGrpc | Who::SdkHttp | Who::TracingGrpc | Who::SdkSpanExporter => {
+            let (provider, rt) = match (who, &receiver) {
+                (Who::SdkHttp, _) => sdk_otlp_http(&receiver.endpoint()),
+                (Who::SdkSpanExporter, Sink::Exporter(sink)) => sdk_span_exporter(sink),
+                _ => sdk_otlp(&receiver.endpoint(), None),
             };
             let tracer = provider.tracer("bench");
             let dispatch = (who == Who::TracingGrpc).then(|| {
@@ -341,10 +435,13 @@ fn run(who: Who, threads: usize, load: Load) -> Outcome {
             let spawned = thread.spawn(move || {
                 let _default = dispatch.as_ref().map(tracing::dispatcher::set_default);
                 let one = || match (who, &tracer) {
-                    (Who::ZdkGrpc | Who::ZdkHttp | Who::ZdkGrpcBigQueue, _) => zdk_sync(),
+                    (
+                        Who::ZdkGrpc | Who::ZdkHttp | Who::ZdkGrpcBigQueue | Who::ZdkSpanExporter,
+                        _,
+                    ) => zdk_sync(),
                     (Who::TracingGrpc, _) => tracing_sync(),
-                    (Who::SdkGrpc | Who::SdkHttp, Some(t)) => sdk_sync(t),
-                    (Who::SdkGrpc | Who::SdkHttp, None) => 0,
+                    (Who::SdkGrpc | Who::SdkHttp | Who::SdkSpanExporter, Some(t)) => sdk_sync(t),
+                    (Who::SdkGrpc | Who::SdkHttp | Who::SdkSpanExporter, None) => 0,
                 };
                 let per_thread = load.rate.map(|r| r / threads as f64);
                 barrier.wait();
@@ -504,6 +601,8 @@ fn main() {
         Who::SdkGrpc,
         Who::SdkHttp,
         Who::TracingGrpc,
+        Who::ZdkSpanExporter,
+        Who::SdkSpanExporter,
     ]
     .into_iter()
     .filter(|w| {

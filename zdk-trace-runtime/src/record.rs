@@ -227,3 +227,33 @@ impl Frame {
         })
     }
 }
+
+/// A record that owns heap memory everywhere it can (its name, `attributes` owned strings,
+/// spilled past 4, extras with an event and a `tracestate`), so that a record read twice or
+/// never dropped shows up under valgrind.
+#[cfg(test)]
+pub(crate) fn owning_record(span_id: u64, attributes: usize) -> RawSpan {
+    RawSpan {
+        trace_id: 7,
+        span_id,
+        parent_id: 0,
+        start: 1,
+        end: 2,
+        name: Cow::Owned(format!("span {span_id}")),
+        kind: SpanKind::Internal,
+        flags: 0,
+        dropped: 0,
+        plain: 0,
+        attributes: (0..attributes)
+            .map(|i| KeyValue::new(format!("key.{i}"), format!("value {i}")))
+            .collect(),
+        extras: Some(Box::new(Extras {
+            events: vec![Event::with_name("event")],
+            trace_state: Some(Arc::from("k=v")),
+            ..Extras::default()
+        })),
+        meter: None,
+        agent: None,
+        random: false,
+    }
+}
