@@ -32,7 +32,7 @@
 //! `dropped` from `Telemetry::stats()`). The SDK does not count its drops: for it, dropped is
 //! `created - received`.
 //!
-//! `cargo bench -p zdk-trace-runtime --bench throughput` (about 2 minutes); `-- --test` runs a
+//! `cargo bench -p zdk-trace-runtime --bench throughput` (about 5 minutes); `-- --test` runs a
 //! tiny version (20k spans flat out, one paced step) and still checks the counts; a word
 //! argument filters contenders by name (`-- sdk`). With `ZDK_BENCH_VERBOSE=1`, every zdk-trace
 //! case that dropped spans prints its `Stats` (which counter: queue full, export failed, ...).
