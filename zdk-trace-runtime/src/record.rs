@@ -8,10 +8,12 @@ use std::sync::Arc;
 use opentelemetry::trace::{
     Event, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
 };
-use opentelemetry::KeyValue;
-use smallvec::SmallVec;
 
 use crate::tally::genai::Site;
+
+mod attributes;
+
+pub(crate) use attributes::Attributes;
 
 pub(crate) const FLAG_SAMPLED: u8 = 1;
 pub(crate) const FLAG_LOCAL_ROOT: u8 = 2;
@@ -31,7 +33,10 @@ pub(crate) const FLAG_WAS_PANICKING: u8 = 128;
 /// inline, the rare parts (events, links, an error description, `tracestate`) in [`Extras`].
 // Aligned to cache lines so that a ring slot never shares a line with its neighbour: the
 // collector reading one slot must not steal the line the application thread is writing.
-#[repr(align(64))]
+// `repr(C)`, the attributes last, their count first: what every span writes and its first two
+// attributes fill the first four of the record's six lines (`layout` test below), which the
+// application writes and the collector reads from the other core.
+#[repr(C, align(64))]
 #[derive(Debug)]
 pub(crate) struct RawSpan {
     pub(crate) trace_id: u128,
@@ -40,16 +45,6 @@ pub(crate) struct RawSpan {
     pub(crate) start: u64,
     pub(crate) end: u64,
     pub(crate) name: Cow<'static, str>,
-    pub(crate) kind: SpanKind,
-    pub(crate) flags: u8,
-    pub(crate) dropped: u16,
-    pub(crate) attributes: SmallVec<[KeyValue; 4]>,
-    /// How many of the attributes, from the first, own no memory: a `'static` key with a
-    /// scalar or a `'static` string, set by an instrumentation macro from its literals and
-    /// arguments (see [`RawSpan::owns_nothing`]). Only ever an undercount: an attribute set
-    /// any other way ends the run.
-    pub(crate) plain: u8,
-    pub(crate) extras: Option<Box<Extras>>,
     /// A GenAI macro call's built-in metrics, still to record: the call site and the duration
     /// series. Recorded from `start` and `end` by whichever thread takes the record last (the
     /// collector, or the application thread when it sheds the span), so that a recorded
@@ -57,8 +52,18 @@ pub(crate) struct RawSpan {
     pub(crate) meter: Option<(&'static Site, u32)>,
     /// The innermost agent call this span runs in (see [`Frame::agent`]).
     pub(crate) agent: Option<AgentCall>,
+    pub(crate) extras: Option<Box<Extras>>,
+    pub(crate) dropped: u16,
+    pub(crate) kind: SpanKind,
+    pub(crate) flags: u8,
+    /// How many of the attributes, from the first, own no memory: a `'static` key with a
+    /// scalar or a `'static` string, set by an instrumentation macro from its literals and
+    /// arguments (see [`RawSpan::owns_nothing`]). Only ever an undercount: an attribute set
+    /// any other way ends the run.
+    pub(crate) plain: u8,
     /// The W3C random flag of the trace (see [`Frame::random`]).
     pub(crate) random: bool,
+    pub(crate) attributes: Attributes,
 }
 
 /// An `#[agent_span]` call: its call site (the agent dimension of the built-in metrics) and
@@ -245,7 +250,7 @@ pub(crate) fn owning_record(span_id: u64, attributes: usize) -> RawSpan {
         dropped: 0,
         plain: 0,
         attributes: (0..attributes)
-            .map(|i| KeyValue::new(format!("key.{i}"), format!("value {i}")))
+            .map(|i| opentelemetry::KeyValue::new(format!("key.{i}"), format!("value {i}")))
             .collect(),
         extras: Some(Box::new(Extras {
             events: vec![Event::with_name("event")],
@@ -255,5 +260,39 @@ pub(crate) fn owning_record(span_id: u64, attributes: usize) -> RawSpan {
         meter: None,
         agent: None,
         random: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::mem::{align_of, offset_of, size_of};
+
+    use opentelemetry::KeyValue;
+
+    use super::RawSpan;
+
+    /// What every span writes and its first two attributes lie in the record's first four
+    /// cache lines: the application writes no more, and the collector reads no more, for a
+    /// span of up to two attributes (the `#[span]` and `#[tool_call]` common case).
+    #[test]
+    fn a_span_with_two_attributes_fills_four_cache_lines() {
+        assert_eq!(align_of::<RawSpan>(), 64);
+        // The attributes' count, then their pairs.
+        let pairs = offset_of!(RawSpan, attributes) + size_of::<usize>();
+        assert!(
+            pairs + 2 * size_of::<KeyValue>() <= 4 * 64,
+            "the second attribute ends at byte {}",
+            pairs + 2 * size_of::<KeyValue>()
+        );
+        // Every other field lies before the attributes.
+        for end in [
+            offset_of!(RawSpan, name) + size_of::<std::borrow::Cow<'static, str>>(),
+            offset_of!(RawSpan, extras) + size_of::<usize>(),
+            offset_of!(RawSpan, random) + 1,
+            offset_of!(RawSpan, plain) + 1,
+        ] {
+            assert!(end <= offset_of!(RawSpan, attributes));
+        }
+        assert_eq!(size_of::<RawSpan>(), 6 * 64);
     }
 }

@@ -1042,7 +1042,6 @@ mod tests {
     use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
     use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
     use prost::Message as _;
-    use smallvec::SmallVec;
 
     use super::*;
     use crate::pipeline::convert::to_span_data;
@@ -1067,7 +1066,7 @@ mod tests {
             flags: FLAG_SAMPLED | FLAG_RECORDING,
             dropped: 0,
             plain: 0,
-            attributes: SmallVec::new(),
+            attributes: crate::record::Attributes::new(),
             extras: None,
             meter: None,
             agent: None,

@@ -88,7 +88,7 @@ pub(crate) fn send_test_span(
         flags: FLAG_SAMPLED | FLAG_RECORDING,
         dropped: 0,
         plain: 0,
-        attributes: smallvec::smallvec![KeyValue::new("zdk.check", true)],
+        attributes: [KeyValue::new("zdk.check", true)].into_iter().collect(),
         extras: None,
         meter: None,
         agent: None,

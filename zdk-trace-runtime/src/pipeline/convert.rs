@@ -8,7 +8,6 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 use crate::clock;
 use crate::record::{RawSpan, FLAG_PARENT_REMOTE};
-use crate::transport::take_attributes;
 
 /// Moves what `SpanData` needs out of `raw` (read in place, in its slot: the 384-byte record is
 /// not copied first). What is left in `raw` owns nothing, and says so
@@ -52,7 +51,7 @@ pub(crate) fn to_span_data(raw: &mut RawSpan, scope: &InstrumentationScope) -> S
         attributes: {
             // None left, so none that own memory.
             raw.plain = 0;
-            take_attributes(&mut raw.attributes)
+            raw.attributes.take_vec()
         },
         dropped_attributes_count: u32::from(raw.dropped),
         events,

@@ -522,7 +522,6 @@ impl TailSampler {
 mod tests {
     use super::*;
     use opentelemetry::trace::SpanKind;
-    use smallvec::SmallVec;
 
     fn span(span_id: u64, flags: u8) -> RawSpan {
         RawSpan {
@@ -536,7 +535,7 @@ mod tests {
             flags,
             dropped: 0,
             plain: 0,
-            attributes: SmallVec::new(),
+            attributes: crate::record::Attributes::new(),
             extras: None,
             meter: None,
             agent: None,

@@ -17,7 +17,6 @@ use std::sync::Arc;
 
 use opentelemetry::trace::{Event, Link, SpanContext, SpanKind, Status};
 use opentelemetry::{Key, KeyValue};
-use smallvec::SmallVec;
 
 use crate::clock;
 use crate::context::{
@@ -27,14 +26,14 @@ use crate::context::{
 use crate::counters::{add, COUNTERS};
 use crate::counters::{bump, count_dropped_shutdown};
 use crate::hot::{hot, limits, SLOW_DISABLED};
-use crate::record::AgentCall;
+use crate::record::{AgentCall, Attributes};
 use crate::record::{
     Extras, Frame, RawSpan, FLAG_CANCELLED, FLAG_ERROR, FLAG_LOCAL_ROOT, FLAG_PARENT_REMOTE,
     FLAG_RECORDING, FLAG_SAMPLED, FLAG_STATUS_OK, FLAG_WAS_PANICKING,
 };
 use crate::transport::{
-    defer_frame, defer_frame_if_none, defer_frame_of, push_attribute, take_deferred, with_local,
-    with_ready_local, Entered, Filled, Local,
+    defer_frame, defer_frame_if_none, defer_frame_of, take_deferred, with_local, with_ready_local,
+    Entered, Filled, Local,
 };
 
 mod limits;
@@ -334,7 +333,7 @@ impl Span {
             if owns_nothing && usize::from(raw.plain) == raw.attributes.len() {
                 raw.plain = raw.plain.saturating_add(1);
             }
-            push_attribute(&mut raw.attributes, key.into(), value);
+            raw.attributes.push_pair(key.into(), value);
             return;
         }
         set_attribute_in(raw, KeyValue::new(key, value));
@@ -1395,7 +1394,7 @@ fn record_of(start: Start, name: Cow<'static, str>, kind: SpanKind, extra_flags:
         flags,
         dropped: 0,
         plain: 0,
-        attributes: SmallVec::new(),
+        attributes: Attributes::new(),
         extras,
         meter: None,
         agent: start.agent,

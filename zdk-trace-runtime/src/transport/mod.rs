@@ -21,5 +21,5 @@ pub(crate) use local::{
     Entered, Local,
 };
 pub(crate) use ring::{give_back, set_max_ring_capacity, RingPair, NEW_RINGS, RING_CAPACITY};
-pub(crate) use slot::{push_attribute, take_attributes, Filled};
+pub(crate) use slot::Filled;
 pub(crate) use wake::{clear_wake_request, set_collector, unpark_collector};

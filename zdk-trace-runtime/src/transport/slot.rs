@@ -8,9 +8,6 @@
 use std::borrow::Cow;
 use std::mem::{ManuallyDrop, MaybeUninit};
 
-use opentelemetry::{Key, KeyValue, Value};
-use smallvec::SmallVec;
-
 use crate::record::RawSpan;
 
 /// Memory for one span record, recycled between a thread and the collector: a thread takes
@@ -112,63 +109,15 @@ impl Drop for Filled {
     }
 }
 
-/// Appends `key = value` to a record's attributes, the pair built where it will lie. Built
-/// first and then pushed, it went through the stack in 8-byte stores and came back in 16-byte
-/// loads, which the CPU cannot forward: a stall per load, ~18 ns per span of two attributes
-/// on the application thread (BENCHMARKS.md, issue 12).
-#[inline(always)]
-pub(crate) fn push_attribute(attributes: &mut SmallVec<[KeyValue; 4]>, key: Key, value: Value) {
-    let len = attributes.len();
-    if len < attributes.capacity() {
-        // Counted first, then written: the vector's length (its capacity word while inline)
-        // is read once for all of it, not again after a write through the pointer that the
-        // compiler cannot tell apart from it.
-        let at = attributes.as_mut_ptr();
-        // SAFETY: below the capacity, the element at `len` is spare memory of the vector's
-        // buffer (inline or on the heap, `as_mut_ptr` points at whichever is in use). It is
-        // counted, then written at once with nothing in between that could read or drop it
-        // (`KeyValue::new` only moves its parts).
-        unsafe {
-            attributes.set_len(len + 1);
-            at.add(len).write(KeyValue::new(key, value));
-        }
-    } else {
-        attributes.push(KeyValue::new(key, value));
-    }
-}
-
-/// Moves a record's attributes out into the `Vec` that `SpanData` holds, leaving them empty.
-/// Spilled, the vector's heap buffer becomes the `Vec` as it is; inline, the pairs are copied
-/// once into a `Vec` of their exact length (moved one by one through an iterator, they were a
-/// tenth of the collector's time into a user `SpanExporter`: BENCHMARKS.md, issue 12).
-#[inline]
-pub(crate) fn take_attributes(attributes: &mut SmallVec<[KeyValue; 4]>) -> Vec<KeyValue> {
-    if attributes.spilled() {
-        return std::mem::take(attributes).into_vec();
-    }
-    let len = attributes.len();
-    let mut out = Vec::with_capacity(len);
-    // SAFETY: `out` has room for `len` pairs and does not overlap `attributes`. The pairs are
-    // copied bit for bit, then `attributes` forgets them (length 0, nothing dropped) before
-    // `out` owns them: each is owned once, and nothing between can panic.
-    unsafe {
-        std::ptr::copy_nonoverlapping(attributes.as_ptr(), out.as_mut_ptr(), len);
-        attributes.set_len(0);
-        out.set_len(len);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use std::borrow::Cow;
     use std::sync::Arc;
 
-    use opentelemetry::{Key, KeyValue, Value};
-    use smallvec::SmallVec;
+    use opentelemetry::KeyValue;
 
     use super::{Filled, Slot};
-    use crate::record::{owning_record, Extras, RawSpan};
+    use crate::record::{owning_record, Attributes, Extras, RawSpan};
 
     /// A record owning memory everywhere, with 6 attributes (spilled).
     fn owning(span_id: u64) -> RawSpan {
@@ -179,7 +128,7 @@ mod tests {
     fn head_dropped() -> RawSpan {
         RawSpan {
             name: Cow::Borrowed("dropped"),
-            attributes: SmallVec::new(),
+            attributes: Attributes::new(),
             extras: Some(Box::new(Extras {
                 trace_state: Some(Arc::from("k=v")),
                 ..Extras::default()
@@ -228,56 +177,5 @@ mod tests {
         let slot = Filled::new(empty(), head_dropped()).empty_head_dropped();
         let (raw, _slot) = Filled::new(slot, owning(5)).take();
         assert_eq!(raw.span_id, 5);
-    }
-
-    /// Written in place while there is room, inline and then on the heap, pushed when full:
-    /// every attribute kept once, in order, and dropped once.
-    #[test]
-    fn attributes_written_in_place_are_kept_in_order_and_dropped_once() {
-        let shared: Arc<str> = Arc::from("shared value");
-        let mut attributes: SmallVec<[KeyValue; 4]> = SmallVec::new();
-        for i in 0..11_i64 {
-            let value = if i % 3 == 0 {
-                Value::String(shared.clone().into())
-            } else {
-                Value::I64(i)
-            };
-            super::push_attribute(&mut attributes, Key::from(format!("key.{i}")), value);
-        }
-        assert!(attributes.spilled());
-        assert_eq!(Arc::strong_count(&shared), 5);
-        for (i, attribute) in (0..11_i64).zip(&attributes) {
-            assert_eq!(attribute.key.as_str(), format!("key.{i}"));
-            match &attribute.value {
-                Value::String(s) => assert_eq!((i % 3, s.as_str()), (0, "shared value")),
-                Value::I64(v) => assert_eq!(*v, i),
-                other => panic!("unexpected {other:?}"),
-            }
-        }
-        drop(attributes);
-        assert_eq!(Arc::strong_count(&shared), 1);
-    }
-
-    /// Taken out inline (0 to 4 pairs) and spilled (5 and more): every pair comes out once, in
-    /// order, owned by the `Vec` alone; the vector is left empty and inline, owning nothing.
-    #[test]
-    fn attributes_taken_out_are_moved_once_in_order() {
-        let shared: Arc<str> = Arc::from("shared value");
-        for n in 0..9_i64 {
-            let mut attributes: SmallVec<[KeyValue; 4]> = (0..n)
-                .map(|i| KeyValue::new(format!("key.{i}"), Value::String(shared.clone().into())))
-                .collect();
-            let taken = super::take_attributes(&mut attributes);
-            assert!(attributes.is_empty() && !attributes.spilled(), "{n} pairs");
-            drop(attributes);
-            assert_eq!(taken.len() as i64, n);
-            assert_eq!(Arc::strong_count(&shared) as i64, 1 + n, "{n} pairs");
-            for (i, attribute) in taken.iter().enumerate() {
-                assert_eq!(attribute.key.as_str(), format!("key.{i}"));
-                assert_eq!(attribute.value.as_str(), "shared value");
-            }
-            drop(taken);
-            assert_eq!(Arc::strong_count(&shared), 1, "{n} pairs");
-        }
     }
 }
