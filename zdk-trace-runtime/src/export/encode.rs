@@ -30,6 +30,7 @@ use opentelemetry::trace::{Event, Link, SpanKind};
 use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value};
 use opentelemetry_sdk::Resource;
 
+use super::buffers::RequestBuffers;
 use crate::clock;
 use crate::record::{RawSpan, FLAG_ERROR, FLAG_PARENT_REMOTE, FLAG_STATUS_OK};
 
@@ -56,6 +57,12 @@ impl OtlpBatch {
     /// The finished request, without a copy (call [`TraceEncoder::finish`] first).
     pub(crate) fn into_bytes(self) -> Bytes {
         Bytes::from(self.buf).slice(self.start..)
+    }
+
+    /// The finished request, without a copy, its buffer returning to `buffers` once sent
+    /// (call [`TraceEncoder::finish`] first).
+    pub(crate) fn share(self, buffers: &RequestBuffers) -> Bytes {
+        buffers.share(self.buf, self.start)
     }
 
     /// The finished request (call [`TraceEncoder::finish`] first).

@@ -1,6 +1,7 @@
 //! Exporters: OTLP (gRPC, HTTP/protobuf), console trees, JSON-lines files, and any
 //! `opentelemetry_sdk` `SpanExporter`.
 
+mod buffers;
 mod console;
 mod encode;
 mod file;
@@ -15,6 +16,7 @@ mod otlp;
 mod probe;
 mod wire;
 
+pub(crate) use buffers::RequestBuffers;
 pub use console::ConsoleExporter;
 pub(crate) use encode::{OtlpBatch, TraceEncoder};
 pub use file::JsonLinesExporter;

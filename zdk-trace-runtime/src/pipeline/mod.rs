@@ -33,7 +33,7 @@ use tail::{Release, TailOutcome, TailSampler};
 use crate::clock;
 use crate::config::BatchSettings;
 use crate::counters::{add, count_dropped_shutdown, COUNTERS};
-use crate::export::{DynExporter, OtlpBatch, OtlpSender, TraceEncoder};
+use crate::export::{DynExporter, OtlpBatch, OtlpSender, RequestBuffers, TraceEncoder};
 use crate::hot::hot;
 use crate::lock::lock;
 use crate::record::{RawSpan, FLAG_ERROR};
@@ -187,6 +187,7 @@ impl Pipeline {
             span_data,
             otlp_batch: encoder.as_ref().map(|e| e.begin(Vec::new())),
             encoder,
+            buffers: RequestBuffers::default(),
             batch_len: 0,
             batch_started: None,
             waiting_errors: VecDeque::new(),
@@ -286,6 +287,8 @@ struct Queue {
     /// The batch encoded as an OTLP request, when some OTLP exporter takes it.
     encoder: Option<TraceEncoder>,
     otlp_batch: Option<OtlpBatch>,
+    /// Sent requests' buffers, for the next batches.
+    buffers: RequestBuffers,
     /// Spans in the current batch.
     batch_len: usize,
     batch_started: Option<Instant>,
@@ -586,12 +589,13 @@ impl Queue {
         );
         let otlp = match (&self.encoder, &mut self.otlp_batch) {
             (Some(encoder), Some(batch)) => {
-                // The next batch's buffer is allocated at this one's size and an eighth:
-                // grown from empty, it would be copied at every doubling.
-                let next = Vec::with_capacity(batch.buf_len() + batch.buf_len() / 8);
+                // The next batch's buffer has room for this one's size and an eighth: grown
+                // from empty, it would be copied at every doubling. It is a sent request's
+                // buffer when one came back, its pages still mapped.
+                let next = self.buffers.take(batch.buf_len() + batch.buf_len() / 8);
                 let mut done = std::mem::replace(batch, encoder.begin(next));
                 encoder.finish(&mut done);
-                Some(done.into_bytes())
+                Some(done.share(&self.buffers))
             }
             _ => None,
         };
