@@ -217,27 +217,14 @@ impl TraceEncoder {
                     batch.spans += 1;
                     return Ok(());
                 }
-                let mut varint = [0u8; MAX_VARINT];
-                let width = write_varint(&mut varint, body as u64);
-                let mut head = [0u8; 1 + MAX_VARINT];
-                head[0] = tag(2, LEN);
-                head[1..1 + width].copy_from_slice(&varint[..width]);
-                let field = 1 + width + body;
-                if field <= spare.len() {
-                    if at + field + envelope_tail > limit {
-                        return Err(());
-                    }
-                    spare.copy_within(BODY_AT..BODY_AT + body, 1 + width);
-                    for (slot, byte) in spare.iter_mut().zip(&head[..1 + width]) {
-                        slot.write(*byte);
-                    }
-                    // SAFETY: the body was written from `BODY_AT`, then moved to
-                    // `1 + width..field`, and the head filled `..1 + width`: `field` bytes
-                    // from `at`, all initialized and within the capacity.
-                    unsafe { batch.buf.set_len(at + field) };
-                    batch.spans += 1;
-                    return Ok(());
-                }
+                // SAFETY: `Out` wrote the body's `body` bytes from `BODY_AT` in the spare
+                // capacity (it counts what it wrote and never passes its room).
+                let moved = unsafe { move_body(batch, body, limit.saturating_sub(envelope_tail)) };
+                return match moved {
+                    Moved::Done => Ok(()),
+                    Moved::OverLimit => Err(()),
+                    Moved::NoRoom => self.append_general(batch, span, limit),
+                };
             }
         }
         self.append_general(batch, span, limit)
@@ -290,6 +277,52 @@ impl TraceEncoder {
         batch.buf[start..self.headroom].copy_from_slice(&head);
         batch.start = start;
     }
+}
+
+/// What [`move_body`] did.
+enum Moved {
+    /// The span is in the batch.
+    Done,
+    /// The request would pass its limit: nothing appended.
+    OverLimit,
+    /// No room to move the body: nothing appended (the general writer takes the span).
+    NoRoom,
+}
+
+/// [`TraceEncoder::try_append`] for a span whose body (`body` bytes, written in place
+/// [`BODY_AT`] bytes into the batch's spare capacity) has a length of one byte or three: the
+/// body moved to sit right after its tag and length. Apart and cold, so that the common case
+/// (a two-byte length, nothing moved) keeps no stack arrays of its own.
+///
+/// # Safety
+///
+/// `body` bytes from [`BODY_AT`] in the batch's spare capacity are initialized.
+#[cold]
+#[inline(never)]
+unsafe fn move_body(batch: &mut OtlpBatch, body: usize, limit: usize) -> Moved {
+    let at = batch.buf.len();
+    let mut varint = [0u8; MAX_VARINT];
+    let width = write_varint(&mut varint, body as u64);
+    let mut head = [0u8; 1 + MAX_VARINT];
+    head[0] = tag(2, LEN);
+    head[1..1 + width].copy_from_slice(&varint[..width]);
+    let field = 1 + width + body;
+    let spare = batch.buf.spare_capacity_mut();
+    if field > spare.len() {
+        return Moved::NoRoom;
+    }
+    if at + field > limit {
+        return Moved::OverLimit;
+    }
+    spare.copy_within(BODY_AT..BODY_AT + body, 1 + width);
+    for (slot, byte) in spare.iter_mut().zip(&head[..1 + width]) {
+        slot.write(*byte);
+    }
+    // SAFETY: the body was written from `BODY_AT` (the caller's contract), then moved to `1 + width..field`, and the head filled `..1 + width`:
+    // `field` bytes from `at`, all initialized and within the capacity (checked above).
+    unsafe { batch.buf.set_len(at + field) };
+    batch.spans += 1;
+    Moved::Done
 }
 
 /// `Span`, in the field order prost writes it (field-number order).
@@ -715,7 +748,9 @@ fn write_span_body(out: &mut Out, span: &RawSpan) -> Option<()> {
 fn write_attribute(out: &mut Out, key: &str, value: &Value) -> Option<()> {
     // The attribute's, the key's and the value's tags and lengths, and the key.
     let fields = 3 * FIELD + key.len();
-    let key_len = str_field_len(key);
+    // The key field's length, for the arms that need it (worked out there, not for every
+    // attribute).
+    let key_len = || str_field_len(key);
     match value {
         // The common case: a key and a short string, every length one byte.
         Value::String(s) if !key.is_empty() && key.len() + s.as_str().len() <= 121 => {
@@ -749,7 +784,7 @@ fn write_attribute(out: &mut Out, key: &str, value: &Value) -> Option<()> {
             let s = s.as_str();
             out.room(fields + FIELD + s.len())?;
             let any = field_len(s.len());
-            out.head(tag(9, LEN), key_len + field_len(any));
+            out.head(tag(9, LEN), key_len() + field_len(any));
             out.str_field(tag(1, LEN), key);
             out.head(tag(2, LEN), any);
             out.head(tag(1, LEN), s.len());
@@ -758,21 +793,21 @@ fn write_attribute(out: &mut Out, key: &str, value: &Value) -> Option<()> {
         Value::I64(i) => {
             out.room(fields + 1 + MAX_VARINT)?;
             let any = 1 + varint_len(*i as u64);
-            out.head(tag(9, LEN), key_len + 1 + 1 + any);
+            out.head(tag(9, LEN), key_len() + 1 + 1 + any);
             out.str_field(tag(1, LEN), key);
             out.array([tag(2, LEN), any as u8, tag(3, 0)]);
             out.varint(*i as u64);
         }
         Value::Bool(b) => {
             out.room(fields + 2)?;
-            out.head(tag(9, LEN), key_len + 4);
+            out.head(tag(9, LEN), key_len() + 4);
             out.str_field(tag(1, LEN), key);
             out.array([tag(2, LEN), 2, tag(2, 0), u8::from(*b)]);
         }
         other => {
             out.room(fields + any_value_bound(other)?)?;
             let any = any_value_len(other);
-            out.head(tag(9, LEN), key_len + field_len(any));
+            out.head(tag(9, LEN), key_len() + field_len(any));
             out.str_field(tag(1, LEN), key);
             out.head(tag(2, LEN), any);
             write_any_value(out, other);
@@ -1223,6 +1258,51 @@ mod tests {
             assert_eq!(encoder.try_append(&mut batch, span, limit), Err(()));
         }
         assert_eq!((batch.buf_len(), batch.len()), (before, 1));
+    }
+
+    #[test]
+    fn the_limit_is_exact_for_every_length_of_a_span() {
+        // Each record appended alone with no limit, then against a limit one byte short of
+        // what it took and against exactly that: the first is refused and leaves the batch as
+        // it was, the second appends the same bytes. Spans whose length takes one, two or
+        // three bytes take different paths (`move_body` for one and three).
+        for (resource, scope) in resources() {
+            let mut encoder = TraceEncoder::new(&resource, &scope);
+            let tail = encoder.scope_schema.len() + encoder.resource_schema.len();
+            let mut lengths = std::collections::BTreeSet::new();
+            let mut spans = records();
+            for n in [1usize, 200, 20_000] {
+                let mut long = record(7, 0, "long");
+                long.name = Cow::Owned("x".repeat(n));
+                spans.push(long);
+            }
+            for span in &spans {
+                let mut alone = encoder.begin(Vec::new());
+                let start = alone.buf_len();
+                assert_eq!(encoder.try_append(&mut alone, span, usize::MAX), Ok(()));
+                let needed = alone.buf_len() + tail;
+                // The span's field: its tag, then its length's bytes (high bit set on all but
+                // the last).
+                let width = 1 + alone.buf[start + 1..]
+                    .iter()
+                    .take_while(|b| **b & 0x80 != 0)
+                    .count();
+                lengths.insert(width);
+
+                let mut short = encoder.begin(Vec::new());
+                assert_eq!(encoder.try_append(&mut short, span, needed - 1), Err(()));
+                assert_eq!((short.buf_len(), short.len()), (start, 0));
+
+                let mut exact = encoder.begin(Vec::new());
+                assert_eq!(encoder.try_append(&mut exact, span, needed), Ok(()));
+                assert_eq!(exact.buf, alone.buf);
+            }
+            assert_eq!(
+                lengths.len(),
+                3,
+                "spans of one-, two- and three-byte lengths"
+            );
+        }
     }
 
     fn expected(spans: Vec<RawSpan>, resource: &Resource, scope: &InstrumentationScope) -> Vec<u8> {
