@@ -372,3 +372,85 @@ async fn span_duration_covers_the_awaited_sleep() {
     assert!(short >= Duration::from_millis(29), "{short:?}");
     assert!(short < Duration::from_secs(5), "{short:?}");
 }
+
+/// A span entered for each poll of its future or stream makes its frame current only inside
+/// the poll: a poll that reads nothing pushes nothing (the frame is deferred), one that
+/// captures the context or starts a span sees the instrumented span, a nested instrumented
+/// future is its child, and between polls nothing is current: a span started there is a new
+/// trace. Polled by hand, so the test sees the thread between polls.
+#[test]
+fn an_instrumented_future_is_current_inside_its_polls_and_never_between_them() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
+    use zdk_trace_runtime::TraceContext;
+
+    /// Pending once, then ready: one more poll of the future around it.
+    fn pause() -> impl Future<Output = ()> {
+        let mut pending = true;
+        std::future::poll_fn(move |cx| {
+            if std::mem::take(&mut pending) {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        })
+    }
+
+    let h = Harness::install(|b| b);
+    let work = async {
+        // A poll that reads nothing.
+        pause().await;
+        let captured = TraceContext::current().span_context();
+        pause().await;
+        let nested = async {
+            pause().await;
+            TraceContext::current().span_context()
+        }
+        .instrument(Span::start("nested"))
+        .await;
+        pause().await;
+        drop(Span::start("child"));
+        (captured, nested)
+    }
+    .instrument(Span::start("polled"));
+    let mut work = std::pin::pin!(work);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut polls = 0;
+    let (captured, nested) = loop {
+        polls += 1;
+        match work.as_mut().poll(&mut cx) {
+            Poll::Ready(out) => break out,
+            Poll::Pending => {
+                assert!(
+                    TraceContext::current().span_context().is_none(),
+                    "nothing is current between polls (after poll {polls})"
+                );
+                drop(Span::start(format!("between {polls}")));
+            }
+        }
+    };
+    assert_eq!(polls, 5);
+    assert!(TraceContext::current().span_context().is_none());
+
+    let spans = h.spans();
+    assert_eq!(spans.len(), 3 + 4, "polled, nested, child and 4 between");
+    let polled = one(&spans, "polled");
+    assert_root(polled);
+    assert_child_of(one(&spans, "nested"), polled);
+    assert_child_of(one(&spans, "child"), polled);
+    for between in 1..=4 {
+        assert_root(one(&spans, &format!("between {between}")));
+    }
+    assert_eq!(
+        captured.map(|c| c.span_id()),
+        Some(polled.span_context.span_id()),
+        "the context captured inside a poll is the instrumented span's"
+    );
+    assert_eq!(
+        nested.map(|c| c.span_id()),
+        Some(one(&spans, "nested").span_context.span_id()),
+        "inside the nested future, the nested span is current"
+    );
+}

@@ -587,12 +587,37 @@ impl Span {
     }
 
     /// Makes this span current on the thread; its span id (to pop it), 0 if it has none.
+    ///
+    /// The frame is deferred when no other is (then the stack as pushed is the whole stack,
+    /// and the frame belongs on top of it): a span entered for every poll of its future or
+    /// stream has its frame pushed only if the poll reads the stack (a child starting, a
+    /// context captured or injected), which most polls do not. Not while OpenTelemetry's
+    /// context is inherited (the frame would have to remember its active span) or a profile
+    /// is taken (its labels follow the stack), nor for a span with a `tracestate` (the
+    /// deferred frame has no room for one). The push itself is out of line, so that a
+    /// deferred frame costs its caller no saved registers.
     #[inline]
     pub(crate) fn push_frame(&self) -> u64 {
         match &self.inner {
             Inner::Off => 0,
             Inner::Slot(raw) => {
-                push_span(raw);
+                if hot().inherit_otel()
+                    || crate::sampler::labelling()
+                    || raw.trace_state().is_some()
+                    || !defer_frame_if_none(
+                        raw.trace_id,
+                        raw.span_id,
+                        raw.agent,
+                        raw.random,
+                        raw.flags & FLAG_SAMPLED != 0,
+                        match &raw.name {
+                            Cow::Borrowed(name) => name,
+                            Cow::Owned(_) => "",
+                        },
+                    )
+                {
+                    push_recorded_frame(raw);
+                }
                 raw.span_id
             }
             &Inner::Ids {
@@ -603,17 +628,11 @@ impl Span {
                 random,
             } => {
                 let trace_id = (u128::from(trace_hi) << 64) | u128::from(trace_lo);
-                // A head-dropped span's frame is deferred when no other is (then the stack as
-                // pushed is the whole stack, and the frame belongs on top of it): entered for
-                // every poll of a sampled-out future, it is pushed only if the poll reads the
-                // stack. Not while OpenTelemetry's context is inherited (the frame would have
-                // to remember its active span) or a profile is taken (its labels follow the
-                // stack).
                 if hot().inherit_otel()
                     || crate::sampler::labelling()
-                    || !defer_frame_if_none(trace_id, span_id, agent, random)
+                    || !defer_frame_if_none(trace_id, span_id, agent, random, false, "")
                 {
-                    push_frame(unsampled_frame(trace_hi, trace_lo, span_id, agent, random));
+                    push_unsampled_frame(trace_hi, trace_lo, span_id, agent, random);
                 }
                 span_id
             }
@@ -823,6 +842,24 @@ impl Drop for Span {
     fn drop(&mut self) {
         self.end();
     }
+}
+
+/// [`Span::push_frame`] for a span with a slot whose frame is not deferred.
+#[inline(never)]
+fn push_recorded_frame(raw: &RawSpan) {
+    push_span(raw);
+}
+
+/// [`Span::push_frame`] for a head-dropped span whose frame is not deferred.
+#[inline(never)]
+fn push_unsampled_frame(
+    trace_hi: u64,
+    trace_lo: u64,
+    span_id: u64,
+    agent: Option<AgentCall>,
+    random: bool,
+) {
+    push_frame(unsampled_frame(trace_hi, trace_lo, span_id, agent, random));
 }
 
 /// The frame of a head-dropped span without a slot: not sampled, no `tracestate`.

@@ -234,14 +234,19 @@ pub(crate) fn defer_frame_of(
     });
 }
 
-/// [`defer_frame`] when no frame is deferred (without visiting the thread's state: then the
-/// stack as pushed is the whole stack); `false`, and nothing deferred, otherwise.
-#[inline]
+/// [`defer_frame_of`] when no frame is deferred (without visiting the thread's state: then
+/// the stack as pushed is the whole stack); `false`, and nothing deferred, otherwise. A span
+/// entered for one poll of its future or stream: most polls start no span and read no
+/// context, so its frame is then never pushed or popped. `name` is stored only for a
+/// sampled span (as [`defer_frame_of`] reads it back).
+#[inline(always)]
 pub(crate) fn defer_frame_if_none(
     trace_id: u128,
     span_id: u64,
     agent: Option<AgentCall>,
     random: bool,
+    sampled: bool,
+    name: &'static str,
 ) -> bool {
     WORDS
         .try_with(|words| {
@@ -254,8 +259,11 @@ pub(crate) fn defer_frame_if_none(
                 trace_lo: trace_id as u64,
                 agent,
                 random,
-                sampled: false,
+                sampled,
             });
+            if sampled {
+                words.deferred_name.set(name);
+            }
             true
         })
         .unwrap_or(false)
