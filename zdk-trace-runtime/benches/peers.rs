@@ -313,16 +313,20 @@ fn sync_fns(c: &mut Criterion) {
 /// The spread behind the sync medians: every burst of [`BURST`] calls timed on its own (same
 /// pause as the criterion cases), for zdk-trace's `#[span]` (sampled in, child) and fastrace
 /// (root per burst). Criterion's median is over samples of many bursts, so bursts slowed by
-/// the pipelines' own threads weigh in it; this shows how many there are. Printed as a
-/// Markdown table (not criterion); fastrace's reporter is the one `sync_fns` set.
+/// the pipelines' own threads weigh in it; this shows how many there are. Each library's
+/// first 0.5 s of bursts (a new thread allocating its slots, rings or buffers) is timed apart
+/// and shown on a row of its own. Printed as a Markdown table (not criterion); fastrace's
+/// reporter is the one `sync_fns` set.
 fn burst_distribution() {
     let smoke = std::env::args().any(|a| a == "--test");
-    let run_for = if smoke {
-        Duration::from_millis(20)
+    let (warm_for, run_for) = if smoke {
+        (Duration::from_millis(5), Duration::from_millis(20))
     } else {
-        Duration::from_secs(2)
+        (Duration::from_millis(500), Duration::from_secs(2))
     };
-    let per_call = |scope: &mut dyn FnMut() -> Box<dyn std::any::Any>, call: fn() -> u64| {
+    let bursts_for = |run_for: Duration,
+                      scope: &mut dyn FnMut() -> Box<dyn std::any::Any>,
+                      call: fn() -> u64| {
         let mut ns = Vec::new();
         let end = std::time::Instant::now() + run_for;
         while std::time::Instant::now() < end || ns.is_empty() {
@@ -350,9 +354,16 @@ fn burst_distribution() {
             ns.len()
         )
     };
+    // A new pipeline's first bursts allocate its thread's slots and rings (page faults
+    // included): they are timed apart, and the steady rows start after them, as criterion's
+    // medians do after their warm-up.
+    let per_call = |scope: &mut dyn FnMut() -> Box<dyn std::any::Any>, call: fn() -> u64| {
+        let warm = bursts_for(warm_for, scope, call);
+        (warm, bursts_for(run_for, scope, call))
+    };
     let sink = CountingSink::default();
     let telemetry = zdk(Sampler::AlwaysOn, &sink);
-    let zdk_row = {
+    let (zdk_warm, zdk_row) = {
         let _root = Span::start("root").entered();
         per_call(&mut || Box::new(()), zdk_sync)
     };
@@ -361,14 +372,16 @@ fn burst_distribution() {
         sink.0.load(Ordering::Relaxed) > 0,
         "zdk-trace's sink received nothing"
     );
-    let fastrace_row = per_call(&mut || Box::new(fastrace_root()), fastrace_sync);
+    let (fastrace_warm, fastrace_row) = per_call(&mut || Box::new(fastrace_root()), fastrace_sync);
     fastrace::flush();
-    println!("\npeers: sync fn, 2 attributes, sampled in: ns per call, each burst of {BURST} timed alone");
+    println!("\npeers: sync fn, 2 attributes, sampled in: ns per call, each burst of {BURST} timed alone ({run_for:?} after {warm_for:?} of the same bursts, shown apart)");
     println!();
     println!("| Case | p10 | p50 | p90 | p99 | mean | bursts > 2× p50 | bursts |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     println!("| zdk #[span] sampled in, child | {zdk_row} |");
     println!("| fastrace #[trace] sampled in, child (root per burst) | {fastrace_row} |");
+    println!("| zdk #[span], its pipeline's first {warm_for:?} (new thread: slots and rings allocated) | {zdk_warm} |");
+    println!("| fastrace #[trace], its first {warm_for:?} | {fastrace_warm} |");
     println!();
 }
 
